@@ -1,0 +1,85 @@
+"""Rows <-> core objects."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from neocloud.adapters.store.tables import ContractRow, HoldRow, PoolRow, TenantRow
+from neocloud.core.contracts import Contract, ContractKind, ContractStatus, Tenant, TenantKind
+from neocloud.core.fleet import BlockGroup, NodeSpec, Pool, Site
+from neocloud.core.ledger import Hold, HoldKind
+
+
+def site_to_json(site: Site) -> dict[str, Any]:
+    doc = asdict(site)
+    for key in ("power_mw", "pue", "usd_per_mwh"):
+        doc[key] = None if doc[key] is None else str(doc[key])
+    return doc
+
+
+def site_from_json(doc: dict[str, Any]) -> Site:
+    return Site(
+        name=doc["name"],
+        location=doc["location"],
+        power_mw=None if doc["power_mw"] is None else Decimal(doc["power_mw"]),
+        pue=Decimal(doc["pue"]),
+        usd_per_mwh=Decimal(doc["usd_per_mwh"]),
+        pool_by_block=doc["pool_by_block"],
+        blocks=tuple(
+            BlockGroup(b["name"], b["count"], b["racks"], b["nodes_per_rack"], NodeSpec(**b["node"]))
+            for b in doc["blocks"]
+        ),
+    )
+
+
+def pool_from_row(row: PoolRow) -> Pool:
+    return Pool(row.name, row.site, row.gpu_model, row.block, row.gpus)
+
+
+def hold_from_row(row: HoldRow) -> Hold:
+    return Hold(row.id, row.pool, row.gpus, row.start, row.end, HoldKind(row.kind), row.contract_id)
+
+
+def hold_to_row(hold: Hold) -> HoldRow:
+    return HoldRow(
+        id=hold.id,
+        pool=hold.pool,
+        gpus=hold.gpus,
+        start=hold.start,
+        end=hold.end,
+        kind=str(hold.kind),
+        contract_id=hold.contract_id,
+    )
+
+
+def tenant_from_row(row: TenantRow) -> Tenant:
+    return Tenant(row.id, row.name, TenantKind(row.kind))
+
+
+def contract_from_row(row: ContractRow) -> Contract:
+    return Contract(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        kind=ContractKind(row.kind),
+        pool=row.pool,
+        start=row.start,
+        end=row.end,
+        price_per_gpu_hour=Decimal(row.price_per_gpu_hour),
+        gpus=row.gpus,
+        take_or_pay=row.take_or_pay,
+        termination_notice_days=row.termination_notice_days,
+        sla_uptime=None if row.sla_uptime is None else Decimal(row.sla_uptime),
+        overage_per_gpu_hour=None if row.overage_per_gpu_hour is None else Decimal(row.overage_per_gpu_hour),
+        preemption_notice_s=row.preemption_notice_s,
+        status=ContractStatus(row.status),
+        cancelled_at=row.cancelled_at,
+    )
+
+
+def contract_to_row(contract: Contract) -> ContractRow:
+    fields = asdict(contract)
+    fields["kind"] = str(contract.kind)
+    fields["status"] = str(contract.status)
+    return ContractRow(**fields)

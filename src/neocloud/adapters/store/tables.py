@@ -1,0 +1,76 @@
+"""Tables. Money is NUMERIC, time is integer seconds (BIGINT), and sites keep their compact spec as JSON."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, Numeric, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class SiteRow(Base):
+    __tablename__ = "sites"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    spec: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class PoolRow(Base):
+    __tablename__ = "pools"
+    name: Mapped[str] = mapped_column(String(400), primary_key=True)
+    site: Mapped[str] = mapped_column(ForeignKey("sites.name"))
+    gpu_model: Mapped[str] = mapped_column(String(100))
+    block: Mapped[str | None] = mapped_column(String(200))
+    gpus: Mapped[int] = mapped_column(Integer)
+
+
+class HoldRow(Base):
+    __tablename__ = "holds"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    pool: Mapped[str] = mapped_column(ForeignKey("pools.name"))
+    gpus: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))
+    contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))
+
+    __table_args__ = (Index("ix_holds_pool", "pool"),)
+
+
+class TenantRow(Base):
+    __tablename__ = "tenants"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+
+
+class ContractRow(Base):
+    __tablename__ = "contracts"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    pool: Mapped[str] = mapped_column(ForeignKey("pools.name"))
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    price_per_gpu_hour: Mapped[Decimal] = mapped_column(Numeric(18, 6, asdecimal=True))
+    gpus: Mapped[int] = mapped_column(Integer)
+    take_or_pay: Mapped[bool] = mapped_column(Boolean)
+    termination_notice_days: Mapped[int] = mapped_column(Integer)
+    sla_uptime: Mapped[Decimal | None] = mapped_column(Numeric(8, 6, asdecimal=True))
+    overage_per_gpu_hour: Mapped[Decimal | None] = mapped_column(Numeric(18, 6, asdecimal=True))
+    preemption_notice_s: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    cancelled_at: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_contracts_tenant", "tenant_id"),)

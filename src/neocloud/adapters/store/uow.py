@@ -1,0 +1,135 @@
+"""The SQL unit of work: one transaction per `with` block, committed only by the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from neocloud.adapters.store import codec
+from neocloud.adapters.store.tables import ContractRow, HoldRow, PoolRow, SiteRow, TenantRow
+from neocloud.core.contracts import Contract, Tenant
+from neocloud.core.errors import UnknownPool
+from neocloud.core.fleet import Pool, Site
+from neocloud.core.ledger import Hold, Ledger
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._postgres = engine.dialect.name == "postgresql"
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside a `with` block")
+        return self._session
+
+    def __enter__(self) -> Self:
+        self._session = self._sessions()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        session = self.session
+        try:
+            if exc_type is None:
+                session.commit()
+            else:
+                session.rollback()
+        finally:
+            session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    # Fleet ---------------------------------------------------------------------------------------------
+
+    def add_site(self, site: Site) -> None:
+        self.session.add(SiteRow(name=site.name, spec=codec.site_to_json(site)))
+        self.session.flush()  # pools refer to the site
+        self.session.add_all(
+            PoolRow(name=p.name, site=p.site, gpu_model=p.gpu_model, block=p.block, gpus=p.gpus) for p in site.pools()
+        )
+        self.session.flush()
+
+    def get_site(self, name: str) -> Site | None:
+        row = self.session.get(SiteRow, name)
+        return None if row is None else codec.site_from_json(row.spec)
+
+    def list_sites(self) -> list[Site]:
+        rows = self.session.scalars(select(SiteRow).order_by(SiteRow.name))
+        return [codec.site_from_json(row.spec) for row in rows]
+
+    def list_pools(self) -> list[Pool]:
+        return [codec.pool_from_row(r) for r in self.session.scalars(select(PoolRow).order_by(PoolRow.name))]
+
+    def get_pool(self, name: str) -> Pool | None:
+        row = self.session.get(PoolRow, name)
+        return None if row is None else codec.pool_from_row(row)
+
+    # Ledger --------------------------------------------------------------------------------------------
+
+    def load_ledger(self, pools: Iterable[str], *, lock: bool) -> Ledger:
+        """The calendars of `pools`. With `lock`, concurrent writers to these pools wait until we end.
+
+        PostgreSQL: SELECT ... FOR UPDATE on the pool rows, in name order so that two writers never
+        deadlock. SQLite: every transaction already holds the database's single write lock.
+        """
+        names = sorted(set(pools))
+        query = select(PoolRow).where(PoolRow.name.in_(names)).order_by(PoolRow.name)
+        if lock and self._postgres:
+            query = query.with_for_update()
+        rows = {row.name: row for row in self.session.scalars(query)}
+        for name in names:
+            if name not in rows:
+                raise UnknownPool(f"unknown pool {name!r}", pool=name)
+        ledger = Ledger({name: rows[name].gpus for name in names})
+        holds = self.session.scalars(select(HoldRow).where(HoldRow.pool.in_(names)).order_by(HoldRow.id))
+        for row in holds:
+            ledger.book(codec.hold_from_row(row))
+        return ledger
+
+    def save_hold(self, hold: Hold) -> None:
+        self.session.merge(codec.hold_to_row(hold))
+        self.session.flush()
+
+    def delete_hold(self, hold_id: str) -> None:
+        row = self.session.get(HoldRow, hold_id)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+
+    # Tenants and contracts -----------------------------------------------------------------------------
+
+    def add_tenant(self, tenant: Tenant) -> None:
+        self.session.add(TenantRow(id=tenant.id, name=tenant.name, kind=str(tenant.kind)))
+        self.session.flush()
+
+    def get_tenant(self, key: str) -> Tenant | None:
+        """A tenant by id or by name."""
+        row = self.session.get(TenantRow, key) or self.session.scalar(select(TenantRow).where(TenantRow.name == key))
+        return None if row is None else codec.tenant_from_row(row)
+
+    def list_tenants(self) -> list[Tenant]:
+        return [codec.tenant_from_row(r) for r in self.session.scalars(select(TenantRow).order_by(TenantRow.name))]
+
+    def save_contract(self, contract: Contract) -> None:
+        self.session.merge(codec.contract_to_row(contract))
+        self.session.flush()
+
+    def get_contract(self, contract_id: str) -> Contract | None:
+        row = self.session.get(ContractRow, contract_id)
+        return None if row is None else codec.contract_from_row(row)
+
+    def list_contracts(self, tenant_id: str | None = None) -> list[Contract]:
+        query = select(ContractRow).order_by(ContractRow.start, ContractRow.id)
+        if tenant_id is not None:
+            query = query.where(ContractRow.tenant_id == tenant_id)
+        return [codec.contract_from_row(r) for r in self.session.scalars(query)]

@@ -1,0 +1,1 @@
+"""The `neocloud` command line (Typer + Rich)."""

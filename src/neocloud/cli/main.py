@@ -1,0 +1,454 @@
+"""`neocloud`: the capacity core from the command line. Every command takes --json."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from neocloud import bootstrap
+from neocloud.adapters.inventories import import_nodes
+from neocloud.adapters.specs import DEFAULT_FLEET, load_fleet
+from neocloud.app import services
+from neocloud.cli.output import console, emit_json, reported, table
+from neocloud.cli.timefmt import after, parse_duration, parse_end, parse_time, show_time
+from neocloud.core.contracts import Contract, ContractKind, TenantKind
+from neocloud.core.errors import InvalidInput, NotFound
+from neocloud.core.fleet import Site
+
+app = typer.Typer(help="neocloud: a control plane for GPU data-center capacity.", no_args_is_help=True)
+fleet_app = typer.Typer(help="Sites, blocks, nodes and pools.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Internal teams and external customers.", no_args_is_help=True)
+contract_app = typer.Typer(help="Reserved, on-demand, spot and internal contracts.", no_args_is_help=True)
+capacity_app = typer.Typer(help="Free capacity, profiles and earliest starts from the ledger.", no_args_is_help=True)
+maintenance_app = typer.Typer(help="Take GPUs out of service for a time.", no_args_is_help=True)
+for sub, name in [
+    (fleet_app, "fleet"),
+    (tenant_app, "tenant"),
+    (contract_app, "contract"),
+    (capacity_app, "capacity"),
+    (maintenance_app, "maintenance"),
+]:
+    app.add_typer(sub, name=name)
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+_settings: dict[str, object] = {}
+
+
+@app.callback()
+def _main(
+    db: Annotated[str | None, typer.Option(help="Store URL (default: $NEOCLOUD_DB_URL or a SQLite file).")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="YAML of GPU models to add or override.")] = None,
+) -> None:
+    _settings["db"] = db
+    _settings["catalog"] = catalog
+
+
+def _context() -> bootstrap.Context:
+    catalog = _settings.get("catalog")
+    return bootstrap.build(_settings.get("db"), catalog if isinstance(catalog, Path) else None)  # type: ignore[arg-type]
+
+
+def _decimal(text: str | None, what: str) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput(f"{what} must be a number, got {text!r}", value=text) from None
+
+
+# init and fleet ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    fleet: Annotated[str, typer.Option(help="A packaged fleet name or a fleet YAML file.")] = DEFAULT_FLEET,
+    json: Json = False,
+) -> None:
+    """Create the store (or bring it up to date) and load a fleet into it."""
+    with reported(json):
+        ctx = _context()
+        sites = load_fleet(fleet, ctx.catalog)
+        with ctx.uow() as uow:
+            added = services.add_sites(uow, sites, ctx.catalog, skip_existing=True)
+        result = {"store": ctx.url, "added": [s.name for s in added], "kept": [s.name for s in sites if s not in added]}
+        if json:
+            emit_json(result)
+            return
+        console.print(f"store: {ctx.url}")
+        for site in sites:
+            state = "added" if site in added else "already present"
+            console.print(f"site {site.name}: {site.gpus:,} GPUs ({state})")
+
+
+def _site_summary(site: Site, ctx: bootstrap.Context) -> dict[str, object]:
+    demand = site.facility_power_mw(ctx.catalog)
+    return {
+        "site": site.name,
+        "location": site.location,
+        "gpus": site.gpus,
+        "nodes": sum(g.nodes for g in site.blocks),
+        "blocks": sum(g.count for g in site.blocks),
+        "power_budget_mw": site.power_mw,
+        "it_power_mw": (site.it_power_kw(ctx.catalog) / 1000).quantize(Decimal("0.001")),
+        "pue": site.pue,
+        "facility_power_mw": demand.quantize(Decimal("0.001")),
+        "power_headroom_mw": None if site.power_mw is None else (site.power_mw - demand).quantize(Decimal("0.001")),
+        "block_groups": site.blocks,
+        "pools": site.pools(),
+    }
+
+
+@fleet_app.command("show")
+def fleet_show(
+    site: Annotated[str | None, typer.Argument(help="One site (default: all).")] = None, json: Json = False
+) -> None:
+    """Sites with their power budget, topology and pools."""
+    with reported(json):
+        ctx = _context()
+        with ctx.uow() as uow:
+            sites = [s for s in uow.list_sites() if site is None or s.name == site]
+        if site is not None and not sites:
+            raise NotFound(f"unknown site {site!r}", site=site)
+        summaries = [_site_summary(s, ctx) for s in sites]
+        if json:
+            emit_json(summaries)
+            return
+        for s, summary in zip(sites, summaries, strict=True):
+            budget = "not set" if s.power_mw is None else f"{s.power_mw} MW"
+            console.print(
+                f"[bold]{s.name}[/] {s.location}  {s.gpus:,} GPUs in {summary['nodes']:,} nodes,"
+                f" {summary['blocks']} blocks\n  power: IT {summary['it_power_mw']} MW x PUE {s.pue}"
+                f" = {summary['facility_power_mw']} MW of {budget}"
+                + ("" if s.power_mw is None else f" (headroom {summary['power_headroom_mw']} MW)")
+            )
+            table(
+                "block groups",
+                ["group", "blocks", "racks/block", "nodes/rack", "GPU model", "GPUs/node", "GPUs"],
+                [
+                    (g.name, g.count, g.racks, g.nodes_per_rack, g.node.gpu_model, g.node.gpus, f"{g.gpus:,}")
+                    for g in s.blocks
+                ],
+            )
+            table("pools", ["pool", "GPU model", "GPUs"], [(p.name, p.gpu_model, f"{p.gpus:,}") for p in s.pools()])
+
+
+@fleet_app.command("import")
+def fleet_import(
+    file: Annotated[Path, typer.Argument(help="The node list.")],
+    format: Annotated[str, typer.Option("--format", help="openb | pai | spot | muri")],
+    name: Annotated[str | None, typer.Option(help="Site name (default: the format's name).")] = None,
+    json: Json = False,
+) -> None:
+    """Import a real GPU inventory from a public cluster trace as a new site."""
+    with reported(json):
+        ctx = _context()
+        site = import_nodes(format, file, ctx.catalog, name or format)
+        with ctx.uow() as uow:
+            services.add_sites(uow, [site], ctx.catalog)
+        if json:
+            emit_json(_site_summary(site, ctx))
+            return
+        console.print(f"imported site {site.name}: {site.gpus:,} GPUs in {sum(g.nodes for g in site.blocks):,} nodes")
+        table("pools", ["pool", "GPU model", "GPUs"], [(p.name, p.gpu_model, p.gpus) for p in site.pools()])
+
+
+# tenants ----------------------------------------------------------------------------------------------
+
+
+@tenant_app.command("add")
+def tenant_add(
+    name: str,
+    internal: Annotated[bool, typer.Option("--internal", help="An internal team (default: external).")] = False,
+    json: Json = False,
+) -> None:
+    """Add a tenant."""
+    with reported(json):
+        ctx = _context()
+        with ctx.uow() as uow:
+            tenant = services.add_tenant(
+                uow, name, TenantKind.INTERNAL if internal else TenantKind.EXTERNAL, ctx.new_id
+            )
+        if json:
+            emit_json(tenant)
+        else:
+            console.print(f"tenant {tenant.name} ({tenant.kind}) added as {tenant.id}")
+
+
+@tenant_app.command("list")
+def tenant_list(json: Json = False) -> None:
+    """List tenants."""
+    with reported(json):
+        ctx = _context()
+        with ctx.uow() as uow:
+            tenants = uow.list_tenants()
+        if json:
+            emit_json(tenants)
+        else:
+            table("tenants", ["id", "name", "kind"], [(t.id, t.name, t.kind) for t in tenants])
+
+
+# contracts --------------------------------------------------------------------------------------------
+
+
+def _contract_rows(contracts: list[Contract]) -> list[tuple[object, ...]]:
+    return [
+        (
+            c.id,
+            c.tenant_id,
+            c.kind,
+            c.pool,
+            c.gpus or "",
+            show_time(c.start),
+            show_time(c.end),
+            format(c.price_per_gpu_hour.normalize(), "f"),
+            c.status,
+        )
+        for c in contracts
+    ]
+
+
+CONTRACT_COLUMNS = ["id", "tenant", "kind", "pool", "GPUs", "start", "end", "$/GPU-h", "status"]
+
+
+@contract_app.command("sign")
+def contract_sign(
+    tenant: Annotated[str, typer.Option(help="Tenant id or name.")],
+    pool: Annotated[str, typer.Option(help="Pool, e.g. colossus-1/h100-sxm.")],
+    start: Annotated[str, typer.Option(help="now, +7d, Unix seconds or ISO date (UTC).")],
+    end: Annotated[str, typer.Option(help="Same forms as --start; +TERM counts from the start.")] = "",
+    term: Annotated[str | None, typer.Option(help="Length instead of --end: 30d, 6mo, 3y (calendar).")] = None,
+    kind: Annotated[ContractKind, typer.Option(help="reserved | on-demand | spot | internal")] = ContractKind.RESERVED,
+    gpus: Annotated[int, typer.Option(help="Committed GPUs (reserved, internal).")] = 0,
+    price: Annotated[str | None, typer.Option(help="$/GPU-hour (default: the catalog's price).")] = None,
+    take_or_pay: Annotated[bool, typer.Option(help="Reserved: bill the commitment used or not.")] = True,
+    notice_days: Annotated[int, typer.Option(help="Termination notice, days.")] = 0,
+    sla: Annotated[str | None, typer.Option(help="Monthly uptime commitment, e.g. 0.99.")] = None,
+    overage_price: Annotated[str | None, typer.Option(help="Reserved: $/GPU-hour above the commitment.")] = None,
+    preemption_notice: Annotated[int, typer.Option(help="Spot: preemption notice, seconds.")] = 0,
+    json: Json = False,
+) -> None:
+    """Sign a contract. Reserved and internal contracts book their GPUs in the ledger, or are refused."""
+    with reported(json):
+        ctx = _context()
+        now = ctx.now()
+        start_s = parse_time(start, now)
+        if term is not None:
+            end_s = after(start_s, term)
+        elif end:
+            end_s = parse_end(end, start_s, now)
+        else:
+            raise InvalidInput("give --end or --term")
+        request = services.ContractRequest(
+            tenant=tenant,
+            kind=kind,
+            pool=pool,
+            start=start_s,
+            end=end_s,
+            gpus=gpus,
+            price_per_gpu_hour=_decimal(price, "--price"),
+            take_or_pay=take_or_pay,
+            termination_notice_days=notice_days,
+            sla_uptime=_decimal(sla, "--sla"),
+            overage_per_gpu_hour=_decimal(overage_price, "--overage-price"),
+            preemption_notice_s=preemption_notice,
+        )
+        with ctx.uow() as uow:
+            contract = services.sign_contract(uow, request, ctx.catalog, ctx.new_id)
+        if json:
+            emit_json(contract)
+        else:
+            table("contract signed", CONTRACT_COLUMNS, _contract_rows([contract]))
+
+
+@contract_app.command("list")
+def contract_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant (id or name).")] = None, json: Json = False
+) -> None:
+    """List contracts."""
+    with reported(json):
+        ctx = _context()
+        with ctx.uow() as uow:
+            tenant_id = services.get_tenant(uow, tenant).id if tenant else None
+            contracts = uow.list_contracts(tenant_id)
+        if json:
+            emit_json(contracts)
+        else:
+            table("contracts", CONTRACT_COLUMNS, _contract_rows(contracts))
+
+
+@contract_app.command("cancel")
+def contract_cancel(contract_id: str, json: Json = False) -> None:
+    """Cancel a contract; its GPUs go back when the termination notice runs out."""
+    with reported(json):
+        ctx = _context()
+        with ctx.uow() as uow:
+            contract = services.cancel_contract(uow, contract_id, ctx.now())
+        if json:
+            emit_json(contract)
+        else:
+            table("contract cancelled", CONTRACT_COLUMNS, _contract_rows([contract]))
+
+
+@contract_app.command("extend")
+def contract_extend(
+    contract_id: str,
+    end: Annotated[str, typer.Option(help="New end: ISO date, Unix seconds or +DURATION.")],
+    json: Json = False,
+) -> None:
+    """Extend a contract's term; refused if its GPUs are not free for the extra time."""
+    with reported(json):
+        ctx = _context()
+        with ctx.uow() as uow:
+            current = services.get_contract(uow, contract_id)
+            new_end = parse_end(end, current.end, ctx.now())
+            contract = services.extend_contract(uow, contract_id, new_end)
+        if json:
+            emit_json(contract)
+        else:
+            table("contract extended", CONTRACT_COLUMNS, _contract_rows([contract]))
+
+
+# capacity ---------------------------------------------------------------------------------------------
+
+
+def _window(start: str, end: str, now: int) -> tuple[int, int]:
+    s = parse_time(start, now)
+    return s, parse_end(end, s, now)
+
+
+@capacity_app.command("free")
+def capacity_free(
+    pool: str,
+    start: Annotated[str, typer.Option()] = "now",
+    end: Annotated[str, typer.Option()] = "+30d",
+    json: Json = False,
+) -> None:
+    """GPUs free over the whole window (the minimum of the free profile)."""
+    with reported(json):
+        ctx = _context()
+        s, e = _window(start, end, ctx.now())
+        with ctx.uow() as uow:
+            free = services.free_capacity(uow, pool, s, e)
+        if json:
+            emit_json({"pool": pool, "start": s, "end": e, "free": free})
+        else:
+            console.print(f"{pool}: {free:,} GPUs free from {show_time(s)} to {show_time(e)}")
+
+
+@capacity_app.command("profile")
+def capacity_profile(
+    pool: str,
+    start: Annotated[str, typer.Option()] = "now",
+    end: Annotated[str, typer.Option()] = "+365d",
+    json: Json = False,
+) -> None:
+    """The pool's capacity step function: installed, in maintenance, held and free, step by step."""
+    with reported(json):
+        ctx = _context()
+        s, e = _window(start, end, ctx.now())
+        with ctx.uow() as uow:
+            steps = services.capacity_profile(uow, pool, s, e)
+        if json:
+            emit_json(
+                [
+                    {
+                        **{k: getattr(p, k) for k in ("start", "end", "installed", "maintenance", "held")},
+                        "capacity": p.capacity,
+                        "free": p.free,
+                    }
+                    for p in steps
+                ]
+            )
+        else:
+            table(
+                f"capacity profile of {pool}",
+                ["from", "to", "installed", "maintenance", "held", "free"],
+                [
+                    (
+                        show_time(p.start),
+                        show_time(p.end),
+                        f"{p.installed:,}",
+                        f"{p.maintenance:,}",
+                        f"{p.held:,}",
+                        f"{p.free:,}",
+                    )
+                    for p in steps
+                ],
+            )
+
+
+@capacity_app.command("earliest")
+def capacity_earliest(
+    pool: str,
+    gpus: Annotated[int, typer.Option()],
+    duration: Annotated[str, typer.Option(help="e.g. 7d, 4h")],
+    not_before: Annotated[str, typer.Option()] = "now",
+    json: Json = False,
+) -> None:
+    """The earliest time `gpus` GPUs are free for `duration`."""
+    with reported(json):
+        ctx = _context()
+        t0, d = parse_time(not_before, ctx.now()), parse_duration(duration)
+        with ctx.uow() as uow:
+            t = services.earliest_start(uow, pool, gpus, d, t0)
+        if json:
+            emit_json({"pool": pool, "gpus": gpus, "duration": d, "not_before": t0, "start": t, "end": t + d})
+        else:
+            console.print(f"{pool}: {gpus:,} GPUs for {duration} can start at {show_time(t)}")
+
+
+# maintenance ------------------------------------------------------------------------------------------
+
+
+@maintenance_app.command("add")
+def maintenance_add(
+    pool: str,
+    gpus: Annotated[int, typer.Option()],
+    start: Annotated[str, typer.Option()],
+    end: Annotated[str, typer.Option()],
+    json: Json = False,
+) -> None:
+    """Take GPUs out of service; refused where they are already sold."""
+    with reported(json):
+        ctx = _context()
+        s, e = _window(start, end, ctx.now())
+        with ctx.uow() as uow:
+            hold = services.schedule_maintenance(uow, pool, gpus, s, e, ctx.new_id)
+        if json:
+            emit_json(hold)
+        else:
+            console.print(f"maintenance {hold.id}: {gpus:,} GPUs of {pool} from {show_time(s)} to {show_time(e)}")
+
+
+@maintenance_app.command("list")
+def maintenance_list(pool: str, json: Json = False) -> None:
+    """All holds on a pool, maintenance and contracts."""
+    with reported(json):
+        ctx = _context()
+        with ctx.uow() as uow:
+            holds = services.list_holds(uow, pool)
+        if json:
+            emit_json(holds)
+        else:
+            table(
+                f"holds on {pool}",
+                ["id", "kind", "GPUs", "start", "end", "contract"],
+                [(h.id, h.kind, f"{h.gpus:,}", show_time(h.start), show_time(h.end), h.contract_id) for h in holds],
+            )
+
+
+@maintenance_app.command("cancel")
+def maintenance_cancel(pool: str, hold_id: str, json: Json = False) -> None:
+    """Put GPUs back in service."""
+    with reported(json):
+        ctx = _context()
+        with ctx.uow() as uow:
+            hold = services.cancel_maintenance(uow, pool, hold_id)
+        if json:
+            emit_json(hold)
+        else:
+            console.print(f"maintenance {hold.id} cancelled")

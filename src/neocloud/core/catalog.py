@@ -1,0 +1,73 @@
+"""GPU models: power, memory, speed, NVLink domain and prices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from neocloud.core.errors import UnknownGpuModel
+
+
+@dataclass(frozen=True, slots=True)
+class GpuModel:
+    name: str
+    vendor: str
+    tdp_w: int
+    mem_gb: int
+    nvlink_domain: int  # GPUs that share one scale-up (NVLink or equivalent) domain
+    gpus_per_node: int
+    it_kw_per_gpu: Decimal  # IT power per GPU at typical load, host share included
+    bf16_tflops: Decimal | None = None
+    list_price_usd: Decimal | None = None
+    on_demand_usd_per_hr: Decimal | None = None
+    reserved_1y_usd_per_hr: Decimal | None = None
+    spot_usd_per_hr: Decimal | None = None
+    aliases: tuple[str, ...] = ()
+
+
+class Catalog(Mapping[str, GpuModel]):
+    """GPU models by name; trace aliases (e.g. "A100-SXM4-80GB") resolve to the same model."""
+
+    def __init__(self, models: Iterable[GpuModel]) -> None:
+        self._models: dict[str, GpuModel] = {}
+        self._aliases: dict[str, str] = {}
+        for model in models:
+            self._models[model.name] = model
+        for model in self._models.values():
+            for alias in model.aliases:
+                self._aliases[alias] = model.name
+
+    def __getitem__(self, name: str) -> GpuModel:
+        resolved = self._aliases.get(name, name)
+        try:
+            return self._models[resolved]
+        except KeyError:
+            raise UnknownGpuModel(
+                f"unknown GPU model {name!r}; known: {', '.join(sorted(self._models))}",
+                gpu_model=name,
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._models or name in self._aliases
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def merged(self, overrides: Iterable[GpuModel | Mapping[str, Any]]) -> Catalog:
+        """A new catalog with models added, or existing ones overridden field by field."""
+        models = dict(self._models)
+        for item in overrides:
+            if isinstance(item, GpuModel):
+                models[item.name] = item
+            else:
+                name = item["name"]
+                if name in models:
+                    models[name] = replace(models[name], **{k: v for k, v in item.items() if k != "name"})
+                else:
+                    models[name] = GpuModel(**item)
+        return Catalog(models.values())

@@ -1,0 +1,164 @@
+"""The fleet: sites with a power budget, fabric blocks, racks (NVLink domains) and nodes.
+
+A site is described compactly as groups of identical blocks ("293 arrays of 8 racks of 8 nodes of 8 H100");
+`nodes()` expands the topology when something needs individual nodes. Capacity is sold from pools: GPUs of
+one model at one site, optionally split per fabric block.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from neocloud.core.catalog import Catalog
+from neocloud.core.errors import InvalidSpec, PowerBudgetExceeded
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    gpu_model: str
+    gpus: int
+    cpus: int
+    memory_gib: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockGroup:
+    """`count` identical fabric blocks, each of `racks` racks of `nodes_per_rack` nodes."""
+
+    name: str
+    count: int
+    racks: int
+    nodes_per_rack: int
+    node: NodeSpec
+
+    @property
+    def gpus(self) -> int:
+        return self.count * self.racks * self.nodes_per_rack * self.node.gpus
+
+    @property
+    def nodes(self) -> int:
+        return self.count * self.racks * self.nodes_per_rack
+
+    def block_names(self) -> list[str]:
+        return [f"{self.name}-{i:03d}" for i in range(self.count)]
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    site: str
+    block: str
+    rack: str
+    gpu_model: str
+    gpus: int
+    cpus: int
+    memory_gib: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    name: str
+    site: str
+    gpu_model: str
+    block: str | None
+    gpus: int
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    name: str
+    location: str
+    power_mw: Decimal | None  # facility power budget; None when the inventory does not say
+    pue: Decimal
+    usd_per_mwh: Decimal
+    blocks: tuple[BlockGroup, ...]
+    pool_by_block: bool = False
+
+    @property
+    def gpus(self) -> int:
+        return sum(group.gpus for group in self.blocks)
+
+    def gpus_by_model(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for group in self.blocks:
+            counts[group.node.gpu_model] += group.gpus
+        return dict(sorted(counts.items()))
+
+    def it_power_kw(self, catalog: Catalog) -> Decimal:
+        return sum((catalog[g.node.gpu_model].it_kw_per_gpu * g.gpus for g in self.blocks), start=Decimal(0))
+
+    def facility_power_mw(self, catalog: Catalog) -> Decimal:
+        """IT power x PUE, in MW: what the site draws from its budget."""
+        return self.it_power_kw(catalog) * self.pue / 1000
+
+    def pools(self) -> list[Pool]:
+        counts: Counter[tuple[str, str | None]] = Counter()
+        for group in self.blocks:
+            per_block = group.gpus // group.count
+            for block in group.block_names() if self.pool_by_block else [None]:
+                counts[(group.node.gpu_model, block)] += per_block if block else group.gpus
+        return [
+            Pool(pool_name(self.name, model, block), self.name, model, block, gpus)
+            for (model, block), gpus in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+        ]
+
+    def nodes(self) -> Iterator[Node]:
+        for group in self.blocks:
+            n = group.node
+            for block in group.block_names():
+                for r in range(group.racks):
+                    rack = f"{block}-r{r:02d}"
+                    for k in range(group.nodes_per_rack):
+                        yield Node(
+                            f"{rack}-n{k:02d}", self.name, block, rack, n.gpu_model, n.gpus, n.cpus, n.memory_gib
+                        )
+
+
+def pool_name(site: str, gpu_model: str, block: str | None = None) -> str:
+    return f"{site}/{gpu_model}" + (f"/{block}" if block else "")
+
+
+def validate_site(site: Site, catalog: Catalog) -> None:
+    """Check a site against the catalog: known models, whole NVLink domains, and its power budget."""
+    names = Counter(group.name for group in site.blocks)
+    for name, seen in names.items():
+        if seen > 1:
+            raise InvalidSpec(f"site {site.name}: block group {name!r} appears {seen} times", site=site.name)
+    for group in site.blocks:
+        model = catalog[group.node.gpu_model]
+        for field in ("count", "racks", "nodes_per_rack"):
+            if getattr(group, field) <= 0:
+                raise InvalidSpec(
+                    f"site {site.name}, block group {group.name}: {field} must be positive",
+                    site=site.name,
+                    block=group.name,
+                    field=field,
+                )
+        if group.node.gpus <= 0 or group.node.cpus < 0 or group.node.memory_gib < 0:
+            raise InvalidSpec(
+                f"site {site.name}, block group {group.name}: node needs gpus > 0, cpus and memory >= 0",
+                site=site.name,
+                block=group.name,
+            )
+        rack_gpus = group.nodes_per_rack * group.node.gpus
+        # Rack-scale domains (NVL72) span nodes: a rack must hold whole domains.
+        if model.nvlink_domain > model.gpus_per_node and rack_gpus % model.nvlink_domain:
+            raise InvalidSpec(
+                f"site {site.name}, block group {group.name}: a rack of {rack_gpus} {model.name} is not a whole"
+                f" number of {model.nvlink_domain}-GPU NVLink domains",
+                site=site.name,
+                block=group.name,
+            )
+    if site.power_mw is not None:
+        demand = site.facility_power_mw(catalog)
+        if demand > site.power_mw:
+            raise PowerBudgetExceeded(
+                f"site {site.name} needs {demand:.1f} MW (IT {site.it_power_kw(catalog) / 1000:.1f} MW x PUE"
+                f" {site.pue}) but its budget is {site.power_mw} MW",
+                site=site.name,
+                budget_mw=str(site.power_mw),
+                demand_mw=f"{demand:.3f}",
+            )

@@ -1,0 +1,274 @@
+"""The capacity ledger: time-bounded holds on pools that never exceed capacity.
+
+A hold claims N GPUs of one pool over a half-open interval [start, end) in integer seconds. The invariant,
+checked on every change: at every instant, the GPUs held in a pool (maintenance included) never exceed the
+pool's installed GPUs. A change that would break it raises `Overbooked`, naming the first instant and the
+excess, and leaves the ledger exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from neocloud.core.errors import (
+    AlreadyExists,
+    InvalidInput,
+    InvalidInterval,
+    Overbooked,
+    UnknownHold,
+    UnknownPool,
+)
+from neocloud.core.steps import INFINITY, StepFunction
+from neocloud.core.timeutil import iso
+
+
+class HoldKind(StrEnum):
+    RESERVED = "reserved"
+    ON_DEMAND = "on-demand"
+    SPOT = "spot"
+    INTERNAL = "internal"
+    MAINTENANCE = "maintenance"  # lowers the capacity that can be sold
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    id: str
+    pool: str
+    gpus: int
+    start: int
+    end: int
+    kind: HoldKind
+    contract_id: str | None = None
+
+    def __post_init__(self) -> None:
+        check_interval(self.start, self.end)
+        check_gpus(self.gpus)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileStep:
+    """One step of a pool's capacity profile over [start, end)."""
+
+    start: int
+    end: int
+    installed: int
+    maintenance: int
+    held: int  # GPUs on hold for contracts, maintenance excluded
+
+    @property
+    def capacity(self) -> int:
+        return self.installed - self.maintenance
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.held
+
+
+def check_interval(start: int, end: int) -> None:
+    if not isinstance(start, int) or not isinstance(end, int):
+        raise InvalidInterval("start and end must be integer seconds", start=start, end=end)
+    if end <= start:
+        raise InvalidInterval(f"end ({end}) must be after start ({start})", start=start, end=end)
+
+
+def check_gpus(gpus: int) -> None:
+    if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus <= 0:
+        raise InvalidInput(f"GPU count must be a positive integer, got {gpus!r}", gpus=gpus)
+
+
+class PoolLedger:
+    """The calendar of one pool."""
+
+    __slots__ = ("_held", "_maintenance", "installed", "name")
+
+    def __init__(self, name: str, installed: int) -> None:
+        if installed < 0:
+            raise InvalidInput(f"pool {name} cannot have {installed} GPUs", pool=name)
+        self.name = name
+        self.installed = installed
+        self._held = StepFunction()  # every hold, maintenance included: the invariant's left side
+        self._maintenance = StepFunction()
+
+    def free(self, start: int, end: int) -> int:
+        """GPUs free over the whole of [start, end): the minimum of the free profile."""
+        check_interval(start, end)
+        return self.installed - self._held.max_over(start, end)
+
+    def profile(self, start: int, end: int) -> list[ProfileStep]:
+        check_interval(start, end)
+        cuts = sorted(
+            {start}
+            | {t for t in self._held.times if start < t < end}
+            | {t for t in self._maintenance.times if start < t < end}
+        )
+        steps = []
+        for step_start, step_end in zip(cuts, [*cuts[1:], end], strict=True):
+            maintenance = self._maintenance.value_at(step_start)
+            held = self._held.value_at(step_start) - maintenance
+            steps.append(ProfileStep(step_start, step_end, self.installed, maintenance, held))
+        return steps
+
+    def earliest_start(self, gpus: int, duration: int, not_before: int) -> int:
+        """The earliest t >= not_before with `gpus` free over all of [t, t + duration)."""
+        check_gpus(gpus)
+        if duration <= 0:
+            raise InvalidInterval(f"duration must be positive, got {duration}", duration=duration)
+        if gpus > self.installed:
+            raise Overbooked(
+                f"pool {self.name} has {self.installed} GPUs; {gpus} can never fit",
+                pool=self.name,
+                installed=self.installed,
+                requested=gpus,
+            )
+        limit = self.installed - gpus
+        candidate = not_before
+        for _step_start, step_end, held in self._held.steps(not_before, INFINITY):
+            if held > limit:
+                candidate = step_end
+            elif step_end - candidate >= duration:
+                return candidate
+        # Unreachable: the last step is unbounded and holds nothing.
+        raise AssertionError("step function did not end at zero")  # pragma: no cover
+
+    def check_fits(self, gpus: int, start: int, end: int) -> None:
+        """Raise Overbooked, naming the first instant and the largest excess, if `gpus` do not fit."""
+        limit = self.installed - gpus
+        first = self._held.first_above(start, end, limit)
+        if first is None:
+            return
+        instant, _ = first
+        excess = self._held.max_over(start, end) - limit
+        raise Overbooked(
+            f"pool {self.name}: {gpus} GPUs over [{iso(start)}, {iso(end)}) exceed its free capacity by"
+            f" {excess} GPUs, first at {iso(instant)}",
+            pool=self.name,
+            at=instant,
+            excess=excess,
+            requested=gpus,
+            installed=self.installed,
+        )
+
+    def add(self, hold: Hold) -> None:
+        self.check_fits(hold.gpus, hold.start, hold.end)
+        self._apply(hold, +1)
+
+    def remove(self, hold: Hold) -> None:
+        self._apply(hold, -1)
+
+    def _apply(self, hold: Hold, sign: int) -> None:
+        self._held.add(hold.start, hold.end, sign * hold.gpus)
+        if hold.kind is HoldKind.MAINTENANCE:
+            self._maintenance.add(hold.start, hold.end, sign * hold.gpus)
+
+
+class Ledger:
+    """Every pool's calendar and every hold, indexed by id."""
+
+    def __init__(self, pools: dict[str, int] | None = None) -> None:
+        self._pools: dict[str, PoolLedger] = {}
+        self._holds: dict[str, Hold] = {}
+        for name, installed in (pools or {}).items():
+            self.add_pool(name, installed)
+
+    def add_pool(self, name: str, installed: int) -> None:
+        if name in self._pools:
+            raise AlreadyExists(f"pool {name} already exists", pool=name)
+        self._pools[name] = PoolLedger(name, installed)
+
+    def pool(self, name: str) -> PoolLedger:
+        try:
+            return self._pools[name]
+        except KeyError:
+            raise UnknownPool(f"unknown pool {name!r}", pool=name) from None
+
+    @property
+    def pools(self) -> dict[str, PoolLedger]:
+        return dict(self._pools)
+
+    def hold(self, hold_id: str) -> Hold:
+        try:
+            return self._holds[hold_id]
+        except KeyError:
+            raise UnknownHold(f"unknown hold {hold_id!r}", hold=hold_id) from None
+
+    def holds(self, pool: str | None = None) -> Iterator[Hold]:
+        return (h for h in self._holds.values() if pool is None or h.pool == pool)
+
+    # Queries -------------------------------------------------------------------------------------------
+
+    def free(self, pool: str, start: int, end: int) -> int:
+        return self.pool(pool).free(start, end)
+
+    def profile(self, pool: str, start: int, end: int) -> list[ProfileStep]:
+        return self.pool(pool).profile(start, end)
+
+    def earliest_start(self, pool: str, gpus: int, duration: int, not_before: int) -> int:
+        return self.pool(pool).earliest_start(gpus, duration, not_before)
+
+    # Changes: each one checks first and then applies, so a refusal changes nothing. -------------------
+
+    def book(self, hold: Hold) -> Hold:
+        if hold.id in self._holds:
+            raise AlreadyExists(f"hold {hold.id} already exists", hold=hold.id)
+        self.pool(hold.pool).add(hold)
+        self._holds[hold.id] = hold
+        return hold
+
+    def book_all(self, holds: Iterable[Hold]) -> list[Hold]:
+        """Book several holds as one: all of them or, on the first refusal, none."""
+        booked: list[Hold] = []
+        try:
+            for hold in holds:
+                booked.append(self.book(hold))
+        except Exception:
+            for hold in reversed(booked):
+                self.cancel(hold.id)
+            raise
+        return booked
+
+    def cancel(self, hold_id: str) -> Hold:
+        hold = self.hold(hold_id)
+        self._pools[hold.pool].remove(hold)
+        del self._holds[hold_id]
+        return hold
+
+    def extend(self, hold_id: str, *, end: int | None = None, gpus: int | None = None) -> Hold:
+        """Make a hold longer and/or larger; refused if the growth does not fit."""
+        hold = self.hold(hold_id)
+        new_end = hold.end if end is None else end
+        new_gpus = hold.gpus if gpus is None else gpus
+        if new_end < hold.end or new_gpus < hold.gpus:
+            raise InvalidInput(
+                "extend cannot make a hold shorter or smaller; use shrink",
+                hold=hold_id,
+                end=new_end,
+                gpus=new_gpus,
+            )
+        return self._replace(hold, replace(hold, end=new_end, gpus=new_gpus))
+
+    def shrink(self, hold_id: str, *, end: int | None = None, gpus: int | None = None) -> Hold:
+        """Make a hold shorter and/or smaller; it stays non-empty (cancel it instead)."""
+        hold = self.hold(hold_id)
+        new_end = hold.end if end is None else end
+        new_gpus = hold.gpus if gpus is None else gpus
+        if new_end > hold.end or new_gpus > hold.gpus:
+            raise InvalidInput(
+                "shrink cannot make a hold longer or larger; use extend",
+                hold=hold_id,
+                end=new_end,
+                gpus=new_gpus,
+            )
+        return self._replace(hold, replace(hold, end=new_end, gpus=new_gpus))
+
+    def _replace(self, old: Hold, new: Hold) -> Hold:
+        pool = self._pools[old.pool]
+        pool.remove(old)
+        try:
+            pool.add(new)
+        except Exception:
+            pool.add(old)  # it fitted before the removal, so it fits again
+            raise
+        self._holds[new.id] = new
+        return new
