@@ -122,10 +122,13 @@ def sign_contract(uow: UnitOfWork, request: ContractRequest, catalog: Catalog, n
         preemption_notice_s=request.preemption_notice_s,
     )
     validate_contract(contract)
+    # Lock the pool before writing anything that refers to it: a contract row takes a key-share lock on its
+    # pool, and taking it before FOR UPDATE would let two signers deadlock on PostgreSQL.
+    ledger = uow.load_ledger([pool.name], lock=True) if contract.books_capacity else None
+    hold = ledger.book(contract.hold()) if ledger else None
     uow.save_contract(contract)
-    if contract.books_capacity:
-        ledger = uow.load_ledger([pool.name], lock=True)
-        uow.save_hold(ledger.book(contract.hold()))
+    if hold:
+        uow.save_hold(hold)
     return contract
 
 

@@ -1,0 +1,279 @@
+"""The CLI end to end: tables for people, JSON for scripts, clear errors with stable codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from neocloud.cli.main import app
+
+
+@pytest.fixture
+def cli(store_url: str) -> Any:
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> Any:
+        result = runner.invoke(app, ["--db", store_url, *args])
+        if ok:
+            assert result.exit_code == 0, result.output
+        else:
+            assert result.exit_code == 1, result.output
+        return result
+
+    return run
+
+
+def as_json(result: Any) -> Any:
+    return json.loads(result.stdout)
+
+
+def test_tour_of_the_capacity_core(cli: Any) -> None:
+    assert as_json(cli("init", "--json"))["added"] == ["colossus-1"]
+    assert as_json(cli("init", "--json"))["kept"] == ["colossus-1"]  # idempotent
+    [site] = as_json(cli("fleet", "show", "--json"))
+    assert site["gpus"] == 220_208
+    assert site["power_budget_mw"] == "300"
+    assert site["facility_power_mw"] == "287.718"
+    assert "287.718 MW of 300 MW" in cli("fleet", "show").stdout
+
+    tenant = as_json(cli("tenant", "add", "lab", "--json"))
+    assert tenant["kind"] == "external"
+    contract = as_json(
+        cli(
+            "contract",
+            "sign",
+            "--tenant",
+            "lab",
+            "--pool",
+            "colossus-1/h100-sxm",
+            "--gpus",
+            "100000",
+            "--start",
+            "2027-01-01",
+            "--term",
+            "3y",
+            "--notice-days",
+            "90",
+            "--json",
+        )
+    )
+    assert contract["end"] - contract["start"] == (365 * 3 + 1) * 86_400  # 2028 is a leap year
+    assert contract["price_per_gpu_hour"] == "2.400000"
+
+    profile = as_json(
+        cli("capacity", "profile", "colossus-1/h100-sxm", "--start", "2026-12-01", "--end", "2030-06-01", "--json")
+    )
+    assert [step["free"] for step in profile] == [150_016, 50_016, 150_016]
+    free = as_json(cli("capacity", "free", "colossus-1/h100-sxm", "--start", "2027-06-01", "--end", "+30d", "--json"))
+    assert free["free"] == 50_016
+    earliest = as_json(
+        cli(
+            "capacity",
+            "earliest",
+            "colossus-1/h100-sxm",
+            "--gpus",
+            "60000",
+            "--duration",
+            "30d",
+            "--not-before",
+            "2027-01-01",
+            "--json",
+        )
+    )
+    assert earliest["start"] == contract["end"]
+
+    refused = cli(
+        "contract",
+        "sign",
+        "--tenant",
+        "lab",
+        "--pool",
+        "colossus-1/h100-sxm",
+        "--gpus",
+        "60000",
+        "--start",
+        "2027-02-01",
+        "--term",
+        "30d",
+        "--json",
+        ok=False,
+    )
+    assert as_json(refused)["error"]["code"] == "overbooked"
+    assert as_json(refused)["error"]["details"]["excess"] == 9_984
+    assert len(as_json(cli("contract", "list", "--json"))) == 1
+
+    cancelled = as_json(cli("contract", "cancel", contract["id"], "--json"))
+    assert cancelled["status"] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["tenant", "list", "--json"], None),
+        (
+            [
+                "contract",
+                "sign",
+                "--tenant",
+                "ghost",
+                "--pool",
+                "colossus-1/h100-sxm",
+                "--gpus",
+                "1",
+                "--start",
+                "2027-01-01",
+                "--term",
+                "1d",
+                "--json",
+            ],
+            "unknown_tenant",
+        ),
+        (
+            [
+                "contract",
+                "sign",
+                "--tenant",
+                "lab",
+                "--pool",
+                "colossus-1/h100-sxm",
+                "--gpus",
+                "-4",
+                "--start",
+                "2027-01-01",
+                "--term",
+                "1d",
+                "--json",
+            ],
+            "invalid_input",
+        ),
+        (
+            [
+                "contract",
+                "sign",
+                "--tenant",
+                "lab",
+                "--pool",
+                "colossus-1/h100-sxm",
+                "--gpus",
+                "4",
+                "--start",
+                "2027-01-02",
+                "--end",
+                "2027-01-01",
+                "--json",
+            ],
+            "invalid_interval",
+        ),
+        (
+            [
+                "contract",
+                "sign",
+                "--tenant",
+                "lab",
+                "--pool",
+                "nowhere/h100-sxm",
+                "--gpus",
+                "4",
+                "--start",
+                "2027-01-01",
+                "--term",
+                "1d",
+                "--json",
+            ],
+            "unknown_pool",
+        ),
+        (
+            [
+                "contract",
+                "sign",
+                "--tenant",
+                "lab",
+                "--pool",
+                "colossus-1/h100-sxm",
+                "--gpus",
+                "4",
+                "--start",
+                "soon",
+                "--term",
+                "1d",
+                "--json",
+            ],
+            "invalid_input",
+        ),
+        (
+            [
+                "maintenance",
+                "add",
+                "colossus-1/gb200-nvl72",
+                "--gpus",
+                "20017",
+                "--start",
+                "2027-01-01",
+                "--end",
+                "+1d",
+                "--json",
+            ],
+            "overbooked",
+        ),
+        (["contract", "cancel", "c-missing", "--json"], "unknown_contract"),
+        (["fleet", "show", "atlantis", "--json"], "not_found"),
+    ],
+)
+def test_bad_input_gets_a_stable_code(cli: Any, args: list[str], code: str | None) -> None:
+    cli("init")
+    cli("tenant", "add", "lab")
+    if code is None:
+        assert [t["name"] for t in as_json(cli(*args))] == ["lab"]
+        return
+    assert as_json(cli(*args, ok=False))["error"]["code"] == code
+
+
+def test_fleet_import_and_bad_files(cli: Any, traces: Path, tmp_path: Path) -> None:
+    site = as_json(
+        cli(
+            "fleet",
+            "import",
+            "--format",
+            "openb",
+            "--json",
+            str(traces / "alibaba-openb-gpu-v2023/csv/openb_node_list_gpu_node.csv"),
+        )
+    )
+    assert (site["gpus"], site["nodes"], site["power_budget_mw"]) == (6212, 1213, None)
+    again = cli(
+        "fleet",
+        "import",
+        "--format",
+        "openb",
+        "--json",
+        str(traces / "alibaba-openb-gpu-v2023/csv/openb_node_list_gpu_node.csv"),
+        ok=False,
+    )
+    assert as_json(again)["error"]["code"] == "already_exists"
+    bad = tmp_path / "fleet.yaml"
+    bad.write_text(
+        "sites:\n  - name: x\n    power_mw: 1\n    blocks:\n      - {name: b, nodes_per_rack: 200,"
+        " node: {gpu_model: h100-sxm, gpus: 8}}\n"
+    )
+    refused = as_json(cli("init", "--fleet", str(bad), "--json", ok=False))["error"]
+    assert refused["code"] == "power_budget_exceeded"
+    assert refused["details"]["budget_mw"] == "1"
+
+
+def test_human_errors_go_to_stderr_with_the_code(cli: Any) -> None:
+    result = cli("contract", "cancel", "c-missing", ok=False)
+    assert "error[unknown_contract]: unknown contract 'c-missing'" in result.stderr
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    env = {**os.environ, "NEOCLOUD_DB_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    script = Path(sys.executable).with_name("neocloud")
+    out = subprocess.run([str(script), "init", "--json"], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["added"] == ["colossus-1"]
