@@ -109,7 +109,7 @@ def test_overbooking_is_refused_and_writes_nothing(store: bootstrap.Context) -> 
         Overbooked,
         lambda uow: services.sign_contract(uow, reserved(29, start=T0 + DAY), store.catalog, store.new_id),
     )
-    assert "exceed its free capacity by 1 GPUs, first at 2027-01-02T00:00Z" in message
+    assert "exceed its free capacity by up to 1 GPUs, first at 2027-01-02T00:00Z" in message
     sign(store, reserved(28, start=T0 + DAY))
 
 

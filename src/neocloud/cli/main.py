@@ -205,7 +205,7 @@ def _contract_rows(contracts: list[Contract]) -> list[tuple[object, ...]]:
             c.tenant_id,
             c.kind,
             c.pool,
-            c.gpus or "",
+            f"{c.gpus:,}" if c.gpus else "",
             show_time(c.start),
             show_time(c.end),
             format(c.price_per_gpu_hour.normalize(), "f"),

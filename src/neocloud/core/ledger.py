@@ -141,8 +141,8 @@ class PoolLedger:
         instant, _ = first
         excess = self._held.max_over(start, end) - limit
         raise Overbooked(
-            f"pool {self.name}: {gpus} GPUs over [{iso(start)}, {iso(end)}) exceed its free capacity by"
-            f" {excess} GPUs, first at {iso(instant)}",
+            f"pool {self.name}: {gpus:,} GPUs over [{iso(start)}, {iso(end)}) exceed its free capacity by up"
+            f" to {excess:,} GPUs, first at {iso(instant)}",
             pool=self.name,
             at=instant,
             excess=excess,
