@@ -30,7 +30,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/python benchmarks/ledger_bench.py
+	$(BIN)/python -m benchmarks.ledger_bench
 
 clean:
 	rm -rf $(VENV) .neocloud .pytest_cache .mypy_cache .ruff_cache .hypothesis

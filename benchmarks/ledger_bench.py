@@ -3,20 +3,20 @@
 Targets (issue 2): free-capacity and earliest-start queries p99 <= 1 ms; book + cancel >= 20,000 operations/s.
 Prints medians over --repeats runs of each measurement, and the peak memory of the process.
 
-    python benchmarks/ledger_bench.py [--repeats 3] [--json]
+    python -m benchmarks.ledger_bench [--repeats 3] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import resource
 import statistics
 import time
 
-from machine import describe
-
+from benchmarks.machine import describe
 from neocloud.core.errors import Overbooked
 from neocloud.core.ledger import Hold, HoldKind, Ledger
 
@@ -34,8 +34,14 @@ def build(rng: random.Random) -> Ledger:
     while booked < HOLDS:
         attempt += 1
         start = rng.randrange(HORIZON)
-        hold = Hold(f"h{attempt}", f"pool-{rng.randrange(POOLS):03d}", rng.randint(1, 64), start,
-                    start + rng.randint(3_600, 90 * 86_400), HoldKind.RESERVED)
+        hold = Hold(
+            f"h{attempt}",
+            f"pool-{rng.randrange(POOLS):03d}",
+            rng.randint(1, 64),
+            start,
+            start + rng.randint(3_600, 90 * 86_400),
+            HoldKind.RESERVED,
+        )
         try:
             ledger.book(hold)
             booked += 1
@@ -75,15 +81,21 @@ def time_churn(ledger: Ledger, rng: random.Random, round_: int) -> float:
     holds = []
     for i in range(CHURN):
         start = rng.randrange(HORIZON)
-        holds.append(Hold(f"c{round_}-{i}", f"pool-{rng.randrange(POOLS):03d}", rng.randint(1, 64), start,
-                          start + rng.randint(3_600, 30 * 86_400), HoldKind.SPOT))
+        holds.append(
+            Hold(
+                f"c{round_}-{i}",
+                f"pool-{rng.randrange(POOLS):03d}",
+                rng.randint(1, 64),
+                start,
+                start + rng.randint(3_600, 30 * 86_400),
+                HoldKind.SPOT,
+            )
+        )
     t0 = time.perf_counter()
     booked = []
     for hold in holds:
-        try:
+        with contextlib.suppress(Overbooked):
             booked.append(ledger.book(hold))
-        except Overbooked:
-            pass
     for hold in booked:
         ledger.cancel(hold.id)
     elapsed = time.perf_counter() - t0
@@ -120,11 +132,18 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     print(f"machine: {result['machine']}")
-    print(f"ledger: {result['gpus']:,} GPUs in {POOLS} pools, {HOLDS:,} holds, {breakpoints:,} breakpoints"
-          f" (built in {result['build_s']} s)")
-    print(f"free capacity:  p50 {result['free_p50_ms']:.4f} ms   p99 {result['free_p99_ms']:.4f} ms   (target p99 <= 1 ms)")
-    print(f"earliest start: p50 {result['earliest_p50_ms']:.4f} ms   p99 {result['earliest_p99_ms']:.4f} ms"
-          "   (target p99 <= 1 ms)")
+    print(
+        f"ledger: {result['gpus']:,} GPUs in {POOLS} pools, {HOLDS:,} holds, {breakpoints:,} breakpoints"
+        f" (built in {result['build_s']} s)"
+    )
+    print(
+        f"free capacity:  p50 {result['free_p50_ms']:.4f} ms   p99 {result['free_p99_ms']:.4f} ms"
+        "   (target p99 <= 1 ms)"
+    )
+    print(
+        f"earliest start: p50 {result['earliest_p50_ms']:.4f} ms   p99 {result['earliest_p99_ms']:.4f} ms"
+        "   (target p99 <= 1 ms)"
+    )
     print(f"book + cancel:  {result['book_cancel_ops_per_s']:,} operations/s   (target >= 20,000)")
     print(f"peak memory:    {result['peak_rss_mib']} MiB RSS")
     print(f"(medians of {args.repeats} runs of {QUERIES:,} queries and {CHURN:,} bookings each)")
