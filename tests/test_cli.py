@@ -277,3 +277,39 @@ def test_console_script_runs(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("neocloud")
     out = subprocess.run([str(script), "init", "--json"], env=env, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["added"] == ["colossus-1"]
+
+
+def test_bench_fgd_on_a_small_inventory(tmp_path: Path) -> None:
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,32000,65536,2,T4\nn1,32000,65536,2,T4\n")
+    pods = tmp_path / "pods.csv"
+    pods.write_text(
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\n" + "".join(f"p{i},4000,4096,1,500,\n" for i in range(6))
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "fgd",
+            "--nodes",
+            str(nodes),
+            "--pods",
+            str(pods),
+            "--policy",
+            "fgd,bestfit",
+            "--seeds",
+            "1-2",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    sweeps = json.loads(result.stdout)
+    assert [s["policy"] for s in sweeps] == ["fgd", "bestfit"]
+    # Six half-GPU pods, topped up to 1.3 x 4 GPUs: the first eight fit exactly, so 100 % arrived = 100 %.
+    assert all(s["allocation_at_100"] == 100.0 for s in sweeps)
+    assert [r["seed"] for r in sweeps[0]["runs"]] == [1, 2]
+    bad = CliRunner().invoke(
+        app, ["bench", "fgd", "--nodes", str(nodes), "--pods", str(pods), "--policy", "magic", "--json"]
+    )
+    assert bad.exit_code == 1
+    assert json.loads(bad.stdout)["error"]["code"] == "invalid_input"

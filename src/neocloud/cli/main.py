@@ -14,6 +14,7 @@ from neocloud import bootstrap
 from neocloud.adapters.inventories import import_nodes
 from neocloud.adapters.specs import DEFAULT_FLEET, load_fleet
 from neocloud.app import services
+from neocloud.cli.bench import bench_app
 from neocloud.cli.output import console, emit_json, reported, table
 from neocloud.cli.timefmt import after, parse_duration, parse_end, parse_time, show_time
 from neocloud.core.contracts import Contract, ContractKind, TenantKind
@@ -32,6 +33,7 @@ for sub, name in [
     (contract_app, "contract"),
     (capacity_app, "capacity"),
     (maintenance_app, "maintenance"),
+    (bench_app, "bench"),
 ]:
     app.add_typer(sub, name=name)
 

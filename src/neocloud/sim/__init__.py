@@ -1,0 +1,1 @@
+"""Simulators: replay workloads through the core's policies on a virtual clock."""
