@@ -313,3 +313,60 @@ def test_bench_fgd_on_a_small_inventory(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 1
     assert json.loads(bad.stdout)["error"]["code"] == "invalid_input"
+
+
+def test_simulate_and_compare_on_the_tiresias_sample(traces: Path, tmp_path: Path) -> None:
+    trace = f"tiresias:{traces / 'tiresias-nsdi19' / '60_job.csv'}"
+    fleet = f"muri:{traces / 'tiresias-nsdi19' / 'n32g4.csv'}"
+    one = CliRunner().invoke(app, ["simulate", "--trace", trace, "--fleet", fleet, "--policy", "srtf", "--json"])
+    assert one.exit_code == 0, one.output
+    [result] = json.loads(one.stdout)["results"]
+    assert (result["ordering"], result["finished"]) == ("srtf", 60)
+    csv_path = tmp_path / "out.csv"
+    both = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "compare",
+            "--trace",
+            trace,
+            "--fleet",
+            fleet,
+            "--policies",
+            "fifo,srtf",
+            "--csv",
+            str(csv_path),
+            "--json",
+        ],
+    )
+    assert both.exit_code == 0, both.output
+    assert [r["ordering"] for r in json.loads(both.stdout)["results"]] == ["fifo", "srtf"]
+    assert csv_path.read_text().splitlines()[0].startswith("policy,placement,scope,jobs,avg_jct_s")
+    for args, code in [
+        (["--trace", "nope:x"], "invalid_spec"),
+        (["--trace", trace, "--policy", "lifo"], "invalid_input"),
+        (["--trace", trace, "--fleet", "uniform:0x8"], "invalid_spec"),
+    ]:
+        bad = CliRunner().invoke(app, ["simulate", *args, "--json"])
+        assert bad.exit_code == 1, bad.output
+        assert json.loads(bad.stdout)["error"]["code"] == code
+
+
+def test_bench_philly_runs_per_virtual_cluster(tmp_path: Path) -> None:
+    jobs = tmp_path / "philly.csv"
+    jobs.write_text(
+        "timestamp,duration,num_gpus,gpu_time,cluster\n"
+        "2017-10-01 00:00:00,100,8,800,vc1\n2017-10-01 00:00:10,10,8,80,vc1\n"
+        "2017-10-01 00:00:00,50,1,50,vc2\n2017-12-05 00:00:00,50,1,50,vc2\n"
+    )
+    vcs = tmp_path / "vc.csv"
+    vcs.write_text("vc,node num\nvc1,1\nvc2,1\n")
+    result = CliRunner().invoke(
+        app, ["bench", "philly", "--jobs", str(jobs), "--vcs", str(vcs), "--policy", "fifo,srtf", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["jobs"] == 3  # the December job is outside the window
+    # vc1 FIFO: 100-s job then the 10-s one (JCT 100 and 100); SRTF preempts: 10-s job 10-20, big one ends 110.
+    assert report["policies"]["fifo"]["per_vc"]["vc1"]["avg_jct_s"] == 100
+    assert report["policies"]["srtf"]["per_vc"]["vc1"]["avg_jct_s"] == 60

@@ -16,6 +16,7 @@ from neocloud.adapters.specs import DEFAULT_FLEET, load_fleet
 from neocloud.app import services
 from neocloud.cli.bench import bench_app
 from neocloud.cli.output import console, emit_json, reported, table
+from neocloud.cli.simulate import simulate_app
 from neocloud.cli.timefmt import after, parse_duration, parse_end, parse_time, show_time
 from neocloud.core.contracts import Contract, ContractKind, TenantKind
 from neocloud.core.errors import InvalidInput, NotFound
@@ -34,6 +35,7 @@ for sub, name in [
     (capacity_app, "capacity"),
     (maintenance_app, "maintenance"),
     (bench_app, "bench"),
+    (simulate_app, "simulate"),
 ]:
     app.add_typer(sub, name=name)
 

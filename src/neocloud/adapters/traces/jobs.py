@@ -1,0 +1,177 @@
+"""Job traces: Muri/Tiresias (times in ms or s), Philly as Pollux publishes it, and the synthetic generator.
+
+A malformed row raises InvalidSpec naming file and line; with `skip_bad_rows` it is counted and reported
+instead (TraceRead.skipped), and the rest of the file is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from neocloud.core.errors import InvalidSpec
+from neocloud.core.workload import Job
+
+Row = dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRead:
+    jobs: list[Job]
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
+
+
+def _number(row: Row, column: str) -> float:
+    value = (row.get(column) or "").strip()
+    if not value:
+        raise ValueError(f"column {column!r} is empty")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"column {column!r} is not a number: {value!r}") from None
+    if number < 0 or math.isnan(number):
+        raise ValueError(f"column {column!r} is negative: {value}")
+    return number
+
+
+def _read(path: Path, required: list[str], parse: Callable[[Row, int], Job | None], skip_bad_rows: bool) -> TraceRead:
+    try:
+        handle = path.open(newline="")
+    except OSError as exc:
+        raise InvalidSpec(f"{path}: cannot read: {exc.strerror}", file=str(path)) from None
+    jobs, skipped = [], []
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidSpec(f"{path}:1: missing columns {missing}; has {reader.fieldnames}", file=str(path), line=1)
+        for row in reader:
+            line = reader.line_num
+            try:
+                if None in row or any(v is None for v in row.values()):
+                    raise ValueError(f"expected {len(reader.fieldnames or [])} fields")
+                job = parse(row, line)
+            except (ValueError, InvalidSpec) as exc:
+                if not skip_bad_rows:
+                    raise InvalidSpec(f"{path}:{line}: {exc}", file=str(path), line=line) from None
+                skipped.append((line, str(exc)))
+                continue
+            if job is not None:
+                jobs.append(job)
+    return TraceRead(jobs, skipped)
+
+
+def read_muri(path: Path, *, millis: bool = True, skip_bad_rows: bool = False) -> TraceRead:
+    """Muri's extended Tiresias format (job_id,num_gpu,submit_time,...,duration,...). Muri's traces give
+    times in milliseconds; Tiresias's own sample gives seconds (millis=False)."""
+    scale = 1000 if millis else 1
+
+    def parse(row: Row, line: int) -> Job:
+        gpus = int(_number(row, "num_gpu"))
+        if gpus <= 0:
+            raise ValueError("num_gpu must be positive")
+        duration = max(1, math.ceil(_number(row, "duration") / scale))
+        return Job(
+            f"j{row['job_id'].strip()}",
+            int(_number(row, "submit_time") // scale),
+            duration,
+            gpus_per_task=1,
+            tasks=gpus,
+        )
+
+    return _read(path, ["job_id", "num_gpu", "submit_time", "duration"], parse, skip_bad_rows)
+
+
+PHILLY_EPOCH = datetime(2017, 10, 1, tzinfo=UTC)
+
+
+def read_philly(
+    path: Path, *, since: datetime | None = None, until: datetime | None = None, skip_bad_rows: bool = False
+) -> TraceRead:
+    """Pollux's philly.csv (timestamp,duration,num_gpus,gpu_time,cluster); the virtual cluster is the
+    tenant. Submit times count seconds from 2017-10-01 00:00 UTC; `since`/`until` filter on them."""
+
+    def parse(row: Row, line: int) -> Job | None:
+        try:
+            stamp = datetime.strptime(row["timestamp"].strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            raise ValueError(f"timestamp {row['timestamp']!r} is not YYYY-MM-DD HH:MM:SS") from None
+        if (since and stamp < since) or (until and stamp >= until):
+            return None
+        gpus = int(_number(row, "num_gpus"))
+        if gpus <= 0:
+            raise ValueError("num_gpus must be positive")
+        duration = max(1, math.ceil(_number(row, "duration")))
+        return Job(
+            f"p{line}",
+            int((stamp - PHILLY_EPOCH).total_seconds()),
+            duration,
+            gpus_per_task=1,
+            tasks=gpus,
+            tenant=row["cluster"].strip(),
+        )
+
+    read = _read(path, ["timestamp", "duration", "num_gpus", "cluster"], parse, skip_bad_rows)
+    origin = min((j.submit for j in read.jobs), default=0)
+    if origin < 0:  # jobs before the epoch: shift so the clock starts at zero
+        read = TraceRead([_shift(j, -origin) for j in read.jobs], read.skipped)
+    return read
+
+
+def _shift(job: Job, by: int) -> Job:
+    return replace(job, submit=job.submit + by)
+
+
+def read_philly_vcs(path: Path) -> dict[str, int]:
+    """Helios's philly_vc.csv: virtual cluster -> number of 8-GPU nodes."""
+    vcs: dict[str, int] = {}
+
+    def parse(row: Row, line: int) -> None:
+        nodes = int(_number(row, "node num"))
+        if nodes <= 0:
+            raise ValueError("node num must be positive")
+        vcs[row["vc"].strip()] = nodes
+        return None
+
+    _read(path, ["vc", "node num"], parse, skip_bad_rows=False)
+    return vcs
+
+
+def synthetic(
+    jobs: int,
+    *,
+    seed: int,
+    gpus: int,
+    load: float = 0.9,
+    mean_duration: int = 3600,
+    sizes: tuple[tuple[int, float], ...] = ((1, 0.6), (2, 0.1), (4, 0.1), (8, 0.15), (16, 0.03), (64, 0.02)),
+    tenants: int = 4,
+) -> list[Job]:
+    """Poisson arrivals sized so the offered load is `load` x `gpus`; GPU counts from `sizes`; durations
+    log-normal (sigma 1.0) around `mean_duration`. Deterministic for a seed."""
+    rng = random.Random(seed)
+    values, weights = zip(*sizes, strict=True)
+    mean_gpus = sum(v * w for v, w in sizes) / sum(weights)
+    rate = load * gpus / (mean_gpus * mean_duration)  # arrivals per second
+    mu = math.log(mean_duration) - 0.5
+    t = 0.0
+    out = []
+    for i in range(jobs):
+        t += rng.expovariate(rate)
+        size = rng.choices(values, weights)[0]
+        out.append(
+            Job(
+                f"s{i}",
+                int(t),
+                max(1, int(rng.lognormvariate(mu, 1.0))),
+                gpus_per_task=min(size, 8),
+                tasks=max(1, size // 8),
+                tenant=f"t{i % tenants}",
+            )
+        )
+    return out

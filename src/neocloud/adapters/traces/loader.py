@@ -1,0 +1,41 @@
+"""Job traces by spec string: FORMAT:PATH, or synthetic:N with options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neocloud.adapters.traces.jobs import TraceRead, read_muri, read_philly, synthetic
+from neocloud.core.errors import InvalidSpec
+
+FORMATS = ("muri", "tiresias", "philly", "synthetic")
+
+
+def load_trace(spec: str, *, skip_bad_rows: bool = False) -> TraceRead:
+    """`muri:PATH` (ms), `tiresias:PATH` (s), `philly:PATH` (Pollux's philly.csv), or
+    `synthetic:N[,seed=S][,gpus=G][,load=L][,duration=SECONDS]`."""
+    kind, _, rest = spec.partition(":")
+    if kind == "muri":
+        return read_muri(Path(rest), skip_bad_rows=skip_bad_rows)
+    if kind == "tiresias":
+        return read_muri(Path(rest), millis=False, skip_bad_rows=skip_bad_rows)
+    if kind == "philly":
+        return read_philly(Path(rest), skip_bad_rows=skip_bad_rows)
+    if kind == "synthetic":
+        count, *options = rest.split(",")
+        try:
+            opts = {k.strip(): float(v) for k, v in (o.split("=", 1) for o in options)}
+            unknown = set(opts) - {"seed", "gpus", "load", "duration"}
+            if unknown:
+                raise ValueError(f"unknown options {sorted(unknown)}")
+            return TraceRead(
+                synthetic(
+                    int(count),
+                    seed=int(opts.get("seed", 0)),
+                    gpus=int(opts.get("gpus", 1000)),
+                    load=opts.get("load", 0.9),
+                    mean_duration=int(opts.get("duration", 3600)),
+                )
+            )
+        except ValueError as exc:
+            raise InvalidSpec(f"bad synthetic trace {spec!r}: {exc}") from None
+    raise InvalidSpec(f"unknown trace format {kind!r} in {spec!r}; use one of {', '.join(FORMATS)}:PATH")

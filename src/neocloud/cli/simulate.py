@@ -1,0 +1,181 @@
+"""`neocloud simulate`: replay a trace through the engine, one policy or several side by side."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from neocloud.adapters.clusters import load_cluster
+from neocloud.adapters.specs import load_catalog
+from neocloud.adapters.traces.loader import load_trace
+from neocloud.cli.output import console, emit_json, errors, reported, table
+from neocloud.core.engine.ordering import ORDERINGS
+from neocloud.core.engine.placement import PLACEMENTS
+from neocloud.core.errors import InvalidInput
+from neocloud.core.workload import Job
+from neocloud.sim.metrics import SimResult
+from neocloud.sim.simulator import SimConfig, simulate
+
+simulate_app = typer.Typer(help="Replay job traces through the scheduling engine on a virtual clock.")
+
+Trace = Annotated[str, typer.Option(help="FORMAT:PATH (muri, tiresias, philly) or synthetic:N[,seed=S,gpus=G,load=L].")]
+Fleet = Annotated[str, typer.Option(help="uniform:NODESxGPUS, muri:PATH, a fleet YAML, or a packaged fleet.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+SkipBad = Annotated[bool, typer.Option(help="Count and report malformed rows instead of stopping at the first.")]
+
+COLUMNS = [
+    "policy",
+    "placement",
+    "jobs",
+    "finished",
+    "avg JCT (h)",
+    "median JCT (h)",
+    "p99 JCT (h)",
+    "avg queueing (h)",
+    "makespan (h)",
+    "utilization",
+    "preemptions",
+]
+
+
+def _row(r: SimResult) -> list[str]:
+    o = r.overall
+    return [
+        r.ordering,
+        r.placement,
+        f"{r.jobs:,}",
+        f"{r.finished:,}",
+        f"{o.avg_jct / 3600:.2f}",
+        f"{o.median_jct / 3600:.2f}",
+        f"{o.p99_jct / 3600:.2f}",
+        f"{o.avg_queueing / 3600:.2f}",
+        f"{r.makespan / 3600:.1f}",
+        f"{r.utilization:.1%}",
+        f"{r.preemptions:,}",
+    ]
+
+
+def _load(trace: str, fleet: str, skip_bad_rows: bool) -> tuple[list[Job], object, int]:
+    read = load_trace(trace, skip_bad_rows=skip_bad_rows)
+    if read.skipped:
+        errors.print(
+            f"skipped {len(read.skipped)} malformed rows; first: line {read.skipped[0][0]}: {read.skipped[0][1]}",
+            highlight=False,
+        )
+    return read.jobs, load_cluster(fleet, load_catalog()), len(read.skipped)
+
+
+def _run(jobs: list[Job], fleet: str, config: SimConfig, quiet: bool) -> SimResult:
+    cluster = load_cluster(fleet, load_catalog())
+    with Progress(console=console, transient=True, disable=quiet or not console.is_terminal) as progress:
+        task = progress.add_task(f"{config.ordering}/{config.placement}", total=len(jobs))
+        return simulate(jobs, cluster, config, progress=lambda done: progress.update(task, completed=done))
+
+
+def _write_csv(path: Path, results: list[SimResult]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "policy",
+                "placement",
+                "scope",
+                "jobs",
+                "avg_jct_s",
+                "median_jct_s",
+                "p99_jct_s",
+                "avg_queueing_s",
+                "p99_queueing_s",
+                "gpu_hours",
+            ]
+        )
+        for r in results:
+            for scope, s in [("all", r.overall), *sorted(r.per_tenant.items())]:
+                writer.writerow(
+                    [
+                        r.ordering,
+                        r.placement,
+                        scope,
+                        s.jobs,
+                        round(s.avg_jct, 3),
+                        s.median_jct,
+                        s.p99_jct,
+                        round(s.avg_queueing, 3),
+                        s.p99_queueing,
+                        round(s.gpu_hours, 3),
+                    ]
+                )
+
+
+def _policies(text: str) -> list[str]:
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [n for n in names if n not in ORDERINGS]
+    if unknown or not names:
+        raise InvalidInput(f"unknown ordering policy {unknown or text!r}; known: {', '.join(ORDERINGS)}")
+    return names
+
+
+def _report(results: list[SimResult], json: bool, csv_path: Path | None, skipped: int) -> None:
+    if csv_path is not None:
+        _write_csv(csv_path, results)
+    if json:
+        emit_json({"skipped_rows": skipped, "results": [r.to_dict() for r in results]})
+        return
+    table("simulation", COLUMNS, [_row(r) for r in results])
+    if len(results) == 1 and len(results[0].per_tenant) > 1:
+        r = results[0]
+        table(
+            "per tenant",
+            ["tenant", "jobs", "avg JCT (h)", "avg queueing (h)", "GPU-hours"],
+            [
+                (t, f"{s.jobs:,}", f"{s.avg_jct / 3600:.2f}", f"{s.avg_queueing / 3600:.2f}", f"{s.gpu_hours:,.0f}")
+                for t, s in sorted(r.per_tenant.items())
+            ],
+        )
+
+
+@simulate_app.callback(invoke_without_command=True)
+def simulate_one(
+    ctx: typer.Context,
+    trace: Trace = "",
+    fleet: Fleet = "uniform:8x8",
+    policy: Annotated[str, typer.Option(help=f"Ordering: {', '.join(ORDERINGS)}.")] = "fifo",
+    placement: Annotated[str, typer.Option(help=f"Placement: {', '.join(PLACEMENTS)}.")] = "bestfit",
+    seed: Annotated[int, typer.Option(help="Seed for random choices.")] = 0,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write metrics as CSV here.")] = None,
+    skip_bad_rows: SkipBad = False,
+    json: Json = False,
+) -> None:
+    """Replay a trace with one ordering and placement policy."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with reported(json):
+        if not trace:
+            raise InvalidInput("give --trace FORMAT:PATH")
+        _policies(policy)
+        jobs, _, skipped = _load(trace, fleet, skip_bad_rows)
+        result = _run(jobs, fleet, SimConfig(policy, placement, seed), json)
+        _report([result], json, csv_out, skipped)
+
+
+@simulate_app.command("compare")
+def simulate_compare(
+    trace: Trace,
+    fleet: Fleet = "uniform:8x8",
+    policies: Annotated[str, typer.Option(help="Ordering policies, comma-separated.")] = "fifo,sjf,srtf",
+    placement: Annotated[str, typer.Option(help=f"Placement: {', '.join(PLACEMENTS)}.")] = "bestfit",
+    seed: Annotated[int, typer.Option()] = 0,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write metrics as CSV here.")] = None,
+    skip_bad_rows: SkipBad = False,
+    json: Json = False,
+) -> None:
+    """Several ordering policies side by side on the same trace, cluster and seed."""
+    with reported(json):
+        names = _policies(policies)
+        jobs, _, skipped = _load(trace, fleet, skip_bad_rows)
+        results = [_run(jobs, fleet, SimConfig(name, placement, seed), json) for name in names]
+        _report(results, json, csv_out, skipped)

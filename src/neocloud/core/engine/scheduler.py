@@ -1,0 +1,210 @@
+"""One scheduling decision, the same in the simulator and on the live server.
+
+Steps (each decision, at time `now`):
+1. Rank jobs by the ordering policy; spot jobs rank after every other class, whatever the policy.
+2. Preemptive policies: walk the ranking and keep GPUs for the best jobs that fit the capacity and their
+   tenant's quota; running jobs left out are preempted (checkpoint/restart cost charged to the job).
+3. Start waiting jobs in rank order where the placement policy finds room. A strict policy stops at the
+   first job that does not fit, except that EASY backfill then starts later jobs that cannot delay it.
+4. A non-spot job that does not fit may take GPUs back from running spot jobs (newest first).
+
+The engine updates the cluster's bookkeeping as it decides and returns what it decided; the caller starts
+and stops the work and updates the job states.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from neocloud.core.engine.cluster import Allocation, Cluster
+from neocloud.core.engine.ordering import Ordering
+from neocloud.core.engine.placement import Placement
+from neocloud.core.engine.state import JobState
+
+
+@dataclass(slots=True)
+class Decisions:
+    preempt: list[JobState] = field(default_factory=list)
+    start: list[tuple[JobState, Allocation]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Scheduler:
+    ordering: Ordering
+    placement: Placement
+    rng: random.Random
+    quotas: Mapping[str, int] = field(default_factory=dict)  # tenant -> max GPUs at once; absent = no cap
+    _spot_gpus: int = 0
+
+    def rank(self, states: Iterable[JobState], now: int, usage: Mapping[str, int]) -> list[JobState]:
+        return sorted(states, key=lambda s: self.sort_key(s, now, usage))
+
+    def sort_key(self, s: JobState, now: int, usage: Mapping[str, int]) -> tuple[object, ...]:
+        return (s.spot, *self.ordering.key(s, now, usage), s.job.id)
+
+    def decide(
+        self,
+        now: int,
+        cluster: Cluster,
+        waiting: list[JobState],
+        running: Iterable[JobState],
+        usage: dict[str, int],
+        spot_gpus: int = 0,
+    ) -> Decisions:
+        """Decide at `now`. `waiting` must be in `sort_key` order for static orderings (others are ranked
+        here); `usage` (GPUs running per tenant) is the caller's and is updated with the decisions; jobs in
+        `waiting` that are already running or finished are skipped, so callers may remove them lazily."""
+        decisions = Decisions()
+        self._spot_gpus = spot_gpus
+        waiting = [s for s in waiting if not s.running and s.finish is None] if not self.ordering.static else waiting
+        if self.ordering.preemptive:
+            waiting = self._preempt_for_rank(now, cluster, waiting, running, usage, decisions)
+        elif not self.ordering.static:
+            waiting = self.rank(waiting, now, usage)
+        self._start(now, cluster, waiting, running, usage, decisions)
+        return decisions
+
+    def _within_quota(self, s: JobState, usage: Mapping[str, int]) -> bool:
+        cap = self.quotas.get(s.job.tenant)
+        return cap is None or usage.get(s.job.tenant, 0) + s.job.gpus <= cap
+
+    def _preempt_for_rank(
+        self,
+        now: int,
+        cluster: Cluster,
+        waiting: list[JobState],
+        running: Iterable[JobState],
+        usage: dict[str, int],
+        decisions: Decisions,
+    ) -> list[JobState]:
+        """Pick the jobs that deserve GPUs now; stop running jobs that do not. Returns the waiting ones
+        that should start, in rank order."""
+        running = list(running)
+        if not self.quotas and sum(s.job.gpus for s in running) + sum(s.job.gpus for s in waiting) <= cluster.total:
+            return self.rank(waiting, now, usage)  # everyone fits: no one to preempt, rank only the waiting
+        ranked = self.rank([*running, *waiting], now, usage)
+        budget = cluster.total
+        granted: dict[str, int] = defaultdict(int)
+        deserving: set[int] = set()
+        for s in ranked:
+            if s.running and not s.job.preemptible:
+                budget -= s.job.gpus  # it keeps its GPUs whatever its rank
+                granted[s.job.tenant] += s.job.gpus
+        for s in ranked:
+            if s.running and not s.job.preemptible:
+                continue
+            cap = self.quotas.get(s.job.tenant)
+            if s.job.gpus <= budget and (cap is None or granted[s.job.tenant] + s.job.gpus <= cap):
+                budget -= s.job.gpus
+                granted[s.job.tenant] += s.job.gpus
+                deserving.add(id(s))
+        for s in running:
+            if id(s) not in deserving and s.job.preemptible:
+                assert s.allocation is not None
+                cluster.release(s.allocation)
+                usage[s.job.tenant] -= s.job.gpus
+                decisions.preempt.append(s)
+        return [s for s in ranked if not s.running and id(s) in deserving]
+
+    def _start(
+        self,
+        now: int,
+        cluster: Cluster,
+        waiting: list[JobState],
+        running: Iterable[JobState],
+        usage: dict[str, int],
+        decisions: Decisions,
+    ) -> None:
+        preempted = {id(s) for s in decisions.preempt}
+        for index, s in enumerate(waiting):
+            if s.running or s.finish is not None or not self._within_quota(s, usage):
+                continue
+            allocation = self.placement(cluster, s.job, self.rng)
+            if allocation is None and not s.spot and self._spot_gpus:
+                allocation = self._reclaim_from_spot(cluster, s, running, preempted, usage, decisions)
+            if allocation is not None:
+                cluster.take(allocation)
+                usage[s.job.tenant] += s.job.gpus
+                decisions.start.append((s, allocation))
+            elif self.ordering.strict:
+                if self.ordering.backfill:
+                    self._backfill(now, cluster, s, waiting[index + 1 :], running, usage, decisions)
+                return
+
+    def _reclaim_from_spot(
+        self,
+        cluster: Cluster,
+        s: JobState,
+        running: Iterable[JobState],
+        preempted: set[int],
+        usage: dict[str, int],
+        decisions: Decisions,
+    ) -> Allocation | None:
+        """Preempt running spot jobs, newest first, until `s` fits; undo if it still would not."""
+        spot = sorted(
+            (r for r in running if r.spot and id(r) not in preempted), key=lambda r: (-(r.started or 0), r.job.id)
+        )
+        if sum(r.job.gpus for r in spot) + cluster.total_free < s.job.gpus:
+            return None
+        taken: list[JobState] = []
+        for victim in spot:
+            assert victim.allocation is not None
+            cluster.release(victim.allocation)
+            taken.append(victim)
+            allocation = self.placement(cluster, s.job, self.rng)
+            if allocation is not None:
+                for v in taken:
+                    preempted.add(id(v))
+                    usage[v.job.tenant] -= v.job.gpus
+                    self._spot_gpus -= v.job.gpus
+                    decisions.preempt.append(v)
+                return allocation
+        for victim in taken:  # not enough even with every spot job gone: put them back
+            assert victim.allocation is not None
+            cluster.take(victim.allocation)
+        return None
+
+    def _backfill(
+        self,
+        now: int,
+        cluster: Cluster,
+        head: JobState,
+        rest: list[JobState],
+        running: Iterable[JobState],
+        usage: dict[str, int],
+        decisions: Decisions,
+    ) -> None:
+        """EASY: reserve the earliest time the head can start (from running jobs' estimated ends), then start
+        later jobs that fit now and either end before it or use only GPUs the head will not need."""
+
+        def estimate(s: JobState) -> int:
+            told = s.job.estimate if s.job.estimate is not None else s.job.duration
+            return max(1, told - (s.job.duration - s.remaining_at(now)))
+
+        preempted = {id(r) for r in decisions.preempt}
+        active = [r for r in running if r.running and id(r) not in preempted] + [r for r, _ in decisions.start]
+        ends = sorted((now + estimate(r), r.job.gpus) for r in active)
+        free, shadow = cluster.total_free, None
+        for end, gpus in ends:
+            free += gpus
+            if free >= head.job.gpus:
+                shadow = end
+                break
+        extra = free - head.job.gpus if shadow is not None else 0
+        for s in rest:
+            if s.running or s.finish is not None or not self._within_quota(s, usage):
+                continue
+            ends_in_time = shadow is None or now + estimate(s) <= shadow
+            if not ends_in_time and s.job.gpus > extra:
+                continue
+            allocation = self.placement(cluster, s.job, self.rng)
+            if allocation is None:
+                continue
+            cluster.take(allocation)
+            usage[s.job.tenant] += s.job.gpus
+            decisions.start.append((s, allocation))
+            if not ends_in_time:
+                extra -= s.job.gpus

@@ -1,0 +1,122 @@
+"""What a simulation measured: job completion and queueing times, makespan, utilization, preemptions, and
+the same per tenant. Percentiles use the nearest-rank method."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from neocloud.core.engine.state import JobState
+
+if TYPE_CHECKING:
+    from neocloud.sim.simulator import SimConfig
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in [0, 100]); 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return float(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)])
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    jobs: int
+    avg_jct: float
+    median_jct: float
+    p99_jct: float
+    avg_queueing: float
+    p99_queueing: float
+    gpu_hours: float
+
+    @classmethod
+    def of(cls, finished: Sequence[JobState]) -> Stats:
+        jct = [s.finish - s.job.submit for s in finished if s.finish is not None]
+        wait = [s.first_start - s.job.submit for s in finished if s.first_start is not None]
+        n = len(jct)
+        return cls(
+            jobs=n,
+            avg_jct=sum(jct) / n if n else 0.0,
+            median_jct=percentile(jct, 50),
+            p99_jct=percentile(jct, 99),
+            avg_queueing=sum(wait) / n if n else 0.0,
+            p99_queueing=percentile(wait, 99),
+            gpu_hours=sum(s.job.gpus * s.job.duration for s in finished) / 3600,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SimResult:
+    ordering: str
+    placement: str
+    seed: int
+    jobs: int
+    finished: int
+    unfinished: int  # never fit the cluster, or still waiting when nothing could free room
+    overall: Stats
+    makespan: int  # from the first submission to the last completion
+    utilization: float  # GPU-busy time / (GPUs x makespan)
+    preemptions: int
+    per_tenant: dict[str, Stats] = field(default_factory=dict)
+    allocation_timeline: tuple[tuple[int, int], ...] = ()  # (time, GPUs busy), after each change
+
+    def to_dict(self, timeline: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ordering": self.ordering,
+            "placement": self.placement,
+            "seed": self.seed,
+            "jobs": self.jobs,
+            "finished": self.finished,
+            "unfinished": self.unfinished,
+            "makespan_s": self.makespan,
+            "utilization": round(self.utilization, 6),
+            "preemptions": self.preemptions,
+            **{k: round(v, 3) if isinstance(v, float) else v for k, v in _stats(self.overall).items()},
+            "per_tenant": {t: _stats(s) for t, s in sorted(self.per_tenant.items())},
+        }
+        if timeline:
+            out["allocation_timeline"] = [list(p) for p in self.allocation_timeline]
+        return out
+
+
+def _stats(s: Stats) -> dict[str, Any]:
+    return {
+        k: round(getattr(s, k), 3) if isinstance(getattr(s, k), float) else getattr(s, k)
+        for k in Stats.__dataclass_fields__
+    }
+
+
+def summarize(
+    states: Sequence[JobState],
+    unfinished: Sequence[JobState],
+    timeline: list[tuple[int, int]],
+    total_gpus: int,
+    config: SimConfig,
+) -> SimResult:
+    finished = [s for s in states if s.finish is not None]
+    start = min((s.job.submit for s in states), default=0)
+    end = max((s.finish for s in finished if s.finish is not None), default=start)
+    busy = sum((t2 - t1) * used for (t1, used), (t2, _) in itertools.pairwise(timeline))
+    makespan = end - start
+    tenants: dict[str, list[JobState]] = defaultdict(list)
+    for s in finished:
+        tenants[s.job.tenant].append(s)
+    return SimResult(
+        ordering=config.ordering,
+        placement=config.placement,
+        seed=config.seed,
+        jobs=len(states),
+        finished=len(finished),
+        unfinished=len(unfinished),
+        overall=Stats.of(finished),
+        makespan=makespan,
+        utilization=busy / (total_gpus * makespan) if makespan else 0.0,
+        preemptions=sum(s.preemptions for s in states),
+        per_tenant={t: Stats.of(group) for t, group in tenants.items()},
+        allocation_timeline=tuple(timeline),
+    )

@@ -1,0 +1,234 @@
+"""The scheduling engine and simulator on small cases whose answers are worked out by hand in comments."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neocloud.adapters.traces.jobs import read_muri, read_philly, read_philly_vcs, synthetic
+from neocloud.core.engine.cluster import Cluster, NodeSpec
+from neocloud.core.engine.ordering import ORDERINGS
+from neocloud.core.engine.placement import PLACEMENTS, best_fit, topology_aware
+from neocloud.core.errors import InvalidInput, InvalidSpec
+from neocloud.core.workload import Job, PriorityClass
+from neocloud.sim.simulator import SimConfig, simulate
+
+
+def jct(jobs: list[Job], gpus: int, ordering: str, nodes: int = 1, **kw: object) -> dict[str, int]:
+    """Per-job completion time (finish - submit) of a run, by job id."""
+    result = simulate(jobs, Cluster.uniform(nodes, gpus), SimConfig(ordering, **kw))  # type: ignore[arg-type]
+    assert result.finished == len(jobs)
+    return {t: int(s.avg_jct) for t, s in result.per_tenant.items()}
+
+
+def one_each(*jobs: Job) -> list[Job]:
+    """Give each job its own tenant named after it, so per-tenant stats read per job."""
+    from dataclasses import replace
+
+    return [replace(j, tenant=j.id) for j in jobs]
+
+
+BASIC = one_each(Job("a", 0, 100, 4), Job("b", 0, 10, 4), Job("c", 5, 20, 2))
+
+
+def test_fifo_runs_in_arrival_order() -> None:
+    # a 0-100, b 100-110, c 110-130 (c waits behind b even though 2 GPUs would be free... none are: b uses 4)
+    assert jct(BASIC, 4, "fifo") == {"a": 100, "b": 110, "c": 125}
+
+
+def test_sjf_and_srtf_run_the_short_ones_first() -> None:
+    # b 0-10, then c (20 s) 10-30 beside nothing (a needs all 4), then a 30-130.
+    assert jct(BASIC, 4, "sjf") == {"a": 130, "b": 10, "c": 25}
+    assert jct(BASIC, 4, "srtf") == {"a": 130, "b": 10, "c": 25}
+
+
+def test_srsf_weighs_remaining_time_by_gpus() -> None:
+    jobs = one_each(Job("x", 0, 100, 1), Job("y", 0, 60, 4))
+    # SRTF: y (60 s) first, x after: 60 and 160. SRSF: x's 100 GPU-s beat y's 240: x 0-100, y 100-160.
+    assert jct(jobs, 4, "srtf") == {"x": 160, "y": 60}
+    assert jct(jobs, 4, "srsf") == {"x": 100, "y": 160}
+
+
+def test_srtf_preempts_and_charges_the_restart_overhead() -> None:
+    jobs = one_each(Job("a", 0, 100, 4, restart_overhead=5), Job("b", 50, 10, 4))
+    result = simulate(jobs, Cluster.uniform(1, 4), SimConfig("srtf"))
+    # At 50 b (10 s) beats a (50 s left): a stops, owing 50 + 5 s; b 50-60; a 60-115.
+    assert {t: int(s.avg_jct) for t, s in result.per_tenant.items()} == {"a": 115, "b": 10}
+    assert result.preemptions == 1
+
+
+def test_tiresias_demotes_after_3250_gpu_seconds() -> None:
+    jobs = one_each(Job("a", 0, 2000, 4), Job("b", 100, 100, 4))
+    # a gets 4 GPU-s per second: it reaches 3,250 at t = 812.5, so at 813 it drops to the second queue and
+    # b (still in the first) takes over: b 813-913, a resumes 913 with 1,187 s left, ends at 2,100.
+    assert jct(jobs, 4, "tiresias") == {"a": 2100, "b": 813}
+
+
+def test_easy_backfills_without_delaying_the_head() -> None:
+    jobs = one_each(Job("a", 0, 100, 2), Job("b", 1, 10, 4), Job("c", 2, 50, 2))
+    # b waits for a (shadow time 100). c ends at 52 < 100, so EASY starts it at once; FIFO makes it wait for b.
+    assert jct(jobs, 4, "fifo") == {"a": 100, "b": 109, "c": 158}
+    assert jct(jobs, 4, "easy") == {"a": 100, "b": 109, "c": 50}
+
+
+def test_fair_share_serves_the_tenant_using_least() -> None:
+    jobs = [
+        Job("j1", 0, 100, 2, tenant="t1"),
+        Job("j2", 0, 100, 2, tenant="t1"),
+        Job("j3", 1, 100, 2, tenant="t1"),
+        Job("k1", 1, 100, 2, tenant="t2"),
+    ]
+    # 6 GPUs: j1 and j2 run; at t=1 two GPUs are left for j3 or k1. FIFO breaks the tie by id (j3);
+    # fair share gives them to t2, which uses nothing.
+    fifo = simulate(jobs, Cluster.uniform(1, 6), SimConfig("fifo"))
+    fair = simulate(jobs, Cluster.uniform(1, 6), SimConfig("fair"))
+    assert fifo.per_tenant["t2"].avg_queueing == 99
+    assert fair.per_tenant["t2"].avg_queueing == 0
+
+
+def test_spot_work_yields_to_everyone_else() -> None:
+    jobs = one_each(
+        Job("s", 0, 100, 4, priority=PriorityClass.SPOT), Job("r", 10, 10, 4, priority=PriorityClass.RESERVED)
+    )
+    result = simulate(jobs, Cluster.uniform(1, 4), SimConfig("fifo"))
+    # r arrives to a full cluster: s is preempted at 10, r runs 10-20, s resumes and ends at 110.
+    assert {t: int(s.avg_jct) for t, s in result.per_tenant.items()} == {"r": 10, "s": 110}
+    assert result.preemptions == 1
+
+
+def test_quotas_cap_a_tenant() -> None:
+    jobs = [Job("a", 0, 10, 2, tenant="t"), Job("b", 0, 10, 2, tenant="t")]
+    capped = simulate(jobs, Cluster.uniform(1, 4), SimConfig("fifo", quotas={"t": 2}))
+    assert capped.makespan == 20
+    assert simulate(jobs, Cluster.uniform(1, 4), SimConfig("fifo")).makespan == 10
+
+
+def test_jobs_that_can_never_fit_do_not_block_the_queue() -> None:
+    jobs = [Job("huge", 0, 10, 8, tasks=4), Job("ok", 1, 10, 4)]
+    result = simulate(jobs, Cluster.uniform(2, 8), SimConfig("fifo"))
+    assert (result.finished, result.unfinished) == (1, 1)
+
+
+def test_best_fit_picks_the_fullest_node_and_consolidates_gangs() -> None:
+    cluster = Cluster.uniform(3, 8)
+    cluster.take(((0, 6), (1, 2)))  # free: node0 2, node1 6, node2 8
+    rng = random.Random(0)
+    assert best_fit(cluster, Job("a", 0, 1, 2), rng) == ((0, 2),)
+    assert best_fit(cluster, Job("b", 0, 1, 4), rng) == ((1, 4),)
+    # 16 GPUs need two nodes; only one is whole, so a consolidated gang waits rather than spread over three.
+    assert best_fit(cluster, Job("c", 0, 1, 1, tasks=16), rng) is None
+    assert best_fit(cluster, Job("d", 0, 1, 1, tasks=14), rng) == ((1, 6), (2, 8))
+
+
+def test_topology_placement_fills_a_domain_then_a_block() -> None:
+    # Two NVL72-like racks of 4 nodes x 4 GPUs (16 GPUs per domain) in two blocks; one rack is half used.
+    nodes = [NodeSpec(f"r{r}n{n}", 4, "gb", domain=f"rack{r}", block=f"b{r}") for r in range(2) for n in range(4)]
+    cluster = Cluster(nodes)
+    cluster.take(((0, 4), (1, 4)))
+    rng = random.Random(0)
+    # 8 GPUs fit in rack0's free half (best-fitting domain), not in the empty rack1.
+    assert topology_aware(cluster, Job("a", 0, 1, 4, tasks=2), rng) == ((2, 4), (3, 4))
+    # 12 GPUs fit only in rack1.
+    assert {n for n, _ in topology_aware(cluster, Job("b", 0, 1, 4, tasks=3), rng) or ()} <= {4, 5, 6, 7}
+
+
+jobs_st = st.lists(
+    st.builds(
+        lambda i, s, d, g, t: Job(f"j{i}", s, d, g, t),
+        st.integers(0, 10_000),
+        st.integers(0, 50),
+        st.integers(1, 40),
+        st.sampled_from([1, 2, 4, 8]),
+        st.integers(1, 3),
+    ),
+    max_size=25,
+    unique_by=lambda j: j.id,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(jobs_st, st.sampled_from(list(ORDERINGS)), st.sampled_from(list(PLACEMENTS)), st.integers(0, 3))
+def test_placements_never_exceed_nodes_and_gangs_are_whole(
+    jobs: list[Job], ordering: str, placement: str, seed: int
+) -> None:
+    cluster = Cluster.uniform(4, 8)
+    original = cluster.take
+
+    def checked_take(allocation: tuple[tuple[int, int], ...]) -> None:
+        assert all(0 < g <= cluster.free[n] for n, g in allocation)
+        original(allocation)
+
+    cluster.take = checked_take  # type: ignore[method-assign]
+    result = simulate(jobs, cluster, SimConfig(ordering, placement, seed))
+    assert result.finished + result.unfinished == len(jobs)
+    assert cluster.total_free == cluster.total  # everything released at the end
+    assert 0 <= result.utilization <= 1
+
+
+def test_every_placement_gives_gangs_whole_tasks() -> None:
+    rng = random.Random(1)
+    for name, place in PLACEMENTS.items():
+        cluster = Cluster.uniform(4, 8)
+        cluster.take(((0, 5), (1, 3)))
+        allocation = place(cluster, Job("g", 0, 1, 2, tasks=5), rng)
+        assert allocation is not None, name
+        assert sum(g for _, g in allocation) == 10
+        assert all(g % 2 == 0 and g <= cluster.free[n] for n, g in allocation), name
+
+
+def test_same_seed_same_bytes() -> None:
+    jobs = synthetic(300, seed=3, gpus=64, load=1.2, mean_duration=600)
+    runs = [
+        json.dumps(simulate(jobs, Cluster.uniform(8, 8), SimConfig("srtf", "random", 7)).to_dict(timeline=True))
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+
+
+def test_unknown_policies_are_refused() -> None:
+    with pytest.raises(InvalidInput, match="unknown ordering policy 'lifo'"):
+        simulate([], Cluster.uniform(1, 8), SimConfig("lifo"))
+    with pytest.raises(InvalidInput, match="unknown placement policy"):
+        simulate([], Cluster.uniform(1, 8), SimConfig("fifo", "everywhere"))
+
+
+def test_every_ordering_is_registered_and_documented() -> None:
+    assert set(ORDERINGS) == {"fifo", "sjf", "srtf", "srsf", "tiresias", "fair", "easy"}
+    assert all(o.doc for o in ORDERINGS.values())
+    assert all(name == o.name for name, o in ORDERINGS.items())
+    assert all(fn.__doc__ for fn in PLACEMENTS.values())
+
+
+def test_real_traces_read(traces: Path) -> None:
+    muri = traces / "muri-sigcomm22" / "trace-data"
+    assert len(read_muri(muri / "trace1.csv").jobs) == 1494
+    assert len(read_muri(muri / "trace2.csv").jobs) == 5755
+    tiresias = read_muri(traces / "tiresias-nsdi19" / "60_job.csv", millis=False).jobs
+    assert (len(tiresias), tiresias[0].duration) == (60, 164)
+    from datetime import UTC, datetime
+
+    philly = read_philly(
+        traces / "pollux-osdi21" / "traces" / "philly.csv",
+        since=datetime(2017, 10, 1, tzinfo=UTC),
+        until=datetime(2017, 12, 1, tzinfo=UTC),
+    )
+    assert len(philly.jobs) == 68_510
+    assert sum(read_philly_vcs(traces / "helios-sc21" / "philly_vc.csv").values()) == 352
+
+
+def test_bad_trace_rows_name_the_line_or_are_counted(tmp_path: Path) -> None:
+    bad = tmp_path / "trace.csv"
+    bad.write_text("job_id,num_gpu,submit_time,duration\n1,2,0,5000\n2,two,0,5000\n3,1,1000\n4,1,2000,3000\n")
+    with pytest.raises(InvalidSpec, match=r"trace.csv:3: column 'num_gpu' is not a number: 'two'"):
+        read_muri(bad)
+    read = read_muri(bad, skip_bad_rows=True)
+    assert [j.id for j in read.jobs] == ["j1", "j4"]
+    assert [line for line, _ in read.skipped] == [3, 4]
+    bad.write_text("job,gpus\n")
+    with pytest.raises(InvalidSpec, match="missing columns"):
+        read_muri(bad)
