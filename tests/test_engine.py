@@ -232,3 +232,29 @@ def test_bad_trace_rows_name_the_line_or_are_counted(tmp_path: Path) -> None:
     bad.write_text("job,gpus\n")
     with pytest.raises(InvalidSpec, match="missing columns"):
         read_muri(bad)
+
+
+def test_gavel_traces_take_durations_from_measured_throughputs(traces: Path, tmp_path: Path) -> None:
+    import math
+
+    from neocloud.adapters.traces.jobs import read_gavel
+
+    table = traces / "gavel-osdi20" / "simulation_throughputs.json"
+    assert len(read_gavel(traces / "gavel-osdi20" / "traces" / "msr" / "seed=0" / "6214e9.trace", table).jobs) == 2000
+    v100 = json.loads(table.read_text())["v100"]
+    one = v100["('Transformer (batch size 128)', 1)"]["null"]
+    bad = tmp_path / "x.trace"
+    bad.write_text(
+        "Transformer (batch size 128)\tcmd\t-step\t1\t1000\t5.0\t1\n"
+        "Transformer (batch size 128)\tcmd\t-step\t1\t1000\t6.0\t16\n"
+        "Nope\tcmd\t-step\t1\t10\t0.0\t1\n"
+    )
+    with pytest.raises(InvalidSpec, match=r"x.trace:3: no v100 throughput for 'Nope'"):
+        read_gavel(bad, table)
+    kept = read_gavel(bad, table, skip_bad_rows=True)
+    assert (kept.jobs[0].submit, kept.jobs[0].duration) == (5, math.ceil(1000 / one))
+    # 16 GPUs: the 8-GPU throughput (or the largest measured below it) scaled linearly.
+    measured = next(m for m in (8, 4, 2, 1) if f"('Transformer (batch size 128)', {m})" in v100)
+    rate16 = v100[f"('Transformer (batch size 128)', {measured})"]["null"] * 16 / measured
+    assert (kept.jobs[1].gpus, kept.jobs[1].duration) == (16, math.ceil(1000 / rate16))
+    assert kept.skipped[0][0] == 3

@@ -7,6 +7,7 @@ instead (TraceRead.skipped), and the rest of the file is read.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import random
 from collections.abc import Callable
@@ -175,3 +176,51 @@ def synthetic(
             )
         )
     return out
+
+
+def read_gavel(path: Path, throughputs: Path, *, worker: str = "v100", skip_bad_rows: bool = False) -> TraceRead:
+    """Gavel's MSR-derived traces (tab-separated: job type, command, steps flag, needs data dir, total steps,
+    arrival time in s, scale factor = GPUs). A job runs for total steps / its isolated throughput on
+    `worker` GPUs, from Gavel's simulation_throughputs.json. The table stops at 8 GPUs: larger (or odd) scale
+    factors, and ones the table lacks, use the largest measured power of two below, scaled linearly (an
+    assumption of ours)."""
+    try:
+        table = json.loads(throughputs.read_text())[worker]
+    except (OSError, ValueError, KeyError) as exc:
+        raise InvalidSpec(f"{throughputs}: no throughputs for {worker!r}: {exc}", file=str(throughputs)) from None
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise InvalidSpec(f"{path}: cannot read: {exc.strerror}", file=str(path)) from None
+    jobs, skipped = [], []
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            fields = line.split("\t")
+            if len(fields) != 7:
+                raise ValueError(f"expected 7 tab-separated fields, got {len(fields)}")
+            job_type, steps, arrival, scale = fields[0], int(fields[4]), float(fields[5]), int(fields[6])
+            if steps <= 0 or scale <= 0 or arrival < 0:
+                raise ValueError("steps and scale factor must be positive, arrival not negative")
+            measured = 1 << min(3, scale.bit_length() - 1)
+            while measured and f"('{job_type}', {measured})" not in table:
+                measured //= 2
+            if not measured:
+                raise ValueError(f"no {worker} throughput for {job_type!r}")
+            rate = table[f"('{job_type}', {measured})"]["null"] * scale / measured
+            jobs.append(
+                Job(
+                    f"{path.stem}-{line_no}",
+                    int(arrival),
+                    max(1, math.ceil(steps / rate)),
+                    gpus_per_task=1,
+                    tasks=scale,
+                    tenant=path.stem,
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            if not skip_bad_rows:
+                raise InvalidSpec(f"{path}:{line_no}: {exc}", file=str(path), line=line_no) from None
+            skipped.append((line_no, str(exc)))
+    return TraceRead(jobs, skipped)

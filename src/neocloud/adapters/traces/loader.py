@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neocloud.adapters.traces.jobs import TraceRead, read_muri, read_philly, synthetic
+from neocloud.adapters.traces.jobs import TraceRead, read_gavel, read_muri, read_philly, synthetic
 from neocloud.core.errors import InvalidSpec
 
-FORMATS = ("muri", "tiresias", "philly", "synthetic")
+FORMATS = ("muri", "tiresias", "philly", "gavel", "synthetic")
 
 
 def load_trace(spec: str, *, skip_bad_rows: bool = False) -> TraceRead:
-    """`muri:PATH` (ms), `tiresias:PATH` (s), `philly:PATH` (Pollux's philly.csv), or
+    """`muri:PATH` (ms), `tiresias:PATH` (s), `philly:PATH` (Pollux's philly.csv), `gavel:PATH` (an MSR
+    trace; throughputs from simulation_throughputs.json in the folder above `traces/`), or
     `synthetic:N[,seed=S][,gpus=G][,load=L][,duration=SECONDS]`."""
     kind, _, rest = spec.partition(":")
     if kind == "muri":
@@ -20,6 +21,13 @@ def load_trace(spec: str, *, skip_bad_rows: bool = False) -> TraceRead:
         return read_muri(Path(rest), millis=False, skip_bad_rows=skip_bad_rows)
     if kind == "philly":
         return read_philly(Path(rest), skip_bad_rows=skip_bad_rows)
+    if kind == "gavel":
+        trace = Path(rest)
+        table = next(
+            (p / "simulation_throughputs.json" for p in trace.parents if (p / "simulation_throughputs.json").is_file()),
+            trace.parent / "simulation_throughputs.json",
+        )
+        return read_gavel(trace, table, skip_bad_rows=skip_bad_rows)
     if kind == "synthetic":
         count, *options = rest.split(",")
         try:

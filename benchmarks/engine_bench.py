@@ -1,0 +1,124 @@
+"""The scheduling engine on the reference cases of issue 3, with timings.
+
+- Philly per virtual cluster (Pollux philly.csv, 2017-10-01 to 2017-11-30, Helios philly_vc.csv, 8-GPU
+  nodes, consolidated placement): FIFO, SJF, SRTF average JCT and queueing; target <= 10 s per policy.
+- Muri traces 1 and 2 on 8 x 8 GPUs: SRTF, SRSF, Tiresias average JCT, makespan, p99 (published order
+  SRSF < SRTF < Tiresias).
+- Synthetic: 1,000,000 jobs on 12,500 nodes x 8 GPUs, FIFO + best fit; target <= 60 s, >= 20,000 jobs/s,
+  <= 4 GB peak memory.
+
+Each case runs in its own process so its peak memory is its own.
+
+    python -m benchmarks.engine_bench [--only philly|muri|synthetic] [--synthetic-jobs N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from benchmarks.machine import describe
+from neocloud.adapters.traces.jobs import read_muri, read_philly, read_philly_vcs, synthetic
+from neocloud.core.engine.cluster import Cluster
+from neocloud.sim.simulator import SimConfig, simulate, simulate_partitioned
+
+TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+
+
+def philly(traces: Path, _: int) -> dict[str, Any]:
+    jobs = read_philly(
+        traces / "pollux-osdi21" / "traces" / "philly.csv",
+        since=datetime(2017, 10, 1, tzinfo=UTC),
+        until=datetime(2017, 12, 1, tzinfo=UTC),
+    ).jobs
+    vcs = read_philly_vcs(traces / "helios-sc21" / "philly_vc.csv")
+    out: dict[str, Any] = {"jobs": len(jobs)}
+    for policy in ("fifo", "sjf", "srtf"):
+        started = time.perf_counter()
+        results, orphans = simulate_partitioned(
+            jobs, {vc: Cluster.uniform(n, 8) for vc, n in vcs.items()}, SimConfig(policy)
+        )
+        seconds = time.perf_counter() - started
+        done = sum(r.finished for r in results.values())
+        out[policy] = {
+            "seconds": round(seconds, 2),
+            "jobs_per_s": round(len(jobs) / seconds),
+            "avg_jct_s": round(sum(r.overall.avg_jct * r.finished for r in results.values()) / done, 1),
+            "avg_queueing_s": round(sum(r.overall.avg_queueing * r.finished for r in results.values()) / done, 1),
+            "finished": done,
+            "jobs_in_no_vc": len(orphans),
+        }
+    for name in ("fifo", "sjf"):
+        out[f"{name}/srtf_jct"] = round(out[name]["avg_jct_s"] / out["srtf"]["avg_jct_s"], 3)
+        out[f"{name}/srtf_queueing"] = round(out[name]["avg_queueing_s"] / out["srtf"]["avg_queueing_s"], 2)
+    return out
+
+
+def muri(traces: Path, _: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for trace in ("trace1", "trace2"):
+        jobs = read_muri(traces / "muri-sigcomm22" / "trace-data" / f"{trace}.csv").jobs
+        rows = {}
+        for policy in ("srsf", "srtf", "tiresias"):
+            started = time.perf_counter()
+            r = simulate(jobs, Cluster.uniform(8, 8), SimConfig(policy))
+            rows[policy] = {
+                "avg_jct_h": round(r.overall.avg_jct / 3600, 1),
+                "makespan_h": round(r.makespan / 3600, 1),
+                "p99_jct_h": round(r.overall.p99_jct / 3600, 1),
+                "preemptions": r.preemptions,
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+        order = sorted(rows, key=lambda p: rows[p]["avg_jct_h"])
+        out[trace] = {"jobs": len(jobs), **rows, "order_by_avg_jct": " < ".join(order)}
+    return out
+
+
+def synthetic_case(_: Path, count: int) -> dict[str, Any]:
+    jobs = synthetic(count, seed=1, gpus=100_000, load=0.9)
+    started = time.perf_counter()
+    r = simulate(jobs, Cluster.uniform(12_500, 8), SimConfig("fifo", "bestfit"))
+    seconds = time.perf_counter() - started
+    return {
+        "jobs": count,
+        "nodes": 12_500,
+        "gpus": 100_000,
+        "seconds": round(seconds, 1),
+        "jobs_per_s": round(count / seconds),
+        "finished": r.finished,
+        "avg_queueing_s": round(r.overall.avg_queueing, 1),
+    }
+
+
+CASES: dict[str, Callable[[Path, int], dict[str, Any]]] = {"philly": philly, "muri": muri, "synthetic": synthetic_case}
+
+
+def _child(name: str, traces: Path, count: int) -> dict[str, Any]:
+    result = CASES[name](traces, count)
+    result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--traces", type=Path, default=TRACES)
+    parser.add_argument("--only", choices=list(CASES))
+    parser.add_argument("--synthetic-jobs", type=int, default=1_000_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    report: dict[str, Any] = {"machine": describe()}
+    with get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
+        for name in [args.only] if args.only else list(CASES):
+            report[name] = pool.apply(_child, (name, args.traces, args.synthetic_jobs))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
