@@ -11,6 +11,7 @@ from rich.progress import Progress
 
 from neocloud.adapters.traces.jobs import read_philly, read_philly_vcs
 from neocloud.adapters.traces.openb import read_nodes, read_pods
+from neocloud.cli.args import parse_names, parse_seeds
 from neocloud.cli.output import console, emit_json, reported, table
 from neocloud.core.engine.cluster import Cluster
 from neocloud.core.engine.ordering import ORDERINGS
@@ -20,21 +21,6 @@ from neocloud.sim.packing import PackingResult, SeedSweep, sweep_seeds
 from neocloud.sim.simulator import SimConfig, simulate_partitioned
 
 bench_app = typer.Typer(help="Reference experiments from published papers.", no_args_is_help=True)
-
-
-def parse_seeds(text: str) -> list[int]:
-    """`42`, `42-51` or `1,5,9`."""
-    try:
-        if "-" in text:
-            low, high = (int(part) for part in text.split("-", 1))
-            seeds = list(range(low, high + 1))
-        else:
-            seeds = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise InvalidInput(f"bad seeds {text!r}: use 42, 42-51 or 1,5,9", value=text) from None
-    if not seeds:
-        raise InvalidInput(f"no seeds in {text!r}", value=text)
-    return seeds
 
 
 @bench_app.command("fgd")
@@ -48,10 +34,7 @@ def bench_fgd(
 ) -> None:
     """GPU allocation % against arrived GPU demand %, as in the FGD paper (ATC'23), mean over seeds."""
     with reported(json):
-        names = [p.strip() for p in policy.split(",") if p.strip()]
-        unknown = [n for n in names if n not in POLICIES]
-        if unknown or not names:
-            raise InvalidInput(f"unknown policy {unknown or policy!r}; known: {', '.join(POLICIES)}")
+        names = parse_names(policy, POLICIES, "placement policy")
         seed_list = parse_seeds(seeds)
         node_list, pod_list = read_nodes(nodes), read_pods(pods)
         sweeps: list[SeedSweep] = []
@@ -109,10 +92,7 @@ def bench_philly(
 ) -> None:
     """Philly per virtual cluster: each VC its own cluster of 8-GPU nodes, consolidated placement."""
     with reported(json):
-        names = [p.strip() for p in policy.split(",") if p.strip()]
-        unknown = [n for n in names if n not in ORDERINGS]
-        if unknown or not names:
-            raise InvalidInput(f"unknown ordering policy {unknown or policy!r}; known: {', '.join(ORDERINGS)}")
+        names = parse_names(policy, ORDERINGS, "ordering policy")
         try:
             start, end = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in (since, until))
         except ValueError:

@@ -12,6 +12,7 @@ from rich.progress import Progress
 from neocloud.adapters.clusters import load_cluster
 from neocloud.adapters.specs import load_catalog
 from neocloud.adapters.traces.loader import load_trace
+from neocloud.cli.args import parse_names
 from neocloud.cli.output import console, emit_json, errors, reported, table
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
@@ -111,14 +112,6 @@ def _write_csv(path: Path, results: list[SimResult]) -> None:
                 )
 
 
-def _policies(text: str) -> list[str]:
-    names = [p.strip() for p in text.split(",") if p.strip()]
-    unknown = [n for n in names if n not in ORDERINGS]
-    if unknown or not names:
-        raise InvalidInput(f"unknown ordering policy {unknown or text!r}; known: {', '.join(ORDERINGS)}")
-    return names
-
-
 def _report(results: list[SimResult], json: bool, csv_path: Path | None, skipped: int) -> None:
     if csv_path is not None:
         _write_csv(csv_path, results)
@@ -156,7 +149,7 @@ def simulate_one(
     with reported(json):
         if not trace:
             raise InvalidInput("give --trace FORMAT:PATH")
-        _policies(policy)
+        parse_names(policy, ORDERINGS, "ordering policy")
         jobs, _, skipped = _load(trace, fleet, skip_bad_rows)
         result = _run(jobs, fleet, SimConfig(policy, placement, seed), json)
         _report([result], json, csv_out, skipped)
@@ -175,7 +168,7 @@ def simulate_compare(
 ) -> None:
     """Several ordering policies side by side on the same trace, cluster and seed."""
     with reported(json):
-        names = _policies(policies)
+        names = parse_names(policies, ORDERINGS, "ordering policy")
         jobs, _, skipped = _load(trace, fleet, skip_bad_rows)
         results = [_run(jobs, fleet, SimConfig(name, placement, seed), json) for name in names]
         _report(results, json, csv_out, skipped)

@@ -6,7 +6,6 @@ instead (TraceRead.skipped), and the rest of the file is read.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import random
@@ -15,10 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from neocloud.adapters.traces.csvrows import Row, number, read_rows
 from neocloud.core.errors import InvalidSpec
 from neocloud.core.workload import Job
-
-Row = dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,43 +25,8 @@ class TraceRead:
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
 
 
-def _number(row: Row, column: str) -> float:
-    value = (row.get(column) or "").strip()
-    if not value:
-        raise ValueError(f"column {column!r} is empty")
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"column {column!r} is not a number: {value!r}") from None
-    if number < 0 or math.isnan(number):
-        raise ValueError(f"column {column!r} is negative: {value}")
-    return number
-
-
 def _read(path: Path, required: list[str], parse: Callable[[Row, int], Job | None], skip_bad_rows: bool) -> TraceRead:
-    try:
-        handle = path.open(newline="")
-    except OSError as exc:
-        raise InvalidSpec(f"{path}: cannot read: {exc.strerror}", file=str(path)) from None
-    jobs, skipped = [], []
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InvalidSpec(f"{path}:1: missing columns {missing}; has {reader.fieldnames}", file=str(path), line=1)
-        for row in reader:
-            line = reader.line_num
-            try:
-                if None in row or any(v is None for v in row.values()):
-                    raise ValueError(f"expected {len(reader.fieldnames or [])} fields")
-                job = parse(row, line)
-            except (ValueError, InvalidSpec) as exc:
-                if not skip_bad_rows:
-                    raise InvalidSpec(f"{path}:{line}: {exc}", file=str(path), line=line) from None
-                skipped.append((line, str(exc)))
-                continue
-            if job is not None:
-                jobs.append(job)
+    jobs, skipped = read_rows(path, required, parse, skip_bad_rows=skip_bad_rows)
     return TraceRead(jobs, skipped)
 
 
@@ -73,13 +36,13 @@ def read_muri(path: Path, *, millis: bool = True, skip_bad_rows: bool = False) -
     scale = 1000 if millis else 1
 
     def parse(row: Row, line: int) -> Job:
-        gpus = int(_number(row, "num_gpu"))
+        gpus = int(number(row, "num_gpu"))
         if gpus <= 0:
             raise ValueError("num_gpu must be positive")
-        duration = max(1, math.ceil(_number(row, "duration") / scale))
+        duration = max(1, math.ceil(number(row, "duration") / scale))
         return Job(
             f"j{row['job_id'].strip()}",
-            int(_number(row, "submit_time") // scale),
+            int(number(row, "submit_time") // scale),
             duration,
             gpus_per_task=1,
             tasks=gpus,
@@ -104,10 +67,10 @@ def read_philly(
             raise ValueError(f"timestamp {row['timestamp']!r} is not YYYY-MM-DD HH:MM:SS") from None
         if (since and stamp < since) or (until and stamp >= until):
             return None
-        gpus = int(_number(row, "num_gpus"))
+        gpus = int(number(row, "num_gpus"))
         if gpus <= 0:
             raise ValueError("num_gpus must be positive")
-        duration = max(1, math.ceil(_number(row, "duration")))
+        duration = max(1, math.ceil(number(row, "duration")))
         return Job(
             f"p{line}",
             int((stamp - PHILLY_EPOCH).total_seconds()),
@@ -133,7 +96,7 @@ def read_philly_vcs(path: Path) -> dict[str, int]:
     vcs: dict[str, int] = {}
 
     def parse(row: Row, line: int) -> None:
-        nodes = int(_number(row, "node num"))
+        nodes = int(number(row, "node num"))
         if nodes <= 0:
             raise ValueError("node num must be positive")
         vcs[row["vc"].strip()] = nodes

@@ -1,0 +1,75 @@
+"""CSV reading shared by the trace readers: required columns, a parser per row, and errors that name the
+file and line (or, with skip_bad_rows, a list of what was skipped and why)."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from neocloud.core.errors import InvalidSpec
+
+T = TypeVar("T")
+Row = dict[str, str]
+Skipped = list[tuple[int, str]]  # (line, why)
+
+
+def read_rows(
+    path: Path, required: list[str], parse: Callable[[Row, int], T | None], *, skip_bad_rows: bool = False
+) -> tuple[list[T], Skipped]:
+    """Parse every row; `parse` returns None to leave a row out, or raises ValueError for a bad one."""
+    try:
+        handle = path.open(newline="")
+    except OSError as exc:
+        raise InvalidSpec(f"{path}: cannot read: {exc.strerror}", file=str(path)) from None
+    items: list[T] = []
+    skipped: Skipped = []
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidSpec(f"{path}:1: missing columns {missing}; has {reader.fieldnames}", file=str(path), line=1)
+        for row in reader:
+            line = reader.line_num
+            try:
+                if None in row or any(v is None for v in row.values()):
+                    raise ValueError(f"expected {len(reader.fieldnames or [])} fields")
+                item = parse(row, line)
+            except ValueError as exc:
+                if not skip_bad_rows:
+                    raise InvalidSpec(f"{path}:{line}: {exc}", file=str(path), line=line) from None
+                skipped.append((line, str(exc)))
+                continue
+            if item is not None:
+                items.append(item)
+    return items, skipped
+
+
+def number(row: Row, column: str) -> float:
+    """A non-negative number."""
+    value = (row.get(column) or "").strip()
+    if not value:
+        raise ValueError(f"column {column!r} is empty")
+    try:
+        result = float(value)
+    except ValueError:
+        raise ValueError(f"column {column!r} is not a number: {value!r}") from None
+    if result < 0 or math.isnan(result):
+        raise ValueError(f"column {column!r} is negative: {value}")
+    return result
+
+
+def integer(row: Row, column: str) -> int:
+    """A non-negative whole number written as one."""
+    value = (row.get(column) or "").strip()
+    if not value:
+        raise ValueError(f"column {column!r} is empty")
+    try:
+        result = int(value)
+    except ValueError:
+        raise ValueError(f"column {column!r} is not an integer: {value!r}") from None
+    if result < 0:
+        raise ValueError(f"column {column!r} is negative: {result}")
+    return result
