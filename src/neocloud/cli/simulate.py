@@ -39,6 +39,7 @@ COLUMNS = [
     "avg queueing (h)",
     "makespan (h)",
     "utilization",
+    "fragmentation",
     "preemptions",
 ]
 
@@ -56,18 +57,19 @@ def _row(r: SimResult) -> list[str]:
         f"{o.avg_queueing / 3600:.2f}",
         f"{r.makespan / 3600:.1f}",
         f"{r.utilization:.1%}",
+        f"{r.fragmentation:.1%}",
         f"{r.preemptions:,}",
     ]
 
 
-def _load(trace: str, fleet: str, skip_bad_rows: bool) -> tuple[list[Job], object, int]:
+def _load(trace: str, skip_bad_rows: bool) -> tuple[list[Job], int]:
     read = load_trace(trace, skip_bad_rows=skip_bad_rows)
     if read.skipped:
         errors.print(
             f"skipped {len(read.skipped)} malformed rows; first: line {read.skipped[0][0]}: {read.skipped[0][1]}",
             highlight=False,
         )
-    return read.jobs, load_cluster(fleet, load_catalog()), len(read.skipped)
+    return read.jobs, len(read.skipped)
 
 
 def _run(jobs: list[Job], fleet: str, config: SimConfig, quiet: bool) -> SimResult:
@@ -112,11 +114,11 @@ def _write_csv(path: Path, results: list[SimResult]) -> None:
                 )
 
 
-def _report(results: list[SimResult], json: bool, csv_path: Path | None, skipped: int) -> None:
+def _report(results: list[SimResult], json: bool, csv_path: Path | None, skipped: int, timeline: bool) -> None:
     if csv_path is not None:
         _write_csv(csv_path, results)
     if json:
-        emit_json({"skipped_rows": skipped, "results": [r.to_dict() for r in results]})
+        emit_json({"skipped_rows": skipped, "results": [r.to_dict(timeline=timeline) for r in results]})
         return
     table("simulation", COLUMNS, [_row(r) for r in results])
     if len(results) == 1 and len(results[0].per_tenant) > 1:
@@ -141,6 +143,7 @@ def simulate_one(
     seed: Annotated[int, typer.Option(help="Seed for random choices.")] = 0,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write metrics as CSV here.")] = None,
     skip_bad_rows: SkipBad = False,
+    timeline: Annotated[bool, typer.Option(help="With --json: GPU allocation after every change.")] = False,
     json: Json = False,
 ) -> None:
     """Replay a trace with one ordering and placement policy."""
@@ -150,9 +153,9 @@ def simulate_one(
         if not trace:
             raise InvalidInput("give --trace FORMAT:PATH")
         parse_names(policy, ORDERINGS, "ordering policy")
-        jobs, _, skipped = _load(trace, fleet, skip_bad_rows)
+        jobs, skipped = _load(trace, skip_bad_rows)
         result = _run(jobs, fleet, SimConfig(policy, placement, seed), json)
-        _report([result], json, csv_out, skipped)
+        _report([result], json, csv_out, skipped, timeline)
 
 
 @simulate_app.command("compare")
@@ -169,6 +172,6 @@ def simulate_compare(
     """Several ordering policies side by side on the same trace, cluster and seed."""
     with reported(json):
         names = parse_names(policies, ORDERINGS, "ordering policy")
-        jobs, _, skipped = _load(trace, fleet, skip_bad_rows)
+        jobs, skipped = _load(trace, skip_bad_rows)
         results = [_run(jobs, fleet, SimConfig(name, placement, seed), json) for name in names]
-        _report(results, json, csv_out, skipped)
+        _report(results, json, csv_out, skipped, False)

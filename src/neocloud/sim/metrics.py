@@ -61,9 +61,11 @@ class SimResult:
     overall: Stats
     makespan: int  # from the first submission to the last completion
     utilization: float  # GPU-busy time / (GPUs x makespan)
+    fragmentation: float  # time-average share of free GPUs stranded on partly used nodes
     preemptions: int
     per_tenant: dict[str, Stats] = field(default_factory=dict)
-    allocation_timeline: tuple[tuple[int, int], ...] = ()  # (time, GPUs busy), after each change
+    # (time, GPUs busy, free GPUs on partly used nodes), after each change
+    allocation_timeline: tuple[tuple[int, int, int], ...] = ()
 
     def to_dict(self, timeline: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -94,14 +96,18 @@ def _stats(s: Stats) -> dict[str, Any]:
 def summarize(
     states: Sequence[JobState],
     unfinished: Sequence[JobState],
-    timeline: list[tuple[int, int]],
+    timeline: list[tuple[int, int, int]],
     total_gpus: int,
     config: SimConfig,
 ) -> SimResult:
     finished = [s for s in states if s.finish is not None]
     start = min((s.job.submit for s in states), default=0)
     end = max((s.finish for s in finished if s.finish is not None), default=start)
-    busy = sum((t2 - t1) * used for (t1, used), (t2, _) in itertools.pairwise(timeline))
+    busy = free = stranded = 0
+    for (t1, used, strand), (t2, _, _) in itertools.pairwise(timeline):
+        busy += (t2 - t1) * used
+        free += (t2 - t1) * (total_gpus - used)
+        stranded += (t2 - t1) * strand
     makespan = end - start
     tenants: dict[str, list[JobState]] = defaultdict(list)
     for s in finished:
@@ -116,6 +122,7 @@ def summarize(
         overall=Stats.of(finished),
         makespan=makespan,
         utilization=busy / (total_gpus * makespan) if makespan else 0.0,
+        fragmentation=stranded / free if free else 0.0,
         preemptions=sum(s.preemptions for s in states),
         per_tenant={t: Stats.of(group) for t, group in tenants.items()},
         allocation_timeline=tuple(timeline),

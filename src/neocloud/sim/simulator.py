@@ -83,7 +83,7 @@ def simulate(
     usage: dict[str, int] = defaultdict(int)
     spot_gpus = seq = nxt = done = 0
     unschedulable: list[JobState] = []
-    timeline: list[tuple[int, int]] = [(0, 0)]  # (time, GPUs busy) after each change
+    timeline: list[tuple[int, int, int]] = [(0, 0, 0)]  # (time, GPUs busy, free GPUs on partly used nodes)
 
     def fits_ever(job: Job) -> bool:
         room = cluster.total if job.gpu_model is None else capacity.get(job.gpu_model, 0)
@@ -133,7 +133,7 @@ def simulate(
                 queue.jobs.extend(s for s in decisions.preempt)
         busy = cluster.total - cluster.total_free
         if busy != timeline[-1][1]:
-            timeline.append((now, busy))
+            timeline.append((now, busy, cluster.stranded_gpus()))
             if progress is not None:
                 progress(done)
     return summarize(states, unschedulable + list(queue.jobs), timeline, cluster.total, config)

@@ -60,6 +60,10 @@ class Cluster:
         buckets = self.by_free.get(model)
         return sum(k * len(b) for k, b in enumerate(buckets)) if buckets else 0
 
+    def stranded_gpus(self) -> int:
+        """Free GPUs on nodes that are partly in use: capacity a whole-node gang cannot get."""
+        return sum(k * len(b) for buckets in self.by_free.values() for k, b in enumerate(buckets[:-1]) if k)
+
     def candidates(self, model: str | None) -> Iterable[str]:
         return self.models if model is None else [m for m in self.models if m == model]
 
