@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from neocloud.core.errors import UnknownGpuModel
 
@@ -58,16 +57,8 @@ class Catalog(Mapping[str, GpuModel]):
     def __len__(self) -> int:
         return len(self._models)
 
-    def merged(self, overrides: Iterable[GpuModel | Mapping[str, Any]]) -> Catalog:
-        """A new catalog with models added, or existing ones overridden field by field."""
-        models = dict(self._models)
-        for item in overrides:
-            if isinstance(item, GpuModel):
-                models[item.name] = item
-            else:
-                name = item["name"]
-                if name in models:
-                    models[name] = replace(models[name], **{k: v for k, v in item.items() if k != "name"})
-                else:
-                    models[name] = GpuModel(**item)
-        return Catalog(models.values())
+    def merged(self, models: Iterable[GpuModel]) -> Catalog:
+        """A new catalog with these models added, replacing any of the same name."""
+        by_name = dict(self._models)
+        by_name.update((m.name, m) for m in models)
+        return Catalog(by_name.values())
