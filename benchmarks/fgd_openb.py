@@ -61,8 +61,15 @@ def main() -> None:
 
     started = time.perf_counter()
     tasks = [(nodes_csv, pods, policy, seeds) for pods in pod_lists for policy in POLICIES]
+    results = []
     with Pool(args.jobs) as pool:
-        results = pool.map(run_one, tasks)
+        for done, result in enumerate(pool.imap_unordered(run_one, tasks), start=1):
+            results.append(result)
+            if not args.json:
+                print(f"[{done}/{len(tasks)}] {result['workload']} {result['policy']}: {result['at100']:.2f} "
+                      f"{result['at130']:.2f} ({result['seconds_per_run']:.1f} s/run)", flush=True)
+    order = {(p.stem, policy): i for i, (_, p, policy, _) in enumerate(tasks)}
+    results.sort(key=lambda r: order[(str(r["workload"]), str(r["policy"]))])
     wall = time.perf_counter() - started
 
     rows = []

@@ -67,11 +67,19 @@ class _Queue:
             self.jobs = [s for s in self.jobs if not s.running]
 
 
+RunCallback = Callable[[Job, int, int, bool], None]  # (job, start, end, preempted): one run of a job, for metering
+
+
 def simulate(
-    jobs: Sequence[Job], cluster: Cluster, config: SimConfig, progress: Callable[[int], None] | None = None
+    jobs: Sequence[Job],
+    cluster: Cluster,
+    config: SimConfig,
+    progress: Callable[[int], None] | None = None,
+    on_run: RunCallback | None = None,
 ) -> SimResult:
     """Replay `jobs` on `cluster`. Jobs that could never fit (bigger than the cluster, or for a GPU model it
-    lacks) are set aside as unschedulable instead of blocking the queue forever."""
+    lacks) are set aside as unschedulable instead of blocking the queue forever. `on_run` hears of every run
+    as it ends (finished or preempted): the events metering turns into usage records."""
     scheduler = config.scheduler()
     tiresias = scheduler.ordering.name == "tiresias"
     states = [JobState.of(j) for j in sorted(jobs, key=lambda j: (j.submit, j.id))]
@@ -96,6 +104,8 @@ def simulate(
             s = states[index]
             if s.epoch != epoch or kind == WAKE:
                 continue  # stale (stopped or restarted since), or only a reason to decide again
+            if on_run is not None and s.started is not None:
+                on_run(s.job, s.started, now, False)
             cluster.release(s.stop(now, finished=True))
             del running[index]
             usage[s.job.tenant] -= s.job.gpus
@@ -111,6 +121,8 @@ def simulate(
 
         decisions = scheduler.decide(now, cluster, queue.jobs, running.values(), usage, spot_gpus)
         for s in decisions.preempt:
+            if on_run is not None and s.started is not None and now > s.started:
+                on_run(s.job, s.started, now, True)
             s.stop(now, finished=False)
             del running[index_of[id(s)]]
             spot_gpus -= s.job.gpus if s.spot else 0

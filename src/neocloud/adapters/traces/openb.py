@@ -8,7 +8,7 @@ from neocloud.adapters.traces.csvrows import Row, integer, read_rows
 from neocloud.core.gpushare.model import MILLI, NodeState, Pod
 
 NODE_COLUMNS = ["sn", "cpu_milli", "memory_mib", "gpu", "model"]
-POD_COLUMNS = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec"]
+POD_COLUMNS = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"]  # gpu_spec is optional
 
 
 def _node(row: Row, line: int) -> NodeState:

@@ -1,0 +1,115 @@
+"""Metering: usage records from the engine's events, ingested exactly once.
+
+A usage record is one contiguous run of a job's GPUs under one contract, [start, end). Records carry a key
+that the producer derives from the job and the run's start, so the same event delivered twice (a retry, a
+replay after a restart) is recognised and counted once. A record is placed in every billing period it
+overlaps, so a late one lands where it belongs, unless that period is already closed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+
+from neocloud.core.billing.periods import Period
+from neocloud.core.contracts import Contract
+from neocloud.core.errors import AlreadyExists, InvalidInput, InvalidInterval, InvalidState, UnknownContract
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    key: str  # idempotency key: "<job>@<start>"
+    tenant_id: str
+    contract_id: str
+    pool: str
+    gpu_model: str
+    milli_gpus: int  # 1000 per whole GPU; fractions for shared GPUs
+    start: int
+    end: int
+    job_id: str = ""
+    preempted: bool = False  # the run ended because the job was preempted
+
+    @property
+    def gpu_seconds_milli(self) -> int:
+        return self.milli_gpus * (self.end - self.start)
+
+    def clipped(self, period: Period) -> UsageRecord | None:
+        start, end = max(self.start, period.start), min(self.end, period.end)
+        if end <= start:
+            return None
+        return replace(self, start=start, end=end, preempted=self.preempted and end == self.end)
+
+
+def usage_key(job_id: str, start: int) -> str:
+    return f"{job_id}@{start}"
+
+
+class Meter:
+    """Accepted usage, by contract, with the checks that keep it exact: known contract, positive duration,
+    no run counted twice, nothing added to a closed period."""
+
+    def __init__(self, contracts: Mapping[str, Contract], closed: Iterable[Period] = ()) -> None:
+        self.contracts = contracts
+        self.closed = sorted(closed)
+        self._by_key: dict[str, UsageRecord] = {}
+        self._by_job: dict[tuple[str, str], list[UsageRecord]] = defaultdict(list)
+
+    def check(self, record: UsageRecord) -> bool:
+        """Raise if the record is bad; False if it is a duplicate of one already accepted."""
+        contract = self.contracts.get(record.contract_id)
+        if contract is None:
+            raise UnknownContract(
+                f"usage {record.key} names unknown contract {record.contract_id!r}",
+                contract=record.contract_id,
+                usage=record.key,
+            )
+        if contract.tenant_id != record.tenant_id:
+            raise InvalidInput(
+                f"usage {record.key}: contract {contract.id} belongs to another tenant", usage=record.key
+            )
+        if record.end <= record.start:
+            raise InvalidInterval(
+                f"usage {record.key} ends at {record.end}, not after its start {record.start}", usage=record.key
+            )
+        if record.milli_gpus <= 0:
+            raise InvalidInput(f"usage {record.key} has {record.milli_gpus} milli-GPUs", usage=record.key)
+        seen = self._by_key.get(record.key)
+        if seen is not None:
+            if seen != record:
+                raise AlreadyExists(f"usage {record.key} was already recorded with different values", usage=record.key)
+            return False
+        for other in self._by_job.get((record.contract_id, record.job_id), []) if record.job_id else []:
+            if other.start < record.end and record.start < other.end:
+                raise AlreadyExists(
+                    f"usage {record.key} overlaps {other.key} of the same job: it would count twice",
+                    usage=record.key,
+                    overlaps=other.key,
+                )
+        for period in self.closed:
+            if period.overlap(record.start, record.end):
+                raise InvalidState(
+                    f"usage {record.key} falls in closed period {period.key}", usage=record.key, period=period.key
+                )
+        return True
+
+    def add(self, record: UsageRecord) -> bool:
+        """Accept a record; returns False (and changes nothing) for an exact duplicate."""
+        if not self.check(record):
+            return False
+        self._by_key[record.key] = record
+        if record.job_id:
+            self._by_job[(record.contract_id, record.job_id)].append(record)
+        return True
+
+    def add_all(self, records: Iterable[UsageRecord]) -> int:
+        """All or nothing: every record is checked (also against each other) before any is kept."""
+        staged = Meter(self.contracts, self.closed)
+        staged._by_key = dict(self._by_key)
+        staged._by_job = defaultdict(list, {k: list(v) for k, v in self._by_job.items()})
+        added = sum(1 for r in records if staged.add(r))
+        self._by_key, self._by_job = staged._by_key, staged._by_job
+        return added
+
+    def records(self, contract_id: str | None = None) -> Iterator[UsageRecord]:
+        return (r for r in self._by_key.values() if contract_id is None or r.contract_id == contract_id)
