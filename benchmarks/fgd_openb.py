@@ -66,8 +66,11 @@ def main() -> None:
         for done, result in enumerate(pool.imap_unordered(run_one, tasks), start=1):
             results.append(result)
             if not args.json:
-                print(f"[{done}/{len(tasks)}] {result['workload']} {result['policy']}: {result['at100']:.2f} "
-                      f"{result['at130']:.2f} ({result['seconds_per_run']:.1f} s/run)", flush=True)
+                print(
+                    f"[{done}/{len(tasks)}] {result['workload']} {result['policy']}: {result['at100']:.2f} "
+                    f"{result['at130']:.2f} ({result['seconds_per_run']:.1f} s/run)",
+                    flush=True,
+                )
     order = {(p.stem, policy): i for i, (_, p, policy, _) in enumerate(tasks)}
     results.sort(key=lambda r: order[(str(r["workload"]), str(r["policy"]))])
     wall = time.perf_counter() - started

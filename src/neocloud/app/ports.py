@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
+from neocloud.core.billing.metering import UsageRecord
+from neocloud.core.billing.rating import Line
 from neocloud.core.contracts import Contract, Tenant
 from neocloud.core.fleet import Pool, Site
 from neocloud.core.ledger import Hold, Ledger
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInvoice:
+    id: str
+    tenant_id: str
+    period: str  # YYYY-MM
+    issued_at: int
+    lines: tuple[Line, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), start=Decimal("0.00"))
 
 
 class UnitOfWork(Protocol):
@@ -41,3 +58,13 @@ class UnitOfWork(Protocol):
     def save_contract(self, contract: Contract) -> None: ...
     def get_contract(self, contract_id: str) -> Contract | None: ...
     def list_contracts(self, tenant_id: str | None = None) -> list[Contract]: ...
+
+    # Metering and invoices
+    def save_usage(self, records: Iterable[UsageRecord]) -> None: ...
+    def usage_by_keys(self, keys: Iterable[str]) -> list[UsageRecord]: ...
+    def usage_of_jobs(self, pairs: Iterable[tuple[str, str]]) -> list[UsageRecord]: ...
+    def usage_between(self, start: int, end: int, tenant_id: str | None = None) -> list[UsageRecord]: ...
+    def invoiced_periods(self, tenant_ids: Iterable[str]) -> dict[str, list[str]]: ...
+    def save_invoice(self, invoice: StoredInvoice) -> None: ...
+    def get_invoice(self, invoice_id: str) -> StoredInvoice | None: ...
+    def list_invoices(self, tenant_id: str | None = None, period: str | None = None) -> list[StoredInvoice]: ...

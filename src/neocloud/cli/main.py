@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +13,9 @@ from neocloud.adapters.inventories import import_nodes
 from neocloud.adapters.specs import DEFAULT_FLEET, load_fleet
 from neocloud.app import services
 from neocloud.cli.bench import bench_app
-from neocloud.cli.output import console, emit_json, reported, table
+from neocloud.cli.billing import invoice_app, revenue, usage_app
+from neocloud.cli.context import command, settings
+from neocloud.cli.output import console, emit_json, table
 from neocloud.cli.simulate import simulate_app
 from neocloud.cli.timefmt import after, parse_duration, parse_end, parse_time, show_time
 from neocloud.core.contracts import Contract, ContractKind, TenantKind
@@ -36,11 +36,13 @@ for sub, name in [
     (maintenance_app, "maintenance"),
     (bench_app, "bench"),
     (simulate_app, "simulate"),
+    (usage_app, "usage"),
+    (invoice_app, "invoice"),
 ]:
     app.add_typer(sub, name=name)
 
+app.command("revenue")(revenue)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-_settings: dict[str, object] = {}
 
 
 @app.callback()
@@ -48,20 +50,8 @@ def _main(
     db: Annotated[str | None, typer.Option(help="Store URL (default: $NEOCLOUD_DB_URL or a SQLite file).")] = None,
     catalog: Annotated[Path | None, typer.Option(help="YAML of GPU models to add or override.")] = None,
 ) -> None:
-    _settings["db"] = db
-    _settings["catalog"] = catalog
-
-
-@contextmanager
-def _command(as_json: bool) -> Iterator[bootstrap.Context]:
-    """Wire a command: report refusals clearly, and release the store's connections afterwards."""
-    with reported(as_json):
-        db, catalog = _settings.get("db"), _settings.get("catalog")
-        ctx = bootstrap.build(db if isinstance(db, str) else None, catalog if isinstance(catalog, Path) else None)
-        try:
-            yield ctx
-        finally:
-            ctx.engine.dispose()
+    settings["db"] = db
+    settings["catalog"] = catalog
 
 
 def _decimal(text: str | None, what: str) -> Decimal | None:
@@ -82,7 +72,7 @@ def init(
     json: Json = False,
 ) -> None:
     """Create the store (or bring it up to date) and load a fleet into it."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         sites = load_fleet(fleet, ctx.catalog)
         with ctx.uow() as uow:
             added = services.add_sites(uow, sites, ctx.catalog, skip_existing=True)
@@ -119,7 +109,7 @@ def fleet_show(
     site: Annotated[str | None, typer.Argument(help="One site (default: all).")] = None, json: Json = False
 ) -> None:
     """Sites with their power budget, topology and pools."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         with ctx.uow() as uow:
             sites = [s for s in uow.list_sites() if site is None or s.name == site]
         if site is not None and not sites:
@@ -155,7 +145,7 @@ def fleet_import(
     json: Json = False,
 ) -> None:
     """Import a real GPU inventory from a public cluster trace as a new site."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         site = import_nodes(format, file, ctx.catalog, name or format)
         with ctx.uow() as uow:
             services.add_sites(uow, [site], ctx.catalog)
@@ -176,7 +166,7 @@ def tenant_add(
     json: Json = False,
 ) -> None:
     """Add a tenant."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         with ctx.uow() as uow:
             tenant = services.add_tenant(
                 uow, name, TenantKind.INTERNAL if internal else TenantKind.EXTERNAL, ctx.new_id
@@ -190,7 +180,7 @@ def tenant_add(
 @tenant_app.command("list")
 def tenant_list(json: Json = False) -> None:
     """List tenants."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         with ctx.uow() as uow:
             tenants = uow.list_tenants()
         if json:
@@ -240,7 +230,7 @@ def contract_sign(
     json: Json = False,
 ) -> None:
     """Sign a contract. Reserved and internal contracts book their GPUs in the ledger, or are refused."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         now = ctx.now()
         start_s = parse_time(start, now)
         if term is not None:
@@ -276,7 +266,7 @@ def contract_list(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant (id or name).")] = None, json: Json = False
 ) -> None:
     """List contracts."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         with ctx.uow() as uow:
             tenant_id = services.get_tenant(uow, tenant).id if tenant else None
             contracts = uow.list_contracts(tenant_id)
@@ -289,7 +279,7 @@ def contract_list(
 @contract_app.command("cancel")
 def contract_cancel(contract_id: str, json: Json = False) -> None:
     """Cancel a contract; its GPUs go back when the termination notice runs out."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         with ctx.uow() as uow:
             contract = services.cancel_contract(uow, contract_id, ctx.now())
         if json:
@@ -305,7 +295,7 @@ def contract_extend(
     json: Json = False,
 ) -> None:
     """Extend a contract's term; refused if its GPUs are not free for the extra time."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         with ctx.uow() as uow:
             current = services.get_contract(uow, contract_id)
             new_end = parse_end(end, current.end, ctx.now())
@@ -332,7 +322,7 @@ def capacity_free(
     json: Json = False,
 ) -> None:
     """GPUs free over the whole window (the minimum of the free profile)."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         s, e = _window(start, end, ctx.now())
         with ctx.uow() as uow:
             free = services.free_capacity(uow, pool, s, e)
@@ -350,7 +340,7 @@ def capacity_profile(
     json: Json = False,
 ) -> None:
     """The pool's capacity step function: installed, in maintenance, held and free, step by step."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         s, e = _window(start, end, ctx.now())
         with ctx.uow() as uow:
             steps = services.capacity_profile(uow, pool, s, e)
@@ -392,7 +382,7 @@ def capacity_earliest(
     json: Json = False,
 ) -> None:
     """The earliest time `gpus` GPUs are free for `duration`."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         t0, d = parse_time(not_before, ctx.now()), parse_duration(duration)
         with ctx.uow() as uow:
             t = services.earliest_start(uow, pool, gpus, d, t0)
@@ -414,7 +404,7 @@ def maintenance_add(
     json: Json = False,
 ) -> None:
     """Take GPUs out of service; refused where they are already sold."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         s, e = _window(start, end, ctx.now())
         with ctx.uow() as uow:
             hold = services.schedule_maintenance(uow, pool, gpus, s, e, ctx.new_id)
@@ -427,7 +417,7 @@ def maintenance_add(
 @maintenance_app.command("list")
 def maintenance_list(pool: str, json: Json = False) -> None:
     """All holds on a pool, maintenance and contracts."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         with ctx.uow() as uow:
             holds = services.list_holds(uow, pool)
         if json:
@@ -443,7 +433,7 @@ def maintenance_list(pool: str, json: Json = False) -> None:
 @maintenance_app.command("cancel")
 def maintenance_cancel(pool: str, hold_id: str, json: Json = False) -> None:
     """Put GPUs back in service."""
-    with _command(json) as ctx:
+    with command(json) as ctx:
         with ctx.uow() as uow:
             hold = services.cancel_maintenance(uow, pool, hold_id)
         if json:

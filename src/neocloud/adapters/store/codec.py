@@ -6,7 +6,9 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from neocloud.adapters.store.tables import ContractRow, HoldRow, PoolRow, TenantRow
+from neocloud.adapters.store.tables import ContractRow, HoldRow, PoolRow, TenantRow, UsageRow
+from neocloud.core.billing.metering import UsageRecord
+from neocloud.core.billing.rating import Line
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus, Tenant, TenantKind
 from neocloud.core.fleet import BlockGroup, NodeSpec, Pool, Site
 from neocloud.core.ledger import Hold, HoldKind
@@ -83,3 +85,20 @@ def contract_to_row(contract: Contract) -> ContractRow:
     fields["kind"] = str(contract.kind)
     fields["status"] = str(contract.status)
     return ContractRow(**fields)
+
+
+def usage_to_row(record: UsageRecord) -> UsageRow:
+    return UsageRow(**{f: getattr(record, f) for f in UsageRecord.__dataclass_fields__})
+
+
+def usage_from_row(row: UsageRow) -> UsageRecord:
+    return UsageRecord(**{f: getattr(row, f) for f in UsageRecord.__dataclass_fields__})
+
+
+def line_to_json(line: Line) -> dict[str, str]:
+    return {f: str(getattr(line, f)) for f in Line.__dataclass_fields__}
+
+
+def line_from_json(doc: dict[str, str]) -> Line:
+    decimals = {"quantity", "unit_price", "amount"}
+    return Line(**{k: Decimal(v) if k in decimals else v for k, v in doc.items()})  # type: ignore[arg-type]

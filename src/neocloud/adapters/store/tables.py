@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, Numeric, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -74,3 +85,34 @@ class ContractRow(Base):
     cancelled_at: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_contracts_tenant", "tenant_id"),)
+
+
+class UsageRow(Base):
+    __tablename__ = "usage_records"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"))
+    pool: Mapped[str] = mapped_column(String(400))
+    gpu_model: Mapped[str] = mapped_column(String(100))
+    milli_gpus: Mapped[int] = mapped_column(BigInteger)
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    job_id: Mapped[str] = mapped_column(String(200))
+    preempted: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_usage_contract_start", "contract_id", "start"),
+        Index("ix_usage_tenant_start", "tenant_id", "start"),
+    )
+
+
+class InvoiceRow(Base):
+    __tablename__ = "invoices"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM; an invoiced period is closed to new usage
+    issued_at: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[Decimal] = mapped_column(Numeric(20, 2, asdecimal=True))
+    lines: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("tenant_id", "period", name="uq_invoices_tenant_period"),)

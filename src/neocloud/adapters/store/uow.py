@@ -6,11 +6,13 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neocloud.adapters.store import codec
-from neocloud.adapters.store.tables import ContractRow, HoldRow, PoolRow, SiteRow, TenantRow
+from neocloud.adapters.store.tables import ContractRow, HoldRow, InvoiceRow, PoolRow, SiteRow, TenantRow, UsageRow
+from neocloud.app.ports import StoredInvoice
+from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.contracts import Contract, Tenant
 from neocloud.core.errors import UnknownPool
 from neocloud.core.fleet import Pool, Site
@@ -133,3 +135,69 @@ class SqlUnitOfWork:
         if tenant_id is not None:
             query = query.where(ContractRow.tenant_id == tenant_id)
         return [codec.contract_from_row(r) for r in self.session.scalars(query)]
+
+    # Metering and invoices ----------------------------------------------------------------------------
+
+    def save_usage(self, records: Iterable[UsageRecord]) -> None:
+        self.session.add_all(codec.usage_to_row(r) for r in records)
+        self.session.flush()
+
+    def usage_by_keys(self, keys: Iterable[str]) -> list[UsageRecord]:
+        wanted = sorted(set(keys))
+        rows: list[UsageRow] = []
+        for i in range(0, len(wanted), 500):  # keep IN lists short
+            rows.extend(self.session.scalars(select(UsageRow).where(UsageRow.key.in_(wanted[i : i + 500]))))
+        return [codec.usage_from_row(r) for r in rows]
+
+    def usage_of_jobs(self, pairs: Iterable[tuple[str, str]]) -> list[UsageRecord]:
+        wanted = sorted(set(pairs))
+        rows: list[UsageRow] = []
+        for i in range(0, len(wanted), 200):
+            chunk = wanted[i : i + 200]
+            clause = or_(*(and_(UsageRow.contract_id == c, UsageRow.job_id == j) for c, j in chunk))
+            rows.extend(self.session.scalars(select(UsageRow).where(clause)))
+        return [codec.usage_from_row(r) for r in rows]
+
+    def usage_between(self, start: int, end: int, tenant_id: str | None = None) -> list[UsageRecord]:
+        query = select(UsageRow).where(UsageRow.start < end, UsageRow.end > start)
+        if tenant_id is not None:
+            query = query.where(UsageRow.tenant_id == tenant_id)
+        return [codec.usage_from_row(r) for r in self.session.scalars(query.order_by(UsageRow.start, UsageRow.key))]
+
+    def invoiced_periods(self, tenant_ids: Iterable[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        query = select(InvoiceRow.tenant_id, InvoiceRow.period).where(InvoiceRow.tenant_id.in_(sorted(set(tenant_ids))))
+        for tenant, period in self.session.execute(query):
+            out.setdefault(tenant, []).append(period)
+        return out
+
+    def save_invoice(self, invoice: StoredInvoice) -> None:
+        self.session.add(
+            InvoiceRow(
+                id=invoice.id,
+                tenant_id=invoice.tenant_id,
+                period=invoice.period,
+                issued_at=invoice.issued_at,
+                total=invoice.total,
+                lines=[codec.line_to_json(line) for line in invoice.lines],
+            )
+        )
+        self.session.flush()
+
+    def get_invoice(self, invoice_id: str) -> StoredInvoice | None:
+        row = self.session.get(InvoiceRow, invoice_id)
+        return None if row is None else _invoice(row)
+
+    def list_invoices(self, tenant_id: str | None = None, period: str | None = None) -> list[StoredInvoice]:
+        query = select(InvoiceRow).order_by(InvoiceRow.period, InvoiceRow.tenant_id)
+        if tenant_id is not None:
+            query = query.where(InvoiceRow.tenant_id == tenant_id)
+        if period is not None:
+            query = query.where(InvoiceRow.period == period)
+        return [_invoice(r) for r in self.session.scalars(query)]
+
+
+def _invoice(row: InvoiceRow) -> StoredInvoice:
+    return StoredInvoice(
+        row.id, row.tenant_id, row.period, row.issued_at, tuple(codec.line_from_json(line) for line in row.lines)
+    )

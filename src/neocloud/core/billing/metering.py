@@ -49,11 +49,21 @@ class Meter:
     """Accepted usage, by contract, with the checks that keep it exact: known contract, positive duration,
     no run counted twice, nothing added to a closed period."""
 
-    def __init__(self, contracts: Mapping[str, Contract], closed: Iterable[Period] = ()) -> None:
+    def __init__(
+        self,
+        contracts: Mapping[str, Contract],
+        closed: Mapping[str, Iterable[Period]] | None = None,
+        known: Iterable[UsageRecord] = (),
+    ) -> None:
+        """`closed`: per tenant, the periods already invoiced. `known`: records accepted earlier (from the
+        store), against which duplicates and overlaps are checked."""
         self.contracts = contracts
-        self.closed = sorted(closed)
+        self.closed = {tenant: sorted(periods) for tenant, periods in (closed or {}).items()}
         self._by_key: dict[str, UsageRecord] = {}
         self._by_job: dict[tuple[str, str], list[UsageRecord]] = defaultdict(list)
+        self.added: list[UsageRecord] = []  # accepted by this meter, in order (what a caller must save)
+        for record in known:
+            self._keep(record)
 
     def check(self, record: UsageRecord) -> bool:
         """Raise if the record is bad; False if it is a duplicate of one already accepted."""
@@ -86,7 +96,7 @@ class Meter:
                     usage=record.key,
                     overlaps=other.key,
                 )
-        for period in self.closed:
+        for period in self.closed.get(record.tenant_id, ()):
             if period.overlap(record.start, record.end):
                 raise InvalidState(
                     f"usage {record.key} falls in closed period {period.key}", usage=record.key, period=period.key
@@ -97,19 +107,25 @@ class Meter:
         """Accept a record; returns False (and changes nothing) for an exact duplicate."""
         if not self.check(record):
             return False
+        self._keep(record)
+        self.added.append(record)
+        return True
+
+    def _keep(self, record: UsageRecord) -> None:
         self._by_key[record.key] = record
         if record.job_id:
             self._by_job[(record.contract_id, record.job_id)].append(record)
-        return True
 
-    def add_all(self, records: Iterable[UsageRecord]) -> int:
-        """All or nothing: every record is checked (also against each other) before any is kept."""
-        staged = Meter(self.contracts, self.closed)
-        staged._by_key = dict(self._by_key)
-        staged._by_job = defaultdict(list, {k: list(v) for k, v in self._by_job.items()})
-        added = sum(1 for r in records if staged.add(r))
-        self._by_key, self._by_job = staged._by_key, staged._by_job
-        return added
+    def add_all(self, records: Iterable[UsageRecord]) -> list[UsageRecord]:
+        """All or nothing: every record is checked (also against each other) before any is kept. Returns
+        the records newly accepted (exact duplicates are skipped)."""
+        staged = Meter(self.contracts, self.closed, self._by_key.values())
+        for record in records:
+            staged.add(record)
+        for record in staged.added:
+            self._keep(record)
+        self.added.extend(staged.added)
+        return staged.added
 
     def records(self, contract_id: str | None = None) -> Iterator[UsageRecord]:
         return (r for r in self._by_key.values() if contract_id is None or r.contract_id == contract_id)

@@ -1,0 +1,136 @@
+"""Billing use cases: ingest usage, issue invoices, and the operator's revenue and capacity views."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from neocloud.app.ports import StoredInvoice, UnitOfWork
+from neocloud.app.services import NewId, get_tenant
+from neocloud.core.billing.invoice import build_invoice
+from neocloud.core.billing.metering import Meter, UsageRecord
+from neocloud.core.billing.periods import Period, month
+from neocloud.core.billing.rating import ContractMeter, Outage
+from neocloud.core.contracts import ContractKind
+from neocloud.core.errors import InvalidState, NotFound, UnknownContract
+from neocloud.core.ledger import HoldKind
+from neocloud.core.money import to_money
+
+
+def ingest_usage(uow: UnitOfWork, records: Iterable[UsageRecord]) -> list[UsageRecord]:
+    """Record usage exactly once: all of the batch or (on any bad record) none. Returns what was new."""
+    batch = list(records)
+    contracts = {}
+    for contract_id in sorted({r.contract_id for r in batch}):
+        contract = uow.get_contract(contract_id)
+        if contract is None:
+            raise UnknownContract(f"usage names unknown contract {contract_id!r}", contract=contract_id)
+        contracts[contract_id] = contract
+    known = uow.usage_by_keys(r.key for r in batch) + uow.usage_of_jobs(
+        (r.contract_id, r.job_id) for r in batch if r.job_id
+    )
+    closed = {t: [month(p) for p in periods] for t, periods in uow.invoiced_periods(r.tenant_id for r in batch).items()}
+    added = Meter(contracts, closed, known).add_all(batch)
+    uow.save_usage(added)
+    return added
+
+
+def _outages(uow: UnitOfWork, pools: Iterable[str], period: Period) -> list[Outage]:
+    """Maintenance on a pool takes GPUs out of service: it counts against availability."""
+    outages: list[Outage] = []
+    for pool in sorted(set(pools)):
+        ledger = uow.load_ledger([pool], lock=False)
+        outages.extend(
+            Outage(pool, h.start, h.end, gpus=h.gpus)
+            for h in ledger.holds(pool)
+            if h.kind is HoldKind.MAINTENANCE and period.overlap(h.start, h.end)
+        )
+    return outages
+
+
+def generate_invoice(uow: UnitOfWork, tenant: str, period_key: str, now: int, new_id: NewId) -> StoredInvoice:
+    """Rate the tenant's contracts for the period and issue the invoice; the period then closes to usage."""
+    tenant_id = get_tenant(uow, tenant).id
+    period = month(period_key)
+    if period_key in uow.invoiced_periods([tenant_id]).get(tenant_id, []):
+        raise InvalidState(f"{period_key} is already invoiced for tenant {tenant}", tenant=tenant, period=period_key)
+    if now < period.end:
+        raise InvalidState(f"{period_key} has not ended yet; invoice it from {period.next().key}", period=period_key)
+    contracts = uow.list_contracts(tenant_id)
+    usage = uow.usage_between(period.start, period.end, tenant_id)
+    invoice = build_invoice(tenant_id, period, contracts, usage, _outages(uow, [c.pool for c in contracts], period))
+    stored = StoredInvoice(new_id("inv"), tenant_id, period.key, now, invoice.lines)
+    uow.save_invoice(stored)
+    return stored
+
+
+def get_invoice(uow: UnitOfWork, invoice_id: str) -> StoredInvoice:
+    invoice = uow.get_invoice(invoice_id)
+    if invoice is None:
+        raise NotFound(f"unknown invoice {invoice_id!r}", invoice=invoice_id)
+    return invoice
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueRow:
+    period: str
+    tenant_id: str
+    contract_id: str
+    pool: str
+    amount: Decimal
+
+
+def revenue(uow: UnitOfWork, period: str | None = None) -> list[RevenueRow]:
+    """Invoiced revenue by period, tenant, contract and pool (net of credits)."""
+    pools = {c.id: c.pool for c in uow.list_contracts()}
+    totals: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for invoice in uow.list_invoices(period=period):
+        for line in invoice.lines:
+            totals[(invoice.period, invoice.tenant_id, line.contract_id)] += line.amount
+    return [RevenueRow(p, t, c, pools.get(c, ""), amount) for (p, t, c), amount in sorted(totals.items())]
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityUse:
+    """Sold versus used capacity of one reserved contract in one period."""
+
+    contract_id: str
+    tenant_id: str
+    pool: str
+    committed_gpu_hours: Decimal
+    used_gpu_hours: Decimal  # within the commitment
+    idle_gpu_hours: Decimal  # sold but unused: could be resold as spot
+    idle_spot_value: Decimal  # at the pool's spot price
+
+
+def sold_versus_used(uow: UnitOfWork, period_key: str, spot_price: dict[str, Decimal]) -> list[CapacityUse]:
+    """For each reserved contract: committed, used and idle GPU-hours, and what the idle part would fetch."""
+    period = month(period_key)
+    out = []
+    for contract in uow.list_contracts():
+        term = period.overlap(contract.start, contract.end)
+        if contract.kind is not ContractKind.RESERVED or not term:
+            continue
+        meter = ContractMeter(contract, period)
+        for record in uow.usage_between(period.start, period.end, contract.tenant_id):
+            if record.contract_id == contract.id:
+                meter.add(record)
+        within, _ = meter.split_at(contract.gpus * 1000)
+        committed = Decimal(contract.gpus * term) / 3600
+        used = Decimal(within) / 3_600_000
+        idle = committed - used
+        price = spot_price.get(contract.pool, Decimal(0))
+        out.append(
+            CapacityUse(
+                contract.id,
+                contract.tenant_id,
+                contract.pool,
+                committed.quantize(Decimal("0.01")),
+                used.quantize(Decimal("0.01")),
+                idle.quantize(Decimal("0.01")),
+                to_money(idle * price),
+            )
+        )
+    return out

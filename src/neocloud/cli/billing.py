@@ -1,0 +1,266 @@
+"""`neocloud usage`, `neocloud invoice`, `neocloud revenue`: metering, invoices and the operator's views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from neocloud.adapters import invoice_export
+from neocloud.adapters.traces.csvrows import Row, integer, read_rows
+from neocloud.app import billing, services
+from neocloud.app.ports import StoredInvoice, UnitOfWork
+from neocloud.cli.context import command
+from neocloud.cli.output import console, emit_json, table
+from neocloud.cli.timefmt import parse_time, show_time
+from neocloud.core.billing.metering import UsageRecord, usage_key
+from neocloud.core.billing.periods import month
+from neocloud.core.contracts import ContractKind, PriceBook
+from neocloud.core.errors import InvalidInput
+
+usage_app = typer.Typer(help="Metered GPU usage.", no_args_is_help=True)
+invoice_app = typer.Typer(help="Invoices per tenant per calendar month.", no_args_is_help=True)
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+USAGE_COLUMNS = ["contract", "job", "milli_gpus", "start", "end"]  # optional: preempted
+
+
+def _record(
+    uow: UnitOfWork, contract_id: str, job: str, milli_gpus: int, start: int, end: int, preempted: bool
+) -> UsageRecord:
+    contract = services.get_contract(uow, contract_id)
+    pool = services.get_pool(uow, contract.pool)
+    return UsageRecord(
+        usage_key(job, start),
+        contract.tenant_id,
+        contract.id,
+        contract.pool,
+        pool.gpu_model,
+        milli_gpus,
+        start,
+        end,
+        job,
+        preempted,
+    )
+
+
+@usage_app.command("add")
+def usage_add(
+    contract: Annotated[str, typer.Option(help="Contract id.")],
+    job: Annotated[str, typer.Option(help="Job id (with the start, the record's idempotency key).")],
+    gpus: Annotated[int, typer.Option(help="Whole GPUs (or use --milli-gpus).")] = 0,
+    milli_gpus: Annotated[int, typer.Option(help="Milli-GPUs, for shared GPUs.")] = 0,
+    start: Annotated[str, typer.Option(help="ISO time, Unix seconds or now.")] = "",
+    end: Annotated[str, typer.Option()] = "",
+    preempted: Annotated[bool, typer.Option(help="The run ended in preemption.")] = False,
+    json: Json = False,
+) -> None:
+    """Record one run of a job; sending the same run again records nothing."""
+    with command(json) as ctx, ctx.uow() as uow:
+        if not start or not end:
+            raise InvalidInput("give --start and --end")
+        now = ctx.now()
+        record = _record(
+            uow, contract, job, milli_gpus or gpus * 1000, parse_time(start, now), parse_time(end, now), preempted
+        )
+        added = billing.ingest_usage(uow, [record])
+        if json:
+            emit_json({"added": len(added), "record": record})
+        else:
+            console.print(f"usage {record.key}: {'recorded' if added else 'already recorded, nothing changed'}")
+
+
+@usage_app.command("import")
+def usage_import(
+    file: Annotated[Path, typer.Argument(help="CSV: contract,job,milli_gpus,start,end[,preempted] (Unix seconds).")],
+    json: Json = False,
+) -> None:
+    """Record many runs at once: all of them, or none if any row is bad."""
+    with command(json) as ctx, ctx.uow() as uow:
+
+        def parse(row: Row, line: int) -> UsageRecord:
+            flag = (row.get("preempted") or "").strip().lower()
+            if flag not in ("", "0", "1", "true", "false"):
+                raise ValueError(f"preempted must be true or false, got {flag!r}")
+            return _record(
+                uow,
+                row["contract"].strip(),
+                row["job"].strip(),
+                integer(row, "milli_gpus"),
+                integer(row, "start"),
+                integer(row, "end"),
+                flag in ("1", "true"),
+            )
+
+        records, _ = read_rows(file, USAGE_COLUMNS, parse)
+        added = billing.ingest_usage(uow, records)
+        if json:
+            emit_json({"rows": len(records), "added": len(added)})
+        else:
+            console.print(f"{len(records):,} rows read, {len(added):,} new usage records")
+
+
+@usage_app.command("list")
+def usage_list(
+    period: Annotated[str, typer.Option(help="YYYY-MM.")],
+    tenant: Annotated[str | None, typer.Option(help="Tenant id or name.")] = None,
+    json: Json = False,
+) -> None:
+    """Usage records overlapping a billing period."""
+    with command(json) as ctx, ctx.uow() as uow:
+        span = month(period)
+        tenant_id = services.get_tenant(uow, tenant).id if tenant else None
+        records = uow.usage_between(span.start, span.end, tenant_id)
+        if json:
+            emit_json(records)
+        else:
+            table(
+                f"usage overlapping {period}",
+                ["key", "tenant", "contract", "GPUs", "start", "end", "preempted"],
+                [
+                    (
+                        r.key,
+                        r.tenant_id,
+                        r.contract_id,
+                        r.milli_gpus / 1000,
+                        show_time(r.start),
+                        show_time(r.end),
+                        "yes" if r.preempted else "",
+                    )
+                    for r in records
+                ],
+            )
+
+
+def _invoice_json(invoice: StoredInvoice) -> dict[str, object]:
+    return {
+        "id": invoice.id,
+        "tenant_id": invoice.tenant_id,
+        "period": invoice.period,
+        "total": invoice.total,
+        "lines": invoice.lines,
+    }
+
+
+def _lines_table(invoice: StoredInvoice) -> None:
+    table(
+        f"invoice {invoice.id}: {invoice.tenant_id}, {invoice.period}",
+        ["contract", "kind", "description", "quantity", "unit", "unit price", "amount"],
+        [
+            (line.contract_id, line.kind, line.description, line.quantity, line.unit, line.unit_price, line.amount)
+            for line in invoice.lines
+        ],
+    )
+    console.print(f"total: ${invoice.total:,}")
+
+
+@invoice_app.command("generate")
+def invoice_generate(
+    tenant: Annotated[str, typer.Option(help="Tenant id or name.")],
+    period: Annotated[str, typer.Option(help="YYYY-MM (a month that has ended).")],
+    json: Json = False,
+) -> None:
+    """Rate the tenant's month and issue its invoice; the month then takes no more usage."""
+    with command(json) as ctx, ctx.uow() as uow:
+        invoice = billing.generate_invoice(uow, tenant, period, ctx.now(), ctx.new_id)
+        if json:
+            emit_json(_invoice_json(invoice))
+        else:
+            _lines_table(invoice)
+
+
+@invoice_app.command("list")
+def invoice_list(
+    tenant: Annotated[str | None, typer.Option(help="Tenant id or name.")] = None, json: Json = False
+) -> None:
+    """Issued invoices."""
+    with command(json) as ctx, ctx.uow() as uow:
+        tenant_id = services.get_tenant(uow, tenant).id if tenant else None
+        invoices = uow.list_invoices(tenant_id)
+        if json:
+            emit_json([{"id": i.id, "tenant_id": i.tenant_id, "period": i.period, "total": i.total} for i in invoices])
+        else:
+            table(
+                "invoices",
+                ["id", "tenant", "period", "total"],
+                [(i.id, i.tenant_id, i.period, f"${i.total:,}") for i in invoices],
+            )
+
+
+@invoice_app.command("show")
+def invoice_show(invoice_id: str, json: Json = False) -> None:
+    """One invoice, line by line."""
+    with command(json) as ctx, ctx.uow() as uow:
+        invoice = billing.get_invoice(uow, invoice_id)
+        if json:
+            emit_json(_invoice_json(invoice))
+        else:
+            _lines_table(invoice)
+
+
+@invoice_app.command("export")
+def invoice_export_cmd(
+    invoice_id: str,
+    format: Annotated[str, typer.Option("--format", help="json | csv | html")] = "html",
+    output: Annotated[Path | None, typer.Option(help="File to write (default: standard output).")] = None,
+) -> None:
+    """Export an invoice as JSON, CSV or a printable HTML page."""
+    with command(False) as ctx, ctx.uow() as uow:
+        invoice = billing.get_invoice(uow, invoice_id)
+        if format == "json":
+            text = invoice_export.to_json(invoice)
+        elif format == "csv":
+            text = invoice_export.to_csv(invoice)
+        elif format == "html":
+            text = invoice_export.to_html(invoice, services.get_tenant(uow, invoice.tenant_id).name)
+        else:
+            raise InvalidInput(f"unknown format {format!r}: use json, csv or html", format=format)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            output.write_text(text)
+            console.print(f"wrote {output}")
+
+
+def revenue(
+    period: Annotated[str | None, typer.Option(help="YYYY-MM (default: every invoiced month).")] = None,
+    capacity: Annotated[bool, typer.Option(help="Also sold vs used reserved capacity for --period.")] = False,
+    json: Json = False,
+) -> None:
+    """Invoiced revenue by period, tenant, contract and pool; with --capacity, idle reserved capacity."""
+    with command(json) as ctx, ctx.uow() as uow:
+        rows = billing.revenue(uow, period)
+        use = []
+        if capacity:
+            if period is None:
+                raise InvalidInput("--capacity needs --period")
+            prices = {
+                p.name: PriceBook().price(ctx.catalog[p.gpu_model], ContractKind.SPOT)
+                for p in uow.list_pools()
+                if ctx.catalog[p.gpu_model].spot_usd_per_hr is not None
+            }
+            use = billing.sold_versus_used(uow, period, prices)
+        if json:
+            emit_json({"revenue": rows, "capacity": use})
+            return
+        table(
+            "revenue",
+            ["period", "tenant", "contract", "pool", "amount"],
+            [(r.period, r.tenant_id, r.contract_id, r.pool, f"${r.amount:,}") for r in rows],
+        )
+        if capacity:
+            table(
+                f"reserved capacity, {period}",
+                ["contract", "tenant", "committed GPU-h", "used GPU-h", "idle GPU-h", "idle at spot price"],
+                [
+                    (
+                        u.contract_id,
+                        u.tenant_id,
+                        f"{u.committed_gpu_hours:,}",
+                        f"{u.used_gpu_hours:,}",
+                        f"{u.idle_gpu_hours:,}",
+                        f"${u.idle_spot_value:,}",
+                    )
+                    for u in use
+                ],
+            )

@@ -1,0 +1,24 @@
+"""Wiring shared by every store-backed command: global options, the composition root, clean errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from neocloud import bootstrap
+from neocloud.cli.output import reported
+
+settings: dict[str, object] = {}  # set by the top-level callback from --db and --catalog
+
+
+@contextmanager
+def command(as_json: bool) -> Iterator[bootstrap.Context]:
+    """Wire a command: report refusals clearly, and release the store's connections afterwards."""
+    with reported(as_json):
+        db, catalog = settings.get("db"), settings.get("catalog")
+        ctx = bootstrap.build(db if isinstance(db, str) else None, catalog if isinstance(catalog, Path) else None)
+        try:
+            yield ctx
+        finally:
+            ctx.engine.dispose()

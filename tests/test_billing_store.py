@@ -1,0 +1,170 @@
+"""Billing through the store and the CLI, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from neocloud import bootstrap
+from neocloud.app import billing, services
+from neocloud.app.services import ContractRequest
+from neocloud.cli.main import app
+from neocloud.core.billing.metering import UsageRecord, usage_key
+from neocloud.core.billing.periods import month
+from neocloud.core.contracts import ContractKind
+from neocloud.core.errors import AlreadyExists, InvalidState, UnknownContract
+
+from .test_services import POOL, refused_without_change, store  # noqa: F401  (fixture)
+
+MAY = month("2025-05")  # 31 days
+H = 3600
+
+
+@pytest.fixture
+def signed(store: bootstrap.Context) -> tuple[bootstrap.Context, str, str]:  # noqa: F811
+    with store.uow() as uow:
+        reserved = services.sign_contract(
+            uow,
+            ContractRequest(
+                "lab",
+                ContractKind.RESERVED,
+                POOL,
+                MAY.start,
+                MAY.end + 86_400 * 30,
+                gpus=8,
+                price_per_gpu_hour=Decimal("2.40"),
+            ),
+            store.catalog,
+            store.new_id,
+        )
+        od = services.sign_contract(
+            uow,
+            ContractRequest("lab", ContractKind.ON_DEMAND, POOL, MAY.start, MAY.end + 86_400 * 30),
+            store.catalog,
+            store.new_id,
+        )
+    return store, reserved.id, od.id
+
+
+def usage(contract_id: str, job: str, gpus: int, start_h: int, end_h: int, tenant: str = "t-lab") -> UsageRecord:
+    start = MAY.start + start_h * H
+    return UsageRecord(
+        usage_key(job, start), tenant, contract_id, POOL, "h100-sxm", gpus * 1000, start, MAY.start + end_h * H, job
+    )
+
+
+def test_usage_is_recorded_once_and_invoiced(signed: tuple[bootstrap.Context, str, str]) -> None:
+    ctx, reserved, od = signed
+    runs = [usage(reserved, "a", 12, 0, 10), usage(od, "b", 2, 5, 8)]
+    with ctx.uow() as uow:
+        assert len(billing.ingest_usage(uow, runs)) == 2
+    with ctx.uow() as uow:
+        assert billing.ingest_usage(uow, runs) == []  # replayed after a restart: nothing new
+    refused_without_change(ctx, AlreadyExists, lambda uow: billing.ingest_usage(uow, [usage(reserved, "a", 12, 9, 11)]))
+    refused_without_change(ctx, UnknownContract, lambda uow: billing.ingest_usage(uow, [usage("c-nope", "z", 1, 0, 1)]))
+    with ctx.uow() as uow:
+        invoice = billing.generate_invoice(uow, "lab", "2025-05", MAY.end + 1, ctx.new_id)
+    # commitment 8 x 744 h x 2.40 = 14,284.80; overage 4 x 10 h x 3.00 = 120.00; on-demand 2 x 3 h x 3.00 = 18.00
+    assert sorted((line.kind, line.amount) for line in invoice.lines) == [
+        ("commitment", Decimal("14284.80")),
+        ("overage", Decimal("120.00")),
+        ("usage", Decimal("18.00")),
+    ]
+    assert invoice.total == Decimal("14422.80")
+    with ctx.uow() as uow:
+        assert uow.get_invoice(invoice.id) == invoice
+    # The month is closed: late usage for it, and a second invoice, are refused.
+    refused_without_change(ctx, InvalidState, lambda uow: billing.ingest_usage(uow, [usage(od, "late", 1, 20, 21)]))
+    refused_without_change(
+        ctx, InvalidState, lambda uow: billing.generate_invoice(uow, "lab", "2025-05", MAY.end + 2, ctx.new_id)
+    )
+    refused_without_change(
+        ctx, InvalidState, lambda uow: billing.generate_invoice(uow, "lab", "2025-06", MAY.end + 2, ctx.new_id)
+    )
+    with ctx.uow() as uow:
+        by_contract = {row.contract_id: row.amount for row in billing.revenue(uow, "2025-05")}
+        assert by_contract == {reserved: Decimal("14404.80"), od: Decimal("18.00")}
+        [use] = billing.sold_versus_used(uow, "2025-05", {POOL: Decimal("1.35")})
+    # 8 x 744 = 5,952 GPU-h committed, 80 used within it: 5,872 idle, worth 5,872 x 1.35 = 7,927.20 as spot.
+    assert (use.committed_gpu_hours, use.used_gpu_hours, use.idle_gpu_hours) == (
+        Decimal("5952.00"),
+        Decimal("80.00"),
+        Decimal("5872.00"),
+    )
+    assert use.idle_spot_value == Decimal("7927.20")
+
+
+def test_billing_cli(signed: tuple[bootstrap.Context, str, str], tmp_path: Path) -> None:
+    ctx, reserved, od = signed
+    runner = CliRunner()
+
+    def cli(*args: str, ok: bool = True) -> Any:
+        result = runner.invoke(app, ["--db", ctx.url, *args])
+        assert result.exit_code == (0 if ok else 1), result.output
+        return result
+
+    added = json.loads(
+        cli(
+            "usage",
+            "add",
+            "--contract",
+            od,
+            "--job",
+            "j1",
+            "--gpus",
+            "4",
+            "--start",
+            str(MAY.start),
+            "--end",
+            str(MAY.start + 2 * H),
+            "--json",
+        ).stdout
+    )
+    assert added["added"] == 1
+    again = json.loads(
+        cli(
+            "usage",
+            "add",
+            "--contract",
+            od,
+            "--job",
+            "j1",
+            "--gpus",
+            "4",
+            "--start",
+            str(MAY.start),
+            "--end",
+            str(MAY.start + 2 * H),
+            "--json",
+        ).stdout
+    )
+    assert again["added"] == 0
+    csv_file = tmp_path / "usage.csv"
+    csv_file.write_text(
+        f"contract,job,milli_gpus,start,end,preempted\n{od},j2,500,{MAY.start},{MAY.start + H},false\n"
+        f"{od},j3,1000,{MAY.start + 10},{MAY.start + 5},false\n"
+    )
+    bad = json.loads(cli("usage", "import", str(csv_file), "--json", ok=False).stdout)
+    assert bad["error"]["code"] == "invalid_interval"
+    csv_file.write_text(f"contract,job,milli_gpus,start,end\n{od},j2,500,{MAY.start},{MAY.start + H}\n")
+    assert json.loads(cli("usage", "import", str(csv_file), "--json").stdout) == {"rows": 1, "added": 1}
+    assert len(json.loads(cli("usage", "list", "--period", "2025-05", "--json").stdout)) == 2
+    invoice = json.loads(cli("invoice", "generate", "--tenant", "lab", "--period", "2025-05", "--json").stdout)
+    # commitment 14,284.80 + on-demand (8 + 0.5) GPU-h x 3.00 = 25.50
+    assert invoice["total"] == "14310.30"
+    shown = cli("invoice", "show", invoice["id"]).stdout
+    assert "total: $14,310.30" in shown
+    html_file = tmp_path / "invoice.html"
+    cli("invoice", "export", invoice["id"], "--format", "html", "--output", str(html_file))
+    assert "<td>14310.30</td>" in html_file.read_text()
+    assert cli("invoice", "export", invoice["id"], "--format", "csv").stdout.strip().endswith(",14310.30")
+    assert json.loads(cli("invoice", "export", invoice["id"], "--format", "json").stdout)["total"] == "14310.30"
+    revenue = json.loads(cli("revenue", "--period", "2025-05", "--capacity", "--json").stdout)
+    assert sum(Decimal(r["amount"]) for r in revenue["revenue"]) == Decimal("14310.30")
+    assert revenue["capacity"][0]["idle_gpu_hours"] == "5952.00"
+    assert json.loads(cli("invoice", "show", "inv-missing", "--json", ok=False).stdout)["error"]["code"] == "not_found"
