@@ -100,7 +100,7 @@ def test_usage_is_recorded_once_and_invoiced(signed: tuple[bootstrap.Context, st
 
 
 def test_billing_cli(signed: tuple[bootstrap.Context, str, str], tmp_path: Path) -> None:
-    ctx, reserved, od = signed
+    ctx, _reserved, od = signed
     runner = CliRunner()
 
     def cli(*args: str, ok: bool = True) -> Any:
