@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from neocloud.cli.main import app
 from neocloud.core.billing.metering import UsageRecord, usage_key
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import ContractKind
-from neocloud.core.errors import AlreadyExists, InvalidState, UnknownContract
+from neocloud.core.errors import AlreadyExists, InvalidInterval, InvalidState, UnknownContract, UnknownPool
 
 from .test_services import POOL, refused_without_change, store  # noqa: F401  (fixture)
 
@@ -168,3 +169,39 @@ def test_billing_cli(signed: tuple[bootstrap.Context, str, str], tmp_path: Path)
     assert sum(Decimal(r["amount"]) for r in revenue["revenue"]) == Decimal("14310.30")
     assert revenue["capacity"][0]["idle_gpu_hours"] == "5952.00"
     assert json.loads(cli("invoice", "show", "inv-missing", "--json", ok=False).stdout)["error"]["code"] == "not_found"
+    incident = json.loads(
+        cli("incident", "add", POOL, "--start", str(MAY.end), "--end", "+4h", "--gpus", "2", "--json").stdout
+    )
+    assert (incident["end"] - incident["start"], incident["gpus"]) == (4 * H, 2)
+    assert len(json.loads(cli("incident", "list", "--period", "2025-06", "--json").stdout)) == 1
+    terms = json.loads(cli("contract", "terms", od, "--minimum", "100", "--prepaid", "12.5", "--json").stdout)
+    assert terms["terms"] == {"minimum_per_period": "100.00", "prepaid_balance": "12.50"}
+    assert json.loads(cli("contract", "terms", "c-nope", "--json", ok=False).stdout)["error"]["code"] == (
+        "unknown_contract"
+    )
+
+
+def test_incidents_and_money_terms_reach_the_invoice(signed: tuple[bootstrap.Context, str, str]) -> None:
+    ctx, reserved, od = signed
+    with ctx.uow() as uow:
+        # 8 GPUs on contract `reserved` down for 10 h of May's 744: availability 98.66 %, below a 99 % SLA.
+        billing.record_incident(uow, POOL, MAY.start, MAY.start + 10 * H, ctx.new_id, contract_id=reserved)
+        billing.set_billing_terms(uow, od, Decimal("50"), Decimal("30"))
+    refused_without_change(
+        ctx, InvalidInterval, lambda uow: billing.record_incident(uow, POOL, MAY.start, MAY.start, ctx.new_id)
+    )
+    refused_without_change(
+        ctx, UnknownPool, lambda uow: billing.record_incident(uow, "s9/x", MAY.start, MAY.end, ctx.new_id)
+    )
+    with ctx.uow() as uow:
+        [c] = [c for c in uow.list_contracts() if c.id == reserved]
+        uow.save_contract(replace(c, sla_uptime=Decimal("0.99")))
+    with ctx.uow() as uow:
+        invoice = billing.generate_invoice(uow, "lab", "2025-05", MAY.end + 1, ctx.new_id)
+        terms_after = uow.get_billing_terms([od])[od]
+    lines = {(line.contract_id, line.kind): line.amount for line in invoice.lines}
+    # Credit: 10 % of the 14,284.80 commitment. On-demand: no usage, trued up to the $50 minimum, $30 prepaid.
+    assert lines[(reserved, "sla-credit")] == Decimal("-1428.48")
+    assert (lines[(od, "minimum")], lines[(od, "prepayment")]) == (Decimal("50.00"), Decimal("-30.00"))
+    assert invoice.total == Decimal("14284.80") - Decimal("1428.48") + Decimal("20.00")
+    assert terms_after.prepaid_balance == Decimal("0.00")

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from neocloud.app.ports import StoredInvoice, UnitOfWork
-from neocloud.app.services import NewId, get_tenant
-from neocloud.core.billing.invoice import build_invoice
+from neocloud.app.services import NewId, get_contract, get_pool, get_tenant
+from neocloud.core.billing.invoice import BillingTerms, build_invoice
 from neocloud.core.billing.metering import Meter, UsageRecord
 from neocloud.core.billing.periods import Period, month
 from neocloud.core.billing.rating import ContractMeter, Outage
 from neocloud.core.contracts import ContractKind
-from neocloud.core.errors import InvalidState, NotFound, UnknownContract
-from neocloud.core.ledger import HoldKind
+from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract
+from neocloud.core.ledger import HoldKind, check_interval
 from neocloud.core.money import to_money
 
 
@@ -38,9 +38,10 @@ def ingest_usage(uow: UnitOfWork, records: Iterable[UsageRecord]) -> list[UsageR
 
 
 def _outages(uow: UnitOfWork, pools: Iterable[str], period: Period) -> list[Outage]:
-    """Maintenance on a pool takes GPUs out of service: it counts against availability."""
-    outages: list[Outage] = []
-    for pool in sorted(set(pools)):
+    """Incidents and maintenance take GPUs out of service: both count against availability."""
+    pools = sorted(set(pools))
+    outages: list[Outage] = uow.incidents_between(pools, period.start, period.end)
+    for pool in pools:
         ledger = uow.load_ledger([pool], lock=False)
         outages.extend(
             Outage(pool, h.start, h.end, gpus=h.gpus)
@@ -60,10 +61,45 @@ def generate_invoice(uow: UnitOfWork, tenant: str, period_key: str, now: int, ne
         raise InvalidState(f"{period_key} has not ended yet; invoice it from {period.next().key}", period=period_key)
     contracts = uow.list_contracts(tenant_id)
     usage = uow.usage_between(period.start, period.end, tenant_id)
-    invoice = build_invoice(tenant_id, period, contracts, usage, _outages(uow, [c.pool for c in contracts], period))
+    terms = uow.get_billing_terms(c.id for c in contracts)
+    outages = _outages(uow, [c.pool for c in contracts], period)
+    invoice = build_invoice(tenant_id, period, contracts, usage, outages, terms)
     stored = StoredInvoice(new_id("inv"), tenant_id, period.key, now, invoice.lines)
     uow.save_invoice(stored)
+    for contract_id, left in invoice.prepaid_left.items():
+        uow.save_billing_terms(contract_id, replace(terms[contract_id], prepaid_balance=left))
     return stored
+
+
+def record_incident(
+    uow: UnitOfWork,
+    pool: str,
+    start: int,
+    end: int,
+    new_id: NewId,
+    *,
+    gpus: int | None = None,
+    contract_id: str | None = None,
+    description: str = "",
+) -> Outage:
+    """GPUs of a pool (or of one contract) out of service by failure, for SLA availability."""
+    check_interval(start, end)
+    get_pool(uow, pool)
+    if gpus is not None and gpus <= 0:
+        raise InvalidInput(f"an incident takes out a positive number of GPUs, got {gpus}", gpus=gpus)
+    if contract_id is not None and get_contract(uow, contract_id).pool != pool:
+        raise InvalidInput(f"contract {contract_id} is not in pool {pool}", contract=contract_id, pool=pool)
+    outage = Outage(pool, start, end, gpus, contract_id)
+    uow.add_incident(new_id("inc"), outage, description)
+    return outage
+
+
+def set_billing_terms(uow: UnitOfWork, contract_id: str, minimum_per_period: Decimal, prepaid: Decimal) -> BillingTerms:
+    """A contract's minimum spend per month and prepaid balance (replacing earlier terms)."""
+    get_contract(uow, contract_id)
+    terms = BillingTerms(to_money(minimum_per_period), to_money(prepaid))
+    uow.save_billing_terms(contract_id, terms)
+    return terms
 
 
 def get_invoice(uow: UnitOfWork, invoice_id: str) -> StoredInvoice:

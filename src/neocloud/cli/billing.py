@@ -13,7 +13,7 @@ from neocloud.app import billing, services
 from neocloud.app.ports import StoredInvoice, UnitOfWork
 from neocloud.cli.context import command
 from neocloud.cli.output import console, emit_json, table
-from neocloud.cli.timefmt import parse_time, show_time
+from neocloud.cli.timefmt import parse_end, parse_time, show_time
 from neocloud.core.billing.metering import UsageRecord, usage_key
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import ContractKind, PriceBook
@@ -263,4 +263,60 @@ def revenue(
                     )
                     for u in use
                 ],
+            )
+
+
+incident_app = typer.Typer(
+    help="GPUs out of service by failure: they count against SLA availability.", no_args_is_help=True
+)
+
+
+@incident_app.command("add")
+def incident_add(
+    pool: str,
+    start: Annotated[str, typer.Option(help="ISO time, Unix seconds or now.")],
+    end: Annotated[str, typer.Option(help="Same forms; +4h counts from the start.")],
+    gpus: Annotated[int | None, typer.Option(help="GPUs down (default: all of the contracts hit).")] = None,
+    contract: Annotated[str | None, typer.Option(help="Only this contract's GPUs (default: the pool).")] = None,
+    description: Annotated[str, typer.Option()] = "",
+    json: Json = False,
+) -> None:
+    """Record GPUs out of service."""
+    with command(json) as ctx, ctx.uow() as uow:
+        now = ctx.now()
+        start_s = parse_time(start, now)
+        outage = billing.record_incident(
+            uow,
+            pool,
+            start_s,
+            parse_end(end, start_s, now),
+            ctx.new_id,
+            gpus=gpus,
+            contract_id=contract,
+            description=description,
+        )
+        if json:
+            emit_json(outage)
+        else:
+            console.print(f"incident on {pool}: {show_time(outage.start)} to {show_time(outage.end)}")
+
+
+@incident_app.command("list")
+def incident_list(
+    period: Annotated[str, typer.Option(help="YYYY-MM.")],
+    pool: Annotated[list[str] | None, typer.Option(help="Pools (default: all).")] = None,
+    json: Json = False,
+) -> None:
+    """Incidents overlapping a month."""
+    with command(json) as ctx, ctx.uow() as uow:
+        span = month(period)
+        pools = pool or [p.name for p in uow.list_pools()]
+        outages = uow.incidents_between(pools, span.start, span.end)
+        if json:
+            emit_json(outages)
+        else:
+            table(
+                f"incidents in {period}",
+                ["pool", "start", "end", "GPUs", "contract"],
+                [(o.pool, show_time(o.start), show_time(o.end), o.gpus or "all", o.contract_id or "") for o in outages],
             )

@@ -11,9 +11,9 @@ import typer
 from neocloud import bootstrap
 from neocloud.adapters.inventories import import_nodes
 from neocloud.adapters.specs import DEFAULT_FLEET, load_fleet
-from neocloud.app import services
+from neocloud.app import billing, services
 from neocloud.cli.bench import bench_app
-from neocloud.cli.billing import invoice_app, revenue, usage_app
+from neocloud.cli.billing import incident_app, invoice_app, revenue, usage_app
 from neocloud.cli.context import command, settings
 from neocloud.cli.output import console, emit_json, table
 from neocloud.cli.simulate import simulate_app
@@ -38,6 +38,7 @@ for sub, name in [
     (simulate_app, "simulate"),
     (usage_app, "usage"),
     (invoice_app, "invoice"),
+    (incident_app, "incident"),
 ]:
     app.add_typer(sub, name=name)
 
@@ -304,6 +305,27 @@ def contract_extend(
             emit_json(contract)
         else:
             table("contract extended", CONTRACT_COLUMNS, _contract_rows([contract]))
+
+
+@contract_app.command("terms")
+def contract_terms(
+    contract_id: str,
+    minimum: Annotated[str, typer.Option(help="Minimum spend per month, USD.")] = "0",
+    prepaid: Annotated[str, typer.Option(help="Prepaid balance to draw down, USD.")] = "0",
+    json: Json = False,
+) -> None:
+    """Set a contract's money terms: a monthly minimum and a prepaid balance."""
+    with command(json) as ctx, ctx.uow() as uow:
+        terms = billing.set_billing_terms(
+            uow, contract_id, _decimal(minimum, "--minimum") or Decimal(0), _decimal(prepaid, "--prepaid") or Decimal(0)
+        )
+        if json:
+            emit_json({"contract": contract_id, "terms": terms})
+        else:
+            console.print(
+                f"contract {contract_id}: minimum ${terms.minimum_per_period:,}/month, "
+                f"prepaid ${terms.prepaid_balance:,}"
+            )
 
 
 # capacity ---------------------------------------------------------------------------------------------

@@ -116,3 +116,23 @@ class InvoiceRow(Base):
     lines: Mapped[list[dict[str, str]]] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("tenant_id", "period", name="uq_invoices_tenant_period"),)
+
+
+class IncidentRow(Base):
+    """GPUs out of service by failure (maintenance is a ledger hold): they count against SLA availability."""
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    pool: Mapped[str] = mapped_column(ForeignKey("pools.name"))
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    gpus: Mapped[int | None] = mapped_column(Integer)  # None: every GPU of the contracts hit
+    contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))  # None: the whole pool
+    description: Mapped[str] = mapped_column(String(500))
+
+
+class BillingTermsRow(Base):
+    __tablename__ = "billing_terms"
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
+    minimum_per_period: Mapped[Decimal] = mapped_column(Numeric(20, 2, asdecimal=True))
+    prepaid_balance: Mapped[Decimal] = mapped_column(Numeric(20, 2, asdecimal=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from types import TracebackType
 from typing import Self
 
@@ -10,9 +11,21 @@ from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from neocloud.adapters.store import codec
-from neocloud.adapters.store.tables import ContractRow, HoldRow, InvoiceRow, PoolRow, SiteRow, TenantRow, UsageRow
+from neocloud.adapters.store.tables import (
+    BillingTermsRow,
+    ContractRow,
+    HoldRow,
+    IncidentRow,
+    InvoiceRow,
+    PoolRow,
+    SiteRow,
+    TenantRow,
+    UsageRow,
+)
 from neocloud.app.ports import StoredInvoice
+from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord
+from neocloud.core.billing.rating import Outage
 from neocloud.core.contracts import Contract, Tenant
 from neocloud.core.errors import UnknownPool
 from neocloud.core.fleet import Pool, Site
@@ -195,6 +208,45 @@ class SqlUnitOfWork:
         if period is not None:
             query = query.where(InvoiceRow.period == period)
         return [_invoice(r) for r in self.session.scalars(query)]
+
+    def add_incident(self, incident_id: str, outage: Outage, description: str) -> None:
+        self.session.add(
+            IncidentRow(
+                id=incident_id,
+                pool=outage.pool,
+                start=outage.start,
+                end=outage.end,
+                gpus=outage.gpus,
+                contract_id=outage.contract_id,
+                description=description,
+            )
+        )
+        self.session.flush()
+
+    def incidents_between(self, pools: Iterable[str], start: int, end: int) -> list[Outage]:
+        query = (
+            select(IncidentRow)
+            .where(IncidentRow.pool.in_(sorted(set(pools))), IncidentRow.start < end, IncidentRow.end > start)
+            .order_by(IncidentRow.start, IncidentRow.id)
+        )
+        return [Outage(r.pool, r.start, r.end, r.gpus, r.contract_id) for r in self.session.scalars(query)]
+
+    def get_billing_terms(self, contract_ids: Iterable[str]) -> dict[str, BillingTerms]:
+        query = select(BillingTermsRow).where(BillingTermsRow.contract_id.in_(sorted(set(contract_ids))))
+        return {
+            r.contract_id: BillingTerms(Decimal(r.minimum_per_period), Decimal(r.prepaid_balance))
+            for r in self.session.scalars(query)
+        }
+
+    def save_billing_terms(self, contract_id: str, terms: BillingTerms) -> None:
+        self.session.merge(
+            BillingTermsRow(
+                contract_id=contract_id,
+                minimum_per_period=terms.minimum_per_period,
+                prepaid_balance=terms.prepaid_balance,
+            )
+        )
+        self.session.flush()
 
 
 def _invoice(row: InvoiceRow) -> StoredInvoice:
