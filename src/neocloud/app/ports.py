@@ -29,6 +29,23 @@ class StoredInvoice:
         return sum((line.amount for line in self.lines), start=Decimal("0.00"))
 
 
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: str
+    digest: str
+    role: str  # operator | tenant
+    tenant_id: str | None
+    created_at: int
+    revoked_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    fingerprint: str
+    status: int
+    body: str
+
+
 class UnitOfWork(Protocol):
     """One transaction. Services never commit: the caller's `with uow:` block does, or rolls back."""
 
@@ -73,3 +90,11 @@ class UnitOfWork(Protocol):
     def incidents_between(self, pools: Iterable[str], start: int, end: int) -> list[Outage]: ...
     def get_billing_terms(self, contract_ids: Iterable[str]) -> dict[str, BillingTerms]: ...
     def save_billing_terms(self, contract_id: str, terms: BillingTerms) -> None: ...
+
+    # API keys and idempotency
+    def save_api_key(self, key: ApiKey) -> None: ...
+    def api_key_by_digest(self, digest: str) -> ApiKey | None: ...
+    def get_api_key(self, key_id: str) -> ApiKey | None: ...
+    def list_api_keys(self) -> list[ApiKey]: ...
+    def stored_response(self, scope: str, key: str) -> StoredResponse | None: ...
+    def store_response(self, scope: str, key: str, response: StoredResponse, now: int) -> None: ...

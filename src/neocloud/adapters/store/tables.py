@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -136,3 +137,27 @@ class BillingTermsRow(Base):
     contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
     minimum_per_period: Mapped[Decimal] = mapped_column(Numeric(20, 2, asdecimal=True))
     prepaid_balance: Mapped[Decimal] = mapped_column(Numeric(20, 2, asdecimal=True))
+
+
+class ApiKeyRow(Base):
+    """API keys are stored as SHA-256 digests of 256-bit random secrets; the secret is shown once."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # operator | tenant
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class IdempotencyRow(Base):
+    """The response to a creating POST, replayed when the same key comes again from the same caller."""
+
+    __tablename__ = "idempotency"
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)  # the API key id
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # digest of method, path and body
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from neocloud.adapters.store import codec
 from neocloud.adapters.store.tables import (
+    ApiKeyRow,
     BillingTermsRow,
     ContractRow,
     HoldRow,
+    IdempotencyRow,
     IncidentRow,
     InvoiceRow,
     PoolRow,
@@ -22,7 +24,7 @@ from neocloud.adapters.store.tables import (
     TenantRow,
     UsageRow,
 )
-from neocloud.app.ports import StoredInvoice
+from neocloud.app.ports import ApiKey, StoredInvoice, StoredResponse
 from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.rating import Outage
@@ -247,6 +249,55 @@ class SqlUnitOfWork:
             )
         )
         self.session.flush()
+
+    # API keys and idempotency -------------------------------------------------------------------------
+
+    def save_api_key(self, key: ApiKey) -> None:
+        self.session.merge(
+            ApiKeyRow(
+                id=key.id,
+                digest=key.digest,
+                role=key.role,
+                tenant_id=key.tenant_id,
+                created_at=key.created_at,
+                revoked_at=key.revoked_at,
+            )
+        )
+        self.session.flush()
+
+    def api_key_by_digest(self, digest: str) -> ApiKey | None:
+        row = self.session.scalar(select(ApiKeyRow).where(ApiKeyRow.digest == digest))
+        return None if row is None else _api_key(row)
+
+    def get_api_key(self, key_id: str) -> ApiKey | None:
+        row = self.session.get(ApiKeyRow, key_id)
+        return None if row is None else _api_key(row)
+
+    def list_api_keys(self) -> list[ApiKey]:
+        return [
+            _api_key(r) for r in self.session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id))
+        ]
+
+    def stored_response(self, scope: str, key: str) -> StoredResponse | None:
+        row = self.session.get(IdempotencyRow, (scope, key))
+        return None if row is None else StoredResponse(row.fingerprint, row.status, row.body)
+
+    def store_response(self, scope: str, key: str, response: StoredResponse, now: int) -> None:
+        self.session.add(
+            IdempotencyRow(
+                scope=scope,
+                key=key,
+                fingerprint=response.fingerprint,
+                status=response.status,
+                body=response.body,
+                created_at=now,
+            )
+        )
+        self.session.flush()
+
+
+def _api_key(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(row.id, row.digest, row.role, row.tenant_id, row.created_at, row.revoked_at)
 
 
 def _invoice(row: InvoiceRow) -> StoredInvoice:
