@@ -29,7 +29,7 @@ def contract(cid: str, kind: ContractKind, price: str, gpus: int = 0, tenant: st
 def run(c: Contract, job: str, gpus: int, start_h: float, end_h: float, preempted: bool = False) -> UsageRecord:
     start, end = T0 + int(start_h * H), T0 + int(end_h * H)
     return UsageRecord(
-        usage_key(job, start), c.tenant_id, c.id, c.pool, "h100-sxm", gpus * 1000, start, end, job, preempted
+        usage_key(c.id, job, start), c.tenant_id, c.id, c.pool, "h100-sxm", gpus * 1000, start, end, job, preempted
     )
 
 

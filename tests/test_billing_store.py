@@ -55,7 +55,15 @@ def signed(store: bootstrap.Context) -> tuple[bootstrap.Context, str, str]:  # n
 def usage(contract_id: str, job: str, gpus: int, start_h: int, end_h: int, tenant: str = "t-lab") -> UsageRecord:
     start = MAY.start + start_h * H
     return UsageRecord(
-        usage_key(job, start), tenant, contract_id, POOL, "h100-sxm", gpus * 1000, start, MAY.start + end_h * H, job
+        usage_key(contract_id, job, start),
+        tenant,
+        contract_id,
+        POOL,
+        "h100-sxm",
+        gpus * 1000,
+        start,
+        MAY.start + end_h * H,
+        job,
     )
 
 

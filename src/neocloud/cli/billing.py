@@ -31,7 +31,7 @@ def _record(
     contract = services.get_contract(uow, contract_id)
     pool = services.get_pool(uow, contract.pool)
     return UsageRecord(
-        usage_key(job, start),
+        usage_key(contract.id, job, start),
         contract.tenant_id,
         contract.id,
         contract.pool,

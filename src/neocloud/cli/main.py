@@ -16,6 +16,7 @@ from neocloud.cli.bench import bench_app
 from neocloud.cli.billing import incident_app, invoice_app, revenue, usage_app
 from neocloud.cli.context import command, settings
 from neocloud.cli.output import console, emit_json, table
+from neocloud.cli.serve import key_app, serve
 from neocloud.cli.simulate import simulate_app
 from neocloud.cli.timefmt import after, parse_duration, parse_end, parse_time, show_time
 from neocloud.core.contracts import Contract, ContractKind, TenantKind
@@ -39,10 +40,12 @@ for sub, name in [
     (usage_app, "usage"),
     (invoice_app, "invoice"),
     (incident_app, "incident"),
+    (key_app, "key"),
 ]:
     app.add_typer(sub, name=name)
 
 app.command("revenue")(revenue)
+app.command("serve")(serve)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 

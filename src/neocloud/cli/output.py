@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 import typer
@@ -16,26 +13,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from neocloud.app.views import plain
 from neocloud.core.errors import NeocloudError
 
 # Rich wraps at 80 columns when it cannot see a terminal; pipes and logs read better wider.
 console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-
-def plain(value: Any) -> Any:
-    """Core objects as JSON-ready data: dataclasses as dicts, Decimals as strings (exact)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 def emit_json(value: Any) -> None:

@@ -21,7 +21,7 @@ class UsageRecorder:
         contract = self.contract_of(job)
         self.records.append(
             UsageRecord(
-                usage_key(job.id, start),
+                usage_key(contract.id, job.id, start),
                 contract.tenant_id,
                 contract.id,
                 contract.pool,

@@ -19,7 +19,7 @@ from neocloud.core.errors import AlreadyExists, InvalidInput, InvalidInterval, I
 
 @dataclass(frozen=True, slots=True)
 class UsageRecord:
-    key: str  # idempotency key: "<job>@<start>"
+    key: str  # idempotency key: "<contract>/<job>@<start>" (usage_key)
     tenant_id: str
     contract_id: str
     pool: str
@@ -41,8 +41,9 @@ class UsageRecord:
         return replace(self, start=start, end=end, preempted=self.preempted and end == self.end)
 
 
-def usage_key(job_id: str, start: int) -> str:
-    return f"{job_id}@{start}"
+def usage_key(contract_id: str, job_id: str, start: int) -> str:
+    """Unique per run: the same run reported twice has the same key, whoever reports it."""
+    return f"{contract_id}/{job_id}@{start}"
 
 
 class Meter:

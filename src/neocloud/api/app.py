@@ -1,0 +1,122 @@
+"""The FastAPI application: wiring, authentication, errors and idempotency. Routes live in routes.py.
+
+Errors are `{"error": {"code", "message", "details"}}` with the status REST intends: 400 malformed request,
+401 no or bad key, 403 operator-only, 404 unknown (or another tenant's) resource, 409 conflicts with the
+current state (overbooking, duplicates, a closed period), 422 values that are well-formed but invalid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from neocloud import bootstrap
+from neocloud.adapters.store.uow import SqlUnitOfWork
+from neocloud.app import auth
+from neocloud.app.ports import StoredResponse
+from neocloud.app.views import plain
+from neocloud.core.errors import Conflict, InvalidInput, NeocloudError, NotFound
+
+STATUS: list[tuple[type[NeocloudError], int]] = [
+    (auth.Unauthenticated, 401),
+    (auth.Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (InvalidInput, 422),
+]
+
+
+def status_of(exc: NeocloudError) -> int:
+    return next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
+
+
+def error_response(status: int, code: str, message: str, **details: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": plain(details)}}, status_code=status)
+
+
+def create_app(ctx: bootstrap.Context) -> FastAPI:
+    app = FastAPI(
+        title="neocloud",
+        version="1",
+        description="Control plane for GPU data-center capacity: fleet, capacity ledger, contracts, usage, invoices.",
+    )
+    app.state.ctx = ctx
+
+    @app.exception_handler(NeocloudError)
+    async def _domain_error(request: Request, exc: NeocloudError) -> JSONResponse:
+        return error_response(status_of(exc), exc.code, exc.message, **exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"path": ".".join(str(p) for p in e["loc"]), "expected": e["msg"]} for e in exc.errors()]
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return error_response(400, "malformed_request", "the request body is not valid JSON", errors=errors)
+        first = errors[0] if errors else {"path": "", "expected": "valid input"}
+        return error_response(422, "invalid_request", f"{first['path']}: {first['expected']}", errors=errors)
+
+    from neocloud.api.routes import router
+
+    app.include_router(router)
+    return app
+
+
+def context(request: Request) -> bootstrap.Context:
+    ctx: bootstrap.Context = request.app.state.ctx
+    return ctx
+
+
+def principal(
+    ctx: bootstrap.Context = Depends(context),
+    authorization: str | None = Header(None, description="Bearer <API key>"),
+    x_api_key: str | None = Header(None),
+) -> auth.Principal:
+    secret = x_api_key
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise auth.Unauthenticated("Authorization must be 'Bearer <API key>'")
+        secret = token.strip()
+    with ctx.uow() as uow:
+        return auth.authenticate(uow, secret)
+
+
+def operator(who: auth.Principal = Depends(principal)) -> auth.Principal:
+    if not who.is_operator:
+        raise auth.Forbidden("this needs an operator key")
+    return who
+
+
+async def idempotent(
+    request: Request,
+    who: auth.Principal,
+    uow: SqlUnitOfWork,
+    key: str | None,
+    status: int,
+    create: Callable[[], Any],
+) -> Response:
+    """Run a creating POST once per Idempotency-Key: a repeat with the same request replays the first response;
+    the same key with a different request is refused. The stored response commits with the effect itself."""
+    if key is None:
+        return JSONResponse(plain(create()), status_code=status)
+    body = await request.body()
+    fingerprint = hashlib.sha256(request.method.encode() + request.url.path.encode() + b"\n" + body).hexdigest()
+    seen = uow.stored_response(who.key_id, key)
+    if seen is not None:
+        if seen.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used for a different request", key=key)
+        return Response(
+            seen.body, status_code=seen.status, media_type="application/json", headers={"Idempotent-Replay": "true"}
+        )
+    text = json.dumps(plain(create()))
+    uow.store_response(who.key_id, key, StoredResponse(fingerprint, status, text), request.app.state.ctx.now())
+    return Response(text, status_code=status, media_type="application/json")
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"

@@ -1,0 +1,151 @@
+"""Request and response bodies, with examples for the OpenAPI document. Money and rates are decimal strings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from neocloud.core.contracts import ContractKind, TenantKind
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["overbooked"])
+    message: str = Field(examples=["pool colossus-1/h100-sxm: 60,000 GPUs over [...) exceed its free capacity"])
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class TenantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, examples=["frontier-lab"])
+    kind: TenantKind = TenantKind.EXTERNAL
+
+
+class TenantOut(_Out):
+    id: str = Field(examples=["t-3100b0c7b490"])
+    name: str
+    kind: TenantKind
+
+
+class KeyOut(BaseModel):
+    id: str = Field(examples=["key-5b1e0c9a7f21"])
+    role: str = Field(examples=["tenant"])
+    tenant_id: str | None
+    secret: str | None = Field(None, description="Shown once, when the key is created.", examples=["nck_..."])
+    revoked_at: int | None = None
+
+
+class PoolOut(_Out):
+    name: str = Field(examples=["colossus-1/h100-sxm"])
+    site: str
+    gpu_model: str
+    block: str | None
+    gpus: int
+
+
+class ContractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant: str | None = Field(None, description="Tenant id or name; operators only (tenants sign for themselves).")
+    kind: ContractKind = ContractKind.RESERVED
+    pool: str = Field(examples=["colossus-1/h100-sxm"])
+    start: int = Field(description="Unix seconds", examples=[1798761600])
+    end: int = Field(description="Unix seconds, after start", examples=[1893456000])
+    gpus: int = Field(0, ge=0, examples=[1000])
+    price_per_gpu_hour: str | None = Field(None, examples=["2.40"])
+    take_or_pay: bool = True
+    termination_notice_days: int = Field(0, ge=0)
+    sla_uptime: str | None = Field(None, examples=["0.99"])
+    overage_per_gpu_hour: str | None = None
+    preemption_notice_s: int = Field(0, ge=0)
+
+
+class ContractOut(BaseModel):
+    id: str
+    tenant_id: str
+    kind: ContractKind
+    pool: str
+    start: int
+    end: int
+    price_per_gpu_hour: str
+    gpus: int
+    take_or_pay: bool
+    termination_notice_days: int
+    sla_uptime: str | None
+    overage_per_gpu_hour: str | None
+    preemption_notice_s: int
+    status: str
+    cancelled_at: int | None
+
+
+class FreeOut(BaseModel):
+    pool: str
+    start: int
+    end: int
+    free: int = Field(examples=[50016])
+
+
+class StepOut(BaseModel):
+    start: int
+    end: int
+    installed: int
+    maintenance: int
+    held: int
+    free: int
+
+
+class EarliestOut(BaseModel):
+    pool: str
+    gpus: int
+    duration: int
+    start: int
+    end: int
+
+
+class UsageOut(BaseModel):
+    key: str
+    tenant_id: str
+    contract_id: str
+    pool: str
+    gpu_model: str
+    milli_gpus: int
+    start: int
+    end: int
+    job_id: str
+    preempted: bool
+
+
+class LineOut(BaseModel):
+    contract_id: str
+    kind: str = Field(examples=["commitment"])
+    description: str
+    quantity: str = Field(examples=["720000.000000"])
+    unit: str = Field(examples=["GPU-hour"])
+    unit_price: str = Field(examples=["2.40"])
+    amount: str = Field(examples=["1728000.00"])
+
+
+class InvoiceOut(BaseModel):
+    id: str
+    tenant_id: str
+    period: str = Field(examples=["2027-04"])
+    issued_at: int
+    total: str
+    lines: list[LineOut]
+
+
+class InvoiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant: str
+    period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2027-04"])

@@ -1,0 +1,201 @@
+"""The REST API in-process (both stores) and as a real uvicorn process: auth, isolation, errors, idempotency."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from neocloud import bootstrap
+from neocloud.api.app import create_app
+from neocloud.app import auth, billing
+from neocloud.core.billing.metering import UsageRecord, usage_key
+from neocloud.core.billing.periods import month
+
+from .test_services import POOL, snapshot, store  # noqa: F401  (fixture)
+
+MAY = month("2025-05")
+
+
+@pytest.fixture
+def api(store: bootstrap.Context) -> Any:  # noqa: F811
+    with store.uow() as uow:
+        keys = {
+            "operator": auth.create_key(uow, 0, store.new_id)[1],
+            "lab": auth.create_key(uow, 0, store.new_id, "lab")[1],
+            "research": auth.create_key(uow, 0, store.new_id, "research")[1],
+        }
+    client = TestClient(create_app(store))
+
+    def call(method: str, path: str, who: str | None = None, status: int = 200, **kw: Any) -> Any:
+        headers = kw.pop("headers", {})
+        if who:
+            headers["Authorization"] = f"Bearer {keys[who]}"
+        response = client.request(method, f"/v1{path}", headers=headers, **kw)
+        assert response.status_code == status, response.text
+        return response.json() if response.headers.get("content-type", "").startswith("application/json") else response
+
+    call.keys = keys  # type: ignore[attr-defined]
+    call.ctx = store  # type: ignore[attr-defined]
+    return call
+
+
+def contract_body(gpus: int = 8, **kw: Any) -> dict[str, Any]:
+    return {"pool": POOL, "start": MAY.start, "end": MAY.end + 30 * 86_400, "gpus": gpus, **kw}
+
+
+def test_health_ready_metrics_and_openapi(api: Any) -> None:
+    assert api("GET", "/health") == {"status": "ok"}
+    assert api("GET", "/ready") == {"status": "ready"}
+    assert b"neocloud_contracts_signed_total" in api("GET", "/metrics").content
+    document = TestClient(create_app(api.ctx)).get("/openapi.json").json()
+    assert "/v1/contracts" in document["paths"]
+    assert document["paths"]["/v1/contracts"]["post"]["responses"]["409"]
+
+
+def test_keys_are_required_and_checked(api: Any) -> None:
+    assert api("GET", "/pools", status=401)["error"]["code"] == "unauthenticated"
+    assert api("GET", "/pools", headers={"Authorization": "Bearer nck_wrong"}, status=401)["error"]["message"] == (
+        "unknown API key"
+    )
+    assert api("GET", "/pools", headers={"Authorization": "Basic abc"}, status=401)
+    assert [p["name"] for p in api("GET", "/pools", "lab")] == [POOL]
+    assert api("GET", "/tenants", "lab", status=403)["error"]["code"] == "forbidden"
+    key = api("POST", "/tenants/lab/keys", "operator", status=201)
+    assert key["secret"].startswith("nck_")
+    assert api("GET", "/pools", headers={"X-API-Key": key["secret"]})
+    api("POST", f"/keys/{key['id']}/revoke", "operator")
+    revoked = api("GET", "/pools", headers={"X-API-Key": key["secret"]}, status=401)
+    assert "revoked" in revoked["error"]["message"]
+
+
+def test_contracts_errors_map_to_rest_statuses(api: Any) -> None:
+    signed = api("POST", "/contracts", "lab", json=contract_body(100), status=201)
+    assert (signed["tenant_id"], signed["gpus"], signed["price_per_gpu_hour"]) == ("t-lab", 100, "2.400000")
+    before = snapshot(api.ctx)
+    assert api("POST", "/contracts", "lab", json=contract_body(29), status=409)["error"]["code"] == "overbooked"
+    bad_end = contract_body(1, end=MAY.start)
+    assert api("POST", "/contracts", "lab", json=bad_end, status=422)["error"]["code"] == "invalid_interval"
+    assert api("POST", "/contracts", "lab", json={"pool": POOL}, status=422)["error"]["code"] == "invalid_request"
+    assert (
+        api(
+            "POST", "/contracts", "lab", content=b"{not json", headers={"Content-Type": "application/json"}, status=400
+        )["error"]["code"]
+        == "malformed_request"
+    )
+    assert api("POST", "/contracts", "lab", json=contract_body(1, pool="x/y"), status=404)["error"]["code"] == (
+        "unknown_pool"
+    )
+    assert api("POST", "/contracts", "operator", json=contract_body(1), status=422)["error"]["details"] == {
+        "field": "tenant"
+    }
+    assert snapshot(api.ctx) == before  # every refusal left the store as it was
+    assert api("GET", "/capacity/free", "lab", params={"pool": POOL, "start": MAY.start, "end": MAY.end})["free"] == 28
+    quote = api(
+        "GET",
+        "/capacity/earliest",
+        "research",
+        params={"pool": POOL, "gpus": 100, "duration": 3600, "not_before": MAY.start},
+    )
+    assert quote["start"] == MAY.end + 30 * 86_400
+
+
+def test_tenants_never_see_each_other(api: Any) -> None:
+    mine = api("POST", "/contracts", "lab", json=contract_body(8), status=201)
+    theirs = api("POST", "/contracts", "research", json=contract_body(8), status=201)
+    assert [c["id"] for c in api("GET", "/contracts", "lab")] == [mine["id"]]
+    assert [c["id"] for c in api("GET", "/contracts", "lab", params={"tenant": "research"})] == [mine["id"]]
+    assert api("GET", f"/contracts/{theirs['id']}", "lab", status=404)["error"]["code"] == "unknown_contract"
+    assert api("POST", f"/contracts/{theirs['id']}/cancel", "lab", status=404)
+    assert {c["id"] for c in api("GET", "/contracts", "operator")} == {mine["id"], theirs["id"]}
+    ctx = api.ctx
+    with ctx.uow() as uow:
+        for contract, tenant in ((mine, "t-lab"), (theirs, "t-research")):
+            billing.ingest_usage(
+                uow,
+                [
+                    UsageRecord(
+                        usage_key(contract["id"], "j", MAY.start),
+                        tenant,
+                        contract["id"],
+                        POOL,
+                        "h100-sxm",
+                        1000,
+                        MAY.start,
+                        MAY.start + 3600,
+                        "j",
+                    )
+                ],
+            )
+    assert [u["contract_id"] for u in api("GET", "/usage", "lab", params={"period": "2025-05"})] == [mine["id"]]
+    assert len(api("GET", "/usage", "operator", params={"period": "2025-05"})) == 2
+    invoice = api("POST", "/invoices", "operator", json={"tenant": "research", "period": "2025-05"}, status=201)
+    assert Decimal(invoice["total"]) > 0
+    assert api("GET", f"/invoices/{invoice['id']}", "lab", status=404)["error"]["code"] == "not_found"
+    assert api("GET", "/invoices", "lab") == []
+    assert api("GET", f"/invoices/{invoice['id']}", "research")["id"] == invoice["id"]
+    assert api("POST", "/invoices", "lab", json={"tenant": "lab", "period": "2025-05"}, status=403)
+
+
+def test_idempotency_keys_make_creating_posts_safe_to_retry(api: Any) -> None:
+    headers = {"Idempotency-Key": "sign-1"}
+    first = api("POST", "/contracts", "lab", json=contract_body(8), headers=dict(headers), status=201)
+    again = api("POST", "/contracts", "lab", json=contract_body(8), headers=dict(headers), status=201)
+    assert again == first
+    assert len(api("GET", "/contracts", "lab")) == 1
+    reused = api("POST", "/contracts", "lab", json=contract_body(9), headers=dict(headers), status=409)
+    assert reused["error"]["code"] == "idempotency_key_reused"
+    # Keys are per caller: another tenant's same key is a different request.
+    api("POST", "/contracts", "research", json=contract_body(8), headers=dict(headers), status=201)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_real_server_process(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    neocloud = str(Path(sys.executable).with_name("neocloud"))
+    env = {**os.environ, "NEOCLOUD_DB_URL": url}
+    subprocess.run([neocloud, "init"], env=env, check=True, capture_output=True)
+    secret = subprocess.run(
+        [neocloud, "key", "create", "--json"], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    import json
+
+    token = json.loads(secret)["secret"]
+    port = _free_port()
+    server = subprocess.Popen(
+        [neocloud, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            time.sleep(0.2)
+        pools = httpx.get(f"{base}/pools", headers={"Authorization": f"Bearer {token}"}).json()
+        assert [p["name"] for p in pools] == ["colossus-1/gb200-nvl72", "colossus-1/h100-sxm", "colossus-1/h200-sxm"]
+        assert httpx.get(f"{base}/pools").status_code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stderr:
+            server.stderr.close()
