@@ -158,6 +158,35 @@ def test_idempotency_keys_make_creating_posts_safe_to_retry(api: Any) -> None:
     api("POST", "/contracts", "research", json=contract_body(8), headers=dict(headers), status=201)
 
 
+def test_workloads_through_the_api(api: Any) -> None:
+    import time as clock
+
+    now = int(clock.time())
+    contract = api(
+        "POST",
+        "/contracts",
+        "lab",
+        json={"pool": POOL, "start": now - 60, "end": now + 86_400, "kind": "on-demand"},
+        status=201,
+    )
+    body = {"contract_id": contract["id"], "gpus_per_task": 8, "tasks": 2, "duration": 600}
+    work = api("POST", "/workloads", "lab", json=body, status=201)
+    assert (work["status"], work["gpus"]) == ("pending", 16)
+    assert api("POST", "/workloads", "research", json=body, status=404)["error"]["code"] == "unknown_contract"
+    assert api("GET", f"/workloads/{work['id']}", "research", status=404)["error"]["code"] == "not_found"
+    assert api("GET", "/workloads", "research") == []
+    from neocloud.app.live import LiveEngine
+
+    with api.ctx.uow() as uow:
+        LiveEngine(api.ctx.catalog).reconcile(uow, now + 1)
+    shown = api("GET", f"/workloads/{work['id']}", "lab")
+    assert shown["status"] == "running"
+    assert sum(g for _, g in shown["allocation"]) == 16
+    assert api("POST", f"/workloads/{work['id']}/cancel", "research", status=404)
+    assert api("POST", f"/workloads/{work['id']}/cancel", "lab")["status"] == "cancelled"
+    assert api("POST", f"/workloads/{work['id']}/cancel", "lab", status=409)["error"]["code"] == "invalid_state"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -168,13 +197,30 @@ def test_a_real_server_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'served.db'}"
     neocloud = str(Path(sys.executable).with_name("neocloud"))
     env = {**os.environ, "NEOCLOUD_DB_URL": url}
-    subprocess.run([neocloud, "init"], env=env, check=True, capture_output=True)
-    secret = subprocess.run(
-        [neocloud, "key", "create", "--json"], env=env, check=True, capture_output=True, text=True
-    ).stdout
     import json
 
-    token = json.loads(secret)["secret"]
+    def run(*args: str) -> Any:
+        out = subprocess.run([neocloud, *args, "--json"], env=env, check=True, capture_output=True, text=True)
+        return json.loads(out.stdout)
+
+    run("init")
+    run("tenant", "add", "lab")
+    contract = run(
+        "contract",
+        "sign",
+        "--tenant",
+        "lab",
+        "--kind",
+        "on-demand",
+        "--pool",
+        "colossus-1/h100-sxm",
+        "--start",
+        "now",
+        "--term",
+        "1d",
+    )
+    token = run("key", "create")["secret"]
+    lab_token = run("key", "create", "--tenant", "lab")["secret"]
     port = _free_port()
     server = subprocess.Popen(
         [neocloud, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -194,6 +240,14 @@ def test_a_real_server_process(tmp_path: Path) -> None:
         pools = httpx.get(f"{base}/pools", headers={"Authorization": f"Bearer {token}"}).json()
         assert [p["name"] for p in pools] == ["colossus-1/gb200-nvl72", "colossus-1/h100-sxm", "colossus-1/h200-sxm"]
         assert httpx.get(f"{base}/pools").status_code == 401
+        # The live engine runs in the server: a 1-second workload starts and finishes by itself.
+        lab = {"Authorization": f"Bearer {lab_token}"}
+        work = httpx.post(
+            f"{base}/workloads", headers=lab, json={"contract_id": contract["id"], "gpus_per_task": 8, "duration": 1}
+        ).json()
+        while httpx.get(f"{base}/workloads/{work['id']}", headers=lab).json()["status"] != "finished":
+            assert time.monotonic() < deadline + 30, "the workload did not finish"
+            time.sleep(0.3)
     finally:
         server.terminate()
         server.wait(timeout=10)

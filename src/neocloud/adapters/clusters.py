@@ -8,7 +8,7 @@ from pathlib import Path
 
 from neocloud.adapters.specs import load_fleet
 from neocloud.core.catalog import Catalog
-from neocloud.core.engine.cluster import Cluster, NodeSpec
+from neocloud.core.engine.cluster import Cluster, cluster_of
 from neocloud.core.errors import InvalidSpec
 
 
@@ -26,13 +26,7 @@ def load_cluster(spec: str, catalog: Catalog) -> Cluster:
         return Cluster.uniform(nodes, gpus)
     if kind in ("muri", "tiresias"):
         return _muri(Path(rest))
-    specs = []
-    for site in load_fleet(spec, catalog):
-        for node in site.nodes():
-            model = catalog[node.gpu_model]
-            domain = node.rack if model.nvlink_domain > model.gpus_per_node else node.name
-            specs.append(NodeSpec(node.name, node.gpus, node.gpu_model, domain, node.block))
-    return Cluster(specs)
+    return cluster_of(load_fleet(spec, catalog), catalog)
 
 
 def _muri(path: Path) -> Cluster:

@@ -7,9 +7,13 @@ current state (overbooking, duplicates, a closed period), 422 values that are we
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -19,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from neocloud import bootstrap
 from neocloud.adapters.store.uow import SqlUnitOfWork
 from neocloud.app import auth
+from neocloud.app.live import LiveEngine
 from neocloud.app.ports import StoredResponse
 from neocloud.app.views import plain
 from neocloud.core.errors import Conflict, InvalidInput, NeocloudError, NotFound
@@ -40,11 +45,24 @@ def error_response(status: int, code: str, message: str, **details: Any) -> JSON
     return JSONResponse({"error": {"code": code, "message": message, "details": plain(details)}}, status_code=status)
 
 
-def create_app(ctx: bootstrap.Context) -> FastAPI:
+def create_app(ctx: bootstrap.Context, tick: float = 0.0) -> FastAPI:
+    """The API. With `tick` > 0 the live engine reconciles every `tick` seconds in the background."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_reconcile_forever(ctx, tick)) if tick > 0 else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app = FastAPI(
         title="neocloud",
         version="1",
-        description="Control plane for GPU data-center capacity: fleet, capacity ledger, contracts, usage, invoices.",
+        description="Control plane for GPU data-center capacity: fleet, capacity ledger, contracts, workloads, "
+        "usage, invoices.",
+        lifespan=lifespan,
     )
     app.state.ctx = ctx
 
@@ -64,6 +82,21 @@ def create_app(ctx: bootstrap.Context) -> FastAPI:
 
     app.include_router(router)
     return app
+
+
+async def _reconcile_forever(ctx: bootstrap.Context, tick: float) -> None:
+    engine = LiveEngine(ctx.catalog)
+
+    def step() -> None:
+        with ctx.uow() as uow:
+            engine.reconcile(uow, ctx.now())
+
+    while True:
+        try:
+            await asyncio.to_thread(step)
+        except NeocloudError as exc:  # a refused step changes nothing; the next one tries again
+            logging.getLogger("neocloud.live").warning("reconcile refused: %s", exc.message)
+        await asyncio.sleep(tick)
 
 
 def context(request: Request) -> bootstrap.Context:

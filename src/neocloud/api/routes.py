@@ -17,7 +17,7 @@ from sqlalchemy import text
 from neocloud import bootstrap
 from neocloud.api import schemas
 from neocloud.api.app import context, idempotent, operator, principal
-from neocloud.app import auth, billing, services
+from neocloud.app import auth, billing, live, services
 from neocloud.app.views import plain
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import Contract
@@ -317,3 +317,77 @@ def revoke_key(key_id: str, ctx: bootstrap.Context = Ctx, who: auth.Principal = 
     with ctx.uow() as uow:
         key = auth.revoke_key(uow, key_id, ctx.now())
     return {"id": key.id, "role": key.role, "tenant_id": key.tenant_id, "revoked_at": key.revoked_at}
+
+
+# Workloads ---------------------------------------------------------------------------------------------
+
+
+def _workload(w: Any) -> dict[str, Any]:
+    return {
+        "id": w.job.id,
+        "tenant_id": w.job.tenant,
+        "contract_id": w.contract_id,
+        "gpus": w.job.gpus,
+        "duration": w.job.duration,
+        "submit": w.job.submit,
+        "status": w.status,
+        "started": w.started,
+        "first_start": w.first_start,
+        "finished": w.finished,
+        "preemptions": w.preemptions,
+        "allocation": None if w.allocation is None else [list(a) for a in w.allocation],
+    }
+
+
+@router.post("/workloads", status_code=201, response_model=schemas.WorkloadOut, tags=["workloads"])
+async def submit(
+    body: schemas.WorkloadIn,
+    request: Request,
+    ctx: bootstrap.Context = Ctx,
+    who: auth.Principal = Who,
+    idempotency_key: str | None = IdempotencyKey,
+) -> Response:
+    """Queue work under one of your contracts; the live engine places it, runs it and meters it."""
+    with ctx.uow() as uow:
+        return await idempotent(
+            request,
+            who,
+            uow,
+            idempotency_key,
+            201,
+            lambda: _workload(
+                live.submit_workload(
+                    uow,
+                    body.contract_id,
+                    body.gpus_per_task,
+                    body.tasks,
+                    body.duration,
+                    ctx.now(),
+                    ctx.new_id,
+                    tenant_id=None if who.is_operator else who.tenant_id,
+                )
+            ),
+        )
+
+
+@router.get("/workloads", response_model=list[schemas.WorkloadOut], tags=["workloads"])
+def list_workloads(tenant: str | None = None, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who) -> list[Any]:
+    with ctx.uow() as uow:
+        return [_workload(w) for w in uow.list_workloads(_tenant_scope(who, tenant, uow))]
+
+
+@router.get("/workloads/{workload_id}", response_model=schemas.WorkloadOut, tags=["workloads"])
+def show_workload(workload_id: str, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who) -> Any:
+    with ctx.uow() as uow:
+        w = uow.get_workload(workload_id)
+        if w is None or (not who.is_operator and w.job.tenant != who.tenant_id):
+            raise NotFound(f"unknown workload {workload_id!r}", workload=workload_id)
+        return _workload(w)
+
+
+@router.post("/workloads/{workload_id}/cancel", response_model=schemas.WorkloadOut, tags=["workloads"])
+def cancel_workload(workload_id: str, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who) -> Any:
+    with ctx.uow() as uow:
+        return _workload(
+            live.cancel_workload(uow, workload_id, ctx.now(), tenant_id=None if who.is_operator else who.tenant_id)
+        )

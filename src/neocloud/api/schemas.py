@@ -149,3 +149,28 @@ class InvoiceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tenant: str
     period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2027-04"])
+
+
+class WorkloadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contract_id: str = Field(description="The contract the work runs (and is billed) under.")
+    gpus_per_task: int = Field(1, gt=0, examples=[8])
+    tasks: int = Field(1, gt=0, examples=[4])
+    duration: int = Field(
+        gt=0, description="Seconds the work takes (the stand-in executor runs it that long).", examples=[3600]
+    )
+
+
+class WorkloadOut(BaseModel):
+    id: str
+    tenant_id: str
+    contract_id: str
+    gpus: int
+    duration: int
+    submit: int
+    status: str = Field(examples=["running"])
+    started: int | None
+    first_start: int | None
+    finished: int | None
+    preemptions: int
+    allocation: list[tuple[str, int]] | None

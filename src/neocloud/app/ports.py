@@ -14,6 +14,7 @@ from neocloud.core.billing.rating import Line, Outage
 from neocloud.core.contracts import Contract, Tenant
 from neocloud.core.fleet import Pool, Site
 from neocloud.core.ledger import Hold, Ledger
+from neocloud.core.workload import Job
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,31 @@ class StoredResponse:
     fingerprint: str
     status: int
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredWorkload:
+    """A submitted job, its contract, and its progress (see core.engine.state.JobState)."""
+
+    job: Job
+    contract_id: str
+    status: str  # pending | running | finished | cancelled
+    remaining: int
+    attained: int = 0
+    started: int | None = None
+    first_start: int | None = None
+    finished: int | None = None
+    preemptions: int = 0
+    allocation: tuple[tuple[str, int], ...] | None = None  # (node name, GPUs)
+
+
+class Executor(Protocol):
+    """Where workloads really run. The engine decides; an executor starts and stops the work and says when it
+    has finished. A Kubernetes or Slurm executor implements the same three calls."""
+
+    def launch(self, workload: StoredWorkload, allocation: tuple[tuple[str, int], ...], now: int) -> None: ...
+    def halt(self, workload: StoredWorkload, now: int) -> None: ...
+    def finished_by(self, workload: StoredWorkload, now: int) -> int | None: ...
 
 
 class UnitOfWork(Protocol):
@@ -98,3 +124,9 @@ class UnitOfWork(Protocol):
     def list_api_keys(self) -> list[ApiKey]: ...
     def stored_response(self, scope: str, key: str) -> StoredResponse | None: ...
     def store_response(self, scope: str, key: str, response: StoredResponse, now: int) -> None: ...
+
+    # Workloads
+    def save_workload(self, workload: StoredWorkload) -> None: ...
+    def get_workload(self, workload_id: str) -> StoredWorkload | None: ...
+    def list_workloads(self, tenant_id: str | None = None) -> list[StoredWorkload]: ...
+    def active_workloads(self, *, lock: bool) -> list[StoredWorkload]: ...

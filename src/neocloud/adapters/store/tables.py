@@ -161,3 +161,28 @@ class IdempotencyRow(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class WorkloadRow(Base):
+    """A submitted job and its progress, so the live engine survives a restart."""
+
+    __tablename__ = "workloads"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"))
+    gpu_model: Mapped[str] = mapped_column(String(100))
+    gpus_per_task: Mapped[int] = mapped_column(Integer)
+    tasks: Mapped[int] = mapped_column(Integer)
+    duration: Mapped[int] = mapped_column(BigInteger)
+    priority: Mapped[str] = mapped_column(String(20))
+    submit: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20))  # pending | running | finished | cancelled
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    attained: Mapped[int] = mapped_column(BigInteger)
+    started: Mapped[int | None] = mapped_column(BigInteger)
+    first_start: Mapped[int | None] = mapped_column(BigInteger)
+    finished: Mapped[int | None] = mapped_column(BigInteger)
+    preemptions: Mapped[int] = mapped_column(Integer)
+    allocation: Mapped[list[list[object]] | None] = mapped_column(JSON)  # [[node name, GPUs], ...]
+
+    __table_args__ = (Index("ix_workloads_status", "status"),)

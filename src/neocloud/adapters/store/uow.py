@@ -23,8 +23,9 @@ from neocloud.adapters.store.tables import (
     SiteRow,
     TenantRow,
     UsageRow,
+    WorkloadRow,
 )
-from neocloud.app.ports import ApiKey, StoredInvoice, StoredResponse
+from neocloud.app.ports import ApiKey, StoredInvoice, StoredResponse, StoredWorkload
 from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.rating import Outage
@@ -32,6 +33,7 @@ from neocloud.core.contracts import Contract, Tenant
 from neocloud.core.errors import UnknownPool
 from neocloud.core.fleet import Pool, Site
 from neocloud.core.ledger import Hold, Ledger
+from neocloud.core.workload import Job, PriorityClass
 
 
 class SqlUnitOfWork:
@@ -294,6 +296,75 @@ class SqlUnitOfWork:
             )
         )
         self.session.flush()
+
+    # Workloads ----------------------------------------------------------------------------------------
+
+    def save_workload(self, workload: StoredWorkload) -> None:
+        job = workload.job
+        self.session.merge(
+            WorkloadRow(
+                id=job.id,
+                tenant_id=job.tenant,
+                contract_id=workload.contract_id,
+                gpu_model=job.gpu_model or "",
+                gpus_per_task=job.gpus_per_task,
+                tasks=job.tasks,
+                duration=job.duration,
+                priority=str(job.priority),
+                submit=job.submit,
+                status=workload.status,
+                remaining=workload.remaining,
+                attained=workload.attained,
+                started=workload.started,
+                first_start=workload.first_start,
+                finished=workload.finished,
+                preemptions=workload.preemptions,
+                allocation=None if workload.allocation is None else [list(a) for a in workload.allocation],
+            )
+        )
+        self.session.flush()
+
+    def get_workload(self, workload_id: str) -> StoredWorkload | None:
+        row = self.session.get(WorkloadRow, workload_id)
+        return None if row is None else _workload(row)
+
+    def list_workloads(self, tenant_id: str | None = None) -> list[StoredWorkload]:
+        query = select(WorkloadRow).order_by(WorkloadRow.submit, WorkloadRow.id)
+        if tenant_id is not None:
+            query = query.where(WorkloadRow.tenant_id == tenant_id)
+        return [_workload(r) for r in self.session.scalars(query)]
+
+    def active_workloads(self, *, lock: bool) -> list[StoredWorkload]:
+        query = select(WorkloadRow).where(WorkloadRow.status.in_(("pending", "running")))
+        if lock and self._postgres:
+            query = query.with_for_update()
+        return [_workload(r) for r in self.session.scalars(query.order_by(WorkloadRow.submit, WorkloadRow.id))]
+
+
+def _workload(row: WorkloadRow) -> StoredWorkload:
+    job = Job(
+        row.id,
+        row.submit,
+        row.duration,
+        row.gpus_per_task,
+        row.tasks,
+        row.tenant_id,
+        PriorityClass(row.priority),
+        gpu_model=row.gpu_model or None,
+    )
+    allocation = None if row.allocation is None else tuple((str(n), int(str(g))) for n, g in row.allocation)
+    return StoredWorkload(
+        job,
+        row.contract_id,
+        row.status,
+        row.remaining,
+        row.attained,
+        row.started,
+        row.first_start,
+        row.finished,
+        row.preemptions,
+        allocation,
+    )
 
 
 def _api_key(row: ApiKeyRow) -> ApiKey:

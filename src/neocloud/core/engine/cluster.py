@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from neocloud.core.catalog import Catalog
 from neocloud.core.errors import InvalidInput
+from neocloud.core.fleet import Site
 
 Allocation = tuple[tuple[int, int], ...]  # (node index, GPUs) pairs of one job
 
@@ -84,3 +86,15 @@ class Cluster:
         buckets[self.free[node]].discard(node)
         buckets[free].add(node)
         self.free[node] = free
+
+
+def cluster_of(sites: Iterable[Site], catalog: Catalog) -> Cluster:
+    """The engine's view of a fleet: every node, with its NVLink domain (the node itself, or the rack when the
+    model's domain spans nodes, as NVL72 does) and its fabric block."""
+    specs = []
+    for site in sites:
+        for node in site.nodes():
+            model = catalog[node.gpu_model]
+            domain = node.rack if model.nvlink_domain > model.gpus_per_node else node.name
+            specs.append(NodeSpec(node.name, node.gpus, node.gpu_model, domain, node.block))
+    return Cluster(specs)

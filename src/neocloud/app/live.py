@@ -1,0 +1,214 @@
+"""The live engine: the scheduling engine of the simulator, run on the real clock against the store.
+
+Each reconcile step, in one transaction: finish the work the executor reports done (metering its run),
+rebuild the cluster's free GPUs from what is running, let the engine decide, stop and start work through
+the executor (metering every run that stops), and save every workload's progress. The state lives in the
+store, so a restarted server picks up where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from neocloud.app.billing import ingest_usage
+from neocloud.app.ports import StoredWorkload, UnitOfWork
+from neocloud.app.services import NewId, get_contract
+from neocloud.core.billing.metering import UsageRecord, usage_key
+from neocloud.core.catalog import Catalog
+from neocloud.core.contracts import ContractKind, ContractStatus
+from neocloud.core.engine.cluster import Cluster, NodeSpec, cluster_of
+from neocloud.core.engine.ordering import ORDERINGS
+from neocloud.core.engine.placement import PLACEMENTS
+from neocloud.core.engine.scheduler import Scheduler
+from neocloud.core.engine.state import JobState
+from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract
+from neocloud.core.workload import Job, PriorityClass
+
+PRIORITY = {
+    ContractKind.RESERVED: PriorityClass.RESERVED,
+    ContractKind.ON_DEMAND: PriorityClass.ON_DEMAND,
+    ContractKind.SPOT: PriorityClass.SPOT,
+    ContractKind.INTERNAL: PriorityClass.INTERNAL,
+}
+
+
+class TimedExecutor:
+    """The stand-in executor: a workload runs for the duration it declared, and nothing really starts."""
+
+    def launch(self, workload: StoredWorkload, allocation: tuple[tuple[str, int], ...], now: int) -> None:
+        return None
+
+    def halt(self, workload: StoredWorkload, now: int) -> None:
+        return None
+
+    def finished_by(self, workload: StoredWorkload, now: int) -> int | None:
+        assert workload.started is not None
+        end = workload.started + workload.remaining
+        return end if end <= now else None
+
+
+def submit_workload(
+    uow: UnitOfWork,
+    contract_id: str,
+    gpus_per_task: int,
+    tasks: int,
+    duration: int,
+    now: int,
+    new_id: NewId,
+    tenant_id: str | None = None,
+) -> StoredWorkload:
+    """Queue a job under a contract (it is metered and billed against it). With `tenant_id`, the contract must
+    be that tenant's."""
+    contract = get_contract(uow, contract_id)
+    if tenant_id is not None and contract.tenant_id != tenant_id:
+        raise UnknownContract(f"unknown contract {contract_id!r}", contract=contract_id)
+    if contract.status is not ContractStatus.ACTIVE or not contract.start <= now < contract.end:
+        raise InvalidState(f"contract {contract_id} is not in force now", contract=contract_id)
+    pool = uow.get_pool(contract.pool)
+    if pool is None:
+        raise NotFound(f"unknown pool {contract.pool!r}", pool=contract.pool)
+    job = Job(
+        new_id("w"),
+        now,
+        duration,
+        gpus_per_task,
+        tasks,
+        contract.tenant_id,
+        PRIORITY[contract.kind],
+        gpu_model=pool.gpu_model,
+    )
+    if job.gpus > pool.gpus:
+        raise InvalidInput(f"{job.gpus} GPUs can never fit pool {pool.name} of {pool.gpus}", gpus=job.gpus)
+    workload = StoredWorkload(job, contract.id, "pending", duration)
+    uow.save_workload(workload)
+    return workload
+
+
+def cancel_workload(
+    uow: UnitOfWork, workload_id: str, now: int, tenant_id: str | None = None, executor: TimedExecutor | None = None
+) -> StoredWorkload:
+    workload = uow.get_workload(workload_id)
+    if workload is None or (tenant_id is not None and workload.job.tenant != tenant_id):
+        raise NotFound(f"unknown workload {workload_id!r}", workload=workload_id)
+    if workload.status not in ("pending", "running"):
+        raise InvalidState(f"workload {workload_id} is already {workload.status}", workload=workload_id)
+    if workload.status == "running":
+        (executor or TimedExecutor()).halt(workload, now)
+        _meter(uow, workload, now, preempted=False)
+    cancelled = replace(
+        workload,
+        status="cancelled",
+        finished=now,
+        allocation=None,
+        started=None,
+        remaining=workload.remaining - (now - workload.started if workload.started else 0),
+    )
+    uow.save_workload(cancelled)
+    return cancelled
+
+
+def _meter(uow: UnitOfWork, workload: StoredWorkload, end: int, *, preempted: bool) -> None:
+    assert workload.started is not None
+    if end <= workload.started:
+        return
+    contract = get_contract(uow, workload.contract_id)
+    job = workload.job
+    ingest_usage(
+        uow,
+        [
+            UsageRecord(
+                usage_key(contract.id, job.id, workload.started),
+                contract.tenant_id,
+                contract.id,
+                contract.pool,
+                job.gpu_model or "",
+                job.gpus * 1000,
+                workload.started,
+                end,
+                job.id,
+                preempted,
+            )
+        ],
+    )
+
+
+@dataclass
+class LiveEngine:
+    """Keeps the fleet's node list between steps; everything else is read from the store each step."""
+
+    catalog: Catalog
+    ordering: str = "fifo"
+    placement: str = "bestfit"
+    seed: int = 0
+    executor: TimedExecutor | None = None
+    _nodes: list[NodeSpec] | None = None
+
+    def _cluster(self, uow: UnitOfWork) -> Cluster:
+        if self._nodes is None:
+            self._nodes = cluster_of(uow.list_sites(), self.catalog).nodes
+        return Cluster(self._nodes)
+
+    def reconcile(self, uow: UnitOfWork, now: int) -> dict[str, int]:
+        executor = self.executor or TimedExecutor()
+        active = uow.active_workloads(lock=True)
+        if not active:
+            return {"finished": 0, "started": 0, "preempted": 0}
+        cluster = self._cluster(uow)
+        index = {n.name: i for i, n in enumerate(cluster.nodes)}
+        finished = 0
+        states: dict[str, tuple[StoredWorkload, JobState]] = {}
+        for w in active:
+            end = executor.finished_by(w, now) if w.status == "running" else None
+            if end is not None:
+                _meter(uow, w, end, preempted=False)
+                uow.save_workload(
+                    replace(
+                        w,
+                        status="finished",
+                        finished=end,
+                        remaining=0,
+                        allocation=None,
+                        attained=w.attained + w.job.gpus * (end - (w.started or end)),
+                    )
+                )
+                finished += 1
+                continue
+            state = JobState(w.job, w.remaining, w.attained, first_start=w.first_start, preemptions=w.preemptions)
+            if w.status == "running" and w.allocation is not None:
+                allocation = tuple((index[n], g) for n, g in w.allocation)
+                cluster.take(allocation)
+                state.allocation, state.started = allocation, w.started
+            states[w.job.id] = (w, state)
+        scheduler = Scheduler(ORDERINGS[self.ordering], PLACEMENTS[self.placement], random.Random(self.seed))
+        running = [s for _, s in states.values() if s.running]
+        waiting = scheduler.rank([s for _, s in states.values() if not s.running], now, {})
+        usage: dict[str, int] = defaultdict(int)
+        for s in running:
+            usage[s.job.tenant] += s.job.gpus
+        decisions = scheduler.decide(now, cluster, waiting, running, usage, sum(s.job.gpus for s in running if s.spot))
+        for s in decisions.preempt:
+            w = states[s.job.id][0]
+            executor.halt(w, now)
+            _meter(uow, w, now, preempted=True)
+            s.stop(now, finished=False)
+            uow.save_workload(
+                replace(
+                    w,
+                    status="pending",
+                    remaining=s.remaining,
+                    attained=s.attained,
+                    started=None,
+                    allocation=None,
+                    preemptions=s.preemptions,
+                )
+            )
+        for s, allocation in decisions.start:
+            w = states[s.job.id][0]
+            named = tuple((cluster.nodes[n].name, g) for n, g in allocation)
+            executor.launch(w, named, now)
+            uow.save_workload(
+                replace(w, status="running", started=now, first_start=w.first_start or now, allocation=named)
+            )
+        return {"finished": finished, "started": len(decisions.start), "preempted": len(decisions.preempt)}

@@ -1,0 +1,87 @@
+"""The live engine on the store: the simulator's engine on a clock we control, state surviving a restart,
+every run metered."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from neocloud import bootstrap
+from neocloud.app import billing, live, services
+from neocloud.app.services import ContractRequest
+from neocloud.core.billing.periods import month
+from neocloud.core.contracts import ContractKind
+from neocloud.core.errors import InvalidInput, InvalidState, NotFound
+
+from .test_services import POOL, refused_without_change, store  # noqa: F401  (fixture)
+
+MAY = month("2025-05")
+H = 3600
+
+
+@pytest.fixture
+def contracts(store: bootstrap.Context) -> tuple[bootstrap.Context, str, str]:  # noqa: F811
+    with store.uow() as uow:
+        reserved = services.sign_contract(
+            uow,
+            ContractRequest("lab", ContractKind.RESERVED, POOL, MAY.start, MAY.end, gpus=64),
+            store.catalog,
+            store.new_id,
+        )
+        spot = services.sign_contract(
+            uow,
+            ContractRequest("research", ContractKind.SPOT, POOL, MAY.start, MAY.end, preemption_notice_s=30),
+            store.catalog,
+            store.new_id,
+        )
+    return store, reserved.id, spot.id
+
+
+def test_workloads_run_finish_and_are_metered(contracts: tuple[bootstrap.Context, str, str]) -> None:
+    ctx, reserved, spot = contracts
+    t0 = MAY.start + 10 * H
+    with ctx.uow() as uow:
+        big = live.submit_workload(uow, spot, 8, 16, 3 * H, t0, ctx.new_id)  # 128 GPUs of spot work
+        first = live.LiveEngine(ctx.catalog).reconcile(uow, t0)
+    assert first == {"finished": 0, "started": 1, "preempted": 0}
+    with ctx.uow() as uow:
+        urgent = live.submit_workload(uow, reserved, 8, 4, H, t0 + H, ctx.new_id, tenant_id="t-lab")
+    # A new engine (as after a restart) reads the state back: the reserved job takes 32 GPUs from spot.
+    with ctx.uow() as uow:
+        assert live.LiveEngine(ctx.catalog).reconcile(uow, t0 + H) == {"finished": 0, "started": 1, "preempted": 1}
+    with ctx.uow() as uow:
+        assert live.LiveEngine(ctx.catalog).reconcile(uow, t0 + 2 * H) == {"finished": 1, "started": 1, "preempted": 0}
+        assert uow.get_workload(urgent.job.id).status == "finished"  # type: ignore[union-attr]
+    with ctx.uow() as uow:  # spot resumed at t0 + 2 h with 2 h left
+        assert live.LiveEngine(ctx.catalog).reconcile(uow, t0 + 5 * H) == {"finished": 1, "started": 0, "preempted": 0}
+        done = uow.get_workload(big.job.id)
+        records = uow.usage_between(MAY.start, MAY.end)
+    assert done is not None
+    assert (done.status, done.finished, done.preemptions) == ("finished", t0 + 4 * H, 1)
+    runs = sorted(((r.contract_id, r.start - t0, r.end - t0, r.preempted) for r in records), key=lambda r: r[1])
+    assert runs == [(spot, 0, H, True), (reserved, H, 2 * H, False), (spot, 2 * H, 4 * H, False)]
+    with ctx.uow() as uow:
+        invoice = billing.generate_invoice(uow, "research", "2025-05", MAY.end + 1, ctx.new_id)
+    # 128 GPUs x (1 h - 30 s + 2 h) = 382.933333 GPU-h x $1.35 = $516.96
+    assert invoice.total == Decimal("516.96")
+
+
+def test_bad_submissions_and_cancel(contracts: tuple[bootstrap.Context, str, str]) -> None:
+    ctx, reserved, spot = contracts
+    t0 = MAY.start + H
+    refused_without_change(
+        ctx, NotFound, lambda uow: live.submit_workload(uow, spot, 1, 1, H, t0, ctx.new_id, tenant_id="t-lab")
+    )
+    refused_without_change(
+        ctx, InvalidState, lambda uow: live.submit_workload(uow, spot, 1, 1, H, MAY.end + 1, ctx.new_id)
+    )
+    refused_without_change(ctx, InvalidInput, lambda uow: live.submit_workload(uow, spot, 8, 17, H, t0, ctx.new_id))
+    with ctx.uow() as uow:
+        w = live.submit_workload(uow, reserved, 8, 1, 10 * H, t0, ctx.new_id)
+        live.LiveEngine(ctx.catalog).reconcile(uow, t0)
+    with ctx.uow() as uow:
+        cancelled = live.cancel_workload(uow, w.job.id, t0 + H)
+        assert cancelled.status == "cancelled"
+        assert [(r.start, r.end) for r in uow.usage_between(MAY.start, MAY.end)] == [(t0, t0 + H)]
+    refused_without_change(ctx, InvalidState, lambda uow: live.cancel_workload(uow, w.job.id, t0 + 2 * H))
