@@ -28,6 +28,7 @@ router = APIRouter(
     responses={
         400: {"model": schemas.ErrorOut},
         401: {"model": schemas.ErrorOut},
+        403: {"model": schemas.ErrorOut},
         404: {"model": schemas.ErrorOut},
         409: {"model": schemas.ErrorOut},
         422: {"model": schemas.ErrorOut},
