@@ -240,3 +240,24 @@ def test_earliest_start_fits_and_nothing_earlier_does(
     assert t >= not_before
     assert ledger.free("p", t, t + duration) >= gpus
     assert all(ledger.free("p", u, u + duration) < gpus for u in range(not_before, t))
+
+
+@given(st.lists(holds_st, max_size=30))
+def test_restore_equals_booking_one_by_one(specs: list[tuple[int, int, int, bool]]) -> None:
+    booked = Ledger({"p": CAPACITY})
+    for i, (g, s, e, m) in enumerate(specs):
+        with contextlib.suppress(Overbooked):
+            booked.book(hold(f"h{i}", g, s, e, HoldKind.MAINTENANCE if m else HoldKind.RESERVED))
+    restored = Ledger({"p": CAPACITY})
+    restored.restore(booked.holds())
+    assert sorted(restored.holds(), key=lambda h: h.id) == sorted(booked.holds(), key=lambda h: h.id)
+    assert restored.profile("p", 0, 200) == booked.profile("p", 0, 200)
+    assert restored.earliest_start("p", 3, 17, 5) == booked.earliest_start("p", 3, 17, 5)
+
+
+def test_restore_refuses_an_overbooked_calendar_and_changes_nothing() -> None:
+    ledger = Ledger({"p": 10})
+    with pytest.raises(Overbooked, match="exceed its capacity by 2 GPUs"):
+        ledger.restore([hold("a", 6, 0, 10), hold("b", 6, 5, 15)])
+    assert list(ledger.holds()) == []
+    assert ledger.free("p", 0, 20) == 10

@@ -154,6 +154,26 @@ class PoolLedger:
         self.check_fits(hold.gpus, hold.start, hold.end)
         self._apply(hold, +1)
 
+    def restore(self, holds: list[Hold]) -> None:
+        """Load saved holds in one sweep (O(n log n)), then check the invariant once over the whole calendar.
+        Refused, changing nothing, if they overbook."""
+        held = StepFunction.of((h.start, h.end, h.gpus) for h in holds)
+        peak = max(held.values, default=0)
+        if peak > self.installed:
+            at = held.times[held.values.index(peak)]
+            raise Overbooked(
+                f"pool {self.name}: stored holds exceed its capacity by {peak - self.installed:,} GPUs at {iso(at)}",
+                pool=self.name,
+                at=at,
+                excess=peak - self.installed,
+            )
+        self._held = held
+        self._maintenance = StepFunction.of((h.start, h.end, h.gpus) for h in holds if h.kind is HoldKind.MAINTENANCE)
+
+    @property
+    def empty(self) -> bool:
+        return not self._held.times
+
     def remove(self, hold: Hold) -> None:
         self._apply(hold, -1)
 
@@ -215,6 +235,24 @@ class Ledger:
         self.pool(hold.pool).add(hold)
         self._holds[hold.id] = hold
         return hold
+
+    def restore(self, holds: Iterable[Hold]) -> None:
+        """Load holds saved earlier (from the store), all at once; refused, changing nothing, if they overbook."""
+        by_pool: dict[str, list[Hold]] = {}
+        for hold in holds:
+            if hold.id in self._holds:
+                raise AlreadyExists(f"hold {hold.id} already exists", hold=hold.id)
+            by_pool.setdefault(hold.pool, []).append(hold)
+        fresh = {}
+        for name, pool_holds in by_pool.items():
+            pool = self.pool(name)
+            if not pool.empty:
+                raise AlreadyExists(f"pool {name} already has holds; restore only into an empty ledger", pool=name)
+            fresh[name] = PoolLedger(name, pool.installed)
+            fresh[name].restore(pool_holds)  # may refuse; nothing is replaced until every pool is checked
+        self._pools.update(fresh)
+        for pool_holds in by_pool.values():
+            self._holds.update((h.id, h) for h in pool_holds)
 
     def book_all(self, holds: Iterable[Hold]) -> list[Hold]:
         """Book several holds as one: all of them or, on the first refusal, none."""

@@ -32,7 +32,7 @@ from neocloud.core.billing.rating import Outage
 from neocloud.core.contracts import Contract, Tenant
 from neocloud.core.errors import UnknownPool
 from neocloud.core.fleet import Pool, Site
-from neocloud.core.ledger import Hold, Ledger
+from neocloud.core.ledger import Hold, HoldKind, Ledger
 from neocloud.core.workload import Job, PriorityClass
 
 
@@ -110,9 +110,17 @@ class SqlUnitOfWork:
             if name not in rows:
                 raise UnknownPool(f"unknown pool {name!r}", pool=name)
         ledger = Ledger({name: rows[name].gpus for name in names})
-        holds = self.session.scalars(select(HoldRow).where(HoldRow.pool.in_(names)).order_by(HoldRow.id))
-        for row in holds:
-            ledger.book(codec.hold_from_row(row))
+        columns = (
+            HoldRow.id,
+            HoldRow.pool,
+            HoldRow.gpus,
+            HoldRow.start,
+            HoldRow.end,
+            HoldRow.kind,
+            HoldRow.contract_id,
+        )
+        rows_ = self.session.execute(select(*columns).where(HoldRow.pool.in_(names)))
+        ledger.restore(Hold(i, p, g, s, e, HoldKind(k), c) for i, p, g, s, e, k, c in rows_)
         return ledger
 
     def save_hold(self, hold: Hold) -> None:

@@ -1,0 +1,196 @@
+"""The API under load on PostgreSQL with 2 uvicorn workers, over loopback.
+
+Targets (issue 5): >= 1,000 requests/s for capacity quotes; contract signing p99 <= 50 ms at 32 concurrent
+clients; 10,000 concurrent booking attempts on a nearly full pool: zero overbooking, every refusal a 409,
+the ledger invariant checked afterwards. Quotes are driven by wrk; signing and booking by an asyncio client.
+
+    python -m benchmarks.api_bench [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import psycopg
+
+from benchmarks.machine import describe
+from neocloud import bootstrap
+from neocloud.adapters.specs import parse_fleet
+from neocloud.app import auth, services
+from neocloud.app.services import ContractRequest
+from neocloud.core.contracts import ContractKind, TenantKind
+
+FLEET = """
+sites:
+  - name: bench
+    power_mw: 10
+    blocks:
+      - {name: quote, count: 1, racks: 16, nodes_per_rack: 8, node: {gpu_model: h100-sxm, gpus: 8}}
+      - {name: tight, count: 1, racks: 1, nodes_per_rack: 125, node: {gpu_model: h200-sxm, gpus: 8}}
+"""  # bench/h100-sxm: 1,024 GPUs; bench/h200-sxm: 1,000 GPUs
+START, END = 1_893_456_000, 1_893_456_000 + 30 * 86_400  # 2030-01
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(url: str) -> dict[str, str]:
+    ctx = bootstrap.build(url)
+    with ctx.uow() as uow:
+        services.add_sites(uow, parse_fleet(FLEET, "bench.yaml", ctx.catalog), ctx.catalog)
+        services.add_tenant(uow, "lab", TenantKind.EXTERNAL, lambda p: "t-lab")
+        _, secret = auth.create_key(uow, 0, ctx.new_id, "lab")
+        # The tight pool is 90 % sold before the stampede: 100 GPUs are left.
+        services.sign_contract(
+            uow,
+            ContractRequest("lab", ContractKind.RESERVED, "bench/h200-sxm", START, END, gpus=900),
+            ctx.catalog,
+            ctx.new_id,
+        )
+    ctx.engine.dispose()
+    return {"secret": secret}
+
+
+async def timed_posts(
+    base: str, secret: str, bodies: list[dict[str, Any]], concurrency: int
+) -> list[tuple[int, float]]:
+    results: list[tuple[int, float]] = []
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    headers = {"Authorization": f"Bearer {secret}"}
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, timeout=60, limits=httpx.Limits(max_connections=concurrency)
+    ) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                started = time.perf_counter()
+                response = await client.post("/contracts", json=body)
+                results.append((response.status_code, time.perf_counter() - started))
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
+
+
+def check_ledger(url: str) -> dict[str, int]:
+    """Rebuild every pool's ledger from the stored holds: booking them again re-checks the invariant."""
+    ctx = bootstrap.build(url)
+    with ctx.uow() as uow:
+        pools = [p.name for p in uow.list_pools()]
+        ledger = uow.load_ledger(pools, lock=False)  # raises Overbooked if any instant is over capacity
+        held = {p: ledger.pool(p).installed - ledger.free(p, START, END) for p in pools}
+    ctx.engine.dispose()
+    return held
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    name = f"neocloud_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(args.pg, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = args.pg.rsplit("/", 1)[0] + f"/{name}"
+    report: dict[str, Any] = {"machine": describe(), "store": "PostgreSQL", "workers": 2}
+    server = None
+    try:
+        secret = prepare(url)["secret"]
+        port = _port()
+        env = {**os.environ, "NEOCLOUD_DB_URL": url, "NEOCLOUD_TICK": "0"}
+        neocloud = str(Path(sys.executable).with_name("neocloud"))
+        server = subprocess.Popen(
+            [neocloud, "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("server did not start")
+            time.sleep(0.3)
+
+        wrk = shutil.which("wrk")
+        quote = f"{base}/capacity/free?pool=bench/h100-sxm&start={START}&end={END}"
+        if wrk:
+            out = subprocess.run(
+                [wrk, "-t2", "-c32", "-d10s", "-H", f"Authorization: Bearer {secret}", quote],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+            errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            report["quotes"] = {
+                "requests_per_s": round(rate),
+                "non_2xx": int(errors.group(1)) if errors else 0,
+                "tool": "wrk -t2 -c32 -d10s",
+            }
+        else:
+            report["quotes"] = "wrk not installed (apt-get install wrk)"
+
+        signing = [
+            {"kind": "reserved", "pool": "bench/h100-sxm", "start": START + i * 600, "end": END, "gpus": 1}
+            for i in range(1_000)
+        ]
+        results = asyncio.run(timed_posts(base, secret, signing, 32))
+        latencies = sorted(t for _, t in results)
+        report["signing"] = {
+            "requests": len(results),
+            "concurrency": 32,
+            "statuses": dict(sorted((str(s), sum(1 for c, _ in results if c == s)) for s in {c for c, _ in results})),
+            "p50_ms": round(1000 * statistics.median(latencies), 1),
+            "p99_ms": round(1000 * latencies[int(0.99 * len(latencies)) - 1], 1),
+        }
+
+        stampede = [{"kind": "reserved", "pool": "bench/h200-sxm", "start": START, "end": END, "gpus": 1}] * 10_000
+        started = time.perf_counter()
+        results = asyncio.run(timed_posts(base, secret, stampede, 64))
+        statuses = {str(s): sum(1 for c, _ in results if c == s) for s in sorted({c for c, _ in results})}
+        held = check_ledger(url)
+        report["booking_stampede"] = {
+            "attempts": len(results),
+            "concurrency": 64,
+            "seconds": round(time.perf_counter() - started, 1),
+            "statuses": statuses,
+            "gpus_free_before": 100,
+            "h200_gpus_held_after": held["bench/h200-sxm"],
+            "overbooked": held["bench/h200-sxm"] > 1000,
+        }
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        with psycopg.connect(args.pg, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(json.dumps(report, indent=2) if args.json else json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
