@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from sqlalchemy import text
 
@@ -113,10 +113,12 @@ def pools(ctx: bootstrap.Context = Ctx, who: auth.Principal = Who) -> list[Any]:
 @router.get("/capacity/free", response_model=schemas.FreeOut, tags=["capacity"])
 def capacity_free(
     pool: str, start: int, end: int, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who
-) -> dict[str, Any]:
+) -> JSONResponse:
     """GPUs free over the whole of [start, end)."""
     with ctx.uow() as uow:
-        return {"pool": pool, "start": start, "end": end, "free": services.free_capacity(uow, pool, start, end)}
+        free = services.free_capacity(uow, pool, start, end)
+    # The hottest read: return the response directly (the model above documents it; no re-validation).
+    return JSONResponse({"pool": pool, "start": start, "end": end, "free": free})
 
 
 @router.get("/capacity/profile", response_model=list[schemas.StepOut], tags=["capacity"])

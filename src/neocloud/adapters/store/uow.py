@@ -90,8 +90,9 @@ class SqlUnitOfWork:
         return [codec.pool_from_row(r) for r in self.session.scalars(select(PoolRow).order_by(PoolRow.name))]
 
     def get_pool(self, name: str) -> Pool | None:
-        row = self.session.get(PoolRow, name)
-        return None if row is None else codec.pool_from_row(row)
+        p = PoolRow
+        found = self.session.execute(select(p.name, p.site, p.gpu_model, p.block, p.gpus).where(p.name == name)).first()
+        return None if found is None else Pool(*found)
 
     # Ledger --------------------------------------------------------------------------------------------
 
@@ -276,8 +277,11 @@ class SqlUnitOfWork:
         self.session.flush()
 
     def api_key_by_digest(self, digest: str) -> ApiKey | None:
-        row = self.session.scalar(select(ApiKeyRow).where(ApiKeyRow.digest == digest))
-        return None if row is None else _api_key(row)
+        k = ApiKeyRow  # every request authenticates: plain columns, no ORM object
+        found = self.session.execute(
+            select(k.id, k.digest, k.role, k.tenant_id, k.created_at, k.revoked_at).where(k.digest == digest)
+        ).first()
+        return None if found is None else ApiKey(*found)
 
     def get_api_key(self, key_id: str) -> ApiKey | None:
         row = self.session.get(ApiKeyRow, key_id)
