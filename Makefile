@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run tour test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/serve.sh
+
+tour: $(VENV)/.run-installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/tour.sh
 
 lint: $(VENV)/.dev-installed

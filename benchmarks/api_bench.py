@@ -4,7 +4,7 @@ Targets (issue 5): >= 1,000 requests/s for capacity quotes; contract signing p99
 clients; 10,000 concurrent booking attempts on a nearly full pool: zero overbooking, every refusal a 409,
 the ledger invariant checked afterwards. Quotes are driven by wrk; signing and booking by an asyncio client.
 
-    python -m benchmarks.api_bench [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--json]
+    python -m benchmarks.api_bench [--pg postgresql://postgres@127.0.0.1:5432/postgres]   (prints JSON)
 """
 
 from __future__ import annotations
@@ -105,7 +105,6 @@ def check_ledger(url: str) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     name = f"neocloud_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.pg, autocommit=True) as admin:
@@ -189,7 +188,7 @@ def main() -> None:
             server.wait(timeout=20)
         with psycopg.connect(args.pg, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    print(json.dumps(report, indent=2) if args.json else json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -253,3 +253,78 @@ def test_a_real_server_process(tmp_path: Path) -> None:
         server.wait(timeout=10)
         if server.stderr:
             server.stderr.close()
+
+
+def test_kill_9_mid_requests_leaves_nothing_half_written(tmp_path: Path) -> None:
+    """Sign contracts as fast as possible, kill -9 the server in the middle, then check the store: every
+    contract that books GPUs has its hold, no hold lacks its contract, and the ledger invariant holds."""
+    import json
+    import signal
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    neocloud = str(Path(sys.executable).with_name("neocloud"))
+    env = {**os.environ, "NEOCLOUD_DB_URL": url, "NEOCLOUD_TICK": "0"}
+    subprocess.run([neocloud, "init"], env=env, check=True, capture_output=True)
+    subprocess.run([neocloud, "tenant", "add", "lab"], env=env, check=True, capture_output=True)
+    token = json.loads(
+        subprocess.run(
+            [neocloud, "key", "create", "--tenant", "lab", "--json"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )["secret"]
+    port = _free_port()
+    server = subprocess.Popen(
+        [neocloud, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    signed: list[int] = []
+
+    def hammer() -> None:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=5) as client:
+            for i in range(400):
+                try:
+                    response = client.post(
+                        "/contracts",
+                        json={
+                            "pool": "colossus-1/h100-sxm",
+                            "start": 1_900_000_000 + i,
+                            "end": 1_900_086_400,
+                            "gpus": 8,
+                        },
+                    )
+                    signed.append(response.status_code)
+                except httpx.TransportError:
+                    return
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    while len(signed) < 20:
+        time.sleep(0.01)
+    server.send_signal(signal.SIGKILL)
+    server.wait(timeout=10)
+    for t in threads:
+        t.join(timeout=30)
+    ctx = bootstrap.build(url)
+    try:
+        with ctx.uow() as uow:
+            contracts = uow.list_contracts()
+            ledger = uow.load_ledger(["colossus-1/h100-sxm"], lock=False)  # re-checks the invariant
+            holds = {h.contract_id for h in ledger.holds()}
+        assert {c.id for c in contracts} == holds
+        assert len(contracts) >= signed.count(201) > 0
+    finally:
+        ctx.engine.dispose()
