@@ -193,6 +193,26 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """`neocloud serve` on a free port, once it answers /v1/health."""
+    port = _free_port()
+    neocloud = str(Path(sys.executable).with_name("neocloud"))
+    server = subprocess.Popen(
+        [neocloud, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, "the server exited"
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.2)
+
+
 def test_a_real_server_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'served.db'}"
     neocloud = str(Path(sys.executable).with_name("neocloud"))
@@ -221,22 +241,8 @@ def test_a_real_server_process(tmp_path: Path) -> None:
     )
     token = run("key", "create")["secret"]
     lab_token = run("key", "create", "--tenant", "lab")["secret"]
-    port = _free_port()
-    server = subprocess.Popen(
-        [neocloud, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    server, base = _serve(env)
     try:
-        base = f"http://127.0.0.1:{port}/v1"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            time.sleep(0.2)
         pools = httpx.get(f"{base}/pools", headers={"Authorization": f"Bearer {token}"}).json()
         assert [p["name"] for p in pools] == ["colossus-1/gb200-nvl72", "colossus-1/h100-sxm", "colossus-1/h200-sxm"]
         assert httpx.get(f"{base}/pools").status_code == 401
@@ -245,14 +251,13 @@ def test_a_real_server_process(tmp_path: Path) -> None:
         work = httpx.post(
             f"{base}/workloads", headers=lab, json={"contract_id": contract["id"], "gpus_per_task": 8, "duration": 1}
         ).json()
+        deadline = time.monotonic() + 30
         while httpx.get(f"{base}/workloads/{work['id']}", headers=lab).json()["status"] != "finished":
-            assert time.monotonic() < deadline + 30, "the workload did not finish"
+            assert time.monotonic() < deadline, "the workload did not finish"
             time.sleep(0.3)
     finally:
         server.terminate()
         server.wait(timeout=10)
-        if server.stderr:
-            server.stderr.close()
 
 
 def test_kill_9_mid_requests_leaves_nothing_half_written(tmp_path: Path) -> None:
@@ -276,20 +281,7 @@ def test_kill_9_mid_requests_leaves_nothing_half_written(tmp_path: Path) -> None
             text=True,
         ).stdout
     )["secret"]
-    port = _free_port()
-    server = subprocess.Popen(
-        [neocloud, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    server, base = _serve(env)
     signed: list[int] = []
 
     def hammer() -> None:

@@ -117,42 +117,23 @@ def test_billing_cli(signed: tuple[bootstrap.Context, str, str], tmp_path: Path)
         assert result.exit_code == (0 if ok else 1), result.output
         return result
 
-    added = json.loads(
-        cli(
-            "usage",
-            "add",
-            "--contract",
-            od,
-            "--job",
-            "j1",
-            "--gpus",
-            "4",
-            "--start",
-            str(MAY.start),
-            "--end",
-            str(MAY.start + 2 * H),
-            "--json",
-        ).stdout
-    )
-    assert added["added"] == 1
-    again = json.loads(
-        cli(
-            "usage",
-            "add",
-            "--contract",
-            od,
-            "--job",
-            "j1",
-            "--gpus",
-            "4",
-            "--start",
-            str(MAY.start),
-            "--end",
-            str(MAY.start + 2 * H),
-            "--json",
-        ).stdout
-    )
-    assert again["added"] == 0
+    add = [
+        "usage",
+        "add",
+        "--contract",
+        od,
+        "--job",
+        "j1",
+        "--gpus",
+        "4",
+        "--start",
+        str(MAY.start),
+        "--end",
+        str(MAY.start + 2 * H),
+        "--json",
+    ]
+    assert json.loads(cli(*add).stdout)["added"] == 1
+    assert json.loads(cli(*add).stdout)["added"] == 0  # the same run again: nothing new
     csv_file = tmp_path / "usage.csv"
     csv_file.write_text(
         f"contract,job,milli_gpus,start,end,preempted\n{od},j2,500,{MAY.start},{MAY.start + H},false\n"
