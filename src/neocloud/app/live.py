@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from neocloud.app.billing import ingest_usage
 from neocloud.app.ports import StoredWorkload, UnitOfWork
 from neocloud.app.services import NewId, get_contract
-from neocloud.core.billing.metering import UsageRecord, usage_key
+from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import ContractKind, ContractStatus
 from neocloud.core.engine.cluster import Cluster, NodeSpec, cluster_of
@@ -113,25 +113,17 @@ def _meter(uow: UnitOfWork, workload: StoredWorkload, end: int, *, preempted: bo
     assert workload.started is not None
     if end <= workload.started:
         return
-    contract = get_contract(uow, workload.contract_id)
     job = workload.job
-    ingest_usage(
-        uow,
-        [
-            UsageRecord(
-                usage_key(contract.id, job.id, workload.started),
-                contract.tenant_id,
-                contract.id,
-                contract.pool,
-                job.gpu_model or "",
-                job.gpus * 1000,
-                workload.started,
-                end,
-                job.id,
-                preempted,
-            )
-        ],
+    record = UsageRecord.of_run(
+        get_contract(uow, workload.contract_id),
+        job.gpu_model or "",
+        job.id,
+        job.gpus * 1000,
+        workload.started,
+        end,
+        preempted,
     )
+    ingest_usage(uow, [record])
 
 
 @dataclass

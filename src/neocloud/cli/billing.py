@@ -14,7 +14,7 @@ from neocloud.app.ports import StoredInvoice, UnitOfWork
 from neocloud.cli.context import command
 from neocloud.cli.output import console, emit_json, table
 from neocloud.cli.timefmt import parse_end, parse_time, show_time
-from neocloud.core.billing.metering import UsageRecord, usage_key
+from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import ContractKind, PriceBook
 from neocloud.core.errors import InvalidInput
@@ -30,18 +30,7 @@ def _record(
 ) -> UsageRecord:
     contract = services.get_contract(uow, contract_id)
     pool = services.get_pool(uow, contract.pool)
-    return UsageRecord(
-        usage_key(contract.id, job, start),
-        contract.tenant_id,
-        contract.id,
-        contract.pool,
-        pool.gpu_model,
-        milli_gpus,
-        start,
-        end,
-        job,
-        preempted,
-    )
+    return UsageRecord.of_run(contract, pool.gpu_model, job, milli_gpus, start, end, preempted)
 
 
 @usage_app.command("add")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from neocloud.core.billing.metering import UsageRecord, usage_key
+from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.contracts import Contract
 from neocloud.core.workload import Job
 
@@ -18,18 +18,8 @@ class UsageRecorder:
         self.records: list[UsageRecord] = []
 
     def __call__(self, job: Job, start: int, end: int, preempted: bool) -> None:
-        contract = self.contract_of(job)
         self.records.append(
-            UsageRecord(
-                usage_key(contract.id, job.id, start),
-                contract.tenant_id,
-                contract.id,
-                contract.pool,
-                job.gpu_model or self.gpu_model,
-                job.gpus * 1000,
-                start,
-                end,
-                job.id,
-                preempted,
+            UsageRecord.of_run(
+                self.contract_of(job), job.gpu_model or self.gpu_model, job.id, job.gpus * 1000, start, end, preempted
             )
         )

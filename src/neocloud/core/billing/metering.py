@@ -30,6 +30,24 @@ class UsageRecord:
     job_id: str = ""
     preempted: bool = False  # the run ended because the job was preempted
 
+    @classmethod
+    def of_run(
+        cls, contract: Contract, gpu_model: str, job_id: str, milli_gpus: int, start: int, end: int, preempted: bool
+    ) -> UsageRecord:
+        """The record of one run of a job under a contract, keyed so that reporting it twice counts once."""
+        return cls(
+            usage_key(contract.id, job_id, start),
+            contract.tenant_id,
+            contract.id,
+            contract.pool,
+            gpu_model,
+            milli_gpus,
+            start,
+            end,
+            job_id,
+            preempted,
+        )
+
     @property
     def gpu_seconds_milli(self) -> int:
         return self.milli_gpus * (self.end - self.start)
