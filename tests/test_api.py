@@ -320,3 +320,71 @@ def test_kill_9_mid_requests_leaves_nothing_half_written(tmp_path: Path) -> None
         assert len(contracts) >= signed.count(201) > 0
     finally:
         ctx.engine.dispose()
+
+
+def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
+    import json
+
+    neocloud = str(Path(sys.executable).with_name("neocloud"))
+    env = {**os.environ, "NEOCLOUD_DB_URL": f"sqlite:///{tmp_path / 'remote.db'}", "NEOCLOUD_TICK": "0"}
+    subprocess.run([neocloud, "init"], env=env, check=True, capture_output=True)
+    operator_key = json.loads(
+        subprocess.run(
+            [neocloud, "key", "create", "--json"], env=env, check=True, capture_output=True, text=True
+        ).stdout
+    )["secret"]
+    server, base = _serve(env)
+    client_env = {k: v for k, v in os.environ.items() if k != "NEOCLOUD_DB_URL"}
+    client_env |= {"NEOCLOUD_SERVER": base.removesuffix("/v1"), "NEOCLOUD_API_KEY": operator_key}
+
+    def cli(*args: str, code: int = 0) -> Any:
+        out = subprocess.run([neocloud, *args, "--json"], env=client_env, capture_output=True, text=True)
+        assert out.returncode == code, out.stdout + out.stderr
+        return json.loads(out.stdout)
+
+    try:
+        assert cli("tenant", "add", "lab")["name"] == "lab"
+        assert [t["name"] for t in cli("tenant", "list")] == ["lab"]
+        contract = cli(
+            "contract",
+            "sign",
+            "--tenant",
+            "lab",
+            "--pool",
+            "colossus-1/h100-sxm",
+            "--gpus",
+            "100000",
+            "--start",
+            "2030-01-01",
+            "--term",
+            "30d",
+        )
+        assert contract["gpus"] == 100_000
+        assert [c["id"] for c in cli("contract", "list", "--tenant", "lab")] == [contract["id"]]
+        free = cli("capacity", "free", "colossus-1/h100-sxm", "--start", "2030-01-01", "--end", "+1d")
+        assert free["free"] == 50_016
+        assert [
+            p["held"]
+            for p in cli("capacity", "profile", "colossus-1/h100-sxm", "--start", "2029-12-31", "--end", "+5d")
+        ] == [0, 100_000]
+        refused = cli(
+            "contract",
+            "sign",
+            "--tenant",
+            "lab",
+            "--pool",
+            "colossus-1/h100-sxm",
+            "--gpus",
+            "60000",
+            "--start",
+            "2030-01-01",
+            "--term",
+            "1d",
+            code=1,
+        )
+        assert refused["error"]["code"] == "overbooked"  # the server's code, passed through
+        assert cli("contract", "cancel", contract["id"])["status"] == "cancelled"
+        assert cli("fleet", "show", code=1)["error"]["code"] == "invalid_input"  # store-only command
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -12,16 +12,20 @@ from neocloud import bootstrap
 from neocloud.adapters.inventories import import_nodes
 from neocloud.adapters.specs import DEFAULT_FLEET, load_fleet
 from neocloud.app import billing, services
+from neocloud.app.views import plain
+from neocloud.bootstrap import wall_clock
 from neocloud.cli.bench import bench_app
 from neocloud.cli.billing import incident_app, invoice_app, revenue, usage_app
 from neocloud.cli.context import command, settings
-from neocloud.cli.output import console, emit_json, table
+from neocloud.cli.output import console, emit_json, reported, table
+from neocloud.cli.remote import contract_of, remote
 from neocloud.cli.serve import key_app, serve
 from neocloud.cli.simulate import simulate_app
 from neocloud.cli.timefmt import after, parse_duration, parse_end, parse_time, show_time
-from neocloud.core.contracts import Contract, ContractKind, TenantKind
+from neocloud.core.contracts import Contract, ContractKind, Tenant, TenantKind
 from neocloud.core.errors import InvalidInput, NotFound
 from neocloud.core.fleet import Site
+from neocloud.core.ledger import ProfileStep
 
 app = typer.Typer(help="neocloud: a control plane for GPU data-center capacity.", no_args_is_help=True)
 fleet_app = typer.Typer(help="Sites, blocks, nodes and pools.", no_args_is_help=True)
@@ -53,9 +57,13 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables
 def _main(
     db: Annotated[str | None, typer.Option(help="Store URL (default: $NEOCLOUD_DB_URL or a SQLite file).")] = None,
     catalog: Annotated[Path | None, typer.Option(help="YAML of GPU models to add or override.")] = None,
+    server: Annotated[str | None, typer.Option(help="Talk to this neocloud server (or $NEOCLOUD_SERVER).")] = None,
+    api_key: Annotated[str | None, typer.Option(help="API key for --server (or $NEOCLOUD_API_KEY).")] = None,
 ) -> None:
     settings["db"] = db
     settings["catalog"] = catalog
+    settings["server"] = server
+    settings["api_key"] = api_key
 
 
 def _decimal(text: str | None, what: str) -> Decimal | None:
@@ -170,11 +178,14 @@ def tenant_add(
     json: Json = False,
 ) -> None:
     """Add a tenant."""
-    with command(json) as ctx:
-        with ctx.uow() as uow:
-            tenant = services.add_tenant(
-                uow, name, TenantKind.INTERNAL if internal else TenantKind.EXTERNAL, ctx.new_id
-            )
+    kind = TenantKind.INTERNAL if internal else TenantKind.EXTERNAL
+    with reported(json):
+        api = remote()
+        if api is not None:
+            tenant = Tenant(**api.call("POST", "/tenants", json={"name": name, "kind": kind.value}))
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                tenant = services.add_tenant(uow, name, kind, ctx.new_id)
         if json:
             emit_json(tenant)
         else:
@@ -184,9 +195,13 @@ def tenant_add(
 @tenant_app.command("list")
 def tenant_list(json: Json = False) -> None:
     """List tenants."""
-    with command(json) as ctx:
-        with ctx.uow() as uow:
-            tenants = uow.list_tenants()
+    with reported(json):
+        api = remote()
+        if api is not None:
+            tenants = [Tenant(**t) for t in api.call("GET", "/tenants")]
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                tenants = uow.list_tenants()
         if json:
             emit_json(tenants)
         else:
@@ -234,8 +249,8 @@ def contract_sign(
     json: Json = False,
 ) -> None:
     """Sign a contract. Reserved and internal contracts book their GPUs in the ledger, or are refused."""
-    with command(json) as ctx:
-        now = ctx.now()
+    with reported(json):
+        now = wall_clock()
         start_s = parse_time(start, now)
         if term is not None:
             end_s = after(start_s, term)
@@ -257,8 +272,12 @@ def contract_sign(
             overage_per_gpu_hour=_decimal(overage_price, "--overage-price"),
             preemption_notice_s=preemption_notice,
         )
-        with ctx.uow() as uow:
-            contract = services.sign_contract(uow, request, ctx.catalog, ctx.new_id)
+        api = remote()
+        if api is not None:
+            contract = contract_of(api.call("POST", "/contracts", json=plain(request)))
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                contract = services.sign_contract(uow, request, ctx.catalog, ctx.new_id)
         if json:
             emit_json(contract)
         else:
@@ -270,10 +289,16 @@ def contract_list(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant (id or name).")] = None, json: Json = False
 ) -> None:
     """List contracts."""
-    with command(json) as ctx:
-        with ctx.uow() as uow:
-            tenant_id = services.get_tenant(uow, tenant).id if tenant else None
-            contracts = uow.list_contracts(tenant_id)
+    with reported(json):
+        api = remote()
+        if api is not None:
+            contracts = [
+                contract_of(c) for c in api.call("GET", "/contracts", params={"tenant": tenant} if tenant else {})
+            ]
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                tenant_id = services.get_tenant(uow, tenant).id if tenant else None
+                contracts = uow.list_contracts(tenant_id)
         if json:
             emit_json(contracts)
         else:
@@ -283,9 +308,13 @@ def contract_list(
 @contract_app.command("cancel")
 def contract_cancel(contract_id: str, json: Json = False) -> None:
     """Cancel a contract; its GPUs go back when the termination notice runs out."""
-    with command(json) as ctx:
-        with ctx.uow() as uow:
-            contract = services.cancel_contract(uow, contract_id, ctx.now())
+    with reported(json):
+        api = remote()
+        if api is not None:
+            contract = contract_of(api.call("POST", f"/contracts/{contract_id}/cancel"))
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                contract = services.cancel_contract(uow, contract_id, ctx.now())
         if json:
             emit_json(contract)
         else:
@@ -347,10 +376,14 @@ def capacity_free(
     json: Json = False,
 ) -> None:
     """GPUs free over the whole window (the minimum of the free profile)."""
-    with command(json) as ctx:
-        s, e = _window(start, end, ctx.now())
-        with ctx.uow() as uow:
-            free = services.free_capacity(uow, pool, s, e)
+    with reported(json):
+        s, e = _window(start, end, wall_clock())
+        api = remote()
+        if api is not None:
+            free = api.call("GET", "/capacity/free", params={"pool": pool, "start": s, "end": e})["free"]
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                free = services.free_capacity(uow, pool, s, e)
         if json:
             emit_json({"pool": pool, "start": s, "end": e, "free": free})
         else:
@@ -365,10 +398,17 @@ def capacity_profile(
     json: Json = False,
 ) -> None:
     """The pool's capacity step function: installed, in maintenance, held and free, step by step."""
-    with command(json) as ctx:
-        s, e = _window(start, end, ctx.now())
-        with ctx.uow() as uow:
-            steps = services.capacity_profile(uow, pool, s, e)
+    with reported(json):
+        s, e = _window(start, end, wall_clock())
+        api = remote()
+        if api is not None:
+            steps = [
+                ProfileStep(**{k: v for k, v in p.items() if k != "free"})
+                for p in api.call("GET", "/capacity/profile", params={"pool": pool, "start": s, "end": e})
+            ]
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                steps = services.capacity_profile(uow, pool, s, e)
         if json:
             emit_json(
                 [
@@ -407,10 +447,15 @@ def capacity_earliest(
     json: Json = False,
 ) -> None:
     """The earliest time `gpus` GPUs are free for `duration`."""
-    with command(json) as ctx:
-        t0, d = parse_time(not_before, ctx.now()), parse_duration(duration)
-        with ctx.uow() as uow:
-            t = services.earliest_start(uow, pool, gpus, d, t0)
+    with reported(json):
+        t0, d = parse_time(not_before, wall_clock()), parse_duration(duration)
+        api = remote()
+        if api is not None:
+            params = {"pool": pool, "gpus": gpus, "duration": d, "not_before": t0}
+            t = api.call("GET", "/capacity/earliest", params=params)["start"]
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                t = services.earliest_start(uow, pool, gpus, d, t0)
         if json:
             emit_json({"pool": pool, "gpus": gpus, "duration": d, "not_before": t0, "start": t, "end": t + d})
         else:
