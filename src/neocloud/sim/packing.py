@@ -7,8 +7,9 @@ has arrived so far, both as % of the cluster's GPU capacity.
 
 from __future__ import annotations
 
+import heapq
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -87,24 +88,35 @@ def sweep_seeds(
     return SeedSweep(policy, runs)
 
 
-def _pick(candidates: list[tuple[NodeState, int]], rng: random.Random) -> NodeState:
-    """A node drawn uniformly from the candidate states, weighting each state by its node count."""
-    draw = rng.randrange(sum(n for _, n in candidates))
-    for state, n in candidates:
-        if draw < n:
-            return state
-        draw -= n
-    raise AssertionError("draw out of range")  # pragma: no cover
+def _nth_node(states: list[tuple[NodeState, list[int]]], n: int) -> tuple[NodeState, list[int], int]:
+    """The n-th node across the states' node lists: (its state, that state's list, its index there)."""
+    for state, heap in states:
+        if n < len(heap):
+            return state, heap, n
+        n -= len(heap)
+    raise IndexError(n)
 
 
 def run_packing(
     nodes: Sequence[NodeState], pods: Sequence[Pod], policy_name: str, seed: int, target: TargetWorkload | None = None
 ) -> PackingResult:
-    """Place `pods` in order with the named policy. `target` defaults to the pods' own typical shapes."""
+    """Place `pods` in order with the named policy. `target` defaults to the pods' own typical shapes.
+
+    Ties between equally scored nodes go to the first node in a random order fixed for the run, as in the FGD
+    artifact's scheduler (which names nodes with a random prefix and keeps the first best one); Random picks
+    uniformly among feasible nodes. Nodes in equal states are interchangeable, so the cluster is kept as
+    state -> heap of those nodes' ranks.
+    """
     measure = Fragmentation(target or TargetWorkload.from_pods(pods))
     policy: Policy = POLICIES[policy_name](measure)
     rng = random.Random(seed)
-    cluster: Counter[NodeState] = Counter(nodes)
+    ranks = list(range(len(nodes)))
+    rng.shuffle(ranks)
+    cluster: dict[NodeState, list[int]] = defaultdict(list)
+    for node, rank in zip(nodes, ranks, strict=True):
+        cluster[node].append(rank)
+    for heap in cluster.values():
+        heapq.heapify(heap)
     capacity = sum(s.gpu_count for s in nodes) * MILLI
     allocated = arrived = placed = 0
     choices: dict[tuple[NodeState, PodShape], Choice] = {}
@@ -112,28 +124,30 @@ def run_packing(
     curve = [0.0]
     for pod in pods:
         arrived += pod.total_gpu_milli
-        feasible = [(s, n) for s, n in cluster.items() if s.fits(pod)]
+        feasible = [(s, heap) for s, heap in cluster.items() if s.fits(pod)]
         if feasible:
             if policy.random_node:
-                state = _pick(feasible, rng)
+                state, heap, draw = _nth_node(feasible, rng.randrange(sum(len(h) for _, h in feasible)))
+                rank = heap.pop(draw)
+                heapq.heapify(heap)
                 devices = policy.choose(state, pod, rng).devices
             else:
                 shape = pod.shape
-                scored = []
-                for s, n in feasible:
+                best: tuple[Choice, NodeState, list[int]] | None = None
+                for s, heap in feasible:
                     # Scores depend only on the node state and the pod's shape: both repeat a lot.
                     choice = choices.get((s, shape))
                     if choice is None:
                         choice = choices[(s, shape)] = policy.choose(s, pod, rng)
-                    scored.append((choice, s, n))
-                top = max(choice.score for choice, _, _ in scored)
-                best = [(s, n) for choice, s, n in scored if choice.score == top]
-                state = _pick(best, rng)
-                devices = next(c.devices for c, s, _ in scored if s == state)
-            cluster[state] -= 1
-            if not cluster[state]:
+                    if best is None or (choice.score, -heap[0]) > (best[0].score, -best[2][0]):
+                        best = (choice, s, heap)
+                assert best is not None
+                choice, state, heap = best
+                rank = heapq.heappop(heap)
+                devices = choice.devices
+            if not heap:
                 del cluster[state]
-            cluster[state.place(pod, devices)] += 1
+            heapq.heappush(cluster[state.place(pod, devices)], rank)
             allocated += pod.total_gpu_milli
             placed += 1
         else:
@@ -149,6 +163,6 @@ def run_packing(
         allocated_milli=allocated,
         arrived_milli=arrived,
         allocation_at=(*curve, 100 * allocated / capacity),
-        final_fragmentation_ratio=fragmentation_ratio(cluster.items(), measure),
+        final_fragmentation_ratio=fragmentation_ratio(((s, len(h)) for s, h in cluster.items()), measure),
         dropped=tuple(sorted(dropped.items())),
     )

@@ -25,13 +25,10 @@ class TargetWorkload:
     shapes: tuple[tuple[PodShape, float], ...]
 
     @classmethod
-    def from_pods(cls, pods: Iterable[Pod], coverage: float = 1.0) -> TargetWorkload:
-        """The most popular shapes that together cover `coverage` of the pods, renormalized.
-
-        The default keeps every shape. The FGD artifact configures 95 %, which drops rare shapes such as
-        8-GPU pods; on openb that costs FGD about 5 points of allocation in our runs (see docs/fgd.md), so
-        we keep them. Ties in popularity go to the larger shape first, so input order does not matter.
-        """
+    def from_pods(cls, pods: Iterable[Pod], coverage: float = 0.95) -> TargetWorkload:
+        """The most popular shapes that together cover `coverage` of the pods (95 %, as the FGD artifact
+        configures it), renormalized. Ties in popularity go to the larger shape first, so input order does not
+        matter."""
         counts = Counter(p.shape for p in pods)
         total = sum(counts.values())
         ranked = sorted(counts.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
