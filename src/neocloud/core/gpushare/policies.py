@@ -2,8 +2,9 @@
 
 Each policy scores a feasible node for a pod with an integer in [0, 100] (higher is better) and picks the GPU
 devices the pod would use there. Scores are whole numbers on purpose: the published results come from a
-scheduler that truncates scores to integers and breaks ties between equally scored nodes at random, and the
-ties shape the outcome. Constants (128 CPUs, 8 GPUs) are the simulator's normalization maxima.
+scheduler that truncates scores to integers and gives ties to the first node in a random order fixed per run,
+and the ties shape the outcome (sim/packing.py breaks them the same way). Constants (128 CPUs, 8 GPUs) are
+the simulator's normalization maxima.
 """
 
 from __future__ import annotations
