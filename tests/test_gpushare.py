@@ -137,6 +137,17 @@ def test_packing_run_by_hand() -> None:
     assert result.allocation_at_arrived(150) == pytest.approx(250 / 3)
 
 
+def test_score_ties_go_to_the_first_node_of_the_runs_order() -> None:
+    # GpuPacking scores CPU-only pods 0 everywhere. Ties go to one node fixed for the run (as in the FGD
+    # artifact), so both CPU-only pods fill the same node and the second GPU pod finds no CPU left; spreading
+    # them (a uniform tie-break) would have placed it, so every seed allocating 1 of 2 GPUs shows the rule.
+    nodes = [node((MILLI,), cpu=2000), node((MILLI,), cpu=2000)]
+    pods = [pod(cpu=1000, num=0, name="c1"), pod(cpu=1000, num=0, name="c2")]
+    pods += [pod(cpu=1000, name="g1"), pod(cpu=1000, name="g2")]
+    results = [run_packing(nodes, pods, "gpupacking", seed=s) for s in range(20)]
+    assert {(r.placed, r.allocated_milli) for r in results} == {(3, MILLI)}
+
+
 def test_tuned_workload_tops_up_to_the_ratio_and_is_deterministic() -> None:
     pods = [pod(num=1, name=f"p{i}") for i in range(10)]
     tuned = tuned_workload(pods, capacity_milli=10_000, seed=7, ratio=1.3)
