@@ -18,7 +18,7 @@ from neocloud import bootstrap
 from neocloud.api import schemas
 from neocloud.api.app import context, idempotent, operator, principal
 from neocloud.app import auth, billing, live, services
-from neocloud.app.views import plain
+from neocloud.app.views import invoice_view, plain
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import Contract
 from neocloud.core.errors import InvalidInput, NotFound, UnknownContract
@@ -228,21 +228,10 @@ def usage(
         return [plain(r) for r in uow.usage_between(span.start, span.end, _tenant_scope(who, tenant, uow))]
 
 
-def _invoice(inv: Any) -> dict[str, Any]:
-    return {
-        "id": inv.id,
-        "tenant_id": inv.tenant_id,
-        "period": inv.period,
-        "issued_at": inv.issued_at,
-        "total": str(inv.total),
-        "lines": plain(list(inv.lines)),
-    }
-
-
 @router.get("/invoices", response_model=list[schemas.InvoiceOut], tags=["billing"])
 def list_invoices(tenant: str | None = None, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who) -> list[Any]:
     with ctx.uow() as uow:
-        return [_invoice(i) for i in uow.list_invoices(_tenant_scope(who, tenant, uow))]
+        return [invoice_view(i) for i in uow.list_invoices(_tenant_scope(who, tenant, uow))]
 
 
 @router.get("/invoices/{invoice_id}", response_model=schemas.InvoiceOut, tags=["billing"])
@@ -251,7 +240,7 @@ def show_invoice(invoice_id: str, ctx: bootstrap.Context = Ctx, who: auth.Princi
         invoice = billing.get_invoice(uow, invoice_id)
         if not who.is_operator and invoice.tenant_id != who.tenant_id:
             raise NotFound(f"unknown invoice {invoice_id!r}", invoice=invoice_id)  # as if it did not exist
-        return _invoice(invoice)
+        return invoice_view(invoice)
 
 
 @router.post("/invoices", status_code=201, response_model=schemas.InvoiceOut, tags=["billing"])
@@ -270,7 +259,7 @@ async def issue_invoice(
             uow,
             idempotency_key,
             201,
-            lambda: _invoice(billing.generate_invoice(uow, body.tenant, body.period, ctx.now(), ctx.new_id)),
+            lambda: invoice_view(billing.generate_invoice(uow, body.tenant, body.period, ctx.now(), ctx.new_id)),
         )
 
 

@@ -20,3 +20,8 @@ def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+def invoice_view(invoice: Any) -> dict[str, Any]:
+    """A stored invoice as plain data, with its total (a derived property `plain` does not see)."""
+    return {**plain(invoice), "total": str(invoice.total)}

@@ -11,6 +11,7 @@ from neocloud.adapters import invoice_export
 from neocloud.adapters.traces.csvrows import Row, integer, read_rows
 from neocloud.app import billing, services
 from neocloud.app.ports import StoredInvoice, UnitOfWork
+from neocloud.app.views import invoice_view
 from neocloud.cli.context import command
 from neocloud.cli.output import console, emit_json, table
 from neocloud.cli.timefmt import parse_end, parse_time, show_time
@@ -121,16 +122,6 @@ def usage_list(
             )
 
 
-def _invoice_json(invoice: StoredInvoice) -> dict[str, object]:
-    return {
-        "id": invoice.id,
-        "tenant_id": invoice.tenant_id,
-        "period": invoice.period,
-        "total": invoice.total,
-        "lines": invoice.lines,
-    }
-
-
 def _lines_table(invoice: StoredInvoice) -> None:
     table(
         f"invoice {invoice.id}: {invoice.tenant_id}, {invoice.period}",
@@ -153,7 +144,7 @@ def invoice_generate(
     with command(json) as ctx, ctx.uow() as uow:
         invoice = billing.generate_invoice(uow, tenant, period, ctx.now(), ctx.new_id)
         if json:
-            emit_json(_invoice_json(invoice))
+            emit_json(invoice_view(invoice))
         else:
             _lines_table(invoice)
 
@@ -182,7 +173,7 @@ def invoice_show(invoice_id: str, json: Json = False) -> None:
     with command(json) as ctx, ctx.uow() as uow:
         invoice = billing.get_invoice(uow, invoice_id)
         if json:
-            emit_json(_invoice_json(invoice))
+            emit_json(invoice_view(invoice))
         else:
             _lines_table(invoice)
 
