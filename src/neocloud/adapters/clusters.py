@@ -7,15 +7,21 @@ import csv
 from pathlib import Path
 
 from neocloud.adapters.specs import load_fleet
+from neocloud.adapters.traces.openb import read_nodes
 from neocloud.core.catalog import Catalog
 from neocloud.core.engine.cluster import Cluster, cluster_of
+from neocloud.core.engine.sharing import SharedCluster
 from neocloud.core.errors import InvalidSpec
 
 
-def load_cluster(spec: str, catalog: Catalog) -> Cluster:
-    """`uniform:NODESxGPUS`, `muri:PATH` (Muri/Tiresias cluster spec CSV), or a fleet: a packaged name such as
-    colossus-1 or a fleet YAML file (all its sites' nodes, with NVLink domains and fabric blocks)."""
+def load_cluster(spec: str, catalog: Catalog, seed: int = 0) -> Cluster | SharedCluster:
+    """`uniform:NODESxGPUS`, `muri:PATH` (Muri/Tiresias cluster spec CSV), `openb:PATH` (an openb node list:
+    a GPU-sharing cluster with CPU and memory, its score ties broken in an order drawn from `seed`), or a
+    fleet: a packaged name such as colossus-1 or a fleet YAML file (all its sites' nodes, with NVLink domains
+    and fabric blocks)."""
     kind, _, rest = spec.partition(":")
+    if kind == "openb":
+        return SharedCluster(read_nodes(Path(rest)), seed=seed)
     if kind == "uniform":
         try:
             nodes, gpus = (int(x) for x in rest.lower().split("x"))

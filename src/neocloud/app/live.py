@@ -18,7 +18,7 @@ from neocloud.app.services import NewId, get_contract
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import ContractKind, ContractStatus
-from neocloud.core.engine.cluster import Cluster, NodeSpec, cluster_of
+from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, cluster_of
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
 from neocloud.core.engine.scheduler import Scheduler
@@ -169,7 +169,7 @@ class LiveEngine:
                 continue
             state = JobState(w.job, w.remaining, w.attained, first_start=w.first_start, preemptions=w.preemptions)
             if w.status == "running" and w.allocation is not None:
-                allocation = tuple((index[n], g) for n, g in w.allocation)
+                allocation: Allocation = tuple((index[n], g) for n, g in w.allocation)
                 cluster.take(allocation)
                 state.allocation, state.started = allocation, w.started
             states[w.job.id] = (w, state)
@@ -178,8 +178,8 @@ class LiveEngine:
         waiting = scheduler.rank([s for _, s in states.values() if not s.running], now, {})
         usage: dict[str, int] = defaultdict(int)
         for s in running:
-            usage[s.job.tenant] += s.job.gpus
-        decisions = scheduler.decide(now, cluster, waiting, running, usage, sum(s.job.gpus for s in running if s.spot))
+            usage[s.job.tenant] += s.job.milli
+        decisions = scheduler.decide(now, cluster, waiting, running, usage, sum(s.job.milli for s in running if s.spot))
         for s in decisions.preempt:
             w = states[s.job.id][0]
             executor.halt(w, now)

@@ -23,8 +23,17 @@ from neocloud.sim.simulator import SimConfig, simulate
 
 simulate_app = typer.Typer(help="Replay job traces through the scheduling engine on a virtual clock.")
 
-Trace = Annotated[str, typer.Option(help="FORMAT:PATH (muri, tiresias, philly) or synthetic:N[,seed=S,gpus=G,load=L].")]
-Fleet = Annotated[str, typer.Option(help="uniform:NODESxGPUS, muri:PATH, a fleet YAML, or a packaged fleet.")]
+Trace = Annotated[
+    str,
+    typer.Option(help="FORMAT:PATH (muri, tiresias, philly, gavel, openb) or synthetic:N[,seed=S,gpus=G,load=L]."),
+]
+Fleet = Annotated[
+    str,
+    typer.Option(
+        help="uniform:NODESxGPUS, muri:PATH, openb:NODES.csv (GPU-sharing: placements random, dotprod, "
+        "gpuclustering, gpupacking, bestfit, fgd), a fleet YAML, or a packaged fleet."
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 SkipBad = Annotated[bool, typer.Option(help="Count and report malformed rows instead of stopping at the first.")]
 
@@ -73,7 +82,7 @@ def _load(trace: str, skip_bad_rows: bool) -> tuple[list[Job], int]:
 
 
 def _run(jobs: list[Job], fleet: str, config: SimConfig, quiet: bool) -> SimResult:
-    cluster = load_cluster(fleet, load_catalog())
+    cluster = load_cluster(fleet, load_catalog(), seed=config.seed)
     with Progress(console=console, transient=True, disable=quiet or not console.is_terminal) as progress:
         task = progress.add_task(f"{config.ordering}/{config.placement}", total=len(jobs))
         return simulate(jobs, cluster, config, progress=lambda done: progress.update(task, completed=done))

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from neocloud.core.errors import InvalidInput
 
+MILLI = 1000  # milli-GPUs in one GPU
+
 
 class PriorityClass(StrEnum):
     """Why a job may use capacity. Spot runs on idle capacity and yields it when anyone else needs it."""
@@ -27,11 +29,12 @@ class Job:
     tenant: str = "default"
     priority: PriorityClass = PriorityClass.INTERNAL
     estimate: int | None = None  # what the scheduler is told; None = unknown to it
-    gpu_model: str | None = None  # None: any model
+    gpu_model: str | None = None  # None: any model; "A|B": any of these
     preemptible: bool = True
     restart_overhead: int = 0  # seconds of work lost to a checkpoint/restart at each preemption
-    cpus_per_task: int = 0
-    memory_gib_per_task: int = 0
+    cpu_milli_per_task: int = 0  # CPU in milli-CPUs
+    memory_mib_per_task: int = 0
+    gpu_milli: int = MILLI  # share of each of its GPUs a task uses; below MILLI the task shares one GPU
 
     def __post_init__(self) -> None:
         if self.gpus_per_task <= 0 or self.tasks <= 0:
@@ -40,10 +43,30 @@ class Job:
             raise InvalidInput(f"job {self.id}: duration must be positive, got {self.duration}", job=self.id)
         if self.submit < 0 or self.restart_overhead < 0:
             raise InvalidInput(f"job {self.id}: submit time and restart overhead cannot be negative", job=self.id)
+        if self.cpu_milli_per_task < 0 or self.memory_mib_per_task < 0:
+            raise InvalidInput(f"job {self.id}: CPUs and memory per task cannot be negative", job=self.id)
+        if not 0 < self.gpu_milli <= MILLI:
+            raise InvalidInput(f"job {self.id}: gpu_milli must be in 1..{MILLI}, got {self.gpu_milli}", job=self.id)
+        if self.gpu_milli < MILLI and self.gpus_per_task != 1:
+            raise InvalidInput(f"job {self.id}: a task shares at most one GPU (gpu_milli < {MILLI})", job=self.id)
 
     @property
     def gpus(self) -> int:
         return self.gpus_per_task * self.tasks
+
+    @property
+    def milli(self) -> int:
+        """GPU demand in milli-GPUs: the unit the engine accounts in, so shared GPUs add up exactly."""
+        return self.gpus_per_task * self.tasks * self.gpu_milli
+
+    @property
+    def gpu_models(self) -> tuple[str, ...]:
+        """The GPU models the job accepts; empty for any."""
+        return tuple(m for m in (self.gpu_model or "").split("|") if m)
+
+    @property
+    def shares_gpu(self) -> bool:
+        return self.gpu_milli < MILLI
 
     @property
     def known_duration(self) -> int | None:

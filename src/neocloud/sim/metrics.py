@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from neocloud.core.engine.state import JobState
+from neocloud.core.workload import MILLI
 
 if TYPE_CHECKING:
     from neocloud.sim.simulator import SimConfig
@@ -46,7 +47,7 @@ class Stats:
             p99_jct=percentile(jct, 99),
             avg_queueing=sum(wait) / n if n else 0.0,
             p99_queueing=percentile(wait, 99),
-            gpu_hours=sum(s.job.gpus * s.job.duration for s in finished) / 3600,
+            gpu_hours=sum(s.job.milli * s.job.duration for s in finished) / 3600 / MILLI,
         )
 
 
@@ -64,7 +65,7 @@ class SimResult:
     fragmentation: float  # time-average share of free GPUs stranded on partly used nodes
     preemptions: int
     per_tenant: dict[str, Stats] = field(default_factory=dict)
-    # (time, GPUs busy, free GPUs on partly used nodes), after each change
+    # (time, milli-GPUs busy, free milli-GPUs stranded on partly used nodes), after each change
     allocation_timeline: tuple[tuple[int, int, int], ...] = ()
 
     def to_dict(self, timeline: bool = False) -> dict[str, Any]:
@@ -82,8 +83,15 @@ class SimResult:
             "per_tenant": {t: _stats(s) for t, s in sorted(self.per_tenant.items())},
         }
         if timeline:
-            out["allocation_timeline"] = [list(p) for p in self.allocation_timeline]
+            out["allocation_timeline"] = [
+                [t, _gpus(busy), _gpus(stranded)] for t, busy, stranded in self.allocation_timeline
+            ]
         return out
+
+
+def _gpus(milli: int) -> int | float:
+    """Milli-GPUs as GPUs, whole where they are whole."""
+    return milli // MILLI if milli % MILLI == 0 else milli / MILLI
 
 
 def _stats(s: Stats) -> dict[str, Any]:
@@ -97,7 +105,7 @@ def summarize(
     states: Sequence[JobState],
     unfinished: Sequence[JobState],
     timeline: list[tuple[int, int, int]],
-    total_gpus: int,
+    total_milli: int,
     config: SimConfig,
 ) -> SimResult:
     finished = [s for s in states if s.finish is not None]
@@ -106,7 +114,7 @@ def summarize(
     busy = free = stranded = 0
     for (t1, used, strand), (t2, _, _) in itertools.pairwise(timeline):
         busy += (t2 - t1) * used
-        free += (t2 - t1) * (total_gpus - used)
+        free += (t2 - t1) * (total_milli - used)
         stranded += (t2 - t1) * strand
     makespan = end - start
     tenants: dict[str, list[JobState]] = defaultdict(list)
@@ -121,7 +129,7 @@ def summarize(
         unfinished=len(unfinished),
         overall=Stats.of(finished),
         makespan=makespan,
-        utilization=busy / (total_gpus * makespan) if makespan else 0.0,
+        utilization=busy / (total_milli * makespan) if makespan else 0.0,
         fragmentation=stranded / free if free else 0.0,
         preemptions=sum(s.preemptions for s in states),
         per_tenant={t: Stats.of(group) for t, group in tenants.items()},

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from neocloud.core.gpushare.fragmentation import Fragmentation, TargetWorkload, fragmentation_ratio
-from neocloud.core.gpushare.model import MILLI, NodeState, Pod, PodShape
+from neocloud.core.gpushare.model import NodeState, Pod, PodShape
 from neocloud.core.gpushare.policies import POLICIES, Choice, Policy
+from neocloud.core.workload import MILLI
 
 
 @dataclass(frozen=True, slots=True)

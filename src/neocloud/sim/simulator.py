@@ -11,13 +11,15 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sortedcontainers import SortedKeyList
 
-from neocloud.core.engine.cluster import Cluster
+from neocloud.core.engine.cluster import Capacity, Cluster
 from neocloud.core.engine.ordering import ORDERINGS, TIRESIAS_THRESHOLDS, tiresias_queue
-from neocloud.core.engine.placement import PLACEMENTS
+from neocloud.core.engine.placement import PLACEMENTS, Placement
 from neocloud.core.engine.scheduler import Scheduler
+from neocloud.core.engine.sharing import SHARING_PLACEMENTS, SharedCluster, sharing_placement
 from neocloud.core.engine.state import JobState
 from neocloud.core.errors import InvalidInput
 from neocloud.core.workload import Job
@@ -34,20 +36,35 @@ class SimConfig:
     seed: int = 0
     quotas: Mapping[str, int] | None = None
 
-    def scheduler(self) -> Scheduler:
+    def scheduler(self, cluster: Capacity, jobs: Sequence[Job]) -> Scheduler[Any]:
+        """The engine for this cluster: gang placements for whole-GPU clusters, the GPU-sharing ones (which
+        FGD tunes to `jobs`) for shared clusters."""
         if self.ordering not in ORDERINGS:
             raise InvalidInput(f"unknown ordering policy {self.ordering!r}; known: {', '.join(ORDERINGS)}")
-        if self.placement not in PLACEMENTS:
-            raise InvalidInput(f"unknown placement policy {self.placement!r}; known: {', '.join(PLACEMENTS)}")
-        return Scheduler(
-            ORDERINGS[self.ordering], PLACEMENTS[self.placement], random.Random(self.seed), dict(self.quotas or {})
-        )
+        placement: Placement[Any]
+        if isinstance(cluster, SharedCluster):
+            placement = sharing_placement(self.placement, jobs)
+        elif shared := next((j for j in jobs if j.shares_gpu), None):
+            raise InvalidInput(
+                f"job {shared.id} shares a GPU ({shared.gpu_milli} milli-GPU) and this cluster has whole GPUs "
+                "only: use a GPU-sharing fleet (openb:NODES.csv)",
+                job=shared.id,
+            )
+        elif self.placement in PLACEMENTS:
+            placement = PLACEMENTS[self.placement]
+        else:
+            hint = " (a GPU-sharing policy: use a GPU-sharing fleet, openb:NODES.csv)"
+            raise InvalidInput(
+                f"unknown placement policy {self.placement!r} for whole GPUs; known: {', '.join(PLACEMENTS)}"
+                + (hint if self.placement in SHARING_PLACEMENTS else "")
+            )
+        return Scheduler(ORDERINGS[self.ordering], placement, random.Random(self.seed), dict(self.quotas or {}))
 
 
 class _Queue:
     """Waiting jobs. Static orderings keep them sorted as they arrive; dynamic ones are ranked per decision."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler[Any]) -> None:
         self.scheduler = scheduler
         self.static = scheduler.ordering.static
         self.jobs: SortedKeyList | list[JobState] = SortedKeyList(key=lambda s: s.queue_key) if self.static else []
@@ -72,7 +89,7 @@ RunCallback = Callable[[Job, int, int, bool], None]  # (job, start, end, preempt
 
 def simulate(
     jobs: Sequence[Job],
-    cluster: Cluster,
+    cluster: Capacity,
     config: SimConfig,
     progress: Callable[[int], None] | None = None,
     on_run: RunCallback | None = None,
@@ -80,22 +97,17 @@ def simulate(
     """Replay `jobs` on `cluster`. Jobs that could never fit (bigger than the cluster, or for a GPU model it
     lacks) are set aside as unschedulable instead of blocking the queue forever. `on_run` hears of every run
     as it ends (finished or preempted): the events metering turns into usage records."""
-    scheduler = config.scheduler()
+    scheduler = config.scheduler(cluster, jobs)
     tiresias = scheduler.ordering.name == "tiresias"
     states = [JobState.of(j) for j in sorted(jobs, key=lambda j: (j.submit, j.id))]
     index_of = {id(s): i for i, s in enumerate(states)}
-    capacity = {m: cluster.free_gpus(m) for m in cluster.models}
     events: list[tuple[int, int, int, int, int]] = []  # (time, kind, seq, epoch, job index)
     queue = _Queue(scheduler)
     running: dict[int, JobState] = {}
     usage: dict[str, int] = defaultdict(int)
-    spot_gpus = seq = nxt = done = 0
+    spot_milli = seq = nxt = done = 0
     unschedulable: list[JobState] = []
-    timeline: list[tuple[int, int, int]] = [(0, 0, 0)]  # (time, GPUs busy, free GPUs on partly used nodes)
-
-    def fits_ever(job: Job) -> bool:
-        room = cluster.total if job.gpu_model is None else capacity.get(job.gpu_model, 0)
-        return job.gpus <= room and job.gpus_per_task <= cluster.max_gpus
+    timeline: list[tuple[int, int, int]] = [(0, 0, 0)]  # (time, milli-GPUs busy, free ones stranded)
 
     while nxt < len(states) or events:
         now = min(states[nxt].job.submit if nxt < len(states) else NEVER, events[0][0] if events else NEVER)
@@ -108,31 +120,31 @@ def simulate(
                 on_run(s.job, s.started, now, False)
             cluster.release(s.stop(now, finished=True))
             del running[index]
-            usage[s.job.tenant] -= s.job.gpus
-            spot_gpus -= s.job.gpus if s.spot else 0
+            usage[s.job.tenant] -= s.job.milli
+            spot_milli -= s.job.milli if s.spot else 0
             done += 1
         while nxt < len(states) and states[nxt].job.submit == now:
             s = states[nxt]
-            if fits_ever(s.job):
+            if cluster.holds_ever(s.job):
                 queue.add(s, now, usage)
             else:
                 unschedulable.append(s)
             nxt += 1
 
-        decisions = scheduler.decide(now, cluster, queue.jobs, running.values(), usage, spot_gpus)
+        decisions = scheduler.decide(now, cluster, queue.jobs, running.values(), usage, spot_milli)
         for s in decisions.preempt:
             if on_run is not None and s.started is not None and now > s.started:
                 on_run(s.job, s.started, now, True)
             s.stop(now, finished=False)
             del running[index_of[id(s)]]
-            spot_gpus -= s.job.gpus if s.spot else 0
+            spot_milli -= s.job.milli if s.spot else 0
             if queue.static:
                 queue.add(s, now, usage)
         for s, allocation in decisions.start:
             index = index_of[id(s)]
             s.start(now, allocation)
             running[index] = s
-            spot_gpus += s.job.gpus if s.spot else 0
+            spot_milli += s.job.milli if s.spot else 0
             seq += 1
             heapq.heappush(events, (now + s.remaining, COMPLETE, seq, s.epoch, index))
             if tiresias and tiresias_queue(s.attained) < len(TIRESIAS_THRESHOLDS):
@@ -143,12 +155,12 @@ def simulate(
             queue.remove_started([s for s, _ in decisions.start])
             if not queue.static:
                 queue.jobs.extend(s for s in decisions.preempt)
-        busy = cluster.total - cluster.total_free
+        busy = cluster.total_milli - cluster.free_milli
         if busy != timeline[-1][1]:
-            timeline.append((now, busy, cluster.stranded_gpus()))
+            timeline.append((now, busy, cluster.stranded_milli()))
             if progress is not None:
                 progress(done)
-    return summarize(states, unschedulable + list(queue.jobs), timeline, cluster.total, config)
+    return summarize(states, unschedulable + list(queue.jobs), timeline, cluster.total_milli, config)
 
 
 def simulate_partitioned(

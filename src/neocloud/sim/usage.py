@@ -20,6 +20,6 @@ class UsageRecorder:
     def __call__(self, job: Job, start: int, end: int, preempted: bool) -> None:
         self.records.append(
             UsageRecord.of_run(
-                self.contract_of(job), job.gpu_model or self.gpu_model, job.id, job.gpus * 1000, start, end, preempted
+                self.contract_of(job), job.gpu_model or self.gpu_model, job.id, job.milli, start, end, preempted
             )
         )

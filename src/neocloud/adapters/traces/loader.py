@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from neocloud.adapters.traces.jobs import TraceRead, read_gavel, read_muri, read_philly, synthetic
+from neocloud.adapters.traces.openb import read_pod_jobs
 from neocloud.core.errors import InvalidSpec
 
-FORMATS = ("muri", "tiresias", "philly", "gavel", "synthetic")
+FORMATS = ("muri", "tiresias", "philly", "gavel", "openb", "synthetic")
 
 
 def load_trace(spec: str, *, skip_bad_rows: bool = False) -> TraceRead:
     """`muri:PATH` (ms), `tiresias:PATH` (s), `philly:PATH` (Pollux's philly.csv), `gavel:PATH` (an MSR
-    trace; throughputs from simulation_throughputs.json in the folder above `traces/`), or
+    trace; throughputs from simulation_throughputs.json in the folder above `traces/`), `openb:PATH` (an
+    openb pod list: GPU pods with milli-GPU, CPU and memory requests, from creation to deletion), or
     `synthetic:N[,seed=S][,gpus=G][,load=L][,duration=SECONDS]`."""
     kind, _, rest = spec.partition(":")
     if kind == "muri":
@@ -21,6 +23,8 @@ def load_trace(spec: str, *, skip_bad_rows: bool = False) -> TraceRead:
         return read_muri(Path(rest), millis=False, skip_bad_rows=skip_bad_rows)
     if kind == "philly":
         return read_philly(Path(rest), skip_bad_rows=skip_bad_rows)
+    if kind == "openb":
+        return read_pod_jobs(Path(rest), skip_bad_rows=skip_bad_rows)
     if kind == "gavel":
         trace = Path(rest)
         table = next(

@@ -1,19 +1,39 @@
 """The engine's view of the fleet: nodes with free GPUs, grouped into NVLink domains and fabric blocks.
 
 Free capacity is indexed by how many GPUs each node has free, so best-fit placement costs O(GPUs per node)
-instead of a scan over every node.
+instead of a scan over every node. Jobs here take whole GPUs; totals are in milli-GPUs, the unit the engine
+accounts in (neocloud.core.engine.sharing has clusters whose GPUs jobs share).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from neocloud.core.catalog import Catalog
 from neocloud.core.errors import InvalidInput
 from neocloud.core.fleet import Site
+from neocloud.core.workload import MILLI, Job
 
-Allocation = tuple[tuple[int, int], ...]  # (node index, GPUs) pairs of one job
+# Where one job runs, as the cluster that placed it records it; here, (node index, GPUs) pairs.
+Allocation = tuple[tuple[int, ...], ...]
+
+
+class Capacity(Protocol):
+    """What the engine needs of a cluster: capacity in milli-GPUs, and taking and giving back allocations
+    that the cluster's own placement policies made."""
+
+    total_milli: int
+    free_milli: int
+
+    def take(self, allocation: Allocation) -> None: ...
+
+    def release(self, allocation: Allocation) -> None: ...
+
+    def holds_ever(self, job: Job) -> bool: ...
+
+    def stranded_milli(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +55,10 @@ class Cluster:
         self.capacity = [n.gpus for n in nodes]
         self.free = list(self.capacity)
         self.max_gpus = max(self.capacity)
-        self.total = sum(self.capacity)
-        self.total_free = self.total
+        self.total_milli = sum(self.capacity) * MILLI
+        self.free_milli = self.total_milli
         self.models = sorted({n.gpu_model for n in nodes})
+        self.model_gpus = {m: sum(n.gpus for n in nodes if n.gpu_model == m) for m in self.models}
         # by_free[model][k] = nodes of that model with exactly k GPUs free
         self.by_free: dict[str, list[set[int]]] = {m: [set() for _ in range(self.max_gpus + 1)] for m in self.models}
         for i, n in enumerate(nodes):
@@ -56,28 +77,29 @@ class Cluster:
             ]
         )
 
-    def free_gpus(self, model: str | None = None) -> int:
-        if model is None:
-            return self.total_free
-        buckets = self.by_free.get(model)
-        return sum(k * len(b) for k, b in enumerate(buckets)) if buckets else 0
+    def holds_ever(self, job: Job) -> bool:
+        """Whether the job fits the empty cluster; a job sharing a GPU never fits one of whole GPUs."""
+        room = MILLI * sum(self.model_gpus[m] for m in self.candidates(job))
+        return not job.shares_gpu and job.gpus_per_task <= self.max_gpus and job.milli <= room
 
-    def stranded_gpus(self) -> int:
+    def stranded_milli(self) -> int:
         """Free GPUs on nodes that are partly in use: capacity a whole-node gang cannot get."""
-        return sum(k * len(b) for buckets in self.by_free.values() for k, b in enumerate(buckets[:-1]) if k)
+        return MILLI * sum(k * len(b) for buckets in self.by_free.values() for k, b in enumerate(buckets[:-1]) if k)
 
-    def candidates(self, model: str | None) -> Iterable[str]:
-        return self.models if model is None else [m for m in self.models if m == model]
+    def candidates(self, job: Job) -> list[str]:
+        """The cluster's GPU models the job accepts."""
+        accepted = job.gpu_models
+        return [m for m in self.models if m in accepted] if accepted else self.models
 
     def take(self, allocation: Allocation) -> None:
         for node, gpus in allocation:
             self._move(node, self.free[node] - gpus)
-        self.total_free -= sum(g for _, g in allocation)
+        self.free_milli -= MILLI * sum(g for _, g in allocation)
 
     def release(self, allocation: Allocation) -> None:
         for node, gpus in allocation:
             self._move(node, self.free[node] + gpus)
-        self.total_free += sum(g for _, g in allocation)
+        self.free_milli += MILLI * sum(g for _, g in allocation)
 
     def _move(self, node: int, free: int) -> None:
         if not 0 <= free <= self.capacity[node]:

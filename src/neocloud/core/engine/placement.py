@@ -8,18 +8,20 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
-from neocloud.core.engine.cluster import Allocation, Cluster
+from neocloud.core.engine.cluster import Allocation, Capacity, Cluster
 from neocloud.core.workload import Job
 
-Placement = Callable[[Cluster, Job, random.Random], Allocation | None]
+C = TypeVar("C", bound=Capacity)
+Placement = Callable[[C, Job, random.Random], Allocation | None]
 
 
 def best_fit(cluster: Cluster, job: Job, rng: random.Random) -> Allocation | None:
     """Consolidated best fit: a gang one node can hold goes to the node with the least free GPUs that holds
     it; a larger gang takes the emptiest nodes, and waits rather than spread over more nodes than it needs."""
     size = cluster.max_gpus
-    for model in cluster.candidates(job.gpu_model):
+    for model in cluster.candidates(job):
         buckets = cluster.by_free[model]
         if job.gpus <= size:
             for k in range(job.gpus, size + 1):
@@ -36,7 +38,7 @@ def best_fit(cluster: Cluster, job: Job, rng: random.Random) -> Allocation | Non
 
 def worst_fit(cluster: Cluster, job: Job, rng: random.Random) -> Allocation | None:
     """Spread: tasks go to the emptiest nodes first (load balancing, the opposite of packing)."""
-    for model in cluster.candidates(job.gpu_model):
+    for model in cluster.candidates(job):
         nodes = [
             n for k in range(cluster.max_gpus, job.gpus_per_task - 1, -1) for n in sorted(cluster.by_free[model][k])
         ]
@@ -48,7 +50,7 @@ def worst_fit(cluster: Cluster, job: Job, rng: random.Random) -> Allocation | No
 
 def random_fit(cluster: Cluster, job: Job, rng: random.Random) -> Allocation | None:
     """Tasks on random nodes that have room."""
-    for model in cluster.candidates(job.gpu_model):
+    for model in cluster.candidates(job):
         nodes = sorted(n for k in range(job.gpus_per_task, cluster.max_gpus + 1) for n in cluster.by_free[model][k])
         rng.shuffle(nodes)
         allocation = _fill(cluster, nodes, job)
@@ -63,7 +65,7 @@ def topology_aware(cluster: Cluster, job: Job, rng: random.Random) -> Allocation
     The gang goes to the smallest topology unit that can hold it whole; among units of that level, to the one
     with the least free capacity that suffices (best fit), and inside it to the fullest nodes first.
     """
-    for model in cluster.candidates(job.gpu_model):
+    for model in cluster.candidates(job):
         members = [i for i, n in enumerate(cluster.nodes) if n.gpu_model == model and cluster.free[i]]
         for level in (cluster.domain_of, cluster.block_of):
             units: dict[str, list[int]] = defaultdict(list)
@@ -96,7 +98,7 @@ def _fill(cluster: Cluster, nodes: Iterable[int], job: Job) -> Allocation | None
     return None
 
 
-PLACEMENTS: dict[str, Placement] = {
+PLACEMENTS: dict[str, Placement[Cluster]] = {
     "bestfit": best_fit,
     "worstfit": worst_fit,
     "random": random_fit,

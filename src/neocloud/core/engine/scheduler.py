@@ -8,6 +8,7 @@ Steps (each decision, at time `now`):
    first job that does not fit, except that EASY backfill then starts later jobs that cannot delay it.
 4. A non-spot job that does not fit may take GPUs back from running spot jobs (newest first).
 
+Capacity, usage and demand are in milli-GPUs, so jobs that share GPUs add up exactly.
 The engine updates the cluster's bookkeeping as it decides and returns what it decided; the caller starts
 and stops the work and updates the job states.
 """
@@ -18,11 +19,13 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-from neocloud.core.engine.cluster import Allocation, Cluster
+from neocloud.core.engine.cluster import Allocation, Capacity
 from neocloud.core.engine.ordering import Ordering
 from neocloud.core.engine.placement import Placement
 from neocloud.core.engine.state import JobState
+from neocloud.core.workload import MILLI
 
 
 @dataclass(slots=True)
@@ -31,13 +34,18 @@ class Decisions:
     start: list[tuple[JobState, Allocation]] = field(default_factory=list)
 
 
+C = TypeVar("C", bound=Capacity)
+
+
 @dataclass(slots=True)
-class Scheduler:
+class Scheduler(Generic[C]):
+    """Ordering and placement policies for clusters of type C (placements are written for one kind)."""
+
     ordering: Ordering
-    placement: Placement
+    placement: Placement[C]
     rng: random.Random
     quotas: Mapping[str, int] = field(default_factory=dict)  # tenant -> max GPUs at once; absent = no cap
-    _spot_gpus: int = 0
+    _spot_milli: int = 0
 
     def rank(self, states: Iterable[JobState], now: int, usage: Mapping[str, int]) -> list[JobState]:
         return sorted(states, key=lambda s: self.sort_key(s, now, usage))
@@ -48,17 +56,17 @@ class Scheduler:
     def decide(
         self,
         now: int,
-        cluster: Cluster,
+        cluster: C,
         waiting: list[JobState],
         running: Iterable[JobState],
         usage: dict[str, int],
-        spot_gpus: int = 0,
+        spot_milli: int = 0,
     ) -> Decisions:
         """Decide at `now`. `waiting` must be in `sort_key` order for static orderings (others are ranked
-        here); `usage` (GPUs running per tenant) is the caller's and is updated with the decisions; jobs in
+        here); `usage` (milli-GPUs running per tenant) is the caller's and is updated with the decisions; jobs in
         `waiting` that are already running or finished are skipped, so callers may remove them lazily."""
         decisions = Decisions()
-        self._spot_gpus = spot_gpus
+        self._spot_milli = spot_milli
         waiting = [s for s in waiting if not s.running and s.finish is None] if not self.ordering.static else waiting
         if self.ordering.preemptive:
             waiting = self._preempt_for_rank(now, cluster, waiting, running, usage, decisions)
@@ -69,12 +77,12 @@ class Scheduler:
 
     def _within_quota(self, s: JobState, usage: Mapping[str, int]) -> bool:
         cap = self.quotas.get(s.job.tenant)
-        return cap is None or usage.get(s.job.tenant, 0) + s.job.gpus <= cap
+        return cap is None or usage.get(s.job.tenant, 0) + s.job.milli <= cap * MILLI
 
     def _preempt_for_rank(
         self,
         now: int,
-        cluster: Cluster,
+        cluster: C,
         waiting: list[JobState],
         running: Iterable[JobState],
         usage: dict[str, int],
@@ -83,36 +91,39 @@ class Scheduler:
         """Pick the jobs that deserve GPUs now; stop running jobs that do not. Returns the waiting ones
         that should start, in rank order."""
         running = list(running)
-        if not self.quotas and sum(s.job.gpus for s in running) + sum(s.job.gpus for s in waiting) <= cluster.total:
+        if (
+            not self.quotas
+            and sum(s.job.milli for s in running) + sum(s.job.milli for s in waiting) <= cluster.total_milli
+        ):
             return self.rank(waiting, now, usage)  # everyone fits: no one to preempt, rank only the waiting
         ranked = self.rank([*running, *waiting], now, usage)
-        budget = cluster.total
+        budget = cluster.total_milli
         granted: dict[str, int] = defaultdict(int)
         deserving: set[int] = set()
         for s in ranked:
             if s.running and not s.job.preemptible:
-                budget -= s.job.gpus  # it keeps its GPUs whatever its rank
-                granted[s.job.tenant] += s.job.gpus
+                budget -= s.job.milli  # it keeps its GPUs whatever its rank
+                granted[s.job.tenant] += s.job.milli
         for s in ranked:
             if s.running and not s.job.preemptible:
                 continue
             cap = self.quotas.get(s.job.tenant)
-            if s.job.gpus <= budget and (cap is None or granted[s.job.tenant] + s.job.gpus <= cap):
-                budget -= s.job.gpus
-                granted[s.job.tenant] += s.job.gpus
+            if s.job.milli <= budget and (cap is None or granted[s.job.tenant] + s.job.milli <= cap * MILLI):
+                budget -= s.job.milli
+                granted[s.job.tenant] += s.job.milli
                 deserving.add(id(s))
         for s in running:
             if id(s) not in deserving and s.job.preemptible:
                 assert s.allocation is not None
                 cluster.release(s.allocation)
-                usage[s.job.tenant] -= s.job.gpus
+                usage[s.job.tenant] -= s.job.milli
                 decisions.preempt.append(s)
         return [s for s in ranked if not s.running and id(s) in deserving]
 
     def _start(
         self,
         now: int,
-        cluster: Cluster,
+        cluster: C,
         waiting: list[JobState],
         running: Iterable[JobState],
         usage: dict[str, int],
@@ -123,11 +134,11 @@ class Scheduler:
             if s.running or s.finish is not None or not self._within_quota(s, usage):
                 continue
             allocation = self.placement(cluster, s.job, self.rng)
-            if allocation is None and not s.spot and self._spot_gpus:
+            if allocation is None and not s.spot and self._spot_milli:
                 allocation = self._reclaim_from_spot(cluster, s, running, preempted, usage, decisions)
             if allocation is not None:
                 cluster.take(allocation)
-                usage[s.job.tenant] += s.job.gpus
+                usage[s.job.tenant] += s.job.milli
                 decisions.start.append((s, allocation))
             elif self.ordering.strict:
                 if self.ordering.backfill:
@@ -136,7 +147,7 @@ class Scheduler:
 
     def _reclaim_from_spot(
         self,
-        cluster: Cluster,
+        cluster: C,
         s: JobState,
         running: Iterable[JobState],
         preempted: set[int],
@@ -147,7 +158,7 @@ class Scheduler:
         spot = sorted(
             (r for r in running if r.spot and id(r) not in preempted), key=lambda r: (-(r.started or 0), r.job.id)
         )
-        if sum(r.job.gpus for r in spot) + cluster.total_free < s.job.gpus:
+        if sum(r.job.milli for r in spot) + cluster.free_milli < s.job.milli:
             return None
         taken: list[JobState] = []
         for victim in spot:
@@ -158,8 +169,8 @@ class Scheduler:
             if allocation is not None:
                 for v in taken:
                     preempted.add(id(v))
-                    usage[v.job.tenant] -= v.job.gpus
-                    self._spot_gpus -= v.job.gpus
+                    usage[v.job.tenant] -= v.job.milli
+                    self._spot_milli -= v.job.milli
                     decisions.preempt.append(v)
                 return allocation
         for victim in taken:  # not enough even with every spot job gone: put them back
@@ -170,7 +181,7 @@ class Scheduler:
     def _backfill(
         self,
         now: int,
-        cluster: Cluster,
+        cluster: C,
         head: JobState,
         rest: list[JobState],
         running: Iterable[JobState],
@@ -186,25 +197,25 @@ class Scheduler:
 
         preempted = {id(r) for r in decisions.preempt}
         active = [r for r in running if r.running and id(r) not in preempted] + [r for r, _ in decisions.start]
-        ends = sorted((now + estimate(r), r.job.gpus) for r in active)
-        free, shadow = cluster.total_free, None
-        for end, gpus in ends:
-            free += gpus
-            if free >= head.job.gpus:
+        ends = sorted((now + estimate(r), r.job.milli) for r in active)
+        free, shadow = cluster.free_milli, None
+        for end, milli in ends:
+            free += milli
+            if free >= head.job.milli:
                 shadow = end
                 break
-        extra = free - head.job.gpus if shadow is not None else 0
+        extra = free - head.job.milli if shadow is not None else 0
         for s in rest:
             if s.running or s.finish is not None or not self._within_quota(s, usage):
                 continue
             ends_in_time = shadow is None or now + estimate(s) <= shadow
-            if not ends_in_time and s.job.gpus > extra:
+            if not ends_in_time and s.job.milli > extra:
                 continue
             allocation = self.placement(cluster, s.job, self.rng)
             if allocation is None:
                 continue
             cluster.take(allocation)
-            usage[s.job.tenant] += s.job.gpus
+            usage[s.job.tenant] += s.job.milli
             decisions.start.append((s, allocation))
             if not ends_in_time:
-                extra -= s.job.gpus
+                extra -= s.job.milli

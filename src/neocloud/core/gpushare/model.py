@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 
-MILLI = 1000
+from neocloud.core.workload import MILLI
 
 
 @dataclass(frozen=True, slots=True)

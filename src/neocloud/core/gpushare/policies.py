@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from neocloud.core.gpushare.fragmentation import Fragmentation
 from neocloud.core.gpushare.model import (
-    MILLI,
     NodeState,
     Pod,
     best_fit_devices,
     exclusive_devices,
 )
+from neocloud.core.workload import MILLI
 
 MAX_CPU = 128_000
 MAX_GPU = 8 * MILLI
