@@ -257,6 +257,25 @@ def test_simulate_and_compare_on_the_tiresias_sample(traces: Path, tmp_path: Pat
         assert json.loads(bad.stdout)["error"]["code"] == code
 
 
+def test_simulate_compares_sharing_placements_on_an_openb_cluster(tmp_path: Path) -> None:
+    nodes, pods = tmp_path / "nodes.csv", tmp_path / "pods.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,8000,16384,2,T4\nn1,8000,16384,1,T4\n")
+    rows = [f"p{i},1000,1024,1,{300 + 100 * (i % 5)},,LS,Running,{10 * i},{10 * i + 100}" for i in range(30)]
+    pods.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time\n")
+    pods.write_text(pods.read_text() + "\n".join(rows) + "\n")
+    args = ["simulate", "compare", "--trace", f"openb:{pods}", "--fleet", f"openb:{nodes}", "--policies", "fifo"]
+    out = CliRunner().invoke(app, [*args, "--placements", "bestfit,fgd", "--speedup", "4", "--json"])
+    assert out.exit_code == 0, out.output
+    results = json.loads(out.stdout)["results"]
+    assert [(r["placement"], r["finished"]) for r in results] == [("bestfit", 30), ("fgd", 30)]
+    # Four times the arrival rate: 30 pods of 100 s, one every 2.5 s, on 3 GPUs: some must wait.
+    assert all(r["avg_queueing"] > 0 for r in results)
+    for extra, code in [(["--placements", "topology"], "invalid_input"), (["--speedup", "0"], "invalid_input")]:
+        bad = CliRunner().invoke(app, [*args, *extra, "--json"])
+        assert bad.exit_code == 1, bad.output
+        assert json.loads(bad.stdout)["error"]["code"] == code
+
+
 def test_bench_philly_runs_per_virtual_cluster(tmp_path: Path) -> None:
     jobs = tmp_path / "philly.csv"
     jobs.write_text(

@@ -207,8 +207,10 @@ def test_openb_pods_read_as_jobs_with_departures(traces: Path, tmp_path: Path) -
 
 
 def test_shared_jobs_need_a_sharing_cluster_and_sharing_policies_one_too() -> None:
-    with pytest.raises(InvalidInput, match=r"job s shares a GPU \(500 milli-GPU\).*openb:NODES\.csv"):
+    with pytest.raises(InvalidInput, match=r"job s asks for 500 milli-GPU, 0 milli-CPU.*openb:NODES\.csv"):
         simulate([Job("s", 0, 10, gpu_milli=500)], Cluster.uniform(1, 8), SimConfig("fifo", "bestfit"))
+    with pytest.raises(InvalidInput, match=r"job c asks for 1000 milli-GPU, 2000 milli-CPU and 0 MiB"):
+        simulate([Job("c", 0, 10, cpu_milli_per_task=2000)], Cluster.uniform(1, 8), SimConfig("fifo", "bestfit"))
     with pytest.raises(InvalidInput, match=r"'fgd' for whole GPUs.*GPU-sharing fleet"):
         simulate([Job("w", 0, 10)], Cluster.uniform(1, 8), SimConfig("fifo", "fgd"))
     with pytest.raises(InvalidInput, match="unknown GPU-sharing placement 'topology'"):

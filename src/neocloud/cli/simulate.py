@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from neocloud.cli.args import parse_names
 from neocloud.cli.output import console, emit_json, errors, reported, table
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
+from neocloud.core.engine.sharing import SHARING_PLACEMENTS
 from neocloud.core.errors import InvalidInput
 from neocloud.core.workload import Job
 from neocloud.sim.metrics import SimResult
@@ -35,6 +37,12 @@ Fleet = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+Speedup = Annotated[
+    float, typer.Option(help="Divide the time between submissions by this to raise the load; durations stay.")
+]
+PLACEMENT_HELP = (
+    f"Whole-GPU fleets: {', '.join(PLACEMENTS)}; GPU-sharing fleets (openb:): {', '.join(SHARING_PLACEMENTS)}."
+)
 SkipBad = Annotated[bool, typer.Option(help="Count and report malformed rows instead of stopping at the first.")]
 
 COLUMNS = [
@@ -71,14 +79,20 @@ def _row(r: SimResult) -> list[str]:
     ]
 
 
-def _load(trace: str, skip_bad_rows: bool) -> tuple[list[Job], int]:
+def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> tuple[list[Job], int]:
+    if speedup <= 0:
+        raise InvalidInput(f"--speedup must be positive, got {speedup}")
     read = load_trace(trace, skip_bad_rows=skip_bad_rows)
     if read.skipped:
         errors.print(
             f"skipped {len(read.skipped)} malformed rows; first: line {read.skipped[0][0]}: {read.skipped[0][1]}",
             highlight=False,
         )
-    return read.jobs, len(read.skipped)
+    jobs = read.jobs
+    if speedup != 1:
+        start = min((j.submit for j in jobs), default=0)
+        jobs = [replace(j, submit=start + int((j.submit - start) / speedup)) for j in jobs]
+    return jobs, len(read.skipped)
 
 
 def _run(jobs: list[Job], fleet: str, config: SimConfig, quiet: bool) -> SimResult:
@@ -148,8 +162,9 @@ def simulate_one(
     trace: Trace = "",
     fleet: Fleet = "uniform:8x8",
     policy: Annotated[str, typer.Option(help=f"Ordering: {', '.join(ORDERINGS)}.")] = "fifo",
-    placement: Annotated[str, typer.Option(help=f"Placement: {', '.join(PLACEMENTS)}.")] = "bestfit",
+    placement: Annotated[str, typer.Option(help=PLACEMENT_HELP)] = "bestfit",
     seed: Annotated[int, typer.Option(help="Seed for random choices.")] = 0,
+    speedup: Speedup = 1.0,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write metrics as CSV here.")] = None,
     skip_bad_rows: SkipBad = False,
     timeline: Annotated[bool, typer.Option(help="With --json: GPU allocation after every change.")] = False,
@@ -162,7 +177,7 @@ def simulate_one(
         if not trace:
             raise InvalidInput("give --trace FORMAT:PATH")
         parse_names(policy, ORDERINGS, "ordering policy")
-        jobs, skipped = _load(trace, skip_bad_rows)
+        jobs, skipped = _load(trace, skip_bad_rows, speedup)
         result = _run(jobs, fleet, SimConfig(policy, placement, seed), json)
         _report([result], json, csv_out, skipped, timeline)
 
@@ -172,15 +187,17 @@ def simulate_compare(
     trace: Trace,
     fleet: Fleet = "uniform:8x8",
     policies: Annotated[str, typer.Option(help="Ordering policies, comma-separated.")] = "fifo,sjf,srtf",
-    placement: Annotated[str, typer.Option(help=f"Placement: {', '.join(PLACEMENTS)}.")] = "bestfit",
+    placements: Annotated[str, typer.Option(help="Placement policies, comma-separated. " + PLACEMENT_HELP)] = "bestfit",
     seed: Annotated[int, typer.Option()] = 0,
+    speedup: Speedup = 1.0,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write metrics as CSV here.")] = None,
     skip_bad_rows: SkipBad = False,
     json: Json = False,
 ) -> None:
-    """Several ordering policies side by side on the same trace, cluster and seed."""
+    """Several ordering and placement policies side by side on the same trace, cluster and seed."""
     with reported(json):
         names = parse_names(policies, ORDERINGS, "ordering policy")
-        jobs, skipped = _load(trace, skip_bad_rows)
-        results = [_run(jobs, fleet, SimConfig(name, placement, seed), json) for name in names]
+        places = [p.strip() for p in placements.split(",") if p.strip()]
+        jobs, skipped = _load(trace, skip_bad_rows, speedup)
+        results = [_run(jobs, fleet, SimConfig(name, place, seed), json) for name in names for place in places]
         _report(results, json, csv_out, skipped, False)

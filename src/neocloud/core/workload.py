@@ -60,6 +60,18 @@ class Job:
         return self.gpus_per_task * self.tasks * self.gpu_milli
 
     @property
+    def resources(self) -> tuple[object, ...]:
+        """What placement depends on: jobs with equal resources fit in exactly the same places."""
+        return (
+            self.gpus_per_task,
+            self.tasks,
+            self.gpu_milli,
+            self.cpu_milli_per_task,
+            self.memory_mib_per_task,
+            self.gpu_model,
+        )
+
+    @property
     def gpu_models(self) -> tuple[str, ...]:
         """The GPU models the job accepts; empty for any."""
         return tuple(m for m in (self.gpu_model or "").split("|") if m)

@@ -44,11 +44,12 @@ class SimConfig:
         placement: Placement[Any]
         if isinstance(cluster, SharedCluster):
             placement = sharing_placement(self.placement, jobs)
-        elif shared := next((j for j in jobs if j.shares_gpu), None):
+        elif needy := next((j for j in jobs if j.shares_gpu or j.cpu_milli_per_task or j.memory_mib_per_task), None):
             raise InvalidInput(
-                f"job {shared.id} shares a GPU ({shared.gpu_milli} milli-GPU) and this cluster has whole GPUs "
-                "only: use a GPU-sharing fleet (openb:NODES.csv)",
-                job=shared.id,
+                f"job {needy.id} asks for {needy.gpu_milli} milli-GPU, {needy.cpu_milli_per_task} milli-CPU and "
+                f"{needy.memory_mib_per_task} MiB per task; this cluster tracks whole GPUs only: use a GPU-sharing "
+                "fleet (openb:NODES.csv)",
+                job=needy.id,
             )
         elif self.placement in PLACEMENTS:
             placement = PLACEMENTS[self.placement]

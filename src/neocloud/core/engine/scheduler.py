@@ -25,7 +25,7 @@ from neocloud.core.engine.cluster import Allocation, Capacity
 from neocloud.core.engine.ordering import Ordering
 from neocloud.core.engine.placement import Placement
 from neocloud.core.engine.state import JobState
-from neocloud.core.workload import MILLI
+from neocloud.core.workload import MILLI, Job
 
 
 @dataclass(slots=True)
@@ -130,20 +130,33 @@ class Scheduler(Generic[C]):
         decisions: Decisions,
     ) -> None:
         preempted = {id(s) for s in decisions.preempt}
+        # Starting jobs only takes capacity away, so a shape that found no room finds none later in this
+        # decision: remembering it saves placing thousands of waiting jobs one by one.
+        no_room: set[tuple[object, ...]] = set()
         for index, s in enumerate(waiting):
             if s.running or s.finish is not None or not self._within_quota(s, usage):
                 continue
-            allocation = self.placement(cluster, s.job, self.rng)
+            allocation = self._place(cluster, s.job, no_room)
             if allocation is None and not s.spot and self._spot_milli:
                 allocation = self._reclaim_from_spot(cluster, s, running, preempted, usage, decisions)
+                if allocation is not None:
+                    no_room.clear()  # spot jobs gave GPUs back
             if allocation is not None:
                 cluster.take(allocation)
                 usage[s.job.tenant] += s.job.milli
                 decisions.start.append((s, allocation))
             elif self.ordering.strict:
                 if self.ordering.backfill:
-                    self._backfill(now, cluster, s, waiting[index + 1 :], running, usage, decisions)
+                    self._backfill(now, cluster, s, waiting[index + 1 :], running, usage, decisions, no_room)
                 return
+
+    def _place(self, cluster: C, job: Job, no_room: set[tuple[object, ...]]) -> Allocation | None:
+        if job.resources in no_room:
+            return None
+        allocation = self.placement(cluster, job, self.rng)
+        if allocation is None:
+            no_room.add(job.resources)
+        return allocation
 
     def _reclaim_from_spot(
         self,
@@ -187,6 +200,7 @@ class Scheduler(Generic[C]):
         running: Iterable[JobState],
         usage: dict[str, int],
         decisions: Decisions,
+        no_room: set[tuple[object, ...]],
     ) -> None:
         """EASY: reserve the earliest time the head can start (from running jobs' estimated ends), then start
         later jobs that fit now and either end before it or use only GPUs the head will not need."""
@@ -211,7 +225,7 @@ class Scheduler(Generic[C]):
             ends_in_time = shadow is None or now + estimate(s) <= shadow
             if not ends_in_time and s.job.milli > extra:
                 continue
-            allocation = self.placement(cluster, s.job, self.rng)
+            allocation = self._place(cluster, s.job, no_room)
             if allocation is None:
                 continue
             cluster.take(allocation)
