@@ -4,12 +4,14 @@
   nodes, consolidated placement): FIFO, SJF, SRTF average JCT and queueing; target <= 10 s per policy.
 - Muri traces 1 and 2 on 8 x 8 GPUs: SRTF, SRSF, Tiresias average JCT, makespan, p99 (published order
   SRSF < SRTF < Tiresias).
+- GPU sharing with departures: the openb default pod list (GPU pods, 1,000 times faster) on the first 200
+  openb GPU nodes, FIFO and SJF with each of the six GPU-sharing placements.
 - Synthetic: 1,000,000 jobs on 12,500 nodes x 8 GPUs, FIFO + best fit; target <= 60 s, >= 20,000 jobs/s,
   <= 4 GB peak memory.
 
 Each case runs in its own process so its peak memory is its own.
 
-    python -m benchmarks.engine_bench [--only philly|muri|synthetic] [--synthetic-jobs N] [--json]
+    python -m benchmarks.engine_bench [--only philly|muri|sharing|synthetic] [--synthetic-jobs N] [--json]
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import resource
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
@@ -26,7 +29,9 @@ from typing import Any
 
 from benchmarks.machine import describe
 from neocloud.adapters.traces.jobs import read_muri, read_philly, read_philly_vcs, synthetic
+from neocloud.adapters.traces.openb import read_nodes, read_pod_jobs
 from neocloud.core.engine.cluster import Cluster
+from neocloud.core.engine.sharing import SHARING_PLACEMENTS, SharedCluster
 from neocloud.sim.simulator import SimConfig, simulate, simulate_partitioned
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
@@ -81,6 +86,24 @@ def muri(traces: Path, _: int) -> dict[str, Any]:
     return out
 
 
+def sharing(traces: Path, _: int) -> dict[str, Any]:
+    csv_dir = traces / "alibaba-openb-gpu-v2023" / "csv"
+    nodes = read_nodes(csv_dir / "openb_node_list_gpu_node.csv")[:200]
+    jobs = [replace(j, submit=j.submit // 1000) for j in read_pod_jobs(csv_dir / "openb_pod_list_default.csv").jobs]
+    out: dict[str, Any] = {"jobs": len(jobs), "nodes": len(nodes)}
+    for ordering in ("fifo", "sjf"):
+        for placement in SHARING_PLACEMENTS:
+            started = time.perf_counter()
+            r = simulate(jobs, SharedCluster(nodes, seed=42), SimConfig(ordering, placement, 42))
+            out[f"{ordering}/{placement}"] = {
+                "seconds": round(time.perf_counter() - started, 2),
+                "avg_jct_h": round(r.overall.avg_jct / 3600, 2),
+                "avg_queueing_h": round(r.overall.avg_queueing / 3600, 2),
+                "fragmentation": round(r.fragmentation, 4),
+            }
+    return out
+
+
 def synthetic_case(_: Path, count: int) -> dict[str, Any]:
     jobs = synthetic(count, seed=1, gpus=100_000, load=0.9)
     started = time.perf_counter()
@@ -97,7 +120,12 @@ def synthetic_case(_: Path, count: int) -> dict[str, Any]:
     }
 
 
-CASES: dict[str, Callable[[Path, int], dict[str, Any]]] = {"philly": philly, "muri": muri, "synthetic": synthetic_case}
+CASES: dict[str, Callable[[Path, int], dict[str, Any]]] = {
+    "philly": philly,
+    "muri": muri,
+    "sharing": sharing,
+    "synthetic": synthetic_case,
+}
 
 
 def _child(name: str, traces: Path, count: int) -> dict[str, Any]:
