@@ -258,3 +258,32 @@ def test_gavel_traces_take_durations_from_measured_throughputs(traces: Path, tmp
     rate16 = v100[f"('Transformer (batch size 128)', {measured})"]["null"] * 16 / measured
     assert (kept.jobs[1].gpus, kept.jobs[1].duration) == (16, math.ceil(1000 / rate16))
     assert kept.skipped[0][0] == 3
+
+
+def test_reservations_keep_their_capacity_from_on_demand_work_and_lend_it_to_spot() -> None:
+    # 8 GPUs, tenant a holds 4: on-demand work (b) may use only the 4 nobody holds; a's idle 4 go to spot.
+    jobs = [
+        Job("b1", 0, 10, 4, tenant="b1", priority=PriorityClass.ON_DEMAND),
+        Job("b2", 0, 10, 2, tenant="b2", priority=PriorityClass.ON_DEMAND),
+        Job("s", 0, 100, 4, tenant="s", priority=PriorityClass.SPOT),
+        Job("a", 5, 10, 4, tenant="a", priority=PriorityClass.RESERVED),
+    ]
+    held = simulate(jobs, Cluster.uniform(1, 8), SimConfig("sjf", entitlements={"a": 4}))
+    # 0: b1 takes the unheld 4; b2 would go beyond them and waits; s runs on a's idle 4. 5: a reclaims them
+    # (s preempted), 5-15. 10: b1 ends, b2 10-20. 15: s restarts with 95 s left and ends at 110.
+    assert {t: int(s.avg_jct) for t, s in held.per_tenant.items()} == {"b1": 10, "b2": 20, "s": 110, "a": 10}
+    # Without holds b2 starts at 0 beside b1; s waits for room and a for nothing it is owed.
+    free = simulate(jobs, Cluster.uniform(1, 8), SimConfig("sjf"))
+    assert {t: int(s.avg_jct) for t, s in free.per_tenant.items()}["b2"] == 10
+
+
+def test_work_beyond_a_tenants_holds_counts_as_on_demand() -> None:
+    # 8 GPUs; a and h hold 2 each, 4 are nobody's. a runs 3: 1 beyond its holds, in the unheld 4.
+    jobs = [
+        Job("a", 0, 10, 3, tenant="a", priority=PriorityClass.RESERVED),
+        Job("b", 0, 10, 3, tenant="b", priority=PriorityClass.ON_DEMAND),
+        Job("c", 0, 10, 1, tenant="c", priority=PriorityClass.ON_DEMAND),
+    ]
+    result = simulate(jobs, Cluster.uniform(1, 8), SimConfig("sjf", entitlements={"a": 2, "h": 2}))
+    # b's 3 take the rest of the unheld 4; c waits although 2 GPUs are free: they are h's, idle but held.
+    assert {t: int(s.avg_jct) for t, s in result.per_tenant.items()} == {"a": 10, "b": 10, "c": 20}

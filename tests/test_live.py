@@ -85,3 +85,20 @@ def test_bad_submissions_and_cancel(contracts: tuple[bootstrap.Context, str, str
         assert cancelled.status == "cancelled"
         assert [(r.start, r.end) for r in uow.usage_between(MAY.start, MAY.end)] == [(t0, t0 + H)]
     refused_without_change(ctx, InvalidState, lambda uow: live.cancel_workload(uow, w.job.id, t0 + 2 * H))
+
+
+def test_on_demand_work_leaves_reserved_capacity_to_its_holder(contracts: tuple[bootstrap.Context, str, str]) -> None:
+    ctx, reserved, _ = contracts
+    t0 = MAY.start + H
+    with ctx.uow() as uow:
+        on_demand = services.sign_contract(
+            uow, ContractRequest("research", ContractKind.ON_DEMAND, POOL, MAY.start, MAY.end), ctx.catalog, ctx.new_id
+        )
+        wide = live.submit_workload(uow, on_demand.id, 8, 9, H, t0, ctx.new_id)  # 72 GPUs
+        fits = live.submit_workload(uow, on_demand.id, 8, 8, H, t0, ctx.new_id)  # 64 GPUs
+        # lab holds 64 of the pool's 128 GPUs: on-demand work gets the other 64, however idle lab's are.
+        assert live.LiveEngine(ctx.catalog, ordering="sjf").reconcile(uow, t0)["started"] == 1
+        assert (uow.get_workload(wide.job.id).status, uow.get_workload(fits.job.id).status) == ("pending", "running")  # type: ignore[union-attr]
+        own = live.submit_workload(uow, reserved, 8, 8, H, t0, ctx.new_id)
+        assert live.LiveEngine(ctx.catalog, ordering="sjf").reconcile(uow, t0)["started"] == 1
+        assert uow.get_workload(own.job.id).status == "running"  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from neocloud.app.billing import ingest_usage
@@ -17,7 +18,7 @@ from neocloud.app.ports import StoredWorkload, UnitOfWork
 from neocloud.app.services import NewId, get_contract
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.catalog import Catalog
-from neocloud.core.contracts import ContractKind, ContractStatus
+from neocloud.core.contracts import Contract, ContractKind, ContractStatus
 from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, cluster_of
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
@@ -126,6 +127,15 @@ def _meter(uow: UnitOfWork, workload: StoredWorkload, end: int, *, preempted: bo
     ingest_usage(uow, [record])
 
 
+def _entitlements(contracts: Iterable[Contract], now: int) -> dict[str, int]:
+    """GPUs each tenant's reservations hold now: what its work may count on, ahead of on-demand work."""
+    held: dict[str, int] = defaultdict(int)
+    for c in contracts:
+        if c.books_capacity and c.start <= now < c.end:  # a cancelled contract holds until its notice ends
+            held[c.tenant_id] += c.gpus
+    return dict(held)
+
+
 @dataclass
 class LiveEngine:
     """Keeps the fleet's node list between steps; everything else is read from the store each step."""
@@ -173,7 +183,12 @@ class LiveEngine:
                 cluster.take(allocation)
                 state.allocation, state.started = allocation, w.started
             states[w.job.id] = (w, state)
-        scheduler = Scheduler(ORDERINGS[self.ordering], PLACEMENTS[self.placement], random.Random(self.seed))
+        scheduler = Scheduler(
+            ORDERINGS[self.ordering],
+            PLACEMENTS[self.placement],
+            random.Random(self.seed),
+            entitlements=_entitlements(uow.list_contracts(), now),
+        )
         running = [s for _, s in states.values() if s.running]
         waiting = scheduler.rank([s for _, s in states.values() if not s.running], now, {})
         usage: dict[str, int] = defaultdict(int)

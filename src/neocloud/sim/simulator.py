@@ -34,7 +34,8 @@ class SimConfig:
     ordering: str = "fifo"
     placement: str = "bestfit"
     seed: int = 0
-    quotas: Mapping[str, int] | None = None
+    quotas: Mapping[str, int] | None = None  # tenant -> max GPUs at once
+    entitlements: Mapping[str, int] | None = None  # tenant -> GPUs its reservations hold (see Scheduler)
 
     def scheduler(self, cluster: Capacity, jobs: Sequence[Job]) -> Scheduler[Any]:
         """The engine for this cluster: gang placements for whole-GPU clusters, the GPU-sharing ones (which
@@ -59,7 +60,13 @@ class SimConfig:
                 f"unknown placement policy {self.placement!r} for whole GPUs; known: {', '.join(PLACEMENTS)}"
                 + (hint if self.placement in SHARING_PLACEMENTS else "")
             )
-        return Scheduler(ORDERINGS[self.ordering], placement, random.Random(self.seed), dict(self.quotas or {}))
+        return Scheduler(
+            ORDERINGS[self.ordering],
+            placement,
+            random.Random(self.seed),
+            dict(self.quotas or {}),
+            dict(self.entitlements or {}),
+        )
 
 
 class _Queue:

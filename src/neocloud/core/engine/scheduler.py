@@ -45,7 +45,11 @@ class Scheduler(Generic[C]):
     placement: Placement[C]
     rng: random.Random
     quotas: Mapping[str, int] = field(default_factory=dict)  # tenant -> max GPUs at once; absent = no cap
+    # tenant -> GPUs its reservations hold now. When given, capacity nobody holds is all that on-demand work
+    # and work beyond a tenant's holds (overage) may use; held capacity left idle goes to spot work only.
+    entitlements: Mapping[str, int] = field(default_factory=dict)
     _spot_milli: int = 0
+    _entitled: _Entitled | None = None
 
     def rank(self, states: Iterable[JobState], now: int, usage: Mapping[str, int]) -> list[JobState]:
         return sorted(states, key=lambda s: self.sort_key(s, now, usage))
@@ -72,12 +76,30 @@ class Scheduler(Generic[C]):
             waiting = self._preempt_for_rank(now, cluster, waiting, running, usage, decisions)
         elif not self.ordering.static:
             waiting = self.rank(waiting, now, usage)
+        if self.entitlements:
+            preempted = {id(p) for p in decisions.preempt}
+            self._entitled = _Entitled.of(
+                self.entitlements, cluster.total_milli, (r for r in running if id(r) not in preempted)
+            )
         self._start(now, cluster, waiting, running, usage, decisions)
         return decisions
 
-    def _within_quota(self, s: JobState, usage: Mapping[str, int]) -> bool:
+    def _admitted(self, s: JobState, usage: Mapping[str, int]) -> bool:
+        """Within the tenant's quota and, when entitlements are given, within its holds or the capacity
+        nobody holds."""
         cap = self.quotas.get(s.job.tenant)
-        return cap is None or usage.get(s.job.tenant, 0) + s.job.milli <= cap * MILLI
+        if cap is not None and usage.get(s.job.tenant, 0) + s.job.milli > cap * MILLI:
+            return False
+        return s.spot or self._entitled is None or self._entitled.admits(s.job)
+
+    def _started(
+        self, cluster: C, s: JobState, allocation: Allocation, usage: dict[str, int], decisions: Decisions
+    ) -> None:
+        cluster.take(allocation)
+        usage[s.job.tenant] += s.job.milli
+        decisions.start.append((s, allocation))
+        if self._entitled is not None and not s.spot:
+            self._entitled.add(s.job)
 
     def _preempt_for_rank(
         self,
@@ -134,7 +156,7 @@ class Scheduler(Generic[C]):
         # decision: remembering it saves placing thousands of waiting jobs one by one.
         no_room: set[tuple[object, ...]] = set()
         for index, s in enumerate(waiting):
-            if s.running or s.finish is not None or not self._within_quota(s, usage):
+            if s.running or s.finish is not None or not self._admitted(s, usage):
                 continue
             allocation = self._place(cluster, s.job, no_room)
             if allocation is None and not s.spot and self._spot_milli:
@@ -142,9 +164,7 @@ class Scheduler(Generic[C]):
                 if allocation is not None:
                     no_room.clear()  # spot jobs gave GPUs back
             if allocation is not None:
-                cluster.take(allocation)
-                usage[s.job.tenant] += s.job.milli
-                decisions.start.append((s, allocation))
+                self._started(cluster, s, allocation, usage, decisions)
             elif self.ordering.strict:
                 if self.ordering.backfill:
                     self._backfill(now, cluster, s, waiting[index + 1 :], running, usage, decisions, no_room)
@@ -220,7 +240,7 @@ class Scheduler(Generic[C]):
                 break
         extra = free - head.job.milli if shadow is not None else 0
         for s in rest:
-            if s.running or s.finish is not None or not self._within_quota(s, usage):
+            if s.running or s.finish is not None or not self._admitted(s, usage):
                 continue
             ends_in_time = shadow is None or now + estimate(s) <= shadow
             if not ends_in_time and s.job.milli > extra:
@@ -228,8 +248,40 @@ class Scheduler(Generic[C]):
             allocation = self._place(cluster, s.job, no_room)
             if allocation is None:
                 continue
-            cluster.take(allocation)
-            usage[s.job.tenant] += s.job.milli
-            decisions.start.append((s, allocation))
+            self._started(cluster, s, allocation, usage, decisions)
             if not ends_in_time:
                 extra -= s.job.milli
+
+
+@dataclass(slots=True)
+class _Entitled:
+    """Non-spot work against reservations in one decision: each tenant's use of its holds, and the work
+    beyond holds (on-demand, overage), which must fit in the capacity nobody holds."""
+
+    held: dict[str, int]  # milli-GPUs
+    own: dict[str, int]
+    unheld: int
+    excess: int = 0
+
+    @classmethod
+    def of(cls, entitlements: Mapping[str, int], total_milli: int, running: Iterable[JobState]) -> _Entitled:
+        held = {t: gpus * MILLI for t, gpus in entitlements.items()}
+        made = cls(held, defaultdict(int), max(0, total_milli - sum(held.values())))
+        for r in running:
+            if not r.spot:
+                made.add(r.job)
+        return made
+
+    def _beyond(self, tenant: str, milli: int) -> int:
+        return max(0, milli - self.held.get(tenant, 0))
+
+    def _extra(self, job: Job) -> int:
+        own = self.own[job.tenant]
+        return self._beyond(job.tenant, own + job.milli) - self._beyond(job.tenant, own)
+
+    def admits(self, job: Job) -> bool:
+        return self.excess + self._extra(job) <= self.unheld
+
+    def add(self, job: Job) -> None:
+        self.excess += self._extra(job)
+        self.own[job.tenant] += job.milli
