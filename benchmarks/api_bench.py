@@ -4,7 +4,8 @@ Targets (issue 5): >= 1,000 requests/s for capacity quotes; contract signing p99
 clients; 10,000 concurrent booking attempts on a nearly full pool: zero overbooking, every refusal a 409,
 the ledger invariant checked afterwards. Quotes are driven by wrk; signing and booking by an asyncio client.
 
-    python -m benchmarks.api_bench [--pg postgresql://postgres@127.0.0.1:5432/postgres]   (prints JSON)
+    python -m benchmarks.api_bench [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+        [--only quotes|signing|stampede]   (prints JSON)
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ def check_ledger(url: str) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--only", choices=["quotes", "signing", "stampede"])
     args = parser.parse_args()
+    wanted = {args.only} if args.only else {"quotes", "signing", "stampede"}
     name = f"neocloud_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.pg, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -137,7 +140,9 @@ def main() -> None:
 
         wrk = shutil.which("wrk")
         quote = f"{base}/capacity/free?pool=bench/h100-sxm&start={START}&end={END}"
-        if wrk:
+        if "quotes" not in wanted:
+            pass
+        elif wrk:
             out = subprocess.run(
                 [wrk, "-t2", "-c32", "-d10s", "-H", f"Authorization: Bearer {secret}", quote],
                 capture_output=True,
@@ -154,34 +159,38 @@ def main() -> None:
         else:
             report["quotes"] = "wrk not installed (apt-get install wrk)"
 
-        signing = [
-            {"kind": "reserved", "pool": "bench/h100-sxm", "start": START + i * 600, "end": END, "gpus": 1}
-            for i in range(1_000)
-        ]
-        results = asyncio.run(timed_posts(base, secret, signing, 32))
-        latencies = sorted(t for _, t in results)
-        report["signing"] = {
-            "requests": len(results),
-            "concurrency": 32,
-            "statuses": dict(sorted((str(s), sum(1 for c, _ in results if c == s)) for s in {c for c, _ in results})),
-            "p50_ms": round(1000 * statistics.median(latencies), 1),
-            "p99_ms": round(1000 * latencies[int(0.99 * len(latencies)) - 1], 1),
-        }
+        if "signing" in wanted:
+            signing = [
+                {"kind": "reserved", "pool": "bench/h100-sxm", "start": START + i * 600, "end": END, "gpus": 1}
+                for i in range(1_000)
+            ]
+            results = asyncio.run(timed_posts(base, secret, signing, 32))
+            latencies = sorted(t for _, t in results)
+            report["signing"] = {
+                "requests": len(results),
+                "concurrency": 32,
+                "statuses": dict(
+                    sorted((str(s), sum(1 for c, _ in results if c == s)) for s in {c for c, _ in results})
+                ),
+                "p50_ms": round(1000 * statistics.median(latencies), 1),
+                "p99_ms": round(1000 * latencies[int(0.99 * len(latencies)) - 1], 1),
+            }
 
-        stampede = [{"kind": "reserved", "pool": "bench/h200-sxm", "start": START, "end": END, "gpus": 1}] * 10_000
-        started = time.perf_counter()
-        results = asyncio.run(timed_posts(base, secret, stampede, 64))
-        statuses = {str(s): sum(1 for c, _ in results if c == s) for s in sorted({c for c, _ in results})}
-        held = check_ledger(url)
-        report["booking_stampede"] = {
-            "attempts": len(results),
-            "concurrency": 64,
-            "seconds": round(time.perf_counter() - started, 1),
-            "statuses": statuses,
-            "gpus_free_before": 100,
-            "h200_gpus_held_after": held["bench/h200-sxm"],
-            "overbooked": held["bench/h200-sxm"] > 1000,
-        }
+        if "stampede" in wanted:
+            stampede = [{"kind": "reserved", "pool": "bench/h200-sxm", "start": START, "end": END, "gpus": 1}] * 10_000
+            started = time.perf_counter()
+            results = asyncio.run(timed_posts(base, secret, stampede, 64))
+            statuses = {str(s): sum(1 for c, _ in results if c == s) for s in sorted({c for c, _ in results})}
+            held = check_ledger(url)
+            report["booking_stampede"] = {
+                "attempts": len(results),
+                "concurrency": 64,
+                "seconds": round(time.perf_counter() - started, 1),
+                "statuses": statuses,
+                "gpus_free_before": 100,
+                "h200_gpus_held_after": held["bench/h200-sxm"],
+                "overbooked": held["bench/h200-sxm"] > 1000,
+            }
     finally:
         if server is not None:
             server.terminate()

@@ -388,3 +388,24 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_keys_are_remembered_for_seconds_and_revocation_reaches_every_worker(
+    store: bootstrap.Context,  # noqa: F811
+) -> None:
+    with store.uow() as uow:
+        key, secret = auth.create_key(uow, 0, store.new_id, "lab")
+    clock = [100.0]
+    here, there = auth.KeyCache(ttl=2.0, clock=lambda: clock[0]), auth.KeyCache(ttl=2.0, clock=lambda: clock[0])
+    assert here.authenticate(store.uow, secret).tenant_id == there.authenticate(store.uow, secret).tenant_id
+    with store.uow() as uow:
+        auth.revoke_key(uow, key.id, 1)
+    here.forget(key.id)  # the worker that revoked forgets at once
+    with pytest.raises(auth.Unauthenticated, match="revoked"):
+        here.authenticate(store.uow, secret)
+    assert there.authenticate(store.uow, secret).key_id == key.id  # another worker, within its 2 s
+    clock[0] += 2.0
+    with pytest.raises(auth.Unauthenticated, match="revoked"):
+        there.authenticate(store.uow, secret)
+    with pytest.raises(auth.Unauthenticated, match="missing API key"):
+        here.authenticate(store.uow, None)

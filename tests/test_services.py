@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import text
 
 from neocloud import bootstrap
 from neocloud.adapters.specs import load_fleet, parse_fleet
+from neocloud.adapters.store import uow as uow_module
 from neocloud.adapters.store.tables import Base
 from neocloud.app import services
 from neocloud.app.services import ContractRequest
@@ -69,6 +71,11 @@ def reserved(gpus: int, start: int = T0, days: int = 30, tenant: str = "lab", **
     return ContractRequest(
         tenant=tenant, kind=ContractKind.RESERVED, pool=POOL, start=start, end=start + days * DAY, gpus=gpus, **kw
     )
+
+
+def list_holds(ctx: bootstrap.Context) -> list[Any]:
+    with ctx.uow() as uow:
+        return services.list_holds(uow, POOL)
 
 
 def sign(ctx: bootstrap.Context, request: ContractRequest) -> Any:
@@ -189,6 +196,58 @@ def test_earliest_start_reads_the_stored_ledger(store: bootstrap.Context) -> Non
     with store.uow() as uow:
         assert services.earliest_start(uow, POOL, 50, DAY, T0) == T0 + 30 * DAY
         assert services.earliest_start(uow, POOL, 28, DAY, T0) == T0
+
+
+def test_quotes_from_kept_ledgers_see_every_change_from_any_process(store: bootstrap.Context) -> None:
+    other = bootstrap.build(store.url)  # another worker: its own engine, its own kept ledgers
+    try:
+
+        def quote() -> int:
+            time.sleep(uow_module.SNAPSHOT_FRESH_FOR)  # changes from another process show within this
+            with store.uow() as uow:
+                return services.free_capacity(uow, POOL, T0, T0 + DAY)
+
+        assert quote() == 128
+        snapshots = []
+        for _ in range(2):  # nothing changed: one kept snapshot serves both transactions
+            with store.uow() as uow:
+                snapshots.append(uow.load_ledger([POOL], lock=False))
+        assert snapshots[0] is snapshots[1]
+        contract = sign(other, reserved(100))  # written by the other worker
+        assert quote() == 28
+        with other.uow() as uow:
+            services.extend_contract(uow, contract.id, T0 + 60 * DAY)
+            hold = services.schedule_maintenance(uow, POOL, 28, T0, T0 + DAY, other.new_id)
+        assert quote() == 0
+        with other.uow() as uow:
+            services.cancel_maintenance(uow, POOL, hold.id)
+            services.cancel_contract(uow, contract.id, T0 - DAY)
+        assert quote() == 128
+    finally:
+        other.engine.dispose()
+
+
+def test_one_transaction_sees_its_own_bookings_whatever_is_kept(store: bootstrap.Context) -> None:
+    sign(store, reserved(20))  # leaves a kept ledger of the pool at its new version
+    with store.uow() as uow:
+        services.sign_contract(uow, reserved(100), store.catalog, store.new_id)
+        with pytest.raises(Overbooked):  # 20 + 100 + 10 > 128: the second booking counts the first
+            services.sign_contract(uow, reserved(10), store.catalog, store.new_id)
+        assert services.free_capacity(uow, POOL, T0, T0 + DAY) == 8  # reads its own writes, not the kept copy
+    assert sum(h.gpus for h in list_holds(store)) == 120
+
+
+def test_a_committed_booking_leaves_the_next_ledger_without_a_reload(store: bootstrap.Context) -> None:
+    sign(store, reserved(20))
+    with store.uow() as uow:
+        kept = uow.load_ledger([POOL], lock=False)
+    assert kept.free(POOL, T0, T0 + DAY) == 108
+    sign(store, reserved(8))  # books into a copy, then keeps it as the pool's next version
+    with store.uow() as uow:
+        after = uow.load_ledger([POOL], lock=False)
+    assert after is not kept
+    assert after.free(POOL, T0, T0 + DAY) == 100
+    assert kept.free(POOL, T0, T0 + DAY) == 108  # the older snapshot was never changed under its readers
 
 
 def test_sites_and_tenants_are_unique(store: bootstrap.Context) -> None:

@@ -32,6 +32,10 @@ class Context:
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
 
+    def reader(self) -> SqlUnitOfWork:
+        """A unit of work for reads only: capacity snapshots come without a transaction's round trips."""
+        return SqlUnitOfWork(self.engine, read_only=True)
+
     def now(self) -> int:
         return wall_clock()
 

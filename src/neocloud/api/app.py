@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -25,6 +26,7 @@ from neocloud.adapters.store.uow import SqlUnitOfWork
 from neocloud.app import auth
 from neocloud.app.live import LiveEngine
 from neocloud.app.ports import StoredResponse
+from neocloud.app.signing import IdempotencyKeyReused, SigningDesk
 from neocloud.app.views import plain
 from neocloud.core.errors import Conflict, InvalidInput, NeocloudError, NotFound
 
@@ -65,6 +67,8 @@ def create_app(ctx: bootstrap.Context, tick: float = 0.0) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.keys = auth.KeyCache()
+    app.state.signing = SigningDesk(ctx.uow, ctx.catalog, ctx.new_id, ctx.now)
 
     @app.exception_handler(NeocloudError)
     async def _domain_error(request: Request, exc: NeocloudError) -> JSONResponse:
@@ -99,12 +103,15 @@ async def _reconcile_forever(ctx: bootstrap.Context, tick: float) -> None:
         await asyncio.sleep(tick)
 
 
-def context(request: Request) -> bootstrap.Context:
+# Dependencies are async so that a request with a known key makes a single trip to the thread pool (its
+# route's); only a key not seen lately is looked up there.
+async def context(request: Request) -> bootstrap.Context:
     ctx: bootstrap.Context = request.app.state.ctx
     return ctx
 
 
-def principal(
+async def principal(
+    request: Request,
     ctx: bootstrap.Context = Depends(context),
     authorization: str | None = Header(None, description="Bearer <API key>"),
     x_api_key: str | None = Header(None),
@@ -115,41 +122,52 @@ def principal(
         if scheme.lower() != "bearer" or not token:
             raise auth.Unauthenticated("Authorization must be 'Bearer <API key>'")
         secret = token.strip()
-    with ctx.uow() as uow:
-        return auth.authenticate(uow, secret)
+    keys: auth.KeyCache = request.app.state.keys
+    known = keys.cached(secret)
+    return known if known is not None else await run_in_threadpool(keys.authenticate, ctx.uow, secret)
 
 
-def operator(who: auth.Principal = Depends(principal)) -> auth.Principal:
+async def operator(who: auth.Principal = Depends(principal)) -> auth.Principal:
     if not who.is_operator:
         raise auth.Forbidden("this needs an operator key")
     return who
 
 
+async def fingerprint_of(request: Request) -> str:
+    """What makes two requests the same request, for idempotency keys."""
+    body = await request.body()
+    return hashlib.sha256(request.method.encode() + request.url.path.encode() + b"\n" + body).hexdigest()
+
+
 async def idempotent(
     request: Request,
     who: auth.Principal,
-    uow: SqlUnitOfWork,
+    ctx: bootstrap.Context,
     key: str | None,
     status: int,
-    create: Callable[[], Any],
+    create: Callable[[SqlUnitOfWork], Any],
 ) -> Response:
     """Run a creating POST once per Idempotency-Key: a repeat with the same request replays the first response;
-    the same key with a different request is refused. The stored response commits with the effect itself."""
-    if key is None:
-        return JSONResponse(plain(create()), status_code=status)
-    body = await request.body()
-    fingerprint = hashlib.sha256(request.method.encode() + request.url.path.encode() + b"\n" + body).hexdigest()
-    seen = uow.stored_response(who.key_id, key)
-    if seen is not None:
-        if seen.fingerprint != fingerprint:
-            raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used for a different request", key=key)
-        return Response(
-            seen.body, status_code=seen.status, media_type="application/json", headers={"Idempotent-Replay": "true"}
-        )
-    text = json.dumps(plain(create()))
-    uow.store_response(who.key_id, key, StoredResponse(fingerprint, status, text), request.app.state.ctx.now())
-    return Response(text, status_code=status, media_type="application/json")
+    the same key with a different request is refused. The stored response commits with the effect itself.
+    The transaction runs in the thread pool: it may wait for a pool's lock, and the event loop must not."""
+    fingerprint = await fingerprint_of(request) if key is not None else ""
 
+    def run() -> Response:
+        with ctx.uow() as uow:
+            if key is None:
+                return JSONResponse(plain(create(uow)), status_code=status)
+            seen = uow.stored_response(who.key_id, key)
+            if seen is not None:
+                if seen.fingerprint != fingerprint:
+                    raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used for a different request", key=key)
+                return Response(
+                    seen.body,
+                    status_code=seen.status,
+                    media_type="application/json",
+                    headers={"Idempotent-Replay": "true"},
+                )
+            text = json.dumps(plain(create(uow)))
+            uow.store_response(who.key_id, key, StoredResponse(fingerprint, status, text), ctx.now())
+            return Response(text, status_code=status, media_type="application/json")
 
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
+    return await run_in_threadpool(run)

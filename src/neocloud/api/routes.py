@@ -10,14 +10,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from sqlalchemy import text
 
 from neocloud import bootstrap
+from neocloud.adapters.store.uow import SqlUnitOfWork
 from neocloud.api import schemas
-from neocloud.api.app import context, idempotent, operator, principal
+from neocloud.api.app import context, fingerprint_of, idempotent, operator, principal
 from neocloud.app import auth, billing, live, services
+from neocloud.app.signing import SigningDesk, SignRequest
 from neocloud.app.views import invoice_view, plain
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import Contract
@@ -115,7 +118,7 @@ def capacity_free(
     pool: str, start: int, end: int, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who
 ) -> JSONResponse:
     """GPUs free over the whole of [start, end)."""
-    with ctx.uow() as uow:
+    with ctx.reader() as uow:
         free = services.free_capacity(uow, pool, start, end)
     # The hottest read: return the response directly (the model above documents it; no re-validation).
     return JSONResponse({"pool": pool, "start": start, "end": end, "free": free})
@@ -126,7 +129,7 @@ def capacity_profile(
     pool: str, start: int, end: int, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who
 ) -> list[dict[str, Any]]:
     """The pool's capacity step function over [start, end)."""
-    with ctx.uow() as uow:
+    with ctx.reader() as uow:
         steps = services.capacity_profile(uow, pool, start, end)
     return [
         {
@@ -146,7 +149,7 @@ def capacity_earliest(
     pool: str, gpus: int, duration: int, not_before: int, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who
 ) -> dict[str, Any]:
     """The earliest start for `gpus` GPUs during `duration` seconds, not before `not_before`."""
-    with ctx.uow() as uow:
+    with ctx.reader() as uow:
         start = services.earliest_start(uow, pool, gpus, duration, not_before)
     return {"pool": pool, "gpus": gpus, "duration": duration, "start": start, "end": start + duration}
 
@@ -165,30 +168,31 @@ async def sign(
     """Sign a contract; reserved and internal ones book their GPUs, or the request is refused (409)."""
     if who.is_operator and not body.tenant:
         raise InvalidInput("operators must name the tenant the contract is for", field="tenant")
-    with ctx.uow() as uow:
-        tenant = body.tenant if who.is_operator else who.tenant_id
-        assert tenant is not None
-        req = services.ContractRequest(
-            tenant=tenant,
-            kind=body.kind,
-            pool=body.pool,
-            start=body.start,
-            end=body.end,
-            gpus=body.gpus,
-            price_per_gpu_hour=_decimal(body.price_per_gpu_hour, "price_per_gpu_hour"),
-            take_or_pay=body.take_or_pay,
-            termination_notice_days=body.termination_notice_days,
-            sla_uptime=_decimal(body.sla_uptime, "sla_uptime"),
-            overage_per_gpu_hour=_decimal(body.overage_per_gpu_hour, "overage_per_gpu_hour"),
-            preemption_notice_s=body.preemption_notice_s,
-        )
+    tenant = body.tenant if who.is_operator else who.tenant_id
+    assert tenant is not None
+    req = services.ContractRequest(
+        tenant=tenant,
+        kind=body.kind,
+        pool=body.pool,
+        start=body.start,
+        end=body.end,
+        gpus=body.gpus,
+        price_per_gpu_hour=_decimal(body.price_per_gpu_hour, "price_per_gpu_hour"),
+        take_or_pay=body.take_or_pay,
+        termination_notice_days=body.termination_notice_days,
+        sla_uptime=_decimal(body.sla_uptime, "sla_uptime"),
+        overage_per_gpu_hour=_decimal(body.overage_per_gpu_hour, "overage_per_gpu_hour"),
+        preemption_notice_s=body.preemption_notice_s,
+    )
 
-        def create() -> Contract:
-            contract = services.sign_contract(uow, req, ctx.catalog, ctx.new_id)
-            CONTRACTS_SIGNED.inc()
-            return contract
-
-        return await idempotent(request, who, uow, idempotency_key, 201, create)
+    # Signed in batches with whatever else arrives meanwhile (one pool lock, one commit; app/signing.py).
+    fingerprint = await fingerprint_of(request) if idempotency_key is not None else ""
+    desk: SigningDesk = request.app.state.signing
+    signed = await run_in_threadpool(desk.sign, SignRequest(req, who.key_id, idempotency_key, fingerprint))
+    if not signed.replay:
+        CONTRACTS_SIGNED.inc()
+    headers = {"Idempotent-Replay": "true"} if signed.replay else None
+    return Response(signed.body, status_code=signed.status, media_type="application/json", headers=headers)
 
 
 @router.get("/contracts", response_model=list[schemas.ContractOut], tags=["contracts"])
@@ -252,15 +256,14 @@ async def issue_invoice(
     idempotency_key: str | None = IdempotencyKey,
 ) -> Response:
     """Rate an ended month for a tenant and issue its invoice (operator)."""
-    with ctx.uow() as uow:
-        return await idempotent(
-            request,
-            who,
-            uow,
-            idempotency_key,
-            201,
-            lambda: invoice_view(billing.generate_invoice(uow, body.tenant, body.period, ctx.now(), ctx.new_id)),
-        )
+    return await idempotent(
+        request,
+        who,
+        ctx,
+        idempotency_key,
+        201,
+        lambda uow: invoice_view(billing.generate_invoice(uow, body.tenant, body.period, ctx.now(), ctx.new_id)),
+    )
 
 
 # Tenants and keys (operator) ---------------------------------------------------------------------------
@@ -274,10 +277,9 @@ async def add_tenant(
     who: auth.Principal = Operator,
     idempotency_key: str | None = IdempotencyKey,
 ) -> Response:
-    with ctx.uow() as uow:
-        return await idempotent(
-            request, who, uow, idempotency_key, 201, lambda: services.add_tenant(uow, body.name, body.kind, ctx.new_id)
-        )
+    return await idempotent(
+        request, who, ctx, idempotency_key, 201, lambda uow: services.add_tenant(uow, body.name, body.kind, ctx.new_id)
+    )
 
 
 @router.get("/tenants", response_model=list[schemas.TenantOut], tags=["tenants"])
@@ -295,19 +297,22 @@ async def create_key(
     idempotency_key: str | None = IdempotencyKey,
 ) -> Response:
     """A new API key for the tenant; the secret is in this response only."""
-    with ctx.uow() as uow:
 
-        def create() -> dict[str, Any]:
-            key, secret = auth.create_key(uow, ctx.now(), ctx.new_id, tenant)
-            return {"id": key.id, "role": key.role, "tenant_id": key.tenant_id, "secret": secret}
+    def create(uow: SqlUnitOfWork) -> dict[str, Any]:
+        key, secret = auth.create_key(uow, ctx.now(), ctx.new_id, tenant)
+        return {"id": key.id, "role": key.role, "tenant_id": key.tenant_id, "secret": secret}
 
-        return await idempotent(request, who, uow, idempotency_key, 201, create)
+    return await idempotent(request, who, ctx, idempotency_key, 201, create)
 
 
 @router.post("/keys/{key_id}/revoke", response_model=schemas.KeyOut, tags=["tenants"])
-def revoke_key(key_id: str, ctx: bootstrap.Context = Ctx, who: auth.Principal = Operator) -> dict[str, Any]:
+def revoke_key(
+    key_id: str, request: Request, ctx: bootstrap.Context = Ctx, who: auth.Principal = Operator
+) -> dict[str, Any]:
+    """Revoke a key: refused from now on in this worker, within 2 s in the server's other workers."""
     with ctx.uow() as uow:
         key = auth.revoke_key(uow, key_id, ctx.now())
+    request.app.state.keys.forget(key_id)
     return {"id": key.id, "role": key.role, "tenant_id": key.tenant_id, "revoked_at": key.revoked_at}
 
 
@@ -340,26 +345,25 @@ async def submit(
     idempotency_key: str | None = IdempotencyKey,
 ) -> Response:
     """Queue work under one of your contracts; the live engine places it, runs it and meters it."""
-    with ctx.uow() as uow:
-        return await idempotent(
-            request,
-            who,
-            uow,
-            idempotency_key,
-            201,
-            lambda: _workload(
-                live.submit_workload(
-                    uow,
-                    body.contract_id,
-                    body.gpus_per_task,
-                    body.tasks,
-                    body.duration,
-                    ctx.now(),
-                    ctx.new_id,
-                    tenant_id=None if who.is_operator else who.tenant_id,
-                )
-            ),
-        )
+    return await idempotent(
+        request,
+        who,
+        ctx,
+        idempotency_key,
+        201,
+        lambda uow: _workload(
+            live.submit_workload(
+                uow,
+                body.contract_id,
+                body.gpus_per_task,
+                body.tasks,
+                body.duration,
+                ctx.now(),
+                ctx.new_id,
+                tenant_id=None if who.is_operator else who.tenant_id,
+            )
+        ),
+    )
 
 
 @router.get("/workloads", response_model=list[schemas.WorkloadOut], tags=["workloads"])

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from neocloud.app.ports import ApiKey, UnitOfWork
@@ -16,6 +19,7 @@ from neocloud.core.errors import InvalidState, NeocloudError, NotFound
 
 PREFIX = "nck_"
 OPERATOR, TENANT = "operator", "tenant"
+MISSING = "missing API key: send Authorization: Bearer <key>"
 
 
 class Unauthenticated(NeocloudError):
@@ -53,7 +57,7 @@ def create_key(uow: UnitOfWork, now: int, new_id: NewId, tenant: str | None = No
 
 def authenticate(uow: UnitOfWork, secret: str | None) -> Principal:
     if not secret:
-        raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
+        raise Unauthenticated(MISSING)
     key = uow.api_key_by_digest(digest(secret))
     if key is None:
         raise Unauthenticated("unknown API key")
@@ -71,3 +75,40 @@ def revoke_key(uow: UnitOfWork, key_id: str, now: int) -> ApiKey:
     revoked = replace(key, revoked_at=now)
     uow.save_api_key(revoked)
     return revoked
+
+
+class KeyCache:
+    """Principals by key digest for `ttl` seconds, so that most requests skip the key lookup.
+
+    A revocation takes effect at once in the process that made it (`forget`) and within `ttl` seconds in
+    the server's other worker processes. Unknown keys are never cached.
+    """
+
+    def __init__(self, ttl: float = 2.0, clock: Callable[[], float] = time.monotonic, limit: int = 10_000) -> None:
+        self.ttl, self.clock, self.limit = ttl, clock, limit
+        self._known: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, secret: str | None) -> Principal | None:
+        """The key's principal if it was looked up less than `ttl` ago (no I/O)."""
+        if not secret:
+            raise Unauthenticated(MISSING)
+        entry = self._known.get(digest(secret))
+        return entry[1] if entry is not None and entry[0] > self.clock() else None
+
+    def authenticate(self, uow_of: Callable[[], UnitOfWork], secret: str | None) -> Principal:
+        who = self.cached(secret)
+        if who is not None:
+            return who
+        with uow_of() as uow:
+            who = authenticate(uow, secret)
+        assert secret is not None
+        with self._lock:
+            if len(self._known) >= self.limit:
+                self._known.clear()
+            self._known[digest(secret)] = (self.clock() + self.ttl, who)
+        return who
+
+    def forget(self, key_id: str) -> None:
+        with self._lock:
+            self._known = {d: entry for d, entry in self._known.items() if entry[1].key_id != key_id}

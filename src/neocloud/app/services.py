@@ -29,7 +29,7 @@ from neocloud.core.errors import (
     UnknownTenant,
 )
 from neocloud.core.fleet import Pool, Site, validate_site
-from neocloud.core.ledger import Hold, HoldKind, ProfileStep, check_gpus, check_interval
+from neocloud.core.ledger import Hold, HoldKind, Ledger, ProfileStep, check_gpus, check_interval
 from neocloud.core.money import to_rate
 
 NewId = Callable[[str], str]  # prefix -> a fresh unique id; injected so that the core stays deterministic
@@ -99,8 +99,15 @@ class ContractRequest:
 
 def sign_contract(uow: UnitOfWork, request: ContractRequest, catalog: Catalog, new_id: NewId) -> Contract:
     """Sign a contract; a reserved or internal one books its hold in the same transaction, or nothing."""
-    tenant = get_tenant(uow, request.tenant)
-    pool = get_pool(uow, request.pool)
+    contract = draft_contract(request, get_tenant(uow, request.tenant), get_pool(uow, request.pool), catalog, new_id)
+    # Lock the pool before writing anything that refers to it: a contract row takes a key-share lock on its
+    # pool, and taking it before FOR UPDATE would let two signers deadlock on PostgreSQL.
+    ledger = uow.load_ledger([contract.pool], lock=True) if contract.books_capacity else None
+    return book_contract(uow, ledger, contract)
+
+
+def draft_contract(request: ContractRequest, tenant: Tenant, pool: Pool, catalog: Catalog, new_id: NewId) -> Contract:
+    """The contract a request asks for, from its tenant and pool as stored, priced and validated."""
     model = catalog[pool.gpu_model]
     price = request.price_per_gpu_hour
     overage = request.overage_per_gpu_hour
@@ -122,13 +129,20 @@ def sign_contract(uow: UnitOfWork, request: ContractRequest, catalog: Catalog, n
         preemption_notice_s=request.preemption_notice_s,
     )
     validate_contract(contract)
-    # Lock the pool before writing anything that refers to it: a contract row takes a key-share lock on its
-    # pool, and taking it before FOR UPDATE would let two signers deadlock on PostgreSQL.
-    ledger = uow.load_ledger([pool.name], lock=True) if contract.books_capacity else None
-    hold = ledger.book(contract.hold()) if ledger else None
-    uow.save_contract(contract)
+    return contract
+
+
+def book_contract(uow: UnitOfWork, ledger: Ledger | None, contract: Contract) -> Contract:
+    """Write a drafted contract, booking its hold in `ledger` (locked, holding the contract's pool) when it
+    books capacity; refused (Overbooked), writing nothing, when the GPUs are not free."""
+    hold = None
+    if contract.books_capacity:
+        if ledger is None:
+            raise ValueError(f"contract {contract.id} books capacity: it needs its pool's locked ledger")
+        hold = ledger.book(contract.hold())
+    uow.save_contract(contract, new=True)
     if hold:
-        uow.save_hold(hold)
+        uow.save_hold(hold, new=True)
     return contract
 
 
@@ -170,21 +184,27 @@ def extend_contract(uow: UnitOfWork, contract_id: str, end: int) -> Contract:
 # Capacity ----------------------------------------------------------------------------------------------
 
 
+def snapshot(uow: UnitOfWork, pool: str) -> Ledger:
+    """The pool's ledger to read (one query when the store keeps it in memory), or UnknownPool."""
+    try:
+        return uow.load_ledger([pool], lock=False)
+    except UnknownPool:
+        get_pool(uow, pool)  # the same error, listing the known pools
+        raise
+
+
 def free_capacity(uow: UnitOfWork, pool: str, start: int, end: int) -> int:
     check_interval(start, end)
-    get_pool(uow, pool)
-    return uow.load_ledger([pool], lock=False).free(pool, start, end)
+    return snapshot(uow, pool).free(pool, start, end)
 
 
 def capacity_profile(uow: UnitOfWork, pool: str, start: int, end: int) -> list[ProfileStep]:
     check_interval(start, end)
-    get_pool(uow, pool)
-    return uow.load_ledger([pool], lock=False).profile(pool, start, end)
+    return snapshot(uow, pool).profile(pool, start, end)
 
 
 def earliest_start(uow: UnitOfWork, pool: str, gpus: int, duration: int, not_before: int) -> int:
-    get_pool(uow, pool)
-    return uow.load_ledger([pool], lock=False).earliest_start(pool, gpus, duration, not_before)
+    return snapshot(uow, pool).earliest_start(pool, gpus, duration, not_before)
 
 
 def schedule_maintenance(uow: UnitOfWork, pool: str, gpus: int, start: int, end: int, new_id: NewId) -> Hold:
@@ -198,8 +218,7 @@ def schedule_maintenance(uow: UnitOfWork, pool: str, gpus: int, start: int, end:
 
 
 def list_holds(uow: UnitOfWork, pool: str) -> list[Hold]:
-    get_pool(uow, pool)
-    return sorted(uow.load_ledger([pool], lock=False).holds(pool), key=lambda h: (h.start, h.id))
+    return sorted(snapshot(uow, pool).holds(pool), key=lambda h: (h.start, h.id))
 
 
 def cancel_maintenance(uow: UnitOfWork, pool: str, hold_id: str) -> Hold:

@@ -91,6 +91,11 @@ class PoolLedger:
         self._held = StepFunction()  # every hold, maintenance included: the invariant's left side
         self._maintenance = StepFunction()
 
+    def copy(self) -> PoolLedger:
+        made = PoolLedger(self.name, self.installed)
+        made._held, made._maintenance = self._held.copy(), self._maintenance.copy()
+        return made
+
     def free(self, start: int, end: int) -> int:
         """GPUs free over the whole of [start, end): the minimum of the free profile."""
         check_interval(start, end)
@@ -191,6 +196,13 @@ class Ledger:
         self._holds: dict[str, Hold] = {}
         for name, installed in (pools or {}).items():
             self.add_pool(name, installed)
+
+    def copy(self) -> Ledger:
+        """An independent ledger in the same state (holds are immutable and shared)."""
+        made = Ledger()
+        made._pools = {name: pool.copy() for name, pool in self._pools.items()}
+        made._holds = dict(self._holds)
+        return made
 
     def add_pool(self, name: str, installed: int) -> None:
         if name in self._pools:

@@ -20,6 +20,11 @@ class StepFunction:
         self.times: list[int] = []
         self.values: list[int] = []
 
+    def copy(self) -> StepFunction:
+        made = StepFunction()
+        made.times, made.values = self.times.copy(), self.values.copy()
+        return made
+
     @classmethod
     def of(cls, intervals: Iterable[tuple[int, int, int]]) -> StepFunction:
         """The sum of (start, end, value) intervals, built in one sorted sweep: O(n log n), for loading."""

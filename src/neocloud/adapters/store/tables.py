@@ -45,6 +45,7 @@ class PoolRow(Base):
     gpu_model: Mapped[str] = mapped_column(String(100))
     block: Mapped[str | None] = mapped_column(String(200))
     gpus: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # bumped as holds change
 
 
 class HoldRow(Base):
