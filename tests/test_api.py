@@ -384,7 +384,37 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
         )
         assert refused["error"]["code"] == "overbooked"  # the server's code, passed through
         assert cli("contract", "cancel", contract["id"])["status"] == "cancelled"
-        assert cli("fleet", "show", code=1)["error"]["code"] == "invalid_input"  # store-only command
+        [site] = cli("fleet", "show")
+        assert (site["name"], site["gpus"]) == ("colossus-1", sum(p["gpus"] for p in site["pools"]))
+        now = cli(
+            "contract",
+            "sign",
+            "--tenant",
+            "lab",
+            "--pool",
+            "colossus-1/h100-sxm",
+            "--gpus",
+            "64",
+            "--start",
+            "now",
+            "--term",
+            "30d",
+        )
+        work = cli("workload", "submit", "--contract", now["id"], "--duration", "2h", "--gpus-per-task", "8")
+        assert (work["status"], work["gpus"], work["duration"]) == ("pending", 8, 7200)
+        assert [w["id"] for w in cli("workload", "list", "--tenant", "lab")] == [work["id"]]
+        assert cli("workload", "show", work["id"])["contract_id"] == now["id"]
+        assert cli("workload", "cancel", work["id"])["status"] == "cancelled"
+        assert cli("workload", "show", "w-nope", code=1)["error"]["code"] == "not_found"
+        assert cli("usage", "list", "--period", "2030-01") == []
+        invoice = cli("invoice", "generate", "--tenant", "lab", "--period", "2026-10")
+        assert (invoice["period"], invoice["total"]) == ("2026-10", "0.00")
+        assert [i["id"] for i in cli("invoice", "list")] == [invoice["id"]]
+        assert cli("invoice", "show", invoice["id"])["lines"] == invoice["lines"]
+        key = cli("key", "create", "--tenant", "lab")
+        assert key["role"] == "tenant"
+        assert cli("key", "revoke", key["id"])["revoked_at"] is not None
+        assert cli("maintenance", "list", "colossus-1/h100-sxm", code=1)["error"]["code"] == "invalid_input"
     finally:
         server.terminate()
         server.wait(timeout=10)

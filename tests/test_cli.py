@@ -116,6 +116,27 @@ def test_tour_of_the_capacity_core(cli: Any) -> None:
 SIGN = "contract sign --tenant lab --pool colossus-1/h100-sxm --gpus 4 --start 2027-01-01 --term 1d --json"
 
 
+def test_workloads_run_locally_one_engine_step_at_a_time(cli: Any) -> None:
+    cli("init")
+    cli("tenant", "add", "lab")
+    args = ["--tenant", "lab", "--pool", "colossus-1/h100-sxm", "--gpus", "64", "--start", "now", "--term", "30d"]
+    contract = as_json(cli("contract", "sign", *args, "--json"))
+    work = as_json(
+        cli("workload", "submit", "--contract", contract["id"], "--duration", "2h", "--tasks", "2", "--json")
+    )
+    assert (work["status"], work["gpus"]) == ("pending", 2)
+    assert as_json(cli("workload", "step", "--json")) == {"finished": 0, "started": 1, "preempted": 0}
+    shown = as_json(cli("workload", "show", work["id"], "--json"))
+    assert shown["status"] == "running"
+    assert len(shown["allocation"]) >= 1
+    assert "running" in cli("workload", "list").stdout
+    assert as_json(cli("workload", "cancel", work["id"], "--json"))["status"] == "cancelled"
+    assert as_json(cli("workload", "show", "w-nope", "--json", ok=False))["error"]["code"] == "not_found"
+    for bad in (["--duration", "soon"], ["--duration", "0h"], ["--duration", "1h", "--tasks", "0"]):
+        refused = cli("workload", "submit", "--contract", contract["id"], *bad, "--json", ok=False)
+        assert as_json(refused)["error"]["code"] == "invalid_input", bad
+
+
 @pytest.mark.parametrize(
     ("command", "code"),
     [

@@ -21,7 +21,7 @@ from neocloud.api import schemas
 from neocloud.api.app import context, fingerprint_of, idempotent, operator, principal
 from neocloud.app import auth, billing, live, services
 from neocloud.app.signing import SigningDesk, SignRequest
-from neocloud.app.views import invoice_view, plain
+from neocloud.app.views import invoice_view, plain, workload_view
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import Contract
 from neocloud.core.errors import InvalidInput, NotFound, UnknownContract
@@ -319,23 +319,6 @@ def revoke_key(
 # Workloads ---------------------------------------------------------------------------------------------
 
 
-def _workload(w: Any) -> dict[str, Any]:
-    return {
-        "id": w.job.id,
-        "tenant_id": w.job.tenant,
-        "contract_id": w.contract_id,
-        "gpus": w.job.gpus,
-        "duration": w.job.duration,
-        "submit": w.job.submit,
-        "status": w.status,
-        "started": w.started,
-        "first_start": w.first_start,
-        "finished": w.finished,
-        "preemptions": w.preemptions,
-        "allocation": None if w.allocation is None else [list(a) for a in w.allocation],
-    }
-
-
 @router.post("/workloads", status_code=201, response_model=schemas.WorkloadOut, tags=["workloads"])
 async def submit(
     body: schemas.WorkloadIn,
@@ -351,7 +334,7 @@ async def submit(
         ctx,
         idempotency_key,
         201,
-        lambda uow: _workload(
+        lambda uow: workload_view(
             live.submit_workload(
                 uow,
                 body.contract_id,
@@ -369,21 +352,21 @@ async def submit(
 @router.get("/workloads", response_model=list[schemas.WorkloadOut], tags=["workloads"])
 def list_workloads(tenant: str | None = None, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who) -> list[Any]:
     with ctx.uow() as uow:
-        return [_workload(w) for w in uow.list_workloads(_tenant_scope(who, tenant, uow))]
+        return [workload_view(w) for w in uow.list_workloads(_tenant_scope(who, tenant, uow))]
 
 
 @router.get("/workloads/{workload_id}", response_model=schemas.WorkloadOut, tags=["workloads"])
-def show_workload(workload_id: str, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who) -> Any:
+def showworkload_view(workload_id: str, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who) -> Any:
     with ctx.uow() as uow:
         w = uow.get_workload(workload_id)
         if w is None or (not who.is_operator and w.job.tenant != who.tenant_id):
             raise NotFound(f"unknown workload {workload_id!r}", workload=workload_id)
-        return _workload(w)
+        return workload_view(w)
 
 
 @router.post("/workloads/{workload_id}/cancel", response_model=schemas.WorkloadOut, tags=["workloads"])
 def cancel_workload(workload_id: str, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who) -> Any:
     with ctx.uow() as uow:
-        return _workload(
+        return workload_view(
             live.cancel_workload(uow, workload_id, ctx.now(), tenant_id=None if who.is_operator else who.tenant_id)
         )

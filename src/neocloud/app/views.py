@@ -25,3 +25,21 @@ def plain(value: Any) -> Any:
 def invoice_view(invoice: Any) -> dict[str, Any]:
     """A stored invoice as plain data, with its total (a derived property `plain` does not see)."""
     return {**plain(invoice), "total": str(invoice.total)}
+
+
+def workload_view(w: Any) -> dict[str, Any]:
+    """A stored workload as plain data: what the API returns and `workload ... --json` prints."""
+    return {
+        "id": w.job.id,
+        "tenant_id": w.job.tenant,
+        "contract_id": w.contract_id,
+        "gpus": w.job.gpus,
+        "duration": w.job.duration,
+        "submit": w.job.submit,
+        "status": w.status,
+        "started": w.started,
+        "first_start": w.first_start,
+        "finished": w.finished,
+        "preemptions": w.preemptions,
+        "allocation": None if w.allocation is None else [list(a) for a in w.allocation],
+    }

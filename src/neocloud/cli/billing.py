@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from neocloud.adapters import invoice_export
 from neocloud.adapters.traces.csvrows import Row, integer, read_rows
 from neocloud.app import billing, services
-from neocloud.app.ports import StoredInvoice, UnitOfWork
+from neocloud.app.ports import UnitOfWork
 from neocloud.app.views import invoice_view
 from neocloud.cli.context import command
-from neocloud.cli.output import console, emit_json, table
+from neocloud.cli.output import console, emit_json, reported, table
+from neocloud.cli.remote import remote
 from neocloud.cli.timefmt import parse_end, parse_time, show_time
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.periods import month
@@ -97,10 +99,16 @@ def usage_list(
     json: Json = False,
 ) -> None:
     """Usage records overlapping a billing period."""
-    with command(json) as ctx, ctx.uow() as uow:
-        span = month(period)
-        tenant_id = services.get_tenant(uow, tenant).id if tenant else None
-        records = uow.usage_between(span.start, span.end, tenant_id)
+    with reported(json):
+        api = remote()
+        if api is not None:
+            params = {"period": period, **({"tenant": tenant} if tenant else {})}
+            records = [UsageRecord(**r) for r in api.call("GET", "/usage", params=params)]
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                span = month(period)
+                tenant_id = services.get_tenant(uow, tenant).id if tenant else None
+                records = uow.usage_between(span.start, span.end, tenant_id)
         if json:
             emit_json(records)
         else:
@@ -122,16 +130,18 @@ def usage_list(
             )
 
 
-def _lines_table(invoice: StoredInvoice) -> None:
+def _show_invoice(view: dict[str, Any], json: bool) -> None:
+    """An invoice view (app/views.invoice_view, as the API returns it) as JSON or line by line."""
+    if json:
+        emit_json(view)
+        return
+    columns = ["contract_id", "kind", "description", "quantity", "unit", "unit_price", "amount"]
     table(
-        f"invoice {invoice.id}: {invoice.tenant_id}, {invoice.period}",
+        f"invoice {view['id']}: {view['tenant_id']}, {view['period']}",
         ["contract", "kind", "description", "quantity", "unit", "unit price", "amount"],
-        [
-            (line.contract_id, line.kind, line.description, line.quantity, line.unit, line.unit_price, line.amount)
-            for line in invoice.lines
-        ],
+        [tuple(line[c] for c in columns) for line in view["lines"]],
     )
-    console.print(f"total: ${invoice.total:,}")
+    console.print(f"total: ${Decimal(view['total']):,}")
 
 
 @invoice_app.command("generate")
@@ -141,12 +151,14 @@ def invoice_generate(
     json: Json = False,
 ) -> None:
     """Rate the tenant's month and issue its invoice; the month then takes no more usage."""
-    with command(json) as ctx, ctx.uow() as uow:
-        invoice = billing.generate_invoice(uow, tenant, period, ctx.now(), ctx.new_id)
-        if json:
-            emit_json(invoice_view(invoice))
+    with reported(json):
+        api = remote()
+        if api is not None:
+            view = api.call("POST", "/invoices", json={"tenant": tenant, "period": period})
         else:
-            _lines_table(invoice)
+            with command(json) as ctx, ctx.uow() as uow:
+                view = invoice_view(billing.generate_invoice(uow, tenant, period, ctx.now(), ctx.new_id))
+        _show_invoice(view, json)
 
 
 @invoice_app.command("list")
@@ -154,28 +166,35 @@ def invoice_list(
     tenant: Annotated[str | None, typer.Option(help="Tenant id or name.")] = None, json: Json = False
 ) -> None:
     """Issued invoices."""
-    with command(json) as ctx, ctx.uow() as uow:
-        tenant_id = services.get_tenant(uow, tenant).id if tenant else None
-        invoices = uow.list_invoices(tenant_id)
+    with reported(json):
+        api = remote()
+        if api is not None:
+            views = api.call("GET", "/invoices", params={"tenant": tenant} if tenant else {})
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                tenant_id = services.get_tenant(uow, tenant).id if tenant else None
+                views = [invoice_view(i) for i in uow.list_invoices(tenant_id)]
         if json:
-            emit_json([{"id": i.id, "tenant_id": i.tenant_id, "period": i.period, "total": i.total} for i in invoices])
+            emit_json([{k: v[k] for k in ("id", "tenant_id", "period", "total")} for v in views])
         else:
             table(
                 "invoices",
                 ["id", "tenant", "period", "total"],
-                [(i.id, i.tenant_id, i.period, f"${i.total:,}") for i in invoices],
+                [(v["id"], v["tenant_id"], v["period"], f"${Decimal(v['total']):,}") for v in views],
             )
 
 
 @invoice_app.command("show")
 def invoice_show(invoice_id: str, json: Json = False) -> None:
     """One invoice, line by line."""
-    with command(json) as ctx, ctx.uow() as uow:
-        invoice = billing.get_invoice(uow, invoice_id)
-        if json:
-            emit_json(invoice_view(invoice))
+    with reported(json):
+        api = remote()
+        if api is not None:
+            view = api.call("GET", f"/invoices/{invoice_id}")
         else:
-            _lines_table(invoice)
+            with command(json) as ctx, ctx.uow() as uow:
+                view = invoice_view(billing.get_invoice(uow, invoice_id))
+        _show_invoice(view, json)
 
 
 @invoice_app.command("export")

@@ -18,10 +18,11 @@ from neocloud.cli.bench import bench_app
 from neocloud.cli.billing import incident_app, invoice_app, revenue, usage_app
 from neocloud.cli.context import command, settings
 from neocloud.cli.output import console, emit_json, reported, table
-from neocloud.cli.remote import contract_of, remote
+from neocloud.cli.remote import Remote, contract_of, remote
 from neocloud.cli.serve import key_app, serve
 from neocloud.cli.simulate import simulate_app
 from neocloud.cli.timefmt import after, parse_duration, parse_end, parse_time, show_time
+from neocloud.cli.workloads import workload_app
 from neocloud.core.contracts import Contract, ContractKind, Tenant, TenantKind
 from neocloud.core.errors import InvalidInput, NotFound
 from neocloud.core.fleet import Site
@@ -45,6 +46,7 @@ for sub, name in [
     (invoice_app, "invoice"),
     (incident_app, "incident"),
     (key_app, "key"),
+    (workload_app, "workload"),
 ]:
     app.add_typer(sub, name=name)
 
@@ -120,7 +122,12 @@ def _site_summary(site: Site, ctx: bootstrap.Context) -> dict[str, object]:
 def fleet_show(
     site: Annotated[str | None, typer.Argument(help="One site (default: all).")] = None, json: Json = False
 ) -> None:
-    """Sites with their power budget, topology and pools."""
+    """Sites with their power budget, topology and pools (against a server: as its API shows them)."""
+    api = remote()
+    if api is not None:
+        with reported(json):
+            _remote_fleet(api, site, json)
+        return
     with command(json) as ctx:
         with ctx.uow() as uow:
             sites = [s for s in uow.list_sites() if site is None or s.name == site]
@@ -147,6 +154,26 @@ def fleet_show(
                 ],
             )
             table("pools", ["pool", "GPU model", "GPUs"], [(p.name, p.gpu_model, f"{p.gpus:,}") for p in s.pools()])
+
+
+def _remote_fleet(api: Remote, site: str | None, json: bool) -> None:
+    sites = [s for s in api.call("GET", "/sites") if site is None or s["name"] == site]
+    if site is not None and not sites:
+        raise NotFound(f"unknown site {site!r}", site=site)
+    pools = api.call("GET", "/pools")
+    for s in sites:
+        s["pools"] = [p for p in pools if p["site"] == s["name"]]
+    if json:
+        emit_json(sites)
+        return
+    for s in sites:
+        console.print(
+            f"[bold]{s['name']}[/] {s['location']}  {s['gpus']:,} GPUs; facility power {s['facility_power_mw']} MW"
+            f" of {s['power_mw'] or 'no set budget'}"
+        )
+        table(
+            "pools", ["pool", "GPU model", "GPUs"], [(p["name"], p["gpu_model"], f"{p['gpus']:,}") for p in s["pools"]]
+        )
 
 
 @fleet_app.command("import")

@@ -10,7 +10,9 @@ import uvicorn
 
 from neocloud.app import auth
 from neocloud.cli.context import command, settings
-from neocloud.cli.output import console, emit_json
+from neocloud.cli.output import console, emit_json, reported
+from neocloud.cli.remote import remote
+from neocloud.core.errors import InvalidInput
 
 key_app = typer.Typer(help="API keys (stored hashed; the secret is shown once).", no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -21,24 +23,39 @@ def key_create(
     tenant: Annotated[str | None, typer.Option(help="Tenant id or name (default: an operator key).")] = None,
     json: Json = False,
 ) -> None:
-    """Create an API key and print its secret once."""
-    with command(json) as ctx, ctx.uow() as uow:
-        key, secret = auth.create_key(uow, ctx.now(), ctx.new_id, tenant)
+    """Create an API key and print its secret once (against a server: a tenant's key, operator only)."""
+    with reported(json):
+        api = remote()
+        if api is not None:
+            if tenant is None:
+                raise InvalidInput("against a server, name the tenant (--tenant); operator keys are made locally")
+            made = api.call("POST", f"/tenants/{tenant}/keys")
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                key, secret = auth.create_key(uow, ctx.now(), ctx.new_id, tenant)
+            made = {"id": key.id, "role": key.role, "tenant_id": key.tenant_id, "secret": secret}
     if json:
-        emit_json({"id": key.id, "role": key.role, "tenant_id": key.tenant_id, "secret": secret})
+        emit_json(made)
     else:
-        console.print(f"{key.role} key {key.id}: {secret}\n(shown once; neocloud keeps only its digest)")
+        console.print(
+            f"{made['role']} key {made['id']}: {made['secret']}\n(shown once; neocloud keeps only its digest)"
+        )
 
 
 @key_app.command("revoke")
 def key_revoke(key_id: str, json: Json = False) -> None:
-    """Revoke an API key: it stops working at once."""
-    with command(json) as ctx, ctx.uow() as uow:
-        key = auth.revoke_key(uow, key_id, ctx.now())
+    """Revoke an API key: it stops working at once (a server's other workers: within 2 s)."""
+    with reported(json):
+        api = remote()
+        if api is not None:
+            revoked_at = api.call("POST", f"/keys/{key_id}/revoke")["revoked_at"]
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                revoked_at = auth.revoke_key(uow, key_id, ctx.now()).revoked_at
     if json:
-        emit_json({"id": key.id, "revoked_at": key.revoked_at})
+        emit_json({"id": key_id, "revoked_at": revoked_at})
     else:
-        console.print(f"key {key.id} revoked")
+        console.print(f"key {key_id} revoked")
 
 
 def serve(
