@@ -144,6 +144,23 @@ def test_tenants_never_see_each_other(api: Any) -> None:
     assert api("GET", "/invoices", "lab") == []
     assert api("GET", f"/invoices/{invoice['id']}", "research")["id"] == invoice["id"]
     assert api("POST", "/invoices", "lab", json={"tenant": "lab", "period": "2025-05"}, status=403)
+    # The endpoints behind the rest of the CLI: the same rules.
+    assert api("POST", f"/contracts/{theirs['id']}/extend", "lab", json={"end": theirs["end"] + 1}, status=404)
+    assert api("GET", f"/invoices/{invoice['id']}/export", "lab", status=404)["error"]["code"] == "not_found"
+    exported = api("GET", f"/invoices/{invoice['id']}/export", "research", params={"format": "csv"})
+    assert exported.text.startswith("contract_id,")
+    operator_only = [
+        ("PUT", f"/contracts/{mine['id']}/terms", {"json": {"minimum_per_period": "1"}}),
+        ("POST", "/maintenance", {"json": {"pool": POOL, "gpus": 1, "start": MAY.start, "end": MAY.end}}),
+        ("GET", "/holds", {"params": {"pool": POOL}}),
+        ("POST", "/maintenance/m-x/cancel", {"params": {"pool": POOL}}),
+        ("POST", "/incidents", {"json": {"pool": POOL, "start": MAY.start, "end": MAY.end}}),
+        ("GET", "/incidents", {"params": {"period": "2025-05"}}),
+        ("POST", "/usage", {"json": {"records": []}}),
+        ("GET", "/revenue", {}),
+    ]
+    for method, path, kw in operator_only:
+        assert api(method, path, "lab", status=403, **kw)["error"]["code"] == "forbidden", path
 
 
 def test_idempotency_keys_make_creating_posts_safe_to_retry(api: Any) -> None:
@@ -414,7 +431,29 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
         key = cli("key", "create", "--tenant", "lab")
         assert key["role"] == "tenant"
         assert cli("key", "revoke", key["id"])["revoked_at"] is not None
-        assert cli("maintenance", "list", "colossus-1/h100-sxm", code=1)["error"]["code"] == "invalid_input"
+        pool = "colossus-1/h100-sxm"
+        down = cli("maintenance", "add", pool, "--gpus", "16", "--start", "2031-01-01", "--end", "+1d")
+        assert [h["kind"] for h in cli("maintenance", "list", pool)] == ["reserved", "maintenance"]
+        assert cli("maintenance", "cancel", pool, down["id"])["id"] == down["id"]
+        longer = cli("contract", "extend", now["id"], "--end", "+10d")
+        assert longer["end"] == now["end"] + 10 * 86_400
+        assert cli("contract", "terms", now["id"], "--minimum", "1000")["terms"]["minimum_per_period"] == "1000.00"
+        outage = cli("incident", "add", pool, "--start", "2031-02-01", "--end", "+4h", "--contract", now["id"])
+        assert (outage["contract_id"], outage["end"] - outage["start"]) == (now["id"], 4 * 3600)
+        assert len(cli("incident", "list", "--period", "2031-02")) == 1
+        run = ["usage", "add", "--contract", now["id"], "--job", "j1", "--gpus", "8", "--start", "now", "--end", "now"]
+        assert cli(*run, code=1)["error"]["code"] == "invalid_interval"  # end must follow start: nothing written
+        assert cli("revenue", "--period", "2026-10", "--capacity")["revenue"] == []
+        html = subprocess.run(
+            [neocloud, "invoice", "export", invoice["id"], "--format", "html"],
+            env=client_env,
+            capture_output=True,
+            text=True,
+        )
+        assert html.returncode == 0
+        assert "<html" in html.stdout.lower()
+        for store_only in (["init"], ["workload", "step"]):
+            assert cli(*store_only, code=1)["error"]["code"] == "invalid_input"
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -9,6 +9,7 @@ import json
 
 from neocloud.app.ports import StoredInvoice
 from neocloud.core.billing.periods import month
+from neocloud.core.errors import InvalidInput
 from neocloud.core.timeutil import iso
 
 COLUMNS = ["contract_id", "kind", "description", "quantity", "unit", "unit_price", "amount"]
@@ -68,3 +69,17 @@ Period: {invoice.period} ({iso(period.start)} to {iso(period.end)})<br>Issued: {
 </table>
 </body></html>
 """
+
+
+FORMATS = {"json": "application/json", "csv": "text/csv", "html": "text/html"}
+
+
+def render(invoice: StoredInvoice, format: str, tenant_name: str) -> tuple[str, str]:
+    """The invoice in `format` (json, csv or html), and its media type."""
+    if format == "json":
+        return to_json(invoice), FORMATS[format]
+    if format == "csv":
+        return to_csv(invoice), FORMATS[format]
+    if format == "html":
+        return to_html(invoice, tenant_name), FORMATS[format]
+    raise InvalidInput(f"unknown format {format!r}: use json, csv or html", format=format)

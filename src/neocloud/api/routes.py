@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from sqlalchemy import text
 
 from neocloud import bootstrap
+from neocloud.adapters import invoice_export
 from neocloud.adapters.store.uow import SqlUnitOfWork
 from neocloud.api import schemas
 from neocloud.api.app import context, fingerprint_of, idempotent, operator, principal
@@ -216,7 +217,138 @@ def cancel_contract(contract_id: str, ctx: bootstrap.Context = Ctx, who: auth.Pr
         return plain(services.cancel_contract(uow, contract_id, ctx.now()))
 
 
+@router.post("/contracts/{contract_id}/extend", response_model=schemas.ContractOut, tags=["contracts"])
+def extend_contract(
+    contract_id: str, body: schemas.ExtendIn, ctx: bootstrap.Context = Ctx, who: auth.Principal = Who
+) -> Any:
+    """Extend the term; refused (409) if the GPUs are not free for the extra time."""
+    with ctx.uow() as uow:
+        _visible(services.get_contract(uow, contract_id), who)
+        return plain(services.extend_contract(uow, contract_id, body.end))
+
+
+@router.put("/contracts/{contract_id}/terms", response_model=schemas.TermsOut, tags=["contracts"])
+def set_terms(
+    contract_id: str, body: schemas.TermsIn, ctx: bootstrap.Context = Ctx, who: auth.Principal = Operator
+) -> dict[str, Any]:
+    """Money terms: a minimum spend per month and a prepaid balance (operator)."""
+    minimum = _decimal(body.minimum_per_period, "minimum_per_period") or Decimal(0)
+    prepaid = _decimal(body.prepaid_balance, "prepaid_balance") or Decimal(0)
+    with ctx.uow() as uow:
+        terms = billing.set_billing_terms(uow, contract_id, minimum, prepaid)
+    return {"contract_id": contract_id, **plain(terms)}
+
+
+# Maintenance and incidents (operator) ------------------------------------------------------------------
+
+
+@router.post("/maintenance", status_code=201, response_model=schemas.HoldOut, tags=["fleet"])
+async def add_maintenance(
+    body: schemas.MaintenanceIn,
+    request: Request,
+    ctx: bootstrap.Context = Ctx,
+    who: auth.Principal = Operator,
+    idempotency_key: str | None = IdempotencyKey,
+) -> Response:
+    """Take GPUs out of service; refused (409) where they are already sold."""
+    return await idempotent(
+        request,
+        who,
+        ctx,
+        idempotency_key,
+        201,
+        lambda uow: services.schedule_maintenance(uow, body.pool, body.gpus, body.start, body.end, ctx.new_id),
+    )
+
+
+@router.get("/holds", response_model=list[schemas.HoldOut], tags=["fleet"])
+def holds(pool: str, ctx: bootstrap.Context = Ctx, who: auth.Principal = Operator) -> list[Any]:
+    """Every hold on a pool: contracts' and maintenance (operator)."""
+    with ctx.reader() as uow:
+        return [plain(h) for h in services.list_holds(uow, pool)]
+
+
+@router.post("/maintenance/{hold_id}/cancel", response_model=schemas.HoldOut, tags=["fleet"])
+def cancel_maintenance(hold_id: str, pool: str, ctx: bootstrap.Context = Ctx, who: auth.Principal = Operator) -> Any:
+    """Put GPUs back in service."""
+    with ctx.uow() as uow:
+        return plain(services.cancel_maintenance(uow, pool, hold_id))
+
+
+@router.post("/incidents", status_code=201, response_model=schemas.OutageOut, tags=["billing"])
+async def add_incident(
+    body: schemas.IncidentIn,
+    request: Request,
+    ctx: bootstrap.Context = Ctx,
+    who: auth.Principal = Operator,
+    idempotency_key: str | None = IdempotencyKey,
+) -> Response:
+    """Record GPUs out of service by failure: they count against SLA availability."""
+    return await idempotent(
+        request,
+        who,
+        ctx,
+        idempotency_key,
+        201,
+        lambda uow: billing.record_incident(
+            uow,
+            body.pool,
+            body.start,
+            body.end,
+            ctx.new_id,
+            gpus=body.gpus,
+            contract_id=body.contract_id,
+            description=body.description,
+        ),
+    )
+
+
+@router.get("/incidents", response_model=list[schemas.OutageOut], tags=["billing"])
+def incidents(
+    period: str = Query(pattern=r"^\d{4}-\d{2}$", examples=["2027-04"]),
+    pool: list[str] | None = Query(None),
+    ctx: bootstrap.Context = Ctx,
+    who: auth.Principal = Operator,
+) -> list[Any]:
+    """Incidents overlapping a month, on the given pools (default: all)."""
+    span = month(period)
+    with ctx.uow() as uow:
+        pools = pool or [p.name for p in uow.list_pools()]
+        return [plain(o) for o in uow.incidents_between(pools, span.start, span.end)]
+
+
 # Usage and invoices ------------------------------------------------------------------------------------
+
+
+@router.post("/usage", status_code=201, response_model=schemas.UsageAdded, tags=["billing"])
+def add_usage(body: schemas.UsageIn, ctx: bootstrap.Context = Ctx, who: auth.Principal = Operator) -> dict[str, int]:
+    """Record runs (operator): each run once, whatever is sent again; all of them, or none if any is refused."""
+    with ctx.uow() as uow:
+        records = [
+            billing.run_record(uow, r.contract_id, r.job, r.milli_gpus, r.start, r.end, r.preempted)
+            for r in body.records
+        ]
+        added = billing.ingest_usage(uow, records)
+    return {"rows": len(records), "added": len(added)}
+
+
+@router.get("/revenue", response_model=schemas.RevenueOut, tags=["billing"])
+def revenue(
+    period: str | None = Query(None, pattern=r"^\d{4}-\d{2}$", examples=["2027-04"]),
+    capacity: bool = False,
+    ctx: bootstrap.Context = Ctx,
+    who: auth.Principal = Operator,
+) -> dict[str, Any]:
+    """Invoiced revenue by period, tenant, contract and pool; with `capacity`, sold versus used reserved
+    GPU-hours of `period` and what the idle part would fetch as spot (operator)."""
+    with ctx.uow() as uow:
+        rows = billing.revenue(uow, period)
+        use = []
+        if capacity:
+            if period is None:
+                raise InvalidInput("capacity needs a period", field="period")
+            use = billing.sold_versus_used(uow, period, billing.spot_prices(uow, ctx.catalog))
+    return {"revenue": plain(rows), "capacity": plain(use)}
 
 
 @router.get("/usage", response_model=list[schemas.UsageOut], tags=["billing"])
@@ -245,6 +377,28 @@ def show_invoice(invoice_id: str, ctx: bootstrap.Context = Ctx, who: auth.Princi
         if not who.is_operator and invoice.tenant_id != who.tenant_id:
             raise NotFound(f"unknown invoice {invoice_id!r}", invoice=invoice_id)  # as if it did not exist
         return invoice_view(invoice)
+
+
+@router.get(
+    "/invoices/{invoice_id}/export",
+    tags=["billing"],
+    response_class=Response,
+    responses={200: {"content": {media: {"schema": {"type": "string"}} for media in invoice_export.FORMATS.values()}}},
+)
+def export_invoice(
+    invoice_id: str,
+    format: str = Query("html", pattern="^(json|csv|html)$"),
+    ctx: bootstrap.Context = Ctx,
+    who: auth.Principal = Who,
+) -> Response:
+    """The invoice as JSON, CSV or a printable HTML page."""
+    with ctx.uow() as uow:
+        invoice = billing.get_invoice(uow, invoice_id)
+        if not who.is_operator and invoice.tenant_id != who.tenant_id:
+            raise NotFound(f"unknown invoice {invoice_id!r}", invoice=invoice_id)
+        tenant = services.get_tenant(uow, invoice.tenant_id).name
+    text, media = invoice_export.render(invoice, format, tenant)
+    return Response(text, media_type=media)
 
 
 @router.post("/invoices", status_code=201, response_model=schemas.InvoiceOut, tags=["billing"])

@@ -174,3 +174,99 @@ class WorkloadOut(BaseModel):
     finished: int | None
     preemptions: int
     allocation: list[tuple[str, int]] | None
+
+
+class ExtendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    end: int = Field(description="The new end, Unix seconds (after the current one).", examples=[1806537600])
+
+
+class TermsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    minimum_per_period: str = Field("0", description="Minimum spend per month, USD.", examples=["100000.00"])
+    prepaid_balance: str = Field("0", description="Prepaid balance the invoices draw down, USD.", examples=["0"])
+
+
+class TermsOut(BaseModel):
+    contract_id: str
+    minimum_per_period: str
+    prepaid_balance: str
+
+
+class HoldOut(BaseModel):
+    id: str
+    pool: str
+    gpus: int
+    start: int
+    end: int
+    kind: str = Field(examples=["maintenance"])
+    contract_id: str | None
+
+
+class MaintenanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pool: str = Field(examples=["colossus-1/h100-sxm"])
+    gpus: int = Field(gt=0, examples=[512])
+    start: int
+    end: int
+
+
+class IncidentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pool: str = Field(examples=["colossus-1/h100-sxm"])
+    start: int
+    end: int
+    gpus: int | None = Field(None, gt=0, description="GPUs down; none: every GPU of the contracts hit.")
+    contract_id: str | None = Field(None, description="Only this contract's GPUs; none: the whole pool.")
+    description: str = ""
+
+
+class OutageOut(BaseModel):
+    pool: str
+    start: int
+    end: int
+    gpus: int | None
+    contract_id: str | None
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contract_id: str
+    job: str = Field(description="Job id: with the start, the record's idempotency key.")
+    milli_gpus: int = Field(gt=0, examples=[8000])
+    start: int
+    end: int
+    preempted: bool = False
+
+
+class UsageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    records: list[RunIn] = Field(description="Runs to record: all of them, or none if any is refused.")
+
+
+class UsageAdded(BaseModel):
+    rows: int
+    added: int
+
+
+class RevenueRowOut(BaseModel):
+    period: str
+    tenant_id: str
+    contract_id: str
+    pool: str
+    amount: str
+
+
+class CapacityUseOut(BaseModel):
+    contract_id: str
+    tenant_id: str
+    pool: str
+    committed_gpu_hours: str
+    used_gpu_hours: str
+    idle_gpu_hours: str
+    idle_spot_value: str
+
+
+class RevenueOut(BaseModel):
+    revenue: list[RevenueRowOut]
+    capacity: list[CapacityUseOut]

@@ -13,10 +13,20 @@ from neocloud.core.billing.invoice import BillingTerms, build_invoice
 from neocloud.core.billing.metering import Meter, UsageRecord
 from neocloud.core.billing.periods import Period, month
 from neocloud.core.billing.rating import ContractMeter, Outage
-from neocloud.core.contracts import ContractKind
+from neocloud.core.catalog import Catalog
+from neocloud.core.contracts import ContractKind, PriceBook
 from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract
 from neocloud.core.ledger import HoldKind, check_interval
 from neocloud.core.money import to_money
+
+
+def run_record(
+    uow: UnitOfWork, contract_id: str, job: str, milli_gpus: int, start: int, end: int, preempted: bool = False
+) -> UsageRecord:
+    """The usage record of one run of a job under a contract (checked when ingested)."""
+    contract = get_contract(uow, contract_id)
+    pool = get_pool(uow, contract.pool)
+    return UsageRecord.of_run(contract, pool.gpu_model, job, milli_gpus, start, end, preempted)
 
 
 def ingest_usage(uow: UnitOfWork, records: Iterable[UsageRecord]) -> list[UsageRecord]:
@@ -139,6 +149,15 @@ class CapacityUse:
     used_gpu_hours: Decimal  # within the commitment
     idle_gpu_hours: Decimal  # sold but unused: could be resold as spot
     idle_spot_value: Decimal  # at the pool's spot price
+
+
+def spot_prices(uow: UnitOfWork, catalog: Catalog) -> dict[str, Decimal]:
+    """What an idle GPU-hour would fetch as spot, per pool whose model has a spot price."""
+    return {
+        p.name: PriceBook().price(catalog[p.gpu_model], ContractKind.SPOT)
+        for p in uow.list_pools()
+        if catalog[p.gpu_model].spot_usd_per_hr is not None
+    }
 
 
 def sold_versus_used(uow: UnitOfWork, period_key: str, spot_price: dict[str, Decimal]) -> list[CapacityUse]:

@@ -11,29 +11,21 @@ import typer
 from neocloud.adapters import invoice_export
 from neocloud.adapters.traces.csvrows import Row, integer, read_rows
 from neocloud.app import billing, services
-from neocloud.app.ports import UnitOfWork
 from neocloud.app.views import invoice_view
+from neocloud.bootstrap import wall_clock
 from neocloud.cli.context import command
 from neocloud.cli.output import console, emit_json, reported, table
 from neocloud.cli.remote import remote
 from neocloud.cli.timefmt import parse_end, parse_time, show_time
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.periods import month
-from neocloud.core.contracts import ContractKind, PriceBook
+from neocloud.core.billing.rating import Outage
 from neocloud.core.errors import InvalidInput
 
 usage_app = typer.Typer(help="Metered GPU usage.", no_args_is_help=True)
 invoice_app = typer.Typer(help="Invoices per tenant per calendar month.", no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 USAGE_COLUMNS = ["contract", "job", "milli_gpus", "start", "end"]  # optional: preempted
-
-
-def _record(
-    uow: UnitOfWork, contract_id: str, job: str, milli_gpus: int, start: int, end: int, preempted: bool
-) -> UsageRecord:
-    contract = services.get_contract(uow, contract_id)
-    pool = services.get_pool(uow, contract.pool)
-    return UsageRecord.of_run(contract, pool.gpu_model, job, milli_gpus, start, end, preempted)
 
 
 @usage_app.command("add")
@@ -48,18 +40,21 @@ def usage_add(
     json: Json = False,
 ) -> None:
     """Record one run of a job; sending the same run again records nothing."""
-    with command(json) as ctx, ctx.uow() as uow:
+    with reported(json):
         if not start or not end:
             raise InvalidInput("give --start and --end")
-        now = ctx.now()
-        record = _record(
-            uow, contract, job, milli_gpus or gpus * 1000, parse_time(start, now), parse_time(end, now), preempted
-        )
-        added = billing.ingest_usage(uow, [record])
+        now = wall_clock()
+        t0, t1 = parse_time(start, now), parse_time(end, now)
+        run: dict[str, Any] = {"contract_id": contract, "job": job, "milli_gpus": milli_gpus or gpus * 1000}
+        run |= {"start": t0, "end": t1, "preempted": preempted}
+        added = _ingest([run], json)
         if json:
-            emit_json({"added": len(added), "record": record})
+            emit_json({"added": added, "run": run})
         else:
-            console.print(f"usage {record.key}: {'recorded' if added else 'already recorded, nothing changed'}")
+            console.print(
+                f"usage of {job} from {show_time(t0)}: "
+                + ("recorded" if added else "already recorded, nothing changed")
+            )
 
 
 @usage_app.command("import")
@@ -68,28 +63,40 @@ def usage_import(
     json: Json = False,
 ) -> None:
     """Record many runs at once: all of them, or none if any row is bad."""
-    with command(json) as ctx, ctx.uow() as uow:
 
-        def parse(row: Row, line: int) -> UsageRecord:
-            flag = (row.get("preempted") or "").strip().lower()
-            if flag not in ("", "0", "1", "true", "false"):
-                raise ValueError(f"preempted must be true or false, got {flag!r}")
-            return _record(
-                uow,
-                row["contract"].strip(),
-                row["job"].strip(),
-                integer(row, "milli_gpus"),
-                integer(row, "start"),
-                integer(row, "end"),
-                flag in ("1", "true"),
-            )
+    def parse(row: Row, line: int) -> dict[str, Any]:
+        flag = (row.get("preempted") or "").strip().lower()
+        if flag not in ("", "0", "1", "true", "false"):
+            raise ValueError(f"preempted must be true or false, got {flag!r}")
+        return {
+            "contract_id": row["contract"].strip(),
+            "job": row["job"].strip(),
+            "milli_gpus": integer(row, "milli_gpus"),
+            "start": integer(row, "start"),
+            "end": integer(row, "end"),
+            "preempted": flag in ("1", "true"),
+        }
 
-        records, _ = read_rows(file, USAGE_COLUMNS, parse)
-        added = billing.ingest_usage(uow, records)
+    with reported(json):
+        runs, _ = read_rows(file, USAGE_COLUMNS, parse)
+        added = _ingest(runs, json)
         if json:
-            emit_json({"rows": len(records), "added": len(added)})
+            emit_json({"rows": len(runs), "added": added})
         else:
-            console.print(f"{len(records):,} rows read, {len(added):,} new usage records")
+            console.print(f"{len(runs):,} rows read, {added:,} new usage records")
+
+
+def _ingest(runs: list[dict[str, Any]], json: bool) -> int:
+    """Record runs on the server or the store: all or none; returns how many were new."""
+    api = remote()
+    if api is not None:
+        return int(api.call("POST", "/usage", json={"records": runs})["added"])
+    with command(json) as ctx, ctx.uow() as uow:
+        records = [
+            billing.run_record(uow, r["contract_id"], r["job"], r["milli_gpus"], r["start"], r["end"], r["preempted"])
+            for r in runs
+        ]
+        return len(billing.ingest_usage(uow, records))
 
 
 @usage_app.command("list")
@@ -204,21 +211,30 @@ def invoice_export_cmd(
     output: Annotated[Path | None, typer.Option(help="File to write (default: standard output).")] = None,
 ) -> None:
     """Export an invoice as JSON, CSV or a printable HTML page."""
-    with command(False) as ctx, ctx.uow() as uow:
-        invoice = billing.get_invoice(uow, invoice_id)
-        if format == "json":
-            text = invoice_export.to_json(invoice)
-        elif format == "csv":
-            text = invoice_export.to_csv(invoice)
-        elif format == "html":
-            text = invoice_export.to_html(invoice, services.get_tenant(uow, invoice.tenant_id).name)
+    with reported(False):
+        api = remote()
+        if api is not None:
+            if format not in invoice_export.FORMATS:
+                raise InvalidInput(f"unknown format {format!r}: use json, csv or html", format=format)
+            text = api.text("GET", f"/invoices/{invoice_id}/export", params={"format": format})
         else:
-            raise InvalidInput(f"unknown format {format!r}: use json, csv or html", format=format)
+            with command(False) as ctx, ctx.uow() as uow:
+                invoice = billing.get_invoice(uow, invoice_id)
+                tenant = services.get_tenant(uow, invoice.tenant_id).name
+            text, _ = invoice_export.render(invoice, format, tenant)
         if output is None:
             typer.echo(text, nl=False)
         else:
             output.write_text(text)
             console.print(f"wrote {output}")
+
+
+AMOUNTS = ("amount", "committed_gpu_hours", "used_gpu_hours", "idle_gpu_hours", "idle_spot_value")
+
+
+def _decimals(row: dict[str, Any]) -> dict[str, Any]:
+    """An API row with its amounts (decimal strings) as Decimals again."""
+    return {k: Decimal(v) if k in AMOUNTS else v for k, v in row.items()}
 
 
 def revenue(
@@ -227,18 +243,19 @@ def revenue(
     json: Json = False,
 ) -> None:
     """Invoiced revenue by period, tenant, contract and pool; with --capacity, idle reserved capacity."""
-    with command(json) as ctx, ctx.uow() as uow:
-        rows = billing.revenue(uow, period)
-        use = []
-        if capacity:
-            if period is None:
-                raise InvalidInput("--capacity needs --period")
-            prices = {
-                p.name: PriceBook().price(ctx.catalog[p.gpu_model], ContractKind.SPOT)
-                for p in uow.list_pools()
-                if ctx.catalog[p.gpu_model].spot_usd_per_hr is not None
-            }
-            use = billing.sold_versus_used(uow, period, prices)
+    with reported(json):
+        if capacity and period is None:
+            raise InvalidInput("--capacity needs --period")
+        api = remote()
+        if api is not None:
+            got = api.call("GET", "/revenue", params={"capacity": capacity, **({"period": period} if period else {})})
+            rows = [billing.RevenueRow(**_decimals(r)) for r in got["revenue"]]
+            use = [billing.CapacityUse(**_decimals(u)) for u in got["capacity"]]
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                rows = billing.revenue(uow, period)
+                prices = billing.spot_prices(uow, ctx.catalog)
+                use = billing.sold_versus_used(uow, period, prices) if capacity and period else []
         if json:
             emit_json({"revenue": rows, "capacity": use})
             return
@@ -281,19 +298,19 @@ def incident_add(
     json: Json = False,
 ) -> None:
     """Record GPUs out of service."""
-    with command(json) as ctx, ctx.uow() as uow:
-        now = ctx.now()
+    with reported(json):
+        now = wall_clock()
         start_s = parse_time(start, now)
-        outage = billing.record_incident(
-            uow,
-            pool,
-            start_s,
-            parse_end(end, start_s, now),
-            ctx.new_id,
-            gpus=gpus,
-            contract_id=contract,
-            description=description,
-        )
+        end_s = parse_end(end, start_s, now)
+        api = remote()
+        if api is not None:
+            body = {"pool": pool, "start": start_s, "end": end_s, "gpus": gpus, "contract_id": contract}
+            outage = Outage(**api.call("POST", "/incidents", json={**body, "description": description}))
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                outage = billing.record_incident(
+                    uow, pool, start_s, end_s, ctx.new_id, gpus=gpus, contract_id=contract, description=description
+                )
         if json:
             emit_json(outage)
         else:
@@ -307,10 +324,17 @@ def incident_list(
     json: Json = False,
 ) -> None:
     """Incidents overlapping a month."""
-    with command(json) as ctx, ctx.uow() as uow:
-        span = month(period)
-        pools = pool or [p.name for p in uow.list_pools()]
-        outages = uow.incidents_between(pools, span.start, span.end)
+    with reported(json):
+        api = remote()
+        if api is not None:
+            outages = [
+                Outage(**o) for o in api.call("GET", "/incidents", params={"period": period, "pool": pool or []})
+            ]
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                span = month(period)
+                pools = pool or [p.name for p in uow.list_pools()]
+                outages = uow.incidents_between(pools, span.start, span.end)
         if json:
             emit_json(outages)
         else:

@@ -18,11 +18,12 @@ from neocloud.cli.bench import bench_app
 from neocloud.cli.billing import incident_app, invoice_app, revenue, usage_app
 from neocloud.cli.context import command, settings
 from neocloud.cli.output import console, emit_json, reported, table
-from neocloud.cli.remote import Remote, contract_of, remote
+from neocloud.cli.remote import Remote, contract_of, hold_of, remote
 from neocloud.cli.serve import key_app, serve
 from neocloud.cli.simulate import simulate_app
 from neocloud.cli.timefmt import after, parse_duration, parse_end, parse_time, show_time
 from neocloud.cli.workloads import workload_app
+from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.contracts import Contract, ContractKind, Tenant, TenantKind
 from neocloud.core.errors import InvalidInput, NotFound
 from neocloud.core.fleet import Site
@@ -355,11 +356,17 @@ def contract_extend(
     json: Json = False,
 ) -> None:
     """Extend a contract's term; refused if its GPUs are not free for the extra time."""
-    with command(json) as ctx:
-        with ctx.uow() as uow:
-            current = services.get_contract(uow, contract_id)
-            new_end = parse_end(end, current.end, ctx.now())
-            contract = services.extend_contract(uow, contract_id, new_end)
+    with reported(json):
+        api = remote()
+        if api is not None:
+            current = contract_of(api.call("GET", f"/contracts/{contract_id}"))
+            new_end = parse_end(end, current.end, wall_clock())
+            contract = contract_of(api.call("POST", f"/contracts/{contract_id}/extend", json={"end": new_end}))
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                current = services.get_contract(uow, contract_id)
+                new_end = parse_end(end, current.end, ctx.now())
+                contract = services.extend_contract(uow, contract_id, new_end)
         if json:
             emit_json(contract)
         else:
@@ -374,10 +381,16 @@ def contract_terms(
     json: Json = False,
 ) -> None:
     """Set a contract's money terms: a monthly minimum and a prepaid balance."""
-    with command(json) as ctx, ctx.uow() as uow:
-        terms = billing.set_billing_terms(
-            uow, contract_id, _decimal(minimum, "--minimum") or Decimal(0), _decimal(prepaid, "--prepaid") or Decimal(0)
-        )
+    with reported(json):
+        low, ahead = _decimal(minimum, "--minimum") or Decimal(0), _decimal(prepaid, "--prepaid") or Decimal(0)
+        api = remote()
+        if api is not None:
+            body = {"minimum_per_period": str(low), "prepaid_balance": str(ahead)}
+            got = api.call("PUT", f"/contracts/{contract_id}/terms", json=body)
+            terms = BillingTerms(Decimal(got["minimum_per_period"]), Decimal(got["prepaid_balance"]))
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                terms = billing.set_billing_terms(uow, contract_id, low, ahead)
         if json:
             emit_json({"contract": contract_id, "terms": terms})
         else:
@@ -501,10 +514,14 @@ def maintenance_add(
     json: Json = False,
 ) -> None:
     """Take GPUs out of service; refused where they are already sold."""
-    with command(json) as ctx:
-        s, e = _window(start, end, ctx.now())
-        with ctx.uow() as uow:
-            hold = services.schedule_maintenance(uow, pool, gpus, s, e, ctx.new_id)
+    with reported(json):
+        s, e = _window(start, end, wall_clock())
+        api = remote()
+        if api is not None:
+            hold = hold_of(api.call("POST", "/maintenance", json={"pool": pool, "gpus": gpus, "start": s, "end": e}))
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                hold = services.schedule_maintenance(uow, pool, gpus, s, e, ctx.new_id)
         if json:
             emit_json(hold)
         else:
@@ -514,9 +531,13 @@ def maintenance_add(
 @maintenance_app.command("list")
 def maintenance_list(pool: str, json: Json = False) -> None:
     """All holds on a pool, maintenance and contracts."""
-    with command(json) as ctx:
-        with ctx.uow() as uow:
-            holds = services.list_holds(uow, pool)
+    with reported(json):
+        api = remote()
+        if api is not None:
+            holds = [hold_of(h) for h in api.call("GET", "/holds", params={"pool": pool})]
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                holds = services.list_holds(uow, pool)
         if json:
             emit_json(holds)
         else:
@@ -530,9 +551,13 @@ def maintenance_list(pool: str, json: Json = False) -> None:
 @maintenance_app.command("cancel")
 def maintenance_cancel(pool: str, hold_id: str, json: Json = False) -> None:
     """Put GPUs back in service."""
-    with command(json) as ctx:
-        with ctx.uow() as uow:
-            hold = services.cancel_maintenance(uow, pool, hold_id)
+    with reported(json):
+        api = remote()
+        if api is not None:
+            hold = hold_of(api.call("POST", f"/maintenance/{hold_id}/cancel", params={"pool": pool}))
+        else:
+            with command(json) as ctx, ctx.uow() as uow:
+                hold = services.cancel_maintenance(uow, pool, hold_id)
         if json:
             emit_json(hold)
         else:

@@ -12,6 +12,7 @@ import httpx2 as httpx
 from neocloud.cli.context import settings
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus
 from neocloud.core.errors import InvalidInput, NeocloudError
+from neocloud.core.ledger import Hold, HoldKind
 
 
 class RemoteError(NeocloudError):
@@ -29,19 +30,30 @@ class Remote:
         )
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
+        """A JSON call: the decoded body, or the server's error raised with its code."""
+        return self._send(method, path, **kw).json()
+
+    def text(self, method: str, path: str, **kw: Any) -> str:
+        """A call answered with a document (an exported invoice): its text."""
+        return self._send(method, path, **kw).text
+
+    def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
             response = self.client.request(method, path, **kw)
         except httpx.TransportError as exc:
             raise RemoteError("server_unreachable", f"cannot reach {self.client.base_url}: {exc}", {}) from None
-        body = response.json()
         if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
             error = body.get("error", {}) if isinstance(body, dict) else {}
             raise RemoteError(
                 error.get("code", f"http_{response.status_code}"),
                 error.get("message", response.text),
                 error.get("details", {}),
             )
-        return body
+        return response
 
 
 def remote() -> Remote | None:
@@ -61,3 +73,7 @@ def contract_of(d: dict[str, Any]) -> Contract:
     fields["kind"] = ContractKind(fields["kind"])
     fields["status"] = ContractStatus(fields["status"])
     return Contract(**fields)
+
+
+def hold_of(d: dict[str, Any]) -> Hold:
+    return Hold(d["id"], d["pool"], d["gpus"], d["start"], d["end"], HoldKind(d["kind"]), d["contract_id"])
