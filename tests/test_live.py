@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 
 from neocloud import bootstrap
+from neocloud.adapters.specs import parse_fleet
 from neocloud.app import billing, live, services
 from neocloud.app.services import ContractRequest
 from neocloud.core.billing.periods import month
-from neocloud.core.contracts import ContractKind
+from neocloud.core.contracts import ContractKind, TenantKind
 from neocloud.core.errors import InvalidInput, InvalidState, NotFound
 
 from .test_services import POOL, refused_without_change, store  # noqa: F401  (fixture)
@@ -102,3 +103,38 @@ def test_on_demand_work_leaves_reserved_capacity_to_its_holder(contracts: tuple[
         own = live.submit_workload(uow, reserved, 8, 8, H, t0, ctx.new_id)
         assert live.LiveEngine(ctx.catalog, ordering="sjf").reconcile(uow, t0)["started"] == 1
         assert uow.get_workload(own.job.id).status == "running"  # type: ignore[union-attr]
+
+
+TWO_SITES = """
+sites:
+  - name: east
+    power_mw: 10
+    blocks:
+      - {name: e, count: 1, racks: 1, nodes_per_rack: 2, node: {gpu_model: h100-sxm, gpus: 8}}
+  - name: west
+    power_mw: 10
+    blocks:
+      - {name: w, count: 1, racks: 1, nodes_per_rack: 2, node: {gpu_model: h100-sxm, gpus: 8}}
+"""
+
+
+def test_work_runs_in_its_contracts_pool_only(ctx: bootstrap.Context) -> None:
+    with ctx.uow() as uow:
+        services.add_sites(uow, parse_fleet(TWO_SITES, "two.yaml", ctx.catalog), ctx.catalog)
+        services.add_tenant(uow, "lab", TenantKind.EXTERNAL, lambda p: "t-lab")
+        west = services.sign_contract(
+            uow,
+            ContractRequest("lab", ContractKind.RESERVED, "west/h100-sxm", MAY.start, MAY.end, gpus=16),
+            ctx.catalog,
+            ctx.new_id,
+        )
+        t0 = MAY.start + H
+        first = live.submit_workload(uow, west.id, 8, 2, H, t0 - 60, ctx.new_id)
+        second = live.submit_workload(uow, west.id, 8, 1, H, t0, ctx.new_id)
+        # 16 GPUs of east stand idle: the second workload waits for west's, where its contract is.
+        assert live.LiveEngine(ctx.catalog).reconcile(uow, t0) == {"finished": 0, "started": 1, "preempted": 0}
+        ran = uow.get_workload(first.job.id)
+        assert ran is not None
+        assert ran.allocation is not None
+        assert {node.split("-")[0] for node, _ in ran.allocation} == {"w"}
+        assert uow.get_workload(second.job.id).status == "pending"  # type: ignore[union-attr]

@@ -19,7 +19,7 @@ from neocloud.app.services import NewId, get_contract
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus
-from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, cluster_of
+from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, nodes_by_pool
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
 from neocloud.core.engine.scheduler import Scheduler
@@ -138,45 +138,60 @@ def _entitlements(contracts: Iterable[Contract], now: int) -> dict[str, int]:
 
 @dataclass
 class LiveEngine:
-    """Keeps the fleet's node list between steps; everything else is read from the store each step."""
+    """Keeps the fleet's nodes between steps; everything else is read from the store each step.
+
+    Each pool is its own cluster: a workload runs on the nodes of its contract's pool (that site, that GPU
+    model), and competes with the work and reservations of that pool only.
+    """
 
     catalog: Catalog
     ordering: str = "fifo"
     placement: str = "bestfit"
     seed: int = 0
     executor: TimedExecutor | None = None
-    _nodes: list[NodeSpec] | None = None
-
-    def _cluster(self, uow: UnitOfWork) -> Cluster:
-        if self._nodes is None:
-            self._nodes = cluster_of(uow.list_sites(), self.catalog).nodes
-        return Cluster(self._nodes)
+    _pools: dict[str, list[NodeSpec]] | None = None
 
     def reconcile(self, uow: UnitOfWork, now: int) -> dict[str, int]:
         executor = self.executor or TimedExecutor()
         active = uow.active_workloads(lock=True)
+        counts = {"finished": 0, "started": 0, "preempted": 0}
         if not active:
-            return {"finished": 0, "started": 0, "preempted": 0}
-        cluster = self._cluster(uow)
-        index = {n.name: i for i, n in enumerate(cluster.nodes)}
-        finished = 0
-        states: dict[str, tuple[StoredWorkload, JobState]] = {}
+            return counts
+        if self._pools is None:
+            self._pools = nodes_by_pool(uow.list_sites(), self.catalog)
+        contracts = {c.id: c for c in uow.list_contracts()}
+        by_pool: dict[str, list[StoredWorkload]] = defaultdict(list)
         for w in active:
             end = executor.finished_by(w, now) if w.status == "running" else None
-            if end is not None:
-                _meter(uow, w, end, preempted=False)
-                uow.save_workload(
-                    replace(
-                        w,
-                        status="finished",
-                        finished=end,
-                        remaining=0,
-                        allocation=None,
-                        attained=w.attained + w.job.gpus * (end - (w.started or end)),
-                    )
-                )
-                finished += 1
+            if end is None:
+                by_pool[contracts[w.contract_id].pool].append(w)
                 continue
+            _meter(uow, w, end, preempted=False)
+            attained = w.attained + w.job.gpus * (end - (w.started or end))
+            uow.save_workload(
+                replace(w, status="finished", finished=end, remaining=0, allocation=None, attained=attained)
+            )
+            counts["finished"] += 1
+        for pool, workloads in sorted(by_pool.items()):
+            held = _entitlements((c for c in contracts.values() if c.pool == pool), now)
+            started, preempted = self._step_pool(uow, Cluster(self._pools[pool]), workloads, held, now, executor)
+            counts["started"] += started
+            counts["preempted"] += preempted
+        return counts
+
+    def _step_pool(
+        self,
+        uow: UnitOfWork,
+        cluster: Cluster,
+        workloads: list[StoredWorkload],
+        entitlements: dict[str, int],
+        now: int,
+        executor: TimedExecutor,
+    ) -> tuple[int, int]:
+        """One engine decision for one pool's workloads; returns (started, preempted)."""
+        index = {n.name: i for i, n in enumerate(cluster.nodes)}
+        states: dict[str, tuple[StoredWorkload, JobState]] = {}
+        for w in workloads:
             state = JobState(w.job, w.remaining, w.attained, first_start=w.first_start, preemptions=w.preemptions)
             if w.status == "running" and w.allocation is not None:
                 allocation: Allocation = tuple((index[n], g) for n, g in w.allocation)
@@ -184,10 +199,7 @@ class LiveEngine:
                 state.allocation, state.started = allocation, w.started
             states[w.job.id] = (w, state)
         scheduler = Scheduler(
-            ORDERINGS[self.ordering],
-            PLACEMENTS[self.placement],
-            random.Random(self.seed),
-            entitlements=_entitlements(uow.list_contracts(), now),
+            ORDERINGS[self.ordering], PLACEMENTS[self.placement], random.Random(self.seed), entitlements=entitlements
         )
         running = [s for _, s in states.values() if s.running]
         waiting = scheduler.rank([s for _, s in states.values() if not s.running], now, {})
@@ -218,4 +230,4 @@ class LiveEngine:
             uow.save_workload(
                 replace(w, status="running", started=now, first_start=w.first_start or now, allocation=named)
             )
-        return {"finished": finished, "started": len(decisions.start), "preempted": len(decisions.preempt)}
+        return len(decisions.start), len(decisions.preempt)

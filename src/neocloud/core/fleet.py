@@ -105,6 +105,10 @@ class Site:
             for (model, block), gpus in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
         ]
 
+    def pool_of(self, node: Node) -> str:
+        """The pool a node's GPUs are sold from."""
+        return pool_name(self.name, node.gpu_model, node.block if self.pool_by_block else None)
+
     def nodes(self) -> Iterator[Node]:
         for group in self.blocks:
             n = group.node

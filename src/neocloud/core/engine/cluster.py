@@ -13,7 +13,7 @@ from typing import Protocol
 
 from neocloud.core.catalog import Catalog
 from neocloud.core.errors import InvalidInput
-from neocloud.core.fleet import Site
+from neocloud.core.fleet import Node, Site
 from neocloud.core.workload import MILLI, Job
 
 # Where one job runs, as the cluster that placed it records it; here, (node index, GPUs) pairs.
@@ -111,12 +111,23 @@ class Cluster:
 
 
 def cluster_of(sites: Iterable[Site], catalog: Catalog) -> Cluster:
-    """The engine's view of a fleet: every node, with its NVLink domain (the node itself, or the rack when the
-    model's domain spans nodes, as NVL72 does) and its fabric block."""
-    specs = []
+    """The engine's view of a fleet: every node, with its NVLink domain and fabric block."""
+    return Cluster([node_spec(node, catalog) for site in sites for node in site.nodes()])
+
+
+def nodes_by_pool(sites: Iterable[Site], catalog: Catalog) -> dict[str, list[NodeSpec]]:
+    """Every node of the fleet by the pool its GPUs are sold from (site and model, and block where the site
+    sells by block)."""
+    pools: dict[str, list[NodeSpec]] = {}
     for site in sites:
         for node in site.nodes():
-            model = catalog[node.gpu_model]
-            domain = node.rack if model.nvlink_domain > model.gpus_per_node else node.name
-            specs.append(NodeSpec(node.name, node.gpus, node.gpu_model, domain, node.block))
-    return Cluster(specs)
+            pools.setdefault(site.pool_of(node), []).append(node_spec(node, catalog))
+    return pools
+
+
+def node_spec(node: Node, catalog: Catalog) -> NodeSpec:
+    """A node as the engine sees it: its NVLink domain is the node itself, or the rack when the model's
+    domain spans nodes (as NVL72 does)."""
+    model = catalog[node.gpu_model]
+    domain = node.rack if model.nvlink_domain > model.gpus_per_node else node.name
+    return NodeSpec(node.name, node.gpus, node.gpu_model, domain, node.block)
