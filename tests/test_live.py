@@ -78,6 +78,10 @@ def test_bad_submissions_and_cancel(contracts: tuple[bootstrap.Context, str, str
         ctx, InvalidState, lambda uow: live.submit_workload(uow, spot, 1, 1, H, MAY.end + 1, ctx.new_id)
     )
     refused_without_change(ctx, InvalidInput, lambda uow: live.submit_workload(uow, spot, 8, 17, H, t0, ctx.new_id))
+    message = refused_without_change(
+        ctx, InvalidInput, lambda uow: live.submit_workload(uow, spot, 16, 1, H, t0, ctx.new_id)
+    )
+    assert message == f"a task of 16 GPUs fits no node of pool {POOL} (8 GPUs per node)"
     with ctx.uow() as uow:
         w = live.submit_workload(uow, reserved, 8, 1, 10 * H, t0, ctx.new_id)
         live.LiveEngine(ctx.catalog).reconcile(uow, t0)

@@ -82,6 +82,13 @@ def submit_workload(
     )
     if job.gpus > pool.gpus:
         raise InvalidInput(f"{job.gpus} GPUs can never fit pool {pool.name} of {pool.gpus}", gpus=job.gpus)
+    site = uow.get_site(pool.site)
+    per_node = max((g.node.gpus for g in site.blocks if g.node.gpu_model == pool.gpu_model), default=0) if site else 0
+    if gpus_per_task > per_node:
+        raise InvalidInput(
+            f"a task of {gpus_per_task} GPUs fits no node of pool {pool.name} ({per_node} GPUs per node)",
+            gpus_per_task=gpus_per_task,
+        )
     workload = StoredWorkload(job, contract.id, "pending", duration)
     uow.save_workload(workload)
     return workload
