@@ -92,6 +92,50 @@ async def timed_posts(
     return results
 
 
+# Each request signs 1 GPU for a different hour, so none is refused however many are sent.
+SIGN_LUA = """
+local counter, threads = 0, 0
+function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+function request()
+  counter = counter + 1
+  local start = %d + (tid * 1000000 + counter) * 3600
+  local body = string.format('{"kind":"reserved","pool":"bench/h100-sxm","start":%%d,"end":%%d,"gpus":1}',
+    start, start + 3600)
+  return wrk.format("POST", "/v1/contracts",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %s"}, body)
+end
+"""
+
+
+def sign_with_wrk(wrk: str, base: str, secret: str) -> dict[str, Any]:
+    """Signing latency measured by wrk (a C client, so the load generator takes less of the shared cores)."""
+    script = Path(os.environ.get("TMPDIR", "/tmp")) / f"neocloud-sign-{uuid.uuid4().hex[:8]}.lua"
+    script.write_text(SIGN_LUA % (START, secret))
+    try:
+        out = subprocess.run(
+            [wrk, "-t2", "-c32", "-d10s", "--latency", "-s", str(script), base.removesuffix("/v1")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        script.unlink()
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 1)
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "tool": "wrk -t2 -c32 -d10s",
+        "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))),  # type: ignore[union-attr]
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "p50_ms": ms("50%"),
+        "p90_ms": ms("90%"),
+        "p99_ms": ms("99%"),
+    }
+
+
 def check_ledger(url: str) -> dict[str, int]:
     """Rebuild every pool's ledger from the stored holds: booking them again re-checks the invariant."""
     ctx = bootstrap.build(url)
@@ -175,6 +219,9 @@ def main() -> None:
                 "p50_ms": round(1000 * statistics.median(latencies), 1),
                 "p99_ms": round(1000 * latencies[int(0.99 * len(latencies)) - 1], 1),
             }
+
+        if "signing" in wanted and wrk:
+            report["signing_wrk"] = sign_with_wrk(wrk, base, secret)
 
         if "stampede" in wanted:
             stampede = [{"kind": "reserved", "pool": "bench/h200-sxm", "start": START, "end": END, "gpus": 1}] * 10_000

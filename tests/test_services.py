@@ -250,6 +250,38 @@ def test_a_committed_booking_leaves_the_next_ledger_without_a_reload(store: boot
     assert kept.free(POOL, T0, T0 + DAY) == 108  # the older snapshot was never changed under its readers
 
 
+def test_a_kept_ledger_catches_up_on_what_another_worker_wrote(store: bootstrap.Context) -> None:
+    other = bootstrap.build(store.url)  # another worker
+    try:
+        first = sign(store, reserved(10))
+        with store.uow() as uow:
+            uow.load_ledger([POOL], lock=False)  # this worker keeps the pool's ledger
+        kept_version = uow_module._SNAPSHOTS[store.engine][POOL][0]
+        second = sign(other, reserved(20, start=T0 + DAY))
+        with other.uow() as uow:
+            services.cancel_contract(uow, first.id, T0 - DAY)  # a hold goes
+            services.extend_contract(uow, second.id, T0 + 90 * DAY)  # a hold changes
+            services.schedule_maintenance(uow, POOL, 8, T0, T0 + DAY, other.new_id)  # a hold comes
+        time.sleep(uow_module.SNAPSHOT_FRESH_FOR)
+        with store.uow() as uow:
+            caught = uow.load_ledger([POOL], lock=False)
+        assert uow_module._SNAPSHOTS[store.engine][POOL][0] > kept_version
+        fresh = bootstrap.build(store.url)  # a worker with nothing kept reads everything
+        try:
+            with fresh.uow() as uow:
+                full = uow.load_ledger([POOL], lock=False)
+        finally:
+            fresh.engine.dispose()
+        assert sorted(caught.holds(POOL), key=lambda h: h.id) == sorted(full.holds(POOL), key=lambda h: h.id)
+        assert caught.profile(POOL, T0 - DAY, T0 + 100 * DAY) == full.profile(POOL, T0 - DAY, T0 + 100 * DAY)
+        assert [h.kind for h in sorted(full.holds(POOL), key=lambda h: h.start)] == [
+            HoldKind.MAINTENANCE,
+            HoldKind.RESERVED,
+        ]
+    finally:
+        other.engine.dispose()
+
+
 def test_sites_and_tenants_are_unique(store: bootstrap.Context) -> None:
     sites = parse_fleet(FLEET, "fleet.yaml", store.catalog)
     refused_without_change(store, AlreadyExists, lambda uow: services.add_sites(uow, sites, store.catalog))

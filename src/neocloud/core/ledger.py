@@ -278,6 +278,9 @@ class Ledger:
             raise
         return booked
 
+    def has(self, hold_id: str) -> bool:
+        return hold_id in self._holds
+
     def cancel(self, hold_id: str) -> Hold:
         hold = self.hold(hold_id)
         self._pools[hold.pool].remove(hold)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -57,8 +58,10 @@ class HoldRow(Base):
     end: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(20))
     contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # the pool version that wrote it
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # gone, kept as a mark
 
-    __table_args__ = (Index("ix_holds_pool", "pool"),)
+    __table_args__ = (Index("ix_holds_pool", "pool"), Index("ix_holds_pool_version", "pool", "version"))
 
 
 class TenantRow(Base):

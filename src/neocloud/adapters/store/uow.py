@@ -62,7 +62,7 @@ class SqlUnitOfWork:
         self._postgres = engine.dialect.name == "postgresql"
         self._reader = _autocommit(engine) if read_only and self._postgres else None
         self._session: Session | None = None
-        self._touched: set[str] = set()  # pools whose holds this transaction changed
+        self._touched: dict[str, set[str]] = {}  # pool -> ids of the holds this transaction wrote
         self._locked: dict[str, tuple[int, Ledger]] = {}  # single-pool ledgers read under lock, by version
 
     @property
@@ -91,10 +91,16 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         """Commit, bumping the version of every pool whose holds changed (once per pool). A pool's ledger
         read under lock and changed here is, once committed, exactly its next version: keep it."""
-        touched, locked = sorted(self._touched), self._locked
-        for pool in touched:
-            self.session.execute(update(PoolRow).where(PoolRow.name == pool).values(version=PoolRow.version + 1))
-        self._touched, self._locked = set(), {}
+        touched, locked = self._touched, self._locked
+        if touched:
+            self.session.flush()
+            db = self.session.connection()  # plain statements: no ORM bookkeeping needed
+            for pool in sorted(touched):
+                bump = update(PoolRow).where(PoolRow.name == pool).values(version=PoolRow.version + 1)
+                version = db.execute(bump.returning(PoolRow.version)).scalar_one()
+                if pool not in locked:  # holds of a pool read under lock were stamped as they were written
+                    db.execute(update(HoldRow).where(HoldRow.id.in_(sorted(touched[pool]))).values(version=version))
+        self._touched, self._locked = {}, {}
         self.session.commit()
         kept = _SNAPSHOTS.setdefault(self._engine, {})
         for pool in touched:
@@ -168,12 +174,16 @@ class SqlUnitOfWork:
         if cache is not None and single is not None:
             version = rows[single].version
             cached = cache.get(single)
-            if cached is not None and cached[0] == version:
-                if not lock:
-                    cache[single] = (version, time.monotonic(), cached[2])
-                    return cached[2]
-                mine = cached[2].copy()  # the pool is locked at this version: the snapshot is current
-                self._locked[single] = (version, mine)
+            if cached is not None and cached[0] == version and not lock:
+                cache[single] = (version, time.monotonic(), cached[2])
+                return cached[2]
+            if cached is not None and cached[0] <= version:
+                # Catch up from the kept ledger: only the holds written since (a copy: readers share it).
+                mine = self._catch_up(cached[2].copy(), single, cached[0], db)
+                if lock:
+                    self._locked[single] = (version, mine)
+                else:
+                    cache[single] = (version, time.monotonic(), mine)
                 return mine
         ledger = Ledger({name: rows[name].gpus for name in names})
         columns = (
@@ -185,7 +195,7 @@ class SqlUnitOfWork:
             HoldRow.kind,
             HoldRow.contract_id,
         )
-        rows_ = db.execute(select(*columns).where(HoldRow.pool.in_(names)))
+        rows_ = db.execute(select(*columns).where(HoldRow.pool.in_(names), HoldRow.deleted.is_(False)))
         ledger.restore(Hold(i, p, g, s, e, HoldKind(k), c) for i, p, g, s, e, k, c in rows_)
         if single is not None and lock and single not in self._touched:
             self._locked[single] = (rows[single].version, ledger)
@@ -193,24 +203,46 @@ class SqlUnitOfWork:
             cache[single] = (rows[single].version, time.monotonic(), ledger)
         return ledger
 
+    @staticmethod
+    def _catch_up(ledger: Ledger, pool: str, since: int, db: Connection | Session) -> Ledger:
+        """Apply the holds written after version `since`: removed ones first, then the current ones."""
+        columns = (HoldRow.id, HoldRow.gpus, HoldRow.start, HoldRow.end, HoldRow.kind, HoldRow.contract_id)
+        changed = db.execute(
+            select(*columns, HoldRow.deleted).where(HoldRow.pool == pool, HoldRow.version > since)
+        ).all()
+        for hold_id, *_ in changed:
+            if ledger.has(hold_id):
+                ledger.cancel(hold_id)
+        for i, g, s, e, k, c, deleted in changed:
+            if not deleted:
+                ledger.book(Hold(i, pool, g, s, e, HoldKind(k), c))
+        return ledger
+
     def save_hold(self, hold: Hold, *, new: bool = False) -> None:
         """Insert or update a hold; `new` skips looking for an existing row."""
         row = codec.hold_to_row(hold)
+        locked = self._locked.get(hold.pool)
+        if locked is not None:
+            row.version = locked[0] + 1  # the pool is ours: its next version is the one this commit makes
         if new:
             self.session.add(row)
         else:
             self.session.merge(row)
-        self._touch(hold.pool)
+        self._touch(hold.pool, hold.id)
 
     def delete_hold(self, hold_id: str) -> None:
+        """Mark the hold deleted (kept, so that readers catching up see it go)."""
         row = self.session.get(HoldRow, hold_id)
-        if row is not None:
-            self.session.delete(row)
-            self._touch(row.pool)
+        if row is not None and not row.deleted:
+            row.deleted = True
+            locked = self._locked.get(row.pool)
+            if locked is not None:
+                row.version = locked[0] + 1
+            self._touch(row.pool, hold_id)
 
-    def _touch(self, pool: str) -> None:
-        self._touched.add(pool)
-        _SNAPSHOTS.get(self._engine, {}).pop(pool, None)
+    def _touch(self, pool: str, hold_id: str) -> None:
+        self._touched.setdefault(pool, set()).add(hold_id)
+        _SNAPSHOTS.get(self._engine, {}).pop(pool, None)  # this process reads its own change at once
 
     # Tenants and contracts -----------------------------------------------------------------------------
 
