@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from neocloud.core.billing.periods import month
+from neocloud.core.engine.cluster import Cluster
 from neocloud.core.errors import InvalidInput
 from neocloud.core.scenario.costs import HourlyCost
 from neocloud.core.scenario.strategies import (
@@ -17,6 +19,9 @@ from neocloud.core.scenario.strategies import (
     breakeven_shadow_price,
     month_money,
 )
+from neocloud.core.workload import Job
+from neocloud.sim.months import use_by_month
+from neocloud.sim.simulator import SimConfig, simulate
 
 D = Decimal
 COST = HourlyCost(depreciation=D(1), capital=D("0.25"), facility=D("0.5"), energy=D("0.1"), operations=D("0.15"))
@@ -68,3 +73,22 @@ def test_bad_offers_and_strategies_are_refused() -> None:
         Lease(D(-1), "2027-04", "2027-05")
     with pytest.raises(InvalidInput, match="rent_fraction must be in"):
         Strategy("too-much", D("1.5"))
+
+
+def test_gpu_use_is_cut_at_month_boundaries() -> None:
+    may = month("2027-05").start
+    # 4 GPUs; 2 busy from before the horizon, 3 busy from 00:30 on May 1; horizon April 30 23:00 - May 1 01:00.
+    timeline = [(may - 7200, 2000, 0), (may + 1800, 3000, 0)]
+    months = use_by_month(timeline, 4000, may - 3600, may + 3600)
+    assert months["2027-04"] == InternalMonth(D(2), D(2))  # 1 h x 2 busy, 1 h x 2 idle
+    assert months["2027-05"] == InternalMonth(D("2.5"), D("1.5"))  # 0.5 h x 2 + 0.5 h x 3 busy
+    with pytest.raises(InvalidInput, match="ends"):
+        use_by_month(timeline, 4000, may, may)
+
+
+def test_a_simulated_run_priced_by_month() -> None:
+    # One 2-GPU job of 1 h submitted at the start of April on 4 GPUs: April serves 2 GPU-h of 4 x 720.
+    april = month("2027-04")
+    run = simulate([Job("j", april.start, 3600, 2)], Cluster.uniform(1, 4), SimConfig())
+    months = use_by_month(run.allocation_timeline, 4000, april.start, april.end)
+    assert months == {"2027-04": InternalMonth(D(2), D(4 * 720 - 2))}
