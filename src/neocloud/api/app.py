@@ -144,8 +144,8 @@ async def idempotent(
     who: auth.Principal,
     ctx: bootstrap.Context,
     key: str | None,
-    status: int,
     create: Callable[[SqlUnitOfWork], Any],
+    status: int = 201,
 ) -> Response:
     """Run a creating POST once per Idempotency-Key: a repeat with the same request replays the first response;
     the same key with a different request is refused. The stored response commits with the effect itself.

@@ -256,7 +256,6 @@ async def add_maintenance(
         who,
         ctx,
         idempotency_key,
-        201,
         lambda uow: services.schedule_maintenance(uow, body.pool, body.gpus, body.start, body.end, ctx.new_id),
     )
 
@@ -289,7 +288,6 @@ async def add_incident(
         who,
         ctx,
         idempotency_key,
-        201,
         lambda uow: billing.record_incident(
             uow,
             body.pool,
@@ -415,7 +413,6 @@ async def issue_invoice(
         who,
         ctx,
         idempotency_key,
-        201,
         lambda uow: invoice_view(billing.generate_invoice(uow, body.tenant, body.period, ctx.now(), ctx.new_id)),
     )
 
@@ -432,7 +429,7 @@ async def add_tenant(
     idempotency_key: str | None = IdempotencyKey,
 ) -> Response:
     return await idempotent(
-        request, who, ctx, idempotency_key, 201, lambda uow: services.add_tenant(uow, body.name, body.kind, ctx.new_id)
+        request, who, ctx, idempotency_key, lambda uow: services.add_tenant(uow, body.name, body.kind, ctx.new_id)
     )
 
 
@@ -456,7 +453,7 @@ async def create_key(
         key, secret = auth.create_key(uow, ctx.now(), ctx.new_id, tenant)
         return {"id": key.id, "role": key.role, "tenant_id": key.tenant_id, "secret": secret}
 
-    return await idempotent(request, who, ctx, idempotency_key, 201, create)
+    return await idempotent(request, who, ctx, idempotency_key, create)
 
 
 @router.post("/keys/{key_id}/revoke", response_model=schemas.KeyOut, tags=["tenants"])
@@ -487,7 +484,6 @@ async def submit(
         who,
         ctx,
         idempotency_key,
-        201,
         lambda uow: workload_view(
             live.submit_workload(
                 uow,

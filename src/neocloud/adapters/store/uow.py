@@ -179,7 +179,9 @@ class SqlUnitOfWork:
                 return cached[2]
             if cached is not None and cached[0] <= version:
                 # Catch up from the kept ledger: only the holds written since (a copy: readers share it).
-                mine = self._catch_up(cached[2].copy(), single, cached[0], db)
+                mine = cached[2].copy()
+                if cached[0] < version:
+                    self._catch_up(mine, single, cached[0], db)
                 if lock:
                     self._locked[single] = (version, mine)
                 else:
@@ -204,7 +206,7 @@ class SqlUnitOfWork:
         return ledger
 
     @staticmethod
-    def _catch_up(ledger: Ledger, pool: str, since: int, db: Connection | Session) -> Ledger:
+    def _catch_up(ledger: Ledger, pool: str, since: int, db: Connection | Session) -> None:
         """Apply the holds written after version `since`: removed ones first, then the current ones."""
         columns = (HoldRow.id, HoldRow.gpus, HoldRow.start, HoldRow.end, HoldRow.kind, HoldRow.contract_id)
         changed = db.execute(
@@ -216,7 +218,6 @@ class SqlUnitOfWork:
         for i, g, s, e, k, c, deleted in changed:
             if not deleted:
                 ledger.book(Hold(i, pool, g, s, e, HoldKind(k), c))
-        return ledger
 
     def save_hold(self, hold: Hold, *, new: bool = False) -> None:
         """Insert or update a hold; `new` skips looking for an existing row."""
