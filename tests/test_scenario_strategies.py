@@ -7,28 +7,24 @@ from decimal import Decimal
 import pytest
 
 from neocloud.core.billing.periods import month
-from neocloud.core.engine.cluster import Cluster
 from neocloud.core.errors import InvalidInput
 from neocloud.core.scenario.costs import HourlyCost
 from neocloud.core.scenario.strategies import (
     STRATEGIES,
-    InternalMonth,
     Lease,
+    MonthUse,
     Prices,
     Strategy,
     breakeven_shadow_price,
     month_money,
 )
-from neocloud.core.workload import Job
-from neocloud.sim.months import use_by_month
-from neocloud.sim.simulator import SimConfig, simulate
 
 D = Decimal
 COST = HourlyCost(depreciation=D(1), capital=D("0.25"), facility=D("0.5"), energy=D("0.1"), operations=D("0.15"))
 LEASE = Lease(D(3000), "2027-04", "2027-06")  # April and May
-PRICES = Prices(shadow_usd_per_gpu_hour=D(4), spot_usd_per_gpu_hour=D("1.2"), spot_sell_through=D("0.5"))
-KEPT = InternalMonth(gpu_hours_served=D(500), idle_gpu_hours=D(220))  # April: 720 h on the one kept GPU
-NONE_KEPT = InternalMonth(D(0), D(0))
+PRICES = Prices(shadow_usd_per_gpu_hour=D(4), spot_usd_per_gpu_hour=D("1.2"), reserved_usd_per_gpu_hour=D(3))
+KEPT = MonthUse(gpu_hours_served=D(500), spot_gpu_hours=D(110))  # April: 720 h on the one kept GPU
+NONE_KEPT = MonthUse(D(0))
 BY_NAME = {s.name: s for s in STRATEGIES}
 
 
@@ -40,10 +36,12 @@ def test_one_gpu_one_month_by_hand() -> None:
     rent = month_money("2027-04", BY_NAME["rent-all"], 1, COST, LEASE, NONE_KEPT, PRICES)
     assert (rent.lease_revenue, rent.margin, rent.value, rent.cash) == (3000, 1560, 1560, 2280)
     resell = month_money("2027-04", BY_NAME["rent-with-reclaim"], 1, COST, LEASE, KEPT, PRICES)
-    assert resell.spot_revenue == D(132)  # 220 idle h x 50 % sold x $1.20
+    assert resell.spot_revenue == D(132)  # 110 spot h x $1.20
     assert resell.value == D(692)
-    half = month_money("2027-04", BY_NAME["rent-half"], 1, COST, LEASE, KEPT, PRICES)
+    half = month_money("2027-04", Strategy("half", D("0.5")), 1, COST, LEASE, KEPT, PRICES)
     assert half.lease_revenue == D(1500)
+    reserved = month_money("2027-04", BY_NAME["rent-half"], 1, COST, LEASE, KEPT, PRICES)
+    assert reserved.lease_revenue == D(1080)  # half the GPU x 720 h x $3 reserved
     # The capex is paid once, in the first month.
     first = month_money("2027-04", BY_NAME["keep-all"], 1, COST, LEASE, KEPT, PRICES, capex=D(45_000))
     assert first.cash == D(-45_720)
@@ -73,22 +71,27 @@ def test_bad_offers_and_strategies_are_refused() -> None:
         Lease(D(-1), "2027-04", "2027-05")
     with pytest.raises(InvalidInput, match="rent_fraction must be in"):
         Strategy("too-much", D("1.5"))
+    with pytest.raises(InvalidInput, match="offer must be one of lease, reserved"):
+        Strategy("odd", D("0.5"), offer="barter")
 
 
-def test_gpu_use_is_cut_at_month_boundaries() -> None:
-    may = month("2027-05").start
-    # 4 GPUs; 2 busy from before the horizon, 3 busy from 00:30 on May 1; horizon April 30 23:00 - May 1 01:00.
-    timeline = [(may - 7200, 2000, 0), (may + 1800, 3000, 0)]
-    months = use_by_month(timeline, 4000, may - 3600, may + 3600)
-    assert months["2027-04"] == InternalMonth(D(2), D(2))  # 1 h x 2 busy, 1 h x 2 idle
-    assert months["2027-05"] == InternalMonth(D("2.5"), D("1.5"))  # 0.5 h x 2 + 0.5 h x 3 busy
-    with pytest.raises(InvalidInput, match="ends"):
-        use_by_month(timeline, 4000, may, may)
-
-
-def test_a_simulated_run_priced_by_month() -> None:
-    # One 2-GPU job of 1 h submitted at the start of April on 4 GPUs: April serves 2 GPU-h of 4 x 720.
+def test_a_lease_ended_by_notice_is_prorated_and_credited_below_its_sla() -> None:
     april = month("2027-04")
-    run = simulate([Job("j", april.start, 3600, 2)], Cluster.uniform(1, 4), SimConfig())
-    months = use_by_month(run.allocation_timeline, 4000, april.start, april.end)
-    assert months == {"2027-04": InternalMonth(D(2), D(4 * 720 - 2))}
+    # Notice on April 1 with 15 days: the lease ends on April 16 00:00, after half of April's 30 days.
+    lease = Lease(D(3000), "2027-04", "2027-06", notice_days=15, notice_at=april.start, sla_uptime=D("0.99"))
+    assert lease.share_of("2027-04") == D("0.5")
+    assert lease.share_of("2027-05") == 0
+    rent = month_money("2027-04", BY_NAME["rent-all"], 1, COST, lease, NONE_KEPT, PRICES)
+    assert rent.lease_revenue == D(1500)
+    # 97 % available: below 99 %, above 95 %, so the first tier: 10 % of the month's fee.
+    hit = month_money("2027-04", BY_NAME["rent-all"], 1, COST, lease, NONE_KEPT, PRICES, leased_availability=D("0.97"))
+    assert (hit.sla_credits, hit.revenue) == (D(150), D(1350))
+    worst = month_money("2027-04", BY_NAME["rent-all"], 1, COST, lease, NONE_KEPT, PRICES, leased_availability=D("0.5"))
+    assert worst.sla_credits == D(1500)  # 100 %, capped at the fee
+
+
+def test_waiting_internal_work_costs_its_delay() -> None:
+    prices = Prices(D(4), D("1.2"), delay_usd_per_job_hour=D(10))
+    keep = month_money("2027-04", BY_NAME["keep-all"], 1, COST, LEASE, MonthUse(D(500), D(0), D(12)), prices)
+    assert keep.delay_cost == D(120)
+    assert keep.value == D(2000) - D(1440) - D(120)

@@ -19,6 +19,7 @@ from neocloud.cli.billing import incident_app, invoice_app, revenue, usage_app
 from neocloud.cli.context import command, settings
 from neocloud.cli.output import console, emit_json, reported, table
 from neocloud.cli.remote import Remote, contract_of, hold_of, remote
+from neocloud.cli.scenario import scenario_app
 from neocloud.cli.serve import key_app, serve
 from neocloud.cli.simulate import simulate_app
 from neocloud.cli.timefmt import after, parse_duration, parse_end, parse_time, show_time
@@ -48,6 +49,7 @@ for sub, name in [
     (incident_app, "incident"),
     (key_app, "key"),
     (workload_app, "workload"),
+    (scenario_app, "scenario"),
 ]:
     app.add_typer(sub, name=name)
 

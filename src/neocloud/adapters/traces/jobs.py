@@ -71,20 +71,13 @@ def read_philly(
         if gpus <= 0:
             raise ValueError("num_gpus must be positive")
         duration = max(1, math.ceil(number(row, "duration")))
-        return Job(
-            f"p{line}",
-            int((stamp - PHILLY_EPOCH).total_seconds()),
-            duration,
-            gpus_per_task=1,
-            tasks=gpus,
-            tenant=row["cluster"].strip(),
-        )
+        offsets[line] = int((stamp - PHILLY_EPOCH).total_seconds())
+        return Job(f"p{line}", 0, duration, gpus_per_task=1, tasks=gpus, tenant=row["cluster"].strip())
 
+    offsets: dict[int, int] = {}  # line -> seconds from the epoch, negative before it
     read = _read(path, ["timestamp", "duration", "num_gpus", "cluster"], parse, skip_bad_rows)
-    origin = min((j.submit for j in read.jobs), default=0)
-    if origin < 0:  # jobs before the epoch: shift so the clock starts at zero
-        read = TraceRead([_shift(j, -origin) for j in read.jobs], read.skipped)
-    return read
+    origin = min(0, *offsets.values()) if offsets else 0  # jobs before the epoch: shift so the clock starts at 0
+    return TraceRead([_shift(j, offsets[int(j.id[1:])] - origin) for j in read.jobs], read.skipped)
 
 
 def _shift(job: Job, by: int) -> Job:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from neocloud.adapters.traces.jobs import TraceRead, read_gavel, read_muri, read_philly, synthetic
@@ -11,18 +12,23 @@ from neocloud.core.errors import InvalidSpec
 FORMATS = ("muri", "tiresias", "philly", "gavel", "openb", "synthetic")
 
 
-def load_trace(spec: str, *, skip_bad_rows: bool = False) -> TraceRead:
+def load_trace(
+    spec: str, *, skip_bad_rows: bool = False, since: datetime | None = None, until: datetime | None = None
+) -> TraceRead:
     """`muri:PATH` (ms), `tiresias:PATH` (s), `philly:PATH` (Pollux's philly.csv), `gavel:PATH` (an MSR
     trace; throughputs from simulation_throughputs.json in the folder above `traces/`), `openb:PATH` (an
     openb pod list: GPU pods with milli-GPU, CPU and memory requests, from creation to deletion), or
-    `synthetic:N[,seed=S][,gpus=G][,load=L][,duration=SECONDS]`."""
+    `synthetic:N[,seed=S][,gpus=G][,load=L][,duration=SECONDS]`. `since`/`until` keep the jobs submitted
+    between two dates: Philly's is the only format with dates."""
     kind, _, rest = spec.partition(":")
+    if (since or until) and kind != "philly":
+        raise InvalidSpec(f"since/until select dates in a philly trace; a {kind} trace has none ({spec!r})")
     if kind == "muri":
         return read_muri(Path(rest), skip_bad_rows=skip_bad_rows)
     if kind == "tiresias":
         return read_muri(Path(rest), millis=False, skip_bad_rows=skip_bad_rows)
     if kind == "philly":
-        return read_philly(Path(rest), skip_bad_rows=skip_bad_rows)
+        return read_philly(Path(rest), since=since, until=until, skip_bad_rows=skip_bad_rows)
     if kind == "openb":
         return read_pod_jobs(Path(rest), skip_bad_rows=skip_bad_rows)
     if kind == "gavel":

@@ -64,6 +64,15 @@ def default_sla_tiers(uptime: Decimal) -> tuple[tuple[Decimal, Decimal], ...]:
     return ((uptime, Decimal(10)), (Decimal("0.95"), Decimal(25)), (Decimal("0.90"), Decimal(100)))
 
 
+def sla_credit_percent(
+    measured: Decimal, uptime: Decimal, tiers: Sequence[tuple[Decimal, Decimal]] | None = None
+) -> Decimal:
+    """The share of the period's charges (in %) credited for availability `measured` under an SLA of
+    `uptime`: the deepest tier it fell below."""
+    ladder = tiers if tiers is not None else default_sla_tiers(uptime)
+    return max((pct for below, pct in ladder if measured < below), default=Decimal(0))
+
+
 def gpu_hours(milli_gpu_seconds: int) -> Decimal:
     return (Decimal(milli_gpu_seconds) / MILLI_SECONDS_PER_HOUR).quantize(QUANTITY)
 
@@ -180,8 +189,7 @@ def _sla_credit(
     if contract.sla_uptime is None or not lines:
         return []
     measured = availability(contract, period, term, outages)
-    ladder = tiers if tiers is not None else default_sla_tiers(contract.sla_uptime)
-    percent = max((pct for below, pct in ladder if measured < below), default=Decimal(0))
+    percent = sla_credit_percent(measured, contract.sla_uptime, tiers)
     if not percent:
         return []
     charges = sum((line.amount for line in lines), start=Decimal(0))

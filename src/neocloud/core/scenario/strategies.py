@@ -1,11 +1,11 @@
-"""Month-by-month money of one strategy for a site: lease income, spot resale, the value of internal work,
-what owning the GPUs costs, the margin and the cash.
+"""Month-by-month money of one strategy for a site: lease income less SLA credits, spot resale, the value
+of internal work less the cost of its delays, what owning the GPUs costs, the margin and the cash.
 
 A strategy leases out a share of the site's GPUs (under one lease) and keeps the rest for internal work;
-with resale, the kept GPUs' idle hours are sold as spot (and taken back when internal work needs them).
-What internal work did on the kept GPUs (GPU-hours served, idle GPU-hours) comes from the simulator; this
-module only prices it. Margin counts depreciation; cash counts what is paid: the capex leaves once, in the
-first month, and depreciation is not a payment.
+with resale, the kept GPUs' idle hours are offered as spot (and taken back when internal work needs them).
+What the kept GPUs did in a month (internal GPU-hours served, spot GPU-hours sold, job-hours internal work
+waited) comes from the simulator; this module only prices it. Margin counts depreciation; cash counts what
+is paid: the capex leaves once, in the first month, and depreciation is not a payment.
 """
 
 from __future__ import annotations
@@ -14,80 +14,106 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from neocloud.core.billing.periods import month
+from neocloud.core.billing.rating import sla_credit_percent
 from neocloud.core.errors import InvalidInput
 from neocloud.core.scenario.costs import HourlyCost
 
 SECONDS_PER_HOUR = Decimal(3600)
+SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True, slots=True)
 class Lease:
     """One tenant takes GPUs of the site for a fixed fee per month, from `start` up to `end` (months,
-    YYYY-MM, end excluded). The fee is for the whole site; leasing a share earns that share of it."""
+    YYYY-MM, end excluded). The fee is for the whole site; leasing a share earns that share of it. Either side
+    may end it early: `notice_at` (UTC seconds) is when notice is given, and the lease ends `notice_days`
+    later, in the middle of a month if so (that month's fee is prorated by the second)."""
 
     usd_per_month: Decimal
     start: str
     end: str
     notice_days: int = 90
+    notice_at: int | None = None
+    sla_uptime: Decimal | None = None  # monthly availability promised on the leased GPUs; None: no SLA
 
     def __post_init__(self) -> None:
         if self.usd_per_month < 0:
             raise InvalidInput(f"a lease fee cannot be negative, got {self.usd_per_month}")
         if month(self.end).start <= month(self.start).start:
             raise InvalidInput(f"the lease ends ({self.end}) before it starts ({self.start})")
+        if self.notice_days < 0:
+            raise InvalidInput(f"a notice period cannot be negative, got {self.notice_days} days")
 
-    def active(self, key: str) -> bool:
-        return month(self.start).start <= month(key).start < month(self.end).start
+    @property
+    def ends_at(self) -> int:
+        """When the lease really ends: its last month, or notice_days after notice is given."""
+        end = month(self.end).start
+        return end if self.notice_at is None else min(end, self.notice_at + self.notice_days * SECONDS_PER_DAY)
+
+    def share_of(self, key: str) -> Decimal:
+        """The share of month `key` the lease is in force."""
+        period = month(key)
+        return Decimal(period.overlap(month(self.start).start, self.ends_at)) / period.seconds
 
 
 @dataclass(frozen=True, slots=True)
 class Strategy:
     name: str
-    rent_fraction: Decimal = Decimal(0)  # share of the site's GPUs leased out
-    resell_idle: bool = False  # sell the kept GPUs' idle hours as spot
+    rent_fraction: Decimal = Decimal(0)  # share of the site's GPUs rented out
+    resell_idle: bool = False  # offer the kept GPUs' idle hours as spot
+    offer: str = "lease"  # rent under the site lease (that share of its fee), or as "reserved" blocks at market
 
     def __post_init__(self) -> None:
         if not 0 <= self.rent_fraction <= 1:
             raise InvalidInput(f"strategy {self.name}: rent_fraction must be in [0, 1], got {self.rent_fraction}")
+        if self.offer not in OFFERS:
+            raise InvalidInput(f"strategy {self.name}: offer must be one of {', '.join(OFFERS)}, got {self.offer!r}")
+
+
+OFFERS = ("lease", "reserved")
 
 
 STRATEGIES = (
     Strategy("keep-all"),
     Strategy("rent-all", Decimal(1)),
-    Strategy("rent-half", Decimal("0.5")),
+    Strategy("rent-half", Decimal("0.5"), offer="reserved"),
     Strategy("rent-with-reclaim", Decimal(0), resell_idle=True),
 )
-"""The strategies compared by default: keep everything, lease everything, lease half, or keep everything and
-resell its idle hours as spot."""
+"""The strategies compared by default: keep everything, lease everything, rent half as reserved blocks at the
+market price, or keep everything and resell its idle hours as spot."""
 
 
 @dataclass(frozen=True, slots=True)
-class InternalMonth:
-    """What internal work did on the kept GPUs in one month (from the simulator)."""
+class MonthUse:
+    """What the kept GPUs did in one month, site-wide (from the simulator)."""
 
-    gpu_hours_served: Decimal
-    idle_gpu_hours: Decimal
+    gpu_hours_served: Decimal  # internal work
+    spot_gpu_hours: Decimal = Decimal(0)  # sold as spot
+    queueing_job_hours: Decimal = Decimal(0)  # hours internal jobs waited to start, summed over jobs
 
 
 @dataclass(frozen=True, slots=True)
 class Prices:
     shadow_usd_per_gpu_hour: Decimal  # what a GPU-hour of internal work is worth to the owner
-    spot_usd_per_gpu_hour: Decimal  # what an idle GPU-hour fetches as spot
-    spot_sell_through: Decimal = Decimal(1)  # share of idle hours spot buyers take
+    spot_usd_per_gpu_hour: Decimal  # what a GPU-hour sold as spot fetches
+    reserved_usd_per_gpu_hour: Decimal = Decimal(0)  # market price of reserved blocks
+    delay_usd_per_job_hour: Decimal = Decimal(0)  # what an hour an internal job waits costs the owner
 
 
 @dataclass(frozen=True, slots=True)
 class MonthMoney:
     month: str
     lease_revenue: Decimal
+    sla_credits: Decimal  # owed to the lessee for availability below its SLA (reduces revenue)
     spot_revenue: Decimal
     internal_value: Decimal  # not cash: internal work priced at the shadow price
+    delay_cost: Decimal  # not cash: internal jobs' waiting priced at the cost of delay
     costs: Decimal  # every cost of owning the GPUs, depreciation included
     cash_out: Decimal  # what is paid: running costs, plus the capex in the first month
 
     @property
     def revenue(self) -> Decimal:
-        return self.lease_revenue + self.spot_revenue
+        return self.lease_revenue - self.sla_credits + self.spot_revenue
 
     @property
     def margin(self) -> Decimal:
@@ -96,8 +122,8 @@ class MonthMoney:
 
     @property
     def value(self) -> Decimal:
-        """Margin plus the value of internal work: what the strategy is worth to the owner."""
-        return self.margin + self.internal_value
+        """Margin plus internal work's value less its delays: what the strategy is worth to the owner."""
+        return self.margin + self.internal_value - self.delay_cost
 
     @property
     def cash(self) -> Decimal:
@@ -110,22 +136,35 @@ def month_money(
     gpus: int,
     cost: HourlyCost,
     lease: Lease | None,
-    internal: InternalMonth,
+    use: MonthUse,
     prices: Prices,
     capex: Decimal = Decimal(0),
+    leased_availability: Decimal = Decimal(1),
 ) -> MonthMoney:
-    """The money of `strategy` in month `key` for a site of `gpus` GPUs costing `cost` per GPU-hour.
-    `capex` is paid in this month (the first of the horizon)."""
+    """The money of `strategy` in month `key` for a site of `gpus` GPUs costing `cost` per GPU-hour. Reserved
+    blocks are rented over the lease's months, under its SLA.
+    `capex` is paid in this month (the first of the horizon). `leased_availability` is the share of the
+    leased GPU-time in service; below the lease's SLA it earns the lessee a credit on the month's fee."""
     hours = Decimal(month(key).seconds) / SECONDS_PER_HOUR
-    leased = lease is not None and lease.active(key) and strategy.rent_fraction > 0
-    lease_revenue = lease.usd_per_month * strategy.rent_fraction if leased and lease else Decimal(0)
-    spot = internal.idle_gpu_hours * prices.spot_sell_through * prices.spot_usd_per_gpu_hour
+    lease_revenue = credits = Decimal(0)
+    if lease is not None and strategy.rent_fraction > 0:
+        if strategy.offer == "reserved":
+            rented_hours = gpus * strategy.rent_fraction * hours * lease.share_of(key)
+            lease_revenue = rented_hours * prices.reserved_usd_per_gpu_hour
+        else:
+            lease_revenue = lease.usd_per_month * strategy.rent_fraction * lease.share_of(key)
+        if lease.sla_uptime is not None:
+            credits = min(
+                lease_revenue, lease_revenue * sla_credit_percent(leased_availability, lease.sla_uptime) / 100
+            )
     owned = cost.times(gpus * hours)
     return MonthMoney(
         month=key,
         lease_revenue=lease_revenue,
-        spot_revenue=spot if strategy.resell_idle else Decimal(0),
-        internal_value=internal.gpu_hours_served * prices.shadow_usd_per_gpu_hour,
+        sla_credits=credits,
+        spot_revenue=use.spot_gpu_hours * prices.spot_usd_per_gpu_hour if strategy.resell_idle else Decimal(0),
+        internal_value=use.gpu_hours_served * prices.shadow_usd_per_gpu_hour,
+        delay_cost=use.queueing_job_hours * prices.delay_usd_per_job_hour,
         costs=owned.total,
         cash_out=owned.total - owned.depreciation + capex,
     )
@@ -135,9 +174,13 @@ def breakeven_shadow_price(
     keep: list[MonthMoney], rent: list[MonthMoney], keep_served: Decimal, rent_served: Decimal
 ) -> Decimal:
     """The shadow price per internal GPU-hour above which `keep` is worth more than `rent` over the same
-    months: the margin renting adds, spread over the internal GPU-hours it gives up."""
+    months: what renting adds (margin, less the cost of the delays it causes), spread over the internal
+    GPU-hours it gives up."""
     given_up = keep_served - rent_served
     if given_up <= 0:
         raise InvalidInput("renting gives up no internal GPU-hours: there is no breakeven shadow price")
-    extra_margin = sum((r.margin for r in rent), Decimal(0)) - sum((k.margin for k in keep), Decimal(0))
-    return extra_margin / given_up
+
+    def without_internal_value(months: list[MonthMoney]) -> Decimal:
+        return sum((m.margin - m.delay_cost for m in months), Decimal(0))
+
+    return (without_internal_value(rent) - without_internal_value(keep)) / given_up

@@ -1,0 +1,440 @@
+"""Scenario files: YAML over the packaged default (colossus-1), validated with pydantic into a Scenario.
+
+A file names only what it changes; mappings merge into the default's, lists replace them. Errors name the
+file and the path inside it, e.g. `my.yaml: lease.notice_days: Input should be greater than or equal to 0`.
+Every value the run uses is listed as an assumption with its source: the default's `sources`, "derived"
+where it is computed from the catalog, or the user's file where it overrides the default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from neocloud.adapters.specs import _load_yaml, _read, _Strict, _validated, default_catalog, load_fleet
+from neocloud.adapters.traces.loader import load_trace
+from neocloud.core.catalog import Catalog
+from neocloud.core.engine.ordering import ORDERINGS
+from neocloud.core.engine.placement import PLACEMENTS
+from neocloud.core.errors import InvalidSpec, NeocloudError
+from neocloud.core.scenario.costs import CostAssumptions, HourlyCost, capex_per_gpu, hourly_cost
+from neocloud.core.scenario.strategies import Lease, Prices, Strategy
+from neocloud.sim.demand import Campaigns, Inference, InternalDemand, from_trace, synthetic
+from neocloud.sim.scenario import Outage, Reliability, Scenario, SpotOffer
+
+DEFAULT_SCENARIO = "colossus-1"
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+def default_traces_dir() -> Path:
+    return Path(os.environ.get("NEOCLOUD_TRACES", "../shared/traces"))
+
+
+class HorizonIn(_Strict):
+    start: str = Field(pattern=MONTH)
+    end: str = Field(pattern=MONTH)
+
+
+class EngineIn(_Strict):
+    ordering: str
+    placement: str
+
+    @model_validator(mode="after")
+    def _known(self) -> EngineIn:
+        if self.ordering not in ORDERINGS:
+            raise ValueError(f"unknown ordering {self.ordering!r}; known: {', '.join(ORDERINGS)}")
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"unknown placement {self.placement!r}; known: {', '.join(PLACEMENTS)}")
+        return self
+
+
+class CampaignsIn(_Strict):
+    per_month: float = Field(ge=0)
+    share: tuple[float, float]
+    days: tuple[float, float]
+
+    @model_validator(mode="after")
+    def _ranges(self) -> CampaignsIn:
+        if not 0 < self.share[0] <= self.share[1] <= 1:
+            raise ValueError("share must be [low, high] with 0 < low <= high <= 1")
+        if not 0 < self.days[0] <= self.days[1]:
+            raise ValueError("days must be [low, high] with 0 < low <= high")
+        return self
+
+
+class InferenceIn(_Strict):
+    mean_share: float = Field(ge=0, le=1)
+    peak_to_trough: float = Field(default=2.0, ge=1)
+    weekend_factor: float = Field(default=0.7, ge=0)
+    peak_hour: int = Field(default=15, ge=0, le=23)
+    block_hours: int = Field(default=1, ge=1, le=24)
+
+
+class SyntheticIn(_Strict):
+    slice_gpus: int = Field(ge=8)
+    days: int = Field(gt=0, le=366)
+    campaigns: CampaignsIn | None = None
+    inference: InferenceIn | None = None
+
+
+class DemandIn(_Strict):
+    trace: str | None = None
+    since: date | None = None
+    until: date | None = None
+    load: float | None = Field(default=None, gt=0, le=10)
+    synthetic: SyntheticIn | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DemandIn:
+        if (self.trace is None) == (self.synthetic is None):
+            raise ValueError("give either a trace (with its load) or a synthetic demand, not both or neither")
+        if self.trace is not None and self.load is None:
+            raise ValueError("a trace needs the load it should offer the site (e.g. load: 0.8)")
+        return self
+
+
+class LeaseIn(_Strict):
+    usd_per_month: Decimal = Field(ge=0)
+    start: str = Field(pattern=MONTH)
+    end: str = Field(pattern=MONTH)
+    notice_days: int = Field(ge=0)
+    notice_given: date | None = None
+    sla_uptime: Decimal | None = Field(default=None, gt=0, le=1)
+
+
+class PriceIn(_Strict):
+    usd_per_gpu_hour: Decimal | None = Field(default=None, ge=0)
+
+
+class SpotIn(PriceIn):
+    load: float = Field(ge=0, le=10)
+    job_gpus: int = Field(gt=0)
+    job_hours: float = Field(gt=0)
+    notice_s: int = Field(ge=0)
+
+
+class InternalValueIn(_Strict):
+    shadow_usd_per_gpu_hour: Decimal | None = Field(default=None, ge=0)
+    delay_usd_per_job_hour: Decimal = Field(ge=0)
+
+
+class CostsIn(_Strict):
+    gpu_depreciation_years: Decimal = Field(gt=0)
+    server_factor: Decimal = Field(gt=0)
+    network_capex_share: Decimal = Field(ge=0, lt=1)
+    cost_of_capital: Decimal = Field(ge=0)
+    provisioned_kw_per_gpu: dict[str, Annotated[Decimal, Field(gt=0)]]
+    average_load: Decimal = Field(ge=0, le=1)
+    pue: Decimal = Field(ge=1)
+    usd_per_mwh: Decimal = Field(ge=0)
+    facility: Literal["colocation", "owned"]
+    colo_usd_per_kw_month: Decimal = Field(ge=0)
+    facility_capex_usd_per_mw: Decimal = Field(ge=0)
+    facility_depreciation_years: Decimal = Field(gt=0)
+    ops_usd_per_gpu_hour: Decimal = Field(ge=0)
+
+
+class OutageIn(_Strict):
+    start: datetime
+    hours: Decimal = Field(gt=0)
+    share: Decimal = Field(default=Decimal(1), gt=0, le=1)
+
+
+class ReliabilityIn(_Strict):
+    failures_per_gpu_year: Decimal = Field(ge=0)
+    repair_hours: Decimal = Field(ge=0)
+    outages: list[OutageIn]
+
+
+class StrategyIn(_Strict):
+    name: str = Field(min_length=1)
+    rent_fraction: Decimal = Field(ge=0, le=1)
+    resell_idle: bool = False
+    offer: Literal["lease", "reserved"] = "lease"
+
+
+class SensitivityIn(_Strict):
+    swing: float = Field(gt=0, lt=1)
+
+
+class SweepIn(_Strict):
+    lease_price_factors: list[Decimal] = Field(min_length=1)
+    rent_fractions: list[Decimal] = Field(min_length=1)
+    demand_factors: list[float] = Field(min_length=1)
+    offer: Literal["lease", "reserved"] = "lease"
+
+    @model_validator(mode="after")
+    def _ranges(self) -> SweepIn:
+        if any(not 0 < f <= 1 for f in self.rent_fractions):
+            raise ValueError("rent_fractions must be in (0, 1]")
+        if any(p < 0 for p in self.lease_price_factors) or any(d <= 0 for d in self.demand_factors):
+            raise ValueError("lease_price_factors must be >= 0 and demand_factors > 0")
+        return self
+
+
+class ScenarioIn(_Strict):
+    name: str = Field(min_length=1)
+    fleet: str
+    horizon: HorizonIn
+    seed: int = Field(ge=0)
+    engine: EngineIn
+    demand: DemandIn
+    lease: LeaseIn
+    reserved: PriceIn
+    spot: SpotIn
+    internal_value: InternalValueIn
+    costs: CostsIn
+    reliability: ReliabilityIn
+    strategies: list[StrategyIn] = Field(min_length=1)
+    sensitivity: SensitivityIn
+    sweep: SweepIn
+    sources: dict[str, str]
+
+    @model_validator(mode="after")
+    def _unique_strategies(self) -> ScenarioIn:
+        names = [s.name for s in self.strategies]
+        if len(set(names)) != len(names):
+            raise ValueError(f"strategy names must be unique, got {names}")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Assumption:
+    key: str  # dotted path in the scenario file
+    value: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    lease_price_factors: tuple[Decimal, ...]
+    rent_fractions: tuple[Decimal, ...]
+    demand_factors: tuple[float, ...]
+    offer: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedScenario:
+    scenario: Scenario
+    assumptions: tuple[Assumption, ...]
+    swing: float
+    sweep: Sweep
+    source: str  # the user's file, or the packaged default's name
+
+
+def _merged(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {k: _merged(base[k], v) if k in base else v for k, v in {**base, **over}.items()}
+    return over
+
+
+def _leaves(doc: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(doc, dict) and doc:
+        out: dict[str, Any] = {}
+        for k, v in doc.items():
+            out.update(_leaves(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: doc}
+
+
+def load_scenario(
+    path: Path | None = None, traces: Path | None = None, catalog: Catalog | None = None
+) -> LoadedScenario:
+    """The scenario in `path` over the packaged default (the default alone without a path)."""
+    default_text = resources.files("neocloud").joinpath(f"scenarios/{DEFAULT_SCENARIO}.yaml").read_text()
+    default = _load_yaml(default_text, f"neocloud:{DEFAULT_SCENARIO}.yaml")
+    source = f"neocloud:{DEFAULT_SCENARIO}.yaml"
+    overrides: dict[str, Any] = {}
+    if path is not None:
+        source = str(path)
+        user = _load_yaml(_read(path), source)
+        if user is None:
+            user = {}
+        if not isinstance(user, dict):
+            raise InvalidSpec(f"{source}: (document): a scenario is a mapping of settings", file=source)
+        overrides = _leaves(user)
+        default = _merged(default, user)
+    spec = _validated(ScenarioIn, default, source)
+    return _built(spec, source, overrides, traces or default_traces_dir(), catalog or default_catalog())
+
+
+def _built(spec: ScenarioIn, source: str, overrides: dict[str, Any], traces: Path, catalog: Catalog) -> LoadedScenario:
+    def fail(where: str, message: str) -> InvalidSpec:
+        return InvalidSpec(f"{source}: {where}: {message}", file=source, path=where)
+
+    try:
+        sites = load_fleet(spec.fleet, catalog)
+    except NeocloudError as exc:
+        raise fail("fleet", exc.message) from None
+    gpus: Counter[str] = Counter()
+    node_gpus: Counter[int] = Counter()
+    for site in sites:
+        gpus.update(site.gpus_by_model())
+        for group in site.blocks:
+            node_gpus[group.node.gpus] += group.gpus
+    total = sum(gpus.values())
+    derived: dict[str, str] = {}
+
+    def weighted(key: str, given: Decimal | None, attribute: str) -> Decimal:
+        if given is not None:
+            return given
+        missing = [m for m in gpus if getattr(catalog[m], attribute) is None]
+        if missing:
+            raise fail(key, f"no value given and the catalog has no {attribute} for {', '.join(missing)}")
+        value = sum((getattr(catalog[m], attribute) * n for m, n in gpus.items()), Decimal(0)) / total
+        derived[key] = f"{value:.4f}"
+        return value
+
+    c = spec.costs
+    missing_kw = sorted(set(gpus) - set(c.provisioned_kw_per_gpu))
+    if missing_kw:
+        raise fail("costs.provisioned_kw_per_gpu", f"no value for {', '.join(missing_kw)} (a GPU model of the fleet)")
+    cost_parts, capex = [], Decimal(0)
+    for model, count in sorted(gpus.items()):
+        a = CostAssumptions(
+            gpu_depreciation_years=c.gpu_depreciation_years,
+            server_factor=c.server_factor,
+            network_capex_share=c.network_capex_share,
+            cost_of_capital=c.cost_of_capital,
+            provisioned_kw_per_gpu=c.provisioned_kw_per_gpu[model],
+            average_load=c.average_load,
+            pue=c.pue,
+            usd_per_mwh=c.usd_per_mwh,
+            colo_usd_per_kw_month=c.colo_usd_per_kw_month if c.facility == "colocation" else None,
+            facility_capex_usd_per_mw=c.facility_capex_usd_per_mw,
+            facility_depreciation_years=c.facility_depreciation_years,
+            ops_usd_per_gpu_hour=c.ops_usd_per_gpu_hour,
+        )
+        try:
+            cost_parts.append(hourly_cost(catalog[model], a).times(Decimal(count)))
+            capex += capex_per_gpu(catalog[model], a) * count
+        except NeocloudError as exc:
+            raise fail("costs", exc.message) from None
+    cost = HourlyCost(
+        *(sum((getattr(p, f) for p in cost_parts), Decimal(0)) / total for f in HourlyCost.__dataclass_fields__)
+    )
+
+    prices = Prices(
+        shadow_usd_per_gpu_hour=weighted(
+            "internal_value.shadow_usd_per_gpu_hour",
+            spec.internal_value.shadow_usd_per_gpu_hour,
+            "on_demand_usd_per_hr",
+        ),
+        spot_usd_per_gpu_hour=weighted("spot.usd_per_gpu_hour", spec.spot.usd_per_gpu_hour, "spot_usd_per_hr"),
+        reserved_usd_per_gpu_hour=weighted(
+            "reserved.usd_per_gpu_hour", spec.reserved.usd_per_gpu_hour, "reserved_1y_usd_per_hr"
+        ),
+        delay_usd_per_job_hour=spec.internal_value.delay_usd_per_job_hour,
+    )
+    lo = spec.lease
+    try:
+        lease = Lease(
+            lo.usd_per_month,
+            lo.start,
+            lo.end,
+            lo.notice_days,
+            _seconds(lo.notice_given) if lo.notice_given else None,
+            lo.sla_uptime,
+        )
+        strategies = tuple(Strategy(s.name, s.rent_fraction, s.resell_idle, s.offer) for s in spec.strategies)
+    except NeocloudError as exc:
+        raise fail("lease", exc.message) from None
+    demand = _demand(spec, traces, fail)
+    node = node_gpus.most_common(1)[0][0]
+    if demand.largest_gang > demand.slice_gpus * 10:
+        raise fail(
+            "demand", f"its largest gang ({demand.largest_gang} GPUs) dwarfs the slice ({demand.slice_gpus:.0f})"
+        )
+    outages = tuple(
+        Outage(_seconds(o.start), _seconds(o.start) + int(o.hours * 3600), o.share) for o in spec.reliability.outages
+    )
+    r = spec.reliability
+    try:
+        scenario = Scenario(
+            name=spec.name,
+            site_gpus=total,
+            cost=cost,
+            capex=capex,
+            lease=lease,
+            prices=prices,
+            start=spec.horizon.start,
+            end=spec.horizon.end,
+            demand=demand,
+            spot=SpotOffer(spec.spot.load, spec.spot.job_gpus, spec.spot.job_hours, spec.spot.notice_s),
+            reliability=Reliability(r.failures_per_gpu_year, r.repair_hours, outages),
+            strategies=strategies,
+            node_gpus=node,
+            ordering=spec.engine.ordering,
+            placement=spec.engine.placement,
+            seed=spec.seed,
+        )
+    except NeocloudError as exc:
+        raise fail("horizon", exc.message) from None
+    if spec.spot.job_gpus > node:
+        raise fail("spot.job_gpus", f"a spot job runs on one node: at most {node} GPUs")
+    sw = spec.sweep
+    return LoadedScenario(
+        scenario,
+        _assumptions(spec, source, overrides, derived),
+        spec.sensitivity.swing,
+        Sweep(tuple(sw.lease_price_factors), tuple(sw.rent_fractions), tuple(sw.demand_factors), sw.offer),
+        source,
+    )
+
+
+def _seconds(moment: date | datetime) -> int:
+    if not isinstance(moment, datetime):
+        moment = datetime.combine(moment, time(), UTC)
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
+def _demand(spec: ScenarioIn, traces: Path, fail: Any) -> InternalDemand:
+    d = spec.demand
+    if d.synthetic is not None:
+        s = d.synthetic
+        campaigns = Campaigns(s.campaigns.per_month, s.campaigns.share, s.campaigns.days) if s.campaigns else None
+        inference = Inference(**s.inference.model_dump()) if s.inference else None
+        if campaigns is None and inference is None:
+            raise fail("demand.synthetic", "give campaigns, inference or both")
+        return synthetic(s.slice_gpus, s.days, campaigns, inference, spec.seed)
+    assert d.trace is not None
+    assert d.load is not None
+    kind, _, where = d.trace.partition(":")
+    path = Path(where) if Path(where).is_absolute() else traces / where
+    since = datetime.combine(d.since, time(), UTC) if d.since else None
+    until = datetime.combine(d.until, time(), UTC) if d.until else None
+    try:
+        jobs = load_trace(f"{kind}:{path}", since=since, until=until).jobs
+        return from_trace(jobs, d.load)
+    except NeocloudError as exc:
+        hint = (
+            ""
+            if path.exists()
+            else " (relative traces are read from --traces or NEOCLOUD_TRACES, default ../shared/traces)"
+        )
+        raise fail("demand.trace", exc.message + hint) from None
+
+
+def _assumptions(
+    spec: ScenarioIn, source: str, overrides: dict[str, Any], derived: dict[str, str]
+) -> tuple[Assumption, ...]:
+    doc = spec.model_dump(mode="json", exclude={"sources"})
+    out = []
+    for key, value in _leaves(doc).items():
+        if key in derived:
+            value = derived[key]
+        if any(key == k or key.startswith(k + ".") or k.startswith(key + ".") for k in overrides):
+            origin = f"your scenario file ({source})"
+        else:
+            prefixes = [p for p in spec.sources if key == p or key.startswith(p + ".")]
+            origin = spec.sources[max(prefixes, key=len)] if prefixes else "neocloud default"
+        out.append(Assumption(key, "" if value is None else str(value), origin))
+    return tuple(out)

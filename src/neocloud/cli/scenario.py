@@ -1,0 +1,148 @@
+"""`neocloud scenario`: rent it out or keep it, on the default colossus-1 scenario or a file over it."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from neocloud.adapters.scenario_spec import DEFAULT_SCENARIO, LoadedScenario, load_scenario
+from neocloud.adapters.sweep import run_sweep
+from neocloud.app.views import plain
+from neocloud.cli.output import console, emit_json, reported, table
+from neocloud.sim.scenario import ScenarioResult, SweepPoint, run
+
+scenario_app = typer.Typer(help="Rent GPU capacity out or keep it: strategies, sensitivity, sweeps and a report.")
+
+File = Annotated[Path | None, typer.Argument(help="Scenario YAML over the default (colossus-1); none: the default.")]
+Traces = Annotated[
+    Path | None,
+    typer.Option(help="Folder of public traces for relative trace paths ($NEOCLOUD_TRACES, ../shared/traces)."),
+]
+Out = Annotated[Path, typer.Option(help="Folder for report.html and report.json.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the results as JSON instead of a summary.")]
+RayAddress = Annotated[
+    str | None, typer.Option(help="Run the sweep on this Ray cluster (e.g. auto, ray://host:10001); default: local.")
+]
+Cpus = Annotated[int | None, typer.Option(help="Local Ray workers (default: every core).")]
+
+
+def _summary(result: ScenarioResult) -> None:
+    from neocloud.adapters.scenario_report import SUMMARY_COLUMNS, decision_text, summary_rows
+
+    rows = [[_cell(v) for v in row] for row in summary_rows(result)]
+    table(f"{result.scenario.name}: strategies over {len(result.scenario.months)} months", SUMMARY_COLUMNS, rows)
+    tornado = [
+        [w.name, f"{w.low} / {w.high}", f"{w.at_low / 10**9:,.2f}", f"{w.at_high / 10**9:,.2f}"] for w in result.tornado
+    ]
+    table("Renting all's value over keeping all, USD billions", ["assumption", "moved", "low", "high"], tornado)
+    console.print(decision_text(result), highlight=False)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f"{value / 10**6:,.0f}"
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    return "-" if value is None else str(value)
+
+
+def _sweep(loaded: LoadedScenario, ray_address: str | None, cpus: int | None, quiet: bool) -> list[SweepPoint]:
+    cells = len({(f, d) for d in loaded.sweep.demand_factors for f in (0, *loaded.sweep.rent_fractions)})
+    with Progress(console=console, transient=True, disable=quiet) as bar:
+        task = bar.add_task(f"sweep: {cells} simulations on Ray", total=cells)
+        return run_sweep(
+            loaded.scenario, loaded.sweep, ray_address, cpus, lambda done, _: bar.update(task, completed=done)
+        )
+
+
+def _write(out: Path, name: str, text: str) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    path.write_text(text)
+    return path
+
+
+@scenario_app.command("run")
+def run_command(
+    file: File = None,
+    traces: Traces = None,
+    out: Out = Path("scenario-report"),
+    sweep: Annotated[
+        bool, typer.Option(help="Add the price x fraction x demand sweep (on Ray) to the report.")
+    ] = False,
+    ray_address: RayAddress = None,
+    cpus: Cpus = None,
+    as_json: Json = False,
+) -> None:
+    """Compare the strategies: money by month, utilization, internal delays, SLA credits, the breakeven shadow
+    price and a tornado; write a self-contained HTML report and its JSON."""
+    from neocloud.adapters.scenario_report import render_html, result_json  # matplotlib: only when needed
+
+    with reported(as_json):
+        loaded = load_scenario(file, traces)
+        with Progress(console=console, transient=True, disable=as_json) as bar:
+            steps = [*(s.name for s in loaded.scenario.strategies), "sensitivity"]
+            task = bar.add_task("simulating", total=len(steps))
+
+            def step(name: str) -> None:
+                bar.update(task, description=f"simulating {name}", completed=steps.index(name))
+
+            result = run(loaded.scenario, loaded.swing, step)
+        points = _sweep(loaded, ray_address, cpus, as_json) if sweep else []
+        data = result_json(loaded, result, points)
+        report = _write(out, "report.html", render_html(loaded, result, points))
+        _write(out, "report.json", json.dumps(plain(data), indent=2) + "\n")
+    if as_json:
+        emit_json(data)
+        return
+    _summary(result)
+    console.print(f"report: {report} (and report.json)", highlight=False)
+
+
+@scenario_app.command("sweep")
+def sweep_command(
+    file: File = None,
+    traces: Traces = None,
+    out: Out = Path("scenario-report"),
+    ray_address: RayAddress = None,
+    cpus: Cpus = None,
+    as_json: Json = False,
+) -> None:
+    """Only the sweep: every lease price x share rented x demand of the scenario's `sweep`, in parallel on
+    Ray; prints each point's value over keeping all and writes sweep.json."""
+    from neocloud.adapters.scenario_report import sweep_json
+
+    with reported(as_json):
+        loaded = load_scenario(file, traces)
+        points = _sweep(loaded, ray_address, cpus, as_json)
+        rows = sweep_json(points)
+        _write(out, "sweep.json", json.dumps(rows, indent=2) + "\n")
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        f"{loaded.scenario.name}: value of renting over keeping all, USD millions",
+        ["lease price x", "share rented", "demand x", "advantage", "kept utilization"],
+        [
+            [
+                r["lease_price_factor"],
+                r["rent_fraction"],
+                r["demand_factor"],
+                f"{p.advantage / 10**6:,.0f}",
+                r["utilization_kept"],
+            ]
+            for r, p in zip(rows, points, strict=True)
+        ],
+    )
+
+
+@scenario_app.command("default")
+def default_command() -> None:
+    """Print the default scenario (colossus-1) with its sources: copy it, change what you want, run it."""
+    typer.echo(resources.files("neocloud").joinpath(f"scenarios/{DEFAULT_SCENARIO}.yaml").read_text(), nl=False)
