@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from neocloud.adapters.scenario_report import render_html, result_json
+from neocloud.adapters.scenario_report import decision_text, render_html, result_json
 from neocloud.adapters.scenario_spec import load_scenario
 from neocloud.adapters.sweep import run_sweep
 from neocloud.cli.main import app
@@ -79,6 +79,14 @@ def test_one_node_one_job_by_hand() -> None:
     assert result.best.strategy.name == "keep-all"
 
 
+def test_when_delays_cost_more_than_renting_earns_keeping_wins_at_any_shadow_price() -> None:
+    # Renting leaves the job waiting 1 job-hour per hour: 720 h x $100 = $72,000 of delay against the $5,760 fee.
+    prices = Prices(D(4), D(1), D(3), delay_usd_per_job_hour=D(100))
+    result = run(one_node(prices=prices))
+    assert result.breakeven_shadow_price == (5760 - 72000) / D(2880)
+    assert "keeping pays at any shadow price" in decision_text(result)
+
+
 def test_reserved_blocks_and_the_returned_half() -> None:
     # Rent half the node as reserved blocks at $3: 4 GPUs x 720 h x $3. The kept half still runs the job.
     half = Strategy("half", D("0.5"), offer="reserved")
@@ -128,6 +136,10 @@ def test_trace_demand_sets_the_slice_from_the_load() -> None:
     # 4 x 3,600 + 2 x 7,200 = 28,800 GPU-s over a 3,600 s span at 50 %: 16 GPUs.
     assert (demand.window, demand.slice_gpus) == (3600, 16)
     assert [(j.submit, j.tenant) for j in demand.jobs] == [(0, "internal"), (3599, "internal")]
+    doubled = from_trace(jobs, 0.5, copies=2, seed=1)
+    assert (doubled.window, doubled.slice_gpus, len(doubled.jobs)) == (3600, 32, 4)
+    assert all(0 <= j.submit < 3600 for j in doubled.jobs)
+    assert sorted(j.duration for j in doubled.jobs) == [3600, 3600, 7200, 7200]
 
 
 def test_synthetic_demand_by_hand() -> None:
@@ -180,7 +192,7 @@ def test_same_seed_same_results_and_report(tiny: Path) -> None:
 def test_the_default_scenario_lists_every_assumption_with_a_source(traces: Path, tiny: Path) -> None:
     loaded = load_scenario(traces=traces)
     assert loaded.scenario.site_gpus == 220_208
-    assert len(loaded.scenario.demand.jobs) == 68_510  # Philly, October and November 2017
+    assert len(loaded.scenario.demand.jobs) == 4 * 68_510  # Philly, October and November 2017, four copies
     by_key = {a.key: a for a in loaded.assumptions}
     assert all(a.source for a in loaded.assumptions)
     assert "S-1" in by_key["lease.usd_per_month"].source

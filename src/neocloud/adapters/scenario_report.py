@@ -296,7 +296,9 @@ def decision_text(result: ScenarioResult) -> str:
     by = abs(result.advantage_of_renting) / Decimal(10**9)
     text = f"Best: {best}. Over {len(s.months)} months {verb} by ${by:,.2f}B"
     shadow = s.prices.shadow_usd_per_gpu_hour
-    if result.breakeven_shadow_price is not None:
+    if result.breakeven_shadow_price is not None and result.breakeven_shadow_price < 0:
+        text += "; keeping pays at any shadow price: the delays renting causes cost more than renting earns"
+    elif result.breakeven_shadow_price is not None:
         text += (
             f"; keeping pays only if internal compute is worth more than ${result.breakeven_shadow_price:,.2f} per "
             f"GPU-hour (assumed ${shadow:,.2f})"
@@ -325,6 +327,7 @@ def render_html(loaded: LoadedScenario, result: ScenarioResult, sweep: Sequence[
         sections += [
             "<h2>Sweep: lease price x share rented x demand</h2>",
             f"<figure>{heatmaps(sweep)}</figure>",
+            f"<details><summary>All {len(sweep)} points</summary>",
             _table(
                 ("lease price x", "share rented", "demand x", "value $M", "keep all $M", "advantage $M", "utilization"),
                 [
@@ -340,6 +343,7 @@ def render_html(loaded: LoadedScenario, result: ScenarioResult, sweep: Sequence[
                     for p in sweep
                 ],
             ),
+            "</details>",
         ]
     sections += [
         "<h2>Assumptions</h2>",

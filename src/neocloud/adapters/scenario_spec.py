@@ -90,6 +90,7 @@ class DemandIn(_Strict):
     since: date | None = None
     until: date | None = None
     load: float | None = Field(default=None, gt=0, le=10)
+    copies: int = Field(default=1, ge=1, le=64)
     synthetic: SyntheticIn | None = None
 
     @model_validator(mode="after")
@@ -413,7 +414,7 @@ def _demand(spec: ScenarioIn, traces: Path, fail: Any) -> InternalDemand:
     until = datetime.combine(d.until, time(), UTC) if d.until else None
     try:
         jobs = load_trace(f"{kind}:{path}", since=since, until=until).jobs
-        return from_trace(jobs, d.load)
+        return from_trace(jobs, d.load, d.copies, spec.seed)
     except NeocloudError as exc:
         hint = (
             ""

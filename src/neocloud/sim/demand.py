@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from neocloud.core.errors import InvalidInput
 from neocloud.core.workload import Job, PriorityClass
@@ -43,19 +43,29 @@ class InternalDemand:
         return sum(j.gpus * j.duration for j in self.jobs)
 
 
-def from_trace(jobs: Sequence[Job], load: float) -> InternalDemand:
-    """A trace as internal demand: its jobs keep their sizes, durations and timing (moved to start at 0,
-    under one tenant); the slice is what makes them offer `load` of its GPU-hours over the trace's span."""
+def from_trace(jobs: Sequence[Job], load: float, copies: int = 1, seed: int = 0) -> InternalDemand:
+    """A trace as internal demand: its jobs keep their sizes, durations, estimates and timing (moved to start
+    at 0, under one tenant); the slice is what makes them offer `load` of its GPU-hours over the trace's span.
+    `copies` > 1 lays that many copies of the trace over the window, each turned by a random offset (wrapping
+    at the window's end), for a slice that many times larger: more jobs to share the GPUs, less queueing
+    from the slice being small, and as many times the simulation's work."""
     if not jobs:
         raise InvalidInput("the demand trace has no jobs")
-    if not load > 0:
+    if load <= 0:
         raise InvalidInput(f"the internal load must be positive, got {load}")
+    if copies < 1:
+        raise InvalidInput(f"copies must be at least 1, got {copies}")
     origin = min(j.submit for j in jobs)
     window = max(j.submit for j in jobs) - origin + 1
-    moved = tuple(
-        Job(f"i{k}", j.submit - origin, j.duration, j.gpus_per_task, j.tasks, tenant=INTERNAL, estimate=j.estimate)
-        for k, j in enumerate(sorted(jobs, key=lambda j: (j.submit, j.id)))
-    )
+    rng = random.Random(seed)
+    offsets = [0, *(rng.randrange(window) for _ in range(copies - 1))]
+    ordered = sorted(jobs, key=lambda j: (j.submit, j.id))
+    copied = [
+        replace(j, id=f"i{c}.{k}", submit=(j.submit - origin + offset) % window, tenant=INTERNAL)
+        for c, offset in enumerate(offsets)
+        for k, j in enumerate(ordered)
+    ]
+    moved = tuple(sorted(copied, key=lambda j: (j.submit, j.id)))
     offered = sum(j.gpus * j.duration for j in moved)
     return InternalDemand(moved, window, offered / (window * load))
 
