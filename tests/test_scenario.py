@@ -4,6 +4,8 @@ report and a sweep on a local Ray."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -250,6 +252,19 @@ def test_sweep_on_a_local_ray_matches_the_simulations_run_here(tiny: Path) -> No
     assert point.keep_value == evaluate(s, KEEP_ALL, operations, 1.2).total("value")
 
 
+def test_sweep_on_a_ray_cluster_by_address(tiny: Path) -> None:
+    # A one-node Ray cluster started apart from the sweep, which joins it by address.
+    ray = str(Path(sys.executable).with_name("ray"))
+    options = ["--head", "--port", "6391", "--num-cpus", "1", "--include-dashboard", "false", "--disable-usage-stats"]
+    subprocess.run([ray, "start", *options], check=True, capture_output=True)
+    try:
+        loaded = load_scenario(tiny)
+        points = run_sweep(loaded.scenario, loaded.sweep, address="auto")
+        assert points == run_sweep(loaded.scenario, loaded.sweep, cpus=1)
+    finally:
+        subprocess.run([ray, "stop", "--force"], check=True, capture_output=True)
+
+
 def test_the_command_writes_an_offline_report(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
     result = CliRunner().invoke(app, ["scenario", "run", str(tiny), "--out", str(out), "--json"])
@@ -269,3 +284,14 @@ def test_the_command_writes_an_offline_report(tiny: Path, tmp_path: Path) -> Non
     assert refused.exit_code == 1
     assert "error[invalid_spec]" in refused.output
     assert "seed: Input should be greater than or equal to 0" in refused.output
+
+
+def test_the_sweep_command_prints_every_point(tiny: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["scenario", "sweep", str(tiny), "--out", str(tmp_path), "--cpus", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert len(rows) == 8
+    assert {(r["lease_price_factor"], r["rent_fraction"], r["demand_factor"]) for r in rows} == {
+        (p, f, d) for p in ("0.5", "1.0") for f in ("0.5", "1.0") for d in (0.8, 1.2)
+    }
+    assert json.loads((tmp_path / "sweep.json").read_text()) == rows

@@ -243,7 +243,7 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="{"n" if isinstance(v, (int, float, Decimal)) else ""}">{html.escape(_cell(v))}</td>'
+            f'<td class="{"n" if isinstance(v, (int, float, Decimal)) else ""}">{html.escape(cell(v))}</td>'
             for v in row
         )
         + "</tr>"
@@ -252,9 +252,10 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any, places: int = 1) -> str:
+    """A table cell: money in millions, ratios and hours to three places."""
     if isinstance(value, Decimal):
-        return f"{value / Decimal(1_000_000):,.1f}"
+        return f"{value / Decimal(1_000_000):,.{places}f}"
     if isinstance(value, float):
         return f"{value:,.3f}"
     return "-" if value is None else str(value)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from neocloud.adapters.scenario_spec import Sweep
+from neocloud.core.errors import InvalidInput
 from neocloud.sim.scenario import Operations, Scenario, SweepPoint, operate, sweep_cells, sweep_points
 
 
@@ -23,15 +24,19 @@ def run_sweep(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[SweepPoint]:
     """Every point of `sweep` (lease price x share rented x demand). `address` is a Ray cluster's ("auto" for
-    the one this machine belongs to); without one, Ray starts locally with `cpus` workers (default: all)."""
+    the one this machine belongs to, "ray://HOST:10001" for a remote one); without one, a Ray of this run's own
+    starts locally with `cpus` workers (default: all)."""
     import ray  # heavy: imported only when a sweep runs
 
     started_here = not ray.is_initialized()
     if started_here:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
-        if address is None:
+        if address is None:  # a Ray of our own, even where this machine runs a cluster already
             options["num_cpus"] = cpus
-        ray.init(address=address, **options)
+        try:
+            ray.init(address=address or "local", **options)
+        except (ConnectionError, ValueError) as exc:
+            raise InvalidInput(f"cannot reach the Ray cluster at {address}: {exc}", ray_address=address) from None
     try:
         task = ray.remote(_operate)
         shared = ray.put(scenario)

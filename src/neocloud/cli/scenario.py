@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -33,23 +32,15 @@ Cpus = Annotated[int | None, typer.Option(help="Local Ray workers (default: ever
 
 
 def _summary(result: ScenarioResult) -> None:
-    from neocloud.adapters.scenario_report import SUMMARY_COLUMNS, decision_text, summary_rows
+    from neocloud.adapters.scenario_report import SUMMARY_COLUMNS, cell, decision_text, summary_rows
 
-    rows = [[_cell(v) for v in row] for row in summary_rows(result)]
+    rows = [[cell(v, places=0) for v in row] for row in summary_rows(result)]
     table(f"{result.scenario.name}: strategies over {len(result.scenario.months)} months", SUMMARY_COLUMNS, rows)
     tornado = [
         [w.name, f"{w.low} / {w.high}", f"{w.at_low / 10**9:,.2f}", f"{w.at_high / 10**9:,.2f}"] for w in result.tornado
     ]
     table("Renting all's value over keeping all, USD billions", ["assumption", "moved", "low", "high"], tornado)
     console.print(decision_text(result), highlight=False)
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, Decimal):
-        return f"{value / 10**6:,.0f}"
-    if isinstance(value, float):
-        return f"{value:,.3f}"
-    return "-" if value is None else str(value)
 
 
 def _sweep(loaded: LoadedScenario, ray_address: str | None, cpus: int | None, quiet: bool) -> list[SweepPoint]:
