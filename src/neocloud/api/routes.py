@@ -10,7 +10,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from sqlalchemy import text
@@ -189,7 +188,7 @@ async def sign(
     # Signed in batches with whatever else arrives meanwhile (one pool lock, one commit; app/signing.py).
     fingerprint = await fingerprint_of(request) if idempotency_key is not None else ""
     desk: SigningDesk = request.app.state.signing
-    signed = await run_in_threadpool(desk.sign, SignRequest(req, who.key_id, idempotency_key, fingerprint))
+    signed = await desk.sign_async(SignRequest(req, who.key_id, idempotency_key, fingerprint))
     if not signed.replay:
         CONTRACTS_SIGNED.inc()
     headers = {"Idempotent-Replay": "true"} if signed.replay else None

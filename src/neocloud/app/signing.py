@@ -9,6 +9,7 @@ request and leaves the others alone; a failure of the store fails the whole batc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import threading
@@ -60,13 +61,21 @@ class SigningDesk:
 
     def sign(self, request: SignRequest) -> Signed:
         """Sign in the next batch; blocks until it commits. Raises the request's own refusal."""
+        return self.submit(request).result()
+
+    async def sign_async(self, request: SignRequest) -> Signed:
+        """`sign` for an event loop: waits for the batch without holding a thread."""
+        return await asyncio.wrap_future(self.submit(request))
+
+    def submit(self, request: SignRequest) -> Future[Signed]:
+        """Queue the request for the next batch; the future holds its answer."""
         done: Future[Signed] = Future()
         self._queue.put((request, done))
         with self._start:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="signing-desk", daemon=True)
                 self._thread.start()
-        return done.result()
+        return done
 
     def _serve(self) -> None:
         while True:
