@@ -294,34 +294,10 @@ def _built(spec: ScenarioIn, source: str, overrides: dict[str, Any], traces: Pat
         derived[key] = f"{value:.4f}"
         return value
 
-    c = spec.costs
-    missing_kw = sorted(set(gpus) - set(c.provisioned_kw_per_gpu))
-    if missing_kw:
-        raise fail("costs.provisioned_kw_per_gpu", f"no value for {', '.join(missing_kw)} (a GPU model of the fleet)")
-    cost_parts, capex = [], Decimal(0)
-    for model, count in sorted(gpus.items()):
-        a = CostAssumptions(
-            gpu_depreciation_years=c.gpu_depreciation_years,
-            server_factor=c.server_factor,
-            network_capex_share=c.network_capex_share,
-            cost_of_capital=c.cost_of_capital,
-            provisioned_kw_per_gpu=c.provisioned_kw_per_gpu[model],
-            average_load=c.average_load,
-            pue=c.pue,
-            usd_per_mwh=c.usd_per_mwh,
-            colo_usd_per_kw_month=c.colo_usd_per_kw_month if c.facility == "colocation" else None,
-            facility_capex_usd_per_mw=c.facility_capex_usd_per_mw,
-            facility_depreciation_years=c.facility_depreciation_years,
-            ops_usd_per_gpu_hour=c.ops_usd_per_gpu_hour,
-        )
-        try:
-            cost_parts.append(hourly_cost(catalog[model], a).times(Decimal(count)))
-            capex += capex_per_gpu(catalog[model], a) * count
-        except NeocloudError as exc:
-            raise fail("costs", exc.message) from None
-    cost = HourlyCost(
-        *(sum((getattr(p, f) for p in cost_parts), Decimal(0)) / total for f in HourlyCost.__dataclass_fields__)
-    )
+    try:
+        cost, capex = _site_cost(gpus, spec.costs, catalog)
+    except NeocloudError as exc:
+        raise fail(exc.details.get("path", "costs"), exc.message) from None
 
     prices = Prices(
         shadow_usd_per_gpu_hour=weighted(
@@ -389,6 +365,28 @@ def _built(spec: ScenarioIn, source: str, overrides: dict[str, Any], traces: Pat
         Sweep(tuple(sw.lease_price_factors), tuple(sw.rent_fractions), tuple(sw.demand_factors), sw.offer),
         source,
     )
+
+
+def _site_cost(gpus: Counter[str], c: CostsIn, catalog: Catalog) -> tuple[HourlyCost, Decimal]:
+    """The site's cost per GPU-hour (each GPU model costed with its own price and power, averaged over the
+    fleet) and its capex."""
+    missing = sorted(set(gpus) - set(c.provisioned_kw_per_gpu))
+    if missing:
+        raise InvalidSpec(
+            f"no value for {', '.join(missing)} (a GPU model of the fleet)", path="costs.provisioned_kw_per_gpu"
+        )
+    same = {f: getattr(c, f) for f in CostAssumptions.__dataclass_fields__ if f in CostsIn.model_fields}
+    total, capex, parts = sum(gpus.values()), Decimal(0), []
+    for model, count in sorted(gpus.items()):
+        own = {
+            "provisioned_kw_per_gpu": c.provisioned_kw_per_gpu[model],
+            "colo_usd_per_kw_month": c.colo_usd_per_kw_month if c.facility == "colocation" else None,
+        }
+        a = CostAssumptions(**(same | own))
+        parts.append(hourly_cost(catalog[model], a).times(Decimal(count)))
+        capex += capex_per_gpu(catalog[model], a) * count
+    fields = HourlyCost.__dataclass_fields__
+    return HourlyCost(*(sum((getattr(p, f) for p in parts), Decimal(0)) / total for f in fields)), capex
 
 
 def _seconds(moment: date | datetime) -> int:

@@ -150,10 +150,10 @@ def operate(scenario: Scenario, rent_fraction: Decimal, resell_idle: bool, deman
     window = scenario.demand.window
     internal_jobs = scenario.demand.jobs
     offered = Decimal(sum(j.gpus * min(j.duration, window - j.submit) for j in internal_jobs))
-    per_hour = scale * HOUR / window  # slice GPU-seconds in the window -> site GPU-hours per hour
 
     def rate(seconds: Decimal | int) -> Decimal:
-        return Decimal(seconds) * per_hour / HOUR
+        """(GPU- or job-) seconds in the slice over the window -> hours per hour at the site."""
+        return Decimal(seconds) * scale / window
 
     if kept_nodes == 0:
         waited = sum(window - j.submit for j in internal_jobs)
