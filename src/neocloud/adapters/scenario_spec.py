@@ -321,9 +321,9 @@ def _built(spec: ScenarioIn, source: str, overrides: dict[str, Any], traces: Pat
             _seconds(lo.notice_given) if lo.notice_given else None,
             lo.sla_uptime,
         )
-        strategies = tuple(Strategy(s.name, s.rent_fraction, s.resell_idle, s.offer) for s in spec.strategies)
     except NeocloudError as exc:
         raise fail("lease", exc.message) from None
+    strategies = tuple(Strategy(s.name, s.rent_fraction, s.resell_idle, s.offer) for s in spec.strategies)
     demand = _demand(spec, traces, fail)
     node = node_gpus.most_common(1)[0][0]
     if demand.largest_gang > demand.slice_gpus * 10:
