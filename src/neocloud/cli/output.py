@@ -29,7 +29,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     out = Table(title=title, title_justify="left")
     for column in columns:
         numeric = column.lower() in {"gpus", "free", "held", "maintenance", "capacity", "installed", "nodes", "mw"}
-        out.add_column(column, justify="right" if numeric else "left")
+        out.add_column(column, justify="right" if numeric else "left", overflow="fold")  # wrap, never cut
     for row in rows:
         out.add_row(*("" if v is None else str(v) for v in row))
     console.print(out)
