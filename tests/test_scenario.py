@@ -25,9 +25,9 @@ from neocloud.sim.demand import Campaigns, Inference, InternalDemand, from_trace
 from neocloud.sim.scenario import (
     KEEP_ALL,
     RENT_ALL,
-    Outage,
     Reliability,
     Scenario,
+    SiteOutage,
     SpotOffer,
     cached_operations,
     evaluate,
@@ -101,7 +101,7 @@ def test_reserved_blocks_and_the_returned_half() -> None:
 
 def test_an_outage_earns_the_lessee_a_credit() -> None:
     # 48 h of the whole site down in a 720 h month: 93.3 % available, below 95 %: 25 % of the fee back.
-    outage = Outage(APRIL.start, APRIL.start + 48 * HOUR)
+    outage = SiteOutage(APRIL.start, APRIL.start + 48 * HOUR)
     result = run(one_node(reliability=Reliability(D(0), D(0), (outage,))))
     rent = result.results[1]
     assert rent.total("sla_credits") == 1440

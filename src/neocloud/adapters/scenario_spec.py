@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from neocloud.adapters.specs import _load_yaml, _read, _Strict, _validated, default_catalog, load_fleet
+from neocloud.adapters.specs import Strict, default_catalog, load_fleet, load_yaml, read_text, validated
 from neocloud.adapters.traces.loader import load_trace
 from neocloud.core.catalog import Catalog
 from neocloud.core.engine.ordering import ORDERINGS
@@ -28,7 +28,7 @@ from neocloud.core.errors import InvalidSpec, NeocloudError
 from neocloud.core.scenario.costs import CostAssumptions, HourlyCost, capex_per_gpu, hourly_cost
 from neocloud.core.scenario.strategies import Lease, Prices, Strategy
 from neocloud.sim.demand import Campaigns, Inference, InternalDemand, from_trace, synthetic
-from neocloud.sim.scenario import Outage, Reliability, Scenario, SpotOffer
+from neocloud.sim.scenario import Reliability, Scenario, SiteOutage, SpotOffer
 
 DEFAULT_SCENARIO = "colossus-1"
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -38,12 +38,12 @@ def default_traces_dir() -> Path:
     return Path(os.environ.get("NEOCLOUD_TRACES", "../shared/traces"))
 
 
-class HorizonIn(_Strict):
+class HorizonIn(Strict):
     start: str = Field(pattern=MONTH)
     end: str = Field(pattern=MONTH)
 
 
-class EngineIn(_Strict):
+class EngineIn(Strict):
     ordering: str
     placement: str
 
@@ -56,7 +56,7 @@ class EngineIn(_Strict):
         return self
 
 
-class CampaignsIn(_Strict):
+class CampaignsIn(Strict):
     per_month: float = Field(ge=0)
     share: tuple[float, float]
     days: tuple[float, float]
@@ -70,7 +70,7 @@ class CampaignsIn(_Strict):
         return self
 
 
-class InferenceIn(_Strict):
+class InferenceIn(Strict):
     mean_share: float = Field(ge=0, le=1)
     peak_to_trough: float = Field(default=2.0, ge=1)
     weekend_factor: float = Field(default=0.7, ge=0)
@@ -78,14 +78,14 @@ class InferenceIn(_Strict):
     block_hours: int = Field(default=1, ge=1, le=24)
 
 
-class SyntheticIn(_Strict):
+class SyntheticIn(Strict):
     slice_gpus: int = Field(ge=8)
     days: int = Field(gt=0, le=366)
     campaigns: CampaignsIn | None = None
     inference: InferenceIn | None = None
 
 
-class DemandIn(_Strict):
+class DemandIn(Strict):
     trace: str | None = None
     since: date | None = None
     until: date | None = None
@@ -102,7 +102,7 @@ class DemandIn(_Strict):
         return self
 
 
-class LeaseIn(_Strict):
+class LeaseIn(Strict):
     usd_per_month: Decimal = Field(ge=0)
     start: str = Field(pattern=MONTH)
     end: str = Field(pattern=MONTH)
@@ -111,7 +111,7 @@ class LeaseIn(_Strict):
     sla_uptime: Decimal | None = Field(default=None, gt=0, le=1)
 
 
-class PriceIn(_Strict):
+class PriceIn(Strict):
     usd_per_gpu_hour: Decimal | None = Field(default=None, ge=0)
 
 
@@ -122,12 +122,12 @@ class SpotIn(PriceIn):
     notice_s: int = Field(ge=0)
 
 
-class InternalValueIn(_Strict):
+class InternalValueIn(Strict):
     shadow_usd_per_gpu_hour: Decimal | None = Field(default=None, ge=0)
     delay_usd_per_job_hour: Decimal = Field(ge=0)
 
 
-class CostsIn(_Strict):
+class CostsIn(Strict):
     gpu_depreciation_years: Decimal = Field(gt=0)
     server_factor: Decimal = Field(gt=0)
     network_capex_share: Decimal = Field(ge=0, lt=1)
@@ -143,30 +143,30 @@ class CostsIn(_Strict):
     ops_usd_per_gpu_hour: Decimal = Field(ge=0)
 
 
-class OutageIn(_Strict):
+class OutageIn(Strict):
     start: datetime
     hours: Decimal = Field(gt=0)
     share: Decimal = Field(default=Decimal(1), gt=0, le=1)
 
 
-class ReliabilityIn(_Strict):
+class ReliabilityIn(Strict):
     failures_per_gpu_year: Decimal = Field(ge=0)
     repair_hours: Decimal = Field(ge=0)
     outages: list[OutageIn]
 
 
-class StrategyIn(_Strict):
+class StrategyIn(Strict):
     name: str = Field(min_length=1)
     rent_fraction: Decimal = Field(ge=0, le=1)
     resell_idle: bool = False
     offer: Literal["lease", "reserved"] = "lease"
 
 
-class SensitivityIn(_Strict):
+class SensitivityIn(Strict):
     swing: float = Field(gt=0, lt=1)
 
 
-class SweepIn(_Strict):
+class SweepIn(Strict):
     lease_price_factors: list[Decimal] = Field(min_length=1)
     rent_fractions: list[Decimal] = Field(min_length=1)
     demand_factors: list[float] = Field(min_length=1)
@@ -181,7 +181,7 @@ class SweepIn(_Strict):
         return self
 
 
-class ScenarioIn(_Strict):
+class ScenarioIn(Strict):
     name: str = Field(min_length=1)
     fleet: str
     horizon: HorizonIn
@@ -251,19 +251,19 @@ def load_scenario(
 ) -> LoadedScenario:
     """The scenario in `path` over the packaged default (the default alone without a path)."""
     default_text = resources.files("neocloud").joinpath(f"scenarios/{DEFAULT_SCENARIO}.yaml").read_text()
-    default = _load_yaml(default_text, f"neocloud:{DEFAULT_SCENARIO}.yaml")
+    default = load_yaml(default_text, f"neocloud:{DEFAULT_SCENARIO}.yaml")
     source = f"neocloud:{DEFAULT_SCENARIO}.yaml"
     overrides: dict[str, Any] = {}
     if path is not None:
         source = str(path)
-        user = _load_yaml(_read(path), source)
+        user = load_yaml(read_text(path), source)
         if user is None:
             user = {}
         if not isinstance(user, dict):
             raise InvalidSpec(f"{source}: (document): a scenario is a mapping of settings", file=source)
         overrides = _leaves(user)
         default = _merged(default, user)
-    spec = _validated(ScenarioIn, default, source)
+    spec = validated(ScenarioIn, default, source)
     return _built(spec, source, overrides, traces or default_traces_dir(), catalog or default_catalog())
 
 
@@ -331,7 +331,8 @@ def _built(spec: ScenarioIn, source: str, overrides: dict[str, Any], traces: Pat
             "demand", f"its largest gang ({demand.largest_gang} GPUs) dwarfs the slice ({demand.slice_gpus:.0f})"
         )
     outages = tuple(
-        Outage(_seconds(o.start), _seconds(o.start) + int(o.hours * 3600), o.share) for o in spec.reliability.outages
+        SiteOutage(_seconds(o.start), _seconds(o.start) + int(o.hours * 3600), o.share)
+        for o in spec.reliability.outages
     )
     r = spec.reliability
     try:

@@ -23,11 +23,11 @@ DEFAULT_FLEET = "colossus-1"
 M = TypeVar("M", bound=BaseModel)
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class GpuModelIn(_Strict):
+class GpuModelIn(Strict):
     name: str = Field(min_length=1)
     vendor: str
     tdp_w: int = Field(gt=0)
@@ -52,21 +52,21 @@ class GpuModelIn(_Strict):
         return GpuModel(**{k: v for k, v in self.model_dump().items() if k in fields})
 
 
-class CatalogIn(_Strict):
+class CatalogIn(Strict):
     schema_version: Literal[1] = 1
     as_of: str | None = None
     currency: Literal["USD"] = "USD"
     gpu_models: list[dict[str, Any]]
 
 
-class NodeIn(_Strict):
+class NodeIn(Strict):
     gpu_model: str
     gpus: int = Field(gt=0)
     cpus: int = Field(default=0, ge=0)
     memory_gib: int = Field(default=0, ge=0)
 
 
-class BlockGroupIn(_Strict):
+class BlockGroupIn(Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     count: int = Field(default=1, gt=0)
     racks: int = Field(default=1, gt=0)
@@ -74,7 +74,7 @@ class BlockGroupIn(_Strict):
     node: NodeIn
 
 
-class SiteIn(_Strict):
+class SiteIn(Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     location: str = ""
     power_mw: Decimal | None = Field(default=None, gt=0)
@@ -98,11 +98,11 @@ class SiteIn(_Strict):
         )
 
 
-class FleetIn(_Strict):
+class FleetIn(Strict):
     sites: list[SiteIn] = Field(min_length=1)
 
 
-def _load_yaml(text: str, source: str) -> Any:
+def load_yaml(text: str, source: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -119,7 +119,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out or "(document)"
 
 
-def _validated(model: type[M], data: Any, source: str, prefix: tuple[int | str, ...] = ()) -> M:
+def validated(model: type[M], data: Any, source: str, prefix: tuple[int | str, ...] = ()) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -138,14 +138,14 @@ def _validated(model: type[M], data: Any, source: str, prefix: tuple[int | str, 
 
 def parse_catalog(text: str, source: str, base: Catalog | None = None) -> Catalog:
     """A catalog from YAML; with `base`, the document adds models to it or overrides their fields."""
-    doc = _validated(CatalogIn, _load_yaml(text, source), source)
+    doc = validated(CatalogIn, load_yaml(text, source), source)
     models = []
     for i, item in enumerate(doc.gpu_models):
         name = item.get("name") if isinstance(item, dict) else None
         if base is not None and isinstance(name, str) and name in list(base):
             # An override names only what it changes: validate it merged onto the model it overrides.
             item = {**asdict(base[name]), **item}
-        models.append(_validated(GpuModelIn, item, source, ("gpu_models", i)).to_core())
+        models.append(validated(GpuModelIn, item, source, ("gpu_models", i)).to_core())
     return (base or Catalog(())).merged(models)
 
 
@@ -159,11 +159,11 @@ def load_catalog(override: Path | None = None) -> Catalog:
     catalog = default_catalog()
     if override is None:
         return catalog
-    return parse_catalog(_read(override), str(override), base=catalog)
+    return parse_catalog(read_text(override), str(override), base=catalog)
 
 
 def parse_fleet(text: str, source: str, catalog: Catalog) -> list[Site]:
-    fleet = _validated(FleetIn, _load_yaml(text, source), source)
+    fleet = validated(FleetIn, load_yaml(text, source), source)
     sites = []
     for i, site_in in enumerate(fleet.sites):
         site = site_in.to_core()
@@ -186,10 +186,10 @@ def load_fleet(path_or_name: str, catalog: Catalog) -> list[Site]:
     packaged = resources.files("neocloud").joinpath(f"fleets/{path_or_name}.yaml")
     if packaged.is_file():
         return parse_fleet(packaged.read_text(), f"neocloud:{path_or_name}.yaml", catalog)
-    return parse_fleet(_read(Path(path_or_name)), path_or_name, catalog)
+    return parse_fleet(read_text(Path(path_or_name)), path_or_name, catalog)
 
 
-def _read(path: Path) -> str:
+def read_text(path: Path) -> str:
     try:
         return path.read_text()
     except OSError as exc:

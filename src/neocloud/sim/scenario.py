@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from neocloud.core.billing.periods import month, month_of
+from neocloud.core.billing.periods import month
 from neocloud.core.engine.cluster import Cluster
 from neocloud.core.errors import InvalidInput
 from neocloud.core.scenario.costs import HOURS_PER_YEAR, HourlyCost
 from neocloud.core.scenario.strategies import (
+    SECONDS_PER_HOUR,
     STRATEGIES,
     Lease,
     MonthMoney,
@@ -29,12 +30,10 @@ from neocloud.core.scenario.strategies import (
     breakeven_shadow_price,
     month_money,
 )
-from neocloud.core.timeutil import add_months
 from neocloud.core.workload import Job
 from neocloud.sim.demand import INTERNAL, SPOT, InternalDemand, spot_buyers
 from neocloud.sim.simulator import SimConfig, simulate
 
-HOUR = Decimal(3600)
 KEEP_ALL, RENT_ALL = Strategy("keep-all"), Strategy("rent-all", Decimal(1))
 
 
@@ -50,7 +49,7 @@ class SpotOffer:
 
 
 @dataclass(frozen=True, slots=True)
-class Outage:
+class SiteOutage:
     """A share of the site out of service over [start, end) (UTC seconds): what an SLA credit is owed for."""
 
     start: int
@@ -62,7 +61,7 @@ class Outage:
 class Reliability:
     failures_per_gpu_year: Decimal = Decimal("0.11")  # a failure takes its whole node down
     repair_hours: Decimal = Decimal(24)
-    outages: tuple[Outage, ...] = ()
+    outages: tuple[SiteOutage, ...] = ()
 
     def availability(self, key: str, node_gpus: int) -> Decimal:
         """Share of GPU-time in service in month `key`: expected node repairs and the listed outages."""
@@ -99,10 +98,10 @@ class Scenario:
 
     @property
     def months(self) -> list[str]:
-        keys, t = [], month(self.start).start
-        while t < month(self.end).start:
-            keys.append(month_of(t).key)
-            t = add_months(t, 1)
+        keys, period, end = [], month(self.start), month(self.end).start
+        while period.start < end:
+            keys.append(period.key)
+            period = period.next()
         return keys
 
 
@@ -132,19 +131,20 @@ class Operations:
         return MonthUse(self.internal * hours, self.spot * hours, self.queueing * hours)
 
 
-def slice_nodes(scenario: Scenario, demand_factor: float) -> int:
-    """Nodes of the simulated slice of the whole site: the demand's slice shrunk by the demand factor (more
-    demand on fewer GPUs), never smaller than the largest gang."""
+def slice_nodes(scenario: Scenario, rent_fraction: Decimal, demand_factor: float) -> tuple[int, int]:
+    """Nodes of the simulated slice of the whole site, and those a strategy renting `rent_fraction` keeps:
+    the demand's slice shrunk by the demand factor (more demand on fewer GPUs), never smaller than the
+    largest gang."""
     if demand_factor <= 0:
         raise InvalidInput(f"the demand factor must be positive, got {demand_factor}")
     least = math.ceil(scenario.demand.largest_gang / scenario.node_gpus)
-    return max(1, least, round(scenario.demand.slice_gpus / demand_factor / scenario.node_gpus))
+    nodes = max(1, least, round(scenario.demand.slice_gpus / demand_factor / scenario.node_gpus))
+    return nodes, round(nodes * (1 - rent_fraction))
 
 
 def operate(scenario: Scenario, rent_fraction: Decimal, resell_idle: bool, demand_factor: float = 1.0) -> Operations:
     """Simulate the kept share of the slice running the internal demand (and spot buyers with resale)."""
-    nodes = slice_nodes(scenario, demand_factor)
-    kept_nodes = round(nodes * (1 - rent_fraction))
+    nodes, kept_nodes = slice_nodes(scenario, rent_fraction, demand_factor)
     slice_gpus, kept = nodes * scenario.node_gpus, kept_nodes * scenario.node_gpus
     scale = Decimal(scenario.site_gpus) / slice_gpus
     window = scenario.demand.window
@@ -209,8 +209,7 @@ def cached_operations(scenario: Scenario) -> Operate:
     seen: dict[tuple[int, bool, float], Operations] = {}
 
     def run(rent_fraction: Decimal, resell_idle: bool, demand_factor: float) -> Operations:
-        nodes = slice_nodes(scenario, demand_factor)
-        key = (round(nodes * (1 - rent_fraction)), resell_idle, demand_factor)
+        key = (slice_nodes(scenario, rent_fraction, demand_factor)[1], resell_idle, demand_factor)
         if key not in seen:
             seen[key] = operate(scenario, rent_fraction, resell_idle, demand_factor)
         return seen[key]
@@ -246,7 +245,7 @@ def price(
     prices = replace(prices, reserved_usd_per_gpu_hour=prices.reserved_usd_per_gpu_hour * lease_price_factor)
     months, served, waited = [], Decimal(0), Decimal(0)
     for i, key in enumerate(scenario.months):
-        hours = Decimal(month(key).seconds) / HOUR
+        hours = Decimal(month(key).seconds) / SECONDS_PER_HOUR
         share = lease.share_of(key) if strategy.rent_fraction > 0 else Decimal(0)
         during, after = leased.use(hours * share), returned.use(hours * (1 - share))
         use = MonthUse(*(getattr(during, f) + getattr(after, f) for f in MonthUse.__dataclass_fields__))
