@@ -6,6 +6,7 @@ nothing to guess; the digest only keeps a stolen database from holding usable ke
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import threading
@@ -88,6 +89,22 @@ class KeyCache:
         self.ttl, self.clock, self.limit = ttl, clock, limit
         self._known: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+        self._looking_up: dict[str, asyncio.Future[Principal]] = {}  # by digest, on the event loop
+
+    async def look_up(self, uow_of: Callable[[], UnitOfWork], secret: str | None) -> Principal:
+        """`authenticate` for an event loop, in a thread. The requests that come with a key while it is
+        being looked up wait for that lookup: when a busy key's entry expires, its requests make one lookup,
+        not one each (which, in threads beside the loop, used to stall the worker every `ttl` seconds)."""
+        who = self.cached(secret)
+        if who is not None:
+            return who
+        key = digest(secret or "")
+        found = self._looking_up.get(key)
+        if found is None or found.get_loop() is not asyncio.get_running_loop():
+            found = asyncio.ensure_future(asyncio.to_thread(self.authenticate, uow_of, secret))
+            self._looking_up[key] = found
+            found.add_done_callback(lambda done: self._looking_up.get(key) is done and self._looking_up.pop(key))
+        return await asyncio.shield(found)  # a waiter that gives up does not cancel the others' lookup
 
     def cached(self, secret: str | None) -> Principal | None:
         """The key's principal if it was looked up less than `ttl` ago (no I/O)."""
