@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from neocloud import bootstrap
+from neocloud.adapters.store.transactions import transactions_for
 from neocloud.app import services
+from neocloud.app.ports import UnitOfWork
 from neocloud.app.signing import IdempotencyKeyReused, Signed, SigningDesk, SignRequest
 from neocloud.core.errors import Overbooked, UnknownPool
 
@@ -19,7 +23,12 @@ DAY = 86_400
 
 
 def desk(ctx: bootstrap.Context) -> SigningDesk:
-    return SigningDesk(ctx.uow, ctx.catalog, ctx.new_id, ctx.now)
+    return SigningDesk(transactions_for(ctx.engine), ctx.catalog, ctx.new_id, ctx.now)
+
+
+def batch(ctx: bootstrap.Context, requests: list[SignRequest]) -> list[Signed | Exception]:
+    with ctx.uow() as uow:
+        return list(desk(ctx).sign_batch(uow, requests))
 
 
 def held(ctx: bootstrap.Context) -> int:
@@ -28,13 +37,14 @@ def held(ctx: bootstrap.Context) -> int:
 
 
 def test_each_request_in_a_batch_gets_its_own_answer(store: bootstrap.Context) -> None:  # noqa: F811
-    results = desk(store).sign_batch(
+    results = batch(
+        store,
         [
             SignRequest(reserved(100)),
             SignRequest(replace(reserved(1), pool="nowhere/h100-sxm")),
             SignRequest(reserved(40)),  # 100 + 40 > 128: refused, the others stand
             SignRequest(reserved(28)),
-        ]
+        ],
     )
     assert [type(r) for r in results] == [Signed, UnknownPool, Overbooked, Signed]
     first = results[0]
@@ -46,12 +56,12 @@ def test_each_request_in_a_batch_gets_its_own_answer(store: bootstrap.Context) -
 def test_idempotency_keys_hold_within_a_batch_and_across_batches(store: bootstrap.Context) -> None:  # noqa: F811
     same = SignRequest(reserved(10), "key-1", "k", "fingerprint-a")
     other = SignRequest(reserved(20), "key-1", "k", "fingerprint-b")
-    first, again, reused = desk(store).sign_batch([same, same, other])
+    first, again, reused = batch(store, [same, same, other])
     assert isinstance(first, Signed)
     assert isinstance(again, Signed)
     assert (first.replay, again.replay, again.body) == (False, True, first.body)
     assert isinstance(reused, IdempotencyKeyReused)
-    [later] = desk(store).sign_batch([same])
+    [later] = batch(store, [same])
     assert isinstance(later, Signed)
     assert (later.replay, later.body) == (True, first.body)
     assert held(store) == 10
@@ -59,26 +69,57 @@ def test_idempotency_keys_hold_within_a_batch_and_across_batches(store: bootstra
 
 def test_concurrent_signers_share_batches_and_never_overbook(store: bootstrap.Context) -> None:  # noqa: F811
     signing = desk(store)
+    sizes: list[int] = []
+    sign_batch = signing.sign_batch
 
-    def attempt(i: int) -> str:
+    def counted(uow: UnitOfWork, requests: list[SignRequest]) -> list[Any]:
+        sizes.append(len(requests))
+        return sign_batch(uow, requests)
+
+    signing.sign_batch = counted  # type: ignore[method-assign]
+
+    async def attempt(i: int) -> str:
         try:
-            signing.sign(SignRequest(reserved(10, start=1_900_000_000 + i)))
+            await signing.sign(SignRequest(reserved(10, start=1_900_000_000 + i)))
             return "signed"
         except Overbooked:
             return "refused"
 
-    with ThreadPoolExecutor(16) as pool:
-        outcomes = list(pool.map(attempt, range(16)))
+    async def all_at_once() -> list[str]:
+        outcomes = await asyncio.gather(*(attempt(i) for i in range(16)))
+        await signing.transactions.aclose()  # type: ignore[attr-defined]
+        return outcomes
+
+    outcomes = asyncio.run(all_at_once())
     # Every request overlaps every other over most of 30 days: 12 x 10 GPUs fit in 128, 4 do not.
     assert sorted(outcomes).count("signed") == 12
     assert held(store) == 120
+    assert sum(sizes) == 16
+    assert len(sizes) < 16  # the requests that came while a batch was written went together
 
 
 def test_a_failing_store_fails_the_whole_batch_and_writes_nothing(store: bootstrap.Context) -> None:  # noqa: F811
-    def broken_uow() -> object:
+    async def broken(work: Callable[[UnitOfWork], Any]) -> Any:
         raise RuntimeError("store unavailable")
 
-    signing = SigningDesk(broken_uow, store.catalog, store.new_id, store.now)  # type: ignore[arg-type]
+    signing = SigningDesk(broken, store.catalog, store.new_id, store.now)
     with pytest.raises(RuntimeError, match="store unavailable"):
-        signing.sign(SignRequest(reserved(10)))
+        asyncio.run(signing.sign(SignRequest(reserved(10))))
     assert held(store) == 0
+
+
+def test_new_rows_are_read_back_in_their_transaction_and_written_with_it(store: bootstrap.Context) -> None:  # noqa: F811
+    with store.uow() as uow:
+        contract = services.sign_contract(uow, reserved(10), store.catalog, store.new_id)
+        assert uow.get_contract(contract.id) == contract  # the rows waiting for the commit go before a read
+    with store.uow() as uow:
+        assert uow.get_contract(contract.id) == contract
+
+    def sign_then_fail() -> None:
+        with store.uow() as uow:
+            services.sign_contract(uow, reserved(20), store.catalog, store.new_id)
+            raise RuntimeError("after signing")
+
+    with pytest.raises(RuntimeError, match="after signing"):
+        sign_then_fail()
+    assert held(store) == 10  # the failed transaction wrote neither its contract nor its hold

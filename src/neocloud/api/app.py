@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from neocloud import bootstrap
+from neocloud.adapters.store.transactions import InAThread, transactions_for
 from neocloud.adapters.store.uow import SqlUnitOfWork
 from neocloud.app import auth
 from neocloud.app.live import LiveEngine
@@ -53,7 +54,12 @@ def create_app(ctx: bootstrap.Context, tick: float = 0.0) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_reconcile_forever(ctx, tick)) if tick > 0 else None
+        # Signing batches run on this loop from now on where the store allows (their connections live as
+        # long as the loop); without a lifespan they run in a thread.
+        signing.transactions = on_the_loop = transactions_for(ctx.engine)
         yield
+        signing.transactions = InAThread(ctx.engine)
+        await on_the_loop.aclose()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -68,7 +74,7 @@ def create_app(ctx: bootstrap.Context, tick: float = 0.0) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.keys = auth.KeyCache()
-    app.state.signing = SigningDesk(ctx.uow, ctx.catalog, ctx.new_id, ctx.now)
+    app.state.signing = signing = SigningDesk(InAThread(ctx.engine), ctx.catalog, ctx.new_id, ctx.now)
 
     @app.exception_handler(NeocloudError)
     async def _domain_error(request: Request, exc: NeocloudError) -> JSONResponse:
@@ -124,7 +130,7 @@ async def principal(
         secret = token.strip()
     keys: auth.KeyCache = request.app.state.keys
     known = keys.cached(secret)
-    return known if known is not None else await run_in_threadpool(keys.authenticate, ctx.uow, secret)
+    return known if known is not None else await keys.look_up(ctx.uow, secret)
 
 
 async def operator(who: auth.Principal = Depends(principal)) -> auth.Principal:
@@ -156,7 +162,7 @@ async def idempotent(
         with ctx.uow() as uow:
             if key is None:
                 return JSONResponse(plain(create(uow)), status_code=status)
-            seen = uow.stored_response(who.key_id, key)
+            seen = uow.stored_responses([(who.key_id, key)]).get((who.key_id, key))
             if seen is not None:
                 if seen.fingerprint != fingerprint:
                     raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used for a different request", key=key)
@@ -167,7 +173,7 @@ async def idempotent(
                     headers={"Idempotent-Replay": "true"},
                 )
             text = json.dumps(plain(create(uow)))
-            uow.store_response(who.key_id, key, StoredResponse(fingerprint, status, text), ctx.now())
+            uow.store_responses([(who.key_id, key, StoredResponse(fingerprint, status, text))], ctx.now())
             return Response(text, status_code=status, media_type="application/json")
 
     return await run_in_threadpool(run)

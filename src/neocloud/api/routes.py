@@ -188,7 +188,7 @@ async def sign(
     # Signed in batches with whatever else arrives meanwhile (one pool lock, one commit; app/signing.py).
     fingerprint = await fingerprint_of(request) if idempotency_key is not None else ""
     desk: SigningDesk = request.app.state.signing
-    signed = await desk.sign_async(SignRequest(req, who.key_id, idempotency_key, fingerprint))
+    signed = await desk.sign(SignRequest(req, who.key_id, idempotency_key, fingerprint))
     if not signed.replay:
         CONTRACTS_SIGNED.inc()
     headers = {"Idempotent-Replay": "true"} if signed.replay else None

@@ -135,15 +135,19 @@ def draft_contract(request: ContractRequest, tenant: Tenant, pool: Pool, catalog
 def book_contract(uow: UnitOfWork, ledger: Ledger | None, contract: Contract) -> Contract:
     """Write a drafted contract, booking its hold in `ledger` (locked, holding the contract's pool) when it
     books capacity; refused (Overbooked), writing nothing, when the GPUs are not free."""
-    hold = None
-    if contract.books_capacity:
-        if ledger is None:
-            raise ValueError(f"contract {contract.id} books capacity: it needs its pool's locked ledger")
-        hold = ledger.book(contract.hold())
-    uow.save_contract(contract, new=True)
-    if hold:
-        uow.save_hold(hold, new=True)
+    hold = book_hold(ledger, contract)
+    uow.add_contracts([contract], [hold] if hold else [])
     return contract
+
+
+def book_hold(ledger: Ledger | None, contract: Contract) -> Hold | None:
+    """Book a drafted contract's hold in `ledger` (locked, holding its pool), if it books capacity: the hold
+    to write with it. Refused (Overbooked), booking nothing, when the GPUs are not free."""
+    if not contract.books_capacity:
+        return None
+    if ledger is None:
+        raise ValueError(f"contract {contract.id} books capacity: it needs its pool's locked ledger")
+    return ledger.book(contract.hold())
 
 
 def get_contract(uow: UnitOfWork, contract_id: str) -> Contract:

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import queue
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
+from typing import Any
 
 from neocloud.app.ports import StoredResponse, UnitOfWork
-from neocloud.app.services import ContractRequest, NewId, book_contract, draft_contract, get_pool, get_tenant
+from neocloud.app.services import ContractRequest, NewId, book_hold, draft_contract, get_pool, get_tenant
 from neocloud.app.views import plain
 from neocloud.core.catalog import Catalog
-from neocloud.core.contracts import Contract
+from neocloud.core.contracts import Contract, Tenant
 from neocloud.core.errors import Conflict, NeocloudError
-from neocloud.core.ledger import Ledger
+from neocloud.core.fleet import Pool
 
 
 class IdempotencyKeyReused(Conflict):
@@ -48,102 +46,115 @@ class Signed:
 
 @dataclass
 class SigningDesk:
-    uow_of: Callable[[], UnitOfWork]
+    transactions: Callable[[Callable[[UnitOfWork], Any]], Awaitable[Any]]  # runs a batch in a unit of work
     catalog: Catalog
     new_id: NewId
     now: Callable[[], int]
     max_batch: int = 64
 
     def __post_init__(self) -> None:
-        self._queue: queue.Queue[tuple[SignRequest, Future[Signed]]] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._start = threading.Lock()
+        self._waiting: list[tuple[SignRequest, asyncio.Future[Signed]]] = []
+        self._serving: asyncio.Task[None] | None = None
+        # Tenants and pools are never changed or removed once added: those found once are remembered.
+        self._tenants: dict[str, Tenant] = {}
+        self._pools: dict[str, Pool] = {}
 
-    def sign(self, request: SignRequest) -> Signed:
-        """Sign in the next batch; blocks until it commits. Raises the request's own refusal."""
-        return self.submit(request).result()
+    async def sign(self, request: SignRequest) -> Signed:
+        """Sign in the next batch, once it commits. Raises the request's own refusal."""
+        answer: asyncio.Future[Signed] = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, answer))
+        if self._serving is None or self._serving.done() or self._serving.get_loop() is not answer.get_loop():
+            self._serving = asyncio.create_task(self._serve())
+        return await answer
 
-    async def sign_async(self, request: SignRequest) -> Signed:
-        """`sign` for an event loop: waits for the batch without holding a thread."""
-        return await asyncio.wrap_future(self.submit(request))
-
-    def submit(self, request: SignRequest) -> Future[Signed]:
-        """Queue the request for the next batch; the future holds its answer."""
-        done: Future[Signed] = Future()
-        self._queue.put((request, done))
-        with self._start:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name="signing-desk", daemon=True)
-                self._thread.start()
-        return done
-
-    def _serve(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+    async def _serve(self) -> None:
+        """Batch after batch, each of what arrived while the one before was written."""
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
             try:
-                results = self.sign_batch([r for r, _ in batch])
+                results = await self.transactions(partial(self.sign_batch, requests=[r for r, _ in batch]))
             except Exception as exc:  # the store failed: nothing of the batch was written
-                for _, done in batch:
-                    done.set_exception(exc)
-                continue
-            for (_, done), result in zip(batch, results, strict=True):
-                if isinstance(result, Signed):
-                    done.set_result(result)
-                else:
-                    done.set_exception(result)
-
-    def sign_batch(self, requests: list[SignRequest]) -> list[Signed | NeocloudError]:
-        """Sign every request in one transaction; each gets its response or its own refusal."""
-        results: list[Signed | NeocloudError | None] = [None] * len(requests)
-        with self.uow_of() as uow:
-            drafts: dict[int, Contract] = {}
-            tenant, pool = cache(partial(get_tenant, uow)), cache(partial(get_pool, uow))  # once per batch
-            for i, r in enumerate(requests):
-                try:
-                    results[i] = self._replay(uow, r)
-                    if results[i] is None:
-                        q = r.request
-                        drafts[i] = draft_contract(q, tenant(q.tenant), pool(q.pool), self.catalog, self.new_id)
-                except NeocloudError as exc:
-                    results[i] = exc
-            pools = sorted({c.pool for c in drafts.values() if c.books_capacity})
-            ledger = uow.load_ledger(pools, lock=True) if pools else None  # every pool locked at once, in order
-            for i, r in enumerate(requests):
-                if i not in drafts:
+                results = [exc] * len(batch)
+            for (_, answer), result in zip(batch, results, strict=True):
+                if answer.done():  # the client went away
                     continue
-                try:
-                    results[i] = self._sign_one(uow, ledger, r, drafts[i])
-                except NeocloudError as exc:
-                    results[i] = exc
+                if isinstance(result, Signed):
+                    answer.set_result(result)
+                else:
+                    answer.set_exception(result)
+
+    def sign_batch(self, uow: UnitOfWork, requests: list[SignRequest]) -> list[Signed | NeocloudError]:
+        """Sign every request in one transaction; each gets its response or its own refusal.
+
+        Everything that does not need the pools' lock (stored responses, drafts, response bodies) is done
+        before taking it, so that the lock is held only for booking and writing: other workers' batches wait
+        for it. Each table is written in one statement."""
+        results: list[Signed | NeocloudError | None] = [None] * len(requests)
+        drafts: dict[int, tuple[Contract, str]] = {}
+
+        def tenant(key: str) -> Tenant:
+            if key not in self._tenants:
+                self._tenants[key] = get_tenant(uow, key)
+            return self._tenants[key]
+
+        def pool(name: str) -> Pool:
+            if name not in self._pools:
+                self._pools[name] = get_pool(uow, name)
+            return self._pools[name]
+
+        seen = uow.stored_responses(_keys(requests))
+        for i, r in enumerate(requests):
+            try:
+                results[i] = _replay(seen, r)
+                if results[i] is None:
+                    q = r.request
+                    contract = draft_contract(q, tenant(q.tenant), pool(q.pool), self.catalog, self.new_id)
+                    drafts[i] = contract, json.dumps(plain(contract))
+            except NeocloudError as exc:
+                results[i] = exc
+        pools = sorted({c.pool for c, _ in drafts.values() if c.books_capacity})
+        if not pools:
+            ledger = None
+        else:  # every pool locked at once, in order; then the responses stored meanwhile by other batches
+            ledger = uow.load_ledger(pools, lock=True)
+            seen |= uow.stored_responses(_keys(requests[i] for i in drafts))
+        contracts, holds, responses = [], [], []
+        for i, (contract, body) in drafts.items():
+            r = requests[i]
+            try:
+                results[i] = _replay(seen, r)  # the same key signed since, here or in another batch
+                if results[i] is not None:
+                    continue
+                hold = book_hold(ledger, contract)  # refused (Overbooked) before anything is written
+            except NeocloudError as exc:
+                results[i] = exc
+                continue
+            contracts.append(contract)
+            holds += [hold] if hold else []
+            results[i] = Signed(201, body)
+            if r.idempotency_key is not None:
+                seen[r.scope, r.idempotency_key] = StoredResponse(r.fingerprint, 201, body)
+                responses.append((r.scope, r.idempotency_key, seen[r.scope, r.idempotency_key]))
+        uow.add_contracts(contracts, holds)
+        uow.store_responses(responses, self.now())
         done = [r for r in results if r is not None]
         assert len(done) == len(requests)
         return done
 
-    @staticmethod
-    def _replay(uow: UnitOfWork, r: SignRequest) -> Signed | None:
-        """The stored response to an earlier request with the same idempotency key, if there was one."""
-        if r.idempotency_key is None:
-            return None
-        seen = uow.stored_response(r.scope, r.idempotency_key)
-        if seen is None:
-            return None
-        if seen.fingerprint != r.fingerprint:
-            raise IdempotencyKeyReused(
-                f"Idempotency-Key {r.idempotency_key!r} was used for a different request", key=r.idempotency_key
-            )
-        return Signed(seen.status, seen.body, replay=True)
 
-    def _sign_one(self, uow: UnitOfWork, ledger: Ledger | None, r: SignRequest, contract: Contract) -> Signed:
-        replay = self._replay(uow, r)  # the same key earlier in this batch
-        if replay is not None:
-            return replay
-        book_contract(uow, ledger, contract)  # refused (Overbooked) before anything is written
-        body = json.dumps(plain(contract))
-        if r.idempotency_key is not None:
-            uow.store_response(r.scope, r.idempotency_key, StoredResponse(r.fingerprint, 201, body), self.now())
-        return Signed(201, body)
+def _keys(requests: Iterable[SignRequest]) -> set[tuple[str, str]]:
+    return {(r.scope, r.idempotency_key) for r in requests if r.idempotency_key is not None}
+
+
+def _replay(seen: dict[tuple[str, str], StoredResponse], r: SignRequest) -> Signed | None:
+    """The stored response to an earlier request with the same idempotency key, if there was one."""
+    if r.idempotency_key is None:
+        return None
+    stored = seen.get((r.scope, r.idempotency_key))
+    if stored is None:
+        return None
+    if stored.fingerprint != r.fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {r.idempotency_key!r} was used for a different request", key=r.idempotency_key
+        )
+    return Signed(stored.status, stored.body, replay=True)

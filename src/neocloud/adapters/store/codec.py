@@ -44,16 +44,9 @@ def hold_from_row(row: HoldRow) -> Hold:
     return Hold(row.id, row.pool, row.gpus, row.start, row.end, HoldKind(row.kind), row.contract_id)
 
 
-def hold_to_row(hold: Hold) -> HoldRow:
-    return HoldRow(
-        id=hold.id,
-        pool=hold.pool,
-        gpus=hold.gpus,
-        start=hold.start,
-        end=hold.end,
-        kind=str(hold.kind),
-        contract_id=hold.contract_id,
-    )
+def hold_values(hold: Hold) -> dict[str, Any]:
+    """A hold's columns (shallow: cheap enough for a batch of many)."""
+    return {f: getattr(hold, f) for f in Hold.__dataclass_fields__} | {"kind": str(hold.kind)}
 
 
 def tenant_from_row(row: TenantRow) -> Tenant:
@@ -80,11 +73,14 @@ def contract_from_row(row: ContractRow) -> Contract:
     )
 
 
+def contract_values(contract: Contract) -> dict[str, Any]:
+    """A contract's columns (shallow: cheap enough for a batch of many)."""
+    fields = {f: getattr(contract, f) for f in Contract.__dataclass_fields__}
+    return fields | {"kind": str(contract.kind), "status": str(contract.status)}
+
+
 def contract_to_row(contract: Contract) -> ContractRow:
-    fields = asdict(contract)
-    fields["kind"] = str(contract.kind)
-    fields["status"] = str(contract.status)
-    return ContractRow(**fields)
+    return ContractRow(**contract_values(contract))
 
 
 def usage_to_row(record: UsageRecord) -> UsageRow:

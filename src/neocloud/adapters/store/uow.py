@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Self
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, Row, and_, or_, select, update
+import psycopg
+from sqlalchemy import Connection, Engine, Insert, Row, and_, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.util import await_
 
 from neocloud.adapters.store import codec
 from neocloud.adapters.store.tables import (
@@ -46,6 +49,26 @@ _SNAPSHOTS: WeakKeyDictionary[Engine, dict[str, tuple[int, float, Ledger]]] = We
 _AUTOCOMMIT: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 
 
+@contextlib.contextmanager
+def _pipeline(session: Session) -> Iterator[None]:
+    """PostgreSQL's pipeline mode: the statements inside are sent without waiting for each one's answer.
+    An error still surfaces, at the latest when the pipeline ends, and fails the transaction."""
+    driver = session.connection().connection.driver_connection
+    if isinstance(driver, psycopg.AsyncConnection):  # run on the event loop (store/transactions.py)
+        pipeline = driver.pipeline()
+        await_(pipeline.__aenter__())
+        try:
+            yield
+        except BaseException as exc:
+            await_(pipeline.__aexit__(type(exc), exc, exc.__traceback__))
+            raise
+        await_(pipeline.__aexit__(None, None, None))
+    else:
+        assert isinstance(driver, psycopg.Connection)
+        with driver.pipeline():
+            yield
+
+
 def _autocommit(engine: Engine) -> Engine:
     found = _AUTOCOMMIT.get(engine)
     if found is None:
@@ -54,22 +77,37 @@ def _autocommit(engine: Engine) -> Engine:
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False, session: Session | None = None) -> None:
         """`read_only`: on PostgreSQL, ledger snapshots are read outside any transaction, on a plain
-        connection (a third of the cost of a session); each read is still atomic."""
+        connection (a third of the cost of a session); each read is still atomic. `session`: work in this
+        one (an async session's, run on the event loop; store/transactions.py) instead of a new one."""
         self._engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sessions: Callable[[], Session] = (
+            sessionmaker(engine, expire_on_commit=False) if session is None else (lambda: session)
+        )
         self._postgres = engine.dialect.name == "postgresql"
+        self._pipeline = _pipeline if self._postgres else lambda session: contextlib.nullcontext()
         self._reader = _autocommit(engine) if read_only and self._postgres else None
         self._session: Session | None = None
         self._touched: dict[str, set[str]] = {}  # pool -> ids of the holds this transaction wrote
         self._locked: dict[str, tuple[int, Ledger]] = {}  # single-pool ledgers read under lock, by version
+        self._unsent: list[tuple[Insert, list[dict[str, object]]]] = []  # new rows, sent before anything else
 
     @property
     def session(self) -> Session:
+        """The transaction's session, with every new row sent: what comes next may read or refer to them."""
         if self._session is None:
             raise RuntimeError("use the unit of work inside a `with` block")
+        if self._unsent:
+            self._send(self._session)
         return self._session
+
+    def _send(self, session: Session) -> None:
+        unsent, self._unsent = self._unsent, []
+        session.flush()  # rows added through the session first: ours may refer to them
+        db = session.connection()
+        for statement, rows in unsent:
+            db.execute(statement, rows)
 
     def __enter__(self) -> Self:
         self._session = self._sessions()
@@ -78,11 +116,14 @@ class SqlUnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        session = self.session
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside a `with` block")
+        session = self._session
         try:
             if exc_type is None:
                 self.commit()
             else:
+                self._unsent = []
                 session.rollback()
         finally:
             session.close()
@@ -90,18 +131,28 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         """Commit, bumping the version of every pool whose holds changed (once per pool). A pool's ledger
-        read under lock and changed here is, once committed, exactly its next version: keep it."""
+        read under lock and changed here is, once committed, exactly its next version: keep it.
+
+        When every changed pool was read under lock its new rows and version bumps need no answers, so on
+        PostgreSQL they go in one pipeline: one round trip, then the commit's. (The commit stays outside:
+        once it is done the session may hand the connection back to the pool.)"""
         touched, locked = self._touched, self._locked
-        if touched:
-            self.session.flush()
-            db = self.session.connection()  # plain statements: no ORM bookkeeping needed
+        session = self._session
+        if session is None:
+            raise RuntimeError("use the unit of work inside a `with` block")
+        pipelined = bool(touched) and set(touched) <= set(locked)
+        with self._pipeline(session) if pipelined else contextlib.nullcontext():
+            self._send(session)
+            db = session.connection()  # plain statements: no ORM bookkeeping needed
             for pool in sorted(touched):
                 bump = update(PoolRow).where(PoolRow.name == pool).values(version=PoolRow.version + 1)
-                version = db.execute(bump.returning(PoolRow.version)).scalar_one()
-                if pool not in locked:  # holds of a pool read under lock were stamped as they were written
+                if pool in locked:  # its holds were stamped with its next version as they were written
+                    db.execute(bump)
+                else:
+                    version = db.execute(bump.returning(PoolRow.version)).scalar_one()
                     db.execute(update(HoldRow).where(HoldRow.id.in_(sorted(touched[pool]))).values(version=version))
         self._touched, self._locked = {}, {}
-        self.session.commit()
+        session.commit()
         kept = _SNAPSHOTS.setdefault(self._engine, {})
         for pool in touched:
             if pool in locked:
@@ -219,17 +270,16 @@ class SqlUnitOfWork:
             if not deleted:
                 ledger.book(Hold(i, pool, g, s, e, HoldKind(k), c))
 
-    def save_hold(self, hold: Hold, *, new: bool = False) -> None:
-        """Insert or update a hold; `new` skips looking for an existing row."""
-        row = codec.hold_to_row(hold)
-        locked = self._locked.get(hold.pool)
-        if locked is not None:
-            row.version = locked[0] + 1  # the pool is ours: its next version is the one this commit makes
-        if new:
-            self.session.add(row)
-        else:
-            self.session.merge(row)
+    def save_hold(self, hold: Hold) -> None:
+        """Update a hold (or insert it)."""
+        self.session.merge(HoldRow(**self._hold_values(hold)))
+
+    def _hold_values(self, hold: Hold) -> dict[str, object]:
+        """The hold's columns, stamped with the pool's next version when the pool is ours (read under lock:
+        its next version is the one this commit makes); noted as touched, for the commit to bump."""
         self._touch(hold.pool, hold.id)
+        locked = self._locked.get(hold.pool)
+        return codec.hold_values(hold) | {"version": 0 if locked is None else locked[0] + 1}
 
     def delete_hold(self, hold_id: str) -> None:
         """Mark the hold deleted (kept, so that readers catching up see it go)."""
@@ -253,20 +303,25 @@ class SqlUnitOfWork:
 
     def get_tenant(self, key: str) -> Tenant | None:
         """A tenant by id or by name."""
-        row = self.session.get(TenantRow, key) or self.session.scalar(select(TenantRow).where(TenantRow.name == key))
+        rows = self.session.scalars(select(TenantRow).where(or_(TenantRow.id == key, TenantRow.name == key))).all()
+        row = next((r for r in rows if r.id == key), rows[0] if rows else None)  # the id wins over a name
         return None if row is None else codec.tenant_from_row(row)
 
     def list_tenants(self) -> list[Tenant]:
         return [codec.tenant_from_row(r) for r in self.session.scalars(select(TenantRow).order_by(TenantRow.name))]
 
-    def save_contract(self, contract: Contract, *, new: bool = False) -> None:
-        """Insert or update a contract; `new` skips looking for an existing row."""
-        row = codec.contract_to_row(contract)
-        if new:
-            self.session.add(row)  # written with the next flush, in one statement with its batch
-        else:
-            self.session.merge(row)
-            self.session.flush()
+    def add_contracts(self, contracts: Sequence[Contract], holds: Sequence[Hold] = ()) -> None:
+        """Insert new contracts, then their holds: one statement per table, however many, sent with
+        whatever comes next (at the latest, the commit)."""
+        if contracts:
+            self._unsent.append((insert(ContractRow), [codec.contract_values(c) for c in contracts]))
+        if holds:
+            self._unsent.append((insert(HoldRow), [self._hold_values(h) for h in holds]))
+
+    def save_contract(self, contract: Contract) -> None:
+        """Update a contract (or insert it)."""
+        self.session.merge(codec.contract_to_row(contract))
+        self.session.flush()
 
     def get_contract(self, contract_id: str) -> Contract | None:
         row = self.session.get(ContractRow, contract_id)
@@ -408,22 +463,23 @@ class SqlUnitOfWork:
             _api_key(r) for r in self.session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id))
         ]
 
-    def stored_response(self, scope: str, key: str) -> StoredResponse | None:
-        row = self.session.get(IdempotencyRow, (scope, key))
-        return None if row is None else StoredResponse(row.fingerprint, row.status, row.body)
-
-    def store_response(self, scope: str, key: str, response: StoredResponse, now: int) -> None:
-        self.session.add(
-            IdempotencyRow(
-                scope=scope,
-                key=key,
-                fingerprint=response.fingerprint,
-                status=response.status,
-                body=response.body,
-                created_at=now,
-            )
+    def stored_responses(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredResponse]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        i = IdempotencyRow
+        rows = self.session.execute(
+            select(i.scope, i.key, i.fingerprint, i.status, i.body).where(tuple_(i.scope, i.key).in_(wanted))
         )
-        self.session.flush()
+        return {(r.scope, r.key): StoredResponse(r.fingerprint, r.status, r.body) for r in rows}
+
+    def store_responses(self, responses: Iterable[tuple[str, str, StoredResponse]], now: int) -> None:
+        values = [
+            {"scope": s, "key": k, "fingerprint": r.fingerprint, "status": r.status, "body": r.body, "created_at": now}
+            for s, k, r in responses
+        ]
+        if values:
+            self._unsent.append((insert(IdempotencyRow), values))
 
     # Workloads ----------------------------------------------------------------------------------------
 
