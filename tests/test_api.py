@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -458,6 +459,26 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_requests_with_a_key_not_in_the_cache_share_one_lookup(store: bootstrap.Context) -> None:  # noqa: F811
+    with store.uow() as uow:
+        key, secret = auth.create_key(uow, 0, store.new_id, "lab")
+    lookups: list[int] = []
+
+    def counted() -> Any:
+        lookups.append(1)
+        return store.uow()
+
+    keys = auth.KeyCache()
+
+    async def sixteen_at_once() -> list[auth.Principal]:
+        return await asyncio.gather(*(keys.look_up(counted, secret) for _ in range(16)))
+
+    assert {who.key_id for who in asyncio.run(sixteen_at_once())} == {key.id}
+    assert len(lookups) == 1
+    assert asyncio.run(keys.look_up(counted, secret)).key_id == key.id
+    assert len(lookups) == 1  # the second time, from the cache
 
 
 def test_keys_are_remembered_for_seconds_and_revocation_reaches_every_worker(
