@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from neocloud import bootstrap
-from neocloud.adapters.store.transactions import transactions_for
 from neocloud.app import services
 from neocloud.app.ports import UnitOfWork
 from neocloud.app.signing import IdempotencyKeyReused, Signed, SigningDesk, SignRequest
@@ -23,7 +21,7 @@ DAY = 86_400
 
 
 def desk(ctx: bootstrap.Context) -> SigningDesk:
-    return SigningDesk(transactions_for(ctx.engine), ctx.catalog, ctx.new_id, ctx.now)
+    return SigningDesk(ctx.uow, ctx.catalog, ctx.new_id, ctx.now)
 
 
 def batch(ctx: bootstrap.Context, requests: list[SignRequest]) -> list[Signed | Exception]:
@@ -86,9 +84,7 @@ def test_concurrent_signers_share_batches_and_never_overbook(store: bootstrap.Co
             return "refused"
 
     async def all_at_once() -> list[str]:
-        outcomes = await asyncio.gather(*(attempt(i) for i in range(16)))
-        await signing.transactions.aclose()  # type: ignore[attr-defined]
-        return outcomes
+        return await asyncio.gather(*(attempt(i) for i in range(16)))
 
     outcomes = asyncio.run(all_at_once())
     # Every request overlaps every other over most of 30 days: 12 x 10 GPUs fit in 128, 4 do not.
@@ -99,7 +95,7 @@ def test_concurrent_signers_share_batches_and_never_overbook(store: bootstrap.Co
 
 
 def test_a_failing_store_fails_the_whole_batch_and_writes_nothing(store: bootstrap.Context) -> None:  # noqa: F811
-    async def broken(work: Callable[[UnitOfWork], Any]) -> Any:
+    def broken() -> UnitOfWork:
         raise RuntimeError("store unavailable")
 
     signing = SigningDesk(broken, store.catalog, store.new_id, store.now)

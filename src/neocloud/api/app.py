@@ -22,7 +22,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from neocloud import bootstrap
-from neocloud.adapters.store.transactions import InAThread, transactions_for
 from neocloud.adapters.store.uow import SqlUnitOfWork
 from neocloud.app import auth
 from neocloud.app.live import LiveEngine
@@ -54,12 +53,7 @@ def create_app(ctx: bootstrap.Context, tick: float = 0.0) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_reconcile_forever(ctx, tick)) if tick > 0 else None
-        # Signing batches run on this loop from now on where the store allows (their connections live as
-        # long as the loop); without a lifespan they run in a thread.
-        signing.transactions = on_the_loop = transactions_for(ctx.engine)
         yield
-        signing.transactions = InAThread(ctx.engine)
-        await on_the_loop.aclose()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -74,7 +68,7 @@ def create_app(ctx: bootstrap.Context, tick: float = 0.0) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.keys = auth.KeyCache()
-    app.state.signing = signing = SigningDesk(InAThread(ctx.engine), ctx.catalog, ctx.new_id, ctx.now)
+    app.state.signing = SigningDesk(ctx.uow, ctx.catalog, ctx.new_id, ctx.now)
 
     @app.exception_handler(NeocloudError)
     async def _domain_error(request: Request, exc: NeocloudError) -> JSONResponse:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
 
 from neocloud.app.ports import StoredResponse, UnitOfWork
 from neocloud.app.services import ContractRequest, NewId, book_hold, draft_contract, get_pool, get_tenant
@@ -46,7 +44,7 @@ class Signed:
 
 @dataclass
 class SigningDesk:
-    transactions: Callable[[Callable[[UnitOfWork], Any]], Awaitable[Any]]  # runs a batch in a unit of work
+    uow_of: Callable[[], UnitOfWork]
     catalog: Catalog
     new_id: NewId
     now: Callable[[], int]
@@ -71,8 +69,9 @@ class SigningDesk:
         """Batch after batch, each of what arrived while the one before was written."""
         while self._waiting:
             batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
-            try:
-                results = await self.transactions(partial(self.sign_batch, requests=[r for r, _ in batch]))
+            results: list[Signed | Exception]
+            try:  # in a thread: the batch waits for its pools' lock and the store, the event loop must not
+                results = [*await asyncio.to_thread(self._sign_in_transaction, [r for r, _ in batch])]
             except Exception as exc:  # the store failed: nothing of the batch was written
                 results = [exc] * len(batch)
             for (_, answer), result in zip(batch, results, strict=True):
@@ -82,6 +81,10 @@ class SigningDesk:
                     answer.set_result(result)
                 else:
                     answer.set_exception(result)
+
+    def _sign_in_transaction(self, requests: list[SignRequest]) -> list[Signed | NeocloudError]:
+        with self.uow_of() as uow:
+            return self.sign_batch(uow, requests)
 
     def sign_batch(self, uow: UnitOfWork, requests: list[SignRequest]) -> list[Signed | NeocloudError]:
         """Sign every request in one transaction; each gets its response or its own refusal.

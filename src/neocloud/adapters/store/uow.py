@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Self
@@ -13,7 +13,6 @@ from weakref import WeakKeyDictionary
 import psycopg
 from sqlalchemy import Connection, Engine, Insert, Row, and_, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.util import await_
 
 from neocloud.adapters.store import codec
 from neocloud.adapters.store.tables import (
@@ -54,19 +53,9 @@ def _pipeline(session: Session) -> Iterator[None]:
     """PostgreSQL's pipeline mode: the statements inside are sent without waiting for each one's answer.
     An error still surfaces, at the latest when the pipeline ends, and fails the transaction."""
     driver = session.connection().connection.driver_connection
-    if isinstance(driver, psycopg.AsyncConnection):  # run on the event loop (store/transactions.py)
-        pipeline = driver.pipeline()
-        await_(pipeline.__aenter__())
-        try:
-            yield
-        except BaseException as exc:
-            await_(pipeline.__aexit__(type(exc), exc, exc.__traceback__))
-            raise
-        await_(pipeline.__aexit__(None, None, None))
-    else:
-        assert isinstance(driver, psycopg.Connection)
-        with driver.pipeline():
-            yield
+    assert isinstance(driver, psycopg.Connection)
+    with driver.pipeline():
+        yield
 
 
 def _autocommit(engine: Engine) -> Engine:
@@ -77,14 +66,11 @@ def _autocommit(engine: Engine) -> Engine:
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, *, read_only: bool = False, session: Session | None = None) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         """`read_only`: on PostgreSQL, ledger snapshots are read outside any transaction, on a plain
-        connection (a third of the cost of a session); each read is still atomic. `session`: work in this
-        one (an async session's, run on the event loop; store/transactions.py) instead of a new one."""
+        connection (a third of the cost of a session); each read is still atomic."""
         self._engine = engine
-        self._sessions: Callable[[], Session] = (
-            sessionmaker(engine, expire_on_commit=False) if session is None else (lambda: session)
-        )
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._postgres = engine.dialect.name == "postgresql"
         self._pipeline = _pipeline if self._postgres else lambda session: contextlib.nullcontext()
         self._reader = _autocommit(engine) if read_only and self._postgres else None
