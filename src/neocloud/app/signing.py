@@ -49,6 +49,10 @@ class SigningDesk:
     new_id: NewId
     now: Callable[[], int]
     max_batch: int = 64
+    # How long a batch waits for more requests after its first. A batch's answers reach their clients
+    # together and the next requests come back within a millisecond or two of each other: without the
+    # wait the first of them went alone, and the rest waited for it (2 ms: +17 % signings/s, benchmarks/).
+    gather_s: float = 0.002
 
     def __post_init__(self) -> None:
         self._waiting: list[tuple[SignRequest, asyncio.Future[Signed]]] = []
@@ -68,6 +72,7 @@ class SigningDesk:
     async def _serve(self) -> None:
         """Batch after batch, each of what arrived while the one before was written."""
         while self._waiting:
+            await asyncio.sleep(self.gather_s)
             batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
             results: list[Signed | Exception]
             try:  # in a thread: the batch waits for its pools' lock and the store, the event loop must not
