@@ -90,6 +90,8 @@ class SqlUnitOfWork:
 
     def _send(self, session: Session) -> None:
         unsent, self._unsent = self._unsent, []
+        if not unsent:
+            return
         session.flush()  # rows added through the session first: ours may refer to them
         db = session.connection()
         for statement, rows in unsent:
@@ -129,8 +131,8 @@ class SqlUnitOfWork:
         pipelined = bool(touched) and set(touched) <= set(locked)
         with self._pipeline(session) if pipelined else contextlib.nullcontext():
             self._send(session)
-            db = session.connection()  # plain statements: no ORM bookkeeping needed
             for pool in sorted(touched):
+                db = session.connection()  # plain statements: no ORM bookkeeping needed
                 bump = update(PoolRow).where(PoolRow.name == pool).values(version=PoolRow.version + 1)
                 if pool in locked:  # its holds were stamped with its next version as they were written
                     db.execute(bump)
