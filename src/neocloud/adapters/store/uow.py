@@ -72,7 +72,6 @@ class SqlUnitOfWork:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._postgres = engine.dialect.name == "postgresql"
-        self._pipeline = _pipeline if self._postgres else lambda session: contextlib.nullcontext()
         self._reader = _autocommit(engine) if read_only and self._postgres else None
         self._session: Session | None = None
         self._touched: dict[str, set[str]] = {}  # pool -> ids of the holds this transaction wrote
@@ -82,10 +81,14 @@ class SqlUnitOfWork:
     @property
     def session(self) -> Session:
         """The transaction's session, with every new row sent: what comes next may read or refer to them."""
+        session = self._open()
+        if self._unsent:
+            self._send(session)
+        return session
+
+    def _open(self) -> Session:
         if self._session is None:
             raise RuntimeError("use the unit of work inside a `with` block")
-        if self._unsent:
-            self._send(self._session)
         return self._session
 
     def _send(self, session: Session) -> None:
@@ -104,9 +107,7 @@ class SqlUnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._session is None:
-            raise RuntimeError("use the unit of work inside a `with` block")
-        session = self._session
+        session = self._open()
         try:
             if exc_type is None:
                 self.commit()
@@ -124,12 +125,9 @@ class SqlUnitOfWork:
         When every changed pool was read under lock its new rows and version bumps need no answers, so on
         PostgreSQL they go in one pipeline: one round trip, then the commit's. (The commit stays outside:
         once it is done the session may hand the connection back to the pool.)"""
-        touched, locked = self._touched, self._locked
-        session = self._session
-        if session is None:
-            raise RuntimeError("use the unit of work inside a `with` block")
-        pipelined = bool(touched) and set(touched) <= set(locked)
-        with self._pipeline(session) if pipelined else contextlib.nullcontext():
+        touched, locked, session = self._touched, self._locked, self._open()
+        pipelined = self._postgres and bool(touched) and set(touched) <= set(locked)
+        with _pipeline(session) if pipelined else contextlib.nullcontext():
             self._send(session)
             for pool in sorted(touched):
                 db = session.connection()  # plain statements: no ORM bookkeeping needed
