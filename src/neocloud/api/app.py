@@ -26,7 +26,7 @@ from neocloud.adapters.store.uow import SqlUnitOfWork
 from neocloud.app import auth
 from neocloud.app.live import LiveEngine
 from neocloud.app.ports import StoredResponse
-from neocloud.app.signing import IdempotencyKeyReused, SigningDesk
+from neocloud.app.signing import SigningDesk, replayed
 from neocloud.app.views import plain
 from neocloud.core.errors import Conflict, InvalidInput, NeocloudError, NotFound
 
@@ -123,8 +123,7 @@ async def principal(
             raise auth.Unauthenticated("Authorization must be 'Bearer <API key>'")
         secret = token.strip()
     keys: auth.KeyCache = request.app.state.keys
-    known = keys.cached(secret)
-    return known if known is not None else await keys.look_up(ctx.uow, secret)
+    return await keys.look_up(ctx.uow, secret)  # from the cache when it can, without I/O
 
 
 async def operator(who: auth.Principal = Depends(principal)) -> auth.Principal:
@@ -156,10 +155,8 @@ async def idempotent(
         with ctx.uow() as uow:
             if key is None:
                 return JSONResponse(plain(create(uow)), status_code=status)
-            seen = uow.stored_responses([(who.key_id, key)]).get((who.key_id, key))
+            seen = replayed(uow.stored_responses([(who.key_id, key)]).get((who.key_id, key)), key, fingerprint)
             if seen is not None:
-                if seen.fingerprint != fingerprint:
-                    raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used for a different request", key=key)
                 return Response(
                     seen.body,
                     status_code=seen.status,

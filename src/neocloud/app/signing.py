@@ -154,15 +154,16 @@ def _keys(requests: Iterable[SignRequest]) -> set[tuple[str, str]]:
     return {(r.scope, r.idempotency_key) for r in requests if r.idempotency_key is not None}
 
 
+def replayed(stored: StoredResponse | None, key: str, fingerprint: str) -> StoredResponse | None:
+    """The response stored for an earlier request with this Idempotency-Key, if there was one; the key used
+    for a different request (another fingerprint) is refused."""
+    if stored is not None and stored.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used for a different request", key=key)
+    return stored
+
+
 def _replay(seen: dict[tuple[str, str], StoredResponse], r: SignRequest) -> Signed | None:
-    """The stored response to an earlier request with the same idempotency key, if there was one."""
     if r.idempotency_key is None:
         return None
-    stored = seen.get((r.scope, r.idempotency_key))
-    if stored is None:
-        return None
-    if stored.fingerprint != r.fingerprint:
-        raise IdempotencyKeyReused(
-            f"Idempotency-Key {r.idempotency_key!r} was used for a different request", key=r.idempotency_key
-        )
-    return Signed(stored.status, stored.body, replay=True)
+    stored = replayed(seen.get((r.scope, r.idempotency_key)), r.idempotency_key, r.fingerprint)
+    return None if stored is None else Signed(stored.status, stored.body, replay=True)
