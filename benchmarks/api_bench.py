@@ -67,6 +67,7 @@ def prepare(url: str) -> dict[str, str]:
             ContractRequest("lab", ContractKind.RESERVED, "bench/h200-sxm", START, END, gpus=900),
             ctx.catalog,
             ctx.new_id,
+            ctx.now(),
         )
     ctx.engine.dispose()
     return {"secret": secret}

@@ -50,8 +50,16 @@ def api(store: bootstrap.Context) -> Any:  # noqa: F811
     return call
 
 
-def contract_body(gpus: int = 8, **kw: Any) -> dict[str, Any]:
-    return {"pool": POOL, "start": MAY.start, "end": MAY.end + 30 * 86_400, "gpus": gpus, **kw}
+SOON = month("2030-05")  # tenants sign from now on
+
+
+def contract_body(gpus: int = 8, span: Any = SOON, **kw: Any) -> dict[str, Any]:
+    return {"pool": POOL, "start": span.start, "end": span.end + 30 * 86_400, "gpus": gpus, **kw}
+
+
+def items(page: Any) -> list[Any]:
+    assert set(page) == {"items", "next_cursor"}
+    return list(page["items"])
 
 
 def test_health_ready_metrics_and_openapi(api: Any) -> None:
@@ -69,7 +77,7 @@ def test_keys_are_required_and_checked(api: Any) -> None:
         "unknown API key"
     )
     assert api("GET", "/pools", headers={"Authorization": "Basic abc"}, status=401)
-    assert [p["name"] for p in api("GET", "/pools", "lab")] == [POOL]
+    assert [p["name"] for p in items(api("GET", "/pools", "lab"))] == [POOL]
     assert api("GET", "/tenants", "lab", status=403)["error"]["code"] == "forbidden"
     key = api("POST", "/tenants/lab/keys", "operator", status=201)
     assert key["secret"].startswith("nck_")
@@ -84,7 +92,7 @@ def test_contracts_errors_map_to_rest_statuses(api: Any) -> None:
     assert (signed["tenant_id"], signed["gpus"], signed["price_per_gpu_hour"]) == ("t-lab", 100, "2.400000")
     before = snapshot(api.ctx)
     assert api("POST", "/contracts", "lab", json=contract_body(29), status=409)["error"]["code"] == "overbooked"
-    bad_end = contract_body(1, end=MAY.start)
+    bad_end = contract_body(1, end=SOON.start)
     assert api("POST", "/contracts", "lab", json=bad_end, status=422)["error"]["code"] == "invalid_interval"
     assert api("POST", "/contracts", "lab", json={"pool": POOL}, status=422)["error"]["code"] == "invalid_request"
     assert (
@@ -100,24 +108,28 @@ def test_contracts_errors_map_to_rest_statuses(api: Any) -> None:
         "field": "tenant"
     }
     assert snapshot(api.ctx) == before  # every refusal left the store as it was
-    assert api("GET", "/capacity/free", "lab", params={"pool": POOL, "start": MAY.start, "end": MAY.end})["free"] == 28
+    free = api("GET", "/capacity/free", "lab", params={"pool": POOL, "start": SOON.start, "end": SOON.end})
+    assert free["free"] == 28
     quote = api(
         "GET",
         "/capacity/earliest",
         "research",
-        params={"pool": POOL, "gpus": 100, "duration": 3600, "not_before": MAY.start},
+        params={"pool": POOL, "gpus": 100, "duration": 3600, "not_before": SOON.start},
     )
-    assert quote["start"] == MAY.end + 30 * 86_400
+    assert quote["start"] == SOON.end + 30 * 86_400
 
 
 def test_tenants_never_see_each_other(api: Any) -> None:
-    mine = api("POST", "/contracts", "lab", json=contract_body(8), status=201)
-    theirs = api("POST", "/contracts", "research", json=contract_body(8), status=201)
-    assert [c["id"] for c in api("GET", "/contracts", "lab")] == [mine["id"]]
-    assert [c["id"] for c in api("GET", "/contracts", "lab", params={"tenant": "research"})] == [mine["id"]]
+    # Signed by the operator for May 2025 (a month that has ended, to invoice it): tenants sign from now on.
+    mine = api("POST", "/contracts", "operator", json=contract_body(8, MAY, tenant="lab"), status=201)
+    theirs = api("POST", "/contracts", "operator", json=contract_body(8, MAY, tenant="research"), status=201)
+    assert [c["id"] for c in items(api("GET", "/contracts", "lab"))] == [mine["id"]]
+    assert [c["id"] for c in items(api("GET", "/contracts", "lab", params={"tenant": "lab"}))] == [mine["id"]]
+    refused = api("GET", "/contracts", "lab", params={"tenant": "research"}, status=403)  # refused, not re-targeted
+    assert refused["error"]["code"] == "forbidden"
     assert api("GET", f"/contracts/{theirs['id']}", "lab", status=404)["error"]["code"] == "unknown_contract"
     assert api("POST", f"/contracts/{theirs['id']}/cancel", "lab", status=404)
-    assert {c["id"] for c in api("GET", "/contracts", "operator")} == {mine["id"], theirs["id"]}
+    assert {c["id"] for c in items(api("GET", "/contracts", "operator"))} == {mine["id"], theirs["id"]}
     ctx = api.ctx
     with ctx.uow() as uow:
         for contract, tenant in ((mine, "t-lab"), (theirs, "t-research")):
@@ -137,12 +149,12 @@ def test_tenants_never_see_each_other(api: Any) -> None:
                     )
                 ],
             )
-    assert [u["contract_id"] for u in api("GET", "/usage", "lab", params={"period": "2025-05"})] == [mine["id"]]
-    assert len(api("GET", "/usage", "operator", params={"period": "2025-05"})) == 2
+    assert [u["contract_id"] for u in items(api("GET", "/usage", "lab", params={"period": "2025-05"}))] == [mine["id"]]
+    assert len(items(api("GET", "/usage", "operator", params={"period": "2025-05"}))) == 2
     invoice = api("POST", "/invoices", "operator", json={"tenant": "research", "period": "2025-05"}, status=201)
     assert Decimal(invoice["total"]) > 0
     assert api("GET", f"/invoices/{invoice['id']}", "lab", status=404)["error"]["code"] == "not_found"
-    assert api("GET", "/invoices", "lab") == []
+    assert items(api("GET", "/invoices", "lab")) == []
     assert api("GET", f"/invoices/{invoice['id']}", "research")["id"] == invoice["id"]
     assert api("POST", "/invoices", "lab", json={"tenant": "lab", "period": "2025-05"}, status=403)
     # The endpoints behind the rest of the CLI: the same rules.
@@ -159,6 +171,13 @@ def test_tenants_never_see_each_other(api: Any) -> None:
         ("GET", "/incidents", {"params": {"period": "2025-05"}}),
         ("POST", "/usage", {"json": {"records": []}}),
         ("GET", "/revenue", {}),
+        ("GET", "/revenue/capacity", {"params": {"period": "2025-05"}}),
+        ("GET", "/tenants", {}),
+        ("PUT", "/agreements", {"json": {"tenant": "lab", "pool": POOL, "price_per_gpu_hour": "1.50"}}),
+        ("DELETE", "/agreements", {"params": {"tenant": "lab", "pool": POOL, "kind": "reserved"}}),
+        ("PUT", "/tenants/lab/credit-limit", {"json": {"usd": "1.00"}}),
+        ("PUT", "/tenants/lab/quotas", {"json": {"pool": POOL, "gpus": 1}}),
+        ("POST", "/tenants/lab/keys", {}),
     ]
     for method, path, kw in operator_only:
         assert api(method, path, "lab", status=403, **kw)["error"]["code"] == "forbidden", path
@@ -169,7 +188,7 @@ def test_idempotency_keys_make_creating_posts_safe_to_retry(api: Any) -> None:
     first = api("POST", "/contracts", "lab", json=contract_body(8), headers=dict(headers), status=201)
     again = api("POST", "/contracts", "lab", json=contract_body(8), headers=dict(headers), status=201)
     assert again == first
-    assert len(api("GET", "/contracts", "lab")) == 1
+    assert len(items(api("GET", "/contracts", "lab"))) == 1
     reused = api("POST", "/contracts", "lab", json=contract_body(9), headers=dict(headers), status=409)
     assert reused["error"]["code"] == "idempotency_key_reused"
     # Keys are per caller: another tenant's same key is a different request.
@@ -192,7 +211,7 @@ def test_workloads_through_the_api(api: Any) -> None:
     assert (work["status"], work["gpus"]) == ("pending", 16)
     assert api("POST", "/workloads", "research", json=body, status=404)["error"]["code"] == "unknown_contract"
     assert api("GET", f"/workloads/{work['id']}", "research", status=404)["error"]["code"] == "not_found"
-    assert api("GET", "/workloads", "research") == []
+    assert items(api("GET", "/workloads", "research")) == []
     from neocloud.app.live import LiveEngine
 
     with api.ctx.uow() as uow:
@@ -262,7 +281,11 @@ def test_a_real_server_process(tmp_path: Path) -> None:
     server, base = _serve(env)
     try:
         pools = httpx.get(f"{base}/pools", headers={"Authorization": f"Bearer {token}"}).json()
-        assert [p["name"] for p in pools] == ["colossus-1/gb200-nvl72", "colossus-1/h100-sxm", "colossus-1/h200-sxm"]
+        assert [p["name"] for p in items(pools)] == [
+            "colossus-1/gb200-nvl72",
+            "colossus-1/h100-sxm",
+            "colossus-1/h200-sxm",
+        ]
         assert httpx.get(f"{base}/pools").status_code == 401
         # The live engine runs in the server: a 1-second workload starts and finishes by itself.
         lab = {"Authorization": f"Bearer {lab_token}"}
@@ -363,7 +386,7 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
 
     try:
         assert cli("tenant", "add", "lab")["name"] == "lab"
-        assert [t["name"] for t in cli("tenant", "list")] == ["lab"]
+        assert [t["name"] for t in items(cli("tenant", "list"))] == ["lab"]
         contract = cli(
             "contract",
             "sign",
@@ -379,7 +402,7 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
             "30d",
         )
         assert contract["gpus"] == 100_000
-        assert [c["id"] for c in cli("contract", "list", "--tenant", "lab")] == [contract["id"]]
+        assert [c["id"] for c in items(cli("contract", "list", "--tenant", "lab"))] == [contract["id"]]
         free = cli("capacity", "free", "colossus-1/h100-sxm", "--start", "2030-01-01", "--end", "+1d")
         assert free["free"] == 50_016
         assert [
@@ -421,28 +444,28 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
         )
         work = cli("workload", "submit", "--contract", now["id"], "--duration", "2h", "--gpus-per-task", "8")
         assert (work["status"], work["gpus"], work["duration"]) == ("pending", 8, 7200)
-        assert [w["id"] for w in cli("workload", "list", "--tenant", "lab")] == [work["id"]]
+        assert [w["id"] for w in items(cli("workload", "list", "--tenant", "lab"))] == [work["id"]]
         assert cli("workload", "show", work["id"])["contract_id"] == now["id"]
         assert cli("workload", "cancel", work["id"])["status"] == "cancelled"
         assert cli("workload", "show", "w-nope", code=1)["error"]["code"] == "not_found"
-        assert cli("usage", "list", "--period", "2030-01") == []
+        assert items(cli("usage", "list", "--period", "2030-01")) == []
         invoice = cli("invoice", "generate", "--tenant", "lab", "--period", "2026-10")
         assert (invoice["period"], invoice["total"]) == ("2026-10", "0.00")
-        assert [i["id"] for i in cli("invoice", "list")] == [invoice["id"]]
+        assert [i["id"] for i in items(cli("invoice", "list"))] == [invoice["id"]]
         assert cli("invoice", "show", invoice["id"])["lines"] == invoice["lines"]
         key = cli("key", "create", "--tenant", "lab")
         assert key["role"] == "tenant"
         assert cli("key", "revoke", key["id"])["revoked_at"] is not None
         pool = "colossus-1/h100-sxm"
         down = cli("maintenance", "add", pool, "--gpus", "16", "--start", "2031-01-01", "--end", "+1d")
-        assert [h["kind"] for h in cli("maintenance", "list", pool)] == ["reserved", "maintenance"]
+        assert [h["kind"] for h in items(cli("maintenance", "list", pool))] == ["reserved", "maintenance"]
         assert cli("maintenance", "cancel", pool, down["id"])["id"] == down["id"]
         longer = cli("contract", "extend", now["id"], "--end", "+10d")
         assert longer["end"] == now["end"] + 10 * 86_400
         assert cli("contract", "terms", now["id"], "--minimum", "1000")["terms"]["minimum_per_period"] == "1000.00"
         outage = cli("incident", "add", pool, "--start", "2031-02-01", "--end", "+4h", "--contract", now["id"])
         assert (outage["contract_id"], outage["end"] - outage["start"]) == (now["id"], 4 * 3600)
-        assert len(cli("incident", "list", "--period", "2031-02")) == 1
+        assert len(items(cli("incident", "list", "--period", "2031-02"))) == 1
         run = ["usage", "add", "--contract", now["id"], "--job", "j1", "--gpus", "8", "--start", "now", "--end", "now"]
         assert cli(*run, code=1)["error"]["code"] == "invalid_interval"  # end must follow start: nothing written
         assert cli("revenue", "--period", "2026-10", "--capacity")["revenue"] == []

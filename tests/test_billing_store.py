@@ -42,12 +42,14 @@ def signed(store: bootstrap.Context) -> tuple[bootstrap.Context, str, str]:  # n
             ),
             store.catalog,
             store.new_id,
+            store.now(),
         )
         od = services.sign_contract(
             uow,
             ContractRequest("lab", ContractKind.ON_DEMAND, POOL, MAY.start, MAY.end + 86_400 * 30),
             store.catalog,
             store.new_id,
+            store.now(),
         )
     return store, reserved.id, od.id
 
@@ -143,7 +145,7 @@ def test_billing_cli(signed: tuple[bootstrap.Context, str, str], tmp_path: Path)
     assert bad["error"]["code"] == "invalid_interval"
     csv_file.write_text(f"contract,job,milli_gpus,start,end\n{od},j2,500,{MAY.start},{MAY.start + H}\n")
     assert json.loads(cli("usage", "import", str(csv_file), "--json").stdout) == {"rows": 1, "added": 1}
-    assert len(json.loads(cli("usage", "list", "--period", "2025-05", "--json").stdout)) == 2
+    assert len(json.loads(cli("usage", "list", "--period", "2025-05", "--json").stdout)["items"]) == 2
     invoice = json.loads(cli("invoice", "generate", "--tenant", "lab", "--period", "2025-05", "--json").stdout)
     # commitment 14,284.80 + on-demand (8 + 0.5) GPU-h x 3.00 = 25.50
     assert invoice["total"] == "14310.30"
@@ -162,7 +164,7 @@ def test_billing_cli(signed: tuple[bootstrap.Context, str, str], tmp_path: Path)
         cli("incident", "add", POOL, "--start", str(MAY.end), "--end", "+4h", "--gpus", "2", "--json").stdout
     )
     assert (incident["end"] - incident["start"], incident["gpus"]) == (4 * H, 2)
-    assert len(json.loads(cli("incident", "list", "--period", "2025-06", "--json").stdout)) == 1
+    assert len(json.loads(cli("incident", "list", "--period", "2025-06", "--json").stdout)["items"]) == 1
     terms = json.loads(cli("contract", "terms", od, "--minimum", "100", "--prepaid", "12.5", "--json").stdout)
     assert terms["terms"] == {"minimum_per_period": "100.00", "prepaid_balance": "12.50"}
     assert json.loads(cli("contract", "terms", "c-nope", "--json", ok=False).stdout)["error"]["code"] == (

@@ -107,7 +107,7 @@ def test_tour_of_the_capacity_core(cli: Any) -> None:
     )
     assert as_json(refused)["error"]["code"] == "overbooked"
     assert as_json(refused)["error"]["details"]["excess"] == 9_984
-    assert len(as_json(cli("contract", "list", "--json"))) == 1
+    assert len(as_json(cli("contract", "list", "--json"))["items"]) == 1
 
     cancelled = as_json(cli("contract", "cancel", contract["id"], "--json"))
     assert cancelled["status"] == "cancelled"
@@ -156,7 +156,7 @@ def test_bad_input_gets_a_stable_code(cli: Any, command: str, code: str | None) 
     cli("init")
     cli("tenant", "add", "lab")
     if code is None:
-        assert [t["name"] for t in as_json(cli(*args))] == ["lab"]
+        assert [t["name"] for t in as_json(cli(*args))["items"]] == ["lab"]
         return
     assert as_json(cli(*args, ok=False))["error"]["code"] == code
 

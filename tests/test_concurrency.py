@@ -28,7 +28,7 @@ def _worker(url: str, barrier: Barrier, results: mp.Queue) -> None:  # type: ign
             request = ContractRequest("lab", ContractKind.RESERVED, POOL, T0 + i, T0 + 86_400 * 30, gpus=GPUS)
             try:
                 with ctx.uow() as uow:
-                    services.sign_contract(uow, request, ctx.catalog, ctx.new_id)
+                    services.sign_contract(uow, request, ctx.catalog, ctx.new_id, ctx.now())
                 signed += 1
             except Overbooked:
                 refused += 1

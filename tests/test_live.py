@@ -29,12 +29,14 @@ def contracts(store: bootstrap.Context) -> tuple[bootstrap.Context, str, str]:  
             ContractRequest("lab", ContractKind.RESERVED, POOL, MAY.start, MAY.end, gpus=64),
             store.catalog,
             store.new_id,
+            store.now(),
         )
         spot = services.sign_contract(
             uow,
             ContractRequest("research", ContractKind.SPOT, POOL, MAY.start, MAY.end, preemption_notice_s=30),
             store.catalog,
             store.new_id,
+            store.now(),
         )
     return store, reserved.id, spot.id
 
@@ -97,7 +99,11 @@ def test_on_demand_work_leaves_reserved_capacity_to_its_holder(contracts: tuple[
     t0 = MAY.start + H
     with ctx.uow() as uow:
         on_demand = services.sign_contract(
-            uow, ContractRequest("research", ContractKind.ON_DEMAND, POOL, MAY.start, MAY.end), ctx.catalog, ctx.new_id
+            uow,
+            ContractRequest("research", ContractKind.ON_DEMAND, POOL, MAY.start, MAY.end),
+            ctx.catalog,
+            ctx.new_id,
+            ctx.now(),
         )
         wide = live.submit_workload(uow, on_demand.id, 8, 9, H, t0, ctx.new_id)  # 72 GPUs
         fits = live.submit_workload(uow, on_demand.id, 8, 8, H, t0, ctx.new_id)  # 64 GPUs
@@ -131,6 +137,7 @@ def test_work_runs_in_its_contracts_pool_only(ctx: bootstrap.Context) -> None:
             ContractRequest("lab", ContractKind.RESERVED, "west/h100-sxm", MAY.start, MAY.end, gpus=16),
             ctx.catalog,
             ctx.new_id,
+            ctx.now(),
         )
         t0 = MAY.start + H
         first = live.submit_workload(uow, west.id, 8, 2, H, t0 - 60, ctx.new_id)

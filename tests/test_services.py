@@ -43,9 +43,13 @@ sites:
 
 
 def snapshot(ctx: bootstrap.Context) -> dict[str, list[Any]]:
+    """Every row of every table, but a key's last use (noted when the key authenticates, whatever follows)."""
     with ctx.engine.connect() as conn:
         return {
-            table: [tuple(row) for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
+            table: [
+                tuple(v for k, v in row._mapping.items() if k != "last_used_at")
+                for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1"))
+            ]
             for table in Base.metadata.tables
         }
 
@@ -80,7 +84,7 @@ def list_holds(ctx: bootstrap.Context) -> list[Any]:
 
 def sign(ctx: bootstrap.Context, request: ContractRequest) -> Any:
     with ctx.uow() as uow:
-        return services.sign_contract(uow, request, ctx.catalog, ctx.new_id)
+        return services.sign_contract(uow, request, ctx.catalog, ctx.new_id, ctx.now())
 
 
 def test_signing_books_the_hold_with_catalog_prices(store: bootstrap.Context) -> None:
@@ -114,7 +118,7 @@ def test_overbooking_is_refused_and_writes_nothing(store: bootstrap.Context) -> 
     message = refused_without_change(
         store,
         Overbooked,
-        lambda uow: services.sign_contract(uow, reserved(29, start=T0 + DAY), store.catalog, store.new_id),
+        lambda uow: services.sign_contract(uow, reserved(29, start=T0 + DAY), store.catalog, store.new_id, store.now()),
     )
     assert "exceed its free capacity by up to 1 GPUs, first at 2027-01-02T00:00Z" in message
     sign(store, reserved(28, start=T0 + DAY))
@@ -137,7 +141,9 @@ def test_overbooking_is_refused_and_writes_nothing(store: bootstrap.Context) -> 
 def test_bad_contracts_are_refused_cleanly(
     store: bootstrap.Context, request_: ContractRequest, error: type[NeocloudError]
 ) -> None:
-    refused_without_change(store, error, lambda uow: services.sign_contract(uow, request_, store.catalog, store.new_id))
+    refused_without_change(
+        store, error, lambda uow: services.sign_contract(uow, request_, store.catalog, store.new_id, store.now())
+    )
 
 
 def test_internal_contracts_book_internal_holds(store: bootstrap.Context) -> None:
@@ -230,9 +236,9 @@ def test_quotes_from_kept_ledgers_see_every_change_from_any_process(store: boots
 def test_one_transaction_sees_its_own_bookings_whatever_is_kept(store: bootstrap.Context) -> None:
     sign(store, reserved(20))  # leaves a kept ledger of the pool at its new version
     with store.uow() as uow:
-        services.sign_contract(uow, reserved(100), store.catalog, store.new_id)
+        services.sign_contract(uow, reserved(100), store.catalog, store.new_id, store.now())
         with pytest.raises(Overbooked):  # 20 + 100 + 10 > 128: the second booking counts the first
-            services.sign_contract(uow, reserved(10), store.catalog, store.new_id)
+            services.sign_contract(uow, reserved(10), store.catalog, store.new_id, store.now())
         assert services.free_capacity(uow, POOL, T0, T0 + DAY) == 8  # reads its own writes, not the kept copy
     assert sum(h.gpus for h in list_holds(store)) == 120
 

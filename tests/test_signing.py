@@ -106,14 +106,14 @@ def test_a_failing_store_fails_the_whole_batch_and_writes_nothing(store: bootstr
 
 def test_new_rows_are_read_back_in_their_transaction_and_written_with_it(store: bootstrap.Context) -> None:  # noqa: F811
     with store.uow() as uow:
-        contract = services.sign_contract(uow, reserved(10), store.catalog, store.new_id)
+        contract = services.sign_contract(uow, reserved(10), store.catalog, store.new_id, store.now())
         assert uow.get_contract(contract.id) == contract  # the rows waiting for the commit go before a read
     with store.uow() as uow:
         assert uow.get_contract(contract.id) == contract
 
     def sign_then_fail() -> None:
         with store.uow() as uow:
-            services.sign_contract(uow, reserved(20), store.catalog, store.new_id)
+            services.sign_contract(uow, reserved(20), store.catalog, store.new_id, store.now())
             raise RuntimeError("after signing")
 
     with pytest.raises(RuntimeError, match="after signing"):

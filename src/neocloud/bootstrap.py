@@ -1,18 +1,23 @@
-"""The composition root: the one place that builds the store, the catalog, the clock and id source."""
+"""The composition root: the one place that builds the store, the catalog, the clock, the id source and the
+settings that the server and the use cases run with."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from neocloud.adapters.specs import load_catalog
-from neocloud.adapters.store.database import default_url, make_engine, migrate
+from neocloud.adapters.store.database import default_url, is_unavailable, make_engine, migrate, unavailable
 from neocloud.adapters.store.uow import SqlUnitOfWork
+from neocloud.app.credit import Policy
 from neocloud.core.catalog import Catalog
+from neocloud.core.errors import InvalidInput, StoreUnavailable
 
 
 def new_id(prefix: str) -> str:
@@ -23,11 +28,92 @@ def wall_clock() -> int:
     return int(time.time())
 
 
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything an operator can set, each from `NEOCLOUD_<NAME>` in the environment (see README, "Settings").
+
+    The server's limits are per API key: `rate_limit` requests per second with bursts of `rate_burst`, shared
+    by the server's `workers` (each worker allows its share), and at most `max_in_flight` requests at once in
+    each worker. 0 turns the rate limit off."""
+
+    db_url: str | None = None  # NEOCLOUD_DB_URL; None: a SQLite file in the per-user data directory
+    tick: float = 1.0  # seconds between live engine steps in the server; 0: off
+    workers: int = 1  # server worker processes (set by `neocloud serve --workers`)
+    max_body_bytes: int = 2 * 1024 * 1024
+    rate_limit: float = 100.0
+    rate_burst: int = 200
+    max_in_flight: int = 16
+    default_quota_gpus: int | None = 1_024  # GPUs beyond reservations per tenant and pool; -1 in the env: none
+    start_grace_s: int = 300  # how far in the past a tenant may start a contract (clock skew)
+    store_wait_s: float = 60.0  # how long `serve` waits for its store at boot
+    access_log: bool = True
+    gc_defaults: bool = False  # keep Python's collector settings in the server (see api/asgi.py)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ, **given: object) -> Settings:
+        """Settings from the environment, with `given` values (command-line flags) winning. A value that is
+        not one is refused, naming the variable."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = f"NEOCLOUD_{f.name.upper()}"
+            text = env.get(name)
+            if f.name in given and given[f.name] is not None:
+                values[f.name] = given[f.name]
+            elif text is not None and text != "":
+                values[f.name] = _parse(name, text, f.default)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        bounds = {
+            "tick": (0, 3600),
+            "workers": (1, 64),
+            "max_body_bytes": (1024, 1 << 30),
+            "rate_limit": (0, 1_000_000),
+            "rate_burst": (1, 1_000_000),
+            "max_in_flight": (1, 100_000),
+            "start_grace_s": (0, 86_400),
+            "store_wait_s": (0, 86_400),
+        }
+        for name, (low, high) in bounds.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise InvalidInput(f"NEOCLOUD_{name.upper()} must be within {low} and {high}, got {value}")
+        if self.default_quota_gpus is not None and not 0 <= self.default_quota_gpus <= 10_000_000:
+            raise InvalidInput("NEOCLOUD_DEFAULT_QUOTA_GPUS must be within 0 and 10000000, or -1 for none")
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(start_grace_s=self.start_grace_s, default_quota_gpus=self.default_quota_gpus)
+
+
+def _parse(name: str, text: str, default: object) -> object:
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("1", "true", "yes")
+        if isinstance(default, int) or name == "NEOCLOUD_DEFAULT_QUOTA_GPUS":
+            number = int(text)
+            return None if name == "NEOCLOUD_DEFAULT_QUOTA_GPUS" and number == -1 else number
+        if isinstance(default, float):
+            value = float(text)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(text)
+            return value
+        return text
+    except ValueError:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise InvalidInput(f"{name} must be a {type(default).__name__}, got {shown!r}") from None
+
+
 @dataclass
 class Context:
     url: str
     engine: Engine
     catalog: Catalog
+    settings: Settings = field(default_factory=Settings)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
@@ -43,9 +129,34 @@ class Context:
         return new_id(prefix)
 
 
-def build(url: str | None = None, catalog_file: Path | None = None) -> Context:
-    """Connect to the store (migrating it to the newest schema) and load the catalog."""
-    url = url or default_url()
+def build(url: str | None = None, catalog_file: Path | None = None, settings: Settings | None = None) -> Context:
+    """Connect to the store (migrating it to the newest schema) and load the catalog. A store that cannot be
+    reached is StoreUnavailable; a URL that is not one, InvalidInput."""
+    settings = settings or Settings()
+    url = url or settings.db_url or default_url()
     engine = make_engine(url)
-    migrate(engine)
-    return Context(url=url, engine=engine, catalog=load_catalog(catalog_file))
+    try:
+        migrate(engine)
+    except Exception as exc:
+        engine.dispose()
+        if is_unavailable(exc):
+            raise unavailable(exc, url) from exc
+        raise
+    return Context(url=url, engine=engine, catalog=load_catalog(catalog_file), settings=settings)
+
+
+def build_when_ready(settings: Settings, say: Callable[[str], None], catalog_file: Path | None = None) -> Context:
+    """`build`, waiting up to `settings.store_wait_s` for a store that is not up yet (a server that starts
+    beside its database), saying once what it waits for; then StoreUnavailable."""
+    deadline = time.monotonic() + settings.store_wait_s
+    said = False
+    while True:
+        try:
+            return build(settings=settings, catalog_file=catalog_file)
+        except StoreUnavailable as exc:
+            if time.monotonic() >= deadline:
+                raise
+            if not said:
+                say(f"waiting up to {settings.store_wait_s:g} s for the store: {exc.message}")
+                said = True
+            time.sleep(1)

@@ -11,7 +11,7 @@ from neocloud.adapters.traces.openb import read_nodes
 from neocloud.core.catalog import Catalog
 from neocloud.core.engine.cluster import Cluster, cluster_of
 from neocloud.core.engine.sharing import SharedCluster
-from neocloud.core.errors import InvalidSpec
+from neocloud.core.errors import InvalidSpec, quoted
 
 
 def load_cluster(spec: str, catalog: Catalog, seed: int = 0) -> Cluster | SharedCluster:
@@ -26,9 +26,9 @@ def load_cluster(spec: str, catalog: Catalog, seed: int = 0) -> Cluster | Shared
         try:
             nodes, gpus = (int(x) for x in rest.lower().split("x"))
         except ValueError:
-            raise InvalidSpec(f"bad cluster {spec!r}: use uniform:NODESxGPUS, e.g. uniform:64x8") from None
+            raise InvalidSpec(f"bad cluster {quoted(spec)}: use uniform:NODESxGPUS, e.g. uniform:64x8") from None
         if nodes <= 0 or gpus <= 0:
-            raise InvalidSpec(f"bad cluster {spec!r}: nodes and GPUs must be positive")
+            raise InvalidSpec(f"bad cluster {quoted(spec)}: nodes and GPUs must be positive")
         return Cluster.uniform(nodes, gpus)
     if kind in ("muri", "tiresias"):
         return _muri(Path(rest))

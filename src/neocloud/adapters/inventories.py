@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from neocloud.core.catalog import Catalog
-from neocloud.core.errors import InvalidSpec
+from neocloud.core.errors import InvalidSpec, quoted
 from neocloud.core.fleet import BlockGroup, NodeSpec, Site, validate_site
 
 Row = dict[str, str]
@@ -26,11 +26,11 @@ NodeReader = Callable[[Row], NodeSpec | None]
 def _int(row: Row, column: str) -> int:
     value = row.get(column)
     if value is None or value.strip() == "":
-        raise ValueError(f"column {column!r} is empty")
+        raise ValueError(f"column {quoted(column)} is empty")
     try:
         return int(float(value))
     except ValueError:
-        raise ValueError(f"column {column!r} is not a number: {value!r}") from None
+        raise ValueError(f"column {quoted(column)} is not a number: {quoted(value)}") from None
 
 
 def _openb(row: Row) -> NodeSpec | None:
@@ -112,7 +112,7 @@ def import_nodes(fmt: str, path: Path, catalog: Catalog, site_name: str) -> Site
     if fmt == "muri":
         return import_muri(path, catalog, site_name)
     if fmt not in FORMATS:
-        raise InvalidSpec(f"unknown inventory format {fmt!r}; known: {', '.join(sorted([*FORMATS, 'muri']))}")
+        raise InvalidSpec(f"unknown inventory format {quoted(fmt)}; known: {', '.join(sorted([*FORMATS, 'muri']))}")
     columns, read = FORMATS[fmt]
     specs = []
     for line, row in _read_rows(path, columns):

@@ -9,7 +9,7 @@ import json
 
 from neocloud.app.ports import StoredInvoice
 from neocloud.core.billing.periods import month
-from neocloud.core.errors import InvalidInput
+from neocloud.core.errors import InvalidInput, quoted
 from neocloud.core.timeutil import iso
 
 COLUMNS = ["contract_id", "kind", "description", "quantity", "unit", "unit_price", "amount"]
@@ -82,4 +82,4 @@ def render(invoice: StoredInvoice, format: str, tenant_name: str) -> tuple[str, 
         return to_csv(invoice), FORMATS[format]
     if format == "html":
         return to_html(invoice, tenant_name), FORMATS[format]
-    raise InvalidInput(f"unknown format {format!r}: use json, csv or html", format=format)
+    raise InvalidInput(f"unknown format {quoted(format)}: use json, csv or html", format=format)

@@ -45,6 +45,7 @@ class GpuModelIn(Strict):
     on_demand_usd_per_hr: Decimal | None = Field(default=None, ge=0)
     reserved_1y_usd_per_hr: Decimal | None = Field(default=None, ge=0)
     spot_usd_per_hr: Decimal | None = Field(default=None, ge=0)
+    floor_usd_per_hr: Decimal | None = Field(default=None, ge=0)
     aliases: tuple[str, ...] = ()
 
     def to_core(self) -> GpuModel:

@@ -1,22 +1,76 @@
-"""Request and response bodies, with examples for the OpenAPI document. Money and rates are decimal strings."""
+"""Request and response bodies, with examples for the OpenAPI document. Money and rates are decimal strings.
+
+Every input is bounded (core/bounds.py) and strict: integers and booleans must be JSON integers and booleans
+("1", 1.0 and true are not 1), times are Unix seconds within 1970-01-01 and 9999-12-31, decimals are written
+plainly with at most six places (two for amounts of money), names and ids are short and printable.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from neocloud.core import bounds
 from neocloud.core.contracts import ContractKind, TenantKind
+from neocloud.core.errors import InvalidInput
+
+T = TypeVar("T")
+
+
+def _decimal(field: str, high: Decimal, places: int, example: str) -> Any:
+    def parse(value: object) -> Decimal:
+        try:
+            return bounds.parse_decimal(value, field, high=high, places=places)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+
+    schema = {"type": "string", "pattern": bounds.DECIMAL, "maxLength": 42, "examples": [example]}
+    return [BeforeValidator(parse), WithJsonSchema(schema)]
+
+
+def _text(value: object) -> str:
+    try:
+        return bounds.check_text(value, "text")
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
+Time = Annotated[int, Field(strict=True, ge=bounds.MIN_TIME, le=bounds.MAX_TIME, description="Unix seconds")]
+Gpus = Annotated[int, Field(strict=True, ge=1, le=bounds.MAX_GPUS, examples=[1000])]
+Count = Annotated[int, Field(strict=True, ge=0, le=bounds.MAX_GPUS)]
+Flag = Annotated[bool, Field(strict=True)]
+Rate = Annotated[Decimal, *_decimal("rate", bounds.MAX_RATE, bounds.PLACES, "2.40")]
+Money = Annotated[Decimal, *_decimal("amount", bounds.MAX_MONEY, 2, "100000.00")]
+Uptime = Annotated[Decimal, *_decimal("sla_uptime", Decimal(1), bounds.PLACES, "0.99")]
+Name = Annotated[str, Field(min_length=1, max_length=bounds.MAX_NAME, pattern=bounds.NAME, examples=["frontier-lab"])]
+Id = Annotated[str, Field(min_length=1, max_length=bounds.MAX_ID, pattern=bounds.ID)]
+PoolName = Annotated[str, Field(min_length=1, max_length=200, pattern=bounds.ID, examples=["colossus-1/h100-sxm"])]
+Period = Annotated[str, Field(pattern=bounds.PERIOD, examples=["2027-04"])]
+Text = Annotated[str, Field(max_length=bounds.MAX_TEXT), BeforeValidator(_text)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class Page(BaseModel, Generic[T]):
+    """One page of a list; `next_cursor` (when more follow) asks for the next: `?cursor=...`."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
 class ErrorBody(BaseModel):
     code: str = Field(examples=["overbooked"])
     message: str = Field(examples=["pool colossus-1/h100-sxm: 60,000 GPUs over [...) exceed its free capacity"])
     details: dict[str, Any] = Field(default_factory=dict)
+    request_id: str | None = Field(None, description="Quote it when reporting a problem; it is in the server's log.")
 
 
 class ErrorOut(BaseModel):
@@ -27,9 +81,8 @@ class Health(BaseModel):
     status: str = Field(examples=["ok"])
 
 
-class TenantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, examples=["frontier-lab"])
+class TenantIn(_In):
+    name: Name
     kind: TenantKind = TenantKind.EXTERNAL
 
 
@@ -39,12 +92,19 @@ class TenantOut(_Out):
     kind: TenantKind
 
 
+class KeyIn(_In):
+    expires_at: Time | None = Field(None, description="Unix seconds; none: valid until revoked.")
+
+
 class KeyOut(BaseModel):
     id: str = Field(examples=["key-5b1e0c9a7f21"])
     role: str = Field(examples=["tenant"])
     tenant_id: str | None
     secret: str | None = Field(None, description="Shown once, when the key is created.", examples=["nck_..."])
+    created_at: int | None = None
     revoked_at: int | None = None
+    expires_at: int | None = None
+    last_used_at: int | None = Field(None, description="To within a minute.")
 
 
 class PoolOut(_Out):
@@ -55,20 +115,44 @@ class PoolOut(_Out):
     gpus: int
 
 
-class ContractIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    tenant: str | None = Field(None, description="Tenant id or name; operators only (tenants sign for themselves).")
+class SiteOut(BaseModel):
+    name: str
+    location: str
+    gpus: int
+    power_mw: str | None
+    facility_power_mw: str
+    gpus_by_model: dict[str, int]
+
+
+TERMS = frozenset(
+    {
+        "price_per_gpu_hour",
+        "take_or_pay",
+        "termination_notice_days",
+        "sla_uptime",
+        "overage_per_gpu_hour",
+        "preemption_notice_s",
+    }
+)
+
+
+class ContractIn(_In):
+    tenant: Name | None = Field(
+        None, description="Tenant id or name; operators name it, tenants may only name their own."
+    )
     kind: ContractKind = ContractKind.RESERVED
-    pool: str = Field(examples=["colossus-1/h100-sxm"])
-    start: int = Field(description="Unix seconds", examples=[1798761600])
-    end: int = Field(description="Unix seconds, after start", examples=[1893456000])
-    gpus: int = Field(0, ge=0, examples=[1000])
-    price_per_gpu_hour: str | None = Field(None, examples=["2.40"])
-    take_or_pay: bool = True
-    termination_notice_days: int = Field(0, ge=0)
-    sla_uptime: str | None = Field(None, examples=["0.99"])
-    overage_per_gpu_hour: str | None = None
-    preemption_notice_s: int = Field(0, ge=0)
+    pool: PoolName
+    start: Time = Field(examples=[1798761600])
+    end: Time = Field(description="Unix seconds, after start", examples=[1893456000])
+    gpus: Count = Field(0, examples=[1000])
+    # Commercial terms: operators only. A tenant signs at its price agreement for the pool and kind, or at
+    # the rate card.
+    price_per_gpu_hour: Rate | None = None
+    take_or_pay: Flag | None = None
+    termination_notice_days: Annotated[int, Field(strict=True, ge=0, le=bounds.MAX_NOTICE_DAYS)] | None = None
+    sla_uptime: Uptime | None = None
+    overage_per_gpu_hour: Rate | None = None
+    preemption_notice_s: Annotated[int, Field(strict=True, ge=0, le=bounds.MAX_PREEMPTION_NOTICE)] | None = None
 
 
 class ContractOut(BaseModel):
@@ -87,6 +171,47 @@ class ContractOut(BaseModel):
     preemption_notice_s: int
     status: str
     cancelled_at: int | None
+
+
+class AgreementIn(_In):
+    tenant: Name
+    pool: PoolName
+    kind: ContractKind = ContractKind.RESERVED
+    price_per_gpu_hour: Rate | None = Field(None, description="None: the rate card's.")
+    take_or_pay: Flag = True
+    termination_notice_days: Annotated[int, Field(strict=True, ge=0, le=bounds.MAX_NOTICE_DAYS)] = 0
+    sla_uptime: Uptime | None = None
+    overage_per_gpu_hour: Rate | None = None
+    preemption_notice_s: Annotated[int, Field(strict=True, ge=0, le=bounds.MAX_PREEMPTION_NOTICE)] = 0
+
+
+class AgreementOut(BaseModel):
+    tenant_id: str
+    pool: str
+    kind: ContractKind
+    price_per_gpu_hour: str | None
+    take_or_pay: bool
+    termination_notice_days: int
+    sla_uptime: str | None
+    overage_per_gpu_hour: str | None
+    preemption_notice_s: int
+
+
+class CreditLimitIn(_In):
+    usd: Money | None = Field(description="Exposure allowed, USD; null: no limit.")
+
+
+class QuotaIn(_In):
+    pool: PoolName
+    gpus: Count | None = Field(description="GPUs beyond reservations; null: the operator's default.")
+
+
+class LimitsOut(BaseModel):
+    tenant_id: str
+    credit_limit: str | None
+    exposure: str = Field(description="Owed or committed and not yet invoiced, USD.")
+    quotas: dict[str, int] = Field(description="Pool -> GPUs beyond reservations (pools not listed: the default).")
+    default_quota: int | None
 
 
 class FreeOut(BaseModel):
@@ -145,20 +270,25 @@ class InvoiceOut(BaseModel):
     lines: list[LineOut]
 
 
-class InvoiceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    tenant: str
-    period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2027-04"])
+class InvoiceIn(_In):
+    tenant: Name
+    period: Period
 
 
-class WorkloadIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    contract_id: str = Field(description="The contract the work runs (and is billed) under.")
-    gpus_per_task: int = Field(1, gt=0, examples=[8])
-    tasks: int = Field(1, gt=0, examples=[4])
-    duration: int = Field(
-        gt=0, description="Seconds the work takes (the stand-in executor runs it that long).", examples=[3600]
-    )
+class WorkloadIn(_In):
+    contract_id: Id = Field(description="The contract the work runs (and is billed) under.")
+    gpus_per_task: Annotated[int, Field(strict=True, ge=1, le=bounds.MAX_GPUS_PER_TASK, examples=[8])] = 1
+    tasks: Annotated[int, Field(strict=True, ge=1, le=bounds.MAX_TASKS, examples=[4])] = 1
+    duration: Annotated[
+        int,
+        Field(
+            strict=True,
+            ge=1,
+            le=bounds.MAX_DURATION,
+            description="Seconds the work takes (the stand-in executor runs it that long).",
+            examples=[3600],
+        ),
+    ]
 
 
 class WorkloadOut(BaseModel):
@@ -176,15 +306,13 @@ class WorkloadOut(BaseModel):
     allocation: list[tuple[str, int]] | None
 
 
-class ExtendIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    end: int = Field(description="The new end, Unix seconds (after the current one).", examples=[1806537600])
+class ExtendIn(_In):
+    end: Time = Field(description="The new end, Unix seconds (after the current one).", examples=[1806537600])
 
 
-class TermsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    minimum_per_period: str = Field("0", description="Minimum spend per month, USD.", examples=["100000.00"])
-    prepaid_balance: str = Field("0", description="Prepaid balance the invoices draw down, USD.", examples=["0"])
+class TermsIn(_In):
+    minimum_per_period: Money = Field(Decimal(0), description="Minimum spend per month, USD.")
+    prepaid_balance: Money = Field(Decimal(0), description="Prepaid balance the invoices draw down, USD.")
 
 
 class TermsOut(BaseModel):
@@ -203,22 +331,20 @@ class HoldOut(BaseModel):
     contract_id: str | None
 
 
-class MaintenanceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pool: str = Field(examples=["colossus-1/h100-sxm"])
-    gpus: int = Field(gt=0, examples=[512])
-    start: int
-    end: int
+class MaintenanceIn(_In):
+    pool: PoolName
+    gpus: Gpus
+    start: Time
+    end: Time
 
 
-class IncidentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pool: str = Field(examples=["colossus-1/h100-sxm"])
-    start: int
-    end: int
-    gpus: int | None = Field(None, gt=0, description="GPUs down; none: every GPU of the contracts hit.")
-    contract_id: str | None = Field(None, description="Only this contract's GPUs; none: the whole pool.")
-    description: str = ""
+class IncidentIn(_In):
+    pool: PoolName
+    start: Time
+    end: Time
+    gpus: Gpus | None = Field(None, description="GPUs down; none: every GPU of the contracts hit.")
+    contract_id: Id | None = Field(None, description="Only this contract's GPUs; none: the whole pool.")
+    description: Text = ""
 
 
 class OutageOut(BaseModel):
@@ -229,19 +355,24 @@ class OutageOut(BaseModel):
     contract_id: str | None
 
 
-class RunIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    contract_id: str
-    job: str = Field(description="Job id: with the start, the record's idempotency key.")
-    milli_gpus: int = Field(gt=0, examples=[8000])
-    start: int
-    end: int
-    preempted: bool = False
+class IncidentOut(OutageOut):
+    id: str
+    description: str
 
 
-class UsageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    records: list[RunIn] = Field(description="Runs to record: all of them, or none if any is refused.")
+class RunIn(_In):
+    contract_id: Id
+    job: Id = Field(description="Job id: with the start, the record's idempotency key.")
+    milli_gpus: Annotated[int, Field(strict=True, ge=1, le=bounds.MAX_MILLI_GPUS, examples=[8000])]
+    start: Time
+    end: Time
+    preempted: Flag = False
+
+
+class UsageIn(_In):
+    records: list[RunIn] = Field(
+        max_length=10_000, description="Runs to record (at most 10,000): all of them, or none if any is refused."
+    )
 
 
 class UsageAdded(BaseModel):
@@ -265,8 +396,3 @@ class CapacityUseOut(BaseModel):
     used_gpu_hours: str
     idle_gpu_hours: str
     idle_spot_value: str
-
-
-class RevenueOut(BaseModel):
-    revenue: list[RevenueRowOut]
-    capacity: list[CapacityUseOut]

@@ -16,11 +16,13 @@ from dataclasses import dataclass, replace
 
 from neocloud.app.ports import ApiKey, UnitOfWork
 from neocloud.app.services import NewId, get_tenant
-from neocloud.core.errors import InvalidState, NeocloudError, NotFound
+from neocloud.core.bounds import check_time
+from neocloud.core.errors import InvalidInput, InvalidState, NeocloudError, NotFound, quoted
 
 PREFIX = "nck_"
 OPERATOR, TENANT = "operator", "tenant"
 MISSING = "missing API key: send Authorization: Bearer <key>"
+TOUCH_EVERY = 60  # seconds: a key's last use is written at most this often (a write per request would cost)
 
 
 class Unauthenticated(NeocloudError):
@@ -29,6 +31,12 @@ class Unauthenticated(NeocloudError):
 
 class Forbidden(NeocloudError):
     code = "forbidden"
+
+
+class TermsNotAllowed(Forbidden):
+    """A tenant key naming commercial terms: those come from the rate card or the tenant's agreement."""
+
+    code = "terms_not_allowed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,31 +54,42 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(uow: UnitOfWork, now: int, new_id: NewId, tenant: str | None = None) -> tuple[ApiKey, str]:
-    """A new key for a tenant (by id or name), or an operator key when no tenant is given. Returns the stored
-    key and the secret, which is not kept anywhere."""
+def create_key(
+    uow: UnitOfWork, now: int, new_id: NewId, tenant: str | None = None, expires_at: int | None = None
+) -> tuple[ApiKey, str]:
+    """A new key for a tenant (by id or name), or an operator key when no tenant is given, valid until
+    `expires_at` (None: until revoked). Returns the stored key and the secret, which is not kept anywhere."""
     tenant_id = get_tenant(uow, tenant).id if tenant is not None else None
+    if expires_at is not None and check_time(expires_at, "expires_at") <= now:
+        raise InvalidInput("a key must expire after it is made", field="expires_at")
     secret = PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(new_id("key"), digest(secret), TENANT if tenant_id else OPERATOR, tenant_id, now)
+    key = ApiKey(new_id("key"), digest(secret), TENANT if tenant_id else OPERATOR, tenant_id, now, None, expires_at)
     uow.save_api_key(key)
     return key, secret
 
 
-def authenticate(uow: UnitOfWork, secret: str | None) -> Principal:
+def authenticate(uow: UnitOfWork, secret: str | None, now: int) -> tuple[Principal, int | None]:
+    """The principal of a key, and when it expires; its last use is noted (to within TOUCH_EVERY)."""
     if not secret:
         raise Unauthenticated(MISSING)
+    if len(secret) > 200:
+        raise Unauthenticated("unknown API key")
     key = uow.api_key_by_digest(digest(secret))
     if key is None:
         raise Unauthenticated("unknown API key")
     if key.revoked_at is not None:
         raise Unauthenticated(f"API key {key.id} was revoked", key=key.id)
-    return Principal(key.id, key.role, key.tenant_id)
+    if key.expires_at is not None and key.expires_at <= now:
+        raise Unauthenticated(f"API key {key.id} expired", key=key.id)
+    if key.last_used_at is None or key.last_used_at <= now - TOUCH_EVERY:
+        uow.touch_api_key(key.id, now)
+    return Principal(key.id, key.role, key.tenant_id), key.expires_at
 
 
 def revoke_key(uow: UnitOfWork, key_id: str, now: int) -> ApiKey:
     key = uow.get_api_key(key_id)
     if key is None:
-        raise NotFound(f"unknown API key {key_id!r}", key=key_id)
+        raise NotFound(f"unknown API key {quoted(key_id)}", key=key_id)
     if key.revoked_at is not None:
         raise InvalidState(f"API key {key_id} is already revoked", key=key_id)
     revoked = replace(key, revoked_at=now)
@@ -85,8 +104,14 @@ class KeyCache:
     the server's other worker processes. Unknown keys are never cached.
     """
 
-    def __init__(self, ttl: float = 2.0, clock: Callable[[], float] = time.monotonic, limit: int = 10_000) -> None:
-        self.ttl, self.clock, self.limit = ttl, clock, limit
+    def __init__(
+        self,
+        ttl: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        limit: int = 10_000,
+        wall: Callable[[], int] = lambda: int(time.time()),
+    ) -> None:
+        self.ttl, self.clock, self.limit, self.wall = ttl, clock, limit, wall
         self._known: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
         self._looking_up: dict[str, asyncio.Future[Principal]] = {}  # by digest, on the event loop
@@ -117,13 +142,15 @@ class KeyCache:
         who = self.cached(secret)
         if who is not None:
             return who
+        now = self.wall()
         with uow_of() as uow:
-            who = authenticate(uow, secret)
+            who, expires_at = authenticate(uow, secret, now)
         assert secret is not None
+        ttl = self.ttl if expires_at is None else min(self.ttl, expires_at - now)  # never past its expiry
         with self._lock:
             if len(self._known) >= self.limit:
                 self._known.clear()
-            self._known[digest(secret)] = (self.clock() + self.ttl, who)
+            self._known[digest(secret)] = (self.clock() + ttl, who)
         return who
 
     def forget(self, key_id: str) -> None:

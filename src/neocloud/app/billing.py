@@ -8,14 +8,23 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from neocloud.app.ports import StoredInvoice, UnitOfWork
-from neocloud.app.services import NewId, get_contract, get_pool, get_tenant
+from neocloud.app.services import NewId, check_open, get_contract, get_pool, get_tenant
 from neocloud.core.billing.invoice import BillingTerms, build_invoice
 from neocloud.core.billing.metering import Meter, UsageRecord
 from neocloud.core.billing.periods import Period, month
 from neocloud.core.billing.rating import ContractMeter, Outage
+from neocloud.core.bounds import (
+    MAX_GPUS,
+    MAX_MILLI_GPUS,
+    MAX_MONEY,
+    check_count,
+    check_decimal,
+    check_id,
+    check_text,
+)
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import ContractKind, PriceBook
-from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract
+from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract, quoted
 from neocloud.core.ledger import HoldKind, check_interval
 from neocloud.core.money import to_money
 
@@ -24,6 +33,9 @@ def run_record(
     uow: UnitOfWork, contract_id: str, job: str, milli_gpus: int, start: int, end: int, preempted: bool = False
 ) -> UsageRecord:
     """The usage record of one run of a job under a contract (checked when ingested)."""
+    check_id(job, "job")
+    check_count(milli_gpus, "milli_gpus", 1, MAX_MILLI_GPUS)
+    check_interval(start, end)
     contract = get_contract(uow, contract_id)
     pool = get_pool(uow, contract.pool)
     return UsageRecord.of_run(contract, pool.gpu_model, job, milli_gpus, start, end, preempted)
@@ -36,7 +48,7 @@ def ingest_usage(uow: UnitOfWork, records: Iterable[UsageRecord]) -> list[UsageR
     for contract_id in sorted({r.contract_id for r in batch}):
         contract = uow.get_contract(contract_id)
         if contract is None:
-            raise UnknownContract(f"usage names unknown contract {contract_id!r}", contract=contract_id)
+            raise UnknownContract(f"usage names unknown contract {quoted(contract_id)}", contract=contract_id)
         contracts[contract_id] = contract
     known = uow.usage_by_keys(r.key for r in batch) + uow.usage_of_jobs(
         (r.contract_id, r.job_id) for r in batch if r.job_id
@@ -94,9 +106,11 @@ def record_incident(
 ) -> Outage:
     """GPUs of a pool (or of one contract) out of service by failure, for SLA availability."""
     check_interval(start, end)
+    check_text(description, "description")
     get_pool(uow, pool)
-    if gpus is not None and gpus <= 0:
-        raise InvalidInput(f"an incident takes out a positive number of GPUs, got {gpus}", gpus=gpus)
+    if gpus is not None:
+        check_count(gpus, "gpus", 1, MAX_GPUS)
+    check_open(uow.invoiced_periods_on_pool(pool), start, end, "the incident")
     if contract_id is not None and get_contract(uow, contract_id).pool != pool:
         raise InvalidInput(f"contract {contract_id} is not in pool {pool}", contract=contract_id, pool=pool)
     outage = Outage(pool, start, end, gpus, contract_id)
@@ -107,6 +121,8 @@ def record_incident(
 def set_billing_terms(uow: UnitOfWork, contract_id: str, minimum_per_period: Decimal, prepaid: Decimal) -> BillingTerms:
     """A contract's minimum spend per month and prepaid balance (replacing earlier terms)."""
     get_contract(uow, contract_id)
+    check_decimal(minimum_per_period, "minimum_per_period", high=MAX_MONEY, places=2)
+    check_decimal(prepaid, "prepaid_balance", high=MAX_MONEY, places=2)
     terms = BillingTerms(to_money(minimum_per_period), to_money(prepaid))
     uow.save_billing_terms(contract_id, terms)
     return terms
@@ -115,7 +131,7 @@ def set_billing_terms(uow: UnitOfWork, contract_id: str, minimum_per_period: Dec
 def get_invoice(uow: UnitOfWork, invoice_id: str) -> StoredInvoice:
     invoice = uow.get_invoice(invoice_id)
     if invoice is None:
-        raise NotFound(f"unknown invoice {invoice_id!r}", invoice=invoice_id)
+        raise NotFound(f"unknown invoice {quoted(invoice_id)}", invoice=invoice_id)
     return invoice
 
 

@@ -14,9 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from neocloud.app.billing import ingest_usage
+from neocloud.app.credit import Policy, check_credit, check_quota, exposure, held_now
 from neocloud.app.ports import StoredWorkload, UnitOfWork
 from neocloud.app.services import NewId, get_contract
+from neocloud.core.billing.invoice import ZERO
 from neocloud.core.billing.metering import UsageRecord
+from neocloud.core.bounds import MAX_DURATION, MAX_GPUS_PER_TASK, MAX_TASKS, check_count
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus
 from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, nodes_by_pool
@@ -24,9 +27,10 @@ from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
 from neocloud.core.engine.scheduler import Scheduler
 from neocloud.core.engine.state import JobState
-from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract
+from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract, quoted
 from neocloud.core.workload import Job, PriorityClass
 
+DEFAULT_POLICY = Policy()
 PRIORITY = {
     ContractKind.RESERVED: PriorityClass.RESERVED,
     ContractKind.ON_DEMAND: PriorityClass.ON_DEMAND,
@@ -59,17 +63,22 @@ def submit_workload(
     now: int,
     new_id: NewId,
     tenant_id: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> StoredWorkload:
     """Queue a job under a contract (it is metered and billed against it). With `tenant_id`, the contract must
-    be that tenant's."""
+    be that tenant's. Refused when it needs more GPUs than the tenant's reservations in the pool and its quota
+    there allow, and while the tenant's exposure is at its credit limit."""
+    check_count(gpus_per_task, "gpus_per_task", 1, MAX_GPUS_PER_TASK)
+    check_count(tasks, "tasks", 1, MAX_TASKS)
+    check_count(duration, "duration", 1, MAX_DURATION)
     contract = get_contract(uow, contract_id)
     if tenant_id is not None and contract.tenant_id != tenant_id:
-        raise UnknownContract(f"unknown contract {contract_id!r}", contract=contract_id)
+        raise UnknownContract(f"unknown contract {quoted(contract_id)}", contract=contract_id)
     if contract.status is not ContractStatus.ACTIVE or not contract.start <= now < contract.end:
         raise InvalidState(f"contract {contract_id} is not in force now", contract=contract_id)
     pool = uow.get_pool(contract.pool)
     if pool is None:
-        raise NotFound(f"unknown pool {contract.pool!r}", pool=contract.pool)
+        raise NotFound(f"unknown pool {quoted(contract.pool)}", pool=contract.pool)
     job = Job(
         new_id("w"),
         now,
@@ -89,6 +98,11 @@ def submit_workload(
             f"a task of {gpus_per_task} GPUs fits no node of pool {pool.name} ({per_node} GPUs per node)",
             gpus_per_task=gpus_per_task,
         )
+    limits = uow.get_limits([contract.tenant_id])[contract.tenant_id]
+    held = held_now(uow.list_contracts(contract.tenant_id), contract.tenant_id, pool.name, now)
+    check_quota(limits, held, pool.name, job.gpus, policy)
+    if limits.credit_limit is not None:
+        check_credit(limits, exposure(uow, contract.tenant_id, now), ZERO, f"workload of {job.gpus:,} GPUs")
     workload = StoredWorkload(job, contract.id, "pending", duration)
     uow.save_workload(workload)
     return workload
@@ -99,7 +113,7 @@ def cancel_workload(
 ) -> StoredWorkload:
     workload = uow.get_workload(workload_id)
     if workload is None or (tenant_id is not None and workload.job.tenant != tenant_id):
-        raise NotFound(f"unknown workload {workload_id!r}", workload=workload_id)
+        raise NotFound(f"unknown workload {quoted(workload_id)}", workload=workload_id)
     if workload.status not in ("pending", "running"):
         raise InvalidState(f"workload {workload_id} is already {workload.status}", workload=workload_id)
     if workload.status == "running":
@@ -156,6 +170,7 @@ class LiveEngine:
     placement: str = "bestfit"
     seed: int = 0
     executor: TimedExecutor | None = None
+    policy: Policy = DEFAULT_POLICY
     _pools: dict[str, list[NodeSpec]] | None = None
 
     def reconcile(self, uow: UnitOfWork, now: int) -> dict[str, int]:
@@ -179,9 +194,16 @@ class LiveEngine:
                 replace(w, status="finished", finished=end, remaining=0, allocation=None, attained=attained)
             )
             counts["finished"] += 1
+        limits = uow.get_limits({w.job.tenant for w in active})
         for pool, workloads in sorted(by_pool.items()):
             held = _entitlements((c for c in contracts.values() if c.pool == pool), now)
-            started, preempted = self._step_pool(uow, Cluster(self._pools[pool]), workloads, held, now, executor)
+            caps = {  # a tenant's work may use its holds and its quota beyond them
+                t: held.get(t, 0) + quota
+                for t in {w.job.tenant for w in workloads}
+                if (quota := limits[t].quota(pool, self.policy.default_quota_gpus)) is not None
+            }
+            cluster = Cluster(self._pools[pool])
+            started, preempted = self._step_pool(uow, cluster, workloads, held, caps, now, executor)
             counts["started"] += started
             counts["preempted"] += preempted
         return counts
@@ -192,6 +214,7 @@ class LiveEngine:
         cluster: Cluster,
         workloads: list[StoredWorkload],
         entitlements: dict[str, int],
+        quotas: dict[str, int],
         now: int,
         executor: TimedExecutor,
     ) -> tuple[int, int]:
@@ -206,7 +229,11 @@ class LiveEngine:
                 state.allocation, state.started = allocation, w.started
             states[w.job.id] = (w, state)
         scheduler = Scheduler(
-            ORDERINGS[self.ordering], PLACEMENTS[self.placement], random.Random(self.seed), entitlements=entitlements
+            ORDERINGS[self.ordering],
+            PLACEMENTS[self.placement],
+            random.Random(self.seed),
+            quotas=quotas,
+            entitlements=entitlements,
         )
         running = [s for _, s in states.values() if s.running]
         waiting = scheduler.rank([s for _, s in states.values() if not s.running], now, {})

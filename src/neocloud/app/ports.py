@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.rating import Line, Outage
-from neocloud.core.contracts import Contract, Tenant
+from neocloud.core.contracts import Contract, ContractKind, Limits, PriceAgreement, Tenant
 from neocloud.core.fleet import Pool, Site
 from neocloud.core.ledger import Hold, Ledger
 from neocloud.core.workload import Job
@@ -31,6 +31,19 @@ class StoredInvoice:
 
 
 @dataclass(frozen=True, slots=True)
+class Incident:
+    """GPUs out of service by failure, as recorded (an Outage for rating, with its id and description)."""
+
+    id: str
+    pool: str
+    start: int
+    end: int
+    gpus: int | None
+    contract_id: str | None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKey:
     id: str
     digest: str
@@ -38,6 +51,8 @@ class ApiKey:
     tenant_id: str | None
     created_at: int
     revoked_at: int | None = None
+    expires_at: int | None = None
+    last_used_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +87,15 @@ class Executor(Protocol):
     def finished_by(self, workload: StoredWorkload, now: int) -> int | None: ...
 
 
+Key = tuple[Any, ...]  # a list's sort key: lists page by it (app/pages.py)
+AgreementKey = tuple[str, str, ContractKind]  # tenant id, pool, kind
+
+
 class UnitOfWork(Protocol):
-    """One transaction. Services never commit: the caller's `with uow:` block does, or rolls back."""
+    """One transaction. Services never commit: the caller's `with uow:` block does, or rolls back.
+
+    Lists are in the order of their sort key (noted beside each); `after` and `limit` select one page of it:
+    the items whose key comes after `after`, at most `limit` of them."""
 
     def __enter__(self) -> Self: ...
 
@@ -82,6 +104,7 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def commit(self) -> None: ...
+    def ping(self) -> None: ...  # a round trip to the store
 
     # Fleet
     def add_site(self, site: Site) -> None: ...
@@ -98,23 +121,49 @@ class UnitOfWork(Protocol):
     # Tenants and contracts
     def add_tenant(self, tenant: Tenant) -> None: ...
     def get_tenant(self, key: str) -> Tenant | None: ...
-    def list_tenants(self) -> list[Tenant]: ...
+    def list_tenants(self, *, after: Key | None = None, limit: int | None = None) -> list[Tenant]: ...  # (name,)
     def add_contracts(self, contracts: Sequence[Contract], holds: Sequence[Hold] = ()) -> None: ...
     def save_contract(self, contract: Contract) -> None: ...
-    def get_contract(self, contract_id: str) -> Contract | None: ...
-    def list_contracts(self, tenant_id: str | None = None) -> list[Contract]: ...
+    def get_contract(self, contract_id: str) -> Contract | None: ...  # as committed now, even if read before
+    def list_contracts(
+        self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[Contract]: ...  # (start, id)
+
+    # Commercial terms and limits
+    def get_agreements(self, keys: Iterable[AgreementKey]) -> dict[AgreementKey, PriceAgreement]: ...
+    def list_agreements(
+        self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[PriceAgreement]: ...  # (tenant id, pool, kind)
+    def save_agreement(self, agreement: PriceAgreement) -> None: ...
+    def delete_agreement(self, key: AgreementKey) -> bool: ...
+    def get_limits(self, tenant_ids: Iterable[str]) -> dict[str, Limits]: ...  # every tenant asked for
+    def save_credit_limit(self, tenant_id: str, usd: Decimal | None) -> None: ...
+    def save_quota(self, tenant_id: str, pool: str, gpus: int | None) -> None: ...  # None: back to the default
 
     # Metering and invoices
     def save_usage(self, records: Iterable[UsageRecord]) -> None: ...
     def usage_by_keys(self, keys: Iterable[str]) -> list[UsageRecord]: ...
     def usage_of_jobs(self, pairs: Iterable[tuple[str, str]]) -> list[UsageRecord]: ...
-    def usage_between(self, start: int, end: int, tenant_id: str | None = None) -> list[UsageRecord]: ...
+    def usage_between(
+        self, start: int, end: int, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[UsageRecord]: ...  # (start, key)
     def invoiced_periods(self, tenant_ids: Iterable[str]) -> dict[str, list[str]]: ...
+    def invoiced_periods_on_pool(self, pool: str) -> set[str]: ...  # of the tenants with contracts there
     def save_invoice(self, invoice: StoredInvoice) -> None: ...
     def get_invoice(self, invoice_id: str) -> StoredInvoice | None: ...
-    def list_invoices(self, tenant_id: str | None = None, period: str | None = None) -> list[StoredInvoice]: ...
+    def list_invoices(
+        self,
+        tenant_id: str | None = None,
+        period: str | None = None,
+        *,
+        after: Key | None = None,
+        limit: int | None = None,
+    ) -> list[StoredInvoice]: ...  # (period, tenant id)
     def add_incident(self, incident_id: str, outage: Outage, description: str) -> None: ...
     def incidents_between(self, pools: Iterable[str], start: int, end: int) -> list[Outage]: ...
+    def list_incidents(
+        self, pools: Iterable[str], start: int, end: int, *, after: Key | None = None, limit: int | None = None
+    ) -> list[Incident]: ...  # (start, id)
     def get_billing_terms(self, contract_ids: Iterable[str]) -> dict[str, BillingTerms]: ...
     def save_billing_terms(self, contract_id: str, terms: BillingTerms) -> None: ...
 
@@ -122,12 +171,18 @@ class UnitOfWork(Protocol):
     def save_api_key(self, key: ApiKey) -> None: ...
     def api_key_by_digest(self, digest: str) -> ApiKey | None: ...
     def get_api_key(self, key_id: str) -> ApiKey | None: ...
-    def list_api_keys(self) -> list[ApiKey]: ...
+    def list_api_keys(
+        self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[ApiKey]: ...  # (created at, id)
+    def touch_api_key(self, key_id: str, now: int) -> None: ...
     def stored_responses(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredResponse]: ...
     def store_responses(self, responses: Iterable[tuple[str, str, StoredResponse]], now: int) -> None: ...
 
     # Workloads
     def save_workload(self, workload: StoredWorkload) -> None: ...
     def get_workload(self, workload_id: str) -> StoredWorkload | None: ...
-    def list_workloads(self, tenant_id: str | None = None) -> list[StoredWorkload]: ...
+    def list_workloads(
+        self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[StoredWorkload]: ...  # (submit, id)
+    def count_workloads(self) -> dict[tuple[str, str], int]: ...  # (pool, status) -> workloads
     def active_workloads(self, *, lock: bool) -> list[StoredWorkload]: ...

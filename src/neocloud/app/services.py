@@ -4,35 +4,44 @@ the caller's `with uow:` commits, so a refusal anywhere leaves the store unchang
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import TypeVar
 
+from neocloud.app.credit import check_credit, commitment, exposure
 from neocloud.app.ports import UnitOfWork
+from neocloud.core.billing.periods import month
+from neocloud.core.bounds import check_name
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import (
     Contract,
     ContractKind,
     ContractStatus,
+    PriceAgreement,
     PriceBook,
     Tenant,
     TenantKind,
+    Terms,
     terminate,
     validate_contract,
 )
 from neocloud.core.errors import (
     AlreadyExists,
     InvalidState,
+    PeriodClosed,
     UnknownContract,
     UnknownHold,
     UnknownPool,
     UnknownTenant,
+    quoted,
 )
 from neocloud.core.fleet import Pool, Site, validate_site
 from neocloud.core.ledger import Hold, HoldKind, Ledger, ProfileStep, check_gpus, check_interval
 from neocloud.core.money import to_rate
 
 NewId = Callable[[str], str]  # prefix -> a fresh unique id; injected so that the core stays deterministic
+T = TypeVar("T")
 
 
 # Fleet -------------------------------------------------------------------------------------------------
@@ -56,7 +65,7 @@ def get_pool(uow: UnitOfWork, name: str) -> Pool:
     pool = uow.get_pool(name)
     if pool is None:
         known = ", ".join(p.name for p in uow.list_pools()) or "none; run `neocloud init`"
-        raise UnknownPool(f"unknown pool {name!r}; known: {known}", pool=name)
+        raise UnknownPool(f"unknown pool {quoted(name)}; known: {known}", pool=name)
     return pool
 
 
@@ -64,8 +73,9 @@ def get_pool(uow: UnitOfWork, name: str) -> Pool:
 
 
 def add_tenant(uow: UnitOfWork, name: str, kind: TenantKind, new_id: NewId) -> Tenant:
+    check_name(name, "tenant name")
     if uow.get_tenant(name) is not None:
-        raise AlreadyExists(f"tenant {name!r} already exists", tenant=name)
+        raise AlreadyExists(f"tenant {quoted(name)} already exists", tenant=name)
     tenant = Tenant(new_id("t"), name, kind)
     uow.add_tenant(tenant)
     return tenant
@@ -74,7 +84,7 @@ def add_tenant(uow: UnitOfWork, name: str, kind: TenantKind, new_id: NewId) -> T
 def get_tenant(uow: UnitOfWork, key: str) -> Tenant:
     tenant = uow.get_tenant(key)
     if tenant is None:
-        raise UnknownTenant(f"unknown tenant {key!r}", tenant=key)
+        raise UnknownTenant(f"unknown tenant {quoted(key)}", tenant=key)
     return tenant
 
 
@@ -83,36 +93,56 @@ def get_tenant(uow: UnitOfWork, key: str) -> Tenant:
 
 @dataclass(frozen=True, slots=True)
 class ContractRequest:
+    """What a signer asks for. Terms left at None come from the tenant's price agreement for the pool and
+    kind, else from the rate card; only operators may name terms (the API refuses them from tenants)."""
+
     tenant: str  # id or name
     kind: ContractKind
     pool: str
     start: int
     end: int
     gpus: int = 0
-    price_per_gpu_hour: Decimal | None = None  # None: the price book's
-    take_or_pay: bool = True
-    termination_notice_days: int = 0
+    price_per_gpu_hour: Decimal | None = None
+    take_or_pay: bool | None = None
+    termination_notice_days: int | None = None
     sla_uptime: Decimal | None = None
     overage_per_gpu_hour: Decimal | None = None
-    preemption_notice_s: int = 0
+    preemption_notice_s: int | None = None
 
 
-def sign_contract(uow: UnitOfWork, request: ContractRequest, catalog: Catalog, new_id: NewId) -> Contract:
-    """Sign a contract; a reserved or internal one books its hold in the same transaction, or nothing."""
-    contract = draft_contract(request, get_tenant(uow, request.tenant), get_pool(uow, request.pool), catalog, new_id)
+def sign_contract(uow: UnitOfWork, request: ContractRequest, catalog: Catalog, new_id: NewId, now: int) -> Contract:
+    """Sign a contract; a reserved or internal one books its hold in the same transaction, or nothing.
+    Refused inside an invoiced month, and beyond the tenant's credit limit."""
+    tenant, pool = get_tenant(uow, request.tenant), get_pool(uow, request.pool)
+    agreement = uow.get_agreements([(tenant.id, pool.name, request.kind)]).get((tenant.id, pool.name, request.kind))
+    contract = draft_contract(request, tenant, pool, catalog, new_id, agreement)
+    check_open(uow.invoiced_periods([tenant.id]).get(tenant.id, []), contract.start, contract.end, "the contract")
+    limits = uow.get_limits([tenant.id])[tenant.id]
+    if limits.credit_limit is not None:
+        adding = commitment(contract, contract.start, contract.end)
+        check_credit(limits, exposure(uow, tenant.id, now), adding, f"contract {contract.id}")
     # Lock the pool before writing anything that refers to it: a contract row takes a key-share lock on its
     # pool, and taking it before FOR UPDATE would let two signers deadlock on PostgreSQL.
     ledger = uow.load_ledger([contract.pool], lock=True) if contract.books_capacity else None
     return book_contract(uow, ledger, contract)
 
 
-def draft_contract(request: ContractRequest, tenant: Tenant, pool: Pool, catalog: Catalog, new_id: NewId) -> Contract:
-    """The contract a request asks for, from its tenant and pool as stored, priced and validated."""
-    model = catalog[pool.gpu_model]
-    price = request.price_per_gpu_hour
-    overage = request.overage_per_gpu_hour
+def draft_contract(
+    request: ContractRequest,
+    tenant: Tenant,
+    pool: Pool,
+    catalog: Catalog,
+    new_id: NewId,
+    agreement: PriceAgreement | None = None,
+) -> Contract:
+    """The contract a request asks for, from its tenant and pool as stored, priced and validated. A term the
+    request names wins over the agreement's, which wins over the rate card's; no price is below the floor."""
+    model, book = catalog[pool.gpu_model], PriceBook()
+    agreed = agreement.terms if agreement is not None else Terms()
+    price = _first(request.price_per_gpu_hour, agreed.price_per_gpu_hour)
+    overage = _first(request.overage_per_gpu_hour, agreed.overage_per_gpu_hour)
     if request.kind is ContractKind.RESERVED and overage is None:
-        overage = PriceBook().price(model, ContractKind.ON_DEMAND)
+        overage = book.price(model, ContractKind.ON_DEMAND)
     contract = Contract(
         id=new_id("c"),
         tenant_id=tenant.id,
@@ -121,15 +151,33 @@ def draft_contract(request: ContractRequest, tenant: Tenant, pool: Pool, catalog
         start=request.start,
         end=request.end,
         gpus=request.gpus,
-        price_per_gpu_hour=PriceBook().price(model, request.kind) if price is None else to_rate(price),
-        take_or_pay=request.take_or_pay,
-        termination_notice_days=request.termination_notice_days,
-        sla_uptime=request.sla_uptime,
-        overage_per_gpu_hour=None if overage is None else to_rate(overage),
-        preemption_notice_s=request.preemption_notice_s,
+        price_per_gpu_hour=book.price(model, request.kind) if price is None else price,
+        take_or_pay=_first(request.take_or_pay, agreed.take_or_pay),
+        termination_notice_days=_first(request.termination_notice_days, agreed.termination_notice_days),
+        sla_uptime=_first(request.sla_uptime, agreed.sla_uptime),
+        overage_per_gpu_hour=overage,
+        preemption_notice_s=_first(request.preemption_notice_s, agreed.preemption_notice_s),
     )
-    validate_contract(contract)
-    return contract
+    validate_contract(contract)  # before the floor: a price must be a number before it is compared
+    book.check_floor(model, contract.kind, contract.price_per_gpu_hour, "price_per_gpu_hour")
+    if contract.overage_per_gpu_hour is not None:
+        book.check_floor(model, contract.kind, contract.overage_per_gpu_hour, "overage_per_gpu_hour")
+    return replace(
+        contract,
+        price_per_gpu_hour=to_rate(contract.price_per_gpu_hour),
+        overage_per_gpu_hour=None if overage is None else to_rate(overage),
+    )
+
+
+def _first(given: T | None, otherwise: T) -> T:
+    return otherwise if given is None else given
+
+
+def check_open(invoiced: Iterable[str], start: int, end: int, what: str) -> None:
+    """Refuse a change over [start, end) that reaches into an invoiced month: its invoice could not show it."""
+    for key in sorted(invoiced):
+        if month(key).overlap(start, end):
+            raise PeriodClosed(f"{what} reaches into {key}, which is already invoiced", period=key)
 
 
 def book_contract(uow: UnitOfWork, ledger: Ledger | None, contract: Contract) -> Contract:
@@ -153,36 +201,54 @@ def book_hold(ledger: Ledger | None, contract: Contract) -> Hold | None:
 def get_contract(uow: UnitOfWork, contract_id: str) -> Contract:
     contract = uow.get_contract(contract_id)
     if contract is None:
-        raise UnknownContract(f"unknown contract {contract_id!r}", contract=contract_id)
+        raise UnknownContract(f"unknown contract {quoted(contract_id)}", contract=contract_id)
     return contract
 
 
 def cancel_contract(uow: UnitOfWork, contract_id: str, now: int) -> Contract:
     """Cancel with the contract's notice: its hold ends when the notice runs out, or goes at once."""
-    contract = terminate(get_contract(uow, contract_id), now)
-    if contract.books_capacity:
-        ledger = uow.load_ledger([contract.pool], lock=True)
-        if contract.end <= ledger.hold(contract.hold_id).start:
-            ledger.cancel(contract.hold_id)
-            uow.delete_hold(contract.hold_id)
+    contract = _locked(uow, contract_id)
+    cancelled = terminate(contract, now)
+    _check_open_for(uow, cancelled.tenant_id, cancelled.end, contract.end, "cancelling")
+    if cancelled.books_capacity:
+        ledger = uow.load_ledger([cancelled.pool], lock=True)
+        if cancelled.end <= ledger.hold(cancelled.hold_id).start:
+            ledger.cancel(cancelled.hold_id)
+            uow.delete_hold(cancelled.hold_id)
         else:
-            uow.save_hold(ledger.shrink(contract.hold_id, end=contract.end))
-    uow.save_contract(contract)
-    return contract
+            uow.save_hold(ledger.shrink(cancelled.hold_id, end=cancelled.end))
+    uow.save_contract(cancelled)
+    return cancelled
 
 
 def extend_contract(uow: UnitOfWork, contract_id: str, end: int) -> Contract:
     """Move a contract's end later; its hold grows with it, or the extension is refused."""
-    contract = get_contract(uow, contract_id)
+    contract = _locked(uow, contract_id)
     if contract.status is not ContractStatus.ACTIVE:
         raise InvalidState(f"contract {contract_id} is {contract.status}", contract=contract_id)
     extended = replace(contract, end=end)
     validate_contract(extended)
+    _check_open_for(uow, contract.tenant_id, contract.end, end, "extending")
     if contract.books_capacity:
         ledger = uow.load_ledger([contract.pool], lock=True)
         uow.save_hold(ledger.extend(contract.hold_id, end=end))
     uow.save_contract(extended)
     return extended
+
+
+def _locked(uow: UnitOfWork, contract_id: str) -> Contract:
+    """The contract as it stands once its pool is locked: a cancel or extend that raced this one has either
+    committed (and is seen here) or waits for us. (Reading it before the lock could act on a stale status.)"""
+    contract = get_contract(uow, contract_id)
+    if contract.books_capacity:
+        uow.load_ledger([contract.pool], lock=True)
+        contract = get_contract(uow, contract_id)
+    return contract
+
+
+def _check_open_for(uow: UnitOfWork, tenant_id: str, start: int, end: int, what: str) -> None:
+    if start < end:
+        check_open(uow.invoiced_periods([tenant_id]).get(tenant_id, []), start, end, what)
 
 
 # Capacity ----------------------------------------------------------------------------------------------
@@ -214,7 +280,9 @@ def earliest_start(uow: UnitOfWork, pool: str, gpus: int, duration: int, not_bef
 def schedule_maintenance(uow: UnitOfWork, pool: str, gpus: int, start: int, end: int, new_id: NewId) -> Hold:
     """Take GPUs out of service; refused if they are already sold for that time."""
     check_gpus(gpus)
+    check_interval(start, end)
     get_pool(uow, pool)
+    check_open(uow.invoiced_periods_on_pool(pool), start, end, "maintenance")
     ledger = uow.load_ledger([pool], lock=True)
     hold = ledger.book(Hold(new_id("m"), pool, gpus, start, end, HoldKind.MAINTENANCE))
     uow.save_hold(hold)
@@ -230,6 +298,7 @@ def cancel_maintenance(uow: UnitOfWork, pool: str, hold_id: str) -> Hold:
     hold = ledger.hold(hold_id)
     if hold.kind is not HoldKind.MAINTENANCE:
         raise UnknownHold(f"{hold_id} is not a maintenance hold; cancel its contract instead", hold=hold_id)
+    check_open(uow.invoiced_periods_on_pool(pool), hold.start, hold.end, "cancelling the maintenance")
     ledger.cancel(hold_id)
     uow.delete_hold(hold_id)
     return hold

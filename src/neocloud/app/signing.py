@@ -3,8 +3,10 @@
 Signing a contract that books capacity locks its pool from the ledger read to the commit, so on one pool
 signings take turns. The desk lets the requests that arrive while a batch is being written wait and go
 together in the next: one lock of their pools, one read of the ledger, one commit. Each request still gets
-its own answer: a refusal (unknown tenant, overbooking, a reused idempotency key) writes nothing for that
-request and leaves the others alone; a failure of the store fails the whole batch, which wrote nothing.
+its own answer: a refusal (unknown tenant, overbooking, a reused idempotency key), or any other error raised
+for one request, writes nothing for that request and leaves the others alone. A store that is away fails the
+whole batch, which wrote nothing; anything else that fails the batch's transaction has each of its requests
+signed again alone, so that only the request that caused it fails.
 """
 
 from __future__ import annotations
@@ -14,12 +16,21 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from neocloud.app.credit import check_credit, commitment, exposure
 from neocloud.app.ports import StoredResponse, UnitOfWork
-from neocloud.app.services import ContractRequest, NewId, book_hold, draft_contract, get_pool, get_tenant
+from neocloud.app.services import (
+    ContractRequest,
+    NewId,
+    book_hold,
+    check_open,
+    draft_contract,
+    get_pool,
+    get_tenant,
+)
 from neocloud.app.views import plain
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, Tenant
-from neocloud.core.errors import Conflict, NeocloudError
+from neocloud.core.errors import Conflict, StoreUnavailable, quoted
 from neocloud.core.fleet import Pool
 
 
@@ -48,6 +59,7 @@ class SigningDesk:
     catalog: Catalog
     new_id: NewId
     now: Callable[[], int]
+    observe: Callable[[int], None] = lambda size: None  # told each batch's size (for metrics)
     max_batch: int = 64
     # How long a batch waits for more requests after its first. A batch's answers reach their clients
     # together and the next requests come back within a millisecond or two of each other: without the
@@ -74,11 +86,15 @@ class SigningDesk:
         while self._waiting:
             await asyncio.sleep(self.gather_s)
             batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
+            requests = [r for r, _ in batch]
+            self.observe(len(requests))
             results: list[Signed | Exception]
             try:  # in a thread: the batch waits for its pools' lock and the store, the event loop must not
-                results = [*await asyncio.to_thread(self._sign_in_transaction, [r for r, _ in batch])]
-            except Exception as exc:  # the store failed: nothing of the batch was written
+                results = await asyncio.to_thread(self._sign_in_transaction, requests)
+            except StoreUnavailable as exc:  # nothing of the batch was written: each request is told so
                 results = [exc] * len(batch)
+            except Exception:  # something failed the whole transaction (nothing was written): each request
+                results = await asyncio.to_thread(self._one_by_one, requests)  # alone, so only its cause fails
             for (_, answer), result in zip(batch, results, strict=True):
                 if answer.done():  # the client went away
                     continue
@@ -87,38 +103,51 @@ class SigningDesk:
                 else:
                     answer.set_exception(result)
 
-    def _sign_in_transaction(self, requests: list[SignRequest]) -> list[Signed | NeocloudError]:
+    def _sign_in_transaction(self, requests: list[SignRequest]) -> list[Signed | Exception]:
         with self.uow_of() as uow:
             return self.sign_batch(uow, requests)
 
-    def sign_batch(self, uow: UnitOfWork, requests: list[SignRequest]) -> list[Signed | NeocloudError]:
-        """Sign every request in one transaction; each gets its response or its own refusal.
+    def _one_by_one(self, requests: list[SignRequest]) -> list[Signed | Exception]:
+        results: list[Signed | Exception] = []
+        for request in requests:
+            try:
+                results += self._sign_in_transaction([request])
+            except Exception as exc:
+                results.append(exc)
+        return results
 
-        Everything that does not need the pools' lock (stored responses, drafts, response bodies) is done
-        before taking it, so that the lock is held only for booking and writing: other workers' batches wait
-        for it. Each table is written in one statement."""
-        results: list[Signed | NeocloudError | None] = [None] * len(requests)
-        drafts: dict[int, tuple[Contract, str]] = {}
+    def sign_batch(self, uow: UnitOfWork, requests: list[SignRequest]) -> list[Signed | Exception]:
+        """Sign every request in one transaction; each gets its response or its own refusal (any exception
+        raised for one request, expected or not, is that request's answer alone).
 
-        def tenant(key: str) -> Tenant:
-            if key not in self._tenants:
-                self._tenants[key] = get_tenant(uow, key)
-            return self._tenants[key]
-
-        def pool(name: str) -> Pool:
-            if name not in self._pools:
-                self._pools[name] = get_pool(uow, name)
-            return self._pools[name]
-
+        Everything that does not need the pools' lock (stored responses, drafts, the tenants' agreements,
+        invoiced months, limits and exposure, response bodies) is done before taking it, so that the lock is
+        held only for booking and writing: other workers' batches wait for it. Each table is written in one
+        statement."""
+        results: list[Signed | Exception | None] = [None] * len(requests)
         seen = uow.stored_responses(_keys(requests))
+        parties: dict[int, tuple[Tenant, Pool]] = {}
         for i, r in enumerate(requests):
             try:
                 results[i] = _replay(seen, r)
                 if results[i] is None:
-                    q = r.request
-                    contract = draft_contract(q, tenant(q.tenant), pool(q.pool), self.catalog, self.new_id)
-                    drafts[i] = contract, json.dumps(plain(contract))
-            except NeocloudError as exc:
+                    parties[i] = self._tenant(uow, r.request.tenant), self._pool(uow, r.request.pool)
+            except Exception as exc:
+                results[i] = exc
+        tenant_ids = {t.id for t, _ in parties.values()}
+        agreements = uow.get_agreements({(t.id, p.name, requests[i].request.kind) for i, (t, p) in parties.items()})
+        invoiced = uow.invoiced_periods(tenant_ids) if tenant_ids else {}
+        limits = uow.get_limits(tenant_ids) if tenant_ids else {}
+        exposed = {t: exposure(uow, t, self.now()) for t, lim in limits.items() if lim.credit_limit is not None}
+        drafts: dict[int, tuple[Contract, str]] = {}
+        for i, (tenant, pool) in parties.items():
+            q = requests[i].request
+            try:
+                agreement = agreements.get((tenant.id, pool.name, q.kind))
+                contract = draft_contract(q, tenant, pool, self.catalog, self.new_id, agreement)
+                check_open(invoiced.get(tenant.id, []), contract.start, contract.end, "the contract")
+                drafts[i] = contract, json.dumps(plain(contract))
+            except Exception as exc:
                 results[i] = exc
         pools = sorted({c.pool for c, _ in drafts.values() if c.books_capacity})
         if not pools:
@@ -133,10 +162,15 @@ class SigningDesk:
                 results[i] = _replay(seen, r)  # the same key signed since, here or in another batch
                 if results[i] is not None:
                     continue
+                adding = commitment(contract, contract.start, contract.end)
+                if contract.tenant_id in exposed:
+                    check_credit(limits[contract.tenant_id], exposed[contract.tenant_id], adding, "the contract")
                 hold = book_hold(ledger, contract)  # refused (Overbooked) before anything is written
-            except NeocloudError as exc:
+            except Exception as exc:
                 results[i] = exc
                 continue
+            if contract.tenant_id in exposed:
+                exposed[contract.tenant_id] += adding
             contracts.append(contract)
             holds += [hold] if hold else []
             results[i] = Signed(201, body)
@@ -149,6 +183,17 @@ class SigningDesk:
         assert len(done) == len(requests)
         return done
 
+    # Tenants and pools are never changed or removed once added: those found once are remembered.
+    def _tenant(self, uow: UnitOfWork, key: str) -> Tenant:
+        if key not in self._tenants:
+            self._tenants[key] = get_tenant(uow, key)
+        return self._tenants[key]
+
+    def _pool(self, uow: UnitOfWork, name: str) -> Pool:
+        if name not in self._pools:
+            self._pools[name] = get_pool(uow, name)
+        return self._pools[name]
+
 
 def _keys(requests: Iterable[SignRequest]) -> set[tuple[str, str]]:
     return {(r.scope, r.idempotency_key) for r in requests if r.idempotency_key is not None}
@@ -158,7 +203,7 @@ def replayed(stored: StoredResponse | None, key: str, fingerprint: str) -> Store
     """The response stored for an earlier request with this Idempotency-Key, if there was one; the key used
     for a different request (another fingerprint) is refused."""
     if stored is not None and stored.fingerprint != fingerprint:
-        raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was used for a different request", key=key)
+        raise IdempotencyKeyReused(f"Idempotency-Key {quoted(key)} was used for a different request", key=key)
     return stored
 
 

@@ -43,3 +43,25 @@ def workload_view(w: Any) -> dict[str, Any]:
         "preemptions": w.preemptions,
         "allocation": None if w.allocation is None else [list(a) for a in w.allocation],
     }
+
+
+def key_view(key: Any, secret: str | None = None) -> dict[str, Any]:
+    """An API key as shown: never its digest; its secret only when it is made."""
+    fields = ("id", "role", "tenant_id", "created_at", "expires_at", "last_used_at", "revoked_at")
+    return {**{f: getattr(key, f) for f in fields}, "secret": secret}
+
+
+def agreement_view(a: Any) -> dict[str, Any]:
+    """A price agreement as plain data: the tenant, pool and kind, and its terms."""
+    return {"tenant_id": a.tenant_id, "pool": a.pool, "kind": a.kind.value, **plain(a.terms)}
+
+
+def limits_view(limits: Any, exposure: Decimal, default_quota: int | None) -> dict[str, Any]:
+    """A tenant's limits and its exposure now."""
+    return {
+        "tenant_id": limits.tenant_id,
+        "credit_limit": plain(limits.credit_limit),
+        "exposure": str(exposure),
+        "quotas": dict(limits.quotas),
+        "default_quota": default_quota,
+    }

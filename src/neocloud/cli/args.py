@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from neocloud.core.errors import InvalidInput
+from neocloud.core.errors import InvalidInput, quoted
 
 
 def parse_names(text: str, known: Iterable[str], what: str) -> list[str]:
@@ -27,7 +27,7 @@ def parse_seeds(text: str) -> list[int]:
         else:
             seeds = [int(part) for part in text.split(",")]
     except ValueError:
-        raise InvalidInput(f"bad seeds {text!r}: use 42, 42-51 or 1,5,9", value=text) from None
+        raise InvalidInput(f"bad seeds {quoted(text)}: use 42, 42-51 or 1,5,9", value=text) from None
     if not seeds:
-        raise InvalidInput(f"no seeds in {text!r}", value=text)
+        raise InvalidInput(f"no seeds in {quoted(text)}", value=text)
     return seeds

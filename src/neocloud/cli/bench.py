@@ -15,7 +15,7 @@ from neocloud.cli.args import parse_names, parse_seeds
 from neocloud.cli.output import console, emit_json, reported, table
 from neocloud.core.engine.cluster import Cluster
 from neocloud.core.engine.ordering import ORDERINGS
-from neocloud.core.errors import InvalidInput
+from neocloud.core.errors import InvalidInput, quoted
 from neocloud.core.gpushare.policies import POLICIES
 from neocloud.sim.packing import PackingResult, SeedSweep, sweep_seeds
 from neocloud.sim.simulator import SimConfig, simulate_partitioned
@@ -96,7 +96,7 @@ def bench_philly(
         try:
             start, end = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in (since, until))
         except ValueError:
-            raise InvalidInput(f"bad --since/--until {since!r}/{until!r}: use YYYY-MM-DD") from None
+            raise InvalidInput(f"bad --since/--until {quoted(since)}/{quoted(until)}: use YYYY-MM-DD") from None
         read = read_philly(jobs, since=start, until=end)
         sizes = read_philly_vcs(vcs)
         report: dict[str, object] = {"jobs": len(read.jobs), "policies": {}}

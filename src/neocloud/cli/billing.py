@@ -10,17 +10,20 @@ import typer
 
 from neocloud.adapters import invoice_export
 from neocloud.adapters.traces.csvrows import Row, integer, read_rows
-from neocloud.app import billing, services
+from neocloud.app import billing, listings, services
+from neocloud.app.pages import MAX_LIMIT, Page
+from neocloud.app.ports import Incident
 from neocloud.app.views import invoice_view
 from neocloud.bootstrap import wall_clock
 from neocloud.cli.context import command
-from neocloud.cli.output import console, emit_json, reported, table
+from neocloud.cli.output import console, emit_json, emit_page, more, reported, table
+from neocloud.cli.paging import DEFAULT_LIMIT, Cursor, Every, Limit, collect, remote_page
 from neocloud.cli.remote import remote
 from neocloud.cli.timefmt import parse_end, parse_time, show_time
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.periods import month
 from neocloud.core.billing.rating import Outage
-from neocloud.core.errors import InvalidInput
+from neocloud.core.errors import InvalidInput, quoted
 
 usage_app = typer.Typer(help="Metered GPU usage.", no_args_is_help=True)
 invoice_app = typer.Typer(help="Invoices per tenant per calendar month.", no_args_is_help=True)
@@ -67,7 +70,7 @@ def usage_import(
     def parse(row: Row, line: int) -> dict[str, Any]:
         flag = (row.get("preempted") or "").strip().lower()
         if flag not in ("", "0", "1", "true", "false"):
-            raise ValueError(f"preempted must be true or false, got {flag!r}")
+            raise ValueError(f"preempted must be true or false, got {quoted(flag)}")
         return {
             "contract_id": row["contract"].strip(),
             "job": row["job"].strip(),
@@ -103,21 +106,32 @@ def _ingest(runs: list[dict[str, Any]], json: bool) -> int:
 def usage_list(
     period: Annotated[str, typer.Option(help="YYYY-MM.")],
     tenant: Annotated[str | None, typer.Option(help="Tenant id or name.")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    every: Every = False,
     json: Json = False,
 ) -> None:
-    """Usage records overlapping a billing period."""
+    """Usage records overlapping a billing period, by start."""
     with reported(json):
+        span = month(period)
         api = remote()
         if api is not None:
-            params = {"period": period, **({"tenant": tenant} if tenant else {})}
-            records = [UsageRecord(**r) for r in api.call("GET", "/usage", params=params)]
+            fetch = remote_page(api, "/usage", {"period": period, "tenant": tenant}, lambda r: UsageRecord(**r))
+            page = collect(fetch, cursor, limit, every)
         else:
             with command(json) as ctx, ctx.uow() as uow:
-                span = month(period)
                 tenant_id = services.get_tenant(uow, tenant).id if tenant else None
-                records = uow.usage_between(span.start, span.end, tenant_id)
+                page = collect(
+                    lambda c, n: listings.USAGE.fetch(
+                        c, n, lambda a, k: uow.usage_between(span.start, span.end, tenant_id, after=a, limit=k)
+                    ),
+                    cursor,
+                    limit,
+                    every,
+                )
+        records = page.items
         if json:
-            emit_json(records)
+            emit_page(records, page.next_cursor)
         else:
             table(
                 f"usage overlapping {period}",
@@ -135,6 +149,7 @@ def usage_list(
                     for r in records
                 ],
             )
+            more(page.next_cursor, json)
 
 
 def _show_invoice(view: dict[str, Any], json: bool) -> None:
@@ -170,25 +185,39 @@ def invoice_generate(
 
 @invoice_app.command("list")
 def invoice_list(
-    tenant: Annotated[str | None, typer.Option(help="Tenant id or name.")] = None, json: Json = False
+    tenant: Annotated[str | None, typer.Option(help="Tenant id or name.")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    every: Every = False,
+    json: Json = False,
 ) -> None:
-    """Issued invoices."""
+    """Issued invoices, by period."""
     with reported(json):
         api = remote()
         if api is not None:
-            views = api.call("GET", "/invoices", params={"tenant": tenant} if tenant else {})
+            page = collect(remote_page(api, "/invoices", {"tenant": tenant}, dict), cursor, limit, every)
         else:
             with command(json) as ctx, ctx.uow() as uow:
                 tenant_id = services.get_tenant(uow, tenant).id if tenant else None
-                views = [invoice_view(i) for i in uow.list_invoices(tenant_id)]
+                stored = collect(
+                    lambda c, n: listings.INVOICES.fetch(
+                        c, n, lambda a, k: uow.list_invoices(tenant_id, after=a, limit=k)
+                    ),
+                    cursor,
+                    limit,
+                    every,
+                )
+                page = Page([invoice_view(i) for i in stored.items], stored.next_cursor)
+        views = page.items
         if json:
-            emit_json([{k: v[k] for k in ("id", "tenant_id", "period", "total")} for v in views])
+            emit_page([{k: v[k] for k in ("id", "tenant_id", "period", "total")} for v in views], page.next_cursor)
         else:
             table(
                 "invoices",
                 ["id", "tenant", "period", "total"],
                 [(v["id"], v["tenant_id"], v["period"], f"${Decimal(v['total']):,}") for v in views],
             )
+            more(page.next_cursor, json)
 
 
 @invoice_app.command("show")
@@ -215,7 +244,7 @@ def invoice_export_cmd(
         api = remote()
         if api is not None:
             if format not in invoice_export.FORMATS:
-                raise InvalidInput(f"unknown format {format!r}: use json, csv or html", format=format)
+                raise InvalidInput(f"unknown format {quoted(format)}: use json, csv or html", format=format)
             text = api.text("GET", f"/invoices/{invoice_id}/export", params={"format": format})
         else:
             with command(False) as ctx, ctx.uow() as uow:
@@ -242,15 +271,23 @@ def revenue(
     capacity: Annotated[bool, typer.Option(help="Also sold vs used reserved capacity for --period.")] = False,
     json: Json = False,
 ) -> None:
-    """Invoiced revenue by period, tenant, contract and pool; with --capacity, idle reserved capacity."""
+    """Invoiced revenue by period, tenant, contract and pool; with --capacity, idle reserved capacity (every
+    page of both)."""
     with reported(json):
         if capacity and period is None:
             raise InvalidInput("--capacity needs --period")
+        if period is not None:
+            month(period)
         api = remote()
         if api is not None:
-            got = api.call("GET", "/revenue", params={"capacity": capacity, **({"period": period} if period else {})})
-            rows = [billing.RevenueRow(**_decimals(r)) for r in got["revenue"]]
-            use = [billing.CapacityUse(**_decimals(u)) for u in got["capacity"]]
+            fetch = remote_page(api, "/revenue", {"period": period}, lambda r: billing.RevenueRow(**_decimals(r)))
+            rows = collect(fetch, None, MAX_LIMIT, every=True).items
+            use = []
+            if capacity:
+                fetch_use = remote_page(
+                    api, "/revenue/capacity", {"period": period}, lambda u: billing.CapacityUse(**_decimals(u))
+                )
+                use = collect(fetch_use, None, MAX_LIMIT, every=True).items
         else:
             with command(json) as ctx, ctx.uow() as uow:
                 rows = billing.revenue(uow, period)
@@ -321,25 +358,36 @@ def incident_add(
 def incident_list(
     period: Annotated[str, typer.Option(help="YYYY-MM.")],
     pool: Annotated[list[str] | None, typer.Option(help="Pools (default: all).")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    every: Every = False,
     json: Json = False,
 ) -> None:
-    """Incidents overlapping a month."""
+    """Incidents overlapping a month, by start."""
     with reported(json):
+        span = month(period)
         api = remote()
         if api is not None:
-            outages = [
-                Outage(**o) for o in api.call("GET", "/incidents", params={"period": period, "pool": pool or []})
-            ]
+            fetch = remote_page(api, "/incidents", {"period": period, "pool": pool or []}, lambda o: Incident(**o))
+            page = collect(fetch, cursor, limit, every)
         else:
             with command(json) as ctx, ctx.uow() as uow:
-                span = month(period)
                 pools = pool or [p.name for p in uow.list_pools()]
-                outages = uow.incidents_between(pools, span.start, span.end)
+                page = collect(
+                    lambda c, n: listings.INCIDENTS.fetch(
+                        c, n, lambda a, k: uow.list_incidents(pools, span.start, span.end, after=a, limit=k)
+                    ),
+                    cursor,
+                    limit,
+                    every,
+                )
+        outages = page.items
         if json:
-            emit_json(outages)
+            emit_page(outages, page.next_cursor)
         else:
             table(
                 f"incidents in {period}",
                 ["pool", "start", "end", "GPUs", "contract"],
                 [(o.pool, show_time(o.start), show_time(o.end), o.gpus or "all", o.contract_id or "") for o in outages],
             )
+            more(page.next_cursor, json)

@@ -21,7 +21,11 @@ def command(as_json: bool) -> Iterator[bootstrap.Context]:
         if settings.get("server") or os.environ.get("NEOCLOUD_SERVER"):
             raise InvalidInput("this command works on the store only, not against a server (yet): drop --server")
         db, catalog = settings.get("db"), settings.get("catalog")
-        ctx = bootstrap.build(db if isinstance(db, str) else None, catalog if isinstance(catalog, Path) else None)
+        ctx = bootstrap.build(
+            db if isinstance(db, str) else None,
+            catalog if isinstance(catalog, Path) else None,
+            bootstrap.Settings.from_env(),
+        )
         try:
             yield ctx
         finally:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import os
+import sys
+import traceback
+from decimal import Decimal
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -11,13 +15,16 @@ import typer
 from neocloud import bootstrap
 from neocloud.adapters.inventories import import_nodes
 from neocloud.adapters.specs import DEFAULT_FLEET, load_fleet
-from neocloud.app import billing, services
+from neocloud.app import billing, listings, services
+from neocloud.app.pages import MAX_LIMIT
 from neocloud.app.views import plain
 from neocloud.bootstrap import wall_clock
 from neocloud.cli.bench import bench_app
 from neocloud.cli.billing import incident_app, invoice_app, revenue, usage_app
+from neocloud.cli.commercial import agreement_app, limit_app
 from neocloud.cli.context import command, settings
-from neocloud.cli.output import console, emit_json, reported, table
+from neocloud.cli.output import console, emit_json, emit_page, fail, more, reported, table
+from neocloud.cli.paging import DEFAULT_LIMIT, Cursor, Every, Limit, collect, remote_page
 from neocloud.cli.remote import Remote, contract_of, hold_of, remote
 from neocloud.cli.scenario import scenario_app
 from neocloud.cli.serve import key_app, serve
@@ -25,12 +32,15 @@ from neocloud.cli.simulate import simulate_app
 from neocloud.cli.timefmt import after, parse_duration, parse_end, parse_time, show_time
 from neocloud.cli.workloads import workload_app
 from neocloud.core.billing.invoice import BillingTerms
+from neocloud.core.bounds import MAX_MONEY, MAX_RATE, PLACES, parse_decimal
 from neocloud.core.contracts import Contract, ContractKind, Tenant, TenantKind
-from neocloud.core.errors import InvalidInput, NotFound
+from neocloud.core.errors import InvalidInput, NotFound, quoted
 from neocloud.core.fleet import Site
 from neocloud.core.ledger import ProfileStep
 
-app = typer.Typer(help="neocloud: a control plane for GPU data-center capacity.", no_args_is_help=True)
+app = typer.Typer(
+    help="neocloud: a control plane for GPU data-center capacity.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 fleet_app = typer.Typer(help="Sites, blocks, nodes and pools.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Internal teams and external customers.", no_args_is_help=True)
 contract_app = typer.Typer(help="Reserved, on-demand, spot and internal contracts.", no_args_is_help=True)
@@ -50,6 +60,8 @@ for sub, name in [
     (key_app, "key"),
     (workload_app, "workload"),
     (scenario_app, "scenario"),
+    (agreement_app, "agreement"),
+    (limit_app, "limit"),
 ]:
     app.add_typer(sub, name=name)
 
@@ -58,12 +70,21 @@ app.command("serve")(serve)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"neocloud {metadata.version('neocloud')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     db: Annotated[str | None, typer.Option(help="Store URL (default: $NEOCLOUD_DB_URL or a SQLite file).")] = None,
     catalog: Annotated[Path | None, typer.Option(help="YAML of GPU models to add or override.")] = None,
     server: Annotated[str | None, typer.Option(help="Talk to this neocloud server (or $NEOCLOUD_SERVER).")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key for --server (or $NEOCLOUD_API_KEY).")] = None,
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     settings["db"] = db
     settings["catalog"] = catalog
@@ -71,13 +92,8 @@ def _main(
     settings["api_key"] = api_key
 
 
-def _decimal(text: str | None, what: str) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise InvalidInput(f"{what} must be a number, got {text!r}", value=text) from None
+def _decimal(text: str | None, what: str, *, high: Decimal = MAX_RATE, places: int = PLACES) -> Decimal | None:
+    return None if text is None else parse_decimal(text, what, high=high, places=places)
 
 
 # init and fleet ---------------------------------------------------------------------------------------
@@ -135,7 +151,7 @@ def fleet_show(
         with ctx.uow() as uow:
             sites = [s for s in uow.list_sites() if site is None or s.name == site]
         if site is not None and not sites:
-            raise NotFound(f"unknown site {site!r}", site=site)
+            raise NotFound(f"unknown site {quoted(site)}", site=site)
         summaries = [_site_summary(s, ctx) for s in sites]
         if json:
             emit_json(summaries)
@@ -160,10 +176,11 @@ def fleet_show(
 
 
 def _remote_fleet(api: Remote, site: str | None, json: bool) -> None:
-    sites = [s for s in api.call("GET", "/sites") if site is None or s["name"] == site]
+    every_site = collect(remote_page(api, "/sites", {}, dict), None, MAX_LIMIT, every=True).items
+    sites = [s for s in every_site if site is None or s["name"] == site]
     if site is not None and not sites:
-        raise NotFound(f"unknown site {site!r}", site=site)
-    pools = api.call("GET", "/pools")
+        raise NotFound(f"unknown site {quoted(site)}", site=site)
+    pools = collect(remote_page(api, "/pools", {}, dict), None, MAX_LIMIT, every=True).items
     for s in sites:
         s["pools"] = [p for p in pools if p["site"] == s["name"]]
     if json:
@@ -223,19 +240,23 @@ def tenant_add(
 
 
 @tenant_app.command("list")
-def tenant_list(json: Json = False) -> None:
-    """List tenants."""
+def tenant_list(cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, every: Every = False, json: Json = False) -> None:
+    """List tenants, by name."""
     with reported(json):
         api = remote()
         if api is not None:
-            tenants = [Tenant(**t) for t in api.call("GET", "/tenants")]
+            page = collect(remote_page(api, "/tenants", {}, lambda t: Tenant(**t)), cursor, limit, every)
         else:
             with command(json) as ctx, ctx.uow() as uow:
-                tenants = uow.list_tenants()
+                fetch = listings.TENANTS.fetch
+                page = collect(
+                    lambda c, n: fetch(c, n, lambda a, k: uow.list_tenants(after=a, limit=k)), cursor, limit, every
+                )
         if json:
-            emit_json(tenants)
+            emit_page(page.items, page.next_cursor)
         else:
-            table("tenants", ["id", "name", "kind"], [(t.id, t.name, t.kind) for t in tenants])
+            table("tenants", ["id", "name", "kind"], [(t.id, t.name, t.kind) for t in page.items])
+            more(page.next_cursor, json)
 
 
 # contracts --------------------------------------------------------------------------------------------
@@ -270,15 +291,18 @@ def contract_sign(
     term: Annotated[str | None, typer.Option(help="Length instead of --end: 30d, 6mo, 3y (calendar).")] = None,
     kind: Annotated[ContractKind, typer.Option(help="reserved | on-demand | spot | internal")] = ContractKind.RESERVED,
     gpus: Annotated[int, typer.Option(help="Committed GPUs (reserved, internal).")] = 0,
-    price: Annotated[str | None, typer.Option(help="$/GPU-hour (default: the catalog's price).")] = None,
-    take_or_pay: Annotated[bool, typer.Option(help="Reserved: bill the commitment used or not.")] = True,
-    notice_days: Annotated[int, typer.Option(help="Termination notice, days.")] = 0,
+    price: Annotated[str | None, typer.Option(help="$/GPU-hour (default: agreement, else rate card).")] = None,
+    take_or_pay: Annotated[bool | None, typer.Option(help="Reserved: bill the commitment used or not.")] = None,
+    notice_days: Annotated[int | None, typer.Option(help="Termination notice, days.")] = None,
     sla: Annotated[str | None, typer.Option(help="Monthly uptime commitment, e.g. 0.99.")] = None,
     overage_price: Annotated[str | None, typer.Option(help="Reserved: $/GPU-hour above the commitment.")] = None,
-    preemption_notice: Annotated[int, typer.Option(help="Spot: preemption notice, seconds.")] = 0,
+    preemption_notice: Annotated[int | None, typer.Option(help="Spot: preemption notice, seconds.")] = None,
     json: Json = False,
 ) -> None:
-    """Sign a contract. Reserved and internal contracts book their GPUs in the ledger, or are refused."""
+    """Sign a contract. Reserved and internal contracts book their GPUs in the ledger, or are refused.
+
+    Terms not given come from the tenant's price agreement for the pool and kind, else from the rate card
+    (against a server, only operator keys may give terms)."""
     with reported(json):
         now = wall_clock()
         start_s = parse_time(start, now)
@@ -298,16 +322,17 @@ def contract_sign(
             price_per_gpu_hour=_decimal(price, "--price"),
             take_or_pay=take_or_pay,
             termination_notice_days=notice_days,
-            sla_uptime=_decimal(sla, "--sla"),
+            sla_uptime=_decimal(sla, "--sla", high=Decimal(1)),
             overage_per_gpu_hour=_decimal(overage_price, "--overage-price"),
             preemption_notice_s=preemption_notice,
         )
         api = remote()
         if api is not None:
-            contract = contract_of(api.call("POST", "/contracts", json=plain(request)))
+            given = {k: v for k, v in plain(request).items() if v is not None}
+            contract = contract_of(api.call("POST", "/contracts", json=given))
         else:
             with command(json) as ctx, ctx.uow() as uow:
-                contract = services.sign_contract(uow, request, ctx.catalog, ctx.new_id)
+                contract = services.sign_contract(uow, request, ctx.catalog, ctx.new_id, ctx.now())
         if json:
             emit_json(contract)
         else:
@@ -316,23 +341,33 @@ def contract_sign(
 
 @contract_app.command("list")
 def contract_list(
-    tenant: Annotated[str | None, typer.Option(help="Only this tenant (id or name).")] = None, json: Json = False
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant (id or name).")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    every: Every = False,
+    json: Json = False,
 ) -> None:
-    """List contracts."""
+    """List contracts, by start."""
     with reported(json):
         api = remote()
         if api is not None:
-            contracts = [
-                contract_of(c) for c in api.call("GET", "/contracts", params={"tenant": tenant} if tenant else {})
-            ]
+            page = collect(remote_page(api, "/contracts", {"tenant": tenant}, contract_of), cursor, limit, every)
         else:
             with command(json) as ctx, ctx.uow() as uow:
                 tenant_id = services.get_tenant(uow, tenant).id if tenant else None
-                contracts = uow.list_contracts(tenant_id)
+                page = collect(
+                    lambda c, n: listings.CONTRACTS.fetch(
+                        c, n, lambda a, k: uow.list_contracts(tenant_id, after=a, limit=k)
+                    ),
+                    cursor,
+                    limit,
+                    every,
+                )
         if json:
-            emit_json(contracts)
+            emit_page(page.items, page.next_cursor)
         else:
-            table("contracts", CONTRACT_COLUMNS, _contract_rows(contracts))
+            table("contracts", CONTRACT_COLUMNS, _contract_rows(page.items))
+            more(page.next_cursor, json)
 
 
 @contract_app.command("cancel")
@@ -384,7 +419,8 @@ def contract_terms(
 ) -> None:
     """Set a contract's money terms: a monthly minimum and a prepaid balance."""
     with reported(json):
-        low, ahead = _decimal(minimum, "--minimum") or Decimal(0), _decimal(prepaid, "--prepaid") or Decimal(0)
+        low = _decimal(minimum, "--minimum", high=MAX_MONEY, places=2) or Decimal(0)
+        ahead = _decimal(prepaid, "--prepaid", high=MAX_MONEY, places=2) or Decimal(0)
         api = remote()
         if api is not None:
             body = {"minimum_per_period": str(low), "prepaid_balance": str(ahead)}
@@ -444,10 +480,13 @@ def capacity_profile(
         s, e = _window(start, end, wall_clock())
         api = remote()
         if api is not None:
-            steps = [
-                ProfileStep(**{k: v for k, v in p.items() if k != "free"})
-                for p in api.call("GET", "/capacity/profile", params={"pool": pool, "start": s, "end": e})
-            ]
+            fetch = remote_page(
+                api,
+                "/capacity/profile",
+                {"pool": pool, "start": s, "end": e},
+                lambda p: ProfileStep(**{k: v for k, v in p.items() if k != "free"}),
+            )
+            steps = collect(fetch, None, MAX_LIMIT, every=True).items  # the window bounds the steps
         else:
             with command(json) as ctx, ctx.uow() as uow:
                 steps = services.capacity_profile(uow, pool, s, e)
@@ -531,23 +570,30 @@ def maintenance_add(
 
 
 @maintenance_app.command("list")
-def maintenance_list(pool: str, json: Json = False) -> None:
-    """All holds on a pool, maintenance and contracts."""
+def maintenance_list(
+    pool: str, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT, every: Every = False, json: Json = False
+) -> None:
+    """All holds on a pool, maintenance and contracts, by start."""
     with reported(json):
         api = remote()
         if api is not None:
-            holds = [hold_of(h) for h in api.call("GET", "/holds", params={"pool": pool})]
+            page = collect(remote_page(api, "/holds", {"pool": pool}, hold_of), cursor, limit, every)
         else:
             with command(json) as ctx, ctx.uow() as uow:
                 holds = services.list_holds(uow, pool)
+            page = collect(lambda c, n: listings.HOLDS.of(c, n, holds), cursor, limit, every)
         if json:
-            emit_json(holds)
+            emit_page(page.items, page.next_cursor)
         else:
             table(
                 f"holds on {pool}",
                 ["id", "kind", "GPUs", "start", "end", "contract"],
-                [(h.id, h.kind, f"{h.gpus:,}", show_time(h.start), show_time(h.end), h.contract_id) for h in holds],
+                [
+                    (h.id, h.kind, f"{h.gpus:,}", show_time(h.start), show_time(h.end), h.contract_id)
+                    for h in page.items
+                ],
             )
+            more(page.next_cursor, json)
 
 
 @maintenance_app.command("cancel")
@@ -564,3 +610,24 @@ def maintenance_cancel(pool: str, hold_id: str, json: Json = False) -> None:
             emit_json(hold)
         else:
             console.print(f"maintenance {hold.id} cancelled")
+
+
+def main() -> None:
+    """The `neocloud` command. Every error is one line on standard error (`error[code]: message`), or one JSON
+    object on standard output with --json; never a traceback (NEOCLOUD_DEBUG=1 adds one, for us)."""
+    as_json = "--json" in sys.argv[1:]
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        fail("aborted", "aborted", as_json)
+        code = 130
+    except typer.TyperException as exc:  # a usage error: an unknown option, a missing or malformed value
+        if exc.format_message():  # empty after a group's help, shown for a missing command
+            fail("invalid_input", f"{exc.format_message()} (see --help)", as_json)
+        code = 2
+    except Exception as exc:  # a fault of ours: say what, in one line
+        if os.environ.get("NEOCLOUD_DEBUG") == "1":
+            traceback.print_exc()
+        fail("internal", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", as_json)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

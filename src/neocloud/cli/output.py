@@ -41,11 +41,27 @@ def reported(as_json: bool) -> Iterator[None]:
     try:
         yield
     except NeocloudError as exc:
-        if as_json:
-            sys.stdout.write(json.dumps({"error": plain(exc.to_dict())}, indent=2) + "\n")
-        else:
-            errors.print(f"[bold red]error\\[{exc.code}][/]: {escape(exc.message)}", highlight=False)
+        fail(exc.code, exc.message, as_json, exc.details)
         raise typer.Exit(1) from None
+
+
+def fail(code: str, message: str, as_json: bool, details: dict[str, Any] | None = None) -> None:
+    """One error: `error[code]: message` on stderr, or one JSON object on stdout with --json."""
+    if as_json:
+        error = {"code": code, "message": message, "details": details or {}}
+        sys.stdout.write(json.dumps({"error": plain(error)}, indent=2) + "\n")
+    else:
+        errors.print(f"[bold red]error\\[{code}][/]: {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def more(next_cursor: str | None, as_json: bool) -> None:
+    """Say how to get the next page, after a table."""
+    if next_cursor is not None and not as_json:
+        console.print(f"more: --cursor {next_cursor}  (or --all)", highlight=False, soft_wrap=True)
+
+
+def emit_page(items: Sequence[Any], next_cursor: str | None) -> None:
+    emit_json({"items": list(items), "next_cursor": next_cursor})
 
 
 def each(items: Sequence[Any], render: Callable[[Any], Sequence[Any]]) -> list[Sequence[Any]]:

@@ -7,21 +7,26 @@ from typing import Annotated, Any
 
 import typer
 
-from neocloud.app import live, services
+from neocloud.app import listings, live, services
+from neocloud.app.pages import Page
 from neocloud.app.views import workload_view
 from neocloud.cli.context import command
-from neocloud.cli.output import console, emit_json, reported, table
+from neocloud.cli.output import console, emit_json, emit_page, more, reported, table
+from neocloud.cli.paging import DEFAULT_LIMIT, Cursor, Every, Limit, collect, remote_page
 from neocloud.cli.remote import remote
 from neocloud.cli.timefmt import parse_duration, show_time
-from neocloud.core.errors import NotFound
+from neocloud.core.errors import NotFound, quoted
 
 workload_app = typer.Typer(help="Work under contracts, placed and run by the live engine.", no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
-def _show(views: list[dict[str, Any]], json: bool, title: str = "workloads") -> None:
+def _show(views: list[dict[str, Any]], json: bool, title: str = "workloads", next_cursor: str | None = None) -> None:
+    if json and title == "workloads":
+        emit_page(views, next_cursor)
+    elif json:
+        emit_json(views[0])
     if json:
-        emit_json(views if title == "workloads" else views[0])
         return
     table(
         title,
@@ -42,6 +47,7 @@ def _show(views: list[dict[str, Any]], json: bool, title: str = "workloads") -> 
             for v in views
         ],
     )
+    more(next_cursor, json)
 
 
 @workload_app.command("submit")
@@ -61,25 +67,39 @@ def workload_submit(
             view = api.call("POST", "/workloads", json=body)
         else:
             with command(json) as ctx, ctx.uow() as uow:
-                stored = live.submit_workload(uow, contract, gpus_per_task, tasks, seconds, ctx.now(), ctx.new_id)
+                stored = live.submit_workload(
+                    uow, contract, gpus_per_task, tasks, seconds, ctx.now(), ctx.new_id, policy=ctx.settings.policy
+                )
                 view = workload_view(stored)
         _show([view], json, f"workload {view['id']}")
 
 
 @workload_app.command("list")
 def workload_list(
-    tenant: Annotated[str | None, typer.Option(help="Only this tenant (id or name).")] = None, json: Json = False
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant (id or name).")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    every: Every = False,
+    json: Json = False,
 ) -> None:
     """Workloads, newest last."""
     with reported(json):
         api = remote()
         if api is not None:
-            views = api.call("GET", "/workloads", params={"tenant": tenant} if tenant else {})
+            page = collect(remote_page(api, "/workloads", {"tenant": tenant}, dict), cursor, limit, every)
         else:
             with command(json) as ctx, ctx.uow() as uow:
                 tenant_id = services.get_tenant(uow, tenant).id if tenant else None
-                views = [workload_view(w) for w in uow.list_workloads(tenant_id)]
-        _show(views, json)
+                stored = collect(
+                    lambda c, n: listings.WORKLOADS.fetch(
+                        c, n, lambda a, k: uow.list_workloads(tenant_id, after=a, limit=k)
+                    ),
+                    cursor,
+                    limit,
+                    every,
+                )
+                page = Page([workload_view(w) for w in stored.items], stored.next_cursor)
+        _show(page.items, json, next_cursor=page.next_cursor)
 
 
 @workload_app.command("show")
@@ -93,7 +113,7 @@ def workload_show(workload_id: str, json: Json = False) -> None:
             with command(json) as ctx, ctx.uow() as uow:
                 stored = uow.get_workload(workload_id)
                 if stored is None:
-                    raise NotFound(f"unknown workload {workload_id!r}", workload=workload_id)
+                    raise NotFound(f"unknown workload {quoted(workload_id)}", workload=workload_id)
                 view = workload_view(stored)
         _show([view], json, f"workload {workload_id}")
 
@@ -115,7 +135,7 @@ def workload_cancel(workload_id: str, json: Json = False) -> None:
 def workload_step(json: Json = False) -> None:
     """Run one step of the live engine on the store now (a server does this every second by itself)."""
     with command(json) as ctx, ctx.uow() as uow:
-        counts = live.LiveEngine(ctx.catalog).reconcile(uow, ctx.now())
+        counts = live.LiveEngine(ctx.catalog, policy=ctx.settings.policy).reconcile(uow, ctx.now())
     if json:
         emit_json(counts)
     else:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from neocloud.core.errors import UnknownGpuModel
+from neocloud.core.errors import UnknownGpuModel, quoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,7 @@ class GpuModel:
     on_demand_usd_per_hr: Decimal | None = None
     reserved_1y_usd_per_hr: Decimal | None = None
     spot_usd_per_hr: Decimal | None = None
+    floor_usd_per_hr: Decimal | None = None  # least price of an external contract; None: the spot price
     aliases: tuple[str, ...] = ()
 
 
@@ -44,7 +45,7 @@ class Catalog(Mapping[str, GpuModel]):
             return self._models[resolved]
         except KeyError:
             raise UnknownGpuModel(
-                f"unknown GPU model {name!r}; known: {', '.join(sorted(self._models))}",
+                f"unknown GPU model {quoted(name)}; known: {', '.join(sorted(self._models))}",
                 gpu_model=name,
             ) from None
 

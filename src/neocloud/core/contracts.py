@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
+from neocloud.core.bounds import MAX_GPUS, MAX_NOTICE_DAYS, MAX_PREEMPTION_NOTICE, check_count, check_decimal
 from neocloud.core.catalog import GpuModel
 from neocloud.core.errors import InvalidInput, InvalidState
 from neocloud.core.ledger import Hold, HoldKind, check_gpus, check_interval
@@ -95,21 +96,83 @@ class PriceBook:
             )
         return to_rate(price)
 
+    def floor(self, model: GpuModel) -> Decimal:
+        """The least an external contract may charge per GPU-hour of this model: the catalog's floor, else
+        its spot price (below what idle GPUs fetch as spot, a sale loses money), else any positive price."""
+        floor = model.floor_usd_per_hr if model.floor_usd_per_hr is not None else model.spot_usd_per_hr
+        return to_rate(floor) if floor is not None else Decimal(0)
+
+    def check_floor(self, model: GpuModel, kind: ContractKind, price: Decimal, field: str) -> None:
+        """Refuse a price below the model's floor (internal transfer prices are exempt: no money changes hands)."""
+        if kind is ContractKind.INTERNAL:
+            return
+        floor = self.floor(model)
+        if price < floor or price <= 0:
+            raise InvalidInput(
+                f"{field} {price} is below the floor of {model.name}: at least {floor} per GPU-hour"
+                + (" and more than 0" if floor == 0 else ""),
+                field=field,
+                floor=str(floor),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """A contract's commercial terms: what the rate card gives, or what an operator agreed with a tenant."""
+
+    price_per_gpu_hour: Decimal | None = None  # None: the price book's
+    overage_per_gpu_hour: Decimal | None = None  # reserved; None: the on-demand rate card
+    take_or_pay: bool = True
+    termination_notice_days: int = 0
+    sla_uptime: Decimal | None = None
+    preemption_notice_s: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PriceAgreement:
+    """Terms an operator agreed with one tenant for one pool and kind of contract: the tenant's signings there
+    get them instead of the rate card's."""
+
+    tenant_id: str
+    pool: str
+    kind: ContractKind
+    terms: Terms
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a tenant may use: per pool, GPUs beyond what its reservations hold (quotas), and in all, an
+    exposure in USD (credit limit) beyond which it signs and submits nothing new. None: no limit set."""
+
+    tenant_id: str
+    credit_limit: Decimal | None = None
+    quotas: tuple[tuple[str, int], ...] = ()  # (pool, GPUs), by pool
+
+    def quota(self, pool: str, default: int | None) -> int | None:
+        """GPUs beyond reservations in `pool`: the tenant's own quota there, else the operator's default."""
+        return next((gpus for name, gpus in self.quotas if name == pool), default)
+
 
 def validate_contract(contract: Contract) -> None:
+    """Every field within its bounds (core/bounds.py), and the GPUs that suit the kind."""
     check_interval(contract.start, contract.end)
-    if contract.price_per_gpu_hour < 0:
-        raise InvalidInput("price per GPU-hour cannot be negative", price=str(contract.price_per_gpu_hour))
-    if contract.kind in (ContractKind.RESERVED,):
+    check_decimal(contract.price_per_gpu_hour, "price_per_gpu_hour")
+    if contract.overage_per_gpu_hour is not None:
+        check_decimal(contract.overage_per_gpu_hour, "overage_per_gpu_hour")
+    if contract.kind is ContractKind.RESERVED:
         check_gpus(contract.gpus)
-    elif contract.gpus < 0:
-        raise InvalidInput(f"GPU count cannot be negative, got {contract.gpus}", gpus=contract.gpus)
+    else:
+        check_count(contract.gpus, "gpus", 0, MAX_GPUS)
     if contract.kind in (ContractKind.ON_DEMAND, ContractKind.SPOT) and contract.gpus:
         raise InvalidInput(f"{contract.kind} contracts reserve no GPUs; leave gpus at 0", gpus=contract.gpus)
-    if contract.termination_notice_days < 0 or contract.preemption_notice_s < 0:
-        raise InvalidInput("notice periods cannot be negative")
-    if contract.sla_uptime is not None and not Decimal(0) < contract.sla_uptime <= Decimal(1):
-        raise InvalidInput("SLA uptime must be in (0, 1]", sla_uptime=str(contract.sla_uptime))
+    check_count(contract.termination_notice_days, "termination_notice_days", 0, MAX_NOTICE_DAYS)
+    check_count(contract.preemption_notice_s, "preemption_notice_s", 0, MAX_PREEMPTION_NOTICE)
+    if not isinstance(contract.take_or_pay, bool):
+        raise InvalidInput("take_or_pay must be true or false", field="take_or_pay")
+    if contract.sla_uptime is not None:
+        check_decimal(contract.sla_uptime, "sla_uptime", high=Decimal(1))
+        if contract.sla_uptime == 0:
+            raise InvalidInput("SLA uptime must be in (0, 1]", sla_uptime=str(contract.sla_uptime))
 
 
 def terminate(contract: Contract, now: int) -> Contract:

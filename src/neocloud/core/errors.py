@@ -8,16 +8,36 @@ from __future__ import annotations
 
 from typing import Any
 
+QUOTE_LIMIT = 40  # characters of a bad value an error repeats
+MESSAGE_LIMIT = 1_000
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A value as an error repeats it: its repr, cut to a short prefix (an input may be megabytes long)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _clipped(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > QUOTE_LIMIT * 2:
+        return value[: QUOTE_LIMIT * 2] + "..."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        return quoted(value)  # beyond what any store or JSON client keeps exactly
+    return value
+
 
 class NeocloudError(Exception):
-    """Base error: `code` is stable, `message` is for people, `details` for programs."""
+    """Base error: `code` is stable, `message` is for people, `details` for programs. Neither repeats more than
+    a short prefix of any value it was given."""
 
     code = "error"
 
     def __init__(self, message: str, **details: Any) -> None:
+        if len(message) > MESSAGE_LIMIT:
+            message = message[:MESSAGE_LIMIT] + "..."
         super().__init__(message)
         self.message = message
-        self.details = details
+        self.details = {k: _clipped(v) for k, v in details.items()}
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}
@@ -81,3 +101,25 @@ class AlreadyExists(Conflict):
 
 class InvalidState(Conflict):
     code = "invalid_state"
+
+
+class PeriodClosed(InvalidState):
+    """A change inside a month that is already invoiced: its invoice could never show it."""
+
+
+class QuotaExceeded(Conflict):
+    """Work beyond what the tenant's reservations and its quota allow."""
+
+    code = "quota_exceeded"
+
+
+class CreditLimitExceeded(NeocloudError):
+    """New contracts or work while the tenant's exposure is at (or would pass) its credit limit."""
+
+    code = "credit_limit_exceeded"
+
+
+class StoreUnavailable(NeocloudError):
+    """The store cannot be reached (or did not answer in time); nothing was written. Retry later."""
+
+    code = "store_unavailable"

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from neocloud.core.bounds import MAX_GPUS, MAX_TIME, MIN_TIME
 from neocloud.core.errors import (
     AlreadyExists,
     InvalidInput,
@@ -19,6 +20,7 @@ from neocloud.core.errors import (
     Overbooked,
     UnknownHold,
     UnknownPool,
+    quoted,
 )
 from neocloud.core.steps import INFINITY, StepFunction
 from neocloud.core.timeutil import iso
@@ -67,15 +69,21 @@ class ProfileStep:
 
 
 def check_interval(start: int, end: int) -> None:
-    if not isinstance(start, int) or not isinstance(end, int):
-        raise InvalidInterval("start and end must be integer seconds", start=start, end=end)
+    """A half-open interval of integer seconds within the bounds of time (core/bounds.py)."""
+    for t in (start, end):
+        if not isinstance(t, int) or isinstance(t, bool):
+            raise InvalidInterval("start and end must be integer seconds", start=quoted(start), end=quoted(end))
+    if not start >= MIN_TIME and end <= MAX_TIME:
+        raise InvalidInterval(
+            f"[{quoted(start)}, {quoted(end)}) is not within 1970-01-01 and 9999-12-31", start=start, end=end
+        )
     if end <= start:
         raise InvalidInterval(f"end ({end}) must be after start ({start})", start=start, end=end)
 
 
 def check_gpus(gpus: int) -> None:
-    if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus <= 0:
-        raise InvalidInput(f"GPU count must be a positive integer, got {gpus!r}", gpus=gpus)
+    if not isinstance(gpus, int) or isinstance(gpus, bool) or not 0 < gpus <= MAX_GPUS:
+        raise InvalidInput(f"GPU count must be a whole number from 1 to {MAX_GPUS:,}, got {quoted(gpus)}", gpus=gpus)
 
 
 class PoolLedger:
@@ -213,7 +221,7 @@ class Ledger:
         try:
             return self._pools[name]
         except KeyError:
-            raise UnknownPool(f"unknown pool {name!r}", pool=name) from None
+            raise UnknownPool(f"unknown pool {quoted(name)}", pool=name) from None
 
     @property
     def pools(self) -> dict[str, PoolLedger]:
@@ -223,7 +231,7 @@ class Ledger:
         try:
             return self._holds[hold_id]
         except KeyError:
-            raise UnknownHold(f"unknown hold {hold_id!r}", hold=hold_id) from None
+            raise UnknownHold(f"unknown hold {quoted(hold_id)}", hold=hold_id) from None
 
     def holds(self, pool: str | None = None) -> Iterator[Hold]:
         return (h for h in self._holds.values() if pool is None or h.pool == pool)

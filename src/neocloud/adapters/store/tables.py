@@ -153,6 +153,10 @@ class ApiKeyRow(Base):
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"))
     created_at: Mapped[int] = mapped_column(BigInteger)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    last_used_at: Mapped[int | None] = mapped_column(BigInteger)  # to within a minute (auth.TOUCH_EVERY)
+
+    __table_args__ = (Index("ix_api_keys_created", "created_at", "id"),)
 
 
 class IdempotencyRow(Base):
@@ -190,3 +194,33 @@ class WorkloadRow(Base):
     allocation: Mapped[list[list[object]] | None] = mapped_column(JSON)  # [[node name, GPUs], ...]
 
     __table_args__ = (Index("ix_workloads_status", "status"),)
+
+
+class PriceAgreementRow(Base):
+    """Terms an operator agreed with a tenant for one pool and kind: its signings there get them."""
+
+    __tablename__ = "price_agreements"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    pool: Mapped[str] = mapped_column(ForeignKey("pools.name"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    price_per_gpu_hour: Mapped[Decimal | None] = mapped_column(Numeric(18, 6, asdecimal=True))
+    overage_per_gpu_hour: Mapped[Decimal | None] = mapped_column(Numeric(18, 6, asdecimal=True))
+    take_or_pay: Mapped[bool] = mapped_column(Boolean)
+    termination_notice_days: Mapped[int] = mapped_column(Integer)
+    sla_uptime: Mapped[Decimal | None] = mapped_column(Numeric(8, 6, asdecimal=True))
+    preemption_notice_s: Mapped[int] = mapped_column(Integer)
+
+
+class TenantLimitRow(Base):
+    __tablename__ = "tenant_limits"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    credit_limit: Mapped[Decimal | None] = mapped_column(Numeric(20, 2, asdecimal=True))  # USD; None: none
+
+
+class QuotaRow(Base):
+    """GPUs a tenant may use in a pool beyond what its reservations hold (on-demand, overage, spot)."""
+
+    __tablename__ = "quotas"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    pool: Mapped[str] = mapped_column(ForeignKey("pools.name"), primary_key=True)
+    gpus: Mapped[int] = mapped_column(Integer)

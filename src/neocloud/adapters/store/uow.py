@@ -11,10 +11,13 @@ from typing import Self
 from weakref import WeakKeyDictionary
 
 import psycopg
-from sqlalchemy import Connection, Engine, Insert, Row, and_, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Engine, Insert, Row, and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neocloud.adapters.store import codec
+from neocloud.adapters.store.commercial import CommercialRows
+from neocloud.adapters.store.database import is_unavailable, unavailable
+from neocloud.adapters.store.paging import Key, page
 from neocloud.adapters.store.tables import (
     ApiKeyRow,
     BillingTermsRow,
@@ -29,12 +32,12 @@ from neocloud.adapters.store.tables import (
     UsageRow,
     WorkloadRow,
 )
-from neocloud.app.ports import ApiKey, StoredInvoice, StoredResponse, StoredWorkload
+from neocloud.app.ports import ApiKey, Incident, StoredInvoice, StoredResponse, StoredWorkload
 from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.rating import Outage
 from neocloud.core.contracts import Contract, Tenant
-from neocloud.core.errors import UnknownPool
+from neocloud.core.errors import UnknownPool, quoted
 from neocloud.core.fleet import Pool, Site
 from neocloud.core.ledger import Hold, HoldKind, Ledger
 from neocloud.core.workload import Job, PriorityClass
@@ -65,7 +68,7 @@ def _autocommit(engine: Engine) -> Engine:
     return found
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(CommercialRows):
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         """`read_only`: on PostgreSQL, ledger snapshots are read outside any transaction, on a plain
         connection (a third of the cost of a session); each read is still atomic."""
@@ -107,16 +110,26 @@ class SqlUnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        """Commit, or roll back on an error. A store that is away (or too slow) is raised as StoreUnavailable,
+        one error whatever the driver: the caller answers 503 and may retry; nothing was written."""
         session = self._open()
         try:
             if exc_type is None:
                 self.commit()
             else:
                 self._unsent = []
-                session.rollback()
+                with contextlib.suppress(Exception):  # a lost connection cannot roll back; it is dropped anyway
+                    session.rollback()
+        except Exception as failed:
+            if is_unavailable(failed):
+                raise unavailable(failed) from failed
+            raise
         finally:
-            session.close()
+            with contextlib.suppress(Exception):
+                session.close()
             self._session = None
+        if exc is not None and is_unavailable(exc):
+            raise unavailable(exc) from exc
 
     def commit(self) -> None:
         """Commit, bumping the version of every pool whose holds changed (once per pool). A pool's ledger
@@ -144,6 +157,9 @@ class SqlUnitOfWork:
             if pool in locked:
                 version, ledger = locked[pool]
                 kept[pool] = (version + 1, time.monotonic(), ledger)
+
+    def ping(self) -> None:
+        self.session.execute(select(1))
 
     # Fleet ---------------------------------------------------------------------------------------------
 
@@ -202,7 +218,7 @@ class SqlUnitOfWork:
     ) -> Ledger:
         for name in names:
             if name not in rows:
-                raise UnknownPool(f"unknown pool {name!r}", pool=name)
+                raise UnknownPool(f"unknown pool {quoted(name)}", pool=name)
         single = names[0] if len(names) == 1 else None
         if lock and single in self._locked:
             return self._locked[single][1]  # this transaction's own ledger of the pool, changes included
@@ -293,8 +309,9 @@ class SqlUnitOfWork:
         row = next((r for r in rows if r.id == key), rows[0] if rows else None)  # the id wins over a name
         return None if row is None else codec.tenant_from_row(row)
 
-    def list_tenants(self) -> list[Tenant]:
-        return [codec.tenant_from_row(r) for r in self.session.scalars(select(TenantRow).order_by(TenantRow.name))]
+    def list_tenants(self, *, after: Key | None = None, limit: int | None = None) -> list[Tenant]:
+        query = page(select(TenantRow), (TenantRow.name,), after, limit)
+        return [codec.tenant_from_row(r) for r in self.session.scalars(query)]
 
     def add_contracts(self, contracts: Sequence[Contract], holds: Sequence[Hold] = ()) -> None:
         """Insert new contracts, then their holds: one statement per table, however many, sent with
@@ -310,13 +327,18 @@ class SqlUnitOfWork:
         self.session.flush()
 
     def get_contract(self, contract_id: str) -> Contract | None:
-        row = self.session.get(ContractRow, contract_id)
+        """The contract as committed now: read again even if this transaction has read it before (after a
+        pool's lock it may have changed)."""
+        row = self.session.get(ContractRow, contract_id, populate_existing=True)
         return None if row is None else codec.contract_from_row(row)
 
-    def list_contracts(self, tenant_id: str | None = None) -> list[Contract]:
-        query = select(ContractRow).order_by(ContractRow.start, ContractRow.id)
+    def list_contracts(
+        self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[Contract]:
+        query = select(ContractRow)
         if tenant_id is not None:
             query = query.where(ContractRow.tenant_id == tenant_id)
+        query = page(query, (ContractRow.start, ContractRow.id), after, limit)
         return [codec.contract_from_row(r) for r in self.session.scalars(query)]
 
     # Metering and invoices ----------------------------------------------------------------------------
@@ -341,11 +363,14 @@ class SqlUnitOfWork:
             rows.extend(self.session.scalars(select(UsageRow).where(clause)))
         return [codec.usage_from_row(r) for r in rows]
 
-    def usage_between(self, start: int, end: int, tenant_id: str | None = None) -> list[UsageRecord]:
+    def usage_between(
+        self, start: int, end: int, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[UsageRecord]:
         query = select(UsageRow).where(UsageRow.start < end, UsageRow.end > start)
         if tenant_id is not None:
             query = query.where(UsageRow.tenant_id == tenant_id)
-        return [codec.usage_from_row(r) for r in self.session.scalars(query.order_by(UsageRow.start, UsageRow.key))]
+        query = page(query, (UsageRow.start, UsageRow.key), after, limit)
+        return [codec.usage_from_row(r) for r in self.session.scalars(query)]
 
     def invoiced_periods(self, tenant_ids: Iterable[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -353,6 +378,11 @@ class SqlUnitOfWork:
         for tenant, period in self.session.execute(query):
             out.setdefault(tenant, []).append(period)
         return out
+
+    def invoiced_periods_on_pool(self, pool: str) -> set[str]:
+        tenants = select(ContractRow.tenant_id).where(ContractRow.pool == pool).distinct()
+        query = select(InvoiceRow.period).where(InvoiceRow.tenant_id.in_(tenants)).distinct()
+        return set(self.session.scalars(query))
 
     def save_invoice(self, invoice: StoredInvoice) -> None:
         self.session.add(
@@ -371,12 +401,20 @@ class SqlUnitOfWork:
         row = self.session.get(InvoiceRow, invoice_id)
         return None if row is None else _invoice(row)
 
-    def list_invoices(self, tenant_id: str | None = None, period: str | None = None) -> list[StoredInvoice]:
-        query = select(InvoiceRow).order_by(InvoiceRow.period, InvoiceRow.tenant_id)
+    def list_invoices(
+        self,
+        tenant_id: str | None = None,
+        period: str | None = None,
+        *,
+        after: Key | None = None,
+        limit: int | None = None,
+    ) -> list[StoredInvoice]:
+        query = select(InvoiceRow)
         if tenant_id is not None:
             query = query.where(InvoiceRow.tenant_id == tenant_id)
         if period is not None:
             query = query.where(InvoiceRow.period == period)
+        query = page(query, (InvoiceRow.period, InvoiceRow.tenant_id), after, limit)
         return [_invoice(r) for r in self.session.scalars(query)]
 
     def add_incident(self, incident_id: str, outage: Outage, description: str) -> None:
@@ -400,6 +438,16 @@ class SqlUnitOfWork:
             .order_by(IncidentRow.start, IncidentRow.id)
         )
         return [Outage(r.pool, r.start, r.end, r.gpus, r.contract_id) for r in self.session.scalars(query)]
+
+    def list_incidents(
+        self, pools: Iterable[str], start: int, end: int, *, after: Key | None = None, limit: int | None = None
+    ) -> list[Incident]:
+        i = IncidentRow
+        query = select(i).where(i.pool.in_(sorted(set(pools))), i.start < end, i.end > start)
+        return [
+            Incident(r.id, r.pool, r.start, r.end, r.gpus, r.contract_id, r.description)
+            for r in self.session.scalars(page(query, (i.start, i.id), after, limit))
+        ]
 
     def get_billing_terms(self, contract_ids: Iterable[str]) -> dict[str, BillingTerms]:
         query = select(BillingTermsRow).where(BillingTermsRow.contract_id.in_(sorted(set(contract_ids))))
@@ -429,25 +477,31 @@ class SqlUnitOfWork:
                 tenant_id=key.tenant_id,
                 created_at=key.created_at,
                 revoked_at=key.revoked_at,
+                expires_at=key.expires_at,
+                last_used_at=key.last_used_at,
             )
         )
         self.session.flush()
 
     def api_key_by_digest(self, digest: str) -> ApiKey | None:
         k = ApiKeyRow  # every request authenticates: plain columns, no ORM object
-        found = self.session.execute(
-            select(k.id, k.digest, k.role, k.tenant_id, k.created_at, k.revoked_at).where(k.digest == digest)
-        ).first()
+        columns = (k.id, k.digest, k.role, k.tenant_id, k.created_at, k.revoked_at, k.expires_at, k.last_used_at)
+        found = self.session.execute(select(*columns).where(k.digest == digest)).first()
         return None if found is None else ApiKey(*found)
+
+    def touch_api_key(self, key_id: str, now: int) -> None:
+        self.session.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=now))
 
     def get_api_key(self, key_id: str) -> ApiKey | None:
         row = self.session.get(ApiKeyRow, key_id)
         return None if row is None else _api_key(row)
 
-    def list_api_keys(self) -> list[ApiKey]:
-        return [
-            _api_key(r) for r in self.session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id))
-        ]
+    def list_api_keys(
+        self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[ApiKey]:
+        query = select(ApiKeyRow) if tenant_id is None else select(ApiKeyRow).where(ApiKeyRow.tenant_id == tenant_id)
+        query = page(query, (ApiKeyRow.created_at, ApiKeyRow.id), after, limit)
+        return [_api_key(r) for r in self.session.scalars(query)]
 
     def stored_responses(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredResponse]:
         wanted = sorted(set(keys))
@@ -498,11 +552,19 @@ class SqlUnitOfWork:
         row = self.session.get(WorkloadRow, workload_id)
         return None if row is None else _workload(row)
 
-    def list_workloads(self, tenant_id: str | None = None) -> list[StoredWorkload]:
-        query = select(WorkloadRow).order_by(WorkloadRow.submit, WorkloadRow.id)
+    def list_workloads(
+        self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[StoredWorkload]:
+        query = select(WorkloadRow)
         if tenant_id is not None:
             query = query.where(WorkloadRow.tenant_id == tenant_id)
+        query = page(query, (WorkloadRow.submit, WorkloadRow.id), after, limit)
         return [_workload(r) for r in self.session.scalars(query)]
+
+    def count_workloads(self) -> dict[tuple[str, str], int]:
+        w, c = WorkloadRow, ContractRow
+        query = select(c.pool, w.status, func.count()).join(c, c.id == w.contract_id).group_by(c.pool, w.status)
+        return {(pool, status): n for pool, status, n in self.session.execute(query)}
 
     def active_workloads(self, *, lock: bool) -> list[StoredWorkload]:
         query = select(WorkloadRow).where(WorkloadRow.status.in_(("pending", "running")))
@@ -538,7 +600,9 @@ def _workload(row: WorkloadRow) -> StoredWorkload:
 
 
 def _api_key(row: ApiKeyRow) -> ApiKey:
-    return ApiKey(row.id, row.digest, row.role, row.tenant_id, row.created_at, row.revoked_at)
+    return ApiKey(
+        row.id, row.digest, row.role, row.tenant_id, row.created_at, row.revoked_at, row.expires_at, row.last_used_at
+    )
 
 
 def _invoice(row: InvoiceRow) -> StoredInvoice:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from neocloud.core.errors import InvalidSpec
+from neocloud.core.errors import InvalidSpec, quoted
 
 T = TypeVar("T")
 Row = dict[str, str]
@@ -51,13 +51,13 @@ def number(row: Row, column: str) -> float:
     """A non-negative number."""
     value = (row.get(column) or "").strip()
     if not value:
-        raise ValueError(f"column {column!r} is empty")
+        raise ValueError(f"column {quoted(column)} is empty")
     try:
         result = float(value)
     except ValueError:
-        raise ValueError(f"column {column!r} is not a number: {value!r}") from None
+        raise ValueError(f"column {quoted(column)} is not a number: {quoted(value)}") from None
     if result < 0 or math.isnan(result):
-        raise ValueError(f"column {column!r} is negative: {value}")
+        raise ValueError(f"column {quoted(column)} is negative: {value}")
     return result
 
 
@@ -65,11 +65,11 @@ def integer(row: Row, column: str) -> int:
     """A non-negative whole number written as one."""
     value = (row.get(column) or "").strip()
     if not value:
-        raise ValueError(f"column {column!r} is empty")
+        raise ValueError(f"column {quoted(column)} is empty")
     try:
         result = int(value)
     except ValueError:
-        raise ValueError(f"column {column!r} is not an integer: {value!r}") from None
+        raise ValueError(f"column {quoted(column)} is not an integer: {quoted(value)}") from None
     if result < 0:
-        raise ValueError(f"column {column!r} is negative: {result}")
+        raise ValueError(f"column {quoted(column)} is negative: {result}")
     return result

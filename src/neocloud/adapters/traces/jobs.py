@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from neocloud.adapters.traces.csvrows import Row, number, read_rows
-from neocloud.core.errors import InvalidSpec
+from neocloud.core.errors import InvalidSpec, quoted
 from neocloud.core.workload import Job
 
 
@@ -64,7 +64,7 @@ def read_philly(
         try:
             stamp = datetime.strptime(row["timestamp"].strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
         except ValueError:
-            raise ValueError(f"timestamp {row['timestamp']!r} is not YYYY-MM-DD HH:MM:SS") from None
+            raise ValueError(f"timestamp {quoted(row['timestamp'])} is not YYYY-MM-DD HH:MM:SS") from None
         if (since and stamp < since) or (until and stamp >= until):
             return None
         gpus = int(number(row, "num_gpus"))
@@ -143,7 +143,7 @@ def read_gavel(path: Path, throughputs: Path, *, worker: str = "v100", skip_bad_
     try:
         table = json.loads(throughputs.read_text())[worker]
     except (OSError, ValueError, KeyError) as exc:
-        raise InvalidSpec(f"{throughputs}: no throughputs for {worker!r}: {exc}", file=str(throughputs)) from None
+        raise InvalidSpec(f"{throughputs}: no throughputs for {quoted(worker)}: {exc}", file=str(throughputs)) from None
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:
@@ -163,7 +163,7 @@ def read_gavel(path: Path, throughputs: Path, *, worker: str = "v100", skip_bad_
             while measured and f"('{job_type}', {measured})" not in table:
                 measured //= 2
             if not measured:
-                raise ValueError(f"no {worker} throughput for {job_type!r}")
+                raise ValueError(f"no {worker} throughput for {quoted(job_type)}")
             rate = table[f"('{job_type}', {measured})"]["null"] * scale / measured
             jobs.append(
                 Job(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from neocloud.adapters.traces.jobs import TraceRead, read_gavel, read_muri, read_philly, synthetic
 from neocloud.adapters.traces.openb import read_pod_jobs
-from neocloud.core.errors import InvalidSpec
+from neocloud.core.errors import InvalidSpec, quoted
 
 FORMATS = ("muri", "tiresias", "philly", "gavel", "openb", "synthetic")
 
@@ -22,7 +22,7 @@ def load_trace(
     between two dates: Philly's is the only format with dates."""
     kind, _, rest = spec.partition(":")
     if (since or until) and kind != "philly":
-        raise InvalidSpec(f"since/until select dates in a philly trace; a {kind} trace has none ({spec!r})")
+        raise InvalidSpec(f"since/until select dates in a philly trace; a {kind} trace has none ({quoted(spec)})")
     if kind == "muri":
         return read_muri(Path(rest), skip_bad_rows=skip_bad_rows)
     if kind == "tiresias":
@@ -55,5 +55,5 @@ def load_trace(
                 )
             )
         except ValueError as exc:
-            raise InvalidSpec(f"bad synthetic trace {spec!r}: {exc}") from None
-    raise InvalidSpec(f"unknown trace format {kind!r} in {spec!r}; use one of {', '.join(FORMATS)}:PATH")
+            raise InvalidSpec(f"bad synthetic trace {quoted(spec)}: {exc}") from None
+    raise InvalidSpec(f"unknown trace format {quoted(kind)} in {quoted(spec)}; use one of {', '.join(FORMATS)}:PATH")

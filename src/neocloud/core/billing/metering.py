@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from neocloud.core.billing.periods import Period
 from neocloud.core.contracts import Contract
-from neocloud.core.errors import AlreadyExists, InvalidInput, InvalidInterval, InvalidState, UnknownContract
+from neocloud.core.errors import AlreadyExists, InvalidInput, InvalidInterval, InvalidState, UnknownContract, quoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class Meter:
         contract = self.contracts.get(record.contract_id)
         if contract is None:
             raise UnknownContract(
-                f"usage {record.key} names unknown contract {record.contract_id!r}",
+                f"usage {record.key} names unknown contract {quoted(record.contract_id)}",
                 contract=record.contract_id,
                 usage=record.key,
             )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from neocloud.core.errors import InvalidInput
-from neocloud.core.timeutil import add_months
+from neocloud.core.bounds import PERIOD
+from neocloud.core.errors import InvalidInput, quoted
+from neocloud.core.timeutil import DAY, add_months, civil_from_days, month_start, seconds_of
+
+_PERIOD = re.compile(PERIOD)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -16,7 +19,8 @@ class Period:
 
     @property
     def key(self) -> str:
-        return datetime.fromtimestamp(self.start, UTC).strftime("%Y-%m")
+        year, month, _ = civil_from_days(self.start // DAY)
+        return f"{year:04d}-{month:02d}"
 
     @property
     def seconds(self) -> int:
@@ -30,15 +34,13 @@ class Period:
 
 
 def month_of(t: int) -> Period:
-    moment = datetime.fromtimestamp(t, UTC)
-    start = int(datetime(moment.year, moment.month, 1, tzinfo=UTC).timestamp())
+    start = month_start(t)
     return Period(start, add_months(start, 1))
 
 
 def month(key: str) -> Period:
-    """A period from "YYYY-MM"."""
-    try:
-        moment = datetime.strptime(key, "%Y-%m").replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidInput(f"bad billing period {key!r}: use YYYY-MM", period=key) from None
-    return month_of(int(moment.timestamp()))
+    """A period from "YYYY-MM" (1970-01 to 9999-12)."""
+    if not isinstance(key, str) or not _PERIOD.match(key):
+        raise InvalidInput(f"bad billing period {quoted(key)}: use YYYY-MM, 1970-01 to 9999-12", period=key)
+    start = seconds_of(int(key[:4]), int(key[5:]))
+    return Period(start, add_months(start, 1))

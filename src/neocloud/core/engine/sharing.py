@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from sortedcontainers import SortedList
 
 from neocloud.core.engine.cluster import Allocation
-from neocloud.core.errors import InvalidInput
+from neocloud.core.errors import InvalidInput, quoted
 from neocloud.core.gpushare.fragmentation import Fragmentation, TargetWorkload
 from neocloud.core.gpushare.model import NodeState, Pod, PodShape
 from neocloud.core.gpushare.policies import POLICIES, Choice, Policy
@@ -185,7 +185,7 @@ class SharingPlacement:
 def sharing_placement(name: str, jobs: Sequence[Job]) -> SharingPlacement:
     """The named policy; FGD measures fragmentation against the jobs' typical task shapes."""
     if name not in POLICIES:
-        raise InvalidInput(f"unknown GPU-sharing placement {name!r}; known: {', '.join(POLICIES)}")
+        raise InvalidInput(f"unknown GPU-sharing placement {quoted(name)}; known: {', '.join(POLICIES)}")
     return SharingPlacement(POLICIES[name](Fragmentation(TargetWorkload.from_pods(task_pod(j) for j in jobs))))
 
 

@@ -1,0 +1,174 @@
+"""The door every HTTP request passes before the API sees it, in this order:
+
+1. a request id (the client's X-Request-Id if it is a short token, else a new one), echoed in the response;
+2. the body's declared length against the limit: 413 before anything is read (a body without a length is
+   counted as it arrives and refused the same way once it passes the limit);
+3. the API key, from the headers alone (401 before the body is read), except on the public paths;
+4. the key's rate and requests in flight (429 with Retry-After and RateLimit-* headers);
+5. the request itself; an exception nobody answered becomes a JSON 500 `internal` (or 503
+   `store_unavailable`) with the request id, and its traceback goes to the log under that id;
+6. one access log line (JSON: request id, key, tenant, method, route, status, milliseconds; never a secret)
+   and the request's metrics.
+
+A plain ASGI middleware, not Starlette's BaseHTTPMiddleware: it adds microseconds, not a task per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from neocloud import bootstrap
+from neocloud.adapters.store.database import is_unavailable
+from neocloud.api import metrics
+from neocloud.api.errors import RETRY_AFTER_S, error_response, for_error
+from neocloud.api.ratelimit import RateLimiter
+from neocloud.app import auth
+from neocloud.core.errors import NeocloudError, StoreUnavailable
+
+PUBLIC = frozenset({"/v1/health", "/v1/ready", "/v1/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+access = logging.getLogger("neocloud.access")
+errors = logging.getLogger("neocloud.errors")
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(413)
+
+
+class Door:
+    def __init__(self, app: ASGIApp, ctx: bootstrap.Context, keys: auth.KeyCache, limiter: RateLimiter) -> None:
+        self.app, self.ctx, self.keys, self.limiter = app, ctx, keys, limiter
+        self.max_body = ctx.settings.max_body_bytes
+        self.log_access = ctx.settings.access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = dict(scope["headers"])  # latin-1 bytes; a repeated header keeps its last value
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = given if _TOKEN.match(given) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        sent: dict[str, Any] = {"status": 0, "extra": [(b"x-request-id", rid.encode())]}
+
+        async def send_with_ids(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+                message["headers"] = [*message.get("headers", []), *sent["extra"]]
+            await send(message)
+
+        who: auth.Principal | None = None
+        admitted = False
+        try:
+            refusal = self._too_large(headers)
+            if refusal is None and scope["path"] not in PUBLIC:
+                who = await self.keys.look_up(self.ctx.uow, _secret(headers))
+                state["principal"] = who
+                verdict = self.limiter.admit(who.key_id)
+                admitted = verdict.admitted
+                sent["extra"].append((b"ratelimit-remaining", str(verdict.remaining).encode()))
+                if not admitted:
+                    metrics.RATE_LIMITED.inc()
+                    sent["extra"].append((b"retry-after", str(verdict.retry_after).encode()))
+                    sent["extra"].append((b"ratelimit-reset", str(verdict.retry_after).encode()))
+                    refusal = (429, "rate_limited", f"too many requests for key {who.key_id}: {verdict.reason}")
+            if refusal is not None:
+                await error_response(refusal[0], refusal[1], refusal[2], rid)({"type": "http"}, _nothing, send_with_ids)
+            else:
+                await self.app(scope, self._counted(receive), send_with_ids)
+        except NeocloudError as exc:  # the key's lookup refused it, or the store is away
+            if isinstance(exc, StoreUnavailable):
+                metrics.STORE_ERRORS.labels("unavailable").inc()
+            await self._fail(send_with_ids, sent, for_error(exc, rid))
+        except Exception as exc:
+            if is_unavailable(exc):
+                metrics.STORE_ERRORS.labels("unavailable").inc()
+                answer = error_response(503, "store_unavailable", "the store is unavailable; retry shortly", rid)
+                answer.headers["Retry-After"] = str(RETRY_AFTER_S)
+            else:
+                metrics.INTERNAL_ERRORS.inc()
+                errors.exception("request %s failed: %s %s", rid, scope["method"], scope["path"])
+                message = f"internal error; quote request id {rid} when reporting it"
+                answer = error_response(500, "internal", message, rid)
+            await self._fail(send_with_ids, sent, answer)
+        finally:
+            if admitted and who is not None:
+                self.limiter.done(who.key_id)
+            self._record(scope, sent["status"], started, rid, who)
+
+    def _too_large(self, headers: dict[bytes, bytes]) -> tuple[int, str, str] | None:
+        length = headers.get(b"content-length")
+        if length is None:
+            return None
+        if not length.isdigit() or len(length) > 18:
+            return 400, "malformed_request", "Content-Length is not a length"
+        if int(length) > self.max_body:
+            return 413, "body_too_large", f"the request body is over the limit of {self.max_body:,} bytes"
+        return None
+
+    def _counted(self, receive: Receive) -> Receive:
+        """`receive`, refusing a body once it passes the limit (for bodies sent without a length)."""
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLarge()
+            return message
+
+        return counted
+
+    @staticmethod
+    async def _fail(send: Send, sent: dict[str, Any], answer: Response) -> None:
+        if sent["status"]:  # the answer had begun: nothing better can be sent now
+            return
+        await answer({"type": "http"}, _nothing, send)
+
+    def _record(self, scope: Scope, status: int, started: float, rid: str, who: auth.Principal | None) -> None:
+        seconds = time.perf_counter() - started
+        route = getattr(scope.get("route"), "path", None) or ("public" if scope["path"] in PUBLIC else "unmatched")
+        method = scope["method"]
+        metrics.REQUESTS.labels(method, route, str(status)).inc()
+        metrics.LATENCY.labels(method, route).observe(seconds)
+        if self.log_access:
+            line = {
+                "request_id": rid,
+                "key": who.key_id if who else None,
+                "tenant": who.tenant_id if who else None,
+                "method": method,
+                "route": route,
+                "status": status,
+                "ms": round(seconds * 1000, 2),
+            }
+            access.info(json.dumps(line, separators=(",", ":")))
+
+
+def _secret(headers: dict[bytes, bytes]) -> str | None:
+    """The API key of `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+    authorization = headers.get(b"authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise auth.Unauthenticated("Authorization must be 'Bearer <API key>'")
+        return token.strip()
+    key = headers.get(b"x-api-key")
+    return None if key is None else key.decode("latin-1")
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,128 @@
+"""Contracts: signing (in batches, app/signing.py), listing, cancelling, extending, money terms."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from neocloud.api import metrics, schemas
+from neocloud.api.deps import (
+    Ctx,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    Operator,
+    TenantParam,
+    Who,
+    fingerprint_of,
+    owned,
+    paged,
+    tenant_scope,
+)
+from neocloud.app import auth, billing, listings, services
+from neocloud.app.signing import SigningDesk, SignRequest
+from neocloud.app.views import plain
+from neocloud.core import bounds
+from neocloud.core.contracts import Contract
+from neocloud.core.errors import InvalidInput, UnknownContract, quoted
+
+router = APIRouter(tags=["contracts"])
+ContractId = Annotated[str, Path(max_length=bounds.MAX_ID, pattern=bounds.ID)]
+
+
+def _visible(uow: Any, who: auth.Principal, contract_id: str) -> Contract:
+    contract = services.get_contract(uow, contract_id)
+    owned(who, contract.tenant_id, UnknownContract(f"unknown contract {quoted(contract_id)}", contract=contract_id))
+    return contract
+
+
+@router.post("/contracts", status_code=201, response_model=schemas.ContractOut)
+async def sign(
+    body: schemas.ContractIn, request: Request, ctx: Ctx, who: Who, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """Sign a contract; reserved and internal ones book their GPUs, or the request is refused (409).
+
+    Tenants sign for themselves, from now on, at the terms of their price agreement for the pool and kind or
+    at the rate card: a tenant key that names terms is refused (403 `terms_not_allowed`)."""
+    if who.is_operator:
+        if not body.tenant:
+            raise InvalidInput("operators must name the tenant the contract is for", field="tenant")
+        tenant = body.tenant
+    else:
+        named = sorted(schemas.TERMS & body.model_fields_set)
+        if named:
+            raise auth.TermsNotAllowed(
+                f"commercial terms are agreed with the operator, not set when signing: {', '.join(named)}",
+                fields=named,
+            )
+        if body.tenant is not None and body.tenant != who.tenant_id:
+            with ctx.uow() as uow:
+                tenant_scope(uow, who, body.tenant)
+        ctx.settings.policy.check_start(body.start, ctx.now())
+        assert who.tenant_id is not None
+        tenant = who.tenant_id
+    req = services.ContractRequest(
+        tenant=tenant,
+        kind=body.kind,
+        pool=body.pool,
+        start=body.start,
+        end=body.end,
+        gpus=body.gpus,
+        price_per_gpu_hour=body.price_per_gpu_hour,
+        take_or_pay=body.take_or_pay,
+        termination_notice_days=body.termination_notice_days,
+        sla_uptime=body.sla_uptime,
+        overage_per_gpu_hour=body.overage_per_gpu_hour,
+        preemption_notice_s=body.preemption_notice_s,
+    )
+    # Signed in batches with whatever else arrives meanwhile (one pool lock, one commit; app/signing.py).
+    fingerprint = await fingerprint_of(request) if idempotency_key is not None else ""
+    desk: SigningDesk = request.app.state.signing
+    signed = await desk.sign(SignRequest(req, who.key_id, idempotency_key, fingerprint))
+    if not signed.replay:
+        metrics.CONTRACTS_SIGNED.inc()
+    headers = {"Idempotent-Replay": "true"} if signed.replay else None
+    return Response(signed.body, status_code=signed.status, media_type="application/json", headers=headers)
+
+
+@router.get("/contracts", response_model=schemas.Page[schemas.ContractOut])
+def list_contracts(
+    ctx: Ctx, who: Who, tenant: TenantParam = None, cursor: Cursor = None, limit: Limit = 100
+) -> dict[str, Any]:
+    """Contracts by start: a tenant's own; for operators, all or one tenant's."""
+    with ctx.uow() as uow:
+        scope = tenant_scope(uow, who, tenant)
+        page = listings.CONTRACTS.fetch(cursor, limit, lambda a, n: uow.list_contracts(scope, after=a, limit=n))
+    return paged(page)
+
+
+@router.get("/contracts/{contract_id}", response_model=schemas.ContractOut)
+def show_contract(contract_id: ContractId, ctx: Ctx, who: Who) -> Any:
+    with ctx.uow() as uow:
+        return plain(_visible(uow, who, contract_id))
+
+
+@router.post("/contracts/{contract_id}/cancel", response_model=schemas.ContractOut)
+def cancel_contract(contract_id: ContractId, ctx: Ctx, who: Who) -> Any:
+    """Cancel; the GPUs stay booked (and billed) until the termination notice runs out."""
+    with ctx.uow() as uow:
+        _visible(uow, who, contract_id)
+        return plain(services.cancel_contract(uow, contract_id, ctx.now()))
+
+
+@router.post("/contracts/{contract_id}/extend", response_model=schemas.ContractOut)
+def extend_contract(contract_id: ContractId, body: schemas.ExtendIn, ctx: Ctx, who: Who) -> Any:
+    """Extend the term; refused (409) if the GPUs are not free for the extra time."""
+    with ctx.uow() as uow:
+        _visible(uow, who, contract_id)
+        return plain(services.extend_contract(uow, contract_id, body.end))
+
+
+@router.put("/contracts/{contract_id}/terms", response_model=schemas.TermsOut)
+def set_terms(contract_id: ContractId, body: schemas.TermsIn, ctx: Ctx, who: Operator) -> dict[str, Any]:
+    """Money terms: a minimum spend per month and a prepaid balance (operator)."""
+    with ctx.uow() as uow:
+        terms = billing.set_billing_terms(uow, contract_id, body.minimum_per_period, body.prepaid_balance)
+    return {"contract_id": contract_id, **plain(terms)}

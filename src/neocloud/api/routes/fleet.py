@@ -1,0 +1,109 @@
+"""Sites, pools, capacity quotes, holds and maintenance."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from neocloud.api import schemas
+from neocloud.api.deps import Ctx, Cursor, IdempotencyKey, Limit, Operator, Who, idempotent, paged
+from neocloud.app import listings, services
+from neocloud.app.views import plain
+from neocloud.core import bounds
+
+router = APIRouter()
+PoolQuery = Annotated[str, Query(min_length=1, max_length=200, pattern=bounds.ID, examples=["colossus-1/h100-sxm"])]
+TimeQuery = Annotated[int, Query(ge=bounds.MIN_TIME, le=bounds.MAX_TIME, description="Unix seconds")]
+
+
+@router.get("/sites", response_model=schemas.Page[schemas.SiteOut], tags=["fleet"])
+def sites(ctx: Ctx, who: Who, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
+    """Sites with their power budget and GPUs."""
+    with ctx.uow() as uow:
+        page = listings.SITES.of(cursor, limit, uow.list_sites())
+    return paged(
+        page,
+        lambda s: {
+            "name": s.name,
+            "location": s.location,
+            "gpus": s.gpus,
+            "power_mw": plain(s.power_mw),
+            "facility_power_mw": str(s.facility_power_mw(ctx.catalog).quantize(Decimal("0.001"))),
+            "gpus_by_model": s.gpus_by_model(),
+        },
+    )
+
+
+@router.get("/pools", response_model=schemas.Page[schemas.PoolOut], tags=["fleet"])
+def pools(ctx: Ctx, who: Who, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
+    """Pools: GPUs of one model at one site, as sold."""
+    with ctx.uow() as uow:
+        return paged(listings.POOLS.of(cursor, limit, uow.list_pools()))
+
+
+@router.get("/capacity/free", response_model=schemas.FreeOut, tags=["capacity"])
+def capacity_free(pool: PoolQuery, start: TimeQuery, end: TimeQuery, ctx: Ctx, who: Who) -> JSONResponse:
+    """GPUs free over the whole of [start, end)."""
+    with ctx.reader() as uow:
+        free = services.free_capacity(uow, pool, start, end)
+    # The hottest read: return the response directly (the model above documents it; no re-validation).
+    return JSONResponse({"pool": pool, "start": start, "end": end, "free": free})
+
+
+@router.get("/capacity/profile", response_model=schemas.Page[schemas.StepOut], tags=["capacity"])
+def capacity_profile(
+    pool: PoolQuery, start: TimeQuery, end: TimeQuery, ctx: Ctx, who: Who, cursor: Cursor = None, limit: Limit = 100
+) -> dict[str, Any]:
+    """The pool's capacity step function over [start, end), step by step."""
+    with ctx.reader() as uow:
+        steps = services.capacity_profile(uow, pool, start, end)
+    page = listings.PROFILE.of(cursor, limit, steps)
+    return paged(page, lambda s: {**plain(s), "free": s.free})
+
+
+@router.get("/capacity/earliest", response_model=schemas.EarliestOut, tags=["capacity"])
+def capacity_earliest(
+    pool: PoolQuery,
+    gpus: Annotated[int, Query(ge=1, le=bounds.MAX_GPUS)],
+    duration: Annotated[int, Query(ge=1, le=bounds.MAX_DURATION, description="Seconds")],
+    not_before: TimeQuery,
+    ctx: Ctx,
+    who: Who,
+) -> dict[str, Any]:
+    """The earliest start for `gpus` GPUs during `duration` seconds, not before `not_before`."""
+    with ctx.reader() as uow:
+        start = services.earliest_start(uow, pool, gpus, duration, not_before)
+    return {"pool": pool, "gpus": gpus, "duration": duration, "start": start, "end": start + duration}
+
+
+@router.get("/holds", response_model=schemas.Page[schemas.HoldOut], tags=["fleet"])
+def holds(pool: PoolQuery, ctx: Ctx, who: Operator, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
+    """Every hold on a pool: contracts' and maintenance (operator)."""
+    with ctx.reader() as uow:
+        return paged(listings.HOLDS.of(cursor, limit, services.list_holds(uow, pool)))
+
+
+@router.post("/maintenance", status_code=201, response_model=schemas.HoldOut, tags=["fleet"])
+async def add_maintenance(
+    body: schemas.MaintenanceIn, request: Request, ctx: Ctx, who: Operator, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """Take GPUs out of service; refused (409) where they are already sold, or inside an invoiced month."""
+    return await idempotent(
+        request,
+        who,
+        ctx,
+        idempotency_key,
+        lambda uow: services.schedule_maintenance(uow, body.pool, body.gpus, body.start, body.end, ctx.new_id),
+    )
+
+
+@router.post("/maintenance/{hold_id}/cancel", response_model=schemas.HoldOut, tags=["fleet"])
+def cancel_maintenance(
+    hold_id: Annotated[str, Path(max_length=bounds.MAX_ID, pattern=bounds.ID)], pool: PoolQuery, ctx: Ctx, who: Operator
+) -> Any:
+    """Put GPUs back in service."""
+    with ctx.uow() as uow:
+        return plain(services.cancel_maintenance(uow, pool, hold_id))
