@@ -58,7 +58,7 @@ class Door:
         started = time.perf_counter()
         headers = dict(scope["headers"])  # latin-1 bytes; a repeated header keeps its last value
         given = headers.get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _TOKEN.match(given) else uuid.uuid4().hex
+        rid = given if _TOKEN.fullmatch(given) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         sent: dict[str, Any] = {"status": 0, "extra": [(b"x-request-id", rid.encode())]}

@@ -21,7 +21,7 @@ _DURATION_HELP = "use a number and a unit, e.g. 90s, 90m, 4h, 30d, 2w, 6mo, 3y"
 
 
 def _split(text: str) -> tuple[int, str]:
-    match = _DURATION.match(text.strip())
+    match = _DURATION.fullmatch(text.strip())
     if not match:
         raise InvalidInput(f"bad duration {quoted(text)}: {_DURATION_HELP}", value=text)
     return int(match.group(1)), match.group(2)
@@ -58,7 +58,7 @@ def parse_time(text: str, now: int) -> int:
         return now
     if text.startswith("+"):
         return after(now, text[1:])
-    if _SECONDS.match(text):
+    if _SECONDS.fullmatch(text):
         return check_time(int(text), "time")
     try:
         moment = datetime.fromisoformat(text)

@@ -75,7 +75,7 @@ def parse_decimal(
     text: object, field: str, *, low: Decimal = Decimal(0), high: Decimal = MAX_RATE, places: int = PLACES
 ) -> Decimal:
     """A decimal written plainly as text, e.g. "2.40" (no exponent, NaN or infinity), checked as above."""
-    if not isinstance(text, str) or not _DECIMAL.match(text):
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
         raise InvalidInput(f"{field} must be a plain decimal like 2.40, got {quoted(text)}", field=field)
     try:
         value = Decimal(text)
@@ -85,7 +85,7 @@ def parse_decimal(
 
 
 def check_name(text: object, field: str = "name", pattern: re.Pattern[str] = _NAME, limit: int = MAX_NAME) -> str:
-    if not isinstance(text, str) or not 0 < len(text) <= limit or not pattern.match(text):
+    if not isinstance(text, str) or not 0 < len(text) <= limit or not pattern.fullmatch(text):
         raise InvalidInput(
             f"{field} must be 1-{limit} letters, digits, '.', '_' or '-', starting with a letter or digit;"
             f" got {quoted(text)}",

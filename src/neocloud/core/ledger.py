@@ -73,7 +73,7 @@ def check_interval(start: int, end: int) -> None:
     for t in (start, end):
         if not isinstance(t, int) or isinstance(t, bool):
             raise InvalidInterval("start and end must be integer seconds", start=quoted(start), end=quoted(end))
-    if not start >= MIN_TIME and end <= MAX_TIME:
+    if start < MIN_TIME or end > MAX_TIME:
         raise InvalidInterval(
             f"[{quoted(start)}, {quoted(end)}) is not within 1970-01-01 and 9999-12-31", start=start, end=end
         )

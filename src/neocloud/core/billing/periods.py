@@ -40,7 +40,7 @@ def month_of(t: int) -> Period:
 
 def month(key: str) -> Period:
     """A period from "YYYY-MM" (1970-01 to 9999-12)."""
-    if not isinstance(key, str) or not _PERIOD.match(key):
+    if not isinstance(key, str) or not _PERIOD.fullmatch(key):
         raise InvalidInput(f"bad billing period {quoted(key)}: use YYYY-MM, 1970-01 to 9999-12", period=key)
     start = seconds_of(int(key[:4]), int(key[5:]))
     return Period(start, add_months(start, 1))
