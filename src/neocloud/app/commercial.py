@@ -3,6 +3,7 @@ card's), quotas per pool and a credit limit (enforced by app/credit.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from neocloud.app.ports import UnitOfWork
@@ -19,6 +20,7 @@ from neocloud.core.contracts import (
     validate_contract,
 )
 from neocloud.core.errors import NotFound
+from neocloud.core.money import to_rate
 
 # Agreements ----------------------------------------------------------------------------------------------
 
@@ -50,7 +52,10 @@ def set_agreement(
     for field, value in (("price_per_gpu_hour", price), ("overage_per_gpu_hour", terms.overage_per_gpu_hour)):
         if value is not None:
             book.check_floor(model, kind, value, field)
-    agreement = PriceAgreement(tenant_id, found.name, kind, terms)
+    rate = {
+        f: to_rate(v) for f in ("price_per_gpu_hour", "overage_per_gpu_hour") if (v := getattr(terms, f)) is not None
+    }
+    agreement = PriceAgreement(tenant_id, found.name, kind, replace(terms, **rate))
     uow.save_agreement(agreement)
     return agreement
 
