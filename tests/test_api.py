@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from neocloud.app import auth, billing
 from neocloud.core.billing.metering import UsageRecord, usage_key
 from neocloud.core.billing.periods import month
 
+from .servers import serve
 from .test_services import POOL, snapshot, store  # noqa: F401  (fixture)
 
 MAY = month("2025-05")
@@ -224,32 +224,6 @@ def test_workloads_through_the_api(api: Any) -> None:
     assert api("POST", f"/workloads/{work['id']}/cancel", "lab", status=409)["error"]["code"] == "invalid_state"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """`neocloud serve` on a free port, once it answers /v1/health."""
-    port = _free_port()
-    neocloud = str(Path(sys.executable).with_name("neocloud"))
-    server = subprocess.Popen(
-        [neocloud, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, "the server exited"
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.2)
-
-
 def test_a_real_server_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'served.db'}"
     neocloud = str(Path(sys.executable).with_name("neocloud"))
@@ -278,7 +252,7 @@ def test_a_real_server_process(tmp_path: Path) -> None:
     )
     token = run("key", "create")["secret"]
     lab_token = run("key", "create", "--tenant", "lab")["secret"]
-    server, base = _serve(env)
+    server, base = serve(env)
     try:
         pools = httpx.get(f"{base}/pools", headers={"Authorization": f"Bearer {token}"}).json()
         assert [p["name"] for p in items(pools)] == [
@@ -323,7 +297,7 @@ def test_kill_9_mid_requests_leaves_nothing_half_written(store_url: str) -> None
             text=True,
         ).stdout
     )["secret"]
-    server, base = _serve(env)
+    server, base = serve(env)
     signed: list[int] = []
 
     def hammer() -> None:
@@ -375,7 +349,7 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
             [neocloud, "key", "create", "--json"], env=env, check=True, capture_output=True, text=True
         ).stdout
     )["secret"]
-    server, base = _serve(env)
+    server, base = serve(env)
     client_env = {k: v for k, v in os.environ.items() if k != "NEOCLOUD_DB_URL"}
     client_env |= {"NEOCLOUD_SERVER": base.removesuffix("/v1"), "NEOCLOUD_API_KEY": operator_key}
 

@@ -141,7 +141,7 @@ class Door:
 
     def _record(self, scope: Scope, status: int, started: float, rid: str, who: auth.Principal | None) -> None:
         seconds = time.perf_counter() - started
-        route = getattr(scope.get("route"), "path", None) or ("public" if scope["path"] in PUBLIC else "unmatched")
+        route = _route(scope)
         method = scope["method"]
         metrics.REQUESTS.labels(method, route, str(status)).inc()
         metrics.LATENCY.labels(method, route).observe(seconds)
@@ -156,6 +156,15 @@ class Door:
                 "ms": round(seconds * 1000, 2),
             }
             access.info(json.dumps(line, separators=(",", ":")))
+
+
+def _route(scope: Scope) -> str:
+    """The route's template, e.g. /v1/contracts/{contract_id} (a route of an included router knows its path
+    without the router's prefix: every such route here is under /v1)."""
+    path: str | None = getattr(scope.get("route"), "path", None)
+    if path is None:
+        return "unmatched"
+    return f"/v1{path}" if scope["path"].startswith("/v1/") and not path.startswith("/v1/") else path
 
 
 def _secret(headers: dict[bytes, bytes]) -> str | None:
