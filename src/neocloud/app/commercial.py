@@ -52,10 +52,12 @@ def set_agreement(
     for field, value in (("price_per_gpu_hour", price), ("overage_per_gpu_hour", terms.overage_per_gpu_hour)):
         if value is not None:
             book.check_floor(model, kind, value, field)
-    rate = {
-        f: to_rate(v) for f in ("price_per_gpu_hour", "overage_per_gpu_hour") if (v := getattr(terms, f)) is not None
-    }
-    agreement = PriceAgreement(tenant_id, found.name, kind, replace(terms, **rate))
+    kept = replace(  # to six places, as stored
+        terms,
+        price_per_gpu_hour=None if terms.price_per_gpu_hour is None else to_rate(terms.price_per_gpu_hour),
+        overage_per_gpu_hour=None if terms.overage_per_gpu_hour is None else to_rate(terms.overage_per_gpu_hour),
+    )
+    agreement = PriceAgreement(tenant_id, found.name, kind, kept)
     uow.save_agreement(agreement)
     return agreement
 
