@@ -123,7 +123,7 @@ CASES: list[tuple[str, str, str, str, dict[str, Any], int, str]] = [
     ),
     ('gpus "1"', "lab", "POST", "/contracts", {"json": body(gpus="1")}, 422, "invalid_request"),
     ("gpus true", "lab", "POST", "/contracts", {"json": body(gpus=True)}, 422, "invalid_request"),
-    ("gpus 1.0", "lab", "POST", "/contracts", {"json": body(gpus=1.0)}, 422, "invalid_request"),
+    ("gpus 1.5", "lab", "POST", "/contracts", {"json": body(gpus=1.5)}, 422, "invalid_request"),
     ('take_or_pay "yes"', "operator", "POST", "/contracts", {"json": body(tenant="lab", take_or_pay="yes")}, 422, ""),
     (
         "notice 10**6 days",
@@ -304,6 +304,13 @@ def test_every_bound_gets_its_4xx_and_writes_nothing(door: Any) -> None:
             problems.append("the store changed")
         wrong += [f"{name}: {p}" for p in problems]
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_json_number_without_a_fraction_is_a_whole_number(door: Any) -> None:
+    """JSON has one kind of number: 8.0 is 8 (as JSON Schema's "integer" says), "8" and true are not."""
+    client, keys, _ = door
+    signed = client.post("/v1/contracts", headers={"Authorization": f"Bearer {keys['lab']}"}, json=body(gpus=8.0))
+    assert (signed.status_code, signed.json()["gpus"]) == (201, 8)
 
 
 def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(door: Any) -> None:

@@ -1,8 +1,9 @@
 """Request and response bodies, with examples for the OpenAPI document. Money and rates are decimal strings.
 
-Every input is bounded (core/bounds.py) and strict: integers and booleans must be JSON integers and booleans
-("1", 1.0 and true are not 1), times are Unix seconds within 1970-01-01 and 9999-12-31, decimals are written
-plainly with at most six places (two for amounts of money), names and ids are short and printable.
+Every input is bounded (core/bounds.py) and strict: integers are JSON numbers without a fraction (8 or 8.0,
+never "8" or true), booleans are JSON booleans, times are Unix seconds within 1970-01-01 and 9999-12-31,
+decimals are written plainly with at most six places (two for amounts of money), names and ids are short and
+printable.
 """
 
 from __future__ import annotations
@@ -37,9 +38,23 @@ def _text(value: object) -> str:
         raise ValueError(exc.message) from None
 
 
-Time = Annotated[int, Field(strict=True, ge=bounds.MIN_TIME, le=bounds.MAX_TIME, description="Unix seconds")]
-Gpus = Annotated[int, Field(strict=True, ge=1, le=bounds.MAX_GPUS, examples=[1000])]
-Count = Annotated[int, Field(strict=True, ge=0, le=bounds.MAX_GPUS)]
+def _whole(value: object) -> object:
+    """A JSON number with no fraction (8 or 8.0: JSON has one kind of number) as an int; never "8" or true."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WHOLE = BeforeValidator(_whole)
+Time = Annotated[int, WHOLE, Field(strict=True, ge=bounds.MIN_TIME, le=bounds.MAX_TIME, description="Unix seconds")]
+Gpus = Annotated[int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_GPUS, examples=[1000])]
+Count = Annotated[int, WHOLE, Field(strict=True, ge=0, le=bounds.MAX_GPUS)]
+NoticeDays = Annotated[int, WHOLE, Field(strict=True, ge=0, le=bounds.MAX_NOTICE_DAYS)]
+NoticeSeconds = Annotated[int, WHOLE, Field(strict=True, ge=0, le=bounds.MAX_PREEMPTION_NOTICE)]
+GpusPerTask = Annotated[int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_GPUS_PER_TASK, examples=[8])]
+Tasks = Annotated[int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_TASKS, examples=[4])]
+Seconds = Annotated[int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_DURATION, examples=[3600])]
+MilliGpus = Annotated[int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_MILLI_GPUS, examples=[8000])]
 Flag = Annotated[bool, Field(strict=True)]
 Rate = Annotated[Decimal, *_decimal("rate", bounds.MAX_RATE, bounds.PLACES, "2.40")]
 Money = Annotated[Decimal, *_decimal("amount", bounds.MAX_MONEY, 2, "100000.00")]
@@ -149,10 +164,10 @@ class ContractIn(_In):
     # the rate card.
     price_per_gpu_hour: Rate | None = None
     take_or_pay: Flag | None = None
-    termination_notice_days: Annotated[int, Field(strict=True, ge=0, le=bounds.MAX_NOTICE_DAYS)] | None = None
+    termination_notice_days: NoticeDays | None = None
     sla_uptime: Uptime | None = None
     overage_per_gpu_hour: Rate | None = None
-    preemption_notice_s: Annotated[int, Field(strict=True, ge=0, le=bounds.MAX_PREEMPTION_NOTICE)] | None = None
+    preemption_notice_s: NoticeSeconds | None = None
 
 
 class ContractOut(BaseModel):
@@ -179,10 +194,10 @@ class AgreementIn(_In):
     kind: ContractKind = ContractKind.RESERVED
     price_per_gpu_hour: Rate | None = Field(None, description="None: the rate card's.")
     take_or_pay: Flag = True
-    termination_notice_days: Annotated[int, Field(strict=True, ge=0, le=bounds.MAX_NOTICE_DAYS)] = 0
+    termination_notice_days: NoticeDays = 0
     sla_uptime: Uptime | None = None
     overage_per_gpu_hour: Rate | None = None
-    preemption_notice_s: Annotated[int, Field(strict=True, ge=0, le=bounds.MAX_PREEMPTION_NOTICE)] = 0
+    preemption_notice_s: NoticeSeconds = 0
 
 
 class AgreementOut(BaseModel):
@@ -277,18 +292,9 @@ class InvoiceIn(_In):
 
 class WorkloadIn(_In):
     contract_id: Id = Field(description="The contract the work runs (and is billed) under.")
-    gpus_per_task: Annotated[int, Field(strict=True, ge=1, le=bounds.MAX_GPUS_PER_TASK, examples=[8])] = 1
-    tasks: Annotated[int, Field(strict=True, ge=1, le=bounds.MAX_TASKS, examples=[4])] = 1
-    duration: Annotated[
-        int,
-        Field(
-            strict=True,
-            ge=1,
-            le=bounds.MAX_DURATION,
-            description="Seconds the work takes (the stand-in executor runs it that long).",
-            examples=[3600],
-        ),
-    ]
+    gpus_per_task: GpusPerTask = 1
+    tasks: Tasks = 1
+    duration: Seconds = Field(description="Seconds the work takes (the stand-in executor runs it that long).")
 
 
 class WorkloadOut(BaseModel):
@@ -363,7 +369,7 @@ class IncidentOut(OutageOut):
 class RunIn(_In):
     contract_id: Id
     job: Id = Field(description="Job id: with the start, the record's idempotency key.")
-    milli_gpus: Annotated[int, Field(strict=True, ge=1, le=bounds.MAX_MILLI_GPUS, examples=[8000])]
+    milli_gpus: MilliGpus
     start: Time
     end: Time
     preempted: Flag = False

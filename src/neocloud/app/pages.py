@@ -64,7 +64,7 @@ class Listing(Generic[T]):
         return Page(chosen)
 
     def after(self, cursor: str | None) -> Key | None:
-        return None if cursor is None else decode(cursor, self.name, self.shape)
+        return None if not cursor else decode(cursor, self.name, self.shape)  # no cursor, or "": the first page
 
 
 def checked_limit(limit: int | None) -> int:

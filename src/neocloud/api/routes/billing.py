@@ -85,7 +85,14 @@ def show_invoice(invoice_id: InvoiceId, ctx: Ctx, who: Who) -> Any:
 @router.get(
     "/invoices/{invoice_id}/export",
     response_class=Response,
-    responses={200: {"content": {media: {"schema": {"type": "string"}} for media in invoice_export.FORMATS.values()}}},
+    responses={
+        200: {
+            "content": {
+                media: {"schema": {"type": "object" if media == "application/json" else "string"}}
+                for media in invoice_export.FORMATS.values()
+            }
+        }
+    },
 )
 def export_invoice(
     invoice_id: InvoiceId, ctx: Ctx, who: Who, format: Annotated[str, Query(pattern="^(json|csv|html)$")] = "html"
