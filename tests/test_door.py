@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 import httpx2 as httpx
@@ -61,16 +62,31 @@ def test_the_token_bucket_refills_at_its_rate_and_caps_requests_in_flight() -> N
     assert all(off.admit("k").admitted for _ in range(50))
 
 
-def test_a_flooding_key_gets_429s_and_another_key_is_served(store: bootstrap.Context, keys: dict[str, str]) -> None:  # noqa: F811
+def test_a_flooding_key_gets_paced_429s_and_another_key_is_served(
+    store: bootstrap.Context,  # noqa: F811
+    keys: dict[str, str],
+) -> None:
     client = TestClient(app_with(store, rate_limit=5, rate_burst=5))
-    codes = [client.get("/v1/pools", headers=bearer(keys["lab"])).status_code for _ in range(12)]
-    assert codes.count(200) in (5, 6)
-    assert codes.count(429) == 12 - codes.count(200)
-    refused = client.get("/v1/pools", headers=bearer(keys["lab"]))
-    assert refused.status_code == 429
-    assert int(refused.headers["retry-after"]) >= 1
-    assert refused.headers["ratelimit-remaining"] == "0"
-    assert refused.json()["error"]["code"] == "rate_limited"
+    started = time.monotonic()
+    answers = []
+    for _ in range(15):
+        sent = time.monotonic()
+        response = client.get("/v1/pools", headers=bearer(keys["lab"]))
+        answers.append((response, time.monotonic() - sent))
+    elapsed = time.monotonic() - started
+    admitted = [r for r, _ in answers if r.status_code == 200]
+    refused = [(r, took) for r, took in answers if r.status_code == 429]
+    assert answers[4][0].status_code == 200  # the burst of 5
+    assert answers[5][0].status_code == 429
+    assert len(admitted) + len(refused) == 15
+    assert len(admitted) <= 5 + 5 * elapsed + 1  # never more than the burst and the rate
+    # Each refusal is held until a retry could pass, so a client retrying at once is paced to the rate: its
+    # refusals come no faster than tokens do (unpaced, these ten would take milliseconds all together).
+    assert len(refused) <= 5 * elapsed + 2
+    assert sum(took for _, took in refused) >= 0.1 * len(refused)
+    r = refused[0][0]
+    assert (r.headers["retry-after"], r.headers["ratelimit-remaining"]) == ("1", "0")
+    assert r.json()["error"]["code"] == "rate_limited"
     assert client.get("/v1/pools", headers=bearer(keys["research"])).status_code == 200
     assert client.get("/v1/health").status_code == 200  # the public paths are not limited
 

@@ -38,12 +38,19 @@ def contract(i: int) -> dict[str, Any]:
     return {"pool": POOL, "start": SOON.start + i * 60, "end": SOON.start + i * 60 + 3600, "gpus": 1}
 
 
-def test_the_store_goes_away_and_comes_back() -> None:
-    """Every acknowledged signing is in the store afterwards; 503 `store_unavailable` while it is away;
-    answering again within 5 s of its return, without a restart."""
+def test_the_store_goes_away_and_comes_back(tmp_path: Path) -> None:
+    """`serve` waits for a store that is not up yet; then every acknowledged signing is in the store
+    afterwards, 503 `store_unavailable` while it is away, answering again within 5 s of its return, without a
+    restart."""
     with private_postgres() as postgres:
         env, keys = prepared(postgres.url, NEOCLOUD_RATE_LIMIT="0", NEOCLOUD_MAX_IN_FLIGHT="1000")
-        server, base = serve(env, "--workers", "2")
+        postgres.stop()  # first, `serve` waits for a store that is not up yet
+        later = threading.Timer(2.0, postgres.start)
+        later.start()
+        log = tmp_path / "server.log"
+        server, base = serve(env, "--workers", "2", log=log)
+        later.join()
+        assert "waiting up to 60 s for the store" in log.read_text()
         acknowledged: list[str] = []
         statuses: Counter[int] = Counter()
         stop = threading.Event()

@@ -4,7 +4,8 @@
 2. the body's declared length against the limit: 413 before anything is read (a body without a length is
    counted as it arrives and refused the same way once it passes the limit);
 3. the API key, from the headers alone (401 before the body is read), except on the public paths;
-4. the key's rate and requests in flight (429 with Retry-After and RateLimit-* headers);
+4. the key's rate and requests in flight (429 with Retry-After and RateLimit-* headers, sent when a retry
+   could be admitted: see `_pace`);
 5. the request itself; an exception nobody answered becomes a JSON 500 `internal` (or 503
    `store_unavailable`) with the request id, and its traceback goes to the log under that id;
 6. one access log line (JSON: request id, key, tenant, method, route, status, milliseconds; never a secret)
@@ -15,6 +16,7 @@ A plain ASGI middleware, not Starlette's BaseHTTPMiddleware: it adds microsecond
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -34,6 +36,8 @@ from neocloud.api.ratelimit import RateLimiter
 from neocloud.app import auth
 from neocloud.core.errors import NeocloudError, StoreUnavailable
 
+PACE_MAX = 1.0  # seconds a refusal may be held
+PACED = 1_000  # refusals held at once, per worker
 PUBLIC = frozenset({"/v1/health", "/v1/ready", "/v1/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access = logging.getLogger("neocloud.access")
@@ -50,6 +54,7 @@ class Door:
         self.app, self.ctx, self.keys, self.limiter = app, ctx, keys, limiter
         self.max_body = ctx.settings.max_body_bytes
         self.log_access = ctx.settings.access_log
+        self._paced = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,6 +89,7 @@ class Door:
                     sent["extra"].append((b"retry-after", str(verdict.retry_after).encode()))
                     sent["extra"].append((b"ratelimit-reset", str(verdict.retry_after).encode()))
                     refusal = (429, "rate_limited", f"too many requests for key {who.key_id}: {verdict.reason}")
+                    await self._pace(verdict.wait)
             if refusal is not None:
                 await error_response(refusal[0], refusal[1], refusal[2], rid)({"type": "http"}, _nothing, send_with_ids)
             else:
@@ -107,6 +113,18 @@ class Door:
             if admitted and who is not None:
                 self.limiter.done(who.key_id)
             self._record(scope, sent["status"], started, rid, who)
+
+    async def _pace(self, wait: float) -> None:
+        """Hold a refusal until a retry could be admitted (at most PACE_MAX s): a client that retries at once
+        then retries at its allowed rate, and a flood costs the server a refusal per pace, not per packet
+        it can send. At most PACED refusals wait at once in a worker; beyond them, they are sent at once."""
+        if self._paced >= PACED:
+            return
+        self._paced += 1
+        try:
+            await asyncio.sleep(min(wait, PACE_MAX))
+        finally:
+            self._paced -= 1
 
     def _too_large(self, headers: dict[bytes, bytes]) -> tuple[int, str, str] | None:
         length = headers.get(b"content-length")

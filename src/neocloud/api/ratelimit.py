@@ -1,10 +1,13 @@
 """Per-key limits of one worker: a token bucket (a steady rate with bursts) and a cap on requests in flight.
 
-A key that floods gets 429 answers at once, at the cost of a few microseconds each, and keeps no more than
-`max_in_flight` of its requests on the worker's threads and store connections: another key's requests find
-them free. Each worker keeps its own buckets with its share of the rate (the rate divided by the workers);
-the load balancer of a worker-per-core server spreads a key's requests over the workers, so the sum is the
-rate as configured, to within the imbalance of that spreading.
+A key that floods gets 429 answers, and keeps no more than `max_in_flight` of its requests on the worker's
+threads and store connections: another key's requests find them free. The door paces the refusals
+(api/door.py): a 429 is sent when a retry could be admitted (at most a second later), so that a client that
+retries at once retries at the rate it is allowed, instead of spending the server's time on refusals.
+
+Each worker keeps its own buckets with its share of the rate (the rate divided by the workers); the load
+balancer of a worker-per-core server spreads a key's requests over the workers, so the sum is the rate as
+configured, to within the imbalance of that spreading.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+IN_FLIGHT_WAIT = 0.05  # seconds: a request in flight ends within about this, as a rule
 
 
 @dataclass(slots=True)
@@ -25,9 +30,10 @@ class _Bucket:
 @dataclass(slots=True)
 class Verdict:
     admitted: bool
-    retry_after: int  # seconds, for a refusal
+    retry_after: int  # whole seconds, for a refusal's Retry-After
     remaining: int
     reason: str = ""
+    wait: float = 0.0  # seconds until a retry could be admitted, as far as the bucket knows
 
 
 @dataclass
@@ -51,10 +57,12 @@ class RateLimiter:
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
             bucket.at = now
             if bucket.tokens < 1:
-                wait = math.ceil((1 - bucket.tokens) / self.rate)
-                return Verdict(False, max(1, wait), 0, f"more than {self.rate:g} requests per second")
+                wait = (1 - bucket.tokens) / self.rate
+                reason = f"more than {self.rate:g} requests per second"
+                return Verdict(False, max(1, math.ceil(wait)), 0, reason, wait)
         if bucket.in_flight >= self.max_in_flight:
-            return Verdict(False, 1, int(bucket.tokens), f"more than {self.max_in_flight} requests at once")
+            reason = f"more than {self.max_in_flight} requests at once"
+            return Verdict(False, 1, int(bucket.tokens), reason, IN_FLIGHT_WAIT)
         if self.rate > 0:
             bucket.tokens -= 1
         bucket.in_flight += 1
