@@ -9,7 +9,8 @@ checks every answer.
     python -m benchmarks.api_bench [--pg postgresql://postgres@127.0.0.1:5432/postgres]
         [--only quotes|signing|stampede]   (prints JSON)
 
-The server gets this process's environment: NEOCLOUD_GC_DEFAULTS=1 runs it with Python's collector defaults.
+The server gets this process's environment (NEOCLOUD_GC_DEFAULTS=1 runs it with Python's collector defaults),
+without the per-key rate and in-flight limits unless the environment sets them.
 """
 
 from __future__ import annotations
@@ -166,7 +167,15 @@ def main() -> None:
     try:
         secret = prepare(url)["secret"]
         port = _port()
-        env = {**os.environ, "NEOCLOUD_DB_URL": url, "NEOCLOUD_TICK": "0"}
+        # The server's capacity, not a tenant's allowance: no per-key rate or in-flight limit (one key drives
+        # the whole load here; benchmarks/flood.py measures the limits).
+        env = {
+            "NEOCLOUD_RATE_LIMIT": "0",
+            "NEOCLOUD_MAX_IN_FLIGHT": "100000",
+            **os.environ,
+            "NEOCLOUD_DB_URL": url,
+            "NEOCLOUD_TICK": "0",
+        }
         neocloud = str(Path(sys.executable).with_name("neocloud"))
         server = subprocess.Popen(
             [neocloud, "serve", "--port", str(port), "--workers", "2"],

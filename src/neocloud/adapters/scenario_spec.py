@@ -57,7 +57,7 @@ class EngineIn(Strict):
 
 
 class CampaignsIn(Strict):
-    per_month: float = Field(ge=0)
+    per_month: float = Field(ge=0, le=10_000)
     share: tuple[float, float]
     days: tuple[float, float]
 
@@ -79,7 +79,7 @@ class InferenceIn(Strict):
 
 
 class SyntheticIn(Strict):
-    slice_gpus: int = Field(ge=8)
+    slice_gpus: int = Field(ge=8, le=1_000_000)
     days: int = Field(gt=0, le=366)
     campaigns: CampaignsIn | None = None
     inference: InferenceIn | None = None
@@ -106,7 +106,7 @@ class LeaseIn(Strict):
     usd_per_month: Decimal = Field(ge=0)
     start: str = Field(pattern=MONTH)
     end: str = Field(pattern=MONTH)
-    notice_days: int = Field(ge=0)
+    notice_days: int = Field(ge=0, le=3_660)
     notice_given: date | None = None
     sla_uptime: Decimal | None = Field(default=None, gt=0, le=1)
 
@@ -117,9 +117,9 @@ class PriceIn(Strict):
 
 class SpotIn(PriceIn):
     load: float = Field(ge=0, le=10)
-    job_gpus: int = Field(gt=0)
-    job_hours: float = Field(gt=0)
-    notice_s: int = Field(ge=0)
+    job_gpus: int = Field(gt=0, le=100_000)
+    job_hours: float = Field(gt=0, le=24 * 366)
+    notice_s: int = Field(ge=0, le=7 * 86_400)
 
 
 class InternalValueIn(Strict):
@@ -167,9 +167,9 @@ class SensitivityIn(Strict):
 
 
 class SweepIn(Strict):
-    lease_price_factors: list[Decimal] = Field(min_length=1)
-    rent_fractions: list[Decimal] = Field(min_length=1)
-    demand_factors: list[float] = Field(min_length=1)
+    lease_price_factors: list[Decimal] = Field(min_length=1, max_length=100)
+    rent_fractions: list[Decimal] = Field(min_length=1, max_length=100)
+    demand_factors: list[float] = Field(min_length=1, max_length=100)
     offer: Literal["lease", "reserved"] = "lease"
 
     @model_validator(mode="after")
@@ -185,7 +185,7 @@ class ScenarioIn(Strict):
     name: str = Field(min_length=1)
     fleet: str
     horizon: HorizonIn
-    seed: int = Field(ge=0)
+    seed: int = Field(ge=0, lt=2**63)
     engine: EngineIn
     demand: DemandIn
     lease: LeaseIn
@@ -194,7 +194,7 @@ class ScenarioIn(Strict):
     internal_value: InternalValueIn
     costs: CostsIn
     reliability: ReliabilityIn
-    strategies: list[StrategyIn] = Field(min_length=1)
+    strategies: list[StrategyIn] = Field(min_length=1, max_length=100)
     sensitivity: SensitivityIn
     sweep: SweepIn
     sources: dict[str, str]

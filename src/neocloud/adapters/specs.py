@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from neocloud.core.bounds import MAX_GPUS, MAX_GPUS_PER_TASK, MAX_MONEY, MAX_NAME, MAX_RATE, MAX_TEXT, NAME
 from neocloud.core.catalog import Catalog, GpuModel
 from neocloud.core.errors import InvalidSpec, NeocloudError
 from neocloud.core.fleet import BlockGroup, NodeSpec, Site, validate_site
@@ -24,16 +25,18 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A spec's part: no unknown keys, no NaN or infinity, no text longer than anyone writes by hand."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=10_000)
 
 
 class GpuModelIn(Strict):
     name: str = Field(min_length=1)
     vendor: str
-    tdp_w: int = Field(gt=0)
-    mem_gb: int = Field(gt=0)
-    nvlink_domain: int = Field(gt=0)
-    gpus_per_node: int = Field(gt=0)
+    tdp_w: int = Field(gt=0, le=100_000)
+    mem_gb: int = Field(gt=0, le=100_000)
+    nvlink_domain: int = Field(gt=0, le=100_000)
+    gpus_per_node: int = Field(gt=0, le=MAX_GPUS_PER_TASK)
     it_kw_per_gpu: Decimal = Field(gt=0)
     bf16_tflops: Decimal | None = Field(default=None, gt=0)
     mem_bw_tbps: Decimal | None = None
@@ -41,11 +44,11 @@ class GpuModelIn(Strict):
     node_kw_typical: Decimal | None = None
     gpus_per_rack: int | None = None
     rack_kw_max: Decimal | None = None
-    list_price_usd: Decimal | None = Field(default=None, ge=0)
-    on_demand_usd_per_hr: Decimal | None = Field(default=None, ge=0)
-    reserved_1y_usd_per_hr: Decimal | None = Field(default=None, ge=0)
-    spot_usd_per_hr: Decimal | None = Field(default=None, ge=0)
-    floor_usd_per_hr: Decimal | None = Field(default=None, ge=0)
+    list_price_usd: Decimal | None = Field(default=None, ge=0, le=MAX_MONEY)
+    on_demand_usd_per_hr: Decimal | None = Field(default=None, ge=0, le=MAX_RATE)
+    reserved_1y_usd_per_hr: Decimal | None = Field(default=None, ge=0, le=MAX_RATE)
+    spot_usd_per_hr: Decimal | None = Field(default=None, ge=0, le=MAX_RATE)
+    floor_usd_per_hr: Decimal | None = Field(default=None, ge=0, le=MAX_RATE)
     aliases: tuple[str, ...] = ()
 
     def to_core(self) -> GpuModel:
@@ -61,28 +64,38 @@ class CatalogIn(Strict):
 
 
 class NodeIn(Strict):
-    gpu_model: str
-    gpus: int = Field(gt=0)
-    cpus: int = Field(default=0, ge=0)
-    memory_gib: int = Field(default=0, ge=0)
+    gpu_model: str = Field(max_length=100)
+    gpus: int = Field(gt=0, le=MAX_GPUS_PER_TASK)
+    cpus: int = Field(default=0, ge=0, le=100_000)
+    memory_gib: int = Field(default=0, ge=0, le=100_000_000)
 
 
 class BlockGroupIn(Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    count: int = Field(default=1, gt=0)
-    racks: int = Field(default=1, gt=0)
-    nodes_per_rack: int = Field(gt=0)
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=NAME)
+    count: int = Field(default=1, gt=0, le=100_000)
+    racks: int = Field(default=1, gt=0, le=10_000)
+    nodes_per_rack: int = Field(gt=0, le=10_000)
     node: NodeIn
+
+    @property
+    def gpus(self) -> int:
+        return self.count * self.racks * self.nodes_per_rack * self.node.gpus
 
 
 class SiteIn(Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    location: str = ""
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=NAME)
+    location: str = Field("", max_length=MAX_TEXT, pattern=r"^[^\x00-\x1f\x7f]*$")
     power_mw: Decimal | None = Field(default=None, gt=0)
     pue: Decimal = Field(default=Decimal("1.25"), ge=1)
     usd_per_mwh: Decimal = Field(default=Decimal("80"), ge=0)
     pool_by_block: bool = False
-    blocks: list[BlockGroupIn] = Field(min_length=1)
+    blocks: list[BlockGroupIn] = Field(min_length=1, max_length=1_000)
+
+    @model_validator(mode="after")
+    def _not_too_large(self) -> SiteIn:
+        if sum(b.gpus for b in self.blocks) > MAX_GPUS:
+            raise ValueError(f"a site of more than {MAX_GPUS:,} GPUs is not one")
+        return self
 
     def to_core(self) -> Site:
         return Site(

@@ -99,7 +99,7 @@ def submit_workload(
             gpus_per_task=gpus_per_task,
         )
     limits = uow.get_limits([contract.tenant_id])[contract.tenant_id]
-    held = held_now(uow.list_contracts(contract.tenant_id), contract.tenant_id, pool.name, now)
+    held = held_now(uow.holding([pool.name], now), contract.tenant_id, pool.name, now)
     check_quota(limits, held, pool.name, job.gpus, policy)
     if limits.credit_limit is not None:
         check_credit(limits, exposure(uow, contract.tenant_id, now), ZERO, f"workload of {job.gpus:,} GPUs")
@@ -181,7 +181,7 @@ class LiveEngine:
             return counts
         if self._pools is None:
             self._pools = nodes_by_pool(uow.list_sites(), self.catalog)
-        contracts = {c.id: c for c in uow.list_contracts()}
+        contracts = uow.get_contracts({w.contract_id for w in active})
         by_pool: dict[str, list[StoredWorkload]] = defaultdict(list)
         for w in active:
             end = executor.finished_by(w, now) if w.status == "running" else None
@@ -195,8 +195,9 @@ class LiveEngine:
             )
             counts["finished"] += 1
         limits = uow.get_limits({w.job.tenant for w in active})
+        holding = uow.holding(by_pool, now)
         for pool, workloads in sorted(by_pool.items()):
-            held = _entitlements((c for c in contracts.values() if c.pool == pool), now)
+            held = _entitlements((c for c in holding if c.pool == pool), now)
             caps = {  # a tenant's work may use its holds and its quota beyond them
                 t: held.get(t, 0) + quota
                 for t in {w.job.tenant for w in workloads}

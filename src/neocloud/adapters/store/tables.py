@@ -89,7 +89,7 @@ class ContractRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     cancelled_at: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_contracts_tenant", "tenant_id"),)
+    __table_args__ = (Index("ix_contracts_tenant", "tenant_id"), Index("ix_contracts_pool_end", "pool", "end"))
 
 
 class UsageRow(Base):

@@ -332,6 +332,22 @@ class SqlUnitOfWork(CommercialRows):
         row = self.session.get(ContractRow, contract_id, populate_existing=True)
         return None if row is None else codec.contract_from_row(row)
 
+    def get_contracts(self, contract_ids: Iterable[str]) -> dict[str, Contract]:
+        wanted = sorted(set(contract_ids))
+        if not wanted:
+            return {}
+        rows = self.session.scalars(select(ContractRow).where(ContractRow.id.in_(wanted)))
+        return {r.id: codec.contract_from_row(r) for r in rows}
+
+    def holding(self, pools: Iterable[str], at: int) -> list[Contract]:
+        """Reserved and internal contracts of these pools whose GPUs are held at `at` (their holds' terms are
+        the contracts' own, a cancelled contract's shortened to its notice)."""
+        c = ContractRow
+        query = select(c).where(
+            c.pool.in_(sorted(set(pools))), c.end > at, c.start <= at, c.gpus > 0, c.kind.in_(("reserved", "internal"))
+        )
+        return [codec.contract_from_row(r) for r in self.session.scalars(query.order_by(c.start, c.id))]
+
     def list_contracts(
         self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
     ) -> list[Contract]:

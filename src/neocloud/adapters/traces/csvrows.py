@@ -56,13 +56,13 @@ def number(row: Row, column: str) -> float:
         result = float(value)
     except ValueError:
         raise ValueError(f"column {quoted(column)} is not a number: {quoted(value)}") from None
-    if result < 0 or math.isnan(result):
-        raise ValueError(f"column {quoted(column)} is negative: {value}")
+    if not math.isfinite(result) or result < 0:
+        raise ValueError(f"column {quoted(column)} is not a finite non-negative number: {quoted(value)}")
     return result
 
 
 def integer(row: Row, column: str) -> int:
-    """A non-negative whole number written as one."""
+    """A non-negative whole number written as one, below 2^53 (what a float, or a JSON reader, keeps exactly)."""
     value = (row.get(column) or "").strip()
     if not value:
         raise ValueError(f"column {quoted(column)} is empty")
@@ -70,6 +70,6 @@ def integer(row: Row, column: str) -> int:
         result = int(value)
     except ValueError:
         raise ValueError(f"column {quoted(column)} is not an integer: {quoted(value)}") from None
-    if result < 0:
-        raise ValueError(f"column {quoted(column)} is negative: {result}")
+    if not 0 <= result < 2**53:
+        raise ValueError(f"column {quoted(column)} is out of range (0 to 2^53): {quoted(value)}")
     return result

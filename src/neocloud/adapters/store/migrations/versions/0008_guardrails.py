@@ -1,5 +1,5 @@
 """guardrails: price agreements per tenant, pool and kind; credit limits and quotas per tenant; API keys that
-expire and remember when they were last used
+expire and remember when they were last used; contracts found by pool and end (what holds capacity now)
 
 Revision ID: 0008
 Revises: 0007
@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["pool"], ["pools.name"], name=op.f("fk_quotas_pool_pools")),
         sa.PrimaryKeyConstraint("tenant_id", "pool", name=op.f("pk_quotas")),
     )
+    op.create_index("ix_contracts_pool_end", "contracts", ["pool", "end"])
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("expires_at", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("last_used_at", sa.BigInteger(), nullable=True))
@@ -58,6 +59,7 @@ def downgrade() -> None:
         batch.drop_index("ix_api_keys_created")
         batch.drop_column("last_used_at")
         batch.drop_column("expires_at")
+    op.drop_index("ix_contracts_pool_end", "contracts")
     op.drop_table("quotas")
     op.drop_table("tenant_limits")
     op.drop_table("price_agreements")
