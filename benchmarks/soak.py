@@ -38,6 +38,7 @@ class Load:
         self.client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=30)
         self.index, self.i = index, 0
         self.latencies: list[float] = []
+        self.by_call: dict[str, list[float]] = {}
         self.errors: Counter[str] = Counter()
         self.requests = 0
         now = int(time.time())
@@ -75,10 +76,22 @@ class Load:
         except httpx.TransportError as exc:
             status, expected = -1, 0
             self.errors[f"{method} {path}: {type(exc).__name__}"] += 1
-        self.latencies.append((time.perf_counter() - started) * 1000)
+        ms = (time.perf_counter() - started) * 1000
+        self.latencies.append(ms)
+        self.by_call.setdefault(f"{method} {path}", []).append(ms)
         self.requests += 1
         if status != expected and status != -1:
             self.errors[f"{method} {path}: {status}"] += 1
+
+
+def drift_by_call(loads: list[Load]) -> dict[str, list[float]]:
+    """Per kind of request: the median latency of its first tenth and of its last tenth, over all tenants."""
+    out = {}
+    for call in sorted({c for load in loads for c in load.by_call}):
+        first = [ms for load in loads for ms in load.by_call.get(call, [])[: len(load.by_call.get(call, [])) // 10]]
+        last = [ms for load in loads for ms in load.by_call.get(call, [])[-(len(load.by_call.get(call, [])) // 10) :]]
+        out[call] = [round(statistics.median(first), 2), round(statistics.median(last), 2)]
+    return out
 
 
 def main() -> None:
@@ -136,6 +149,7 @@ def main() -> None:
         "rss_at_end_mib": last,
         "rss_growth_after_warm_up": [round(b / a - 1, 3) for a, b in zip(sorted(warm), sorted(last), strict=False)],
         "p50_drift": round(samples[-1]["p50_ms"] / samples[0]["p50_ms"], 2),
+        "p50_ms_first_and_last_tenth_by_call": drift_by_call(loads),
         "target": "0 errors; worker RSS growth <= 10 % after the warm-up (minute 1)",
     }
     print(json.dumps(report, indent=2))

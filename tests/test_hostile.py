@@ -4,6 +4,7 @@ its precise 4xx and code, a short answer in the project's error shape, and leave
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from neocloud import bootstrap
+from neocloud.adapters.specs import default_catalog
 from neocloud.api.app import create_app
 from neocloud.app import auth
 from neocloud.cli.main import app as cli_app
@@ -492,3 +494,61 @@ def test_a_bad_store_url_is_one_line_even_with_json(tmp_path: Any) -> None:
     assert usage.returncode == 2
     assert usage.stderr.count("\n") == 1
     assert usage.stderr.startswith("error[invalid_input]")
+
+
+FLEET_CASES = [
+    ("count: 1e12", "count: Input should be a valid integer"),
+    ("count: 1000000000000", "count: Input should be less than or equal to 100000"),
+    ("count: 100000, racks: 10000", "a site of more than 10,000,000 GPUs is not one"),
+    ("count: 1, power: .nan", "Extra inputs are not permitted"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), FLEET_CASES)
+def test_fleet_files_are_bounded(tmp_path: Any, change: str, message: str) -> None:
+    from neocloud.adapters.specs import load_fleet
+    from neocloud.core.errors import InvalidSpec
+
+    block = "{name: b, " + change + ", nodes_per_rack: 8, node: {gpu_model: h100-sxm, gpus: 8}}"
+    path = tmp_path / "fleet.yaml"
+    path.write_text(f"sites:\n  - name: s1\n    blocks:\n      - {block}\n")
+    with pytest.raises(InvalidSpec, match=message) as refused:
+        load_fleet(str(path), default_catalog())
+    assert len(refused.value.message) < 400
+
+
+def test_sites_with_nan_power_or_control_characters_are_refused(tmp_path: Any) -> None:
+    from neocloud.adapters.specs import load_fleet
+    from neocloud.core.errors import InvalidSpec
+
+    block = "{name: b, nodes_per_rack: 8, node: {gpu_model: h100-sxm, gpus: 8}}"
+    for site, message in (
+        ("power_mw: .nan", "power_mw: Input should be a finite number"),
+        ("pue: .inf", "pue: Input should be a finite number"),
+        ('location: "a\\u0000b"', "location: String should match pattern"),
+    ):
+        path = tmp_path / "fleet.yaml"
+        path.write_text(f"sites:\n  - name: s1\n    {site}\n    blocks:\n      - {block}\n")
+        with pytest.raises(InvalidSpec, match=message):
+            load_fleet(str(path), default_catalog())
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("c-x,j1,9999999999999999999999,0,60,false", "milli_gpus.*out of range"),
+        ("c-x,j1,NaN,0,60,false", "milli_gpus.*not an integer"),
+        ("c-x,j1,8000,0," + "9" * 5000 + ",false", "end.*not an integer"),
+        ("c-x,j1,8000,-5,60,false", "start.*out of range"),
+        ("c-x,j1,8000,0,60,maybe", "preempted must be true or false"),
+    ],
+)
+def test_usage_files_are_bounded(cli_store: str, tmp_path: Any, row: str, message: str) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text("contract,job,milli_gpus,start,end,preempted\n" + row + "\n")
+    result = CliRunner().invoke(cli_app, ["--db", cli_store, "usage", "import", str(path), "--json"])
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "invalid_spec"
+    assert re.search(message, error["message"]), error["message"]
+    assert len(result.stdout) < 2_000

@@ -228,6 +228,16 @@ def test_the_default_scenario_lists_every_assumption_with_a_source(traces: Path,
         ("lease: {end: '2026-04'}", r"lease: the lease ends \(2026-04\) before it starts \(2026-05\)"),
         ("- a list", r"bad.yaml: \(document\): a scenario is a mapping"),
         ("lease: {usd_per_month: [", r"bad.yaml: line 1, column 25: malformed YAML"),
+        ("spot: {job_hours: .inf}", r"spot.job_hours: Input should be a finite number"),
+        (
+            "demand: {trace: null, load: null, synthetic: {slice_gpus: 64, days: 7,"
+            " campaigns: {per_month: .nan, share: [0.1, 0.5], days: [1, 2]}}}",
+            r"^[^(]*per_month: Input should be a finite number",
+        ),
+        ("lease: {usd_per_month: .nan}", r"lease.usd_per_month: Input should be a finite number"),
+        ("seed: 100000000000000000000", r"seed: Input should be less than"),
+        ("demand: {synthetic: {slice_gpus: 1000000000000}}", r"slice_gpus: Input should be less than or equal"),
+        ("name: " + "x" * 20_000, r"name: String should have at most 10000 characters"),
     ],
 )
 def test_bad_scenario_files_get_precise_errors(tmp_path: Path, traces: Path, text: str, message: str) -> None:

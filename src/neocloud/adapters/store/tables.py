@@ -89,7 +89,10 @@ class ContractRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     cancelled_at: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_contracts_tenant", "tenant_id"), Index("ix_contracts_pool_end", "pool", "end"))
+    __table_args__ = (
+        Index("ix_contracts_tenant", "tenant_id", "start", "id"),  # a tenant's contracts, a page at a time
+        Index("ix_contracts_pool_end", "pool", "end"),
+    )
 
 
 class UsageRow(Base):
@@ -193,7 +196,10 @@ class WorkloadRow(Base):
     preemptions: Mapped[int] = mapped_column(Integer)
     allocation: Mapped[list[list[object]] | None] = mapped_column(JSON)  # [[node name, GPUs], ...]
 
-    __table_args__ = (Index("ix_workloads_status", "status"),)
+    __table_args__ = (
+        Index("ix_workloads_status", "status"),
+        Index("ix_workloads_tenant", "tenant_id", "submit", "id"),  # a tenant's workloads, a page at a time
+    )
 
 
 class PriceAgreementRow(Base):

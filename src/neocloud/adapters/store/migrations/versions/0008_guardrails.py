@@ -48,6 +48,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "pool", name=op.f("pk_quotas")),
     )
     op.create_index("ix_contracts_pool_end", "contracts", ["pool", "end"])
+    with op.batch_alter_table("contracts") as batch:  # a tenant's contracts and workloads, a page at a time
+        batch.drop_index("ix_contracts_tenant")
+        batch.create_index("ix_contracts_tenant", ["tenant_id", "start", "id"])
+    op.create_index("ix_workloads_tenant", "workloads", ["tenant_id", "submit", "id"])
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("expires_at", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("last_used_at", sa.BigInteger(), nullable=True))
@@ -59,6 +63,10 @@ def downgrade() -> None:
         batch.drop_index("ix_api_keys_created")
         batch.drop_column("last_used_at")
         batch.drop_column("expires_at")
+    op.drop_index("ix_workloads_tenant", "workloads")
+    with op.batch_alter_table("contracts") as batch:
+        batch.drop_index("ix_contracts_tenant")
+        batch.create_index("ix_contracts_tenant", ["tenant_id"])
     op.drop_index("ix_contracts_pool_end", "contracts")
     op.drop_table("quotas")
     op.drop_table("tenant_limits")
