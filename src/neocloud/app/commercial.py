@@ -62,11 +62,13 @@ def set_agreement(
     return agreement
 
 
-def end_agreement(uow: UnitOfWork, tenant: str, pool: str, kind: ContractKind) -> None:
-    """The tenant signs at the rate card again (contracts signed meanwhile keep their terms)."""
+def end_agreement(uow: UnitOfWork, tenant: str, pool: str, kind: ContractKind) -> str:
+    """The tenant signs at the rate card again (contracts signed meanwhile keep their terms). Returns the
+    tenant's id."""
     tenant_id = get_tenant(uow, tenant).id
     if not uow.delete_agreement((tenant_id, pool, kind)):
         raise NotFound(f"no {kind} agreement with {tenant_id} on {pool}", tenant=tenant_id, pool=pool)
+    return tenant_id
 
 
 # Limits --------------------------------------------------------------------------------------------------

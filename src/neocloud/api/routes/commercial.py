@@ -31,6 +31,11 @@ TenantPath = Annotated[str, Path(max_length=bounds.MAX_NAME, pattern=bounds.NAME
 KeyId = Annotated[str, Path(max_length=bounds.MAX_ID, pattern=bounds.ID)]
 
 
+def _forget(request: Request, tenant_id: str) -> None:
+    """This worker's signing desk reads the tenant's limits and agreements again (others within 2 s)."""
+    request.app.state.signing.forget(tenant_id)
+
+
 def _limits(uow: UnitOfWork, limits: Limits, ctx: Any) -> dict[str, Any]:
     return limits_view(limits, credit.exposure(uow, limits.tenant_id, ctx.now()), ctx.settings.default_quota_gpus)
 
@@ -97,7 +102,7 @@ def revoke_key(key_id: KeyId, request: Request, ctx: Ctx, who: Operator) -> dict
 
 
 @router.put("/agreements", response_model=schemas.AgreementOut)
-def set_agreement(body: schemas.AgreementIn, ctx: Ctx, who: Operator) -> dict[str, Any]:
+def set_agreement(body: schemas.AgreementIn, request: Request, ctx: Ctx, who: Operator) -> dict[str, Any]:
     """Agree terms with a tenant for a pool and kind of contract (operator): its signings there get them
     instead of the rate card's. No price below the floor of the pool's GPU model."""
     terms = Terms(
@@ -109,7 +114,9 @@ def set_agreement(body: schemas.AgreementIn, ctx: Ctx, who: Operator) -> dict[st
         preemption_notice_s=body.preemption_notice_s,
     )
     with ctx.uow() as uow:
-        return agreement_view(commercial.set_agreement(uow, body.tenant, body.pool, body.kind, terms, ctx.catalog))
+        agreement = commercial.set_agreement(uow, body.tenant, body.pool, body.kind, terms, ctx.catalog)
+    _forget(request, agreement.tenant_id)
+    return agreement_view(agreement)
 
 
 @router.get("/agreements", response_model=schemas.Page[schemas.AgreementOut])
@@ -126,12 +133,13 @@ def end_agreement(
     tenant: Annotated[str, Query(max_length=bounds.MAX_NAME, pattern=bounds.NAME)],
     pool: Annotated[str, Query(max_length=200, pattern=bounds.ID)],
     kind: ContractKind,
+    request: Request,
     ctx: Ctx,
     who: Operator,
 ) -> Response:
     """End an agreement (operator): the tenant signs at the rate card again; signed contracts keep their terms."""
     with ctx.uow() as uow:
-        commercial.end_agreement(uow, tenant, pool, kind)
+        _forget(request, commercial.end_agreement(uow, tenant, pool, kind))
     return Response(status_code=204)
 
 
@@ -148,14 +156,20 @@ def limits(tenant: TenantPath, ctx: Ctx, who: Who) -> dict[str, Any]:
 
 
 @router.put("/tenants/{tenant}/credit-limit", response_model=schemas.LimitsOut)
-def set_credit_limit(tenant: TenantPath, body: schemas.CreditLimitIn, ctx: Ctx, who: Operator) -> dict[str, Any]:
+def set_credit_limit(
+    tenant: TenantPath, body: schemas.CreditLimitIn, request: Request, ctx: Ctx, who: Operator
+) -> dict[str, Any]:
     """Exposure allowed (USD); beyond it, new contracts (402) and work are refused. null: no limit."""
     with ctx.uow() as uow:
-        return _limits(uow, commercial.set_credit_limit(uow, tenant, body.usd), ctx)
+        limits = commercial.set_credit_limit(uow, tenant, body.usd)
+        _forget(request, limits.tenant_id)
+        return _limits(uow, limits, ctx)
 
 
 @router.put("/tenants/{tenant}/quotas", response_model=schemas.LimitsOut)
-def set_quota(tenant: TenantPath, body: schemas.QuotaIn, ctx: Ctx, who: Operator) -> dict[str, Any]:
+def set_quota(tenant: TenantPath, body: schemas.QuotaIn, request: Request, ctx: Ctx, who: Operator) -> dict[str, Any]:
     """GPUs the tenant's work may use in a pool beyond its reservations (null: back to the default)."""
     with ctx.uow() as uow:
-        return _limits(uow, commercial.set_quota(uow, tenant, body.pool, body.gpus), ctx)
+        limits = commercial.set_quota(uow, tenant, body.pool, body.gpus)
+        _forget(request, limits.tenant_id)
+        return _limits(uow, limits, ctx)
