@@ -436,7 +436,7 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
         assert cli("maintenance", "cancel", pool, down["id"])["id"] == down["id"]
         longer = cli("contract", "extend", now["id"], "--end", "+10d")
         assert longer["end"] == now["end"] + 10 * 86_400
-        assert cli("contract", "terms", now["id"], "--minimum", "1000")["terms"]["minimum_per_period"] == "1000.00"
+        assert cli("contract", "terms", now["id"], "--minimum", "1000")["minimum_per_period"] == "1000.00"
         outage = cli("incident", "add", pool, "--start", "2031-02-01", "--end", "+4h", "--contract", now["id"])
         assert (outage["contract_id"], outage["end"] - outage["start"]) == (now["id"], 4 * 3600)
         assert len(items(cli("incident", "list", "--period", "2031-02"))) == 1

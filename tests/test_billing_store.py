@@ -166,7 +166,7 @@ def test_billing_cli(signed: tuple[bootstrap.Context, str, str], tmp_path: Path)
     assert (incident["end"] - incident["start"], incident["gpus"]) == (4 * H, 2)
     assert len(json.loads(cli("incident", "list", "--period", "2025-06", "--json").stdout)["items"]) == 1
     terms = json.loads(cli("contract", "terms", od, "--minimum", "100", "--prepaid", "12.5", "--json").stdout)
-    assert terms["terms"] == {"minimum_per_period": "100.00", "prepaid_balance": "12.50"}
+    assert terms == {"contract_id": terms["contract_id"], "minimum_per_period": "100.00", "prepaid_balance": "12.50"}
     assert json.loads(cli("contract", "terms", "c-nope", "--json", ok=False).stdout)["error"]["code"] == (
         "unknown_contract"
     )

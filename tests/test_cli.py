@@ -132,9 +132,13 @@ def test_workloads_run_locally_one_engine_step_at_a_time(cli: Any) -> None:
     assert "running" in cli("workload", "list").stdout
     assert as_json(cli("workload", "cancel", work["id"], "--json"))["status"] == "cancelled"
     assert as_json(cli("workload", "show", "w-nope", "--json", ok=False))["error"]["code"] == "not_found"
-    for bad in (["--duration", "soon"], ["--duration", "0h"], ["--duration", "1h", "--tasks", "0"]):
+    for bad, code in (
+        (["--duration", "soon"], "invalid_input"),
+        (["--duration", "0h"], "invalid_input"),
+        (["--duration", "1h", "--tasks", "0"], "invalid_request"),  # the API's schema refuses it
+    ):
         refused = cli("workload", "submit", "--contract", contract["id"], *bad, "--json", ok=False)
-        assert as_json(refused)["error"]["code"] == "invalid_input", bad
+        assert as_json(refused)["error"]["code"] == code, bad
 
 
 @pytest.mark.parametrize(
@@ -142,7 +146,7 @@ def test_workloads_run_locally_one_engine_step_at_a_time(cli: Any) -> None:
     [
         ("tenant list --json", None),
         (SIGN.replace("--tenant lab", "--tenant ghost"), "unknown_tenant"),
-        (SIGN.replace("--gpus 4", "--gpus -4"), "invalid_input"),
+        (SIGN.replace("--gpus 4", "--gpus -4"), "invalid_request"),
         (SIGN.replace("--start 2027-01-01 --term 1d", "--start 2027-01-02 --end 2027-01-01"), "invalid_interval"),
         (SIGN.replace("colossus-1/", "nowhere/"), "unknown_pool"),
         (SIGN.replace("2027-01-01", "soon"), "invalid_input"),

@@ -76,8 +76,8 @@ def test_a_flooding_key_gets_paced_429s_and_another_key_is_served(
     elapsed = time.monotonic() - started
     admitted = [r for r, _ in answers if r.status_code == 200]
     refused = [(r, took) for r, took in answers if r.status_code == 429]
-    assert answers[4][0].status_code == 200  # the burst of 5
-    assert answers[5][0].status_code == 429
+    assert [r.status_code for r, _ in answers[:5]] == [200] * 5  # the burst of 5
+    assert refused  # then more than 5 a second
     assert len(admitted) + len(refused) == 15
     assert len(admitted) <= 5 + 5 * elapsed + 1  # never more than the burst and the rate
     # Each refusal is held until a retry could pass, so a client retrying at once is paced to the rate: its

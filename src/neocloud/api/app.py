@@ -26,8 +26,9 @@ from neocloud.core.errors import NeocloudError
 log = logging.getLogger("neocloud.live")
 
 
-def create_app(ctx: bootstrap.Context, tick: float | None = None) -> FastAPI:
-    """The API. With `tick` > 0 (default: the settings') the live engine reconciles every `tick` seconds."""
+def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool = False) -> FastAPI:
+    """The API. With `tick` > 0 (default: the settings') the live engine reconciles every `tick` seconds.
+    `local`: the API in the CLI's process (neocloud.client.local): every request is the operator's."""
     period = ctx.settings.tick if tick is None else tick
 
     @asynccontextmanager
@@ -55,7 +56,8 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
     app.add_exception_handler(HTTPException, errors.http_error)
     limiter = RateLimiter(settings.rate_limit / settings.workers, settings.rate_burst, settings.max_in_flight)
-    app.add_middleware(Door, ctx=ctx, keys=keys, limiter=limiter)
+    trusted = auth.Principal("local", auth.OPERATOR, None) if local else None
+    app.add_middleware(Door, ctx=ctx, keys=keys, limiter=limiter, trusted=trusted)
     app.include_router(v1())
     return app
 

@@ -130,13 +130,30 @@ class PoolOut(_Out):
     gpus: int
 
 
-class SiteOut(BaseModel):
+class BlockGroupOut(BaseModel):
     name: str
+    count: int
+    racks: int
+    nodes_per_rack: int
+    gpu_model: str
+    gpus_per_node: int
+    gpus: int
+
+
+class SiteOut(BaseModel):
+    name: str = Field(examples=["colossus-1"])
     location: str
     gpus: int
-    power_mw: str | None
-    facility_power_mw: str
+    nodes: int
+    blocks: int
+    power_budget_mw: str | None = Field(description="The facility's budget, MW; none: not set.")
+    it_power_mw: str
+    pue: str
+    facility_power_mw: str = Field(description="IT power x PUE, MW.")
+    power_headroom_mw: str | None
     gpus_by_model: dict[str, int]
+    block_groups: list[BlockGroupOut]
+    pools: list[PoolOut]
 
 
 TERMS = frozenset(
@@ -241,6 +258,7 @@ class StepOut(BaseModel):
     end: int
     installed: int
     maintenance: int
+    capacity: int = Field(description="Installed less maintenance: what can be sold.")
     held: int
     free: int
 

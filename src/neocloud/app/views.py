@@ -65,3 +65,35 @@ def limits_view(limits: Any, exposure: Decimal, default_quota: int | None) -> di
         "quotas": dict(limits.quotas),
         "default_quota": default_quota,
     }
+
+
+def site_view(site: Any, catalog: Any) -> dict[str, Any]:
+    """A site as shown: topology, power budget against demand, block groups and pools."""
+    demand = site.facility_power_mw(catalog)
+    mw = Decimal("0.001")
+    return {
+        "name": site.name,
+        "location": site.location,
+        "gpus": site.gpus,
+        "nodes": sum(g.nodes for g in site.blocks),
+        "blocks": sum(g.count for g in site.blocks),
+        "power_budget_mw": plain(site.power_mw),
+        "it_power_mw": str((site.it_power_kw(catalog) / 1000).quantize(mw)),
+        "pue": str(site.pue),
+        "facility_power_mw": str(demand.quantize(mw)),
+        "power_headroom_mw": None if site.power_mw is None else str((site.power_mw - demand).quantize(mw)),
+        "gpus_by_model": site.gpus_by_model(),
+        "block_groups": [
+            {
+                "name": g.name,
+                "count": g.count,
+                "racks": g.racks,
+                "nodes_per_rack": g.nodes_per_rack,
+                "gpu_model": g.node.gpu_model,
+                "gpus_per_node": g.node.gpus,
+                "gpus": g.gpus,
+            }
+            for g in site.blocks
+        ],
+        "pools": plain(site.pools()),
+    }

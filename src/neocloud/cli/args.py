@@ -1,10 +1,35 @@
-"""Parsing of list-like options shared by commands."""
+"""Options and arguments shared by commands, and the parsing of list-like ones."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
+
+import typer
 
 from neocloud.core.errors import InvalidInput, quoted
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+Tenant = Annotated[str, typer.Option(help="Tenant id or name.")]
+OnlyTenant = Annotated[str | None, typer.Option("--tenant", help="Only this tenant (id or name).")]
+Limit = Annotated[int, typer.Option(help="Items per page (1 to 1000).")]
+Cursor = Annotated[str | None, typer.Option(help="Carry on after this cursor (a page's next_cursor).")]
+Every = Annotated[bool, typer.Option("--all", help="Every page, not only one.")]
+PAGE = 100
+
+
+def collect(
+    list_page: Callable[..., Any], cursor: str | None, limit: int, every: bool, **kw: Any
+) -> tuple[list[Any], str | None]:
+    """One page of a list from `cursor` (or, with `every`, that page and all after it), and the cursor of the
+    page after it. `list_page`: one of the client's `list` calls."""
+    items: list[Any] = []
+    while True:
+        page = list_page(cursor=cursor, limit=limit, **kw)
+        items += page.items
+        cursor = page.next_cursor
+        if not every or cursor is None:
+            return items, cursor
 
 
 def parse_names(text: str, known: Iterable[str], what: str) -> list[str]:
@@ -13,7 +38,7 @@ def parse_names(text: str, known: Iterable[str], what: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in allowed]
     if unknown or not names:
-        shown = ", ".join(unknown) if unknown else repr(text)
+        shown = ", ".join(unknown) if unknown else quoted(text)
         raise InvalidInput(f"unknown {what} {shown}; known: {', '.join(allowed)}", value=text)
     return names
 

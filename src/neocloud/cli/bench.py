@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
 
-from neocloud.adapters.traces.jobs import read_philly, read_philly_vcs
-from neocloud.adapters.traces.openb import read_nodes, read_pods
 from neocloud.cli.args import parse_names, parse_seeds
 from neocloud.cli.output import console, emit_json, reported, table
-from neocloud.core.engine.cluster import Cluster
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.errors import InvalidInput, quoted
 from neocloud.core.gpushare.policies import POLICIES
-from neocloud.sim.packing import PackingResult, SeedSweep, sweep_seeds
-from neocloud.sim.simulator import SimConfig, simulate_partitioned
+
+if TYPE_CHECKING:
+    from neocloud.sim.packing import PackingResult, SeedSweep
 
 bench_app = typer.Typer(help="Reference experiments from published papers.", no_args_is_help=True)
 
@@ -34,6 +32,9 @@ def bench_fgd(
 ) -> None:
     """GPU allocation % against arrived GPU demand %, as in the FGD paper (ATC'23), mean over seeds."""
     with reported(json):
+        from neocloud.adapters.traces.openb import read_nodes, read_pods
+        from neocloud.sim.packing import SeedSweep, sweep_seeds
+
         names = parse_names(policy, POLICIES, "placement policy")
         seed_list = parse_seeds(seeds)
         node_list, pod_list = read_nodes(nodes), read_pods(pods)
@@ -92,6 +93,10 @@ def bench_philly(
 ) -> None:
     """Philly per virtual cluster: each VC its own cluster of 8-GPU nodes, consolidated placement."""
     with reported(json):
+        from neocloud.adapters.traces.jobs import read_philly, read_philly_vcs
+        from neocloud.core.engine.cluster import Cluster
+        from neocloud.sim.simulator import SimConfig, simulate_partitioned
+
         names = parse_names(policy, ORDERINGS, "ordering policy")
         try:
             start, end = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in (since, until))

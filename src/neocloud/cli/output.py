@@ -22,7 +22,30 @@ errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(plain(value), indent=2) + "\n")
+    sys.stdout.write(json.dumps(_data(value), indent=2) + "\n")
+
+
+def _data(value: Any) -> Any:
+    """JSON data of what the API answered (its models) or of core objects."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [_data(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _data(v) for k, v in value.items()}
+    return plain(value)
+
+
+def span(seconds: int) -> str:
+    """A duration as people read it: 45s, 2m, 3h 10m, 2d 4h (two units at most)."""
+    parts: list[str] = []
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            amount, seconds = divmod(seconds, size)
+            parts.append(f"{amount}{unit}")
+        if len(parts) == 2:
+            break
+    return " ".join(p for p in parts if not p.startswith("0") or len(parts) == 1)
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -66,3 +89,16 @@ def emit_page(items: Sequence[Any], next_cursor: str | None) -> None:
 
 def each(items: Sequence[Any], render: Callable[[Any], Sequence[Any]]) -> list[Sequence[Any]]:
     return [render(item) for item in items]
+
+
+def names_of(api: Any) -> dict[str, str]:
+    """Tenant names by id, to show names rather than ids: every tenant's for an operator; none for a tenant's
+    key (it may not list tenants), whose tables then show ids."""
+    from neocloud.client import ApiError
+
+    try:
+        return {t.id: t.name for t in api.pages(api.tenants.list, limit=1000)}
+    except ApiError as exc:
+        if exc.status == 403:
+            return {}
+        raise

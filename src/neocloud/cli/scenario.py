@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
 
-from neocloud.adapters.scenario_spec import DEFAULT_SCENARIO, LoadedScenario, load_scenario
-from neocloud.adapters.sweep import run_sweep
-from neocloud.app.views import plain
 from neocloud.cli.output import console, emit_json, reported, table
-from neocloud.sim.scenario import ScenarioResult, SweepPoint, run
+
+if TYPE_CHECKING:
+    from neocloud.adapters.scenario_spec import LoadedScenario
+    from neocloud.sim.scenario import ScenarioResult, SweepPoint
 
 scenario_app = typer.Typer(help="Rent GPU capacity out or keep it: strategies, sensitivity, sweeps and a report.")
 
@@ -44,6 +44,8 @@ def _summary(result: ScenarioResult) -> None:
 
 
 def _sweep(loaded: LoadedScenario, ray_address: str | None, cpus: int | None, quiet: bool) -> list[SweepPoint]:
+    from neocloud.adapters.sweep import run_sweep
+
     cells = len({(f, d) for d in loaded.sweep.demand_factors for f in (0, *loaded.sweep.rent_fractions)})
     with Progress(console=console, transient=True, disable=quiet) as bar:
         task = bar.add_task(f"sweep: {cells} simulations on Ray", total=cells)
@@ -73,9 +75,12 @@ def run_command(
 ) -> None:
     """Compare the strategies: money by month, utilization, internal delays, SLA credits, the breakeven shadow
     price and a tornado; write a self-contained HTML report and its JSON."""
-    from neocloud.adapters.scenario_report import render_html, result_json  # matplotlib: only when needed
-
     with reported(as_json):
+        from neocloud.adapters.scenario_report import render_html, result_json  # matplotlib: only when needed
+        from neocloud.adapters.scenario_spec import load_scenario
+        from neocloud.app.views import plain
+        from neocloud.sim.scenario import run
+
         loaded = load_scenario(file, traces)
         with Progress(console=console, transient=True, disable=as_json) as bar:
             steps = [*(s.name for s in loaded.scenario.strategies), "sensitivity"]
@@ -107,9 +112,10 @@ def sweep_command(
 ) -> None:
     """Only the sweep: every lease price x share rented x demand of the scenario's `sweep`, in parallel on
     Ray; prints each point's value over keeping all and writes sweep.json."""
-    from neocloud.adapters.scenario_report import sweep_json
-
     with reported(as_json):
+        from neocloud.adapters.scenario_report import sweep_json
+        from neocloud.adapters.scenario_spec import load_scenario
+
         loaded = load_scenario(file, traces)
         points = _sweep(loaded, ray_address, cpus, as_json)
         rows = sweep_json(points)
@@ -136,4 +142,6 @@ def sweep_command(
 @scenario_app.command("default")
 def default_command() -> None:
     """Print the default scenario (colossus-1) with its sources: copy it, change what you want, run it."""
+    from neocloud.adapters.scenario_spec import DEFAULT_SCENARIO
+
     typer.echo(resources.files("neocloud").joinpath(f"scenarios/{DEFAULT_SCENARIO}.yaml").read_text(), nl=False)

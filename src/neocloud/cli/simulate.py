@@ -5,23 +5,22 @@ from __future__ import annotations
 import csv
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
 
-from neocloud.adapters.clusters import load_cluster
-from neocloud.adapters.specs import load_catalog
-from neocloud.adapters.traces.loader import load_trace
-from neocloud.cli.args import parse_names
+from neocloud.cli.args import Json, parse_names
 from neocloud.cli.output import console, emit_json, errors, reported, table
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
 from neocloud.core.engine.sharing import SHARING_PLACEMENTS
 from neocloud.core.errors import InvalidInput
-from neocloud.core.workload import Job
-from neocloud.sim.metrics import SimResult
-from neocloud.sim.simulator import SimConfig, simulate
+
+if TYPE_CHECKING:
+    from neocloud.core.workload import Job
+    from neocloud.sim.metrics import SimResult
+    from neocloud.sim.simulator import SimConfig
 
 simulate_app = typer.Typer(help="Replay job traces through the scheduling engine on a virtual clock.")
 
@@ -36,7 +35,6 @@ Fleet = Annotated[
         "gpuclustering, gpupacking, bestfit, fgd), a fleet YAML, or a packaged fleet."
     ),
 ]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 Speedup = Annotated[
     float, typer.Option(help="Divide the time between submissions by this to raise the load; durations stay.")
 ]
@@ -80,8 +78,10 @@ def _row(r: SimResult) -> list[str]:
 
 
 def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> tuple[list[Job], int]:
-    if speedup <= 0:
-        raise InvalidInput(f"--speedup must be positive, got {speedup}")
+    from neocloud.adapters.traces.loader import load_trace
+
+    if not 0 < speedup < 1e9:
+        raise InvalidInput(f"--speedup must be a positive number, got {speedup}")
     read = load_trace(trace, skip_bad_rows=skip_bad_rows)
     if read.skipped:
         errors.print(
@@ -96,6 +96,10 @@ def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> tuple[list[J
 
 
 def _run(jobs: list[Job], fleet: str, config: SimConfig, quiet: bool) -> SimResult:
+    from neocloud.adapters.clusters import load_cluster
+    from neocloud.adapters.specs import load_catalog
+    from neocloud.sim.simulator import simulate
+
     cluster = load_cluster(fleet, load_catalog(), seed=config.seed)
     with Progress(console=console, transient=True, disable=quiet or not console.is_terminal) as progress:
         task = progress.add_task(f"{config.ordering}/{config.placement}", total=len(jobs))
@@ -176,6 +180,8 @@ def simulate_one(
     with reported(json):
         if not trace:
             raise InvalidInput("give --trace FORMAT:PATH")
+        from neocloud.sim.simulator import SimConfig
+
         parse_names(policy, ORDERINGS, "ordering policy")
         jobs, skipped = _load(trace, skip_bad_rows, speedup)
         result = _run(jobs, fleet, SimConfig(policy, placement, seed), json)
@@ -196,6 +202,8 @@ def simulate_compare(
 ) -> None:
     """Several ordering and placement policies side by side on the same trace, cluster and seed."""
     with reported(json):
+        from neocloud.sim.simulator import SimConfig
+
         names = parse_names(policies, ORDERINGS, "ordering policy")
         places = [p.strip() for p in placements.split(",") if p.strip()]
         jobs, skipped = _load(trace, skip_bad_rows, speedup)

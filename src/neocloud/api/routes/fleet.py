@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -11,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from neocloud.api import schemas
 from neocloud.api.deps import Ctx, Cursor, IdempotencyKey, Limit, Operator, Who, idempotent, paged
 from neocloud.app import listings, services
-from neocloud.app.views import plain
+from neocloud.app.views import plain, site_view
 from neocloud.core import bounds
 
 router = APIRouter()
@@ -24,17 +23,7 @@ def sites(ctx: Ctx, who: Who, cursor: Cursor = None, limit: Limit = 100) -> dict
     """Sites with their power budget and GPUs."""
     with ctx.uow() as uow:
         page = listings.SITES.of(cursor, limit, uow.list_sites())
-    return paged(
-        page,
-        lambda s: {
-            "name": s.name,
-            "location": s.location,
-            "gpus": s.gpus,
-            "power_mw": plain(s.power_mw),
-            "facility_power_mw": str(s.facility_power_mw(ctx.catalog).quantize(Decimal("0.001"))),
-            "gpus_by_model": s.gpus_by_model(),
-        },
-    )
+    return paged(page, lambda s: site_view(s, ctx.catalog))
 
 
 @router.get("/pools", response_model=schemas.Page[schemas.PoolOut], tags=["fleet"])
@@ -61,7 +50,7 @@ def capacity_profile(
     with ctx.reader() as uow:
         steps = services.capacity_profile(uow, pool, start, end)
     page = listings.PROFILE.of(cursor, limit, steps)
-    return paged(page, lambda s: {**plain(s), "free": s.free})
+    return paged(page, lambda s: {**plain(s), "capacity": s.capacity, "free": s.free})
 
 
 @router.get("/capacity/earliest", response_model=schemas.EarliestOut, tags=["capacity"])

@@ -1,0 +1,196 @@
+"""`neocloud tenant` and `neocloud contract`: tenants, and what they bought."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect
+from neocloud.cli.context import connect
+from neocloud.cli.output import console, emit_json, emit_page, more, names_of, table
+from neocloud.cli.timefmt import after, parse_end, parse_time, show_time
+from neocloud.core.errors import InvalidInput
+
+tenant_app = typer.Typer(help="Internal teams and external customers.", no_args_is_help=True)
+contract_app = typer.Typer(help="Reserved, on-demand, spot and internal contracts.", no_args_is_help=True)
+KINDS = "reserved | on-demand | spot | internal"
+COLUMNS = ["id", "tenant", "kind", "pool", "GPUs", "start", "end", "$/GPU-h", "status"]
+
+
+@tenant_app.command("add")
+def tenant_add(
+    ctx: typer.Context,
+    name: str,
+    internal: Annotated[bool, typer.Option("--internal", help="An internal team (default: external).")] = False,
+    json: Json = False,
+) -> None:
+    """Add a tenant."""
+    with connect(ctx, json) as api:
+        tenant = api.tenants.add(name, "internal" if internal else "external")
+    if json:
+        emit_json(tenant)
+    else:
+        console.print(f"tenant {tenant.name} ({tenant.kind.value}) added as {tenant.id}")
+
+
+@tenant_app.command("list")
+def tenant_list(
+    ctx: typer.Context, cursor: Cursor = None, limit: Limit = PAGE, every: Every = False, json: Json = False
+) -> None:
+    """List tenants, by name."""
+    with connect(ctx, json) as api:
+        tenants, next_cursor = collect(api.tenants.list, cursor, limit, every)
+    if json:
+        emit_page(tenants, next_cursor)
+        return
+    table("tenants", ["id", "name", "kind"], [(t.id, t.name, t.kind.value) for t in tenants])
+    more(next_cursor, json)
+
+
+def rows(contracts: list[Any], tenants: dict[str, str]) -> list[tuple[object, ...]]:
+    return [
+        (
+            c.id,
+            tenants.get(c.tenant_id, c.tenant_id),
+            c.kind.value,
+            c.pool,
+            f"{c.gpus:,}" if c.gpus else "",
+            show_time(c.start),
+            show_time(c.end),
+            c.price_per_gpu_hour.rstrip("0").rstrip("."),
+            c.status,
+        )
+        for c in contracts
+    ]
+
+
+@contract_app.command("sign")
+def contract_sign(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Option(help="Tenant id or name.")],
+    pool: Annotated[str, typer.Option(help="Pool, e.g. colossus-1/h100-sxm.")],
+    start: Annotated[str, typer.Option(help="now, +7d, Unix seconds or ISO date (UTC).")],
+    end: Annotated[str, typer.Option(help="Same forms as --start; +TERM counts from the start.")] = "",
+    term: Annotated[str | None, typer.Option(help="Length instead of --end: 30d, 6mo, 3y (calendar).")] = None,
+    kind: Annotated[str, typer.Option(help=KINDS)] = "reserved",
+    gpus: Annotated[int, typer.Option(help="Committed GPUs (reserved, internal).")] = 0,
+    price: Annotated[str | None, typer.Option(help="$/GPU-hour (default: agreement, else rate card).")] = None,
+    take_or_pay: Annotated[bool | None, typer.Option(help="Reserved: bill the commitment used or not.")] = None,
+    notice_days: Annotated[int | None, typer.Option(help="Termination notice, days.")] = None,
+    sla: Annotated[str | None, typer.Option(help="Monthly uptime commitment, e.g. 0.99.")] = None,
+    overage_price: Annotated[str | None, typer.Option(help="Reserved: $/GPU-hour above the commitment.")] = None,
+    preemption_notice: Annotated[int | None, typer.Option(help="Spot: preemption notice, seconds.")] = None,
+    json: Json = False,
+) -> None:
+    """Sign a contract. Reserved and internal contracts book their GPUs in the ledger, or are refused.
+
+    Terms not given come from the tenant's price agreement for the pool and kind, else from the rate card
+    (against a server, only operator keys may give terms)."""
+    with connect(ctx, json) as api:
+        from neocloud.bootstrap import wall_clock
+
+        now = wall_clock()
+        start_s = parse_time(start, now)
+        if term is not None:
+            end_s = after(start_s, term)
+        elif end:
+            end_s = parse_end(end, start_s, now)
+        else:
+            raise InvalidInput("give --end or --term")
+        contract = api.contracts.sign(
+            tenant=tenant,
+            kind=kind,
+            pool=pool,
+            start=start_s,
+            end=end_s,
+            gpus=gpus,
+            price_per_gpu_hour=price,
+            take_or_pay=take_or_pay,
+            termination_notice_days=notice_days,
+            sla_uptime=sla,
+            overage_per_gpu_hour=overage_price,
+            preemption_notice_s=preemption_notice,
+        )
+        shown = names_of(api)
+    if json:
+        emit_json(contract)
+    else:
+        table("contract signed", COLUMNS, rows([contract], shown))
+
+
+@contract_app.command("list")
+def contract_list(
+    ctx: typer.Context,
+    tenant: OnlyTenant = None,
+    cursor: Cursor = None,
+    limit: Limit = PAGE,
+    every: Every = False,
+    json: Json = False,
+) -> None:
+    """List contracts, by start."""
+    with connect(ctx, json) as api:
+        contracts, next_cursor = collect(api.contracts.list, cursor, limit, every, tenant=tenant)
+        shown = names_of(api) if not json else {}
+    if json:
+        emit_page(contracts, next_cursor)
+        return
+    table("contracts", COLUMNS, rows(contracts, shown))
+    more(next_cursor, json)
+
+
+@contract_app.command("cancel")
+def contract_cancel(ctx: typer.Context, contract_id: str, json: Json = False) -> None:
+    """Cancel a contract; its GPUs go back when the termination notice runs out."""
+    with connect(ctx, json) as api:
+        contract = api.contracts.cancel(contract_id)
+        shown = names_of(api)
+    if json:
+        emit_json(contract)
+    else:
+        table("contract cancelled", COLUMNS, rows([contract], shown))
+
+
+@contract_app.command("extend")
+def contract_extend(
+    ctx: typer.Context,
+    contract_id: str,
+    end: Annotated[str, typer.Option(help="New end: ISO date, Unix seconds or +DURATION.")],
+    json: Json = False,
+) -> None:
+    """Extend a contract's term; refused if its GPUs are not free for the extra time."""
+    with connect(ctx, json) as api:
+        from neocloud.bootstrap import wall_clock
+
+        current = api.contracts.get(contract_id)
+        contract = api.contracts.extend(contract_id, parse_end(end, current.end, wall_clock()))
+        shown = names_of(api)
+    if json:
+        emit_json(contract)
+    else:
+        table("contract extended", COLUMNS, rows([contract], shown))
+
+
+@contract_app.command("terms")
+def contract_terms(
+    ctx: typer.Context,
+    contract_id: str,
+    minimum: Annotated[str, typer.Option(help="Minimum spend per month, USD.")] = "0",
+    prepaid: Annotated[str, typer.Option(help="Prepaid balance to draw down, USD.")] = "0",
+    json: Json = False,
+) -> None:
+    """Set a contract's money terms: a monthly minimum and a prepaid balance."""
+    with connect(ctx, json) as api:
+        from neocloud.core.bounds import MAX_MONEY, parse_decimal
+
+        low = parse_decimal(minimum, "--minimum", high=MAX_MONEY, places=2)
+        ahead = parse_decimal(prepaid, "--prepaid", high=MAX_MONEY, places=2)
+        terms = api.contracts.set_terms(contract_id, low, ahead)
+    if json:
+        emit_json(terms)
+    else:
+        console.print(
+            f"contract {contract_id}: minimum ${Decimal(terms.minimum_per_period):,}/month, "
+            f"prepaid ${Decimal(terms.prepaid_balance):,}"
+        )

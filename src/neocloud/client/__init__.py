@@ -1,0 +1,300 @@
+"""The neocloud API from Python: the client the CLI uses, and the SDK to script neocloud with.
+
+    from neocloud.client import Client
+
+    with Client("http://127.0.0.1:8000", api_key="nck_...") as nc:
+        quote = nc.capacity.free("colossus-1/h100-sxm", start=1798761600, end=1801353600)
+        signed = nc.contracts.sign(pool="colossus-1/h100-sxm", start=1798761600, end=1801353600, gpus=8)
+        for contract in nc.pages(nc.contracts.list):
+            print(contract.id, contract.gpus)
+
+    with Client.local() as nc:  # the same API in this process, on the local store, as the operator
+        ...
+
+Every answer is the API's own model (neocloud.api.schemas); every refusal raises ApiError with the API's
+stable code, message and details. Lists return one Page; `pages` walks them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx2 as httpx
+from pydantic import BaseModel
+
+from neocloud.api import schemas as s
+from neocloud.core.errors import NeocloudError
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+__all__ = ["ApiError", "Client"]
+
+
+class ApiError(NeocloudError):
+    """A refusal from the API (or no answer): its stable code, message and details, and the HTTP status."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None, status: int = 0) -> None:
+        super().__init__(message, **(details or {}))
+        self.code = code
+        self.status = status
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as sent: without those not given, decimals as exact strings."""
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in values.items() if v is not None}
+
+
+class Client:
+    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 60, transport: Any = None):
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/v1", headers=headers, timeout=timeout, transport=transport
+        )
+        self.closing: list[Callable[[], None]] = [self.http.close]
+        self.fleet = Fleet(self)
+        self.capacity = Capacity(self)
+        self.contracts = Contracts(self)
+        self.tenants = Tenants(self)
+        self.keys = Keys(self)
+        self.agreements = Agreements(self)
+        self.limits = Limits(self)
+        self.maintenance = Maintenance(self)
+        self.workloads = Workloads(self)
+        self.usage = Usage(self)
+        self.invoices = Invoices(self)
+        self.incidents = Incidents(self)
+        self.revenue = Revenue(self)
+
+    @classmethod
+    def local(cls, db_url: str | None = None, catalog: Path | None = None) -> Client:
+        """The API in this process on the local store (created and migrated if need be), as the operator."""
+        from neocloud.client.local import local_client
+
+        return local_client(cls, db_url, catalog)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for close in reversed(self.closing):
+            close()
+
+    def pages(self, list_page: Callable[..., s.Page[T]], *args: Any, **kw: Any) -> Iterator[T]:
+        """Every item of a list, page after page (`list_page`: one of the clients' `list` calls)."""
+        cursor = kw.pop("cursor", None)
+        while True:
+            page = list_page(*args, cursor=cursor, **kw)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    # The wire -------------------------------------------------------------------------------------------
+
+    def send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            response = self.http.request(method, path, **kw)
+        except httpx.TransportError as exc:
+            raise ApiError("server_unreachable", f"cannot reach {self.http.base_url}: {exc}") from None
+        if response.status_code >= 400:
+            try:
+                error = response.json().get("error", {})
+            except (ValueError, AttributeError):
+                error = {}
+            raise ApiError(
+                error.get("code", f"http_{response.status_code}"),
+                error.get("message", response.text[:200]),
+                error.get("details", {}),
+                response.status_code,
+            )
+        return response
+
+    def get(self, model: type[M], path: str, **params: Any) -> M:
+        return model.model_validate(self.send("GET", path, params=_clean(params)).json())
+
+    def post(self, model: type[M], path: str, body: dict[str, Any] | None = None, method: str = "POST") -> M:
+        return model.model_validate(self.send(method, path, json=None if body is None else _clean(body)).json())
+
+
+class _Resource:
+    def __init__(self, client: Client) -> None:
+        self.c = client
+
+
+class Fleet(_Resource):
+    def sites(self, cursor: str | None = None, limit: int | None = None) -> s.Page[s.SiteOut]:
+        return self.c.get(s.Page[s.SiteOut], "/sites", cursor=cursor, limit=limit)
+
+    def pools(self, cursor: str | None = None, limit: int | None = None) -> s.Page[s.PoolOut]:
+        return self.c.get(s.Page[s.PoolOut], "/pools", cursor=cursor, limit=limit)
+
+
+class Capacity(_Resource):
+    def free(self, pool: str, start: int, end: int) -> s.FreeOut:
+        return self.c.get(s.FreeOut, "/capacity/free", pool=pool, start=start, end=end)
+
+    def profile(
+        self, pool: str, start: int, end: int, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.StepOut]:
+        return self.c.get(
+            s.Page[s.StepOut], "/capacity/profile", pool=pool, start=start, end=end, cursor=cursor, limit=limit
+        )
+
+    def earliest(self, pool: str, gpus: int, duration: int, not_before: int) -> s.EarliestOut:
+        return self.c.get(
+            s.EarliestOut, "/capacity/earliest", pool=pool, gpus=gpus, duration=duration, not_before=not_before
+        )
+
+
+class Contracts(_Resource):
+    def sign(self, **fields: Any) -> s.ContractOut:
+        """Fields of ContractIn: pool, start, end, gpus, kind; tenant and terms from operators only."""
+        return self.c.post(s.ContractOut, "/contracts", fields)
+
+    def list(
+        self, tenant: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.ContractOut]:
+        return self.c.get(s.Page[s.ContractOut], "/contracts", tenant=tenant, cursor=cursor, limit=limit)
+
+    def get(self, contract_id: str) -> s.ContractOut:
+        return self.c.get(s.ContractOut, f"/contracts/{contract_id}")
+
+    def cancel(self, contract_id: str) -> s.ContractOut:
+        return self.c.post(s.ContractOut, f"/contracts/{contract_id}/cancel")
+
+    def extend(self, contract_id: str, end: int) -> s.ContractOut:
+        return self.c.post(s.ContractOut, f"/contracts/{contract_id}/extend", {"end": end})
+
+    def set_terms(self, contract_id: str, minimum: Decimal, prepaid: Decimal) -> s.TermsOut:
+        body = {"minimum_per_period": minimum, "prepaid_balance": prepaid}
+        return self.c.post(s.TermsOut, f"/contracts/{contract_id}/terms", body, method="PUT")
+
+
+class Tenants(_Resource):
+    def add(self, name: str, kind: str = "external") -> s.TenantOut:
+        return self.c.post(s.TenantOut, "/tenants", {"name": name, "kind": kind})
+
+    def list(self, cursor: str | None = None, limit: int | None = None) -> s.Page[s.TenantOut]:
+        return self.c.get(s.Page[s.TenantOut], "/tenants", cursor=cursor, limit=limit)
+
+
+class Keys(_Resource):
+    def create(self, tenant: str, expires_at: int | None = None) -> s.KeyOut:
+        return self.c.post(s.KeyOut, f"/tenants/{tenant}/keys", {"expires_at": expires_at})
+
+    def list(self, tenant: str | None = None, cursor: str | None = None, limit: int | None = None) -> s.Page[s.KeyOut]:
+        return self.c.get(s.Page[s.KeyOut], "/keys", tenant=tenant, cursor=cursor, limit=limit)
+
+    def revoke(self, key_id: str) -> s.KeyOut:
+        return self.c.post(s.KeyOut, f"/keys/{key_id}/revoke")
+
+
+class Agreements(_Resource):
+    def set(self, **fields: Any) -> s.AgreementOut:
+        """Fields of AgreementIn: tenant, pool, kind and the terms."""
+        return self.c.post(s.AgreementOut, "/agreements", fields, method="PUT")
+
+    def list(
+        self, tenant: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.AgreementOut]:
+        return self.c.get(s.Page[s.AgreementOut], "/agreements", tenant=tenant, cursor=cursor, limit=limit)
+
+    def end(self, tenant: str, pool: str, kind: str = "reserved") -> None:
+        self.c.send("DELETE", "/agreements", params={"tenant": tenant, "pool": pool, "kind": kind})
+
+
+class Limits(_Resource):
+    def get(self, tenant: str) -> s.LimitsOut:
+        return self.c.get(s.LimitsOut, f"/tenants/{tenant}/limits")
+
+    def set_credit(self, tenant: str, usd: Decimal | None) -> s.LimitsOut:
+        body = {"usd": None if usd is None else str(usd)}
+        return s.LimitsOut.model_validate(self.c.send("PUT", f"/tenants/{tenant}/credit-limit", json=body).json())
+
+    def set_quota(self, tenant: str, pool: str, gpus: int | None) -> s.LimitsOut:
+        body = {"pool": pool, "gpus": gpus}
+        return s.LimitsOut.model_validate(self.c.send("PUT", f"/tenants/{tenant}/quotas", json=body).json())
+
+
+class Maintenance(_Resource):
+    def add(self, pool: str, gpus: int, start: int, end: int) -> s.HoldOut:
+        return self.c.post(s.HoldOut, "/maintenance", {"pool": pool, "gpus": gpus, "start": start, "end": end})
+
+    def holds(self, pool: str, cursor: str | None = None, limit: int | None = None) -> s.Page[s.HoldOut]:
+        return self.c.get(s.Page[s.HoldOut], "/holds", pool=pool, cursor=cursor, limit=limit)
+
+    def cancel(self, pool: str, hold_id: str) -> s.HoldOut:
+        return s.HoldOut.model_validate(
+            self.c.send("POST", f"/maintenance/{hold_id}/cancel", params={"pool": pool}).json()
+        )
+
+
+class Workloads(_Resource):
+    def submit(self, contract_id: str, duration: int, gpus_per_task: int = 1, tasks: int = 1) -> s.WorkloadOut:
+        body = {"contract_id": contract_id, "gpus_per_task": gpus_per_task, "tasks": tasks, "duration": duration}
+        return self.c.post(s.WorkloadOut, "/workloads", body)
+
+    def list(
+        self, tenant: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.WorkloadOut]:
+        return self.c.get(s.Page[s.WorkloadOut], "/workloads", tenant=tenant, cursor=cursor, limit=limit)
+
+    def get(self, workload_id: str) -> s.WorkloadOut:
+        return self.c.get(s.WorkloadOut, f"/workloads/{workload_id}")
+
+    def cancel(self, workload_id: str) -> s.WorkloadOut:
+        return self.c.post(s.WorkloadOut, f"/workloads/{workload_id}/cancel")
+
+
+class Usage(_Resource):
+    def add(self, records: list[dict[str, Any]]) -> s.UsageAdded:
+        """Runs (contract_id, job, milli_gpus, start, end, preempted): all recorded, or none."""
+        return self.c.post(s.UsageAdded, "/usage", {"records": records})
+
+    def list(
+        self, period: str, tenant: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.UsageOut]:
+        return self.c.get(s.Page[s.UsageOut], "/usage", period=period, tenant=tenant, cursor=cursor, limit=limit)
+
+
+class Invoices(_Resource):
+    def generate(self, tenant: str, period: str) -> s.InvoiceOut:
+        return self.c.post(s.InvoiceOut, "/invoices", {"tenant": tenant, "period": period})
+
+    def list(
+        self, tenant: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.InvoiceOut]:
+        return self.c.get(s.Page[s.InvoiceOut], "/invoices", tenant=tenant, cursor=cursor, limit=limit)
+
+    def get(self, invoice_id: str) -> s.InvoiceOut:
+        return self.c.get(s.InvoiceOut, f"/invoices/{invoice_id}")
+
+    def export(self, invoice_id: str, format: str = "html") -> str:
+        return self.c.send("GET", f"/invoices/{invoice_id}/export", params={"format": format}).text
+
+
+class Incidents(_Resource):
+    def add(self, **fields: Any) -> s.OutageOut:
+        """Fields of IncidentIn: pool, start, end, and gpus, contract_id, description."""
+        return self.c.post(s.OutageOut, "/incidents", fields)
+
+    def list(
+        self, period: str, pools: list[str] | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.IncidentOut]:
+        return self.c.get(s.Page[s.IncidentOut], "/incidents", period=period, pool=pools, cursor=cursor, limit=limit)
+
+
+class Revenue(_Resource):
+    def list(
+        self, period: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.RevenueRowOut]:
+        return self.c.get(s.Page[s.RevenueRowOut], "/revenue", period=period, cursor=cursor, limit=limit)
+
+    def capacity(self, period: str, cursor: str | None = None, limit: int | None = None) -> s.Page[s.CapacityUseOut]:
+        return self.c.get(s.Page[s.CapacityUseOut], "/revenue/capacity", period=period, cursor=cursor, limit=limit)
