@@ -209,6 +209,42 @@ def test_console_script_runs(tmp_path: Path) -> None:
     assert json.loads(out.stdout)["added"] == ["colossus-1"]
 
 
+STORE_AND_SERVER = ("sqlalchemy", "alembic", "psycopg", "uvicorn", "fastapi", "starlette")
+
+IMPORTED_BY = """
+import sys
+from neocloud.cli.main import app
+sys.argv = ["neocloud", *sys.argv[1:]]
+try:
+    app()
+except SystemExit:
+    pass
+print("\\n" + " ".join(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["contract", "--help"],
+        ["--version"],
+        ["--server", "http://127.0.0.1:9", "--api-key", "k", "contract", "list"],
+    ],
+)
+def test_help_version_and_server_mode_import_no_store_or_server(args: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-c", IMPORTED_BY, *args], capture_output=True, text=True, check=True)
+    imported = set(done.stdout.splitlines()[-1].split())
+    assert "neocloud" in imported
+    assert imported.isdisjoint(STORE_AND_SERVER), imported & set(STORE_AND_SERVER)
+
+
+def test_version_names_the_package() -> None:
+    from neocloud import __version__
+
+    assert CliRunner().invoke(app, ["--version"]).stdout == f"neocloud {__version__}\n"
+
+
 def test_bench_fgd_on_a_small_inventory(tmp_path: Path) -> None:
     nodes = tmp_path / "nodes.csv"
     nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,32000,65536,2,T4\nn1,32000,65536,2,T4\n")

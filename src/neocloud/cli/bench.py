@@ -1,31 +1,28 @@
 """`neocloud bench`: the published reference experiments, on any input of the same format."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 
-from neocloud.cli.args import parse_names, parse_seeds
-from neocloud.cli.output import console, emit_json, reported, table
-from neocloud.core.engine.ordering import ORDERINGS
+from neocloud.cli.args import group, parse_names, parse_seeds
+from neocloud.cli.output import emit_json, out, reported, table
 from neocloud.core.errors import InvalidInput, quoted
-from neocloud.core.gpushare.policies import POLICIES
 
 if TYPE_CHECKING:
-    from neocloud.sim.packing import PackingResult, SeedSweep
+    from neocloud.sim.packing import PackingResult
 
-bench_app = typer.Typer(help="Reference experiments from published papers.", no_args_is_help=True)
+bench_app = group(help="Reference experiments from published papers.")
 
 
 @bench_app.command("fgd")
 def bench_fgd(
     nodes: Annotated[Path, typer.Option(help="openb node list CSV (sn,cpu_milli,memory_mib,gpu,model).")],
     pods: Annotated[Path, typer.Option(help="openb pod list CSV.")],
-    policy: Annotated[str, typer.Option(help=f"One or more of {', '.join(POLICIES)}, comma-separated.")] = "fgd",
+    policy: Annotated[
+        str, typer.Option(help="Packing policies, comma-separated (`neocloud simulate policies` lists them).")
+    ] = "fgd",
     seeds: Annotated[str, typer.Option(help="42, 42-51 or 1,5,9.")] = "42-51",
     ratio: Annotated[float, typer.Option(help="Top the workload up to this x GPU capacity.")] = 1.3,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
@@ -33,13 +30,16 @@ def bench_fgd(
     """GPU allocation % against arrived GPU demand %, as in the FGD paper (ATC'23), mean over seeds."""
     with reported(json):
         from neocloud.adapters.traces.openb import read_nodes, read_pods
+        from neocloud.core.gpushare.policies import POLICIES
         from neocloud.sim.packing import SeedSweep, sweep_seeds
 
         names = parse_names(policy, POLICIES, "placement policy")
         seed_list = parse_seeds(seeds)
         node_list, pod_list = read_nodes(nodes), read_pods(pods)
         sweeps: list[SeedSweep] = []
-        with Progress(console=console, transient=True, disable=json or not console.is_terminal) as progress:
+        from rich.progress import Progress
+
+        with Progress(console=out(), transient=True, disable=json or not out().is_terminal) as progress:
             task = progress.add_task("packing", total=len(names) * len(seed_list))
             for name in names:
                 runs: list[PackingResult] = []
@@ -95,6 +95,7 @@ def bench_philly(
     with reported(json):
         from neocloud.adapters.traces.jobs import read_philly, read_philly_vcs
         from neocloud.core.engine.cluster import Cluster
+        from neocloud.core.engine.ordering import ORDERINGS
         from neocloud.sim.simulator import SimConfig, simulate_partitioned
 
         names = parse_names(policy, ORDERINGS, "ordering policy")

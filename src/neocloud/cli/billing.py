@@ -1,24 +1,20 @@
 """`neocloud usage`, `invoice`, `incident` and `revenue`: metering, invoices and the operator's views."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect
+from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect, group
 from neocloud.cli.context import connect
-from neocloud.cli.output import console, emit_json, emit_page, more, names_of, table
+from neocloud.cli.output import emit_json, emit_page, more, names_of, out, table
 from neocloud.cli.timefmt import parse_end, parse_time, show_time
 from neocloud.core.errors import InvalidInput
 
-usage_app = typer.Typer(help="Metered GPU usage.", no_args_is_help=True)
-invoice_app = typer.Typer(help="Invoices per tenant per calendar month.", no_args_is_help=True)
-incident_app = typer.Typer(
-    help="GPUs out of service by failure: they count against SLA availability.", no_args_is_help=True
-)
+usage_app = group(help="Metered GPU usage.")
+invoice_app = group(help="Invoices per tenant per calendar month.")
+incident_app = group(help="GPUs out of service by failure: they count against SLA availability.")
 Period = Annotated[str, typer.Option(help="YYYY-MM.")]
 USAGE_COLUMNS = ["contract", "job", "milli_gpus", "start", "end"]  # optional: preempted
 
@@ -48,7 +44,7 @@ def usage_add(
     if json:
         emit_json(added)
     else:
-        console.print(
+        out().print(
             f"usage of {job} from {show_time(t0)}: "
             + ("recorded" if added.added else "already recorded, nothing changed")
         )
@@ -82,7 +78,7 @@ def usage_import(
     if json:
         emit_json(added)
     else:
-        console.print(f"{added.rows:,} rows read, {added.added:,} new usage records")
+        out().print(f"{added.rows:,} rows read, {added.added:,} new usage records")
 
 
 @usage_app.command("list")
@@ -133,7 +129,7 @@ def _show_invoice(invoice: Any, json: bool, tenants: dict[str, str]) -> None:
             for li in invoice.lines
         ],
     )
-    console.print(f"total: ${Decimal(invoice.total):,}")
+    out().print(f"total: ${Decimal(invoice.total):,}")
 
 
 @invoice_app.command("generate")
@@ -197,7 +193,7 @@ def invoice_export(
         typer.echo(text, nl=False)
     else:
         output.write_text(text)
-        console.print(f"wrote {output}")
+        out().print(f"wrote {output}")
 
 
 def revenue(
@@ -271,7 +267,7 @@ def incident_add(
     if json:
         emit_json(outage)
     else:
-        console.print(f"incident on {pool}: {show_time(outage.start)} to {show_time(outage.end)}")
+        out().print(f"incident on {pool}: {show_time(outage.start)} to {show_time(outage.end)}")
 
 
 @incident_app.command("list")

@@ -1,18 +1,16 @@
 """`neocloud capacity` and `neocloud maintenance`: what the ledger says is free, and GPUs out of service."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, collect
+from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, collect, group
 from neocloud.cli.context import connect
-from neocloud.cli.output import console, emit_json, emit_page, more, span, table
+from neocloud.cli.output import emit_json, emit_page, more, out, span, table
 from neocloud.cli.timefmt import parse_duration, parse_end, parse_time, show_time
 
-capacity_app = typer.Typer(help="Free capacity, profiles and earliest starts from the ledger.", no_args_is_help=True)
-maintenance_app = typer.Typer(help="Take GPUs out of service for a time.", no_args_is_help=True)
+capacity_app = group(help="Free capacity, profiles and earliest starts from the ledger.")
+maintenance_app = group(help="Take GPUs out of service for a time.")
 
 
 def _window(start: str, end: str) -> tuple[int, int]:
@@ -37,7 +35,7 @@ def capacity_free(
     if json:
         emit_json(quote)
     else:
-        console.print(f"{pool}: {quote.free:,} GPUs free from {show_time(quote.start)} to {show_time(quote.end)}")
+        out().print(f"{pool}: {quote.free:,} GPUs free from {show_time(quote.start)} to {show_time(quote.end)}")
 
 
 @capacity_app.command("profile")
@@ -89,7 +87,7 @@ def capacity_earliest(
     if json:
         emit_json(quote)
     else:
-        console.print(f"{pool}: {gpus:,} GPUs for {span(quote.duration)} can start at {show_time(quote.start)}")
+        out().print(f"{pool}: {gpus:,} GPUs for {span(quote.duration)} can start at {show_time(quote.start)}")
 
 
 @maintenance_app.command("add")
@@ -107,7 +105,7 @@ def maintenance_add(
     if json:
         emit_json(hold)
     else:
-        console.print(
+        out().print(
             f"maintenance {hold.id}: {gpus:,} GPUs of {pool} from {show_time(hold.start)} to {show_time(hold.end)}"
         )
 
@@ -138,4 +136,4 @@ def maintenance_cancel(ctx: typer.Context, pool: str, hold_id: str, json: Json =
     if json:
         emit_json(hold)
     else:
-        console.print(f"maintenance {hold.id} cancelled")
+        out().print(f"maintenance {hold.id} cancelled")

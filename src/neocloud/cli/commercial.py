@@ -1,20 +1,18 @@
 """`neocloud agreement` and `neocloud limit`: the terms an operator agrees with a tenant, and the quotas and
 credit limit that bite on what the tenant may start."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, Tenant, collect
+from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, Tenant, collect, group
 from neocloud.cli.context import connect
-from neocloud.cli.output import console, emit_json, emit_page, more, names_of, table
+from neocloud.cli.output import emit_json, emit_page, more, names_of, out, table
 from neocloud.core.errors import InvalidInput
 
-agreement_app = typer.Typer(help="Terms agreed with a tenant for a pool and kind of contract.", no_args_is_help=True)
-limit_app = typer.Typer(help="Quotas and credit limits per tenant.", no_args_is_help=True)
+agreement_app = group(help="Terms agreed with a tenant for a pool and kind of contract.")
+limit_app = group(help="Quotas and credit limits per tenant.")
 Kind = Annotated[str, typer.Option(help="reserved | on-demand | spot | internal")]
 Pool = Annotated[str, typer.Option(help="Pool, e.g. colossus-1/h100-sxm.")]
 
@@ -79,7 +77,7 @@ def agreement_end(ctx: typer.Context, tenant: Tenant, pool: Pool, kind: Kind = "
     """End an agreement: the tenant signs at the rate card again (signed contracts keep their terms)."""
     with connect(ctx, False) as api:
         api.agreements.end(tenant, pool, kind)
-    console.print(f"{kind} agreement with {tenant} on {pool} ended")
+    out().print(f"{kind} agreement with {tenant} on {pool} ended")
 
 
 def _table(title: str, agreements: list[Any], tenants: dict[str, str]) -> None:
@@ -154,7 +152,7 @@ def _show(limits: Any, json: bool, tenant: str) -> None:
         return
     credit = "none" if limits.credit_limit is None else f"${Decimal(limits.credit_limit):,}"
     default = "none" if limits.default_quota is None else f"{limits.default_quota:,} GPUs"
-    console.print(
+    out().print(
         f"{tenant}: exposure ${Decimal(limits.exposure):,} of credit limit {credit}; "
         f"quota beyond reservations {default} per pool unless set below"
     )

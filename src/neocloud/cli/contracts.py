@@ -1,20 +1,18 @@
 """`neocloud tenant` and `neocloud contract`: tenants, and what they bought."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect
+from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect, group
 from neocloud.cli.context import connect
-from neocloud.cli.output import console, emit_json, emit_page, more, names_of, table
+from neocloud.cli.output import emit_json, emit_page, more, names_of, out, table
 from neocloud.cli.timefmt import after, parse_end, parse_time, show_time
 from neocloud.core.errors import InvalidInput
 
-tenant_app = typer.Typer(help="Internal teams and external customers.", no_args_is_help=True)
-contract_app = typer.Typer(help="Reserved, on-demand, spot and internal contracts.", no_args_is_help=True)
+tenant_app = group(help="Internal teams and external customers.")
+contract_app = group(help="Reserved, on-demand, spot and internal contracts.")
 KINDS = "reserved | on-demand | spot | internal"
 COLUMNS = ["id", "tenant", "kind", "pool", "GPUs", "start", "end", "$/GPU-h", "status"]
 
@@ -32,7 +30,7 @@ def tenant_add(
     if json:
         emit_json(tenant)
     else:
-        console.print(f"tenant {tenant.name} ({tenant.kind.value}) added as {tenant.id}")
+        out().print(f"tenant {tenant.name} ({tenant.kind.value}) added as {tenant.id}")
 
 
 @tenant_app.command("list")
@@ -190,7 +188,7 @@ def contract_terms(
     if json:
         emit_json(terms)
     else:
-        console.print(
+        out().print(
             f"contract {contract_id}: minimum ${Decimal(terms.minimum_per_period):,}/month, "
             f"prepaid ${Decimal(terms.prepaid_balance):,}"
         )

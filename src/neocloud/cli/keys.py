@@ -1,21 +1,16 @@
 """`neocloud key` and `neocloud serve`: API keys, and the server."""
 
-from __future__ import annotations
-
-import logging
-import logging.config
 import os
-import tempfile
 from typing import Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect
+from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect, group
 from neocloud.cli.context import connect, options, store
-from neocloud.cli.output import console, emit_json, emit_page, more, names_of, reported, table
+from neocloud.cli.output import emit_json, emit_page, more, names_of, out, reported, table
 from neocloud.cli.timefmt import parse_time, show_time
 
-key_app = typer.Typer(help="API keys (stored hashed; the secret is shown once).", no_args_is_help=True)
+key_app = group(help="API keys (stored hashed; the secret is shown once).")
 
 
 @key_app.command("create")
@@ -50,7 +45,7 @@ def key_create(
         emit_json(view)
         return
     until = "" if view["expires_at"] is None else f", until {show_time(view['expires_at'])}"
-    console.print(
+    out().print(
         f"{view['role']} key {view['id']}: {view['secret']}\n(shown once; neocloud keeps only its digest{until})"
     )
 
@@ -98,7 +93,7 @@ def key_revoke(ctx: typer.Context, key_id: str, json: Json = False) -> None:
     if json:
         emit_json(key)
     else:
-        console.print(f"key {key_id} revoked")
+        out().print(f"key {key_id} revoked")
 
 
 def serve(
@@ -110,6 +105,10 @@ def serve(
     wait: Annotated[float | None, typer.Option(help="Seconds to wait for the store at boot (default 60).")] = None,
 ) -> None:
     """Run the REST API (OpenAPI at /docs and /openapi.json), waiting for its store if it is not up yet."""
+    import logging
+    import logging.config
+    import tempfile
+
     import uvicorn
 
     from neocloud import bootstrap
@@ -125,8 +124,8 @@ def serve(
             if operator_key:
                 with built.uow() as uow:
                     key, secret = auth.create_key(uow, built.now(), built.new_id)
-                console.print(f"operator key {key.id}: {secret}")
-                console.print(f"try: curl -H 'Authorization: Bearer {secret}' http://{host}:{port}/v1/pools")
+                out().print(f"operator key {key.id}: {secret}")
+                out().print(f"try: curl -H 'Authorization: Bearer {secret}' http://{host}:{port}/v1/pools")
         finally:
             built.engine.dispose()
     # The workers build their own context from the environment, and share one folder for their metrics.
@@ -135,7 +134,7 @@ def serve(
     )
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="neocloud-metrics-"))
     if opts.catalog:
-        console.print("note: --catalog applies to local commands; the server uses the packaged catalog")
+        out().print("note: --catalog applies to local commands; the server uses the packaged catalog")
     uvicorn.run(
         "neocloud.api.asgi:app",
         host=host,

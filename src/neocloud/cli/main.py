@@ -6,29 +6,23 @@ operator keys and the offline tools (simulate, bench, scenario) work on the stor
 Modules import what is heavy inside their commands, so `--help` stays quick.
 """
 
-from __future__ import annotations
-
 import os
 import sys
-import traceback
-from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from neocloud.cli import billing, capacity, commercial, contracts, keys, workloads
-from neocloud.cli.args import Json
+from neocloud.cli.args import Json, group
 from neocloud.cli.bench import bench_app
 from neocloud.cli.context import Options, connect, store
-from neocloud.cli.output import console, emit_json, fail, table
+from neocloud.cli.output import emit_json, fail, out, table
 from neocloud.cli.scenario import scenario_app
 from neocloud.cli.simulate import simulate_app
 
-app = typer.Typer(
-    help="neocloud: a control plane for GPU data-center capacity.", no_args_is_help=True, pretty_exceptions_enable=False
-)
-fleet_app = typer.Typer(help="Sites, blocks, nodes and pools.", no_args_is_help=True)
+app = group(help="neocloud: a control plane for GPU data-center capacity.")
+fleet_app = group(help="Sites, blocks, nodes and pools.")
 for sub, name in [
     (fleet_app, "fleet"),
     (contracts.tenant_app, "tenant"),
@@ -53,7 +47,9 @@ app.command("serve")(keys.serve)
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"neocloud {metadata.version('neocloud')}")
+        from neocloud import __version__
+
+        out().print(f"neocloud {__version__}")
         raise typer.Exit()
 
 
@@ -93,9 +89,9 @@ def init(
     if json:
         emit_json(result)
         return
-    console.print(f"store: {result['store']}")
+    out().print(f"store: {result['store']}")
     for site in sites:
-        console.print(f"site {site.name}: {site.gpus:,} GPUs ({'added' if site in added else 'already present'})")
+        out().print(f"site {site.name}: {site.gpus:,} GPUs ({'added' if site in added else 'already present'})")
 
 
 @fleet_app.command("show")
@@ -117,7 +113,7 @@ def fleet_show(
     for s in sites:
         budget = "not set" if s.power_budget_mw is None else f"{s.power_budget_mw} MW"
         headroom = "" if s.power_headroom_mw is None else f" (headroom {s.power_headroom_mw} MW)"
-        console.print(
+        out().print(
             f"[bold]{s.name}[/] {s.location}  {s.gpus:,} GPUs in {s.nodes:,} nodes, {s.blocks} blocks\n"
             f"  power: IT {s.it_power_mw} MW x PUE {s.pue} = {s.facility_power_mw} MW of {budget}{headroom}"
         )
@@ -153,7 +149,7 @@ def fleet_import(
     if json:
         emit_json(view)
         return
-    console.print(f"imported site {site.name}: {site.gpus:,} GPUs in {view['nodes']:,} nodes")
+    out().print(f"imported site {site.name}: {site.gpus:,} GPUs in {view['nodes']:,} nodes")
     table("pools", ["pool", "GPU model", "GPUs"], [(p["name"], p["gpu_model"], p["gpus"]) for p in view["pools"]])
 
 
@@ -172,6 +168,8 @@ def main() -> None:
         code = 2
     except Exception as exc:  # a fault of ours: say what, in one line
         if os.environ.get("NEOCLOUD_DEBUG") == "1":
+            import traceback
+
             traceback.print_exc()
         fail("internal", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", as_json)
         code = 1

@@ -6,19 +6,31 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from neocloud.app.views import plain
 from neocloud.core.errors import NeocloudError
 
-# Rich wraps at 80 columns when it cannot see a terminal; pipes and logs read better wider.
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+# Rich wraps at 80 columns when it cannot see a terminal; pipes and logs read better wider. The consoles are
+# made on first use: `--help` needs neither.
+@cache
+def out() -> Console:
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+@cache
+def err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def emit_json(value: Any) -> None:
@@ -33,6 +45,8 @@ def _data(value: Any) -> Any:
         return [_data(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _data(v) for k, v in value.items()}
+    from neocloud.app.views import plain
+
     return plain(value)
 
 
@@ -49,13 +63,15 @@ def span(seconds: int) -> str:
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    out = Table(title=title, title_justify="left")
+    from rich.table import Table
+
+    shown = Table(title=title, title_justify="left")
     for column in columns:
         numeric = column.lower() in {"gpus", "free", "held", "maintenance", "capacity", "installed", "nodes", "mw"}
-        out.add_column(column, justify="right" if numeric else "left", overflow="fold")  # wrap, never cut
+        shown.add_column(column, justify="right" if numeric else "left", overflow="fold")  # wrap, never cut
     for row in rows:
-        out.add_row(*("" if v is None else str(v) for v in row))
-    console.print(out)
+        shown.add_row(*("" if v is None else str(v) for v in row))
+    out().print(shown)
 
 
 @contextmanager
@@ -72,15 +88,17 @@ def fail(code: str, message: str, as_json: bool, details: dict[str, Any] | None 
     """One error: `error[code]: message` on stderr, or one JSON object on stdout with --json."""
     if as_json:
         error = {"code": code, "message": message, "details": details or {}}
-        sys.stdout.write(json.dumps({"error": plain(error)}, indent=2) + "\n")
+        sys.stdout.write(json.dumps({"error": _data(error)}, indent=2) + "\n")
     else:
-        errors.print(f"[bold red]error\\[{code}][/]: {escape(message)}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        err().print(f"[bold red]error\\[{code}][/]: {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def more(next_cursor: str | None, as_json: bool) -> None:
     """Say how to get the next page, after a table."""
     if next_cursor is not None and not as_json:
-        console.print(f"more: --cursor {next_cursor}  (or --all)", highlight=False, soft_wrap=True)
+        out().print(f"more: --cursor {next_cursor}  (or --all)", highlight=False, soft_wrap=True)
 
 
 def emit_page(items: Sequence[Any], next_cursor: str | None) -> None:

@@ -1,22 +1,21 @@
 """`neocloud scenario`: rent it out or keep it, on the default colossus-1 scenario or a file over it."""
 
-from __future__ import annotations
-
 import json
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 
-from neocloud.cli.output import console, emit_json, reported, table
+from neocloud.cli import output
+from neocloud.cli.args import group
+from neocloud.cli.output import emit_json, reported, table
 
 if TYPE_CHECKING:
     from neocloud.adapters.scenario_spec import LoadedScenario
     from neocloud.sim.scenario import ScenarioResult, SweepPoint
 
-scenario_app = typer.Typer(help="Rent GPU capacity out or keep it: strategies, sensitivity, sweeps and a report.")
+scenario_app = group(help="Rent GPU capacity out or keep it: strategies, sensitivity, sweeps and a report.")
 
 File = Annotated[Path | None, typer.Argument(help="Scenario YAML over the default (colossus-1); none: the default.")]
 Traces = Annotated[
@@ -31,7 +30,7 @@ RayAddress = Annotated[
 Cpus = Annotated[int | None, typer.Option(help="Local Ray workers (default: every core).")]
 
 
-def _summary(result: ScenarioResult) -> None:
+def _summary(result: "ScenarioResult") -> None:
     from neocloud.adapters.scenario_report import SUMMARY_COLUMNS, cell, decision_text, summary_rows
 
     rows = [[cell(v, places=0) for v in row] for row in summary_rows(result)]
@@ -40,14 +39,16 @@ def _summary(result: ScenarioResult) -> None:
         [w.name, f"{w.low} / {w.high}", f"{w.at_low / 10**9:,.2f}", f"{w.at_high / 10**9:,.2f}"] for w in result.tornado
     ]
     table("Renting all's value over keeping all, USD billions", ["assumption", "moved", "low", "high"], tornado)
-    console.print(decision_text(result), highlight=False)
+    output.out().print(decision_text(result), highlight=False)
 
 
-def _sweep(loaded: LoadedScenario, ray_address: str | None, cpus: int | None, quiet: bool) -> list[SweepPoint]:
+def _sweep(loaded: "LoadedScenario", ray_address: str | None, cpus: int | None, quiet: bool) -> "list[SweepPoint]":
     from neocloud.adapters.sweep import run_sweep
 
     cells = len({(f, d) for d in loaded.sweep.demand_factors for f in (0, *loaded.sweep.rent_fractions)})
-    with Progress(console=console, transient=True, disable=quiet) as bar:
+    from rich.progress import Progress
+
+    with Progress(console=output.out(), transient=True, disable=quiet) as bar:
         task = bar.add_task(f"sweep: {cells} simulations on Ray", total=cells)
         return run_sweep(
             loaded.scenario, loaded.sweep, ray_address, cpus, lambda done, _: bar.update(task, completed=done)
@@ -82,7 +83,9 @@ def run_command(
         from neocloud.sim.scenario import run
 
         loaded = load_scenario(file, traces)
-        with Progress(console=console, transient=True, disable=as_json) as bar:
+        from rich.progress import Progress
+
+        with Progress(console=output.out(), transient=True, disable=as_json) as bar:
             steps = [*(s.name for s in loaded.scenario.strategies), "sensitivity"]
             task = bar.add_task("simulating", total=len(steps))
 
@@ -98,7 +101,7 @@ def run_command(
         emit_json(data)
         return
     _summary(result)
-    console.print(f"report: {report} (and report.json)", highlight=False)
+    output.out().print(f"report: {report} (and report.json)", highlight=False)
 
 
 @scenario_app.command("sweep")

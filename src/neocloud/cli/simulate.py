@@ -1,20 +1,14 @@
 """`neocloud simulate`: replay a trace through the engine, one policy or several side by side."""
 
-from __future__ import annotations
-
 import csv
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 
-from neocloud.cli.args import Json, parse_names
-from neocloud.cli.output import console, emit_json, errors, reported, table
-from neocloud.core.engine.ordering import ORDERINGS
-from neocloud.core.engine.placement import PLACEMENTS
-from neocloud.core.engine.sharing import SHARING_PLACEMENTS
+from neocloud.cli.args import Json, group, parse_names
+from neocloud.cli.output import emit_json, err, out, reported, table
 from neocloud.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -22,7 +16,7 @@ if TYPE_CHECKING:
     from neocloud.sim.metrics import SimResult
     from neocloud.sim.simulator import SimConfig
 
-simulate_app = typer.Typer(help="Replay job traces through the scheduling engine on a virtual clock.")
+simulate_app = group(help="Replay job traces through the scheduling engine on a virtual clock.")
 
 Trace = Annotated[
     str,
@@ -38,9 +32,7 @@ Fleet = Annotated[
 Speedup = Annotated[
     float, typer.Option(help="Divide the time between submissions by this to raise the load; durations stay.")
 ]
-PLACEMENT_HELP = (
-    f"Whole-GPU fleets: {', '.join(PLACEMENTS)}; GPU-sharing fleets (openb:): {', '.join(SHARING_PLACEMENTS)}."
-)
+PLACEMENT_HELP = "Placement policy (`neocloud simulate policies` lists them)."
 SkipBad = Annotated[bool, typer.Option(help="Count and report malformed rows instead of stopping at the first.")]
 
 COLUMNS = [
@@ -59,7 +51,7 @@ COLUMNS = [
 ]
 
 
-def _row(r: SimResult) -> list[str]:
+def _row(r: "SimResult") -> list[str]:
     o = r.overall
     return [
         r.ordering,
@@ -77,14 +69,14 @@ def _row(r: SimResult) -> list[str]:
     ]
 
 
-def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> tuple[list[Job], int]:
+def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> "tuple[list[Job], int]":
     from neocloud.adapters.traces.loader import load_trace
 
     if not 0 < speedup < 1e9:
         raise InvalidInput(f"--speedup must be a positive number, got {speedup}")
     read = load_trace(trace, skip_bad_rows=skip_bad_rows)
     if read.skipped:
-        errors.print(
+        err().print(
             f"skipped {len(read.skipped)} malformed rows; first: line {read.skipped[0][0]}: {read.skipped[0][1]}",
             highlight=False,
         )
@@ -95,18 +87,20 @@ def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> tuple[list[J
     return jobs, len(read.skipped)
 
 
-def _run(jobs: list[Job], fleet: str, config: SimConfig, quiet: bool) -> SimResult:
+def _run(jobs: "list[Job]", fleet: str, config: "SimConfig", quiet: bool) -> "SimResult":
     from neocloud.adapters.clusters import load_cluster
     from neocloud.adapters.specs import load_catalog
     from neocloud.sim.simulator import simulate
 
     cluster = load_cluster(fleet, load_catalog(), seed=config.seed)
-    with Progress(console=console, transient=True, disable=quiet or not console.is_terminal) as progress:
+    from rich.progress import Progress
+
+    with Progress(console=out(), transient=True, disable=quiet or not out().is_terminal) as progress:
         task = progress.add_task(f"{config.ordering}/{config.placement}", total=len(jobs))
         return simulate(jobs, cluster, config, progress=lambda done: progress.update(task, completed=done))
 
 
-def _write_csv(path: Path, results: list[SimResult]) -> None:
+def _write_csv(path: Path, results: "list[SimResult]") -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(
@@ -141,7 +135,7 @@ def _write_csv(path: Path, results: list[SimResult]) -> None:
                 )
 
 
-def _report(results: list[SimResult], json: bool, csv_path: Path | None, skipped: int, timeline: bool) -> None:
+def _report(results: "list[SimResult]", json: bool, csv_path: Path | None, skipped: int, timeline: bool) -> None:
     if csv_path is not None:
         _write_csv(csv_path, results)
     if json:
@@ -165,7 +159,7 @@ def simulate_one(
     ctx: typer.Context,
     trace: Trace = "",
     fleet: Fleet = "uniform:8x8",
-    policy: Annotated[str, typer.Option(help=f"Ordering: {', '.join(ORDERINGS)}.")] = "fifo",
+    policy: Annotated[str, typer.Option(help="Ordering policy (`neocloud simulate policies` lists them).")] = "fifo",
     placement: Annotated[str, typer.Option(help=PLACEMENT_HELP)] = "bestfit",
     seed: Annotated[int, typer.Option(help="Seed for random choices.")] = 0,
     speedup: Speedup = 1.0,
@@ -180,6 +174,7 @@ def simulate_one(
     with reported(json):
         if not trace:
             raise InvalidInput("give --trace FORMAT:PATH")
+        from neocloud.core.engine.ordering import ORDERINGS
         from neocloud.sim.simulator import SimConfig
 
         parse_names(policy, ORDERINGS, "ordering policy")
@@ -202,6 +197,7 @@ def simulate_compare(
 ) -> None:
     """Several ordering and placement policies side by side on the same trace, cluster and seed."""
     with reported(json):
+        from neocloud.core.engine.ordering import ORDERINGS
         from neocloud.sim.simulator import SimConfig
 
         names = parse_names(policies, ORDERINGS, "ordering policy")
@@ -209,3 +205,23 @@ def simulate_compare(
         jobs, skipped = _load(trace, skip_bad_rows, speedup)
         results = [_run(jobs, fleet, SimConfig(name, place, seed), json) for name in names for place in places]
         _report(results, json, csv_out, skipped, False)
+
+
+@simulate_app.command("policies")
+def simulate_policies(json: Json = False) -> None:
+    """The ordering and placement policies the engine knows, with what each does."""
+    from neocloud.core.engine.ordering import ORDERINGS
+    from neocloud.core.engine.placement import PLACEMENTS
+    from neocloud.core.engine.sharing import SHARING_PLACEMENTS
+
+    rows = [("ordering", name, o.doc) for name, o in ORDERINGS.items()]
+    rows += [("placement", name, _first_line(p.__doc__)) for name, p in PLACEMENTS.items()]
+    rows += [("placement on shared GPUs (openb: fleets; bench fgd)", name, "") for name in SHARING_PLACEMENTS]
+    if json:
+        emit_json([{"kind": k, "name": n, "what": w} for k, n, w in rows])
+    else:
+        table("policies", ["kind", "name", "what it does"], rows)
+
+
+def _first_line(doc: str | None) -> str:
+    return doc.strip().splitlines()[0] if doc and doc.strip() else ""

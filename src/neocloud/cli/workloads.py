@@ -1,18 +1,16 @@
 """`neocloud workload`: work under contracts, placed and run by the live engine. A server's engine runs it;
 on the local store, `workload step` runs one step of the same engine."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect
+from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect, group
 from neocloud.cli.context import connect, store
-from neocloud.cli.output import console, emit_json, emit_page, more, names_of, span, table
+from neocloud.cli.output import emit_json, emit_page, more, names_of, out, span, table
 from neocloud.cli.timefmt import parse_duration, show_time
 
-workload_app = typer.Typer(help="Work under contracts, placed and run by the live engine.", no_args_is_help=True)
+workload_app = group(help="Work under contracts, placed and run by the live engine.")
 COLUMNS = ["id", "tenant", "contract", "GPUs", "duration", "status", "submitted", "started", "finished", "preemptions"]
 
 
@@ -108,4 +106,4 @@ def workload_step(ctx: typer.Context, json: Json = False) -> None:
     if json:
         emit_json(counts)
     else:
-        console.print(", ".join(f"{n} {what}" for what, n in counts.items()))
+        out().print(", ".join(f"{n} {what}" for what, n in counts.items()))
