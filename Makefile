@@ -3,18 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run tour test lint bench clean
+.PHONY: run tour test lint bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Ranges live in pyproject.toml; the exact versions installed are constraints.txt's.
+PIP_INSTALL := $(BIN)/pip install --quiet -c constraints.txt
+
+$(VENV)/.run-installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e '.[scenario]'
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.dev-installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e '.[dev,scenario]'
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
@@ -34,6 +37,13 @@ test: lint
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.ledger_bench
+
+# Re-resolve every dependency within pyproject.toml's ranges into a fresh constraints.txt.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[dev,scenario]'
+	(head -n 2 constraints.txt && .lock-venv/bin/pip freeze --exclude-editable) > constraints.new
+	mv constraints.new constraints.txt && rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) .neocloud .pytest_cache .mypy_cache .ruff_cache .hypothesis

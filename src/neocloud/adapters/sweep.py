@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from neocloud.adapters.extras import require_extra
 from neocloud.adapters.scenario_spec import Sweep
 from neocloud.core.errors import InvalidInput
 from neocloud.sim.scenario import Operations, Scenario, SweepPoint, operate, sweep_cells, sweep_points
@@ -26,6 +27,7 @@ def run_sweep(
     """Every point of `sweep` (lease price x share rented x demand). `address` is a Ray cluster's ("auto" for
     the one this machine belongs to, "ray://HOST:10001" for a remote one); without one, a Ray of this run's own
     starts locally with `cpus` workers (default: all)."""
+    require_extra("scenario", "a scenario sweep", "ray")
     import ray  # heavy: imported only when a sweep runs
 
     started_here = not ray.is_initialized()

@@ -77,7 +77,10 @@ def run_command(
     """Compare the strategies: money by month, utilization, internal delays, SLA credits, the breakeven shadow
     price and a tornado; write a self-contained HTML report and its JSON."""
     with reported(as_json):
-        from neocloud.adapters.scenario_report import render_html, result_json  # matplotlib: only when needed
+        from neocloud.adapters.extras import require_extra
+
+        require_extra("scenario", "the scenario report", "matplotlib", *(["ray"] if sweep else []))  # before work
+        from neocloud.adapters.scenario_report import render_html, result_json
         from neocloud.adapters.scenario_spec import load_scenario
         from neocloud.app.views import plain
         from neocloud.sim.scenario import run
@@ -116,6 +119,9 @@ def sweep_command(
     """Only the sweep: every lease price x share rented x demand of the scenario's `sweep`, in parallel on
     Ray; prints each point's value over keeping all and writes sweep.json."""
     with reported(as_json):
+        from neocloud.adapters.extras import require_extra
+
+        require_extra("scenario", "a scenario sweep", "ray")  # before any work
         from neocloud.adapters.scenario_report import sweep_json
         from neocloud.adapters.scenario_spec import load_scenario
 

@@ -123,3 +123,9 @@ class StoreUnavailable(NeocloudError):
     """The store cannot be reached (or did not answer in time); nothing was written. Retry later."""
 
     code = "store_unavailable"
+
+
+class MissingExtra(NeocloudError):
+    """A command that needs an optional part of neocloud (an extra) that is not installed."""
+
+    code = "missing_extra"
