@@ -33,7 +33,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto  # the tiers in parallel, one worker per core
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.ledger_bench

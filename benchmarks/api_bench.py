@@ -145,8 +145,8 @@ def check_ledger(url: str) -> dict[str, int]:
     """Rebuild every pool's ledger from the stored holds: booking them again re-checks the invariant."""
     ctx = bootstrap.build(url)
     with ctx.uow() as uow:
-        pools = [p.name for p in uow.list_pools()]
-        ledger = uow.load_ledger(pools, lock=False)  # raises Overbooked if any instant is over capacity
+        pools = [p.name for p in uow.fleet.list_pools()]
+        ledger = uow.ledger.load(pools, lock=False)  # raises Overbooked if any instant is over capacity
         held = {p: ledger.pool(p).installed - ledger.free(p, START, END) for p in pools}
     ctx.engine.dispose()
     return held

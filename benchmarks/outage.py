@@ -83,7 +83,7 @@ def main() -> None:
                     t.join(timeout=60)
         ctx = bootstrap.build(postgres.url)
         with ctx.uow() as uow:
-            stored = {c.id for c in uow.list_contracts()}
+            stored = {c.id for c in uow.contracts.page()}
         ctx.engine.dispose()
     report |= {
         "statuses": {str(k): v for k, v in sorted(statuses.items())},

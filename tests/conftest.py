@@ -18,6 +18,9 @@ from neocloud import bootstrap
 from neocloud.adapters.specs import default_catalog
 from neocloud.core.catalog import Catalog
 
+from .builders import seed
+from .memory_store import MemoryStore
+
 PG_ADMIN_URL = os.environ.get("NEOCLOUD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 # The shared traces sit beside the repository (../shared/traces), in development and in CI.
 TRACES = Path(os.environ.get("NEOCLOUD_TRACES", Path(__file__).resolve().parents[2] / "shared" / "traces"))
@@ -70,3 +73,15 @@ def ctx(store_url: str) -> Iterator[bootstrap.Context]:
     context = bootstrap.build(store_url)
     yield context
     context.engine.dispose()
+
+
+@pytest.fixture
+def store(ctx: bootstrap.Context) -> bootstrap.Context:
+    """The real store, on both backends, with the small fleet and two tenants of tests/builders.py."""
+    return seed(ctx)
+
+
+@pytest.fixture
+def memory(catalog: Catalog) -> MemoryStore:
+    """The in-memory store with the same fleet and tenants: for use cases, where no database is on trial."""
+    return seed(MemoryStore(catalog))

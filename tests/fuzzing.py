@@ -18,7 +18,6 @@ from sqlalchemy import text
 
 from neocloud import bootstrap
 from neocloud.adapters.specs import parse_fleet
-from neocloud.adapters.store import uow as uow_module
 from neocloud.adapters.store.tables import Base
 from neocloud.api.app import create_app
 from neocloud.app import auth, services
@@ -161,7 +160,7 @@ def restorer(ctx: bootstrap.Context) -> Any:
             for table in tables:
                 if rows[table.name]:
                     conn.execute(table.insert(), rows[table.name])
-        uow_module._SNAPSHOTS.pop(ctx.engine, None)
+        ctx.snapshots.clear()
 
     return restore
 

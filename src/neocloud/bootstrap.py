@@ -14,8 +14,10 @@ from sqlalchemy import Engine
 
 from neocloud.adapters.specs import load_catalog
 from neocloud.adapters.store.database import default_url, is_unavailable, make_engine, migrate, unavailable
-from neocloud.adapters.store.uow import SqlUnitOfWork
+from neocloud.adapters.store.ledger import LedgerSnapshots
+from neocloud.adapters.store.uow import SqlStore
 from neocloud.app.credit import Policy
+from neocloud.app.ports import UnitOfWork
 from neocloud.core.catalog import Catalog
 from neocloud.core.errors import InvalidInput, StoreUnavailable
 
@@ -110,17 +112,28 @@ def _parse(name: str, text: str, default: object) -> object:
 
 @dataclass
 class Context:
+    """What the server and the use cases run with: the store (its engine, its sessions and the ledger snapshots
+    that its units of work share), the catalog and the settings."""
+
     url: str
-    engine: Engine
+    store: SqlStore
     catalog: Catalog
     settings: Settings = field(default_factory=Settings)
 
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+    @property
+    def engine(self) -> Engine:
+        return self.store.engine
 
-    def reader(self) -> SqlUnitOfWork:
+    @property
+    def snapshots(self) -> LedgerSnapshots:
+        return self.store.snapshots
+
+    def uow(self) -> UnitOfWork:
+        return self.store.uow()
+
+    def reader(self) -> UnitOfWork:
         """A unit of work for reads only: capacity snapshots come without a transaction's round trips."""
-        return SqlUnitOfWork(self.engine, read_only=True)
+        return self.store.reader()
 
     def now(self) -> int:
         return wall_clock()
@@ -142,7 +155,7 @@ def build(url: str | None = None, catalog_file: Path | None = None, settings: Se
         if is_unavailable(exc):
             raise unavailable(exc, url) from exc
         raise
-    return Context(url=url, engine=engine, catalog=load_catalog(catalog_file), settings=settings)
+    return Context(url=url, store=SqlStore(engine), catalog=load_catalog(catalog_file), settings=settings)
 
 
 def build_when_ready(settings: Settings, say: Callable[[str], None], catalog_file: Path | None = None) -> Context:

@@ -7,7 +7,7 @@ import html
 import io
 import json
 
-from neocloud.app.ports import StoredInvoice
+from neocloud.app.records import StoredInvoice
 from neocloud.core.billing.periods import month
 from neocloud.core.errors import InvalidInput, quoted
 from neocloud.core.timeutil import iso

@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from neocloud import bootstrap
 from neocloud.app import auth
 from neocloud.app.pages import MAX_CURSOR, MAX_LIMIT, Page
-from neocloud.app.ports import StoredResponse, UnitOfWork
+from neocloud.app.ports import UnitOfWork
+from neocloud.app.records import StoredResponse
 from neocloud.app.services import get_tenant
 from neocloud.app.signing import replayed
 from neocloud.app.views import plain
@@ -85,7 +86,7 @@ def tenant_scope(uow: UnitOfWork, who: auth.Principal, tenant: str | None) -> st
     if who.is_operator:
         return get_tenant(uow, tenant).id if tenant else None
     if tenant is not None and tenant != who.tenant_id:
-        found = uow.get_tenant(tenant)
+        found = uow.tenants.get(tenant)
         if found is None or found.id != who.tenant_id:
             raise auth.Forbidden("a tenant key acts for its own tenant only", tenant=tenant)
     return who.tenant_id
@@ -122,7 +123,7 @@ async def idempotent(
         with ctx.uow() as uow:
             if key is None:
                 return JSONResponse(plain(create(uow)), status_code=status)
-            seen = replayed(uow.stored_responses([(who.key_id, key)]).get((who.key_id, key)), key, fingerprint)
+            seen = replayed(uow.keys.stored_responses([(who.key_id, key)]).get((who.key_id, key)), key, fingerprint)
             if seen is not None:
                 return Response(
                     seen.body,
@@ -131,7 +132,7 @@ async def idempotent(
                     headers={"Idempotent-Replay": "true"},
                 )
             text = json.dumps(plain(create(uow)))
-            uow.store_responses([(who.key_id, key, StoredResponse(fingerprint, status, text))], ctx.now())
+            uow.keys.store_responses([(who.key_id, key, StoredResponse(fingerprint, status, text))], ctx.now())
             return Response(text, status_code=status, media_type="application/json")
 
     return await run_in_threadpool(run)

@@ -43,10 +43,10 @@ class StoreCollector(Collector):
         queue = GaugeMetricFamily("neocloud_queue_depth", "Workloads waiting to start, by pool", labels=["pool"])
         now = self.ctx.now()
         with self.ctx.reader() as uow:
-            pools = uow.list_pools()
-            counts = uow.count_workloads()
+            pools = uow.fleet.list_pools()
+            counts = uow.workloads.count()
             for pool in pools:
-                [step] = uow.load_ledger([pool.name], lock=False).profile(pool.name, now, now + 1)
+                [step] = uow.ledger.load([pool.name], lock=False).profile(pool.name, now, now + 1)
                 for state in ("installed", "maintenance", "held", "free"):
                     gpus.add_metric([pool.name, state], getattr(step, state))
                 queue.add_metric([pool.name], counts.get((pool.name, "pending"), 0))

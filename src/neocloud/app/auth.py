@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from neocloud.app.ports import ApiKey, UnitOfWork
+from neocloud.app.ports import UnitOfWork
+from neocloud.app.records import ApiKey
 from neocloud.app.services import NewId, get_tenant
 from neocloud.core.bounds import check_time
 from neocloud.core.errors import InvalidInput, InvalidState, NeocloudError, NotFound, quoted
@@ -64,7 +65,7 @@ def create_key(
         raise InvalidInput("a key must expire after it is made", field="expires_at")
     secret = PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(new_id("key"), digest(secret), TENANT if tenant_id else OPERATOR, tenant_id, now, None, expires_at)
-    uow.save_api_key(key)
+    uow.keys.save(key)
     return key, secret
 
 
@@ -74,7 +75,7 @@ def authenticate(uow: UnitOfWork, secret: str | None, now: int) -> tuple[Princip
         raise Unauthenticated(MISSING)
     if len(secret) > 200:
         raise Unauthenticated("unknown API key")
-    key = uow.api_key_by_digest(digest(secret))
+    key = uow.keys.by_digest(digest(secret))
     if key is None:
         raise Unauthenticated("unknown API key")
     if key.revoked_at is not None:
@@ -82,18 +83,18 @@ def authenticate(uow: UnitOfWork, secret: str | None, now: int) -> tuple[Princip
     if key.expires_at is not None and key.expires_at <= now:
         raise Unauthenticated(f"API key {key.id} expired", key=key.id)
     if key.last_used_at is None or key.last_used_at <= now - TOUCH_EVERY:
-        uow.touch_api_key(key.id, now)
+        uow.keys.touch(key.id, now)
     return Principal(key.id, key.role, key.tenant_id), key.expires_at
 
 
 def revoke_key(uow: UnitOfWork, key_id: str, now: int) -> ApiKey:
-    key = uow.get_api_key(key_id)
+    key = uow.keys.get(key_id)
     if key is None:
         raise NotFound(f"unknown API key {quoted(key_id)}", key=key_id)
     if key.revoked_at is not None:
         raise InvalidState(f"API key {key_id} is already revoked", key=key_id)
     revoked = replace(key, revoked_at=now)
-    uow.save_api_key(revoked)
+    uow.keys.save(revoked)
     return revoked
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from neocloud.app.ports import StoredInvoice, UnitOfWork
+from neocloud.app.ports import UnitOfWork
+from neocloud.app.records import StoredInvoice
 from neocloud.app.services import NewId, check_open, get_contract, get_pool, get_tenant
 from neocloud.core.billing.invoice import BillingTerms, build_invoice
 from neocloud.core.billing.metering import Meter, UsageRecord
@@ -46,25 +47,28 @@ def ingest_usage(uow: UnitOfWork, records: Iterable[UsageRecord]) -> list[UsageR
     batch = list(records)
     contracts = {}
     for contract_id in sorted({r.contract_id for r in batch}):
-        contract = uow.get_contract(contract_id)
+        contract = uow.contracts.get(contract_id)
         if contract is None:
             raise UnknownContract(f"usage names unknown contract {quoted(contract_id)}", contract=contract_id)
         contracts[contract_id] = contract
-    known = uow.usage_by_keys(r.key for r in batch) + uow.usage_of_jobs(
+    known = uow.billing.usage_by_keys(r.key for r in batch) + uow.billing.usage_of_jobs(
         (r.contract_id, r.job_id) for r in batch if r.job_id
     )
-    closed = {t: [month(p) for p in periods] for t, periods in uow.invoiced_periods(r.tenant_id for r in batch).items()}
+    closed = {
+        t: [month(p) for p in periods]
+        for t, periods in uow.billing.invoiced_periods(r.tenant_id for r in batch).items()
+    }
     added = Meter(contracts, closed, known).add_all(batch)
-    uow.save_usage(added)
+    uow.billing.save_usage(added)
     return added
 
 
 def _outages(uow: UnitOfWork, pools: Iterable[str], period: Period) -> list[Outage]:
     """Incidents and maintenance take GPUs out of service: both count against availability."""
     pools = sorted(set(pools))
-    outages: list[Outage] = uow.incidents_between(pools, period.start, period.end)
+    outages: list[Outage] = uow.billing.incidents_between(pools, period.start, period.end)
     for pool in pools:
-        ledger = uow.load_ledger([pool], lock=False)
+        ledger = uow.ledger.load([pool], lock=False)
         outages.extend(
             Outage(pool, h.start, h.end, gpus=h.gpus)
             for h in ledger.holds(pool)
@@ -77,19 +81,19 @@ def generate_invoice(uow: UnitOfWork, tenant: str, period_key: str, now: int, ne
     """Rate the tenant's contracts for the period and issue the invoice; the period then closes to usage."""
     tenant_id = get_tenant(uow, tenant).id
     period = month(period_key)
-    if period_key in uow.invoiced_periods([tenant_id]).get(tenant_id, []):
+    if period_key in uow.billing.invoiced_periods([tenant_id]).get(tenant_id, []):
         raise InvalidState(f"{period_key} is already invoiced for tenant {tenant}", tenant=tenant, period=period_key)
     if now < period.end:
         raise InvalidState(f"{period_key} has not ended yet; invoice it from {period.next().key}", period=period_key)
-    contracts = uow.list_contracts(tenant_id)
-    usage = uow.usage_between(period.start, period.end, tenant_id)
-    terms = uow.get_billing_terms(c.id for c in contracts)
+    contracts = uow.contracts.page(tenant_id)
+    usage = uow.billing.usage_between(period.start, period.end, tenant_id)
+    terms = uow.billing.get_terms(c.id for c in contracts)
     outages = _outages(uow, [c.pool for c in contracts], period)
     invoice = build_invoice(tenant_id, period, contracts, usage, outages, terms)
     stored = StoredInvoice(new_id("inv"), tenant_id, period.key, now, invoice.lines)
-    uow.save_invoice(stored)
+    uow.billing.save_invoice(stored)
     for contract_id, left in invoice.prepaid_left.items():
-        uow.save_billing_terms(contract_id, replace(terms[contract_id], prepaid_balance=left))
+        uow.billing.save_terms(contract_id, replace(terms[contract_id], prepaid_balance=left))
     return stored
 
 
@@ -110,11 +114,11 @@ def record_incident(
     get_pool(uow, pool)
     if gpus is not None:
         check_count(gpus, "gpus", 1, MAX_GPUS)
-    check_open(uow.invoiced_periods_on_pool(pool), start, end, "the incident")
+    check_open(uow.billing.invoiced_periods_on_pool(pool), start, end, "the incident")
     if contract_id is not None and get_contract(uow, contract_id).pool != pool:
         raise InvalidInput(f"contract {contract_id} is not in pool {pool}", contract=contract_id, pool=pool)
     outage = Outage(pool, start, end, gpus, contract_id)
-    uow.add_incident(new_id("inc"), outage, description)
+    uow.billing.add_incident(new_id("inc"), outage, description)
     return outage
 
 
@@ -124,12 +128,12 @@ def set_billing_terms(uow: UnitOfWork, contract_id: str, minimum_per_period: Dec
     check_decimal(minimum_per_period, "minimum_per_period", high=MAX_MONEY, places=2)
     check_decimal(prepaid, "prepaid_balance", high=MAX_MONEY, places=2)
     terms = BillingTerms(to_money(minimum_per_period), to_money(prepaid))
-    uow.save_billing_terms(contract_id, terms)
+    uow.billing.save_terms(contract_id, terms)
     return terms
 
 
 def get_invoice(uow: UnitOfWork, invoice_id: str) -> StoredInvoice:
-    invoice = uow.get_invoice(invoice_id)
+    invoice = uow.billing.get_invoice(invoice_id)
     if invoice is None:
         raise NotFound(f"unknown invoice {quoted(invoice_id)}", invoice=invoice_id)
     return invoice
@@ -146,9 +150,9 @@ class RevenueRow:
 
 def revenue(uow: UnitOfWork, period: str | None = None) -> list[RevenueRow]:
     """Invoiced revenue by period, tenant, contract and pool (net of credits)."""
-    pools = {c.id: c.pool for c in uow.list_contracts()}
+    pools = {c.id: c.pool for c in uow.contracts.page()}
     totals: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: Decimal("0.00"))
-    for invoice in uow.list_invoices(period=period):
+    for invoice in uow.billing.list_invoices(period=period):
         for line in invoice.lines:
             totals[(invoice.period, invoice.tenant_id, line.contract_id)] += line.amount
     return [RevenueRow(p, t, c, pools.get(c, ""), amount) for (p, t, c), amount in sorted(totals.items())]
@@ -171,7 +175,7 @@ def spot_prices(uow: UnitOfWork, catalog: Catalog) -> dict[str, Decimal]:
     """What an idle GPU-hour would fetch as spot, per pool whose model has a spot price."""
     return {
         p.name: PriceBook().price(catalog[p.gpu_model], ContractKind.SPOT)
-        for p in uow.list_pools()
+        for p in uow.fleet.list_pools()
         if catalog[p.gpu_model].spot_usd_per_hr is not None
     }
 
@@ -180,12 +184,12 @@ def sold_versus_used(uow: UnitOfWork, period_key: str, spot_price: dict[str, Dec
     """For each reserved contract: committed, used and idle GPU-hours, and what the idle part would fetch."""
     period = month(period_key)
     out = []
-    for contract in uow.list_contracts():
+    for contract in uow.contracts.page():
         term = period.overlap(contract.start, contract.end)
         if contract.kind is not ContractKind.RESERVED or not term:
             continue
         meter = ContractMeter(contract, period)
-        for record in uow.usage_between(period.start, period.end, contract.tenant_id):
+        for record in uow.billing.usage_between(period.start, period.end, contract.tenant_id):
             if record.contract_id == contract.id:
                 meter.add(record)
         within, _ = meter.split_at(contract.gpus * 1000)

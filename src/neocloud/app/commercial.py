@@ -58,7 +58,7 @@ def set_agreement(
         overage_per_gpu_hour=None if terms.overage_per_gpu_hour is None else to_rate(terms.overage_per_gpu_hour),
     )
     agreement = PriceAgreement(tenant_id, found.name, kind, kept)
-    uow.save_agreement(agreement)
+    uow.tenants.save_agreement(agreement)
     return agreement
 
 
@@ -66,7 +66,7 @@ def end_agreement(uow: UnitOfWork, tenant: str, pool: str, kind: ContractKind) -
     """The tenant signs at the rate card again (contracts signed meanwhile keep their terms). Returns the
     tenant's id."""
     tenant_id = get_tenant(uow, tenant).id
-    if not uow.delete_agreement((tenant_id, pool, kind)):
+    if not uow.tenants.delete_agreement((tenant_id, pool, kind)):
         raise NotFound(f"no {kind} agreement with {tenant_id} on {pool}", tenant=tenant_id, pool=pool)
     return tenant_id
 
@@ -75,7 +75,7 @@ def end_agreement(uow: UnitOfWork, tenant: str, pool: str, kind: ContractKind) -
 
 
 def limits_of(uow: UnitOfWork, tenant_id: str) -> Limits:
-    return uow.get_limits([tenant_id])[tenant_id]
+    return uow.tenants.get_limits([tenant_id])[tenant_id]
 
 
 def set_credit_limit(uow: UnitOfWork, tenant: str, usd: Decimal | None) -> Limits:
@@ -83,7 +83,7 @@ def set_credit_limit(uow: UnitOfWork, tenant: str, usd: Decimal | None) -> Limit
     tenant_id = get_tenant(uow, tenant).id
     if usd is not None:
         check_decimal(usd, "credit_limit", high=MAX_MONEY, places=2)
-    uow.save_credit_limit(tenant_id, usd)
+    uow.tenants.save_credit_limit(tenant_id, usd)
     return limits_of(uow, tenant_id)
 
 
@@ -92,5 +92,5 @@ def set_quota(uow: UnitOfWork, tenant: str, pool: str, gpus: int | None) -> Limi
     tenant_id, found = get_tenant(uow, tenant).id, get_pool(uow, pool)
     if gpus is not None:
         check_count(gpus, "gpus", 0, MAX_GPUS)
-    uow.save_quota(tenant_id, found.name, gpus)
+    uow.tenants.save_quota(tenant_id, found.name, gpus)
     return limits_of(uow, tenant_id)

@@ -49,17 +49,17 @@ def commitment(contract: Contract, start: int, end: int) -> Decimal:
 
 def exposure(uow: UnitOfWork, tenant_id: str, now: int) -> Decimal:
     """What the tenant owes or has committed to and has not been invoiced for (see the module's notes)."""
-    contracts = uow.list_contracts(tenant_id)
+    contracts = uow.contracts.page(tenant_id)
     if not contracts:
         return ZERO
-    invoiced = set(uow.invoiced_periods([tenant_id]).get(tenant_id, []))
+    invoiced = set(uow.billing.invoiced_periods([tenant_id]).get(tenant_id, []))
     current = month_of(now)
     total = sum((commitment(c, current.end, c.end) for c in contracts), start=ZERO)
     period = month_of(min(c.start for c in contracts))
     if period.start > current.start:
         return total
-    usage = uow.usage_between(period.start, current.end, tenant_id)
-    terms = uow.get_billing_terms(c.id for c in contracts)
+    usage = uow.billing.usage_between(period.start, current.end, tenant_id)
+    terms = uow.billing.get_terms(c.id for c in contracts)
     while period.start <= current.start:
         in_month = [r for r in usage if period.overlap(r.start, r.end)]
         if period.key not in invoiced and (in_month or any(period.overlap(c.start, c.end) for c in contracts)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from neocloud.app.billing import CapacityUse, RevenueRow
 from neocloud.app.pages import Listing
-from neocloud.app.ports import ApiKey, Incident, StoredInvoice, StoredWorkload
+from neocloud.app.records import ApiKey, Incident, StoredInvoice, StoredWorkload
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.contracts import Contract, PriceAgreement, Tenant
 from neocloud.core.fleet import Pool, Site

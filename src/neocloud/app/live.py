@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 
 from neocloud.app.billing import ingest_usage
 from neocloud.app.credit import Policy, check_credit, check_quota, exposure, held_now
-from neocloud.app.ports import StoredWorkload, UnitOfWork
+from neocloud.app.ports import UnitOfWork
+from neocloud.app.records import StoredWorkload
 from neocloud.app.services import NewId, get_contract
 from neocloud.core.billing.invoice import ZERO
 from neocloud.core.billing.metering import UsageRecord
@@ -28,7 +29,7 @@ from neocloud.core.engine.placement import PLACEMENTS
 from neocloud.core.engine.scheduler import Scheduler
 from neocloud.core.engine.state import JobState
 from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract, quoted
-from neocloud.core.workload import Job, PriorityClass
+from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
 
 DEFAULT_POLICY = Policy()
 PRIORITY = {
@@ -76,7 +77,7 @@ def submit_workload(
         raise UnknownContract(f"unknown contract {quoted(contract_id)}", contract=contract_id)
     if contract.status is not ContractStatus.ACTIVE or not contract.start <= now < contract.end:
         raise InvalidState(f"contract {contract_id} is not in force now", contract=contract_id)
-    pool = uow.get_pool(contract.pool)
+    pool = uow.fleet.get_pool(contract.pool)
     if pool is None:
         raise NotFound(f"unknown pool {quoted(contract.pool)}", pool=contract.pool)
     job = Job(
@@ -91,43 +92,43 @@ def submit_workload(
     )
     if job.gpus > pool.gpus:
         raise InvalidInput(f"{job.gpus} GPUs can never fit pool {pool.name} of {pool.gpus}", gpus=job.gpus)
-    site = uow.get_site(pool.site)
+    site = uow.fleet.get_site(pool.site)
     per_node = max((g.node.gpus for g in site.blocks if g.node.gpu_model == pool.gpu_model), default=0) if site else 0
     if gpus_per_task > per_node:
         raise InvalidInput(
             f"a task of {gpus_per_task} GPUs fits no node of pool {pool.name} ({per_node} GPUs per node)",
             gpus_per_task=gpus_per_task,
         )
-    limits = uow.get_limits([contract.tenant_id])[contract.tenant_id]
-    held = held_now(uow.holding([pool.name], now), contract.tenant_id, pool.name, now)
+    limits = uow.tenants.get_limits([contract.tenant_id])[contract.tenant_id]
+    held = held_now(uow.contracts.holding([pool.name], now), contract.tenant_id, pool.name, now)
     check_quota(limits, held, pool.name, job.gpus, policy)
     if limits.credit_limit is not None:
         check_credit(limits, exposure(uow, contract.tenant_id, now), ZERO, f"workload of {job.gpus:,} GPUs")
-    workload = StoredWorkload(job, contract.id, "pending", duration)
-    uow.save_workload(workload)
+    workload = StoredWorkload(job, contract.id, WorkloadStatus.PENDING, duration)
+    uow.workloads.save(workload)
     return workload
 
 
 def cancel_workload(
     uow: UnitOfWork, workload_id: str, now: int, tenant_id: str | None = None, executor: TimedExecutor | None = None
 ) -> StoredWorkload:
-    workload = uow.get_workload(workload_id)
+    workload = uow.workloads.get(workload_id)
     if workload is None or (tenant_id is not None and workload.job.tenant != tenant_id):
         raise NotFound(f"unknown workload {quoted(workload_id)}", workload=workload_id)
-    if workload.status not in ("pending", "running"):
+    if not workload.status.active:
         raise InvalidState(f"workload {workload_id} is already {workload.status}", workload=workload_id)
-    if workload.status == "running":
+    if workload.status is WorkloadStatus.RUNNING:
         (executor or TimedExecutor()).halt(workload, now)
         _meter(uow, workload, now, preempted=False)
     cancelled = replace(
         workload,
-        status="cancelled",
+        status=WorkloadStatus.CANCELLED,
         finished=now,
         allocation=None,
         started=None,
         remaining=workload.remaining - (now - workload.started if workload.started else 0),
     )
-    uow.save_workload(cancelled)
+    uow.workloads.save(cancelled)
     return cancelled
 
 
@@ -175,27 +176,29 @@ class LiveEngine:
 
     def reconcile(self, uow: UnitOfWork, now: int) -> dict[str, int]:
         executor = self.executor or TimedExecutor()
-        active = uow.active_workloads(lock=True)
+        active = uow.workloads.active(lock=True)
         counts = {"finished": 0, "started": 0, "preempted": 0}
         if not active:
             return counts
         if self._pools is None:
-            self._pools = nodes_by_pool(uow.list_sites(), self.catalog)
-        contracts = uow.get_contracts({w.contract_id for w in active})
+            self._pools = nodes_by_pool(uow.fleet.list_sites(), self.catalog)
+        contracts = uow.contracts.get_many({w.contract_id for w in active})
         by_pool: dict[str, list[StoredWorkload]] = defaultdict(list)
         for w in active:
-            end = executor.finished_by(w, now) if w.status == "running" else None
+            end = executor.finished_by(w, now) if w.status is WorkloadStatus.RUNNING else None
             if end is None:
                 by_pool[contracts[w.contract_id].pool].append(w)
                 continue
             _meter(uow, w, end, preempted=False)
             attained = w.attained + w.job.gpus * (end - (w.started or end))
-            uow.save_workload(
-                replace(w, status="finished", finished=end, remaining=0, allocation=None, attained=attained)
+            uow.workloads.save(
+                replace(
+                    w, status=WorkloadStatus.FINISHED, finished=end, remaining=0, allocation=None, attained=attained
+                )
             )
             counts["finished"] += 1
-        limits = uow.get_limits({w.job.tenant for w in active})
-        holding = uow.holding(by_pool, now)
+        limits = uow.tenants.get_limits({w.job.tenant for w in active})
+        holding = uow.contracts.holding(by_pool, now)
         for pool, workloads in sorted(by_pool.items()):
             held = _entitlements((c for c in holding if c.pool == pool), now)
             caps = {  # a tenant's work may use its holds and its quota beyond them
@@ -224,7 +227,7 @@ class LiveEngine:
         states: dict[str, tuple[StoredWorkload, JobState]] = {}
         for w in workloads:
             state = JobState(w.job, w.remaining, w.attained, first_start=w.first_start, preemptions=w.preemptions)
-            if w.status == "running" and w.allocation is not None:
+            if w.status is WorkloadStatus.RUNNING and w.allocation is not None:
                 allocation: Allocation = tuple((index[n], g) for n, g in w.allocation)
                 cluster.take(allocation)
                 state.allocation, state.started = allocation, w.started
@@ -247,10 +250,10 @@ class LiveEngine:
             executor.halt(w, now)
             _meter(uow, w, now, preempted=True)
             s.stop(now, finished=False)
-            uow.save_workload(
+            uow.workloads.save(
                 replace(
                     w,
-                    status="pending",
+                    status=WorkloadStatus.PENDING,
                     remaining=s.remaining,
                     attained=s.attained,
                     started=None,
@@ -262,7 +265,9 @@ class LiveEngine:
             w = states[s.job.id][0]
             named = tuple((cluster.nodes[n].name, g) for n, g in allocation)
             executor.launch(w, named, now)
-            uow.save_workload(
-                replace(w, status="running", started=now, first_start=w.first_start or now, allocation=named)
+            uow.workloads.save(
+                replace(
+                    w, status=WorkloadStatus.RUNNING, started=now, first_start=w.first_start or now, allocation=named
+                )
             )
         return len(decisions.start), len(decisions.preempt)

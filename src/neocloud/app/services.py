@@ -52,19 +52,19 @@ def add_sites(uow: UnitOfWork, sites: list[Site], catalog: Catalog, *, skip_exis
     added = []
     for site in sites:
         validate_site(site, catalog)
-        if uow.get_site(site.name) is not None:
+        if uow.fleet.get_site(site.name) is not None:
             if skip_existing:
                 continue
             raise AlreadyExists(f"site {site.name} already exists", site=site.name)
-        uow.add_site(site)
+        uow.fleet.add_site(site)
         added.append(site)
     return added
 
 
 def get_pool(uow: UnitOfWork, name: str) -> Pool:
-    pool = uow.get_pool(name)
+    pool = uow.fleet.get_pool(name)
     if pool is None:
-        known = ", ".join(p.name for p in uow.list_pools()) or "none; run `neocloud init`"
+        known = ", ".join(p.name for p in uow.fleet.list_pools()) or "none; run `neocloud init`"
         raise UnknownPool(f"unknown pool {quoted(name)}; known: {known}", pool=name)
     return pool
 
@@ -74,15 +74,15 @@ def get_pool(uow: UnitOfWork, name: str) -> Pool:
 
 def add_tenant(uow: UnitOfWork, name: str, kind: TenantKind, new_id: NewId) -> Tenant:
     check_name(name, "tenant name")
-    if uow.get_tenant(name) is not None:
+    if uow.tenants.get(name) is not None:
         raise AlreadyExists(f"tenant {quoted(name)} already exists", tenant=name)
     tenant = Tenant(new_id("t"), name, kind)
-    uow.add_tenant(tenant)
+    uow.tenants.add(tenant)
     return tenant
 
 
 def get_tenant(uow: UnitOfWork, key: str) -> Tenant:
-    tenant = uow.get_tenant(key)
+    tenant = uow.tenants.get(key)
     if tenant is None:
         raise UnknownTenant(f"unknown tenant {quoted(key)}", tenant=key)
     return tenant
@@ -114,16 +114,20 @@ def sign_contract(uow: UnitOfWork, request: ContractRequest, catalog: Catalog, n
     """Sign a contract; a reserved or internal one books its hold in the same transaction, or nothing.
     Refused inside an invoiced month, and beyond the tenant's credit limit."""
     tenant, pool = get_tenant(uow, request.tenant), get_pool(uow, request.pool)
-    agreement = uow.get_agreements([(tenant.id, pool.name, request.kind)]).get((tenant.id, pool.name, request.kind))
+    agreement = uow.tenants.get_agreements([(tenant.id, pool.name, request.kind)]).get(
+        (tenant.id, pool.name, request.kind)
+    )
     contract = draft_contract(request, tenant, pool, catalog, new_id, agreement)
-    check_open(uow.invoiced_periods([tenant.id]).get(tenant.id, []), contract.start, contract.end, "the contract")
-    limits = uow.get_limits([tenant.id])[tenant.id]
+    check_open(
+        uow.billing.invoiced_periods([tenant.id]).get(tenant.id, []), contract.start, contract.end, "the contract"
+    )
+    limits = uow.tenants.get_limits([tenant.id])[tenant.id]
     if limits.credit_limit is not None:
         adding = commitment(contract, contract.start, contract.end)
         check_credit(limits, exposure(uow, tenant.id, now), adding, f"contract {contract.id}")
     # Lock the pool before writing anything that refers to it: a contract row takes a key-share lock on its
     # pool, and taking it before FOR UPDATE would let two signers deadlock on PostgreSQL.
-    ledger = uow.load_ledger([contract.pool], lock=True) if contract.books_capacity else None
+    ledger = uow.ledger.load([contract.pool], lock=True) if contract.books_capacity else None
     return book_contract(uow, ledger, contract)
 
 
@@ -184,7 +188,8 @@ def book_contract(uow: UnitOfWork, ledger: Ledger | None, contract: Contract) ->
     """Write a drafted contract, booking its hold in `ledger` (locked, holding the contract's pool) when it
     books capacity; refused (Overbooked), writing nothing, when the GPUs are not free."""
     hold = book_hold(ledger, contract)
-    uow.add_contracts([contract], [hold] if hold else [])
+    uow.contracts.add([contract])
+    uow.ledger.add([hold] if hold else [])
     return contract
 
 
@@ -199,7 +204,7 @@ def book_hold(ledger: Ledger | None, contract: Contract) -> Hold | None:
 
 
 def get_contract(uow: UnitOfWork, contract_id: str) -> Contract:
-    contract = uow.get_contract(contract_id)
+    contract = uow.contracts.get(contract_id)
     if contract is None:
         raise UnknownContract(f"unknown contract {quoted(contract_id)}", contract=contract_id)
     return contract
@@ -211,13 +216,13 @@ def cancel_contract(uow: UnitOfWork, contract_id: str, now: int) -> Contract:
     cancelled = terminate(contract, now)
     _check_open_for(uow, cancelled.tenant_id, cancelled.end, contract.end, "cancelling")
     if cancelled.books_capacity:
-        ledger = uow.load_ledger([cancelled.pool], lock=True)
+        ledger = uow.ledger.load([cancelled.pool], lock=True)
         if cancelled.end <= ledger.hold(cancelled.hold_id).start:
             ledger.cancel(cancelled.hold_id)
-            uow.delete_hold(cancelled.hold_id)
+            uow.ledger.delete(cancelled.hold_id)
         else:
-            uow.save_hold(ledger.shrink(cancelled.hold_id, end=cancelled.end))
-    uow.save_contract(cancelled)
+            uow.ledger.save(ledger.shrink(cancelled.hold_id, end=cancelled.end))
+    uow.contracts.save(cancelled)
     return cancelled
 
 
@@ -230,9 +235,9 @@ def extend_contract(uow: UnitOfWork, contract_id: str, end: int) -> Contract:
     validate_contract(extended)
     _check_open_for(uow, contract.tenant_id, contract.end, end, "extending")
     if contract.books_capacity:
-        ledger = uow.load_ledger([contract.pool], lock=True)
-        uow.save_hold(ledger.extend(contract.hold_id, end=end))
-    uow.save_contract(extended)
+        ledger = uow.ledger.load([contract.pool], lock=True)
+        uow.ledger.save(ledger.extend(contract.hold_id, end=end))
+    uow.contracts.save(extended)
     return extended
 
 
@@ -241,14 +246,14 @@ def _locked(uow: UnitOfWork, contract_id: str) -> Contract:
     committed (and is seen here) or waits for us. (Reading it before the lock could act on a stale status.)"""
     contract = get_contract(uow, contract_id)
     if contract.books_capacity:
-        uow.load_ledger([contract.pool], lock=True)
+        uow.ledger.load([contract.pool], lock=True)
         contract = get_contract(uow, contract_id)
     return contract
 
 
 def _check_open_for(uow: UnitOfWork, tenant_id: str, start: int, end: int, what: str) -> None:
     if start < end:
-        check_open(uow.invoiced_periods([tenant_id]).get(tenant_id, []), start, end, what)
+        check_open(uow.billing.invoiced_periods([tenant_id]).get(tenant_id, []), start, end, what)
 
 
 # Capacity ----------------------------------------------------------------------------------------------
@@ -257,7 +262,7 @@ def _check_open_for(uow: UnitOfWork, tenant_id: str, start: int, end: int, what:
 def snapshot(uow: UnitOfWork, pool: str) -> Ledger:
     """The pool's ledger to read (one query when the store keeps it in memory), or UnknownPool."""
     try:
-        return uow.load_ledger([pool], lock=False)
+        return uow.ledger.load([pool], lock=False)
     except UnknownPool:
         get_pool(uow, pool)  # the same error, listing the known pools
         raise
@@ -282,10 +287,10 @@ def schedule_maintenance(uow: UnitOfWork, pool: str, gpus: int, start: int, end:
     check_gpus(gpus)
     check_interval(start, end)
     get_pool(uow, pool)
-    check_open(uow.invoiced_periods_on_pool(pool), start, end, "maintenance")
-    ledger = uow.load_ledger([pool], lock=True)
+    check_open(uow.billing.invoiced_periods_on_pool(pool), start, end, "maintenance")
+    ledger = uow.ledger.load([pool], lock=True)
     hold = ledger.book(Hold(new_id("m"), pool, gpus, start, end, HoldKind.MAINTENANCE))
-    uow.save_hold(hold)
+    uow.ledger.save(hold)
     return hold
 
 
@@ -294,11 +299,11 @@ def list_holds(uow: UnitOfWork, pool: str) -> list[Hold]:
 
 
 def cancel_maintenance(uow: UnitOfWork, pool: str, hold_id: str) -> Hold:
-    ledger = uow.load_ledger([get_pool(uow, pool).name], lock=True)
+    ledger = uow.ledger.load([get_pool(uow, pool).name], lock=True)
     hold = ledger.hold(hold_id)
     if hold.kind is not HoldKind.MAINTENANCE:
         raise UnknownHold(f"{hold_id} is not a maintenance hold; cancel its contract instead", hold=hold_id)
-    check_open(uow.invoiced_periods_on_pool(pool), hold.start, hold.end, "cancelling the maintenance")
+    check_open(uow.billing.invoiced_periods_on_pool(pool), hold.start, hold.end, "cancelling the maintenance")
     ledger.cancel(hold_id)
-    uow.delete_hold(hold_id)
+    uow.ledger.delete(hold_id)
     return hold

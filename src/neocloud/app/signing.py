@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from neocloud.app.credit import check_credit, commitment, exposure
-from neocloud.app.ports import StoredResponse, UnitOfWork
+from neocloud.app.ports import UnitOfWork
+from neocloud.app.records import StoredResponse
 from neocloud.app.services import (
     ContractRequest,
     NewId,
@@ -131,7 +132,7 @@ class SigningDesk:
         held only for booking and writing: other workers' batches wait for it. Each table is written in one
         statement."""
         results: list[Signed | Exception | None] = [None] * len(requests)
-        seen = uow.stored_responses(_keys(requests))
+        seen = uow.keys.stored_responses(_keys(requests))
         parties: dict[int, tuple[Tenant, Pool]] = {}
         for i, r in enumerate(requests):
             try:
@@ -142,7 +143,7 @@ class SigningDesk:
                 results[i] = exc
         tenant_ids = {t.id for t, _ in parties.values()}
         standing = self._standings(uow, tenant_ids)
-        invoiced = uow.invoiced_periods(tenant_ids) if tenant_ids else {}
+        invoiced = uow.billing.invoiced_periods(tenant_ids) if tenant_ids else {}
         limits = {t: s.limits for t, s in standing.items()}
         exposed = {t: exposure(uow, t, self.now()) for t, lim in limits.items() if lim.credit_limit is not None}
         drafts: dict[int, tuple[Contract, str]] = {}
@@ -159,8 +160,8 @@ class SigningDesk:
         if not pools:
             ledger = None
         else:  # every pool locked at once, in order; then the responses stored meanwhile by other batches
-            ledger = uow.load_ledger(pools, lock=True)
-            seen |= uow.stored_responses(_keys(requests[i] for i in drafts))
+            ledger = uow.ledger.load(pools, lock=True)
+            seen |= uow.keys.stored_responses(_keys(requests[i] for i in drafts))
         contracts, holds, responses = [], [], []
         for i, (contract, body) in drafts.items():
             r = requests[i]
@@ -183,8 +184,9 @@ class SigningDesk:
             if r.idempotency_key is not None:
                 seen[r.scope, r.idempotency_key] = StoredResponse(r.fingerprint, 201, body)
                 responses.append((r.scope, r.idempotency_key, seen[r.scope, r.idempotency_key]))
-        uow.add_contracts(contracts, holds)
-        uow.store_responses(responses, self.now())
+        uow.contracts.add(contracts)
+        uow.ledger.add(holds)
+        uow.keys.store_responses(responses, self.now())
         done = [r for r in results if r is not None]
         assert len(done) == len(requests)
         return done
@@ -197,9 +199,9 @@ class SigningDesk:
         now = self.clock()
         out = {t: kept[1] for t in tenant_ids if (kept := self._standing.get(t)) is not None and kept[0] > now}
         missing = sorted(tenant_ids - set(out))
-        limits = uow.get_limits(missing) if missing else {}
+        limits = uow.tenants.get_limits(missing) if missing else {}
         for t in missing:
-            out[t] = Standing(limits[t], {(a.pool, a.kind): a for a in uow.list_agreements(t)})
+            out[t] = Standing(limits[t], {(a.pool, a.kind): a for a in uow.tenants.list_agreements(t)})
             self._standing[t] = (now + self.remember_s, out[t])
         return out
 

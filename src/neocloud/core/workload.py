@@ -19,6 +19,19 @@ class PriorityClass(StrEnum):
     SPOT = "spot"
 
 
+class WorkloadStatus(StrEnum):
+    """Where a submitted workload stands. Pending and running are active; the other two are final."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+
+    @property
+    def active(self) -> bool:
+        return self in (WorkloadStatus.PENDING, WorkloadStatus.RUNNING)
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     id: str

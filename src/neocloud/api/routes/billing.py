@@ -55,7 +55,7 @@ def usage(
     with ctx.uow() as uow:
         scope = tenant_scope(uow, who, tenant)
         page = listings.USAGE.fetch(
-            cursor, limit, lambda a, n: uow.usage_between(span.start, span.end, scope, after=a, limit=n)
+            cursor, limit, lambda a, n: uow.billing.usage_between(span.start, span.end, scope, after=a, limit=n)
         )
     return paged(page)
 
@@ -66,7 +66,7 @@ def list_invoices(
 ) -> dict[str, Any]:
     with ctx.uow() as uow:
         scope = tenant_scope(uow, who, tenant)
-        page = listings.INVOICES.fetch(cursor, limit, lambda a, n: uow.list_invoices(scope, after=a, limit=n))
+        page = listings.INVOICES.fetch(cursor, limit, lambda a, n: uow.billing.list_invoices(scope, after=a, limit=n))
     return paged(page, invoice_view)
 
 
@@ -147,9 +147,9 @@ def incidents(
     """Incidents overlapping a month, on the given pools (default: all), by start (operator)."""
     span = month(period)
     with ctx.uow() as uow:
-        pools = pool or [p.name for p in uow.list_pools()]
+        pools = pool or [p.name for p in uow.fleet.list_pools()]
         page = listings.INCIDENTS.fetch(
-            cursor, limit, lambda a, n: uow.list_incidents(pools, span.start, span.end, after=a, limit=n)
+            cursor, limit, lambda a, n: uow.billing.list_incidents(pools, span.start, span.end, after=a, limit=n)
         )
     return paged(page)
 

@@ -53,7 +53,7 @@ async def add_tenant(
 def list_tenants(ctx: Ctx, who: Operator, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     """Tenants by name (operator)."""
     with ctx.uow() as uow:
-        return paged(listings.TENANTS.fetch(cursor, limit, lambda a, n: uow.list_tenants(after=a, limit=n)))
+        return paged(listings.TENANTS.fetch(cursor, limit, lambda a, n: uow.tenants.page(after=a, limit=n)))
 
 
 # Keys ------------------------------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def list_keys(ctx: Ctx, who: Who, tenant: TenantParam = None, cursor: Cursor = N
     every key or one tenant's."""
     with ctx.uow() as uow:
         scope = tenant_scope(uow, who, tenant)
-        page = listings.KEYS.fetch(cursor, limit, lambda a, n: uow.list_api_keys(scope, after=a, limit=n))
+        page = listings.KEYS.fetch(cursor, limit, lambda a, n: uow.keys.page(scope, after=a, limit=n))
     return paged(page, key_view)
 
 
@@ -124,7 +124,9 @@ def list_agreements(ctx: Ctx, who: Who, tenant: TenantParam = None, cursor: Curs
     """Price agreements: a tenant's own; for operators, all or one tenant's."""
     with ctx.uow() as uow:
         scope = tenant_scope(uow, who, tenant)
-        page = listings.AGREEMENTS.fetch(cursor, limit, lambda a, n: uow.list_agreements(scope, after=a, limit=n))
+        page = listings.AGREEMENTS.fetch(
+            cursor, limit, lambda a, n: uow.tenants.list_agreements(scope, after=a, limit=n)
+        )
     return paged(page, agreement_view)
 
 

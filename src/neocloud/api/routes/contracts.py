@@ -94,7 +94,7 @@ def list_contracts(
     """Contracts by start: a tenant's own; for operators, all or one tenant's."""
     with ctx.uow() as uow:
         scope = tenant_scope(uow, who, tenant)
-        page = listings.CONTRACTS.fetch(cursor, limit, lambda a, n: uow.list_contracts(scope, after=a, limit=n))
+        page = listings.CONTRACTS.fetch(cursor, limit, lambda a, n: uow.contracts.page(scope, after=a, limit=n))
     return paged(page)
 
 

@@ -22,7 +22,7 @@ TimeQuery = Annotated[int, Query(ge=bounds.MIN_TIME, le=bounds.MAX_TIME, descrip
 def sites(ctx: Ctx, who: Who, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     """Sites with their power budget and GPUs."""
     with ctx.uow() as uow:
-        page = listings.SITES.of(cursor, limit, uow.list_sites())
+        page = listings.SITES.of(cursor, limit, uow.fleet.list_sites())
     return paged(page, lambda s: site_view(s, ctx.catalog))
 
 
@@ -30,7 +30,7 @@ def sites(ctx: Ctx, who: Who, cursor: Cursor = None, limit: Limit = 100) -> dict
 def pools(ctx: Ctx, who: Who, cursor: Cursor = None, limit: Limit = 100) -> dict[str, Any]:
     """Pools: GPUs of one model at one site, as sold."""
     with ctx.uow() as uow:
-        return paged(listings.POOLS.of(cursor, limit, uow.list_pools()))
+        return paged(listings.POOLS.of(cursor, limit, uow.fleet.list_pools()))
 
 
 @router.get("/capacity/free", response_model=schemas.FreeOut, tags=["capacity"])

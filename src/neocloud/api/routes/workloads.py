@@ -63,7 +63,7 @@ def list_workloads(
     """Workloads by submission: a tenant's own; for operators, all or one tenant's."""
     with ctx.uow() as uow:
         scope = tenant_scope(uow, who, tenant)
-        page = listings.WORKLOADS.fetch(cursor, limit, lambda a, n: uow.list_workloads(scope, after=a, limit=n))
+        page = listings.WORKLOADS.fetch(cursor, limit, lambda a, n: uow.workloads.page(scope, after=a, limit=n))
     return paged(page, workload_view)
 
 
@@ -71,7 +71,7 @@ def list_workloads(
 def show_workload(workload_id: WorkloadId, ctx: Ctx, who: Who) -> Any:
     missing = NotFound(f"unknown workload {quoted(workload_id)}", workload=workload_id)
     with ctx.uow() as uow:
-        w = uow.get_workload(workload_id)
+        w = uow.workloads.get(workload_id)
     if w is None:
         raise missing
     owned(who, w.job.tenant, missing)

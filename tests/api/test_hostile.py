@@ -22,14 +22,14 @@ from neocloud.cli.main import app as cli_app
 from neocloud.cli.main import main
 from neocloud.core.billing.periods import month
 
-from .test_services import POOL, snapshot, store  # noqa: F401  (fixture)
+from ..builders import POOL, snapshot
 
 SOON = month("2030-05")
 PAST = month("2025-05")
 
 
 @pytest.fixture
-def door(store: bootstrap.Context) -> Iterator[tuple[TestClient, dict[str, str], bootstrap.Context]]:  # noqa: F811
+def door(store: bootstrap.Context) -> Iterator[tuple[TestClient, dict[str, str], bootstrap.Context]]:
     with store.uow() as uow:
         keys = {
             "operator": auth.create_key(uow, 0, store.new_id)[1],

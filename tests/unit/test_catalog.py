@@ -27,7 +27,7 @@ def test_packaged_catalog_has_the_reference_models_with_prices(catalog: Catalog)
 
 
 def test_every_packaged_value_names_its_source() -> None:
-    text = (Path(__file__).parents[1] / "src/neocloud/core/data/catalog.yaml").read_text()
+    text = (Path(__file__).parents[2] / "src/neocloud/core/data/catalog.yaml").read_text()
     for line in text.splitlines():
         stripped = line.strip()
         if ":" in stripped and not stripped.startswith(

@@ -15,14 +15,14 @@ from neocloud.core.billing.periods import month
 from neocloud.core.contracts import ContractKind, TenantKind
 from neocloud.core.errors import InvalidInput, InvalidState, NotFound
 
-from .test_services import POOL, refused_without_change, store  # noqa: F401  (fixture)
+from ..builders import POOL, refused_without_change
 
 MAY = month("2025-05")
 H = 3600
 
 
 @pytest.fixture
-def contracts(store: bootstrap.Context) -> tuple[bootstrap.Context, str, str]:  # noqa: F811
+def contracts(store: bootstrap.Context) -> tuple[bootstrap.Context, str, str]:
     with store.uow() as uow:
         reserved = services.sign_contract(
             uow,
@@ -55,11 +55,11 @@ def test_workloads_run_finish_and_are_metered(contracts: tuple[bootstrap.Context
         assert live.LiveEngine(ctx.catalog).reconcile(uow, t0 + H) == {"finished": 0, "started": 1, "preempted": 1}
     with ctx.uow() as uow:
         assert live.LiveEngine(ctx.catalog).reconcile(uow, t0 + 2 * H) == {"finished": 1, "started": 1, "preempted": 0}
-        assert uow.get_workload(urgent.job.id).status == "finished"  # type: ignore[union-attr]
+        assert uow.workloads.get(urgent.job.id).status == "finished"  # type: ignore[union-attr]
     with ctx.uow() as uow:  # spot resumed at t0 + 2 h with 2 h left
         assert live.LiveEngine(ctx.catalog).reconcile(uow, t0 + 5 * H) == {"finished": 1, "started": 0, "preempted": 0}
-        done = uow.get_workload(big.job.id)
-        records = uow.usage_between(MAY.start, MAY.end)
+        done = uow.workloads.get(big.job.id)
+        records = uow.billing.usage_between(MAY.start, MAY.end)
     assert done is not None
     assert (done.status, done.finished, done.preemptions) == ("finished", t0 + 4 * H, 1)
     runs = sorted(((r.contract_id, r.start - t0, r.end - t0, r.preempted) for r in records), key=lambda r: r[1])
@@ -90,7 +90,7 @@ def test_bad_submissions_and_cancel(contracts: tuple[bootstrap.Context, str, str
     with ctx.uow() as uow:
         cancelled = live.cancel_workload(uow, w.job.id, t0 + H)
         assert cancelled.status == "cancelled"
-        assert [(r.start, r.end) for r in uow.usage_between(MAY.start, MAY.end)] == [(t0, t0 + H)]
+        assert [(r.start, r.end) for r in uow.billing.usage_between(MAY.start, MAY.end)] == [(t0, t0 + H)]
     refused_without_change(ctx, InvalidState, lambda uow: live.cancel_workload(uow, w.job.id, t0 + 2 * H))
 
 
@@ -109,10 +109,10 @@ def test_on_demand_work_leaves_reserved_capacity_to_its_holder(contracts: tuple[
         fits = live.submit_workload(uow, on_demand.id, 8, 8, H, t0, ctx.new_id)  # 64 GPUs
         # lab holds 64 of the pool's 128 GPUs: on-demand work gets the other 64, however idle lab's are.
         assert live.LiveEngine(ctx.catalog, ordering="sjf").reconcile(uow, t0)["started"] == 1
-        assert (uow.get_workload(wide.job.id).status, uow.get_workload(fits.job.id).status) == ("pending", "running")  # type: ignore[union-attr]
+        assert (uow.workloads.get(wide.job.id).status, uow.workloads.get(fits.job.id).status) == ("pending", "running")  # type: ignore[union-attr]
         own = live.submit_workload(uow, reserved, 8, 8, H, t0, ctx.new_id)
         assert live.LiveEngine(ctx.catalog, ordering="sjf").reconcile(uow, t0)["started"] == 1
-        assert uow.get_workload(own.job.id).status == "running"  # type: ignore[union-attr]
+        assert uow.workloads.get(own.job.id).status == "running"  # type: ignore[union-attr]
 
 
 TWO_SITES = """
@@ -144,8 +144,8 @@ def test_work_runs_in_its_contracts_pool_only(ctx: bootstrap.Context) -> None:
         second = live.submit_workload(uow, west.id, 8, 1, H, t0, ctx.new_id)
         # 16 GPUs of east stand idle: the second workload waits for west's, where its contract is.
         assert live.LiveEngine(ctx.catalog).reconcile(uow, t0) == {"finished": 0, "started": 1, "preempted": 0}
-        ran = uow.get_workload(first.job.id)
+        ran = uow.workloads.get(first.job.id)
         assert ran is not None
         assert ran.allocation is not None
         assert {node.split("-")[0] for node, _ in ran.allocation} == {"w"}
-        assert uow.get_workload(second.job.id).status == "pending"  # type: ignore[union-attr]
+        assert uow.workloads.get(second.job.id).status == "pending"  # type: ignore[union-attr]

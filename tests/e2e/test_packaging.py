@@ -12,7 +12,7 @@ import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "neocloud"
 # The modules that import the scenario extra's libraries, each after require_extra says what is missing.
 EXTRA_USERS = {"adapters/scenario_charts.py", "adapters/sweep.py"}

@@ -16,7 +16,7 @@ import httpx2 as httpx
 from neocloud import bootstrap
 from neocloud.core.billing.periods import month
 
-from .servers import cli, private_postgres, serve
+from ..servers import cli, private_postgres, serve
 
 POOL = "colossus-1/h100-sxm"
 SOON = month("2030-01")
@@ -99,7 +99,7 @@ def test_the_store_goes_away_and_comes_back(tmp_path: Path) -> None:
         ctx = bootstrap.build(postgres.url)
         try:
             with ctx.uow() as uow:
-                stored = {c.id for c in uow.list_contracts()}
+                stored = {c.id for c in uow.contracts.page()}
         finally:
             ctx.engine.dispose()
         assert set(acknowledged) <= stored  # every acknowledged write is there

@@ -15,12 +15,13 @@ from fastapi.testclient import TestClient
 
 from neocloud import bootstrap
 from neocloud.adapters.store.database import make_engine
+from neocloud.adapters.store.uow import SqlStore
 from neocloud.api.app import create_app
 from neocloud.api.ratelimit import RateLimiter
 from neocloud.app import auth
 from neocloud.core.billing.periods import month
 
-from .test_services import POOL, snapshot, store  # noqa: F401  (fixture)
+from ..builders import POOL
 
 
 def app_with(ctx: bootstrap.Context, **settings: Any) -> Any:
@@ -29,7 +30,7 @@ def app_with(ctx: bootstrap.Context, **settings: Any) -> Any:
 
 
 @pytest.fixture
-def keys(store: bootstrap.Context) -> dict[str, str]:  # noqa: F811
+def keys(store: bootstrap.Context) -> dict[str, str]:
     with store.uow() as uow:
         return {
             "operator": auth.create_key(uow, 0, store.new_id)[1],
@@ -63,7 +64,7 @@ def test_the_token_bucket_refills_at_its_rate_and_caps_requests_in_flight() -> N
 
 
 def test_a_flooding_key_gets_paced_429s_and_another_key_is_served(
-    store: bootstrap.Context,  # noqa: F811
+    store: bootstrap.Context,
     keys: dict[str, str],
 ) -> None:
     client = TestClient(app_with(store, rate_limit=5, rate_burst=5))
@@ -91,7 +92,7 @@ def test_a_flooding_key_gets_paced_429s_and_another_key_is_served(
     assert client.get("/v1/health").status_code == 200  # the public paths are not limited
 
 
-def test_keys_are_checked_before_the_body_is_read(store: bootstrap.Context, keys: dict[str, str]) -> None:  # noqa: F811
+def test_keys_are_checked_before_the_body_is_read(store: bootstrap.Context, keys: dict[str, str]) -> None:
     app = app_with(store)
     read: list[int] = []
 
@@ -128,7 +129,7 @@ def test_keys_are_checked_before_the_body_is_read(store: bootstrap.Context, keys
 
 
 def test_a_fault_of_ours_is_a_json_500_with_the_request_id_in_the_log(
-    store: bootstrap.Context,  # noqa: F811
+    store: bootstrap.Context,
     keys: dict[str, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -163,11 +164,11 @@ def test_a_fault_of_ours_is_a_json_500_with_the_request_id_in_the_log(
     assert keys["lab"] not in caplog.text  # never a secret
 
 
-def test_a_store_that_is_away_answers_503_and_writes_nothing(store: bootstrap.Context, keys: dict[str, str]) -> None:  # noqa: F811
+def test_a_store_that_is_away_answers_503_and_writes_nothing(store: bootstrap.Context, keys: dict[str, str]) -> None:
     client = TestClient(app_with(store), raise_server_exceptions=False)
     assert client.get("/v1/pools", headers=bearer(keys["lab"])).status_code == 200  # the key is cached now
-    good = store.engine
-    store.engine = make_engine("postgresql://nobody@127.0.0.1:1/none")  # a store nobody answers on
+    good = store.store
+    store.store = SqlStore(make_engine("postgresql://nobody@127.0.0.1:1/none"))  # a store nobody answers on
     try:
         for method, path, kw in (
             ("GET", "/v1/ready", {}),
@@ -186,7 +187,7 @@ def test_a_store_that_is_away_answers_503_and_writes_nothing(store: bootstrap.Co
         assert (uncached.status_code, uncached.json()["error"]["code"]) == (503, "store_unavailable")
     finally:
         store.engine.dispose()
-        store.engine = good
+        store.store = good
     assert client.get("/v1/ready").status_code == 200  # back at once: nothing to restart
 
 
@@ -208,7 +209,7 @@ LISTS = [
 ]
 
 
-def test_every_list_pages_and_the_pages_add_up_to_the_list(store: bootstrap.Context, keys: dict[str, str]) -> None:  # noqa: F811
+def test_every_list_pages_and_the_pages_add_up_to_the_list(store: bootstrap.Context, keys: dict[str, str]) -> None:
     client = TestClient(app_with(store, rate_limit=0))
     op = bearer(keys["operator"])
     jan = month("2030-01")
@@ -244,7 +245,7 @@ def test_every_list_pages_and_the_pages_add_up_to_the_list(store: bootstrap.Cont
     assert (other.status_code, other.json()["error"]["code"]) == (422, "invalid_cursor")
 
 
-def test_requests_with_an_unexpected_failure_fail_alone(store: bootstrap.Context, keys: dict[str, str]) -> None:  # noqa: F811
+def test_requests_with_an_unexpected_failure_fail_alone(store: bootstrap.Context, keys: dict[str, str]) -> None:
     """The poison test, in-process: one tenant's requests raise inside the signing batch (here: a fault
     injected in drafting), interleaved with another tenant's valid ones. Only the poisoned ones fail."""
     from neocloud.app import signing
@@ -280,5 +281,5 @@ def test_requests_with_an_unexpected_failure_fail_alone(store: bootstrap.Context
     assert sorted(set(outcomes)) == [("lab", 201), ("research", 500)]
     assert max(sizes) > 1  # the poisoned requests shared batches with the valid ones
     with store.uow() as uow:
-        assert len(uow.list_contracts("t-lab")) == 30
-        assert uow.list_contracts("t-research") == []
+        assert len(uow.contracts.page("t-lab")) == 30
+        assert uow.contracts.page("t-research") == []

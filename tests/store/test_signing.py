@@ -15,7 +15,7 @@ from neocloud.app.ports import UnitOfWork
 from neocloud.app.signing import IdempotencyKeyReused, Signed, SigningDesk, SignRequest
 from neocloud.core.errors import Overbooked, UnknownPool
 
-from .test_services import POOL, reserved, store  # noqa: F401  (fixture)
+from ..builders import POOL, reserved
 
 DAY = 86_400
 
@@ -34,7 +34,7 @@ def held(ctx: bootstrap.Context) -> int:
         return sum(h.gpus for h in services.list_holds(uow, POOL))
 
 
-def test_each_request_in_a_batch_gets_its_own_answer(store: bootstrap.Context) -> None:  # noqa: F811
+def test_each_request_in_a_batch_gets_its_own_answer(store: bootstrap.Context) -> None:
     results = batch(
         store,
         [
@@ -51,7 +51,7 @@ def test_each_request_in_a_batch_gets_its_own_answer(store: bootstrap.Context) -
     assert held(store) == 128
 
 
-def test_idempotency_keys_hold_within_a_batch_and_across_batches(store: bootstrap.Context) -> None:  # noqa: F811
+def test_idempotency_keys_hold_within_a_batch_and_across_batches(store: bootstrap.Context) -> None:
     same = SignRequest(reserved(10), "key-1", "k", "fingerprint-a")
     other = SignRequest(reserved(20), "key-1", "k", "fingerprint-b")
     first, again, reused = batch(store, [same, same, other])
@@ -65,7 +65,7 @@ def test_idempotency_keys_hold_within_a_batch_and_across_batches(store: bootstra
     assert held(store) == 10
 
 
-def test_concurrent_signers_share_batches_and_never_overbook(store: bootstrap.Context) -> None:  # noqa: F811
+def test_concurrent_signers_share_batches_and_never_overbook(store: bootstrap.Context) -> None:
     signing = desk(store)
     sizes: list[int] = []
     sign_batch = signing.sign_batch
@@ -94,7 +94,7 @@ def test_concurrent_signers_share_batches_and_never_overbook(store: bootstrap.Co
     assert len(sizes) < 16  # the requests that came while a batch was written went together
 
 
-def test_a_failing_store_fails_the_whole_batch_and_writes_nothing(store: bootstrap.Context) -> None:  # noqa: F811
+def test_a_failing_store_fails_the_whole_batch_and_writes_nothing(store: bootstrap.Context) -> None:
     def broken() -> UnitOfWork:
         raise RuntimeError("store unavailable")
 
@@ -104,12 +104,12 @@ def test_a_failing_store_fails_the_whole_batch_and_writes_nothing(store: bootstr
     assert held(store) == 0
 
 
-def test_new_rows_are_read_back_in_their_transaction_and_written_with_it(store: bootstrap.Context) -> None:  # noqa: F811
+def test_new_rows_are_read_back_in_their_transaction_and_written_with_it(store: bootstrap.Context) -> None:
     with store.uow() as uow:
         contract = services.sign_contract(uow, reserved(10), store.catalog, store.new_id, store.now())
-        assert uow.get_contract(contract.id) == contract  # the rows waiting for the commit go before a read
+        assert uow.contracts.get(contract.id) == contract  # the rows waiting for the commit go before a read
     with store.uow() as uow:
-        assert uow.get_contract(contract.id) == contract
+        assert uow.contracts.get(contract.id) == contract
 
     def sign_then_fail() -> None:
         with store.uow() as uow:

@@ -12,7 +12,7 @@ from neocloud.app.services import ContractRequest
 from neocloud.core.contracts import ContractKind, TenantKind
 from neocloud.core.errors import Overbooked
 
-from .test_services import FLEET, POOL, T0
+from ..builders import FLEET, POOL, T0
 
 WORKERS = 4
 ATTEMPTS = 8
@@ -57,6 +57,6 @@ def test_concurrent_signing_never_overbooks(ctx: bootstrap.Context) -> None:
     assert sum(r for _, r in outcomes) == WORKERS * ATTEMPTS - 12
     with ctx.uow() as uow:
         holds = services.list_holds(uow, POOL)
-        assert len(holds) == 12 == len(uow.list_contracts())
-        ledger = uow.load_ledger([POOL], lock=False)  # rebuilding it re-checks the invariant hold by hold
+        assert len(holds) == 12 == len(uow.contracts.page())
+        ledger = uow.ledger.load([POOL], lock=False)  # rebuilding it re-checks the invariant hold by hold
         assert ledger.free(POOL, T0, T0 + 86_400 * 30) == 8

@@ -24,8 +24,7 @@ from neocloud.core.errors import (
     QuotaExceeded,
 )
 
-from .test_api import api, contract_body, items  # noqa: F401  (fixture)
-from .test_services import POOL, refused_without_change, reserved, store  # noqa: F401  (fixture)
+from ..builders import POOL, contract_body, items, refused_without_change
 
 MAY, JUNE = month("2030-05"), month("2030-06")
 APRIL_15 = month("2030-04").start + 14 * 86_400
@@ -43,7 +42,7 @@ def in_may(
     return ContractRequest(tenant, kind, POOL, MAY.start, MAY.end, gpus=gpus, **kw)
 
 
-def test_tenants_sign_at_the_rate_card_or_their_agreement(api: Any) -> None:  # noqa: F811
+def test_tenants_sign_at_the_rate_card_or_their_agreement(api: Any) -> None:
     card = api("POST", "/contracts", "lab", json=contract_body(8), status=201)
     assert (card["price_per_gpu_hour"], card["overage_per_gpu_hour"]) == ("2.400000", "3.000000")
     agreed = {"tenant": "lab", "pool": POOL, "price_per_gpu_hour": "2.10", "termination_notice_days": 90}
@@ -65,7 +64,7 @@ def test_tenants_sign_at_the_rate_card_or_their_agreement(api: Any) -> None:  # 
     )
 
 
-def test_operators_price_at_or_above_the_floor(store: bootstrap.Context) -> None:  # noqa: F811
+def test_operators_price_at_or_above_the_floor(store: bootstrap.Context) -> None:
     assert sign(store, in_may(price_per_gpu_hour=Decimal("1.35"))).price_per_gpu_hour == Decimal("1.35")
     for price in (Decimal("1.349999"), Decimal(0)):
         refused_without_change(
@@ -84,7 +83,7 @@ def _invoice_may(ctx: bootstrap.Context) -> None:
         billing.generate_invoice(uow, "lab", "2030-05", JUNE.start + 1, ctx.new_id)
 
 
-def test_nothing_changes_inside_an_invoiced_month(store: bootstrap.Context) -> None:  # noqa: F811
+def test_nothing_changes_inside_an_invoiced_month(store: bootstrap.Context) -> None:
     may = sign(store, in_may(8))
     june = sign(store, ContractRequest("lab", ContractKind.RESERVED, POOL, MAY.start + 86_400, JUNE.end, gpus=8))
     _invoice_may(store)
@@ -106,7 +105,7 @@ def test_nothing_changes_inside_an_invoiced_month(store: bootstrap.Context) -> N
         assert services.cancel_contract(uow, june.id, late).status == "cancelled"  # ends at once, in June
 
 
-def test_quotas_cap_work_beyond_reservations(store: bootstrap.Context) -> None:  # noqa: F811
+def test_quotas_cap_work_beyond_reservations(store: bootstrap.Context) -> None:
     now = MAY.start + H
     reservation = sign(store, in_may(16))
     on_demand = sign(store, in_may(0, ContractKind.ON_DEMAND))
@@ -124,14 +123,14 @@ def test_quotas_cap_work_beyond_reservations(store: bootstrap.Context) -> None: 
     jobs = [submit(reservation.id, 8), submit(reservation.id, 8), submit(on_demand.id, 8), submit(on_demand.id, 8)]
     with store.uow() as uow:
         live.LiveEngine(store.catalog, policy=policy).reconcile(uow, now)
-        states = [uow.get_workload(j.job.id).status for j in jobs]  # type: ignore[union-attr]
+        states = [uow.workloads.get(j.job.id).status for j in jobs]  # type: ignore[union-attr]
     assert sorted(states) == ["pending", "running", "running", "running"]  # 24 of 16 + 8: the fourth waits
     with store.uow() as uow:
         limits = commercial.set_quota(uow, "lab", POOL, 64)
     assert limits.quota(POOL, 8) == 64
 
 
-def test_exposure_is_what_is_owed_or_committed_and_not_yet_invoiced(store: bootstrap.Context) -> None:  # noqa: F811
+def test_exposure_is_what_is_owed_or_committed_and_not_yet_invoiced(store: bootstrap.Context) -> None:
     sign(store, in_may(8))  # 8 GPUs x 744 h x $2.40 = $14,284.80, all after April
     od = sign(store, ContractRequest("lab", ContractKind.ON_DEMAND, POOL, MAY.start, JUNE.end))
     with store.uow() as uow:
@@ -147,7 +146,7 @@ def test_exposure_is_what_is_owed_or_committed_and_not_yet_invoiced(store: boots
         assert credit.exposure(uow, "t-lab", JUNE.start + 1) == 0  # invoiced: the receivable is billing's
 
 
-def test_credit_limits_refuse_new_contracts_and_work(store: bootstrap.Context) -> None:  # noqa: F811
+def test_credit_limits_refuse_new_contracts_and_work(store: bootstrap.Context) -> None:
     first = sign(store, in_may(8))
     with store.uow() as uow:
         commercial.set_credit_limit(uow, "lab", Decimal("20000"))
@@ -169,7 +168,7 @@ def test_credit_limits_refuse_new_contracts_and_work(store: bootstrap.Context) -
         assert live.submit_workload(uow, first.id, 8, 1, 3600, MAY.start + H, store.new_id).status == "pending"
 
 
-def test_the_signing_desk_keeps_credit_within_a_batch(api: Any) -> None:  # noqa: F811
+def test_the_signing_desk_keeps_credit_within_a_batch(api: Any) -> None:
     """Signed together, the batch's earlier contracts count against its later ones."""
     api("PUT", "/tenants/lab/credit-limit", "operator", json={"usd": "15000.00"})
     one_month = contract_body(8)  # 30 days + May: 8 x 61 days x 24 h x $2.40 = $28,108.80
@@ -188,7 +187,7 @@ def test_a_cancel_that_wins_the_race_leaves_the_extension_a_conflict(postgres_ur
     from neocloud.adapters.specs import parse_fleet
     from neocloud.core.contracts import TenantKind
 
-    from .test_services import FLEET
+    from ..builders import FLEET
 
     ctx = bootstrap.build(postgres_url)
     try:
@@ -197,22 +196,22 @@ def test_a_cancel_that_wins_the_race_leaves_the_extension_a_conflict(postgres_ur
             services.add_tenant(uow, "lab", TenantKind.EXTERNAL, lambda p: "t-lab")
         contract = sign(ctx, in_may(8))
         with ctx.uow() as extending:
-            lock = extending.load_ledger
+            lock = extending.ledger.load
 
             def cancelled_first(pools: Any, *, lock_: bool = True, **kw: Any) -> Any:
-                extending.load_ledger = lock  # type: ignore[method-assign]
+                extending.ledger.load = lock  # type: ignore[method-assign]
                 with ctx.uow() as cancelling:  # another request, committed before ours takes the lock
                     services.cancel_contract(cancelling, contract.id, APRIL_15)
                 return lock(pools, **kw)
 
-            extending.load_ledger = cancelled_first  # type: ignore[method-assign]
+            extending.ledger.load = cancelled_first  # type: ignore[method-assign]
             with pytest.raises(InvalidState, match="cancelled"):
                 services.extend_contract(extending, contract.id, JUNE.end)
     finally:
         ctx.engine.dispose()
 
 
-def test_keys_expire_and_remember_their_last_use(store: bootstrap.Context) -> None:  # noqa: F811
+def test_keys_expire_and_remember_their_last_use(store: bootstrap.Context) -> None:
     wall = [1_000_000]
     with store.uow() as uow:
         key, secret = auth.create_key(uow, wall[0], store.new_id, "lab", expires_at=wall[0] + 10)
@@ -221,18 +220,18 @@ def test_keys_expire_and_remember_their_last_use(store: bootstrap.Context) -> No
     keys = auth.KeyCache(ttl=60, clock=lambda: float(wall[0]), wall=lambda: wall[0])
     assert keys.authenticate(store.uow, secret).key_id == key.id
     with store.uow() as uow:
-        assert uow.get_api_key(key.id).last_used_at == wall[0]  # type: ignore[union-attr]
+        assert uow.keys.get(key.id).last_used_at == wall[0]  # type: ignore[union-attr]
     wall[0] += 5
     keys.forget(key.id)
     keys.authenticate(store.uow, secret)
     with store.uow() as uow:
-        assert uow.get_api_key(key.id).last_used_at == wall[0] - 5  # type: ignore[union-attr]  # within a minute
+        assert uow.keys.get(key.id).last_used_at == wall[0] - 5  # type: ignore[union-attr]  # within a minute
     wall[0] += 5  # expired now; the cache kept it no longer than its expiry, whatever its ttl
     with pytest.raises(auth.Unauthenticated, match="expired"):
         keys.authenticate(store.uow, secret)
 
 
-def test_keys_are_listed_without_secrets(api: Any) -> None:  # noqa: F811
+def test_keys_are_listed_without_secrets(api: Any) -> None:
     made = api("POST", "/tenants/lab/keys", "operator", json={"expires_at": MAY.start}, status=201)
     assert made["secret"].startswith("nck_")
     mine = items(api("GET", "/keys", "lab"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .fuzzing import fuzz, operations_and_links, served
+from ..fuzzing import fuzz, operations_and_links, served
 
 
 def test_generated_requests_and_chains_never_fail_the_server(tmp_path: Path) -> None:

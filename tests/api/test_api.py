@@ -21,45 +21,10 @@ from neocloud.app import auth, billing
 from neocloud.core.billing.metering import UsageRecord, usage_key
 from neocloud.core.billing.periods import month
 
-from .servers import serve
-from .test_services import POOL, snapshot, store  # noqa: F401  (fixture)
+from ..builders import POOL, SOON, contract_body, items, snapshot
+from ..servers import serve
 
 MAY = month("2025-05")
-
-
-@pytest.fixture
-def api(store: bootstrap.Context) -> Any:  # noqa: F811
-    with store.uow() as uow:
-        keys = {
-            "operator": auth.create_key(uow, 0, store.new_id)[1],
-            "lab": auth.create_key(uow, 0, store.new_id, "lab")[1],
-            "research": auth.create_key(uow, 0, store.new_id, "research")[1],
-        }
-    client = TestClient(create_app(store))
-
-    def call(method: str, path: str, who: str | None = None, status: int = 200, **kw: Any) -> Any:
-        headers = kw.pop("headers", {})
-        if who:
-            headers["Authorization"] = f"Bearer {keys[who]}"
-        response = client.request(method, f"/v1{path}", headers=headers, **kw)
-        assert response.status_code == status, response.text
-        return response.json() if response.headers.get("content-type", "").startswith("application/json") else response
-
-    call.keys = keys  # type: ignore[attr-defined]
-    call.ctx = store  # type: ignore[attr-defined]
-    return call
-
-
-SOON = month("2030-05")  # tenants sign from now on
-
-
-def contract_body(gpus: int = 8, span: Any = SOON, **kw: Any) -> dict[str, Any]:
-    return {"pool": POOL, "start": span.start, "end": span.end + 30 * 86_400, "gpus": gpus, **kw}
-
-
-def items(page: Any) -> list[Any]:
-    assert set(page) == {"items", "next_cursor"}
-    return list(page["items"])
 
 
 def test_health_ready_metrics_and_openapi(api: Any) -> None:
@@ -329,8 +294,8 @@ def test_kill_9_mid_requests_leaves_nothing_half_written(store_url: str) -> None
     ctx = bootstrap.build(url)
     try:
         with ctx.uow() as uow:
-            contracts = uow.list_contracts()
-            ledger = uow.load_ledger(["colossus-1/h100-sxm"], lock=False)  # re-checks the invariant
+            contracts = uow.contracts.page()
+            ledger = uow.ledger.load(["colossus-1/h100-sxm"], lock=False)  # re-checks the invariant
             holds = {h.contract_id for h in ledger.holds()}
         assert {c.id for c in contracts} == holds
         assert len(contracts) >= signed.count(201) > 0
@@ -458,7 +423,7 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
         server.wait(timeout=10)
 
 
-def test_requests_with_a_key_not_in_the_cache_share_one_lookup(store: bootstrap.Context) -> None:  # noqa: F811
+def test_requests_with_a_key_not_in_the_cache_share_one_lookup(store: bootstrap.Context) -> None:
     with store.uow() as uow:
         key, secret = auth.create_key(uow, 0, store.new_id, "lab")
     lookups: list[int] = []
@@ -479,7 +444,7 @@ def test_requests_with_a_key_not_in_the_cache_share_one_lookup(store: bootstrap.
 
 
 def test_keys_are_remembered_for_seconds_and_revocation_reaches_every_worker(
-    store: bootstrap.Context,  # noqa: F811
+    store: bootstrap.Context,
 ) -> None:
     with store.uow() as uow:
         key, secret = auth.create_key(uow, 0, store.new_id, "lab")

@@ -20,14 +20,14 @@ from neocloud.core.billing.periods import month
 from neocloud.core.contracts import ContractKind
 from neocloud.core.errors import AlreadyExists, InvalidInterval, InvalidState, UnknownContract, UnknownPool
 
-from .test_services import POOL, refused_without_change, store  # noqa: F401  (fixture)
+from ..builders import POOL, refused_without_change
 
 MAY = month("2025-05")  # 31 days
 H = 3600
 
 
 @pytest.fixture
-def signed(store: bootstrap.Context) -> tuple[bootstrap.Context, str, str]:  # noqa: F811
+def signed(store: bootstrap.Context) -> tuple[bootstrap.Context, str, str]:
     with store.uow() as uow:
         reserved = services.sign_contract(
             uow,
@@ -88,7 +88,7 @@ def test_usage_is_recorded_once_and_invoiced(signed: tuple[bootstrap.Context, st
     ]
     assert invoice.total == Decimal("14422.80")
     with ctx.uow() as uow:
-        assert uow.get_invoice(invoice.id) == invoice
+        assert uow.billing.get_invoice(invoice.id) == invoice
     # The month is closed: late usage for it, and a second invoice, are refused.
     refused_without_change(ctx, InvalidState, lambda uow: billing.ingest_usage(uow, [usage(od, "late", 1, 20, 21)]))
     refused_without_change(
@@ -185,11 +185,11 @@ def test_incidents_and_money_terms_reach_the_invoice(signed: tuple[bootstrap.Con
         ctx, UnknownPool, lambda uow: billing.record_incident(uow, "s9/x", MAY.start, MAY.end, ctx.new_id)
     )
     with ctx.uow() as uow:
-        [c] = [c for c in uow.list_contracts() if c.id == reserved]
-        uow.save_contract(replace(c, sla_uptime=Decimal("0.99")))
+        [c] = [c for c in uow.contracts.page() if c.id == reserved]
+        uow.contracts.save(replace(c, sla_uptime=Decimal("0.99")))
     with ctx.uow() as uow:
         invoice = billing.generate_invoice(uow, "lab", "2025-05", MAY.end + 1, ctx.new_id)
-        terms_after = uow.get_billing_terms([od])[od]
+        terms_after = uow.billing.get_terms([od])[od]
     lines = {(line.contract_id, line.kind): line.amount for line in invoice.lines}
     # Credit: 10 % of the 14,284.80 commitment. On-demand: no usage, trued up to the $50 minimum, $30 prepaid.
     assert lines[(reserved, "sla-credit")] == Decimal("-1428.48")

@@ -1,26 +1,42 @@
-"""Rows of what an operator sets per tenant: price agreements, quotas and credit limits. A part of the SQL
-unit of work (uow.py), which provides the session."""
+"""Tenants in SQL, and what an operator sets for each: price agreements, quotas and credit limits."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from neocloud.adapters.store import codec
 from neocloud.adapters.store.paging import Key, page
-from neocloud.adapters.store.tables import PriceAgreementRow, QuotaRow, TenantLimitRow
+from neocloud.adapters.store.session import Transaction
+from neocloud.adapters.store.tables import PriceAgreementRow, QuotaRow, TenantLimitRow, TenantRow
 from neocloud.app.ports import AgreementKey
-from neocloud.core.contracts import ContractKind, Limits, PriceAgreement, Terms
+from neocloud.core.contracts import ContractKind, Limits, PriceAgreement, Tenant, Terms
 
 
-class CommercialRows(ABC):
+class SqlTenants:
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
     @property
-    @abstractmethod
     def session(self) -> Session:
-        """The unit of work's open session."""
+        return self._tx.session
+
+    def add(self, tenant: Tenant) -> None:
+        self.session.add(TenantRow(id=tenant.id, name=tenant.name, kind=str(tenant.kind)))
+        self.session.flush()
+
+    def get(self, key: str) -> Tenant | None:
+        """A tenant by id or by name."""
+        rows = self.session.scalars(select(TenantRow).where(or_(TenantRow.id == key, TenantRow.name == key))).all()
+        row = next((r for r in rows if r.id == key), rows[0] if rows else None)  # the id wins over a name
+        return None if row is None else codec.tenant_from_row(row)
+
+    def page(self, *, after: Key | None = None, limit: int | None = None) -> list[Tenant]:
+        query = page(select(TenantRow), (TenantRow.name,), after, limit)
+        return [codec.tenant_from_row(r) for r in self.session.scalars(query)]
 
     def get_agreements(self, keys: Iterable[AgreementKey]) -> dict[AgreementKey, PriceAgreement]:
         wanted = sorted({(t, p, str(k)) for t, p, k in keys})

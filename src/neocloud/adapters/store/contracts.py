@@ -1,0 +1,58 @@
+"""Contracts in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import insert, select
+
+from neocloud.adapters.store import codec
+from neocloud.adapters.store.paging import Key, page
+from neocloud.adapters.store.session import Transaction
+from neocloud.adapters.store.tables import ContractRow
+from neocloud.core.contracts import Contract
+
+
+class SqlContracts:
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def add(self, contracts: Sequence[Contract]) -> None:
+        """Insert new contracts: one statement, however many, sent with whatever comes next."""
+        self._tx.queue(insert(ContractRow), [codec.contract_values(c) for c in contracts])
+
+    def save(self, contract: Contract) -> None:
+        session = self._tx.session
+        session.merge(codec.contract_to_row(contract))
+        session.flush()
+
+    def get(self, contract_id: str) -> Contract | None:
+        """The contract as committed now: read again even if this transaction has read it before (after a
+        pool's lock it may have changed)."""
+        row = self._tx.session.get(ContractRow, contract_id, populate_existing=True)
+        return None if row is None else codec.contract_from_row(row)
+
+    def get_many(self, contract_ids: Iterable[str]) -> dict[str, Contract]:
+        wanted = sorted(set(contract_ids))
+        if not wanted:
+            return {}
+        rows = self._tx.session.scalars(select(ContractRow).where(ContractRow.id.in_(wanted)))
+        return {r.id: codec.contract_from_row(r) for r in rows}
+
+    def holding(self, pools: Iterable[str], at: int) -> list[Contract]:
+        """Reserved and internal contracts of these pools whose GPUs are held at `at` (their holds' terms are
+        the contracts' own, a cancelled contract's shortened to its notice)."""
+        c = ContractRow
+        query = select(c).where(
+            c.pool.in_(sorted(set(pools))), c.end > at, c.start <= at, c.gpus > 0, c.kind.in_(("reserved", "internal"))
+        )
+        return [codec.contract_from_row(r) for r in self._tx.session.scalars(query.order_by(c.start, c.id))]
+
+    def page(
+        self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[Contract]:
+        query = select(ContractRow)
+        if tenant_id is not None:
+            query = query.where(ContractRow.tenant_id == tenant_id)
+        query = page(query, (ContractRow.start, ContractRow.id), after, limit)
+        return [codec.contract_from_row(r) for r in self._tx.session.scalars(query)]

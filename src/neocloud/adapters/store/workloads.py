@@ -1,0 +1,94 @@
+"""Workloads and their progress in SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from neocloud.adapters.store.paging import Key, page
+from neocloud.adapters.store.session import Transaction
+from neocloud.adapters.store.tables import ContractRow, WorkloadRow
+from neocloud.app.records import StoredWorkload
+from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
+
+ACTIVE = [str(s) for s in WorkloadStatus if s.active]
+
+
+class SqlWorkloads:
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def save(self, workload: StoredWorkload) -> None:
+        job, session = workload.job, self._tx.session
+        session.merge(
+            WorkloadRow(
+                id=job.id,
+                tenant_id=job.tenant,
+                contract_id=workload.contract_id,
+                gpu_model=job.gpu_model or "",
+                gpus_per_task=job.gpus_per_task,
+                tasks=job.tasks,
+                duration=job.duration,
+                priority=str(job.priority),
+                submit=job.submit,
+                status=str(workload.status),
+                remaining=workload.remaining,
+                attained=workload.attained,
+                started=workload.started,
+                first_start=workload.first_start,
+                finished=workload.finished,
+                preemptions=workload.preemptions,
+                allocation=None if workload.allocation is None else [list(a) for a in workload.allocation],
+            )
+        )
+        session.flush()
+
+    def get(self, workload_id: str) -> StoredWorkload | None:
+        row = self._tx.session.get(WorkloadRow, workload_id)
+        return None if row is None else _workload(row)
+
+    def page(
+        self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
+    ) -> list[StoredWorkload]:
+        query = select(WorkloadRow)
+        if tenant_id is not None:
+            query = query.where(WorkloadRow.tenant_id == tenant_id)
+        query = page(query, (WorkloadRow.submit, WorkloadRow.id), after, limit)
+        return [_workload(r) for r in self._tx.session.scalars(query)]
+
+    def count(self) -> dict[tuple[str, str], int]:
+        w, c = WorkloadRow, ContractRow
+        query = select(c.pool, w.status, func.count()).join(c, c.id == w.contract_id).group_by(c.pool, w.status)
+        return {(pool, status): n for pool, status, n in self._tx.session.execute(query)}
+
+    def active(self, *, lock: bool) -> list[StoredWorkload]:
+        query = select(WorkloadRow).where(WorkloadRow.status.in_(ACTIVE))
+        if lock and self._tx.postgres:
+            query = query.with_for_update()
+        rows = self._tx.session.scalars(query.order_by(WorkloadRow.submit, WorkloadRow.id))
+        return [_workload(r) for r in rows]
+
+
+def _workload(row: WorkloadRow) -> StoredWorkload:
+    job = Job(
+        row.id,
+        row.submit,
+        row.duration,
+        row.gpus_per_task,
+        row.tasks,
+        row.tenant_id,
+        PriorityClass(row.priority),
+        gpu_model=row.gpu_model or None,
+    )
+    allocation = None if row.allocation is None else tuple((str(n), int(str(g))) for n, g in row.allocation)
+    return StoredWorkload(
+        job,
+        row.contract_id,
+        WorkloadStatus(row.status),
+        row.remaining,
+        row.attained,
+        row.started,
+        row.first_start,
+        row.finished,
+        row.preemptions,
+        allocation,
+    )

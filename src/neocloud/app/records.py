@@ -1,0 +1,73 @@
+"""What the store keeps beyond the core's own objects: invoices as issued, incidents, API keys, replayable
+responses and workloads with their progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from neocloud.core.billing.rating import Line
+from neocloud.core.workload import Job, WorkloadStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInvoice:
+    id: str
+    tenant_id: str
+    period: str  # YYYY-MM
+    issued_at: int
+    lines: tuple[Line, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), start=Decimal("0.00"))
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """GPUs out of service by failure, as recorded (an Outage for rating, with its id and description)."""
+
+    id: str
+    pool: str
+    start: int
+    end: int
+    gpus: int | None
+    contract_id: str | None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: str
+    digest: str
+    role: str  # operator | tenant
+    tenant_id: str | None
+    created_at: int
+    revoked_at: int | None = None
+    expires_at: int | None = None
+    last_used_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The answer to an idempotent request, replayed to a retry that carries the same key."""
+
+    fingerprint: str
+    status: int
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredWorkload:
+    """A submitted job, its contract, and its progress (see core.engine.state.JobState)."""
+
+    job: Job
+    contract_id: str
+    status: WorkloadStatus
+    remaining: int
+    attained: int = 0
+    started: int | None = None
+    first_start: int | None = None
+    finished: int | None = None
+    preemptions: int = 0
+    allocation: tuple[tuple[str, int], ...] | None = None  # (node name, GPUs)

@@ -1,0 +1,92 @@
+"""What the tests build again and again: a small fleet, two tenants, contract requests, and the check that a
+refusal changed nothing. Used with the real store (bootstrap.Context) and the in-memory one alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from neocloud.adapters.specs import parse_fleet
+from neocloud.adapters.store.tables import Base
+from neocloud.app import services
+from neocloud.app.services import ContractRequest
+from neocloud.core.billing.periods import month
+from neocloud.core.contracts import ContractKind, TenantKind
+from neocloud.core.errors import NeocloudError
+
+from .memory_store import MemoryStore
+
+DAY = 86_400
+T0 = 1_798_761_600  # 2027-01-01
+POOL = "s1/h100-sxm"
+
+FLEET = """
+sites:
+  - name: s1
+    power_mw: 10
+    blocks:
+      - {name: b, count: 1, racks: 2, nodes_per_rack: 8, node: {gpu_model: h100-sxm, gpus: 8}}
+"""  # 128 GPUs
+
+
+SOON = month("2030-05")  # tenants sign from now on (API tests)
+
+
+def contract_body(gpus: int = 8, span: Any = SOON, **kw: Any) -> dict[str, Any]:
+    return {"pool": POOL, "start": span.start, "end": span.end + 30 * 86_400, "gpus": gpus, **kw}
+
+
+def items(page: Any) -> list[Any]:
+    assert set(page) == {"items", "next_cursor"}
+    return list(page["items"])
+
+
+def seed(ctx: Any) -> Any:
+    """The fleet above and two tenants: lab (external, id t-lab) and research (internal, t-research)."""
+    with ctx.uow() as uow:
+        services.add_sites(uow, parse_fleet(FLEET, "fleet.yaml", ctx.catalog), ctx.catalog)
+        services.add_tenant(uow, "lab", TenantKind.EXTERNAL, lambda p: "t-lab")
+        services.add_tenant(uow, "research", TenantKind.INTERNAL, lambda p: "t-research")
+    return ctx
+
+
+def reserved(gpus: int, start: int = T0, days: int = 30, tenant: str = "lab", **kw: Any) -> ContractRequest:
+    return ContractRequest(
+        tenant=tenant, kind=ContractKind.RESERVED, pool=POOL, start=start, end=start + days * DAY, gpus=gpus, **kw
+    )
+
+
+def sign(ctx: Any, request: ContractRequest) -> Any:
+    with ctx.uow() as uow:
+        return services.sign_contract(uow, request, ctx.catalog, ctx.new_id, ctx.now())
+
+
+def list_holds(ctx: Any) -> list[Any]:
+    with ctx.uow() as uow:
+        return services.list_holds(uow, POOL)
+
+
+def snapshot(ctx: Any) -> Any:
+    """Everything stored. The SQL store's: every row of every table, but a key's last use (noted when the key
+    authenticates, whatever follows)."""
+    if isinstance(ctx, MemoryStore):
+        return ctx.state()
+    with ctx.engine.connect() as conn:
+        return {
+            table: [
+                tuple(v for k, v in row._mapping.items() if k != "last_used_at")
+                for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1"))
+            ]
+            for table in Base.metadata.tables
+        }
+
+
+def refused_without_change(ctx: Any, error: type[NeocloudError], action: Callable[[Any], Any]) -> str:
+    before = snapshot(ctx)
+    with pytest.raises(error) as refused, ctx.uow() as uow:
+        action(uow)
+    assert snapshot(ctx) == before
+    return refused.value.message

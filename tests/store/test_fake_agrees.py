@@ -1,0 +1,148 @@
+"""The in-memory store (tests/memory_store.py) answers as the SQL store does: the same writes through every
+repository, then every read and every page compared, on SQLite and PostgreSQL. The service tests on the fake
+are only as good as this agreement."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from neocloud import bootstrap
+from neocloud.app import services
+from neocloud.app.records import ApiKey, StoredInvoice, StoredResponse, StoredWorkload
+from neocloud.app.services import ContractRequest
+from neocloud.core.billing.invoice import BillingTerms
+from neocloud.core.billing.metering import UsageRecord, usage_key
+from neocloud.core.billing.rating import Outage
+from neocloud.core.contracts import ContractKind, PriceAgreement, Terms
+from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
+
+from ..builders import DAY, POOL, T0, reserved, seed
+from ..memory_store import MemoryStore
+
+
+def write_everything(ctx: Any) -> None:
+    ids = itertools.count()
+
+    def new_id(prefix: str) -> str:
+        return f"{prefix}-{next(ids):04d}"
+
+    with ctx.uow() as uow:
+        signed = [
+            services.sign_contract(uow, reserved(gpus, start=T0 + i * DAY, tenant=who), ctx.catalog, new_id, T0)
+            for i, (gpus, who) in enumerate([(10, "lab"), (20, "research"), (5, "lab"), (7, "lab")])
+        ]
+        spot = ContractRequest("lab", ContractKind.SPOT, POOL, T0, T0 + DAY, preemption_notice_s=30)
+        signed.append(services.sign_contract(uow, spot, ctx.catalog, new_id, T0))
+        services.schedule_maintenance(uow, POOL, 3, T0, T0 + 2 * DAY, new_id)
+    with ctx.uow() as uow:
+        services.cancel_contract(uow, signed[2].id, T0 - DAY)
+        services.extend_contract(uow, signed[0].id, T0 + 60 * DAY)
+        uow.tenants.save_agreement(PriceAgreement("t-lab", POOL, ContractKind.RESERVED, Terms(Decimal("2.10"))))
+        uow.tenants.save_agreement(PriceAgreement("t-lab", POOL, ContractKind.SPOT, Terms(Decimal("1.10"))))
+        uow.tenants.save_agreement(PriceAgreement("t-research", POOL, ContractKind.INTERNAL, Terms()))
+        uow.tenants.delete_agreement(("t-lab", POOL, ContractKind.SPOT))
+        uow.tenants.save_credit_limit("t-lab", Decimal("1000.00"))
+        uow.tenants.save_quota("t-lab", POOL, 64)
+        uow.tenants.save_quota("t-research", POOL, 8)
+        uow.tenants.save_quota("t-research", POOL, None)
+        first = signed[0]
+        records = [
+            UsageRecord(usage_key(first.id, f"j{i}", T0 + i * 600), "t-lab", first.id, POOL, "h100-sxm", 8000,
+                        T0 + i * 600, T0 + i * 600 + 300, f"j{i}")
+            for i in range(5)
+        ]  # fmt: skip
+        uow.billing.save_usage(records)
+        uow.billing.add_incident("inc-2", Outage(POOL, T0 + DAY, T0 + DAY + 60, 8, None), "fans")
+        uow.billing.add_incident("inc-1", Outage(POOL, T0, T0 + 60, None, first.id), "power")
+        uow.billing.save_invoice(StoredInvoice("inv-2", "t-research", "2027-01", T0, ()))
+        uow.billing.save_invoice(StoredInvoice("inv-1", "t-lab", "2027-01", T0, ()))
+        uow.billing.save_terms(first.id, BillingTerms(Decimal("100.00"), Decimal("50.00")))
+        for i, tenant in enumerate(["t-lab", None, "t-research"]):
+            uow.keys.save(ApiKey(f"key-{i}", f"digest-{i}", "tenant" if tenant else "operator", tenant, T0 - i))
+        uow.keys.touch("key-0", T0 + 5)
+        uow.keys.store_responses([("t-lab", "idem-1", StoredResponse("f", 201, "{}"))], T0)
+        for i, status in enumerate(WorkloadStatus):
+            job = Job(f"w{i}", T0 + 10 - i, 3600, 1, 2, "t-lab", PriorityClass.RESERVED)
+            uow.workloads.save(StoredWorkload(job, first.id, status, 3600))
+
+
+def every_read(ctx: Any) -> dict[str, Any]:
+    def pages(fetch: Callable[..., list[Any]], key: Callable[[Any], Any], *args: Any) -> list[list[Any]]:
+        """The whole list, one item per page: the pages must be the list."""
+        out, after = [], None
+        while chunk := fetch(*args, after=after, limit=1):
+            out.append(chunk)
+            after = key(chunk[-1])
+        return out
+
+    with ctx.uow() as uow:
+        contracts = uow.contracts.page()
+        first = contracts[0].id if contracts else "c-none"
+        ledger = uow.ledger.load([POOL], lock=True)
+        return {
+            "sites": uow.fleet.list_sites(),
+            "pools": uow.fleet.list_pools(),
+            "pool": uow.fleet.get_pool(POOL),
+            "no pool": uow.fleet.get_pool("s1/none"),
+            "holds": sorted(ledger.holds(POOL), key=lambda h: h.id),
+            "tenants": uow.tenants.page(),
+            "tenant by name": uow.tenants.get("lab"),
+            "tenant by id": uow.tenants.get("t-research"),
+            "tenant pages": pages(uow.tenants.page, lambda t: (t.name,)),
+            "agreements": uow.tenants.list_agreements(),
+            "lab agreements": uow.tenants.list_agreements("t-lab"),
+            "agreement pages": pages(uow.tenants.list_agreements, lambda a: (a.tenant_id, a.pool, str(a.kind))),
+            "got agreements": uow.tenants.get_agreements(
+                [("t-lab", POOL, ContractKind.RESERVED), ("t-lab", POOL, ContractKind.SPOT)]
+            ),
+            "limits": uow.tenants.get_limits(["t-lab", "t-research", "t-none"]),
+            "contracts": contracts,
+            "lab contracts": uow.contracts.page("t-lab"),
+            "contract pages": pages(uow.contracts.page, lambda c: (c.start, c.id)),
+            "many": uow.contracts.get_many([c.id for c in contracts[:2]] + ["c-none"]),
+            "holding": uow.contracts.holding([POOL], T0 + DAY),
+            "usage": uow.billing.usage_between(T0, T0 + DAY),
+            "usage pages": pages(uow.billing.usage_between, lambda r: (r.start, r.key), T0, T0 + DAY, "t-lab"),
+            "usage by key": sorted(uow.billing.usage_by_keys([usage_key(first, "j1", T0 + 600)])),
+            "usage of jobs": sorted(uow.billing.usage_of_jobs([(first, "j2"), (first, "jx")])),
+            "invoiced": {t: sorted(p) for t, p in uow.billing.invoiced_periods(["t-lab", "t-research"]).items()},
+            "invoiced on pool": uow.billing.invoiced_periods_on_pool(POOL),
+            "invoices": uow.billing.list_invoices(),
+            "invoice pages": pages(uow.billing.list_invoices, lambda i: (i.period, i.tenant_id)),
+            "incidents": uow.billing.list_incidents([POOL], T0, T0 + 2 * DAY),
+            "outages": uow.billing.incidents_between([POOL], T0, T0 + 2 * DAY),
+            "terms": uow.billing.get_terms([c.id for c in contracts]),
+            "keys": uow.keys.page(),
+            "key pages": pages(uow.keys.page, lambda k: (k.created_at, k.id)),
+            "key by digest": uow.keys.by_digest("digest-2"),
+            "responses": uow.keys.stored_responses([("t-lab", "idem-1"), ("t-lab", "idem-2")]),
+            "workloads": uow.workloads.page(),
+            "workload pages": pages(uow.workloads.page, lambda w: (w.job.submit, w.job.id)),
+            "active": uow.workloads.active(lock=False),
+            "counted": uow.workloads.count(),
+        }
+
+
+def test_the_fake_reads_what_the_store_reads(store: bootstrap.Context, memory: MemoryStore) -> None:
+    write_everything(store)
+    write_everything(memory)
+    real, fake = every_read(store), every_read(memory)
+    assert all(real[what] for what in ("contracts", "usage pages", "holding", "workloads"))  # compares something
+    for what in real:
+        assert fake[what] == real[what], what
+
+
+def test_a_refusal_changes_neither(store: bootstrap.Context, catalog: Any) -> None:
+    fresh = seed(MemoryStore(catalog))
+    for ctx in (store, fresh):
+        before = every_read(ctx)
+        try:
+            with ctx.uow() as uow:
+                uow.tenants.save_quota("t-lab", POOL, 1)
+                raise RuntimeError("refused")
+        except RuntimeError:
+            pass
+        assert every_read(ctx) == before
