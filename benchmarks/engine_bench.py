@@ -31,8 +31,9 @@ from benchmarks.machine import describe
 from neocloud.adapters.traces.jobs import read_muri, read_philly, read_philly_vcs, synthetic
 from neocloud.adapters.traces.openb import read_nodes, read_pod_jobs
 from neocloud.core.engine.cluster import Cluster
+from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.sharing import SHARING_PLACEMENTS, SharedCluster
-from neocloud.sim.simulator import SimConfig, simulate, simulate_partitioned
+from neocloud.sim.simulator import simulate, simulate_partitioned
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
 
@@ -48,7 +49,7 @@ def philly(traces: Path, _: int) -> dict[str, Any]:
     for policy in ("fifo", "sjf", "srtf"):
         started = time.perf_counter()
         results, orphans = simulate_partitioned(
-            jobs, {vc: Cluster.uniform(n, 8) for vc, n in vcs.items()}, SimConfig(policy)
+            jobs, {vc: Cluster.uniform(n, 8) for vc, n in vcs.items()}, EngineConfig(policy)
         )
         seconds = time.perf_counter() - started
         done = sum(r.finished for r in results.values())
@@ -73,7 +74,7 @@ def muri(traces: Path, _: int) -> dict[str, Any]:
         rows = {}
         for policy in ("srsf", "srtf", "tiresias"):
             started = time.perf_counter()
-            r = simulate(jobs, Cluster.uniform(8, 8), SimConfig(policy))
+            r = simulate(jobs, Cluster.uniform(8, 8), EngineConfig(policy))
             rows[policy] = {
                 "avg_jct_h": round(r.overall.avg_jct / 3600, 1),
                 "makespan_h": round(r.makespan / 3600, 1),
@@ -94,7 +95,7 @@ def sharing(traces: Path, _: int) -> dict[str, Any]:
     for ordering in ("fifo", "sjf"):
         for placement in SHARING_PLACEMENTS:
             started = time.perf_counter()
-            r = simulate(jobs, SharedCluster(nodes, seed=42), SimConfig(ordering, placement, 42))
+            r = simulate(jobs, SharedCluster(nodes, seed=42), EngineConfig(ordering, placement, 42))
             out[f"{ordering}/{placement}"] = {
                 "seconds": round(time.perf_counter() - started, 2),
                 "avg_jct_h": round(r.overall.avg_jct / 3600, 2),
@@ -107,7 +108,7 @@ def sharing(traces: Path, _: int) -> dict[str, Any]:
 def synthetic_case(_: Path, count: int) -> dict[str, Any]:
     jobs = synthetic(count, seed=1, gpus=100_000, load=0.9)
     started = time.perf_counter()
-    r = simulate(jobs, Cluster.uniform(12_500, 8), SimConfig("fifo", "bestfit"))
+    r = simulate(jobs, Cluster.uniform(12_500, 8), EngineConfig("fifo", "bestfit"))
     seconds = time.perf_counter() - started
     return {
         "jobs": count,

@@ -19,6 +19,7 @@ from neocloud.adapters.store.uow import SqlStore
 from neocloud.app.credit import Policy
 from neocloud.app.ports import UnitOfWork
 from neocloud.core.catalog import Catalog
+from neocloud.core.engine.config import EngineConfig
 from neocloud.core.errors import InvalidInput, StoreUnavailable
 
 
@@ -48,6 +49,8 @@ class Settings:
     default_quota_gpus: int | None = 1_024  # GPUs beyond reservations per tenant and pool; -1 in the env: none
     start_grace_s: int = 300  # how far in the past a tenant may start a contract (clock skew)
     store_wait_s: float = 60.0  # how long `serve` waits for its store at boot
+    engine_ordering: str = "fifo"  # the live engine's policies (`neocloud simulate policies` lists them)
+    engine_placement: str = "bestfit"
     access_log: bool = True
     gc_defaults: bool = False  # keep Python's collector settings in the server (see api/asgi.py)
 
@@ -82,8 +85,16 @@ class Settings:
             value = getattr(self, name)
             if not low <= value <= high:
                 raise InvalidInput(f"NEOCLOUD_{name.upper()} must be within {low} and {high}, got {value}")
+        try:
+            self.engine.check()
+        except InvalidInput as exc:
+            raise InvalidInput(f"NEOCLOUD_ENGINE_ORDERING / NEOCLOUD_ENGINE_PLACEMENT: {exc.message}") from None
         if self.default_quota_gpus is not None and not 0 <= self.default_quota_gpus <= 10_000_000:
             raise InvalidInput("NEOCLOUD_DEFAULT_QUOTA_GPUS must be within 0 and 10000000, or -1 for none")
+
+    @property
+    def engine(self) -> EngineConfig:
+        return EngineConfig(self.engine_ordering, self.engine_placement)
 
     @property
     def policy(self) -> Policy:

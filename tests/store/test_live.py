@@ -13,6 +13,7 @@ from neocloud.app import billing, live, services
 from neocloud.app.services import ContractRequest
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import ContractKind, TenantKind
+from neocloud.core.engine.config import EngineConfig
 from neocloud.core.errors import InvalidInput, InvalidState, NotFound
 
 from ..builders import POOL, refused_without_change
@@ -108,10 +109,10 @@ def test_on_demand_work_leaves_reserved_capacity_to_its_holder(contracts: tuple[
         wide = live.submit_workload(uow, on_demand.id, 8, 9, H, t0, ctx.new_id)  # 72 GPUs
         fits = live.submit_workload(uow, on_demand.id, 8, 8, H, t0, ctx.new_id)  # 64 GPUs
         # lab holds 64 of the pool's 128 GPUs: on-demand work gets the other 64, however idle lab's are.
-        assert live.LiveEngine(ctx.catalog, ordering="sjf").reconcile(uow, t0)["started"] == 1
+        assert live.LiveEngine(ctx.catalog, EngineConfig(ordering="sjf")).reconcile(uow, t0)["started"] == 1
         assert (uow.workloads.get(wide.job.id).status, uow.workloads.get(fits.job.id).status) == ("pending", "running")  # type: ignore[union-attr]
         own = live.submit_workload(uow, reserved, 8, 8, H, t0, ctx.new_id)
-        assert live.LiveEngine(ctx.catalog, ordering="sjf").reconcile(uow, t0)["started"] == 1
+        assert live.LiveEngine(ctx.catalog, EngineConfig(ordering="sjf")).reconcile(uow, t0)["started"] == 1
         assert uow.workloads.get(own.job.id).status == "running"  # type: ignore[union-attr]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from neocloud import bootstrap
+from neocloud.api.routes.contracts import created
 from neocloud.app import services
 from neocloud.app.ports import UnitOfWork
 from neocloud.app.signing import IdempotencyKeyReused, Signed, SigningDesk, SignRequest
@@ -21,7 +22,7 @@ DAY = 86_400
 
 
 def desk(ctx: bootstrap.Context) -> SigningDesk:
-    return SigningDesk(ctx.uow, ctx.catalog, ctx.new_id, ctx.now)
+    return SigningDesk(ctx.uow, ctx.catalog, ctx.new_id, ctx.now, created)
 
 
 def batch(ctx: bootstrap.Context, requests: list[SignRequest]) -> list[Signed | Exception]:
@@ -98,7 +99,7 @@ def test_a_failing_store_fails_the_whole_batch_and_writes_nothing(store: bootstr
     def broken() -> UnitOfWork:
         raise RuntimeError("store unavailable")
 
-    signing = SigningDesk(broken, store.catalog, store.new_id, store.now)
+    signing = SigningDesk(broken, store.catalog, store.new_id, store.now, created)
     with pytest.raises(RuntimeError, match="store unavailable"):
         asyncio.run(signing.sign(SignRequest(reserved(10))))
     assert held(store) == 0

@@ -172,15 +172,16 @@ def test_invoice_lines_reconcile_to_the_cent_and_rating_is_repeatable(data: st.D
 
 def test_simulated_runs_are_metered_and_rated() -> None:
     from neocloud.core.engine.cluster import Cluster
+    from neocloud.core.engine.config import EngineConfig
     from neocloud.core.workload import Job, PriorityClass
-    from neocloud.sim.simulator import SimConfig, simulate
+    from neocloud.sim.simulator import simulate
     from neocloud.sim.usage import UsageRecorder
 
     reserved_job = Job("r", T0 + 2 * H, H, 4, tenant="lab", priority=PriorityClass.RESERVED)
     spot_job = Job("s", T0, 3 * H, 4, tenant="bargain", priority=PriorityClass.SPOT)
     on_demand = contract("od", ContractKind.ON_DEMAND, "3.00")
     recorder = UsageRecorder(lambda job: SPOT if job.tenant == "bargain" else on_demand)
-    simulate([reserved_job, spot_job], Cluster.uniform(1, 4), SimConfig("fifo"), on_run=recorder)
+    simulate([reserved_job, spot_job], Cluster.uniform(1, 4), EngineConfig("fifo"), on_run=recorder)
     # The spot job runs 0-2 h, is preempted for 2-3 h, and resumes 3-4 h: two spot runs, one on-demand run.
     assert [(r.job_id, (r.start - T0) / H, (r.end - T0) / H, r.preempted) for r in recorder.records] == [
         ("s", 0, 2, True),

@@ -12,16 +12,17 @@ from hypothesis import strategies as st
 
 from neocloud.adapters.traces.jobs import read_muri, read_philly, read_philly_vcs, synthetic
 from neocloud.core.engine.cluster import Cluster, NodeSpec
+from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS, best_fit, topology_aware
 from neocloud.core.errors import InvalidInput, InvalidSpec
 from neocloud.core.workload import Job, PriorityClass
-from neocloud.sim.simulator import SimConfig, simulate
+from neocloud.sim.simulator import simulate
 
 
 def jct(jobs: list[Job], gpus: int, ordering: str, nodes: int = 1, **kw: object) -> dict[str, int]:
     """Per-job completion time (finish - submit) of a run, by job id."""
-    result = simulate(jobs, Cluster.uniform(nodes, gpus), SimConfig(ordering, **kw))  # type: ignore[arg-type]
+    result = simulate(jobs, Cluster.uniform(nodes, gpus), EngineConfig(ordering, **kw))  # type: ignore[arg-type]
     assert result.finished == len(jobs)
     return {t: int(s.avg_jct) for t, s in result.per_tenant.items()}
 
@@ -56,7 +57,7 @@ def test_srsf_weighs_remaining_time_by_gpus() -> None:
 
 def test_srtf_preempts_and_charges_the_restart_overhead() -> None:
     jobs = one_each(Job("a", 0, 100, 4, restart_overhead=5), Job("b", 50, 10, 4))
-    result = simulate(jobs, Cluster.uniform(1, 4), SimConfig("srtf"))
+    result = simulate(jobs, Cluster.uniform(1, 4), EngineConfig("srtf"))
     # At 50 b (10 s) beats a (50 s left): a stops, owing 50 + 5 s; b 50-60; a 60-115.
     assert {t: int(s.avg_jct) for t, s in result.per_tenant.items()} == {"a": 115, "b": 10}
     assert result.preemptions == 1
@@ -85,8 +86,8 @@ def test_fair_share_serves_the_tenant_using_least() -> None:
     ]
     # 6 GPUs: j1 and j2 run; at t=1 two GPUs are left for j3 or k1. FIFO breaks the tie by id (j3);
     # fair share gives them to t2, which uses nothing.
-    fifo = simulate(jobs, Cluster.uniform(1, 6), SimConfig("fifo"))
-    fair = simulate(jobs, Cluster.uniform(1, 6), SimConfig("fair"))
+    fifo = simulate(jobs, Cluster.uniform(1, 6), EngineConfig("fifo"))
+    fair = simulate(jobs, Cluster.uniform(1, 6), EngineConfig("fair"))
     assert fifo.per_tenant["t2"].avg_queueing == 99
     assert fair.per_tenant["t2"].avg_queueing == 0
 
@@ -95,7 +96,7 @@ def test_spot_work_yields_to_everyone_else() -> None:
     jobs = one_each(
         Job("s", 0, 100, 4, priority=PriorityClass.SPOT), Job("r", 10, 10, 4, priority=PriorityClass.RESERVED)
     )
-    result = simulate(jobs, Cluster.uniform(1, 4), SimConfig("fifo"))
+    result = simulate(jobs, Cluster.uniform(1, 4), EngineConfig("fifo"))
     # r arrives to a full cluster: s is preempted at 10, r runs 10-20, s resumes and ends at 110.
     assert {t: int(s.avg_jct) for t, s in result.per_tenant.items()} == {"r": 10, "s": 110}
     assert result.preemptions == 1
@@ -103,14 +104,14 @@ def test_spot_work_yields_to_everyone_else() -> None:
 
 def test_quotas_cap_a_tenant() -> None:
     jobs = [Job("a", 0, 10, 2, tenant="t"), Job("b", 0, 10, 2, tenant="t")]
-    capped = simulate(jobs, Cluster.uniform(1, 4), SimConfig("fifo", quotas={"t": 2}))
+    capped = simulate(jobs, Cluster.uniform(1, 4), EngineConfig("fifo", quotas={"t": 2}))
     assert capped.makespan == 20
-    assert simulate(jobs, Cluster.uniform(1, 4), SimConfig("fifo")).makespan == 10
+    assert simulate(jobs, Cluster.uniform(1, 4), EngineConfig("fifo")).makespan == 10
 
 
 def test_jobs_that_can_never_fit_do_not_block_the_queue() -> None:
     jobs = [Job("huge", 0, 10, 8, tasks=4), Job("ok", 1, 10, 4)]
-    result = simulate(jobs, Cluster.uniform(2, 8), SimConfig("fifo"))
+    result = simulate(jobs, Cluster.uniform(2, 8), EngineConfig("fifo"))
     assert (result.finished, result.unfinished) == (1, 1)
 
 
@@ -164,7 +165,7 @@ def test_placements_never_exceed_nodes_and_gangs_are_whole(
         original(allocation)
 
     cluster.take = checked_take  # type: ignore[method-assign]
-    result = simulate(jobs, cluster, SimConfig(ordering, placement, seed))
+    result = simulate(jobs, cluster, EngineConfig(ordering, placement, seed))
     assert result.finished + result.unfinished == len(jobs)
     assert cluster.free_milli == cluster.total_milli  # everything released at the end
     assert 0 <= result.utilization <= 1
@@ -184,7 +185,7 @@ def test_every_placement_gives_gangs_whole_tasks() -> None:
 def test_same_seed_same_bytes() -> None:
     jobs = synthetic(300, seed=3, gpus=64, load=1.2, mean_duration=600)
     runs = [
-        json.dumps(simulate(jobs, Cluster.uniform(8, 8), SimConfig("srtf", "random", 7)).to_dict(timeline=True))
+        json.dumps(simulate(jobs, Cluster.uniform(8, 8), EngineConfig("srtf", "random", 7)).to_dict(timeline=True))
         for _ in range(2)
     ]
     assert runs[0] == runs[1]
@@ -192,9 +193,9 @@ def test_same_seed_same_bytes() -> None:
 
 def test_unknown_policies_are_refused() -> None:
     with pytest.raises(InvalidInput, match="unknown ordering policy 'lifo'"):
-        simulate([], Cluster.uniform(1, 8), SimConfig("lifo"))
+        simulate([], Cluster.uniform(1, 8), EngineConfig("lifo"))
     with pytest.raises(InvalidInput, match="unknown placement policy"):
-        simulate([], Cluster.uniform(1, 8), SimConfig("fifo", "everywhere"))
+        simulate([], Cluster.uniform(1, 8), EngineConfig("fifo", "everywhere"))
 
 
 def test_every_ordering_is_registered_and_documented() -> None:
@@ -268,12 +269,12 @@ def test_reservations_keep_their_capacity_from_on_demand_work_and_lend_it_to_spo
         Job("s", 0, 100, 4, tenant="s", priority=PriorityClass.SPOT),
         Job("a", 5, 10, 4, tenant="a", priority=PriorityClass.RESERVED),
     ]
-    held = simulate(jobs, Cluster.uniform(1, 8), SimConfig("sjf", entitlements={"a": 4}))
+    held = simulate(jobs, Cluster.uniform(1, 8), EngineConfig("sjf", entitlements={"a": 4}))
     # 0: b1 takes the unheld 4; b2 would go beyond them and waits; s runs on a's idle 4. 5: a reclaims them
     # (s preempted), 5-15. 10: b1 ends, b2 10-20. 15: s restarts with 95 s left and ends at 110.
     assert {t: int(s.avg_jct) for t, s in held.per_tenant.items()} == {"b1": 10, "b2": 20, "s": 110, "a": 10}
     # Without holds b2 starts at 0 beside b1; s waits for room and a for nothing it is owed.
-    free = simulate(jobs, Cluster.uniform(1, 8), SimConfig("sjf"))
+    free = simulate(jobs, Cluster.uniform(1, 8), EngineConfig("sjf"))
     assert {t: int(s.avg_jct) for t, s in free.per_tenant.items()}["b2"] == 10
 
 
@@ -284,6 +285,6 @@ def test_work_beyond_a_tenants_holds_counts_as_on_demand() -> None:
         Job("b", 0, 10, 3, tenant="b", priority=PriorityClass.ON_DEMAND),
         Job("c", 0, 10, 1, tenant="c", priority=PriorityClass.ON_DEMAND),
     ]
-    result = simulate(jobs, Cluster.uniform(1, 8), SimConfig("sjf", entitlements={"a": 2, "h": 2}))
+    result = simulate(jobs, Cluster.uniform(1, 8), EngineConfig("sjf", entitlements={"a": 2, "h": 2}))
     # b's 3 take the rest of the unheld 4; c waits although 2 GPUs are free: they are h's, idle but held.
     assert {t: int(s.avg_jct) for t, s in result.per_tenant.items()} == {"a": 10, "b": 10, "c": 20}

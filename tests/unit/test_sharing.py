@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 
 from neocloud.adapters.traces.openb import read_nodes, read_pod_jobs, read_pods
 from neocloud.core.engine.cluster import Cluster
+from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.sharing import SHARING_PLACEMENTS, SharedCluster, sharing_placement
 from neocloud.core.errors import InvalidInput, InvalidSpec
 from neocloud.core.gpushare.model import NodeState
 from neocloud.core.workload import MILLI, Job
 from neocloud.sim.packing import run_packing
-from neocloud.sim.simulator import SimConfig, simulate
+from neocloud.sim.simulator import simulate
 
 
 def nodes(*gpus: int, cpu: int = 8000, mem: int = 16384) -> list[NodeState]:
@@ -28,7 +29,7 @@ def nodes(*gpus: int, cpu: int = 8000, mem: int = 16384) -> list[NodeState]:
 
 def jct(jobs: list[Job], cluster: SharedCluster, ordering: str = "fifo", placement: str = "bestfit") -> dict[str, int]:
     jobs = [replace(j, tenant=j.id) for j in jobs]
-    result = simulate(jobs, cluster, SimConfig(ordering, placement))
+    result = simulate(jobs, cluster, EngineConfig(ordering, placement))
     assert result.finished == len(jobs)
     return {t: int(s.avg_jct) for t, s in result.per_tenant.items()}
 
@@ -115,7 +116,7 @@ def test_jobs_that_never_fit_are_set_aside() -> None:
     hungry = Job("hungry", 0, 10, cpu_milli_per_task=5000)  # no node has 5 CPUs
     typed = Job("typed", 0, 10, gpu_model="H100")
     fits = Job("fits", 0, 10)
-    result = simulate([big, hungry, typed, fits], cluster, SimConfig("fifo", "fgd"))
+    result = simulate([big, hungry, typed, fits], cluster, EngineConfig("fifo", "fgd"))
     assert (result.finished, result.unfinished) == (1, 3)
 
 
@@ -170,7 +171,7 @@ def test_no_node_is_overcommitted_and_everything_is_given_back(
     jobs = [replace(j, id=f"j{i}") for i, j in enumerate(jobs)]
     cluster = SharedCluster(nodes(4, 2, 1, cpu=8000, mem=8000), seed=seed)
     # Every take and release is checked against the node's capacity (InvalidInput on overcommit).
-    result = simulate(jobs, cluster, SimConfig(ordering, placement, seed))
+    result = simulate(jobs, cluster, EngineConfig(ordering, placement, seed))
     assert result.finished + result.unfinished == len(jobs)
     assert cluster.free_milli == cluster.total_milli
     assert cluster.state == cluster.empty  # every share, CPU and MiB given back, classes forgotten
@@ -185,7 +186,7 @@ def test_same_seed_same_bytes_on_a_shared_cluster(traces: Path) -> None:
     ]
 
     def run(seed: int) -> str:
-        result = simulate(jobs, SharedCluster(node_list, seed=seed), SimConfig("fifo", "fgd", seed))
+        result = simulate(jobs, SharedCluster(node_list, seed=seed), EngineConfig("fifo", "fgd", seed))
         return json.dumps(result.to_dict(timeline=True))
 
     assert run(3) == run(3)
@@ -208,12 +209,12 @@ def test_openb_pods_read_as_jobs_with_departures(traces: Path, tmp_path: Path) -
 
 def test_shared_jobs_need_a_sharing_cluster_and_sharing_policies_one_too() -> None:
     with pytest.raises(InvalidInput, match=r"job s asks for 500 milli-GPU, 0 milli-CPU.*openb:NODES\.csv"):
-        simulate([Job("s", 0, 10, gpu_milli=500)], Cluster.uniform(1, 8), SimConfig("fifo", "bestfit"))
+        simulate([Job("s", 0, 10, gpu_milli=500)], Cluster.uniform(1, 8), EngineConfig("fifo", "bestfit"))
     with pytest.raises(InvalidInput, match=r"job c asks for 1000 milli-GPU, 2000 milli-CPU and 0 MiB"):
-        simulate([Job("c", 0, 10, cpu_milli_per_task=2000)], Cluster.uniform(1, 8), SimConfig("fifo", "bestfit"))
+        simulate([Job("c", 0, 10, cpu_milli_per_task=2000)], Cluster.uniform(1, 8), EngineConfig("fifo", "bestfit"))
     with pytest.raises(InvalidInput, match=r"'fgd' for whole GPUs.*GPU-sharing fleet"):
-        simulate([Job("w", 0, 10)], Cluster.uniform(1, 8), SimConfig("fifo", "fgd"))
+        simulate([Job("w", 0, 10)], Cluster.uniform(1, 8), EngineConfig("fifo", "fgd"))
     with pytest.raises(InvalidInput, match="unknown GPU-sharing placement 'topology'"):
-        simulate([Job("w", 0, 10)], SharedCluster(nodes(1)), SimConfig("fifo", "topology"))
+        simulate([Job("w", 0, 10)], SharedCluster(nodes(1)), EngineConfig("fifo", "topology"))
     with pytest.raises(InvalidInput, match="a task shares at most one GPU"):
         Job("x", 0, 10, gpus_per_task=2, gpu_milli=500)

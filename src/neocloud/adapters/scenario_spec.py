@@ -8,7 +8,6 @@ where it is computed from the catalog, or the user's file where it overrides the
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -34,8 +33,7 @@ DEFAULT_SCENARIO = "colossus-1"
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
-def default_traces_dir() -> Path:
-    return Path(os.environ.get("NEOCLOUD_TRACES", "../shared/traces"))
+DEFAULT_TRACES = Path("../shared/traces")  # the CLI's --traces (or NEOCLOUD_TRACES) overrides it
 
 
 class HorizonIn(Strict):
@@ -264,7 +262,7 @@ def load_scenario(
         overrides = _leaves(user)
         default = _merged(default, user)
     spec = validated(ScenarioIn, default, source)
-    return _built(spec, source, overrides, traces or default_traces_dir(), catalog or default_catalog())
+    return _built(spec, source, overrides, traces or DEFAULT_TRACES, catalog or default_catalog())
 
 
 def _built(spec: ScenarioIn, source: str, overrides: dict[str, Any], traces: Path, catalog: Catalog) -> LoadedScenario:

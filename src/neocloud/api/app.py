@@ -17,7 +17,7 @@ from neocloud import bootstrap
 from neocloud.api import errors, metrics
 from neocloud.api.door import Door
 from neocloud.api.ratelimit import RateLimiter
-from neocloud.api.routes import v1
+from neocloud.api.routes import contracts, v1
 from neocloud.app import auth
 from neocloud.app.live import LiveEngine
 from neocloud.app.signing import SigningDesk
@@ -51,7 +51,9 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
     keys = auth.KeyCache(wall=ctx.now)
     app.state.ctx = ctx
     app.state.keys = keys
-    app.state.signing = SigningDesk(ctx.uow, ctx.catalog, ctx.new_id, ctx.now, metrics.SIGNING_BATCH.observe)
+    app.state.signing = SigningDesk(
+        ctx.uow, ctx.catalog, ctx.new_id, ctx.now, contracts.created, metrics.SIGNING_BATCH.observe
+    )
     app.add_exception_handler(NeocloudError, errors.domain_error)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
     app.add_exception_handler(HTTPException, errors.http_error)
@@ -63,7 +65,7 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
 
 
 async def _reconcile_forever(ctx: bootstrap.Context, tick: float) -> None:
-    engine = LiveEngine(ctx.catalog, policy=ctx.settings.policy)
+    engine = LiveEngine(ctx.catalog, ctx.settings.engine, policy=ctx.settings.policy)
 
     def step() -> None:
         with ctx.uow() as uow:

@@ -8,10 +8,9 @@ store, so a restarted server picks up where the last one stopped.
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from neocloud.app.billing import ingest_usage
 from neocloud.app.credit import Policy, check_credit, check_quota, exposure, held_now
@@ -24,9 +23,8 @@ from neocloud.core.bounds import MAX_DURATION, MAX_GPUS_PER_TASK, MAX_TASKS, che
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus
 from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, nodes_by_pool
-from neocloud.core.engine.ordering import ORDERINGS
-from neocloud.core.engine.placement import PLACEMENTS
-from neocloud.core.engine.scheduler import Scheduler
+from neocloud.core.engine.config import EngineConfig
+from neocloud.core.engine.scheduler import apply_decisions
 from neocloud.core.engine.state import JobState
 from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract, quoted
 from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
@@ -160,19 +158,23 @@ def _entitlements(contracts: Iterable[Contract], now: int) -> dict[str, int]:
 
 @dataclass
 class LiveEngine:
-    """Keeps the fleet's nodes between steps; everything else is read from the store each step.
+    """The engine on the real clock. Keeps the fleet's nodes between steps; everything else is read from the
+    store each step.
 
     Each pool is its own cluster: a workload runs on the nodes of its contract's pool (that site, that GPU
-    model), and competes with the work and reservations of that pool only.
+    model), and competes with the work and reservations of that pool only. `engine` chooses the policies
+    (the simulator's EngineConfig: the same names, the same scheduler); quotas and entitlements come from the
+    tenants' contracts and limits at each step.
     """
 
     catalog: Catalog
-    ordering: str = "fifo"
-    placement: str = "bestfit"
-    seed: int = 0
+    engine: EngineConfig = field(default_factory=EngineConfig)
     executor: TimedExecutor | None = None
     policy: Policy = DEFAULT_POLICY
     _pools: dict[str, list[NodeSpec]] | None = None
+
+    def __post_init__(self) -> None:
+        self.engine.check()
 
     def reconcile(self, uow: UnitOfWork, now: int) -> dict[str, int]:
         executor = self.executor or TimedExecutor()
@@ -206,68 +208,57 @@ class LiveEngine:
                 for t in {w.job.tenant for w in workloads}
                 if (quota := limits[t].quota(pool, self.policy.default_quota_gpus)) is not None
             }
-            cluster = Cluster(self._pools[pool])
-            started, preempted = self._step_pool(uow, cluster, workloads, held, caps, now, executor)
+            config = replace(self.engine, quotas=caps, entitlements=held)
+            started, preempted = _step_pool(uow, Cluster(self._pools[pool]), workloads, config, now, executor)
             counts["started"] += started
             counts["preempted"] += preempted
         return counts
 
-    def _step_pool(
-        self,
-        uow: UnitOfWork,
-        cluster: Cluster,
-        workloads: list[StoredWorkload],
-        entitlements: dict[str, int],
-        quotas: dict[str, int],
-        now: int,
-        executor: TimedExecutor,
-    ) -> tuple[int, int]:
-        """One engine decision for one pool's workloads; returns (started, preempted)."""
-        index = {n.name: i for i, n in enumerate(cluster.nodes)}
-        states: dict[str, tuple[StoredWorkload, JobState]] = {}
-        for w in workloads:
-            state = JobState(w.job, w.remaining, w.attained, first_start=w.first_start, preemptions=w.preemptions)
-            if w.status is WorkloadStatus.RUNNING and w.allocation is not None:
-                allocation: Allocation = tuple((index[n], g) for n, g in w.allocation)
-                cluster.take(allocation)
-                state.allocation, state.started = allocation, w.started
-            states[w.job.id] = (w, state)
-        scheduler = Scheduler(
-            ORDERINGS[self.ordering],
-            PLACEMENTS[self.placement],
-            random.Random(self.seed),
-            quotas=quotas,
-            entitlements=entitlements,
+
+def _step_pool(
+    uow: UnitOfWork,
+    cluster: Cluster,
+    workloads: list[StoredWorkload],
+    config: EngineConfig,
+    now: int,
+    executor: TimedExecutor,
+) -> tuple[int, int]:
+    """One engine decision for one pool's workloads; returns (started, preempted)."""
+    index = {n.name: i for i, n in enumerate(cluster.nodes)}
+    stored: dict[str, StoredWorkload] = {}
+    states: list[JobState] = []
+    for w in workloads:
+        state = JobState(w.job, w.remaining, w.attained, first_start=w.first_start, preemptions=w.preemptions)
+        if w.status is WorkloadStatus.RUNNING and w.allocation is not None:
+            allocation: Allocation = tuple((index[n], g) for n, g in w.allocation)
+            cluster.take(allocation)
+            state.allocation, state.started = allocation, w.started
+        stored[w.job.id] = w
+        states.append(state)
+    scheduler = config.scheduler(cluster, [w.job for w in workloads])
+    running = [s for s in states if s.running]
+    waiting = scheduler.rank([s for s in states if not s.running], now, {})
+    usage: dict[str, int] = defaultdict(int)
+    for s in running:
+        usage[s.job.tenant] += s.job.milli
+    decisions = scheduler.decide(now, cluster, waiting, running, usage, sum(s.job.milli for s in running if s.spot))
+
+    def stopped(s: JobState, run_start: int) -> None:
+        w = stored[s.job.id]
+        executor.halt(w, now)
+        _meter(uow, w, now, preempted=True)
+        pending = replace(w, status=WorkloadStatus.PENDING, started=None, allocation=None)
+        uow.workloads.save(replace(pending, remaining=s.remaining, attained=s.attained, preemptions=s.preemptions))
+
+    def started(s: JobState) -> None:
+        w = stored[s.job.id]
+        assert s.allocation is not None
+        named = tuple((cluster.nodes[n].name, g) for n, g in s.allocation)
+        executor.launch(w, named, now)
+        saved = replace(
+            w, status=WorkloadStatus.RUNNING, started=s.started, first_start=s.first_start, allocation=named
         )
-        running = [s for _, s in states.values() if s.running]
-        waiting = scheduler.rank([s for _, s in states.values() if not s.running], now, {})
-        usage: dict[str, int] = defaultdict(int)
-        for s in running:
-            usage[s.job.tenant] += s.job.milli
-        decisions = scheduler.decide(now, cluster, waiting, running, usage, sum(s.job.milli for s in running if s.spot))
-        for s in decisions.preempt:
-            w = states[s.job.id][0]
-            executor.halt(w, now)
-            _meter(uow, w, now, preempted=True)
-            s.stop(now, finished=False)
-            uow.workloads.save(
-                replace(
-                    w,
-                    status=WorkloadStatus.PENDING,
-                    remaining=s.remaining,
-                    attained=s.attained,
-                    started=None,
-                    allocation=None,
-                    preemptions=s.preemptions,
-                )
-            )
-        for s, allocation in decisions.start:
-            w = states[s.job.id][0]
-            named = tuple((cluster.nodes[n].name, g) for n, g in allocation)
-            executor.launch(w, named, now)
-            uow.workloads.save(
-                replace(
-                    w, status=WorkloadStatus.RUNNING, started=now, first_start=w.first_start or now, allocation=named
-                )
-            )
-        return len(decisions.start), len(decisions.preempt)
+        uow.workloads.save(saved)
+
+    apply_decisions(decisions, now, stopped, started)
+    return len(decisions.start), len(decisions.preempt)

@@ -12,7 +12,6 @@ signed again alone, so that only the request that caused it fails.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from neocloud.app.services import (
     get_pool,
     get_tenant,
 )
-from neocloud.app.views import plain
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, Limits, PriceAgreement, Tenant
 from neocloud.core.errors import Conflict, StoreUnavailable, quoted
@@ -50,9 +48,14 @@ class SignRequest:
 
 @dataclass(frozen=True, slots=True)
 class Signed:
+    """The answer to a signing, as the API renders it (`SigningDesk.answer`), stored for its retries."""
+
     status: int
-    body: str  # the JSON response
+    body: str
     replay: bool = False
+
+
+Answer = Callable[[Contract], tuple[int, str]]  # a signed contract as the API answers it: (status, body)
 
 
 @dataclass
@@ -61,6 +64,7 @@ class SigningDesk:
     catalog: Catalog
     new_id: NewId
     now: Callable[[], int]
+    answer: Answer  # the response is the API's to render; it is stored with the contract, for retries
     observe: Callable[[int], None] = lambda size: None  # told each batch's size (for metrics)
     max_batch: int = 64
     # How long a batch waits for more requests after its first. A batch's answers reach their clients
@@ -146,14 +150,14 @@ class SigningDesk:
         invoiced = uow.billing.invoiced_periods(tenant_ids) if tenant_ids else {}
         limits = {t: s.limits for t, s in standing.items()}
         exposed = {t: exposure(uow, t, self.now()) for t, lim in limits.items() if lim.credit_limit is not None}
-        drafts: dict[int, tuple[Contract, str]] = {}
+        drafts: dict[int, tuple[Contract, tuple[int, str]]] = {}
         for i, (tenant, pool) in parties.items():
             q = requests[i].request
             try:
                 agreement = standing[tenant.id].agreements.get((pool.name, q.kind))
                 contract = draft_contract(q, tenant, pool, self.catalog, self.new_id, agreement)
                 check_open(invoiced.get(tenant.id, []), contract.start, contract.end, "the contract")
-                drafts[i] = contract, json.dumps(plain(contract))
+                drafts[i] = contract, self.answer(contract)
             except Exception as exc:
                 results[i] = exc
         pools = sorted({c.pool for c, _ in drafts.values() if c.books_capacity})
@@ -163,7 +167,7 @@ class SigningDesk:
             ledger = uow.ledger.load(pools, lock=True)
             seen |= uow.keys.stored_responses(_keys(requests[i] for i in drafts))
         contracts, holds, responses = [], [], []
-        for i, (contract, body) in drafts.items():
+        for i, (contract, (status, body)) in drafts.items():
             r = requests[i]
             try:
                 results[i] = _replay(seen, r)  # the same key signed since, here or in another batch
@@ -180,9 +184,9 @@ class SigningDesk:
                 exposed[contract.tenant_id] += adding
             contracts.append(contract)
             holds += [hold] if hold else []
-            results[i] = Signed(201, body)
+            results[i] = Signed(status, body)
             if r.idempotency_key is not None:
-                seen[r.scope, r.idempotency_key] = StoredResponse(r.fingerprint, 201, body)
+                seen[r.scope, r.idempotency_key] = StoredResponse(r.fingerprint, status, body)
                 responses.append((r.scope, r.idempotency_key, seen[r.scope, r.idempotency_key]))
         uow.contracts.add(contracts)
         uow.ledger.add(holds)

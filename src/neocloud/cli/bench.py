@@ -95,8 +95,9 @@ def bench_philly(
     with reported(json):
         from neocloud.adapters.traces.jobs import read_philly, read_philly_vcs
         from neocloud.core.engine.cluster import Cluster
+        from neocloud.core.engine.config import EngineConfig
         from neocloud.core.engine.ordering import ORDERINGS
-        from neocloud.sim.simulator import SimConfig, simulate_partitioned
+        from neocloud.sim.simulator import simulate_partitioned
 
         names = parse_names(policy, ORDERINGS, "ordering policy")
         try:
@@ -109,7 +110,7 @@ def bench_philly(
         rows = []
         for name in names:
             clusters = {vc: Cluster.uniform(n, gpus_per_node) for vc, n in sizes.items()}
-            results, orphans = simulate_partitioned(read.jobs, clusters, SimConfig(name, "bestfit"))
+            results, orphans = simulate_partitioned(read.jobs, clusters, EngineConfig(name, "bestfit"))
             finished = sum(r.finished for r in results.values())
             overall_jct = sum(r.overall.avg_jct * r.finished for r in results.values()) / max(1, finished)
             overall_wait = sum(r.overall.avg_queueing * r.finished for r in results.values()) / max(1, finished)

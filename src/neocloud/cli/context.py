@@ -5,7 +5,6 @@ Nothing heavy is imported here at import time: `neocloud --help` loads neither t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,23 +23,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """The global options, set once by the top-level callback (flags first, then the environment)."""
+    """The global options, set once by the top-level callback (flags first, then NEOCLOUD_SERVER and
+    NEOCLOUD_API_KEY; the store's settings are bootstrap.Settings')."""
 
     db: str | None = None
     catalog: Path | None = None
     server: str | None = None
     api_key: str | None = None
 
-    @classmethod
-    def of(cls, db: str | None, catalog: Path | None, server: str | None, api_key: str | None) -> Options:
-        return cls(
-            db, catalog, server or os.environ.get("NEOCLOUD_SERVER"), api_key or os.environ.get("NEOCLOUD_API_KEY")
-        )
-
 
 def options(ctx: typer.Context) -> Options:
     found = ctx.find_root().obj
-    return found if isinstance(found, Options) else Options.of(None, None, None, None)
+    return found if isinstance(found, Options) else Options()
 
 
 @contextmanager

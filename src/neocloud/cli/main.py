@@ -58,13 +58,15 @@ def _main(
     ctx: typer.Context,
     db: Annotated[str | None, typer.Option(help="Store URL (default: $NEOCLOUD_DB_URL or a SQLite file).")] = None,
     catalog: Annotated[Path | None, typer.Option(help="YAML of GPU models to add or override.")] = None,
-    server: Annotated[str | None, typer.Option(help="Talk to this neocloud server (or $NEOCLOUD_SERVER).")] = None,
-    api_key: Annotated[str | None, typer.Option(help="API key for --server (or $NEOCLOUD_API_KEY).")] = None,
+    server: Annotated[
+        str | None, typer.Option(envvar="NEOCLOUD_SERVER", help="Talk to this neocloud server, not the local store.")
+    ] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="NEOCLOUD_API_KEY", help="API key for --server.")] = None,
     version: Annotated[
         bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    ctx.obj = Options.of(db, catalog, server, api_key)
+    ctx.obj = Options(db, catalog, server, api_key)
 
 
 @app.command()

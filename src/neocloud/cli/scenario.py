@@ -20,7 +20,9 @@ scenario_app = group(help="Rent GPU capacity out or keep it: strategies, sensiti
 File = Annotated[Path | None, typer.Argument(help="Scenario YAML over the default (colossus-1); none: the default.")]
 Traces = Annotated[
     Path | None,
-    typer.Option(help="Folder of public traces for relative trace paths ($NEOCLOUD_TRACES, ../shared/traces)."),
+    typer.Option(
+        envvar="NEOCLOUD_TRACES", help="Folder of public traces for relative trace paths [default: ../shared/traces]."
+    ),
 ]
 Out = Annotated[Path, typer.Option(help="Folder for report.html and report.json.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the results as JSON instead of a summary.")]

@@ -12,9 +12,9 @@ from neocloud.cli.output import emit_json, err, out, reported, table
 from neocloud.core.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from neocloud.core.engine.config import EngineConfig
     from neocloud.core.workload import Job
     from neocloud.sim.metrics import SimResult
-    from neocloud.sim.simulator import SimConfig
 
 simulate_app = group(help="Replay job traces through the scheduling engine on a virtual clock.")
 
@@ -87,7 +87,7 @@ def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> "tuple[list[
     return jobs, len(read.skipped)
 
 
-def _run(jobs: "list[Job]", fleet: str, config: "SimConfig", quiet: bool) -> "SimResult":
+def _run(jobs: "list[Job]", fleet: str, config: "EngineConfig", quiet: bool) -> "SimResult":
     from neocloud.adapters.clusters import load_cluster
     from neocloud.adapters.specs import load_catalog
     from neocloud.sim.simulator import simulate
@@ -174,12 +174,12 @@ def simulate_one(
     with reported(json):
         if not trace:
             raise InvalidInput("give --trace FORMAT:PATH")
+        from neocloud.core.engine.config import EngineConfig
         from neocloud.core.engine.ordering import ORDERINGS
-        from neocloud.sim.simulator import SimConfig
 
         parse_names(policy, ORDERINGS, "ordering policy")
         jobs, skipped = _load(trace, skip_bad_rows, speedup)
-        result = _run(jobs, fleet, SimConfig(policy, placement, seed), json)
+        result = _run(jobs, fleet, EngineConfig(policy, placement, seed), json)
         _report([result], json, csv_out, skipped, timeline)
 
 
@@ -197,13 +197,13 @@ def simulate_compare(
 ) -> None:
     """Several ordering and placement policies side by side on the same trace, cluster and seed."""
     with reported(json):
+        from neocloud.core.engine.config import EngineConfig
         from neocloud.core.engine.ordering import ORDERINGS
-        from neocloud.sim.simulator import SimConfig
 
         names = parse_names(policies, ORDERINGS, "ordering policy")
         places = [p.strip() for p in placements.split(",") if p.strip()]
         jobs, skipped = _load(trace, skip_bad_rows, speedup)
-        results = [_run(jobs, fleet, SimConfig(name, place, seed), json) for name in names for place in places]
+        results = [_run(jobs, fleet, EngineConfig(name, place, seed), json) for name in names for place in places]
         _report(results, json, csv_out, skipped, False)
 
 

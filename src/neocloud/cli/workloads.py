@@ -101,8 +101,9 @@ def workload_step(ctx: typer.Context, json: Json = False) -> None:
     with store(ctx, json) as built:
         from neocloud.app import live
 
+        engine = live.LiveEngine(built.catalog, built.settings.engine, policy=built.settings.policy)
         with built.uow() as uow:
-            counts = live.LiveEngine(built.catalog, policy=built.settings.policy).reconcile(uow, built.now())
+            counts = engine.reconcile(uow, built.now())
     if json:
         emit_json(counts)
     else:

@@ -14,7 +14,7 @@ from neocloud.core.engine.state import JobState
 from neocloud.core.workload import MILLI
 
 if TYPE_CHECKING:
-    from neocloud.sim.simulator import SimConfig
+    from neocloud.core.engine.config import EngineConfig
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -106,7 +106,7 @@ def summarize(
     unfinished: Sequence[JobState],
     timeline: list[tuple[int, int, int]],
     total_milli: int,
-    config: SimConfig,
+    config: EngineConfig,
 ) -> SimResult:
     finished = [s for s in states if s.finish is not None]
     start = min((s.job.submit for s in states), default=0)

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from neocloud.core.billing.periods import month
 from neocloud.core.engine.cluster import Cluster
+from neocloud.core.engine.config import EngineConfig
 from neocloud.core.errors import InvalidInput
 from neocloud.core.scenario.costs import HOURS_PER_YEAR, HourlyCost
 from neocloud.core.scenario.strategies import (
@@ -32,7 +33,7 @@ from neocloud.core.scenario.strategies import (
 )
 from neocloud.core.workload import Job
 from neocloud.sim.demand import INTERNAL, SPOT, InternalDemand, spot_buyers
-from neocloud.sim.simulator import SimConfig, simulate
+from neocloud.sim.simulator import simulate
 
 KEEP_ALL, RENT_ALL = Strategy("keep-all"), Strategy("rent-all", Decimal(1))
 
@@ -176,7 +177,7 @@ def operate(scenario: Scenario, rent_fraction: Decimal, resell_idle: bool, deman
             preemptions += 1
             served[SPOT] += job.gpus * o.notice_s  # runs through its notice (billed), which delays the reclaimer
 
-    config = SimConfig(scenario.ordering, scenario.placement, scenario.seed)
+    config = EngineConfig(scenario.ordering, scenario.placement, scenario.seed)
     result = simulate(
         [*internal_jobs, *spot_jobs], Cluster.uniform(kept_nodes, scenario.node_gpus), config, None, on_run
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -30,6 +31,11 @@ from neocloud.core.errors import InvalidInput, UnknownContract, quoted
 
 router = APIRouter(tags=["contracts"])
 ContractId = Annotated[str, Path(max_length=bounds.MAX_ID, pattern=bounds.ID)]
+
+
+def created(contract: Contract) -> tuple[int, str]:
+    """How a signing is answered; the desk stores it with the contract, for the request's retries."""
+    return 201, json.dumps(plain(contract))
 
 
 def _visible(uow: Any, who: auth.Principal, contract_id: str) -> Contract:

@@ -7,6 +7,7 @@ accounts in (neocloud.core.engine.sharing has clusters whose GPUs jobs share).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -61,8 +62,15 @@ class Cluster:
         self.model_gpus = {m: sum(n.gpus for n in nodes if n.gpu_model == m) for m in self.models}
         # by_free[model][k] = nodes of that model with exactly k GPUs free
         self.by_free: dict[str, list[set[int]]] = {m: [set() for _ in range(self.max_gpus + 1)] for m in self.models}
+        # The same buckets as heaps, for their smallest node index (entries that left are dropped when they
+        # reach the top). Placements break ties by the smallest index, so what they choose depends on the
+        # cluster's state alone, not on the order its nodes were taken and released in: the live engine
+        # rebuilds its clusters every step, the simulator keeps one, and both must choose alike.
+        self._heaps: dict[str, list[list[int]]] = {m: [[] for _ in range(self.max_gpus + 1)] for m in self.models}
+        self._moves = 0
         for i, n in enumerate(nodes):
             self.by_free[n.gpu_model][n.gpus].add(i)
+            self._heaps[n.gpu_model][n.gpus].append(i)
         self.domain_of = [n.domain or n.name for n in nodes]
         self.block_of = [n.block or "" for n in nodes]
 
@@ -101,13 +109,25 @@ class Cluster:
             self._move(node, self.free[node] + gpus)
         self.free_milli += MILLI * sum(g for _, g in allocation)
 
+    def smallest(self, model: str, free: int) -> int:
+        """The smallest index of the nodes of `model` with exactly `free` GPUs free (there must be one)."""
+        heap, members = self._heaps[model][free], self.by_free[model][free]
+        while heap[0] not in members:
+            heapq.heappop(heap)
+        return heap[0]
+
     def _move(self, node: int, free: int) -> None:
         if not 0 <= free <= self.capacity[node]:
             raise InvalidInput(f"node {self.nodes[node].name} would have {free} of {self.capacity[node]} GPUs free")
-        buckets = self.by_free[self.nodes[node].gpu_model]
+        model = self.nodes[node].gpu_model
+        buckets = self.by_free[model]
         buckets[self.free[node]].discard(node)
         buckets[free].add(node)
+        heapq.heappush(self._heaps[model][free], node)
         self.free[node] = free
+        self._moves += 1
+        if self._moves % 65_536 == 0:  # drop the entries that left, now and then
+            self._heaps = {m: [sorted(bucket) for bucket in self.by_free[m]] for m in self.models}
 
 
 def cluster_of(sites: Iterable[Site], catalog: Catalog) -> Cluster:

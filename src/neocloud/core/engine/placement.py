@@ -5,6 +5,7 @@ Whole tasks never straddle nodes.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -23,12 +24,15 @@ def best_fit(cluster: Cluster, job: Job, rng: random.Random) -> Allocation | Non
     size = cluster.max_gpus
     for model in cluster.candidates(job):
         buckets = cluster.by_free[model]
-        if job.gpus <= size:
+        if job.gpus <= size:  # ties go to the smallest node index (see Cluster.smallest)
             for k in range(job.gpus, size + 1):
                 if buckets[k]:
-                    return ((next(iter(buckets[k])), job.gpus),)
+                    return ((cluster.smallest(model, k), job.gpus),)
             continue
-        emptiest_first = (n for k in range(size, job.gpus_per_task - 1, -1) for n in buckets[k])
+        # Emptiest first, the smallest index among equals: at most `tasks` nodes of any one bucket are needed.
+        emptiest_first = (
+            n for k in range(size, job.gpus_per_task - 1, -1) for n in heapq.nsmallest(job.tasks, buckets[k])
+        )
         allocation = _fill(cluster, emptiest_first, job)
         tasks_per_node = size // job.gpus_per_task
         if allocation and len(allocation) <= -(-job.tasks // tasks_per_node):

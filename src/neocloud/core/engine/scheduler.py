@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -34,12 +34,47 @@ class Decisions:
     start: list[tuple[JobState, Allocation]] = field(default_factory=list)
 
 
+def apply_decisions(
+    decisions: Decisions,
+    now: int,
+    stopped: Callable[[JobState, int], None],
+    started: Callable[[JobState], None],
+) -> None:
+    """Carry a decision out on the job states, the same under both clocks: each preempted job stops (its run
+    from `stopped`'s second argument to `now` ends; the restart overhead is charged), then each chosen job
+    starts on its allocation. The callbacks are the clock's own: the simulator keeps its event queue, the
+    live engine halts and launches the work, meters it and saves it."""
+    for s in decisions.preempt:
+        assert s.started is not None
+        run_start = s.started
+        s.stop(now, finished=False)
+        stopped(s, run_start)
+    for s, allocation in decisions.start:
+        s.start(now, allocation)
+        started(s)
+
+
 C = TypeVar("C", bound=Capacity)
 
 
 @dataclass(slots=True)
+class _Round(Generic[C]):
+    """One decision's working state, made afresh for each: the cluster and usage it updates, what it has
+    decided, spot work it may still reclaim, reserved capacity in use, and job shapes that found no room."""
+
+    now: int
+    cluster: C
+    usage: dict[str, int]
+    spot_milli: int
+    decisions: Decisions = field(default_factory=Decisions)
+    entitled: _Entitled | None = None
+    no_room: set[tuple[object, ...]] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
 class Scheduler(Generic[C]):
-    """Ordering and placement policies for clusters of type C (placements are written for one kind)."""
+    """Ordering and placement policies for clusters of type C (placements are written for one kind). It keeps
+    nothing between decisions: the callers own the job states."""
 
     ordering: Ordering
     placement: Placement[C]
@@ -48,8 +83,6 @@ class Scheduler(Generic[C]):
     # tenant -> GPUs its reservations hold now. When given, capacity nobody holds is all that on-demand work
     # and work beyond a tenant's holds (overage) may use; held capacity left idle goes to spot work only.
     entitlements: Mapping[str, int] = field(default_factory=dict)
-    _spot_milli: int = 0
-    _entitled: _Entitled | None = None
 
     def rank(self, states: Iterable[JobState], now: int, usage: Mapping[str, int]) -> list[JobState]:
         return sorted(states, key=lambda s: self.sort_key(s, now, usage))
@@ -69,57 +102,43 @@ class Scheduler(Generic[C]):
         """Decide at `now`. `waiting` must be in `sort_key` order for static orderings (others are ranked
         here); `usage` (milli-GPUs running per tenant) is the caller's and is updated with the decisions; jobs in
         `waiting` that are already running or finished are skipped, so callers may remove them lazily."""
-        decisions = Decisions()
-        self._spot_milli = spot_milli
+        r = _Round(now, cluster, usage, spot_milli)
         waiting = [s for s in waiting if not s.running and s.finish is None] if not self.ordering.static else waiting
         if self.ordering.preemptive:
-            waiting = self._preempt_for_rank(now, cluster, waiting, running, usage, decisions)
+            waiting = self._preempt_for_rank(r, waiting, running)
         elif not self.ordering.static:
             waiting = self.rank(waiting, now, usage)
         if self.entitlements:
-            preempted = {id(p) for p in decisions.preempt}
-            self._entitled = _Entitled.of(
-                self.entitlements, cluster.total_milli, (r for r in running if id(r) not in preempted)
-            )
-        self._start(now, cluster, waiting, running, usage, decisions)
-        return decisions
+            preempted = {id(p) for p in r.decisions.preempt}
+            still = (s for s in running if id(s) not in preempted)
+            r.entitled = _Entitled.of(self.entitlements, cluster.total_milli, still)
+        self._start(r, waiting, running)
+        return r.decisions
 
-    def _admitted(self, s: JobState, usage: Mapping[str, int]) -> bool:
+    def _admitted(self, r: _Round[C], s: JobState) -> bool:
         """Within the tenant's quota and, when entitlements are given, within its holds or the capacity
         nobody holds."""
         cap = self.quotas.get(s.job.tenant)
-        if cap is not None and usage.get(s.job.tenant, 0) + s.job.milli > cap * MILLI:
+        if cap is not None and r.usage.get(s.job.tenant, 0) + s.job.milli > cap * MILLI:
             return False
-        return s.spot or self._entitled is None or self._entitled.admits(s.job)
+        return s.spot or r.entitled is None or r.entitled.admits(s.job)
 
-    def _started(
-        self, cluster: C, s: JobState, allocation: Allocation, usage: dict[str, int], decisions: Decisions
-    ) -> None:
-        cluster.take(allocation)
-        usage[s.job.tenant] += s.job.milli
-        decisions.start.append((s, allocation))
-        if self._entitled is not None and not s.spot:
-            self._entitled.add(s.job)
+    def _started(self, r: _Round[C], s: JobState, allocation: Allocation) -> None:
+        r.cluster.take(allocation)
+        r.usage[s.job.tenant] += s.job.milli
+        r.decisions.start.append((s, allocation))
+        if r.entitled is not None and not s.spot:
+            r.entitled.add(s.job)
 
-    def _preempt_for_rank(
-        self,
-        now: int,
-        cluster: C,
-        waiting: list[JobState],
-        running: Iterable[JobState],
-        usage: dict[str, int],
-        decisions: Decisions,
-    ) -> list[JobState]:
+    def _preempt_for_rank(self, r: _Round[C], waiting: list[JobState], running: Iterable[JobState]) -> list[JobState]:
         """Pick the jobs that deserve GPUs now; stop running jobs that do not. Returns the waiting ones
         that should start, in rank order."""
         running = list(running)
-        if (
-            not self.quotas
-            and sum(s.job.milli for s in running) + sum(s.job.milli for s in waiting) <= cluster.total_milli
-        ):
-            return self.rank(waiting, now, usage)  # everyone fits: no one to preempt, rank only the waiting
-        ranked = self.rank([*running, *waiting], now, usage)
-        budget = cluster.total_milli
+        total = r.cluster.total_milli
+        if not self.quotas and sum(s.job.milli for s in running) + sum(s.job.milli for s in waiting) <= total:
+            return self.rank(waiting, r.now, r.usage)  # everyone fits: no one to preempt, rank only the waiting
+        ranked = self.rank([*running, *waiting], r.now, r.usage)
+        budget = total
         granted: dict[str, int] = defaultdict(int)
         deserving: set[int] = set()
         for s in ranked:
@@ -137,102 +156,78 @@ class Scheduler(Generic[C]):
         for s in running:
             if id(s) not in deserving and s.job.preemptible:
                 assert s.allocation is not None
-                cluster.release(s.allocation)
-                usage[s.job.tenant] -= s.job.milli
-                decisions.preempt.append(s)
+                r.cluster.release(s.allocation)
+                r.usage[s.job.tenant] -= s.job.milli
+                r.decisions.preempt.append(s)
         return [s for s in ranked if not s.running and id(s) in deserving]
 
-    def _start(
-        self,
-        now: int,
-        cluster: C,
-        waiting: list[JobState],
-        running: Iterable[JobState],
-        usage: dict[str, int],
-        decisions: Decisions,
-    ) -> None:
-        preempted = {id(s) for s in decisions.preempt}
+    def _start(self, r: _Round[C], waiting: list[JobState], running: Iterable[JobState]) -> None:
+        preempted = {id(s) for s in r.decisions.preempt}
         # Starting jobs only takes capacity away, so a shape that found no room finds none later in this
-        # decision: remembering it saves placing thousands of waiting jobs one by one.
-        no_room: set[tuple[object, ...]] = set()
+        # decision: remembering it (r.no_room) saves placing thousands of waiting jobs one by one.
         for index, s in enumerate(waiting):
-            if s.running or s.finish is not None or not self._admitted(s, usage):
+            if s.running or s.finish is not None or not self._admitted(r, s):
                 continue
-            allocation = self._place(cluster, s.job, no_room)
-            if allocation is None and not s.spot and self._spot_milli:
-                allocation = self._reclaim_from_spot(cluster, s, running, preempted, usage, decisions)
+            allocation = self._place(r, s.job)
+            if allocation is None and not s.spot and r.spot_milli:
+                allocation = self._reclaim_from_spot(r, s, running, preempted)
                 if allocation is not None:
-                    no_room.clear()  # spot jobs gave GPUs back
+                    r.no_room.clear()  # spot jobs gave GPUs back
             if allocation is not None:
-                self._started(cluster, s, allocation, usage, decisions)
+                self._started(r, s, allocation)
             elif self.ordering.strict:
                 if self.ordering.backfill:
-                    self._backfill(now, cluster, s, waiting[index + 1 :], running, usage, decisions, no_room)
+                    self._backfill(r, s, waiting[index + 1 :], running)
                 return
 
-    def _place(self, cluster: C, job: Job, no_room: set[tuple[object, ...]]) -> Allocation | None:
-        if job.resources in no_room:
+    def _place(self, r: _Round[C], job: Job) -> Allocation | None:
+        if job.resources in r.no_room:
             return None
-        allocation = self.placement(cluster, job, self.rng)
+        allocation = self.placement(r.cluster, job, self.rng)
         if allocation is None:
-            no_room.add(job.resources)
+            r.no_room.add(job.resources)
         return allocation
 
     def _reclaim_from_spot(
-        self,
-        cluster: C,
-        s: JobState,
-        running: Iterable[JobState],
-        preempted: set[int],
-        usage: dict[str, int],
-        decisions: Decisions,
+        self, r: _Round[C], s: JobState, running: Iterable[JobState], preempted: set[int]
     ) -> Allocation | None:
         """Preempt running spot jobs, newest first, until `s` fits; undo if it still would not."""
         spot = sorted(
-            (r for r in running if r.spot and id(r) not in preempted), key=lambda r: (-(r.started or 0), r.job.id)
+            (v for v in running if v.spot and id(v) not in preempted), key=lambda v: (-(v.started or 0), v.job.id)
         )
-        if sum(r.job.milli for r in spot) + cluster.free_milli < s.job.milli:
+        if sum(v.job.milli for v in spot) + r.cluster.free_milli < s.job.milli:
             return None
         taken: list[JobState] = []
         for victim in spot:
             assert victim.allocation is not None
-            cluster.release(victim.allocation)
+            r.cluster.release(victim.allocation)
             taken.append(victim)
-            allocation = self.placement(cluster, s.job, self.rng)
+            allocation = self.placement(r.cluster, s.job, self.rng)
             if allocation is not None:
                 for v in taken:
                     preempted.add(id(v))
-                    usage[v.job.tenant] -= v.job.milli
-                    self._spot_milli -= v.job.milli
-                    decisions.preempt.append(v)
+                    r.usage[v.job.tenant] -= v.job.milli
+                    r.spot_milli -= v.job.milli
+                    r.decisions.preempt.append(v)
                 return allocation
         for victim in taken:  # not enough even with every spot job gone: put them back
             assert victim.allocation is not None
-            cluster.take(victim.allocation)
+            r.cluster.take(victim.allocation)
         return None
 
-    def _backfill(
-        self,
-        now: int,
-        cluster: C,
-        head: JobState,
-        rest: list[JobState],
-        running: Iterable[JobState],
-        usage: dict[str, int],
-        decisions: Decisions,
-        no_room: set[tuple[object, ...]],
-    ) -> None:
+    def _backfill(self, r: _Round[C], head: JobState, rest: list[JobState], running: Iterable[JobState]) -> None:
         """EASY: reserve the earliest time the head can start (from running jobs' estimated ends), then start
         later jobs that fit now and either end before it or use only GPUs the head will not need."""
+        now = r.now
 
         def estimate(s: JobState) -> int:
             told = s.job.estimate if s.job.estimate is not None else s.job.duration
             return max(1, told - (s.job.duration - s.remaining_at(now)))
 
-        preempted = {id(r) for r in decisions.preempt}
-        active = [r for r in running if r.running and id(r) not in preempted] + [r for r, _ in decisions.start]
-        ends = sorted((now + estimate(r), r.job.milli) for r in active)
-        free, shadow = cluster.free_milli, None
+        preempted = {id(p) for p in r.decisions.preempt}
+        active = [v for v in running if v.running and id(v) not in preempted] + [v for v, _ in r.decisions.start]
+        ends = sorted((now + estimate(v), v.job.milli) for v in active)
+        free, shadow = r.cluster.free_milli, None
         for end, milli in ends:
             free += milli
             if free >= head.job.milli:
@@ -240,15 +235,15 @@ class Scheduler(Generic[C]):
                 break
         extra = free - head.job.milli if shadow is not None else 0
         for s in rest:
-            if s.running or s.finish is not None or not self._admitted(s, usage):
+            if s.running or s.finish is not None or not self._admitted(r, s):
                 continue
             ends_in_time = shadow is None or now + estimate(s) <= shadow
             if not ends_in_time and s.job.milli > extra:
                 continue
-            allocation = self._place(cluster, s.job, no_room)
+            allocation = self._place(r, s.job)
             if allocation is None:
                 continue
-            self._started(cluster, s, allocation, usage, decisions)
+            self._started(r, s, allocation)
             if not ends_in_time:
                 extra -= s.job.milli
 
