@@ -33,7 +33,7 @@ def wall_clock() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything an operator can set, each from `NEOCLOUD_<NAME>` in the environment (see README, "Settings").
+    """Everything an operator can set, each from `NEOCLOUD_<NAME>` in the environment (docs/settings.md).
 
     The server's limits are per API key: `rate_limit` requests per second with bursts of `rate_burst`, shared
     by the server's `workers` (each worker allows its share), and at most `max_in_flight` requests at once in

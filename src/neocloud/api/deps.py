@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -106,33 +107,49 @@ async def fingerprint_of(request: Request) -> str:
     return hashlib.sha256(request.method.encode() + request.url.path.encode() + b"\n" + body).hexdigest()
 
 
-async def idempotent(
-    request: Request,
-    who: auth.Principal,
-    ctx: bootstrap.Context,
-    key: str | None,
-    create: Callable[[UnitOfWork], Any],
-    status: int = 201,
-) -> Response:
-    """Run a creating POST once per Idempotency-Key: a repeat with the same request replays the first response;
-    the same key with a different request is refused. The stored response commits with the effect itself.
-    The transaction runs in the thread pool: it may wait for a pool's lock, and the event loop must not."""
-    fingerprint = await fingerprint_of(request) if key is not None else ""
+@dataclass(frozen=True, slots=True)
+class Creating:
+    """A creating POST, run once per Idempotency-Key (`await once(create)`): a repeat with the same request
+    replays the first response; the same key with a different request is refused. The stored response
+    commits with the effect itself. The transaction runs in the thread pool: it may wait for a pool's lock,
+    and the event loop must not."""
 
-    def run() -> Response:
-        with ctx.uow() as uow:
+    request: Request
+    who: auth.Principal
+    ctx: bootstrap.Context
+    key: str | None
+
+    async def __call__(self, create: Callable[[UnitOfWork], Any], status: int = 201) -> Response:
+        fingerprint = await fingerprint_of(self.request) if self.key is not None else ""
+        return await run_in_threadpool(self._run, create, status, fingerprint)
+
+    def _run(self, create: Callable[[UnitOfWork], Any], status: int, fingerprint: str) -> Response:
+        who, key = self.who, self.key
+        with self.ctx.uow() as uow:
             if key is None:
                 return JSONResponse(plain(create(uow)), status_code=status)
             seen = replayed(uow.keys.stored_responses([(who.key_id, key)]).get((who.key_id, key)), key, fingerprint)
             if seen is not None:
                 return Response(
-                    seen.body,
-                    status_code=seen.status,
-                    media_type="application/json",
-                    headers={"Idempotent-Replay": "true"},
+                    seen.body, status_code=seen.status, media_type="application/json", headers=REPLAY_HEADERS
                 )
             text = json.dumps(plain(create(uow)))
-            uow.keys.store_responses([(who.key_id, key, StoredResponse(fingerprint, status, text))], ctx.now())
+            uow.keys.store_responses([(who.key_id, key, StoredResponse(fingerprint, status, text))], self.ctx.now())
             return Response(text, status_code=status, media_type="application/json")
 
-    return await run_in_threadpool(run)
+
+REPLAY_HEADERS = {"Idempotent-Replay": "true"}
+
+
+async def creating(request: Request, ctx: Ctx, who: Who, idempotency_key: IdempotencyKey = None) -> Creating:
+    return Creating(request, who, ctx, idempotency_key)
+
+
+async def operator_creating(
+    request: Request, ctx: Ctx, who: Operator, idempotency_key: IdempotencyKey = None
+) -> Creating:
+    return Creating(request, who, ctx, idempotency_key)
+
+
+Once = Annotated[Creating, Depends(creating)]  # a creating POST by any key
+OperatorOnce = Annotated[Creating, Depends(operator_creating)]  # a creating POST by an operator

@@ -1,14 +1,17 @@
 """`neocloud usage`, `invoice`, `incident` and `revenue`: metering, invoices and the operator's views."""
 
+from __future__ import annotations
+
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect, group
+from neocloud.cli.answers import answer, answer_page, owned_list
+from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, group
 from neocloud.cli.context import connect
-from neocloud.cli.output import emit_json, emit_page, more, names_of, out, table
+from neocloud.cli.output import emit_json, names_of, out, table
 from neocloud.cli.timefmt import parse_end, parse_time, show_time
 from neocloud.core.errors import InvalidInput
 
@@ -92,35 +95,34 @@ def usage_list(
     json: Json = False,
 ) -> None:
     """Usage records overlapping a billing period, by start."""
-    with connect(ctx, json) as api:
-        records, next_cursor = collect(api.usage.list, cursor, limit, every, period=period, tenant=tenant)
-        shown = names_of(api) if not json else {}
-    if json:
-        emit_page(records, next_cursor)
-        return
-    table(
-        f"usage overlapping {period}",
-        ["key", "tenant", "contract", "GPUs", "start", "end", "preempted"],
-        [
-            (
-                r.key,
-                shown.get(r.tenant_id, r.tenant_id),
-                r.contract_id,
-                r.milli_gpus / 1000,
-                show_time(r.start),
-                show_time(r.end),
-                "yes" if r.preempted else "",
-            )
-            for r in records
-        ],
+    answer_page(
+        ctx,
+        json,
+        lambda api: api.usage.list,
+        (cursor, limit, every),
+        lambda records, shown: table(
+            f"usage overlapping {period}",
+            ["key", "tenant", "contract", "GPUs", "start", "end", "preempted"],
+            [
+                (
+                    r.key,
+                    shown.get(r.tenant_id, r.tenant_id),
+                    r.contract_id,
+                    r.milli_gpus / 1000,
+                    show_time(r.start),
+                    show_time(r.end),
+                    "yes" if r.preempted else "",
+                )
+                for r in records
+            ],
+        ),
+        names=True,
+        period=period,
+        tenant=tenant,
     )
-    more(next_cursor, json)
 
 
-def _show_invoice(invoice: Any, json: bool, tenants: dict[str, str]) -> None:
-    if json:
-        emit_json(invoice)
-        return
+def _show_invoice(invoice: Any, tenants: dict[str, str]) -> None:
     table(
         f"invoice {invoice.id}: {tenants.get(invoice.tenant_id, invoice.tenant_id)}, {invoice.period}",
         ["contract", "kind", "description", "quantity", "unit", "unit price", "amount"],
@@ -140,43 +142,25 @@ def invoice_generate(
     json: Json = False,
 ) -> None:
     """Rate the tenant's month and issue its invoice; the month then takes no more changes."""
-    with connect(ctx, json) as api:
-        invoice = api.invoices.generate(tenant, period)
-        shown = names_of(api) if not json else {}
-    _show_invoice(invoice, json, shown)
+    answer(ctx, json, lambda api: api.invoices.generate(tenant, period), _show_invoice, names=True)
 
 
-@invoice_app.command("list")
-def invoice_list(
-    ctx: typer.Context,
-    tenant: OnlyTenant = None,
-    cursor: Cursor = None,
-    limit: Limit = PAGE,
-    every: Every = False,
-    json: Json = False,
-) -> None:
-    """Issued invoices, by period."""
-    with connect(ctx, json) as api:
-        invoices, next_cursor = collect(api.invoices.list, cursor, limit, every, tenant=tenant)
-        shown = names_of(api) if not json else {}
-    if json:
-        emit_page(invoices, next_cursor)
-        return
-    table(
+owned_list(
+    invoice_app,
+    "Issued invoices, by period.",
+    lambda api: api.invoices.list,
+    lambda invoices, shown: table(
         "invoices",
         ["id", "tenant", "period", "total"],
         [(i.id, shown.get(i.tenant_id, i.tenant_id), i.period, f"${Decimal(i.total):,}") for i in invoices],
-    )
-    more(next_cursor, json)
+    ),
+)
 
 
 @invoice_app.command("show")
 def invoice_show(ctx: typer.Context, invoice_id: str, json: Json = False) -> None:
     """One invoice, line by line."""
-    with connect(ctx, json) as api:
-        invoice = api.invoices.get(invoice_id)
-        shown = names_of(api) if not json else {}
-    _show_invoice(invoice, json, shown)
+    answer(ctx, json, lambda api: api.invoices.get(invoice_id), _show_invoice, names=True)
 
 
 @invoice_app.command("export")
@@ -281,14 +265,16 @@ def incident_list(
     json: Json = False,
 ) -> None:
     """Incidents overlapping a month, by start."""
-    with connect(ctx, json) as api:
-        incidents, next_cursor = collect(api.incidents.list, cursor, limit, every, period=period, pools=pool)
-    if json:
-        emit_page(incidents, next_cursor)
-        return
-    table(
-        f"incidents in {period}",
-        ["pool", "start", "end", "GPUs", "contract"],
-        [(o.pool, show_time(o.start), show_time(o.end), o.gpus or "all", o.contract_id or "") for o in incidents],
+    answer_page(
+        ctx,
+        json,
+        lambda api: api.incidents.list,
+        (cursor, limit, every),
+        lambda incidents, _: table(
+            f"incidents in {period}",
+            ["pool", "start", "end", "GPUs", "contract"],
+            [(o.pool, show_time(o.start), show_time(o.end), o.gpus or "all", o.contract_id or "") for o in incidents],
+        ),
+        period=period,
+        pools=pool,
     )
-    more(next_cursor, json)

@@ -1,13 +1,18 @@
 """`neocloud capacity` and `neocloud maintenance`: what the ledger says is free, and GPUs out of service."""
 
-from typing import Annotated
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, collect, group
-from neocloud.cli.context import connect
-from neocloud.cli.output import emit_json, emit_page, more, out, span, table
+from neocloud.cli.answers import answer, answer_page
+from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, group
+from neocloud.cli.output import out, span, table
 from neocloud.cli.timefmt import parse_duration, parse_end, parse_time, show_time
+
+if TYPE_CHECKING:
+    from neocloud.client import Client
 
 capacity_app = group(help="Free capacity, profiles and earliest starts from the ledger.")
 maintenance_app = group(help="Take GPUs out of service for a time.")
@@ -30,12 +35,14 @@ def capacity_free(
     json: Json = False,
 ) -> None:
     """GPUs free over the whole window (the minimum of the free profile)."""
-    with connect(ctx, json) as api:
-        quote = api.capacity.free(pool, *_window(start, end))
-    if json:
-        emit_json(quote)
-    else:
-        out().print(f"{pool}: {quote.free:,} GPUs free from {show_time(quote.start)} to {show_time(quote.end)}")
+    answer(
+        ctx,
+        json,
+        lambda api: api.capacity.free(pool, *_window(start, end)),
+        lambda quote, _: out().print(
+            f"{pool}: {quote.free:,} GPUs free from {show_time(quote.start)} to {show_time(quote.end)}"
+        ),
+    )
 
 
 @capacity_app.command("profile")
@@ -48,26 +55,20 @@ def capacity_profile(
 ) -> None:
     """The pool's capacity step function: installed, in maintenance, held and free, step by step (every step
     of the window: the window bounds them)."""
-    with connect(ctx, json) as api:
-        steps = list(api.pages(api.capacity.profile, pool, *_window(start, end), limit=1000))
-    if json:
-        emit_json(steps)
-        return
-    table(
-        f"capacity profile of {pool}",
-        ["from", "to", "installed", "maintenance", "held", "free"],
-        [
-            (
-                show_time(p.start),
-                show_time(p.end),
-                f"{p.installed:,}",
-                f"{p.maintenance:,}",
-                f"{p.held:,}",
-                f"{p.free:,}",
-            )
-            for p in steps
-        ],
+    answer(
+        ctx,
+        json,
+        lambda api: list(api.pages(api.capacity.profile, pool, *_window(start, end), limit=1000)),
+        lambda steps, _: table(
+            f"capacity profile of {pool}",
+            ["from", "to", "installed", "maintenance", "held", "free"],
+            [(show_time(p.start), show_time(p.end), *_counts(p)) for p in steps],
+        ),
     )
+
+
+def _counts(step: Any) -> list[str]:
+    return [f"{n:,}" for n in (step.installed, step.maintenance, step.held, step.free)]
 
 
 @capacity_app.command("earliest")
@@ -80,14 +81,20 @@ def capacity_earliest(
     json: Json = False,
 ) -> None:
     """The earliest time `gpus` GPUs are free for `duration`."""
-    with connect(ctx, json) as api:
+
+    def earliest(api: Client) -> Any:
         from neocloud.bootstrap import wall_clock
 
-        quote = api.capacity.earliest(pool, gpus, parse_duration(duration), parse_time(not_before, wall_clock()))
-    if json:
-        emit_json(quote)
-    else:
-        out().print(f"{pool}: {gpus:,} GPUs for {span(quote.duration)} can start at {show_time(quote.start)}")
+        return api.capacity.earliest(pool, gpus, parse_duration(duration), parse_time(not_before, wall_clock()))
+
+    answer(
+        ctx,
+        json,
+        earliest,
+        lambda quote, _: out().print(
+            f"{pool}: {gpus:,} GPUs for {span(quote.duration)} can start at {show_time(quote.start)}"
+        ),
+    )
 
 
 @maintenance_app.command("add")
@@ -100,14 +107,14 @@ def maintenance_add(
     json: Json = False,
 ) -> None:
     """Take GPUs out of service; refused where they are already sold."""
-    with connect(ctx, json) as api:
-        hold = api.maintenance.add(pool, gpus, *_window(start, end))
-    if json:
-        emit_json(hold)
-    else:
-        out().print(
+    answer(
+        ctx,
+        json,
+        lambda api: api.maintenance.add(pool, gpus, *_window(start, end)),
+        lambda hold, _: out().print(
             f"maintenance {hold.id}: {gpus:,} GPUs of {pool} from {show_time(hold.start)} to {show_time(hold.end)}"
-        )
+        ),
+    )
 
 
 @maintenance_app.command("list")
@@ -115,25 +122,26 @@ def maintenance_list(
     ctx: typer.Context, pool: str, cursor: Cursor = None, limit: Limit = PAGE, every: Every = False, json: Json = False
 ) -> None:
     """All holds on a pool, maintenance and contracts, by start."""
-    with connect(ctx, json) as api:
-        holds, next_cursor = collect(api.maintenance.holds, cursor, limit, every, pool=pool)
-    if json:
-        emit_page(holds, next_cursor)
-        return
-    table(
-        f"holds on {pool}",
-        ["id", "kind", "GPUs", "start", "end", "contract"],
-        [(h.id, h.kind, f"{h.gpus:,}", show_time(h.start), show_time(h.end), h.contract_id) for h in holds],
+    answer_page(
+        ctx,
+        json,
+        lambda api: api.maintenance.holds,
+        (cursor, limit, every),
+        lambda holds, _: table(
+            f"holds on {pool}",
+            ["id", "kind", "GPUs", "start", "end", "contract"],
+            [(h.id, h.kind, f"{h.gpus:,}", show_time(h.start), show_time(h.end), h.contract_id) for h in holds],
+        ),
+        pool=pool,
     )
-    more(next_cursor, json)
 
 
 @maintenance_app.command("cancel")
 def maintenance_cancel(ctx: typer.Context, pool: str, hold_id: str, json: Json = False) -> None:
     """Put GPUs back in service."""
-    with connect(ctx, json) as api:
-        hold = api.maintenance.cancel(pool, hold_id)
-    if json:
-        emit_json(hold)
-    else:
-        out().print(f"maintenance {hold.id} cancelled")
+    answer(
+        ctx,
+        json,
+        lambda api: api.maintenance.cancel(pool, hold_id),
+        lambda hold, _: out().print(f"maintenance {hold.id} cancelled"),
+    )

@@ -1,15 +1,21 @@
 """`neocloud agreement` and `neocloud limit`: the terms an operator agrees with a tenant, and the quotas and
 credit limit that bite on what the tenant may start."""
 
+from __future__ import annotations
+
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, Tenant, collect, group
+from neocloud.cli.answers import answer, owned_list
+from neocloud.cli.args import Json, Tenant, group
 from neocloud.cli.context import connect
-from neocloud.cli.output import emit_json, emit_page, more, names_of, out, table
+from neocloud.cli.output import out, table
 from neocloud.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from neocloud.client import Client
 
 agreement_app = group(help="Terms agreed with a tenant for a pool and kind of contract.")
 limit_app = group(help="Quotas and credit limits per tenant.")
@@ -33,8 +39,10 @@ def agreement_set(
 ) -> None:
     """Agree terms with a tenant: its signings on this pool and kind get them instead of the rate card's (no
     price below the floor of the pool's GPU model). Replaces an earlier agreement there."""
-    with connect(ctx, json) as api:
-        agreement = api.agreements.set(
+    answer(
+        ctx,
+        json,
+        lambda api: api.agreements.set(
             tenant=tenant,
             pool=pool,
             kind=kind,
@@ -44,32 +52,18 @@ def agreement_set(
             termination_notice_days=notice_days,
             sla_uptime=sla,
             preemption_notice_s=preemption_notice,
-        )
-        shown = names_of(api)
-    if json:
-        emit_json(agreement)
-    else:
-        _table("agreement set", [agreement], shown)
+        ),
+        lambda agreement, shown: _table("agreement set", [agreement], shown),
+        names=True,
+    )
 
 
-@agreement_app.command("list")
-def agreement_list(
-    ctx: typer.Context,
-    tenant: OnlyTenant = None,
-    cursor: Cursor = None,
-    limit: Limit = PAGE,
-    every: Every = False,
-    json: Json = False,
-) -> None:
-    """Price agreements, by tenant, pool and kind."""
-    with connect(ctx, json) as api:
-        agreements, next_cursor = collect(api.agreements.list, cursor, limit, every, tenant=tenant)
-        shown = names_of(api) if not json else {}
-    if json:
-        emit_page(agreements, next_cursor)
-        return
-    _table("price agreements", agreements, shown)
-    more(next_cursor, json)
+owned_list(
+    agreement_app,
+    "Price agreements, by tenant, pool and kind.",
+    lambda api: api.agreements.list,
+    lambda agreements, shown: _table("price agreements", agreements, shown),
+)
 
 
 @agreement_app.command("end")
@@ -104,9 +98,7 @@ def _table(title: str, agreements: list[Any], tenants: dict[str, str]) -> None:
 @limit_app.command("show")
 def limit_show(ctx: typer.Context, tenant: Tenant, json: Json = False) -> None:
     """A tenant's quotas, credit limit and exposure now (owed or committed, not yet invoiced)."""
-    with connect(ctx, json) as api:
-        limits = api.limits.get(tenant)
-    _show(limits, json, tenant)
+    answer(ctx, json, lambda api: api.limits.get(tenant), lambda limits, _: _show(limits, tenant))
 
 
 @limit_app.command("credit")
@@ -118,15 +110,16 @@ def limit_credit(
     json: Json = False,
 ) -> None:
     """Set a tenant's credit limit: beyond it, new contracts and work are refused."""
-    with connect(ctx, json) as api:
+
+    def set_credit(api: Client) -> Any:
         from neocloud.core.bounds import MAX_MONEY, parse_decimal
 
         if (usd is None) == (not none):
             raise InvalidInput("give --usd AMOUNT or --none")
-        limits = api.limits.set_credit(
-            tenant, None if usd is None else parse_decimal(usd, "--usd", high=MAX_MONEY, places=2)
-        )
-    _show(limits, json, tenant)
+        amount = None if usd is None else parse_decimal(usd, "--usd", high=MAX_MONEY, places=2)
+        return api.limits.set_credit(tenant, amount)
+
+    answer(ctx, json, set_credit, lambda limits, _: _show(limits, tenant))
 
 
 @limit_app.command("quota")
@@ -139,17 +132,16 @@ def limit_quota(
     json: Json = False,
 ) -> None:
     """Set how many GPUs a tenant's work may use in a pool beyond what its reservations hold."""
-    with connect(ctx, json) as api:
+
+    def set_quota(api: Client) -> Any:
         if (gpus is None) == (not default):
             raise InvalidInput("give --gpus N or --default")
-        limits = api.limits.set_quota(tenant, pool, gpus)
-    _show(limits, json, tenant)
+        return api.limits.set_quota(tenant, pool, gpus)
+
+    answer(ctx, json, set_quota, lambda limits, _: _show(limits, tenant))
 
 
-def _show(limits: Any, json: bool, tenant: str) -> None:
-    if json:
-        emit_json(limits)
-        return
+def _show(limits: Any, tenant: str) -> None:
     credit = "none" if limits.credit_limit is None else f"${Decimal(limits.credit_limit):,}"
     default = "none" if limits.default_quota is None else f"{limits.default_quota:,} GPUs"
     out().print(

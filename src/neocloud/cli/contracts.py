@@ -1,15 +1,21 @@
 """`neocloud tenant` and `neocloud contract`: tenants, and what they bought."""
 
+from __future__ import annotations
+
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect, group
+from neocloud.cli.answers import Render, answer, answer_page, owned_list
+from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, group
 from neocloud.cli.context import connect
-from neocloud.cli.output import emit_json, emit_page, more, names_of, out, table
+from neocloud.cli.output import emit_json, out, table
 from neocloud.cli.timefmt import after, parse_end, parse_time, show_time
 from neocloud.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from neocloud.client import Client
 
 tenant_app = group(help="Internal teams and external customers.")
 contract_app = group(help="Reserved, on-demand, spot and internal contracts.")
@@ -25,12 +31,12 @@ def tenant_add(
     json: Json = False,
 ) -> None:
     """Add a tenant."""
-    with connect(ctx, json) as api:
-        tenant = api.tenants.add(name, "internal" if internal else "external")
-    if json:
-        emit_json(tenant)
-    else:
-        out().print(f"tenant {tenant.name} ({tenant.kind.value}) added as {tenant.id}")
+    answer(
+        ctx,
+        json,
+        lambda api: api.tenants.add(name, "internal" if internal else "external"),
+        lambda tenant, _: out().print(f"tenant {tenant.name} ({tenant.kind.value}) added as {tenant.id}"),
+    )
 
 
 @tenant_app.command("list")
@@ -38,13 +44,13 @@ def tenant_list(
     ctx: typer.Context, cursor: Cursor = None, limit: Limit = PAGE, every: Every = False, json: Json = False
 ) -> None:
     """List tenants, by name."""
-    with connect(ctx, json) as api:
-        tenants, next_cursor = collect(api.tenants.list, cursor, limit, every)
-    if json:
-        emit_page(tenants, next_cursor)
-        return
-    table("tenants", ["id", "name", "kind"], [(t.id, t.name, t.kind.value) for t in tenants])
-    more(next_cursor, json)
+    answer_page(
+        ctx,
+        json,
+        lambda api: api.tenants.list,
+        (cursor, limit, every),
+        lambda tenants, _: table("tenants", ["id", "name", "kind"], [(t.id, t.name, t.kind.value) for t in tenants]),
+    )
 
 
 def rows(contracts: list[Any], tenants: dict[str, str]) -> list[tuple[object, ...]]:
@@ -86,7 +92,8 @@ def contract_sign(
 
     Terms not given come from the tenant's price agreement for the pool and kind, else from the rate card
     (against a server, only operator keys may give terms)."""
-    with connect(ctx, json) as api:
+
+    def sign(api: Client) -> Any:
         from neocloud.bootstrap import wall_clock
 
         now = wall_clock()
@@ -97,7 +104,7 @@ def contract_sign(
             end_s = parse_end(end, start_s, now)
         else:
             raise InvalidInput("give --end or --term")
-        contract = api.contracts.sign(
+        return api.contracts.sign(
             tenant=tenant,
             kind=kind,
             pool=pool,
@@ -111,43 +118,26 @@ def contract_sign(
             overage_per_gpu_hour=overage_price,
             preemption_notice_s=preemption_notice,
         )
-        shown = names_of(api)
-    if json:
-        emit_json(contract)
-    else:
-        table("contract signed", COLUMNS, rows([contract], shown))
+
+    answer(ctx, json, sign, shown_as("contract signed"), names=True)
 
 
-@contract_app.command("list")
-def contract_list(
-    ctx: typer.Context,
-    tenant: OnlyTenant = None,
-    cursor: Cursor = None,
-    limit: Limit = PAGE,
-    every: Every = False,
-    json: Json = False,
-) -> None:
-    """List contracts, by start."""
-    with connect(ctx, json) as api:
-        contracts, next_cursor = collect(api.contracts.list, cursor, limit, every, tenant=tenant)
-        shown = names_of(api) if not json else {}
-    if json:
-        emit_page(contracts, next_cursor)
-        return
-    table("contracts", COLUMNS, rows(contracts, shown))
-    more(next_cursor, json)
+owned_list(
+    contract_app,
+    "List contracts, by start.",
+    lambda api: api.contracts.list,
+    lambda contracts, shown: table("contracts", COLUMNS, rows(contracts, shown)),
+)
+
+
+def shown_as(title: str) -> Render:
+    return lambda contract, shown: table(title, COLUMNS, rows([contract], shown))
 
 
 @contract_app.command("cancel")
 def contract_cancel(ctx: typer.Context, contract_id: str, json: Json = False) -> None:
     """Cancel a contract; its GPUs go back when the termination notice runs out."""
-    with connect(ctx, json) as api:
-        contract = api.contracts.cancel(contract_id)
-        shown = names_of(api)
-    if json:
-        emit_json(contract)
-    else:
-        table("contract cancelled", COLUMNS, rows([contract], shown))
+    answer(ctx, json, lambda api: api.contracts.cancel(contract_id), shown_as("contract cancelled"), names=True)
 
 
 @contract_app.command("extend")
@@ -158,16 +148,14 @@ def contract_extend(
     json: Json = False,
 ) -> None:
     """Extend a contract's term; refused if its GPUs are not free for the extra time."""
-    with connect(ctx, json) as api:
+
+    def extend(api: Client) -> Any:
         from neocloud.bootstrap import wall_clock
 
         current = api.contracts.get(contract_id)
-        contract = api.contracts.extend(contract_id, parse_end(end, current.end, wall_clock()))
-        shown = names_of(api)
-    if json:
-        emit_json(contract)
-    else:
-        table("contract extended", COLUMNS, rows([contract], shown))
+        return api.contracts.extend(contract_id, parse_end(end, current.end, wall_clock()))
+
+    answer(ctx, json, extend, shown_as("contract extended"), names=True)
 
 
 @contract_app.command("terms")

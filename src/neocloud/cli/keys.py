@@ -1,13 +1,16 @@
 """`neocloud key` and `neocloud serve`: API keys, and the server."""
 
+from __future__ import annotations
+
 import os
 from typing import Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect, group
+from neocloud.cli.answers import answer, owned_list
+from neocloud.cli.args import Json, group
 from neocloud.cli.context import connect, options, store
-from neocloud.cli.output import emit_json, emit_page, more, names_of, out, reported, table
+from neocloud.cli.output import emit_json, out, reported, table
 from neocloud.cli.timefmt import parse_time, show_time
 
 key_app = group(help="API keys (stored hashed; the secret is shown once).")
@@ -50,23 +53,11 @@ def key_create(
     )
 
 
-@key_app.command("list")
-def key_list(
-    ctx: typer.Context,
-    tenant: OnlyTenant = None,
-    cursor: Cursor = None,
-    limit: Limit = PAGE,
-    every: Every = False,
-    json: Json = False,
-) -> None:
-    """API keys by creation: role, tenant, expiry, last use (to within a minute), revocation. Never a secret."""
-    with connect(ctx, json) as api:
-        keys, next_cursor = collect(api.keys.list, cursor, limit, every, tenant=tenant)
-        shown = names_of(api) if not json else {}
-    if json:
-        emit_page(keys, next_cursor)
-        return
-    table(
+owned_list(
+    key_app,
+    "API keys by creation: role, tenant, expiry, last use (to within a minute), revocation. Never a secret.",
+    lambda api: api.keys.list,
+    lambda keys, shown: table(
         "API keys",
         ["id", "role", "tenant", "created", "expires", "last used", "revoked"],
         [
@@ -81,19 +72,14 @@ def key_list(
             )
             for k in keys
         ],
-    )
-    more(next_cursor, json)
+    ),
+)
 
 
 @key_app.command("revoke")
 def key_revoke(ctx: typer.Context, key_id: str, json: Json = False) -> None:
     """Revoke an API key: it stops working at once (a server's other workers: within 2 s)."""
-    with connect(ctx, json) as api:
-        key = api.keys.revoke(key_id)
-    if json:
-        emit_json(key)
-    else:
-        out().print(f"key {key_id} revoked")
+    answer(ctx, json, lambda api: api.keys.revoke(key_id), lambda key, _: out().print(f"key {key_id} revoked"))
 
 
 def serve(

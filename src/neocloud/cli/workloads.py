@@ -1,13 +1,16 @@
 """`neocloud workload`: work under contracts, placed and run by the live engine. A server's engine runs it;
 on the local store, `workload step` runs one step of the same engine."""
 
+from __future__ import annotations
+
 from typing import Annotated, Any
 
 import typer
 
-from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, collect, group
-from neocloud.cli.context import connect, store
-from neocloud.cli.output import emit_json, emit_page, more, names_of, out, span, table
+from neocloud.cli.answers import answer, owned_list
+from neocloud.cli.args import Json, group
+from neocloud.cli.context import store
+from neocloud.cli.output import emit_json, out, span, table
 from neocloud.cli.timefmt import parse_duration, show_time
 
 workload_app = group(help="Work under contracts, placed and run by the live engine.")
@@ -42,57 +45,37 @@ def workload_submit(
     json: Json = False,
 ) -> None:
     """Queue work under a contract."""
-    with connect(ctx, json) as api:
-        workload = api.workloads.submit(contract, parse_duration(duration), gpus_per_task, tasks)
-        shown = names_of(api) if not json else {}
-    if json:
-        emit_json(workload)
-    else:
-        table(f"workload {workload.id}", COLUMNS, _rows([workload], shown))
+    answer(
+        ctx,
+        json,
+        lambda api: api.workloads.submit(contract, parse_duration(duration), gpus_per_task, tasks),
+        _shown,
+        names=True,
+    )
 
 
-@workload_app.command("list")
-def workload_list(
-    ctx: typer.Context,
-    tenant: OnlyTenant = None,
-    cursor: Cursor = None,
-    limit: Limit = PAGE,
-    every: Every = False,
-    json: Json = False,
-) -> None:
-    """Workloads, newest last."""
-    with connect(ctx, json) as api:
-        workloads, next_cursor = collect(api.workloads.list, cursor, limit, every, tenant=tenant)
-        shown = names_of(api) if not json else {}
-    if json:
-        emit_page(workloads, next_cursor)
-        return
-    table("workloads", COLUMNS, _rows(workloads, shown))
-    more(next_cursor, json)
+owned_list(
+    workload_app,
+    "Workloads, newest last.",
+    lambda api: api.workloads.list,
+    lambda workloads, shown: table("workloads", COLUMNS, _rows(workloads, shown)),
+)
 
 
 @workload_app.command("show")
 def workload_show(ctx: typer.Context, workload_id: str, json: Json = False) -> None:
     """One workload."""
-    with connect(ctx, json) as api:
-        workload = api.workloads.get(workload_id)
-        shown = names_of(api) if not json else {}
-    if json:
-        emit_json(workload)
-    else:
-        table(f"workload {workload_id}", COLUMNS, _rows([workload], shown))
+    answer(ctx, json, lambda api: api.workloads.get(workload_id), _shown, names=True)
 
 
 @workload_app.command("cancel")
 def workload_cancel(ctx: typer.Context, workload_id: str, json: Json = False) -> None:
     """Stop a workload (metered up to now) or drop it from the queue."""
-    with connect(ctx, json) as api:
-        workload = api.workloads.cancel(workload_id)
-        shown = names_of(api) if not json else {}
-    if json:
-        emit_json(workload)
-    else:
-        table(f"workload {workload_id}", COLUMNS, _rows([workload], shown))
+    answer(ctx, json, lambda api: api.workloads.cancel(workload_id), _shown, names=True)
+
+
+def _shown(workload: Any, shown: dict[str, str]) -> None:
+    table(f"workload {workload.id}", COLUMNS, _rows([workload], shown))
 
 
 @workload_app.command("step")

@@ -118,8 +118,16 @@ class Client:
     def get(self, model: type[M], path: str, **params: Any) -> M:
         return model.model_validate(self.send("GET", path, params=_clean(params)).json())
 
-    def post(self, model: type[M], path: str, body: dict[str, Any] | None = None, method: str = "POST") -> M:
-        return model.model_validate(self.send(method, path, json=None if body is None else _clean(body)).json())
+    def post(
+        self,
+        model: type[M],
+        path: str,
+        body: dict[str, Any] | None = None,
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+    ) -> M:
+        body = None if body is None else _clean(body)
+        return model.model_validate(self.send(method, path, json=body, headers=headers).json())
 
 
 class _Resource:
@@ -153,9 +161,11 @@ class Capacity(_Resource):
 
 
 class Contracts(_Resource):
-    def sign(self, **fields: Any) -> s.ContractOut:
-        """Fields of ContractIn: pool, start, end, gpus, kind; tenant and terms from operators only."""
-        return self.c.post(s.ContractOut, "/contracts", fields)
+    def sign(self, idempotency_key: str | None = None, **fields: Any) -> s.ContractOut:
+        """Fields of ContractIn: pool, start, end, gpus, kind; tenant and terms from operators only. With an
+        idempotency key, a retry (after a timeout, say) gets the first signing's answer, never a second one."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self.c.post(s.ContractOut, "/contracts", fields, headers=headers)
 
     def list(
         self, tenant: str | None = None, cursor: str | None = None, limit: int | None = None

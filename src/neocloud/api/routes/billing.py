@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from neocloud.adapters import invoice_export
@@ -12,12 +12,11 @@ from neocloud.api import schemas
 from neocloud.api.deps import (
     Ctx,
     Cursor,
-    IdempotencyKey,
     Limit,
     Operator,
+    OperatorOnce,
     TenantParam,
     Who,
-    idempotent,
     owned,
     paged,
     tenant_scope,
@@ -104,29 +103,17 @@ def export_invoice(
 
 
 @router.post("/invoices", status_code=201, response_model=schemas.InvoiceOut)
-async def issue_invoice(
-    body: schemas.InvoiceIn, request: Request, ctx: Ctx, who: Operator, idempotency_key: IdempotencyKey = None
-) -> Response:
+async def issue_invoice(body: schemas.InvoiceIn, ctx: Ctx, once: OperatorOnce) -> Response:
     """Rate an ended month for a tenant and issue its invoice (operator); the month then closes to changes."""
-    return await idempotent(
-        request,
-        who,
-        ctx,
-        idempotency_key,
-        lambda uow: invoice_view(billing.generate_invoice(uow, body.tenant, body.period, ctx.now(), ctx.new_id)),
+    return await once(
+        lambda uow: invoice_view(billing.generate_invoice(uow, body.tenant, body.period, ctx.now(), ctx.new_id))
     )
 
 
 @router.post("/incidents", status_code=201, response_model=schemas.OutageOut)
-async def add_incident(
-    body: schemas.IncidentIn, request: Request, ctx: Ctx, who: Operator, idempotency_key: IdempotencyKey = None
-) -> Response:
+async def add_incident(body: schemas.IncidentIn, ctx: Ctx, once: OperatorOnce) -> Response:
     """Record GPUs out of service by failure: they count against SLA availability."""
-    return await idempotent(
-        request,
-        who,
-        ctx,
-        idempotency_key,
+    return await once(
         lambda uow: billing.record_incident(
             uow,
             body.pool,

@@ -11,12 +11,11 @@ from neocloud.api import schemas
 from neocloud.api.deps import (
     Ctx,
     Cursor,
-    IdempotencyKey,
     Limit,
     Operator,
+    OperatorOnce,
     TenantParam,
     Who,
-    idempotent,
     paged,
     tenant_scope,
 )
@@ -41,12 +40,8 @@ def _limits(uow: UnitOfWork, limits: Limits, ctx: Any) -> dict[str, Any]:
 
 
 @router.post("/tenants", status_code=201, response_model=schemas.TenantOut)
-async def add_tenant(
-    body: schemas.TenantIn, request: Request, ctx: Ctx, who: Operator, idempotency_key: IdempotencyKey = None
-) -> Response:
-    return await idempotent(
-        request, who, ctx, idempotency_key, lambda uow: services.add_tenant(uow, body.name, body.kind, ctx.new_id)
-    )
+async def add_tenant(body: schemas.TenantIn, ctx: Ctx, once: OperatorOnce) -> Response:
+    return await once(lambda uow: services.add_tenant(uow, body.name, body.kind, ctx.new_id))
 
 
 @router.get("/tenants", response_model=schemas.Page[schemas.TenantOut])
@@ -60,14 +55,7 @@ def list_tenants(ctx: Ctx, who: Operator, cursor: Cursor = None, limit: Limit = 
 
 
 @router.post("/tenants/{tenant}/keys", status_code=201, response_model=schemas.KeyOut)
-async def create_key(
-    tenant: TenantPath,
-    request: Request,
-    ctx: Ctx,
-    who: Operator,
-    body: schemas.KeyIn | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+async def create_key(tenant: TenantPath, ctx: Ctx, once: OperatorOnce, body: schemas.KeyIn | None = None) -> Response:
     """A new API key for the tenant, valid until revoked or until `expires_at`; the secret is in this response
     only."""
     expires_at = body.expires_at if body is not None else None
@@ -76,7 +64,7 @@ async def create_key(
         key, secret = auth.create_key(uow, ctx.now(), ctx.new_id, tenant, expires_at)
         return key_view(key, secret)
 
-    return await idempotent(request, who, ctx, idempotency_key, create)
+    return await once(create)
 
 
 @router.get("/keys", response_model=schemas.Page[schemas.KeyOut])

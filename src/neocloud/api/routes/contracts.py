@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from neocloud.api import metrics, schemas
 from neocloud.api.deps import (
+    REPLAY_HEADERS,
     Ctx,
     Cursor,
     IdempotencyKey,
@@ -89,7 +90,7 @@ async def sign(
     signed = await desk.sign(SignRequest(req, who.key_id, idempotency_key, fingerprint))
     if not signed.replay:
         metrics.CONTRACTS_SIGNED.inc()
-    headers = {"Idempotent-Replay": "true"} if signed.replay else None
+    headers = REPLAY_HEADERS if signed.replay else None
     return Response(signed.body, status_code=signed.status, media_type="application/json", headers=headers)
 
 

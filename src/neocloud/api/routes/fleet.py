@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from neocloud.api import schemas
-from neocloud.api.deps import Ctx, Cursor, IdempotencyKey, Limit, Operator, Who, idempotent, paged
+from neocloud.api.deps import Ctx, Cursor, Limit, Operator, OperatorOnce, Who, paged
 from neocloud.app import listings, services
 from neocloud.app.views import plain, site_view
 from neocloud.core import bounds
@@ -76,16 +76,10 @@ def holds(pool: PoolQuery, ctx: Ctx, who: Operator, cursor: Cursor = None, limit
 
 
 @router.post("/maintenance", status_code=201, response_model=schemas.HoldOut, tags=["fleet"])
-async def add_maintenance(
-    body: schemas.MaintenanceIn, request: Request, ctx: Ctx, who: Operator, idempotency_key: IdempotencyKey = None
-) -> Response:
+async def add_maintenance(body: schemas.MaintenanceIn, ctx: Ctx, once: OperatorOnce) -> Response:
     """Take GPUs out of service; refused (409) where they are already sold, or inside an invoiced month."""
-    return await idempotent(
-        request,
-        who,
-        ctx,
-        idempotency_key,
-        lambda uow: services.schedule_maintenance(uow, body.pool, body.gpus, body.start, body.end, ctx.new_id),
+    return await once(
+        lambda uow: services.schedule_maintenance(uow, body.pool, body.gpus, body.start, body.end, ctx.new_id)
     )
 
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from neocloud.api import schemas
 from neocloud.api.deps import (
     Ctx,
     Cursor,
-    IdempotencyKey,
     Limit,
+    Once,
     TenantParam,
     Who,
-    idempotent,
     owned,
     paged,
     tenant_scope,
@@ -30,16 +29,11 @@ WorkloadId = Annotated[str, Path(max_length=bounds.MAX_ID, pattern=bounds.ID)]
 
 
 @router.post("/workloads", status_code=201, response_model=schemas.WorkloadOut)
-async def submit(
-    body: schemas.WorkloadIn, request: Request, ctx: Ctx, who: Who, idempotency_key: IdempotencyKey = None
-) -> Response:
+async def submit(body: schemas.WorkloadIn, ctx: Ctx, once: Once) -> Response:
     """Queue work under one of your contracts; the live engine places it, runs it and meters it. Refused beyond
     the tenant's reservations and quota in the pool (409 `quota_exceeded`) or at its credit limit (402)."""
-    return await idempotent(
-        request,
-        who,
-        ctx,
-        idempotency_key,
+    who = once.who
+    return await once(
         lambda uow: workload_view(
             live.submit_workload(
                 uow,

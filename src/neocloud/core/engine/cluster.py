@@ -116,6 +116,19 @@ class Cluster:
             heapq.heappop(heap)
         return heap[0]
 
+    def first(self, model: str, free: int, count: int) -> list[int]:
+        """The `count` smallest indices of the nodes of `model` with exactly `free` GPUs free (all of them if
+        fewer), in order: popped from the bucket's heap and pushed back, so it costs `count` log n, not n."""
+        heap, members = self._heaps[model][free], self.by_free[model][free]
+        found: list[int] = []
+        while heap and len(found) < count:
+            node = heapq.heappop(heap)
+            if node in members and (not found or node != found[-1]):  # a node can be in a heap twice
+                found.append(node)
+        for node in found:
+            heapq.heappush(heap, node)
+        return found
+
     def _move(self, node: int, free: int) -> None:
         if not 0 <= free <= self.capacity[node]:
             raise InvalidInput(f"node {self.nodes[node].name} would have {free} of {self.capacity[node]} GPUs free")

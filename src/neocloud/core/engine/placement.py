@@ -5,7 +5,6 @@ Whole tasks never straddle nodes.
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -31,7 +30,7 @@ def best_fit(cluster: Cluster, job: Job, rng: random.Random) -> Allocation | Non
             continue
         # Emptiest first, the smallest index among equals: at most `tasks` nodes of any one bucket are needed.
         emptiest_first = (
-            n for k in range(size, job.gpus_per_task - 1, -1) for n in heapq.nsmallest(job.tasks, buckets[k])
+            n for k in range(size, job.gpus_per_task - 1, -1) if buckets[k] for n in cluster.first(model, k, job.tasks)
         )
         allocation = _fill(cluster, emptiest_first, job)
         tasks_per_node = size // job.gpus_per_task
