@@ -239,6 +239,33 @@ def test_help_version_and_server_mode_import_no_store_or_server(args: list[str])
     assert imported.isdisjoint(STORE_AND_SERVER), imported & set(STORE_AND_SERVER)
 
 
+def test_the_root_loads_a_group_only_when_it_is_used() -> None:
+    """`neocloud --help` lists every group with its help without importing the groups' modules; a group is
+    loaded when named, and a mistyped name is answered with the nearest ones."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTED_BY.replace('split(".")[0]', "strip()"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    listed, loaded = done.stdout, set(done.stdout.splitlines()[-1].split())
+    from neocloud.cli.tree import GROUPS
+
+    for name, (module, help) in GROUPS.items():
+        assert f"  {name} " in listed
+        assert help.split()[0] in listed
+        assert module == "neocloud.cli.main" or module not in loaded, module
+    assert "neocloud.cli.main" in loaded  # full module names
+    assert "neocloud.cli.billing" not in loaded
+    typo = CliRunner().invoke(app, ["contrct", "list"])
+    assert typo.exit_code == 2
+    assert "Did you mean 'contract'?" in typo.output
+    usage = subprocess.run([str(Path(sys.executable).with_name("neocloud")), "usage"], capture_output=True, text=True)
+    assert usage.returncode == 2
+    assert usage.stdout.startswith("Usage: neocloud usage")  # the group's help, not an error line
+    assert "import  Record many runs" in usage.stdout
+
+
 def test_version_names_the_package() -> None:
     from neocloud import __version__
 

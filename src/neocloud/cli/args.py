@@ -18,9 +18,11 @@ Every = Annotated[bool, typer.Option("--all", help="Every page, not only one.")]
 PAGE = 100
 
 
-def group(help: str) -> typer.Typer:
+def group(help: str, **options: Any) -> typer.Typer:
     """A group of commands, with plain help: rich's help rendering costs `--help` more than all the rest."""
-    return typer.Typer(help=help, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None)
+    return typer.Typer(
+        help=help, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None, **options
+    )
 
 
 def collect(

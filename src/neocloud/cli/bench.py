@@ -8,12 +8,13 @@ import typer
 
 from neocloud.cli.args import group, parse_names, parse_seeds
 from neocloud.cli.output import emit_json, out, reported, table
+from neocloud.cli.tree import help_of
 from neocloud.core.errors import InvalidInput, quoted
 
 if TYPE_CHECKING:
     from neocloud.sim.packing import PackingResult
 
-bench_app = group(help="Reference experiments from published papers.")
+bench_app = group(help=help_of("bench"))
 
 
 @bench_app.command("fgd")

@@ -13,11 +13,12 @@ from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, OnlyTenant, grou
 from neocloud.cli.context import connect
 from neocloud.cli.output import emit_json, names_of, out, table
 from neocloud.cli.timefmt import parse_end, parse_time, show_time
+from neocloud.cli.tree import help_of
 from neocloud.core.errors import InvalidInput
 
-usage_app = group(help="Metered GPU usage.")
-invoice_app = group(help="Invoices per tenant per calendar month.")
-incident_app = group(help="GPUs out of service by failure: they count against SLA availability.")
+usage_app = group(help=help_of("usage"))
+invoice_app = group(help=help_of("invoice"))
+incident_app = group(help=help_of("incident"))
 Period = Annotated[str, typer.Option(help="YYYY-MM.")]
 USAGE_COLUMNS = ["contract", "job", "milli_gpus", "start", "end"]  # optional: preempted
 

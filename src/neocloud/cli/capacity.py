@@ -10,12 +10,13 @@ from neocloud.cli.answers import answer, answer_page
 from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, group
 from neocloud.cli.output import out, span, table
 from neocloud.cli.timefmt import parse_duration, parse_end, parse_time, show_time
+from neocloud.cli.tree import help_of
 
 if TYPE_CHECKING:
     from neocloud.client import Client
 
-capacity_app = group(help="Free capacity, profiles and earliest starts from the ledger.")
-maintenance_app = group(help="Take GPUs out of service for a time.")
+capacity_app = group(help=help_of("capacity"))
+maintenance_app = group(help=help_of("maintenance"))
 
 
 def _window(start: str, end: str) -> tuple[int, int]:

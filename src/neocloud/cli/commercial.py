@@ -12,13 +12,14 @@ from neocloud.cli.answers import answer, owned_list
 from neocloud.cli.args import Json, Tenant, group
 from neocloud.cli.context import connect
 from neocloud.cli.output import out, table
+from neocloud.cli.tree import help_of
 from neocloud.core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from neocloud.client import Client
 
-agreement_app = group(help="Terms agreed with a tenant for a pool and kind of contract.")
-limit_app = group(help="Quotas and credit limits per tenant.")
+agreement_app = group(help=help_of("agreement"))
+limit_app = group(help=help_of("limit"))
 Kind = Annotated[str, typer.Option(help="reserved | on-demand | spot | internal")]
 Pool = Annotated[str, typer.Option(help="Pool, e.g. colossus-1/h100-sxm.")]
 

@@ -12,13 +12,14 @@ from neocloud.cli.args import PAGE, Cursor, Every, Json, Limit, group
 from neocloud.cli.context import connect
 from neocloud.cli.output import emit_json, out, table
 from neocloud.cli.timefmt import after, parse_end, parse_time, show_time
+from neocloud.cli.tree import help_of
 from neocloud.core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from neocloud.client import Client
 
-tenant_app = group(help="Internal teams and external customers.")
-contract_app = group(help="Reserved, on-demand, spot and internal contracts.")
+tenant_app = group(help=help_of("tenant"))
+contract_app = group(help=help_of("contract"))
 KINDS = "reserved | on-demand | spot | internal"
 COLUMNS = ["id", "tenant", "kind", "pool", "GPUs", "start", "end", "$/GPU-h", "status"]
 

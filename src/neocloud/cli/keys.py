@@ -12,8 +12,9 @@ from neocloud.cli.args import Json, group
 from neocloud.cli.context import connect, options, store
 from neocloud.cli.output import emit_json, out, reported, table
 from neocloud.cli.timefmt import parse_time, show_time
+from neocloud.cli.tree import help_of
 
-key_app = group(help="API keys (stored hashed; the secret is shown once).")
+key_app = group(help=help_of("key"))
 
 
 @key_app.command("create")

@@ -12,37 +12,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError
 
-from neocloud.cli import billing, capacity, commercial, contracts, keys, workloads
 from neocloud.cli.args import Json, group
-from neocloud.cli.bench import bench_app
 from neocloud.cli.context import Options, connect, store
 from neocloud.cli.output import emit_json, fail, out, table
-from neocloud.cli.scenario import scenario_app
-from neocloud.cli.simulate import simulate_app
+from neocloud.cli.tree import Root, help_of
 
-app = group(help="neocloud: a control plane for GPU data-center capacity.")
-fleet_app = group(help="Sites, blocks, nodes and pools.")
-for sub, name in [
-    (fleet_app, "fleet"),
-    (contracts.tenant_app, "tenant"),
-    (contracts.contract_app, "contract"),
-    (capacity.capacity_app, "capacity"),
-    (capacity.maintenance_app, "maintenance"),
-    (bench_app, "bench"),
-    (simulate_app, "simulate"),
-    (billing.usage_app, "usage"),
-    (billing.invoice_app, "invoice"),
-    (billing.incident_app, "incident"),
-    (keys.key_app, "key"),
-    (workloads.workload_app, "workload"),
-    (scenario_app, "scenario"),
-    (commercial.agreement_app, "agreement"),
-    (commercial.limit_app, "limit"),
-]:
-    app.add_typer(sub, name=name)
-app.command("revenue")(billing.revenue)
-app.command("serve")(keys.serve)
+app = group(help="neocloud: a control plane for GPU data-center capacity.", cls=Root)
+fleet_app = group(help=help_of("fleet"))
 
 
 def _version(value: bool) -> None:
@@ -164,8 +142,11 @@ def main() -> None:
     except typer.Abort:
         fail("aborted", "aborted", as_json)
         code = 130
+    except NoArgsIsHelpError as exc:  # a group without its command: its help, as --help would show it
+        out().print(exc.format_message(), highlight=False, markup=False, soft_wrap=True)
+        code = 2
     except typer.TyperException as exc:  # a usage error: an unknown option, a missing or malformed value
-        if exc.format_message():  # empty after a group's help, shown for a missing command
+        if exc.format_message():
             fail("invalid_input", f"{exc.format_message()} (see --help)", as_json)
         code = 2
     except Exception as exc:  # a fault of ours: say what, in one line

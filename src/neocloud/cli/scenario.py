@@ -10,12 +10,13 @@ import typer
 from neocloud.cli import output
 from neocloud.cli.args import group
 from neocloud.cli.output import emit_json, reported, table
+from neocloud.cli.tree import help_of
 
 if TYPE_CHECKING:
     from neocloud.adapters.scenario_spec import LoadedScenario
     from neocloud.sim.scenario import ScenarioResult, SweepPoint
 
-scenario_app = group(help="Rent GPU capacity out or keep it: strategies, sensitivity, sweeps and a report.")
+scenario_app = group(help=help_of("scenario"))
 
 File = Annotated[Path | None, typer.Argument(help="Scenario YAML over the default (colossus-1); none: the default.")]
 Traces = Annotated[

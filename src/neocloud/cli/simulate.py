@@ -9,6 +9,7 @@ import typer
 
 from neocloud.cli.args import Json, group, parse_names
 from neocloud.cli.output import emit_json, err, out, reported, table
+from neocloud.cli.tree import help_of
 from neocloud.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from neocloud.core.workload import Job
     from neocloud.sim.metrics import SimResult
 
-simulate_app = group(help="Replay job traces through the scheduling engine on a virtual clock.")
+simulate_app = group(help=help_of("simulate"))
 
 Trace = Annotated[
     str,

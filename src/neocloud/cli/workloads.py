@@ -12,8 +12,9 @@ from neocloud.cli.args import Json, group
 from neocloud.cli.context import store
 from neocloud.cli.output import emit_json, out, span, table
 from neocloud.cli.timefmt import parse_duration, show_time
+from neocloud.cli.tree import help_of
 
-workload_app = group(help="Work under contracts, placed and run by the live engine.")
+workload_app = group(help=help_of("workload"))
 COLUMNS = ["id", "tenant", "contract", "GPUs", "duration", "status", "submitted", "started", "finished", "preemptions"]
 
 
