@@ -55,10 +55,6 @@ def serve(env: dict[str, str], *args: str, log: Path | None = None) -> tuple[sub
         time.sleep(0.2)
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    return subprocess.run([NEOCLOUD, *args], env=env, check=True, capture_output=True, text=True).stdout
-
-
 def _tool(name: str) -> str:
     found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None)
     if found is None:

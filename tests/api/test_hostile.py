@@ -396,30 +396,35 @@ def test_every_cli_option_is_bounded(
             assert err.startswith(f"error[{code}]"), err
 
 
-def test_a_bad_store_url_is_one_line_even_with_json(tmp_path: Any) -> None:
-    import subprocess
-    from pathlib import Path
+def test_a_bad_store_url_is_one_line_even_with_json(capsys: pytest.CaptureFixture[str], monkeypatch: Any) -> None:
+    """The `neocloud` entry point itself (main(), in this process): one line on stderr, or one JSON object."""
+    from neocloud.cli.main import main
 
-    neocloud = str(Path(sys.executable).with_name("neocloud"))
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["neocloud", *args])
+        with pytest.raises(SystemExit) as done:
+            main()
+        out = capsys.readouterr()
+        return int(done.value.code or 0), out.out, out.err
+
     for url, code in (
         ("bogus://", "invalid_input"),
         (":::", "invalid_input"),
         ("postgresql://x@127.0.0.1:1/x", "store_unavailable"),
     ):
         started = time.monotonic()
-        plain = subprocess.run([neocloud, "--db", url, "contract", "list"], capture_output=True, text=True)
-        assert plain.returncode == 1
-        assert plain.stdout == ""
-        assert plain.stderr.count("\n") == 1, plain.stderr
-        assert plain.stderr.startswith(f"error[{code}]"), plain.stderr
-        as_json = subprocess.run([neocloud, "--db", url, "contract", "list", "--json"], capture_output=True, text=True)
-        assert json.loads(as_json.stdout)["error"]["code"] == code
-        assert as_json.stderr == ""
+        status, stdout, stderr = run("--db", url, "contract", "list")
+        assert (status, stdout) == (1, "")
+        assert stderr.count("\n") == 1, stderr
+        assert stderr.startswith(f"error[{code}]"), stderr
+        status, stdout, stderr = run("--db", url, "contract", "list", "--json")
+        assert json.loads(stdout)["error"]["code"] == code
+        assert stderr == ""
         assert time.monotonic() - started < 20
-    usage = subprocess.run([neocloud, "contract", "list", "--gpus", "5"], capture_output=True, text=True)
-    assert usage.returncode == 2
-    assert usage.stderr.count("\n") == 1
-    assert usage.stderr.startswith("error[invalid_input]")
+    status, _, stderr = run("contract", "list", "--gpus", "5")
+    assert status == 2
+    assert stderr.count("\n") == 1
+    assert stderr.startswith("error[invalid_input]")
 
 
 FLEET_CASES = [

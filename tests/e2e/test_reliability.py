@@ -13,25 +13,21 @@ from typing import Any
 
 import httpx2 as httpx
 
+from benchmarks.common import tenants_with_keys
 from neocloud import bootstrap
 from neocloud.core.billing.periods import month
 
-from ..servers import cli, private_postgres, serve
+from ..servers import private_postgres, serve
 
 POOL = "colossus-1/h100-sxm"
 SOON = month("2030-01")
 
 
 def prepared(url: str, **env: str) -> tuple[dict[str, str], dict[str, str]]:
-    """A store with the default fleet, tenants lab and rival, and their keys; the server's environment."""
-    environment = {**os.environ, "NEOCLOUD_DB_URL": url, "NEOCLOUD_TICK": "0", **env}
-    cli(environment, "init")
-    keys = {}
-    for tenant in ("lab", "rival"):
-        cli(environment, "tenant", "add", tenant)
-        keys[tenant] = json.loads(cli(environment, "key", "create", "--tenant", tenant, "--json"))["secret"]
-    keys["operator"] = json.loads(cli(environment, "key", "create", "--json"))["secret"]
-    return environment, keys
+    """A store with the default fleet, tenants lab and rival, and their keys (made in this process, as the
+    benchmarks make theirs); the server's environment."""
+    keys = tenants_with_keys(url, ["lab", "rival"])
+    return {**os.environ, "NEOCLOUD_DB_URL": url, "NEOCLOUD_TICK": "0", **env}, keys
 
 
 def contract(i: int) -> dict[str, Any]:

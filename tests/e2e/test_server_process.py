@@ -4,15 +4,16 @@ talking to it, and kill -9 in the middle of requests."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+from typer.testing import CliRunner
 
+from benchmarks.common import tenants_with_keys
 from neocloud import bootstrap
+from neocloud.cli.main import app
 
 from ..builders import items
 from ..servers import serve
@@ -20,12 +21,12 @@ from ..servers import serve
 
 def test_a_real_server_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'served.db'}"
-    neocloud = str(Path(sys.executable).with_name("neocloud"))
     env = {**os.environ, "NEOCLOUD_DB_URL": url}
     import json
 
-    def run(*args: str) -> Any:
-        out = subprocess.run([neocloud, *args, "--json"], env=env, check=True, capture_output=True, text=True)
+    def run(*args: str) -> Any:  # set up through the CLI, in this process
+        out = CliRunner().invoke(app, ["--db", url, *args, "--json"])
+        assert out.exit_code == 0, out.output
         return json.loads(out.stdout)
 
     run("init")
@@ -73,24 +74,12 @@ def test_kill_9_mid_requests_leaves_nothing_half_written(store_url: str) -> None
     """Sign contracts as fast as possible, kill -9 the server in the middle, then check the store: every
     contract that books GPUs has its hold, no hold lacks its contract, and the ledger invariant holds.
     (On PostgreSQL the batches run on the server's event loop and write in one pipeline.)"""
-    import json
     import signal
     import threading
 
     url = store_url
-    neocloud = str(Path(sys.executable).with_name("neocloud"))
     env = {**os.environ, "NEOCLOUD_DB_URL": url, "NEOCLOUD_TICK": "0"}
-    subprocess.run([neocloud, "init"], env=env, check=True, capture_output=True)
-    subprocess.run([neocloud, "tenant", "add", "lab"], env=env, check=True, capture_output=True)
-    token = json.loads(
-        subprocess.run(
-            [neocloud, "key", "create", "--tenant", "lab", "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )["secret"]
+    token = tenants_with_keys(url, ["lab"])["lab"]
     server, base = serve(env)
     signed: list[int] = []
 
@@ -135,21 +124,18 @@ def test_kill_9_mid_requests_leaves_nothing_half_written(store_url: str) -> None
 def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
     import json
 
-    neocloud = str(Path(sys.executable).with_name("neocloud"))
-    env = {**os.environ, "NEOCLOUD_DB_URL": f"sqlite:///{tmp_path / 'remote.db'}", "NEOCLOUD_TICK": "0"}
-    subprocess.run([neocloud, "init"], env=env, check=True, capture_output=True)
-    operator_key = json.loads(
-        subprocess.run(
-            [neocloud, "key", "create", "--json"], env=env, check=True, capture_output=True, text=True
-        ).stdout
-    )["secret"]
+    url = f"sqlite:///{tmp_path / 'remote.db'}"
+    env = {**os.environ, "NEOCLOUD_DB_URL": url, "NEOCLOUD_TICK": "0"}
+    operator_key = tenants_with_keys(url, [])["operator"]
     server, base = serve(env)
-    client_env = {k: v for k, v in os.environ.items() if k != "NEOCLOUD_DB_URL"}
-    client_env |= {"NEOCLOUD_SERVER": base.removesuffix("/v1"), "NEOCLOUD_API_KEY": operator_key}
+    # The CLI in this process (as the CLI tier runs it), configured from the environment as users do.
+    server_url = base.removesuffix("/v1")
+    client_env = {"NEOCLOUD_DB_URL": None, "NEOCLOUD_SERVER": server_url, "NEOCLOUD_API_KEY": operator_key}
+    runner = CliRunner()
 
     def cli(*args: str, code: int = 0) -> Any:
-        out = subprocess.run([neocloud, *args, "--json"], env=client_env, capture_output=True, text=True)
-        assert out.returncode == code, out.stdout + out.stderr
+        out = runner.invoke(app, [*args, "--json"], env=client_env)
+        assert out.exit_code == code, out.output
         return json.loads(out.stdout)
 
     try:
@@ -237,13 +223,8 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
         run = ["usage", "add", "--contract", now["id"], "--job", "j1", "--gpus", "8", "--start", "now", "--end", "now"]
         assert cli(*run, code=1)["error"]["code"] == "invalid_interval"  # end must follow start: nothing written
         assert cli("revenue", "--period", "2026-10", "--capacity")["revenue"] == []
-        html = subprocess.run(
-            [neocloud, "invoice", "export", invoice["id"], "--format", "html"],
-            env=client_env,
-            capture_output=True,
-            text=True,
-        )
-        assert html.returncode == 0
+        html = runner.invoke(app, ["invoice", "export", invoice["id"], "--format", "html"], env=client_env)
+        assert html.exit_code == 0, html.output
         assert "<html" in html.stdout.lower()
         for store_only in (["init"], ["workload", "step"]):
             assert cli(*store_only, code=1)["error"]["code"] == "invalid_input"
