@@ -4,6 +4,7 @@ the API's code and status, pages walked, retries made safe by an idempotency key
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,14 @@ def test_an_unreachable_server_is_an_api_error() -> None:
     with Client("http://127.0.0.1:9", "nck_x", timeout=2) as nowhere, pytest.raises(ApiError) as failed:
         nowhere.fleet.pools()
     assert failed.value.code == "server_unreachable"
+
+
+def test_the_local_api_is_built_once_per_store(tmp_path: Path) -> None:
+    """Client.local reuses the app it built for a store (and still sees what was written through another)."""
+    first_url, second_url = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    with Client.local(first_url) as a, Client.local(first_url) as again, Client.local(second_url) as b:
+        assert again.http._transport.asgi.app is a.http._transport.asgi.app
+        assert b.http._transport.asgi.app is not a.http._transport.asgi.app
+        a.tenants.add("lab")
+        assert [t.name for t in again.tenants.list().items] == ["lab"]
+        assert b.tenants.list().items == []

@@ -4,6 +4,7 @@ command has one code path, through the API, whether the API is here or on a serv
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,23 @@ class InProcess(httpx.BaseTransport):
         return asyncio.run(call())
 
 
+# The app for each store, settings and catalog, built once per process (the last few kept): building it
+# (FastAPI prepares every route's models) costs more than most commands, and a script or a test may call
+# Client.local many times.
+_apps: OrderedDict[tuple[str | None, Path | None, bootstrap.Settings], tuple[bootstrap.Context, Any]] = OrderedDict()
+KEPT = 4
+
+
 def local_client(client: type[Client], db_url: str | None, catalog: Path | None) -> Client:
-    ctx = bootstrap.build(db_url, catalog, bootstrap.Settings.from_env())
-    made = client("http://local", transport=InProcess(create_app(ctx, tick=0, local=True)))
-    made.closing.append(ctx.engine.dispose)
+    key = (db_url, catalog, bootstrap.Settings.from_env())
+    if key in _apps:
+        _apps.move_to_end(key)
+    else:
+        ctx = bootstrap.build(db_url, catalog, key[2])
+        _apps[key] = ctx, create_app(ctx, tick=0, local=True)
+        while len(_apps) > KEPT:
+            _apps.popitem(last=False)[1][0].engine.dispose()
+    ctx, app = _apps[key]
+    made = client("http://local", transport=InProcess(app))
+    made.closing.append(ctx.engine.dispose)  # its connections; the engine opens new ones when used again
     return made
