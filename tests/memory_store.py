@@ -24,6 +24,7 @@ from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, Limits, PriceAgreement, Tenant
 from neocloud.core.fleet import Pool, Site
 from neocloud.core.ledger import Hold, Ledger
+from neocloud.core.nodes import NodeEvent
 
 T = TypeVar("T")
 
@@ -50,6 +51,7 @@ class Data:
     keys: dict[str, ApiKey] = field(default_factory=dict)
     responses: dict[tuple[str, str], StoredResponse] = field(default_factory=dict)
     workloads: dict[str, StoredWorkload] = field(default_factory=dict)
+    nodes: dict[str, tuple[NodeEvent, ...]] = field(default_factory=dict)  # each node's history
 
     def copy(self) -> Data:
         """The values are frozen: copying the dicts copies the data."""
@@ -322,6 +324,21 @@ class MemoryWorkloads:
         return page(active, lambda w: (w.job.submit, w.job.id), None, None)
 
 
+class MemoryNodes:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, event: NodeEvent) -> None:
+        nodes = self._uow.data.nodes
+        nodes[event.node] = (*nodes.get(event.node, ()), event)
+
+    def history(self, node: str) -> list[NodeEvent]:
+        return list(self._uow.data.nodes.get(node, ()))
+
+    def current(self) -> dict[str, NodeEvent]:
+        return {node: events[-1] for node, events in self._uow.data.nodes.items()}
+
+
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -333,6 +350,7 @@ class MemoryUnitOfWork:
         self.billing = MemoryBilling(self)
         self.keys = MemoryKeys(self)
         self.workloads = MemoryWorkloads(self)
+        self.nodes = MemoryNodes(self)
 
     @property
     def data(self) -> Data:

@@ -205,6 +205,8 @@ LISTS = [
     ("/revenue/capacity", {"period": "2030-01"}),
     ("/pools", {}),
     ("/sites", {}),
+    ("/nodes", {}),
+    ("/nodes/states", {}),
     ("/capacity/profile", {"pool": POOL, "start": month("2029-12").start, "end": month("2030-03").start}),
 ]
 

@@ -382,3 +382,18 @@ def test_bench_philly_runs_per_virtual_cluster(tmp_path: Path) -> None:
     # vc1 FIFO: 100-s job then the 10-s one (JCT 100 and 100); SRTF preempts: 10-s job 10-20, big one ends 110.
     assert report["policies"]["fifo"]["per_vc"]["vc1"]["avg_jct_s"] == 100
     assert report["policies"]["srtf"]["per_vc"]["vc1"]["avg_jct_s"] == 60
+
+
+def test_nodes_from_the_command_line(cli: Any) -> None:
+    cli("init")
+    node = "h100-array-000-r00-n00"
+    counts = as_json(cli("node", "states", "--pool", "colossus-1/h100-sxm", "--json"))
+    assert [(c["state"], c["nodes"], c["gpus"]) for c in counts] == [("up", 18_752, 150_016)]
+    assert "drains: draining" in cli("node", "drain", node, "--reason", "fan alarm").stdout
+    refused = as_json(cli("node", "drain", node, "--json", ok=False))
+    assert refused["error"]["code"] == "invalid_state"
+    shown = cli("node", "show", node).stdout
+    assert "rack h100-array-000-r00" in shown
+    assert "fan alarm" in shown
+    assert [n["name"] for n in as_json(cli("node", "list", "--state", "draining", "--json"))["items"]] == [node]
+    assert as_json(cli("node", "resume", node, "--json"))["state"] == "up"

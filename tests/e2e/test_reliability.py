@@ -175,6 +175,7 @@ def test_metrics_add_up_over_workers_and_every_request_is_logged(tmp_path: Path)
             assert f'neocloud_pool_gpus{{pool="{POOL}",state="installed"}} 150016.0' in text
             assert f'neocloud_pool_gpus{{pool="{POOL}",state="held"}} 0.0' in text  # the holds start in 2030
             assert f'neocloud_queue_depth{{pool="{POOL}"}} 0.0' in text
+            assert f'neocloud_nodes{{pool="{POOL}",state="up"}} 18752.0' in text
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -17,6 +17,7 @@ from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord, usage_key
 from neocloud.core.billing.rating import Outage
 from neocloud.core.contracts import ContractKind, PriceAgreement, Terms
+from neocloud.core.nodes import NodeEvent, NodeState
 from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
 
 from ..builders import DAY, POOL, T0, reserved, seed
@@ -67,6 +68,8 @@ def write_everything(ctx: Any) -> None:
         for i, status in enumerate(WorkloadStatus):
             job = Job(f"w{i}", T0 + 10 - i, 3600, 1, 2, "t-lab", PriorityClass.RESERVED)
             uow.workloads.save(StoredWorkload(job, first.id, status, 3600))
+        for node, state, at in [("n1", NodeState.DRAINING, T0), ("n2", NodeState.DOWN, T0), ("n1", NodeState.DOWN, T0)]:
+            uow.nodes.add(NodeEvent(node, state, at, f"{node} {state}"))
 
 
 def every_read(ctx: Any) -> dict[str, Any]:
@@ -123,6 +126,9 @@ def every_read(ctx: Any) -> dict[str, Any]:
             "workload pages": pages(uow.workloads.page, lambda w: (w.job.submit, w.job.id)),
             "active": uow.workloads.active(lock=False),
             "counted": uow.workloads.count(),
+            "node history": uow.nodes.history("n1"),
+            "no history": uow.nodes.history("n3"),
+            "node states": uow.nodes.current(),
         }
 
 
@@ -130,7 +136,9 @@ def test_the_fake_reads_what_the_store_reads(store: bootstrap.Context, memory: M
     write_everything(store)
     write_everything(memory)
     real, fake = every_read(store), every_read(memory)
-    assert all(real[what] for what in ("contracts", "usage pages", "holding", "workloads"))  # compares something
+    assert all(
+        real[what] for what in ("contracts", "usage pages", "holding", "workloads", "node states")
+    )  # compares something
     for what in real:
         assert fake[what] == real[what], what
 

@@ -84,3 +84,14 @@ def test_bad_fleet_specs_get_precise_errors(catalog: Catalog, text: str, error: 
     with pytest.raises(error) as refused:
         parse_fleet(text, "f.yaml", catalog)
     assert fragment in str(refused.value)
+
+
+def test_a_node_is_found_by_its_name_alone(catalog: Catalog) -> None:
+    [site] = load_fleet("colossus-1", catalog)
+    every = list(site.nodes())
+    assert all(site.node(n.name) == n for n in every)  # 30,028 nodes, each found from its name
+    last = every[-1].name
+    outside = ["h100-array-293-r00-n00", "h100-array-000-r08-n00", "h100-array-000-r00-n08"]  # past the last
+    misspelt = ["", "nowhere", last + "0", last.replace("-n", "-n0"), "h100-array-0-r00-n00", "h100-array-000-r00-n-1"]
+    for wrong in outside + misspelt:
+        assert site.node(wrong) is None, wrong

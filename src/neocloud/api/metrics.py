@@ -1,5 +1,6 @@
 """Prometheus metrics: what the server did (requests, latency, signing batches, refusals, store errors) and
-what the store holds now (GPUs installed, in maintenance, held and free per pool; workloads by state).
+what the store holds now (GPUs installed, in maintenance, held and free per pool; workloads by state; nodes
+by state).
 
 Several workers: `neocloud serve` gives them one PROMETHEUS_MULTIPROC_DIR, each writes its counters there,
 and a scrape of any worker sums them all. The store's figures are read at scrape time, so every worker
@@ -16,6 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from neocloud import bootstrap
+from neocloud.app import nodes
 
 REQUESTS = Counter("neocloud_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -41,6 +43,7 @@ class StoreCollector(Collector):
         gpus = GaugeMetricFamily("neocloud_pool_gpus", "GPUs of a pool now, by state", labels=["pool", "state"])
         work = GaugeMetricFamily("neocloud_workloads", "Workloads by pool and state", labels=["pool", "status"])
         queue = GaugeMetricFamily("neocloud_queue_depth", "Workloads waiting to start, by pool", labels=["pool"])
+        machines = GaugeMetricFamily("neocloud_nodes", "Nodes by pool and state", labels=["pool", "state"])
         now = self.ctx.now()
         with self.ctx.reader() as uow:
             pools = uow.fleet.list_pools()
@@ -50,9 +53,11 @@ class StoreCollector(Collector):
                 for state in ("installed", "maintenance", "held", "free"):
                     gpus.add_metric([pool.name, state], getattr(step, state))
                 queue.add_metric([pool.name], counts.get((pool.name, "pending"), 0))
+            for count in nodes.summary(uow):
+                machines.add_metric([count.pool, count.state.value], count.nodes)
         for (pool_name, status), n in sorted(counts.items()):
             work.add_metric([pool_name, status], n)
-        yield from (gpus, work, queue)
+        yield from (gpus, work, queue, machines)
 
 
 def exposition(ctx: bootstrap.Context) -> bytes:

@@ -9,7 +9,7 @@ printable.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -420,3 +420,44 @@ class CapacityUseOut(BaseModel):
     used_gpu_hours: str
     idle_gpu_hours: str
     idle_spot_value: str
+
+
+# Nodes -----------------------------------------------------------------------------------------------------
+
+NodeStateName = Literal["up", "draining", "down", "maintenance"]
+
+
+class NodeOut(BaseModel):
+    name: str
+    site: str
+    pool: str
+    block: str
+    rack: str
+    nvlink_domain: str = Field(description="The node itself, or its rack where NVLink spans nodes (NVL72).")
+    gpu_model: str
+    gpus: int
+    state: NodeStateName
+    since: int | None = Field(description="When it entered its state; none: up since the fleet was loaded.")
+    reason: str
+
+
+class NodeEventOut(BaseModel):
+    node: str
+    state: NodeStateName
+    at: int
+    reason: str
+
+
+class NodeDetailOut(NodeOut):
+    history: list[NodeEventOut] = Field(description="Its changes of state, oldest first.")
+
+
+class NodeStateIn(_In):
+    reason: Text = ""
+
+
+class StateCountOut(BaseModel):
+    pool: str
+    state: NodeStateName
+    nodes: int
+    gpus: int

@@ -4,6 +4,7 @@ in these orders; the others are sorted so before they are paged."""
 from __future__ import annotations
 
 from neocloud.app.billing import CapacityUse, RevenueRow
+from neocloud.app.nodes import NodeView, StateCount
 from neocloud.app.pages import Listing
 from neocloud.app.records import ApiKey, Incident, StoredInvoice, StoredWorkload
 from neocloud.core.billing.metering import UsageRecord
@@ -19,6 +20,8 @@ CONTRACTS: Listing[Contract] = Listing("contracts", (int, str), lambda c: (c.sta
 HOLDS: Listing[Hold] = Listing("holds", (int, str), lambda h: (h.start, h.id))
 INCIDENTS: Listing[Incident] = Listing("incidents", (int, str), lambda i: (i.start, i.id))
 INVOICES: Listing[StoredInvoice] = Listing("invoices", (str, str), lambda i: (i.period, i.tenant_id))
+NODES: Listing[NodeView] = Listing("nodes", (str,), lambda n: (n.name,))
+NODE_STATES: Listing[StateCount] = Listing("node-states", (str, str), lambda c: (c.pool, str(c.state)))
 KEYS: Listing[ApiKey] = Listing("keys", (int, str), lambda k: (k.created_at, k.id))
 POOLS: Listing[Pool] = Listing("pools", (str,), lambda p: (p.name,))
 PROFILE: Listing[ProfileStep] = Listing("profile", (int,), lambda s: (s.start,))

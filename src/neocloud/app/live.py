@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from neocloud.app.billing import ingest_usage
 from neocloud.app.credit import Policy, check_credit, check_quota, exposure, held_now
+from neocloud.app.nodes import unavailable
 from neocloud.app.ports import UnitOfWork
 from neocloud.app.records import StoredWorkload
 from neocloud.app.services import NewId, get_contract
@@ -201,6 +202,7 @@ class LiveEngine:
             counts["finished"] += 1
         limits = uow.tenants.get_limits({w.job.tenant for w in active})
         holding = uow.contracts.holding(by_pool, now)
+        withheld = unavailable(uow)  # draining, down or in maintenance: no new work there
         for pool, workloads in sorted(by_pool.items()):
             held = _entitlements((c for c in holding if c.pool == pool), now)
             caps = {  # a tenant's work may use its holds and its quota beyond them
@@ -209,7 +211,8 @@ class LiveEngine:
                 if (quota := limits[t].quota(pool, self.policy.default_quota_gpus)) is not None
             }
             config = replace(self.engine, quotas=caps, entitlements=held)
-            started, preempted = _step_pool(uow, Cluster(self._pools[pool]), workloads, config, now, executor)
+            cluster = Cluster(self._pools[pool])
+            started, preempted = _step_pool(uow, cluster, workloads, config, now, executor, withheld)
             counts["started"] += started
             counts["preempted"] += preempted
         return counts
@@ -222,9 +225,12 @@ def _step_pool(
     config: EngineConfig,
     now: int,
     executor: TimedExecutor,
+    withheld: set[str],
 ) -> tuple[int, int]:
     """One engine decision for one pool's workloads; returns (started, preempted)."""
     index = {n.name: i for i, n in enumerate(cluster.nodes)}
+    for name in withheld & index.keys():
+        cluster.withhold(index[name])
     stored: dict[str, StoredWorkload] = {}
     states: list[JobState] = []
     for w in workloads:

@@ -18,6 +18,7 @@ from neocloud.core.billing.rating import Outage
 from neocloud.core.contracts import Contract, ContractKind, Limits, PriceAgreement, Tenant
 from neocloud.core.fleet import Pool, Site
 from neocloud.core.ledger import Hold, Ledger
+from neocloud.core.nodes import NodeEvent
 
 Key = tuple[Any, ...]  # a list's sort key: lists page by it (app/pages.py)
 AgreementKey = tuple[str, str, ContractKind]  # tenant id, pool, kind
@@ -132,6 +133,14 @@ class WorkloadRepository(Protocol):
     def active(self, *, lock: bool) -> list[StoredWorkload]: ...  # pending or running, (submit, id)
 
 
+class NodeRepository(Protocol):
+    """Nodes' state changes, oldest first; a node with none is up."""
+
+    def add(self, event: NodeEvent) -> None: ...
+    def history(self, node: str) -> list[NodeEvent]: ...
+    def current(self) -> dict[str, NodeEvent]: ...  # the latest change of every node that has one
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Services never commit: the caller's `with uow:` block does, or
     rolls back on an error, so a refusal anywhere leaves the store unchanged."""
@@ -143,6 +152,7 @@ class UnitOfWork(Protocol):
     billing: BillingRepository
     keys: KeyRepository
     workloads: WorkloadRepository
+    nodes: NodeRepository
 
     def __enter__(self) -> Self: ...
 

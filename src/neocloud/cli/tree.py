@@ -22,6 +22,10 @@ GROUPS = {
     "contract": ("neocloud.cli.contracts", "Reserved, on-demand, spot and internal contracts."),
     "capacity": ("neocloud.cli.capacity", "Free capacity, profiles and earliest starts from the ledger."),
     "maintenance": ("neocloud.cli.capacity", "Take GPUs out of service for a time."),
+    "node": (
+        "neocloud.cli.nodes",
+        "Nodes: their place in the fabric and their state (up, draining, down, maintenance).",
+    ),
     "bench": ("neocloud.cli.bench", "Reference experiments from published papers."),
     "simulate": ("neocloud.cli.simulate", "Replay job traces through the scheduling engine on a virtual clock."),
     "usage": ("neocloud.cli.billing", "Metered GPU usage."),

@@ -67,6 +67,7 @@ class Client:
         self.invoices = Invoices(self)
         self.incidents = Incidents(self)
         self.revenue = Revenue(self)
+        self.nodes = Nodes(self)
 
     @classmethod
     def local(cls, db_url: str | None = None, catalog: Path | None = None) -> Client:
@@ -308,3 +309,22 @@ class Revenue(_Resource):
 
     def capacity(self, period: str, cursor: str | None = None, limit: int | None = None) -> s.Page[s.CapacityUseOut]:
         return self.c.get(s.Page[s.CapacityUseOut], "/revenue/capacity", period=period, cursor=cursor, limit=limit)
+
+
+class Nodes(_Resource):
+    def list(
+        self, pool: str | None = None, state: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.NodeOut]:
+        return self.c.get(s.Page[s.NodeOut], "/nodes", pool=pool, state=state, cursor=cursor, limit=limit)
+
+    def states(
+        self, pool: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.StateCountOut]:
+        return self.c.get(s.Page[s.StateCountOut], "/nodes/states", pool=pool, cursor=cursor, limit=limit)
+
+    def get(self, name: str) -> s.NodeDetailOut:
+        return self.c.get(s.NodeDetailOut, f"/nodes/{name}")
+
+    def change(self, name: str, action: str, reason: str = "") -> s.NodeOut:
+        """`action`: drain, resume, down or maintenance."""
+        return self.c.post(s.NodeOut, f"/nodes/{name}/{action}", {"reason": reason})

@@ -120,6 +120,22 @@ class Site:
                             f"{rack}-n{k:02d}", self.name, block, rack, n.gpu_model, n.gpus, n.cpus, n.memory_gib
                         )
 
+    def node(self, name: str) -> Node | None:
+        """The node of this name (`<group>-<block>-r<rack>-n<node>`, as `nodes` makes them), found from the
+        name rather than by listing every node."""
+        rack, _, k = name.rpartition("-n")
+        block, _, r = rack.rpartition("-r")
+        group_name, _, i = block.rpartition("-")
+        if not (i.isdigit() and r.isdigit() and k.isdigit()):
+            return None
+        for group in self.blocks:
+            made = f"{group.name}-{int(i):03d}-r{int(r):02d}-n{int(k):02d}"  # the name as `nodes` writes it
+            inside = int(i) < group.count and int(r) < group.racks and int(k) < group.nodes_per_rack
+            if group.name == group_name and inside and made == name:
+                n = group.node
+                return Node(name, self.name, block, rack, n.gpu_model, n.gpus, n.cpus, n.memory_gib)
+        return None
+
 
 def pool_name(site: str, gpu_model: str, block: str | None = None) -> str:
     return f"{site}/{gpu_model}" + (f"/{block}" if block else "")

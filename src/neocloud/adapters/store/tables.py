@@ -230,3 +230,14 @@ class QuotaRow(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     pool: Mapped[str] = mapped_column(ForeignKey("pools.name"), primary_key=True)
     gpus: Mapped[int] = mapped_column(Integer)
+
+
+class NodeEventRow(Base):
+    """A node's change of state (up, draining, down, maintenance); a node with none is up."""
+
+    __tablename__ = "node_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node: Mapped[str] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(200))

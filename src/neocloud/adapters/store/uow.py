@@ -17,6 +17,7 @@ from neocloud.adapters.store.database import is_unavailable, unavailable
 from neocloud.adapters.store.fleet import SqlFleet
 from neocloud.adapters.store.keys import SqlKeys
 from neocloud.adapters.store.ledger import LedgerSnapshots, SqlLedger
+from neocloud.adapters.store.nodes import SqlNodes
 from neocloud.adapters.store.session import Transaction
 from neocloud.adapters.store.tenants import SqlTenants
 from neocloud.adapters.store.workloads import SqlWorkloads
@@ -26,6 +27,7 @@ from neocloud.app.ports import (
     FleetRepository,
     KeyRepository,
     LedgerRepository,
+    NodeRepository,
     TenantRepository,
     WorkloadRepository,
 )
@@ -56,6 +58,7 @@ class SqlUnitOfWork:
         self.billing: BillingRepository = SqlBilling(self._tx)
         self.keys: KeyRepository = SqlKeys(self._tx)
         self.workloads: WorkloadRepository = SqlWorkloads(self._tx)
+        self.nodes: NodeRepository = SqlNodes(self._tx)
 
     def __enter__(self) -> Self:
         self._tx.begin()

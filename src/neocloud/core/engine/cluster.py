@@ -73,6 +73,7 @@ class Cluster:
             self._heaps[n.gpu_model][n.gpus].append(i)
         self.domain_of = [n.domain or n.name for n in nodes]
         self.block_of = [n.block or "" for n in nodes]
+        self.withheld: set[int] = set()
 
     @classmethod
     def uniform(cls, nodes: int, gpus_per_node: int, gpu_model: str = "gpu", nodes_per_block: int = 0) -> Cluster:
@@ -102,12 +103,21 @@ class Cluster:
     def take(self, allocation: Allocation) -> None:
         for node, gpus in allocation:
             self._move(node, self.free[node] - gpus)
-        self.free_milli -= MILLI * sum(g for _, g in allocation)
+        self.free_milli -= MILLI * sum(g for n, g in allocation if n not in self.withheld)
 
     def release(self, allocation: Allocation) -> None:
         for node, gpus in allocation:
             self._move(node, self.free[node] + gpus)
-        self.free_milli += MILLI * sum(g for _, g in allocation)
+        self.free_milli += MILLI * sum(g for n, g in allocation if n not in self.withheld)
+
+    def withhold(self, node: int) -> None:
+        """Take no new work on `node` (draining, down, in maintenance): placement no longer sees it and its
+        free GPUs are not free capacity, including those its running work releases later."""
+        if node in self.withheld:
+            return
+        self.by_free[self.nodes[node].gpu_model][self.free[node]].discard(node)
+        self.free_milli -= MILLI * self.free[node]
+        self.withheld.add(node)
 
     def smallest(self, model: str, free: int) -> int:
         """The smallest index of the nodes of `model` with exactly `free` GPUs free (there must be one)."""
@@ -132,6 +142,9 @@ class Cluster:
     def _move(self, node: int, free: int) -> None:
         if not 0 <= free <= self.capacity[node]:
             raise InvalidInput(f"node {self.nodes[node].name} would have {free} of {self.capacity[node]} GPUs free")
+        if node in self.withheld:
+            self.free[node] = free
+            return
         model = self.nodes[node].gpu_model
         buckets = self.by_free[model]
         buckets[self.free[node]].discard(node)
@@ -159,8 +172,13 @@ def nodes_by_pool(sites: Iterable[Site], catalog: Catalog) -> dict[str, list[Nod
 
 
 def node_spec(node: Node, catalog: Catalog) -> NodeSpec:
-    """A node as the engine sees it: its NVLink domain is the node itself, or the rack when the model's
-    domain spans nodes (as NVL72 does)."""
-    model = catalog[node.gpu_model]
-    domain = node.rack if model.nvlink_domain > model.gpus_per_node else node.name
-    return NodeSpec(node.name, node.gpus, node.gpu_model, domain, node.block)
+    """A node as the engine sees it, in its NVLink domain."""
+    return NodeSpec(
+        node.name, node.gpus, node.gpu_model, nvlink_domain(catalog, node.gpu_model, node.rack, node.name), node.block
+    )
+
+
+def nvlink_domain(catalog: Catalog, gpu_model: str, rack: str, node: str) -> str:
+    """The node itself, or its rack when the model's NVLink domain spans nodes (as NVL72's does)."""
+    model = catalog[gpu_model]
+    return rack if model.nvlink_domain > model.gpus_per_node else node

@@ -69,7 +69,11 @@ def topology_aware(cluster: Cluster, job: Job, rng: random.Random) -> Allocation
     with the least free capacity that suffices (best fit), and inside it to the fullest nodes first.
     """
     for model in cluster.candidates(job):
-        members = [i for i, n in enumerate(cluster.nodes) if n.gpu_model == model and cluster.free[i]]
+        members = [
+            i
+            for i, n in enumerate(cluster.nodes)
+            if n.gpu_model == model and cluster.free[i] and i not in cluster.withheld
+        ]
         for level in (cluster.domain_of, cluster.block_of):
             units: dict[str, list[int]] = defaultdict(list)
             for i in members:

@@ -1,0 +1,81 @@
+"""Nodes (operator): the inventory with each node's place and state, counts by pool and state, and the
+state changes an operator makes, each kept in the node's history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from neocloud.api import schemas
+from neocloud.api.deps import Ctx, Cursor, Limit, Operator, paged
+from neocloud.app import listings, nodes
+from neocloud.app.views import plain
+from neocloud.core import bounds
+from neocloud.core.nodes import NodeState
+
+router = APIRouter(tags=["nodes"])
+NodeName = Annotated[str, Path(max_length=200, pattern=bounds.ID)]
+PoolFilter = Annotated[str | None, Query(max_length=200, pattern=bounds.ID, description="Only this pool's nodes.")]
+StateFilter = Annotated[schemas.NodeStateName | None, Query(description="Only nodes in this state.")]
+
+
+@router.get("/nodes", response_model=schemas.Page[schemas.NodeOut])
+def list_nodes(
+    ctx: Ctx,
+    who: Operator,
+    pool: PoolFilter = None,
+    state: StateFilter = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Every node by name, with its place in the fabric and its state (operator)."""
+    with ctx.uow() as uow:
+        views = nodes.inventory(uow, ctx.catalog, pool, None if state is None else NodeState(state))
+    return paged(listings.NODES.of(cursor, limit, views))
+
+
+@router.get("/nodes/states", response_model=schemas.Page[schemas.StateCountOut])
+def node_states(
+    ctx: Ctx, who: Operator, pool: PoolFilter = None, cursor: Cursor = None, limit: Limit = 100
+) -> dict[str, Any]:
+    """Nodes and their GPUs by pool and state, as `sinfo` counts them (operator)."""
+    with ctx.uow() as uow:
+        return paged(listings.NODE_STATES.of(cursor, limit, nodes.summary(uow, pool)))
+
+
+@router.get("/nodes/{name}", response_model=schemas.NodeDetailOut)
+def show_node(name: NodeName, ctx: Ctx, who: Operator) -> dict[str, Any]:
+    """A node and its changes of state (operator)."""
+    with ctx.uow() as uow:
+        node, history = nodes.get_node(uow, ctx.catalog, name)
+    return {**plain(node), "history": plain(history)}
+
+
+def _change(ctx: Any, name: str, state: NodeState, body: schemas.NodeStateIn | None) -> Any:
+    with ctx.uow() as uow:
+        return plain(nodes.set_state(uow, ctx.catalog, name, state, body.reason if body else "", ctx.now()))
+
+
+@router.post("/nodes/{name}/drain", response_model=schemas.NodeOut)
+def drain(name: NodeName, ctx: Ctx, who: Operator, body: schemas.NodeStateIn | None = None) -> Any:
+    """No new work on the node; what runs there finishes (409 unless it is up)."""
+    return _change(ctx, name, NodeState.DRAINING, body)
+
+
+@router.post("/nodes/{name}/resume", response_model=schemas.NodeOut)
+def resume(name: NodeName, ctx: Ctx, who: Operator, body: schemas.NodeStateIn | None = None) -> Any:
+    """Back in service: the node takes work again (409 if it is up)."""
+    return _change(ctx, name, NodeState.UP, body)
+
+
+@router.post("/nodes/{name}/down", response_model=schemas.NodeOut)
+def down(name: NodeName, ctx: Ctx, who: Operator, body: schemas.NodeStateIn | None = None) -> Any:
+    """The node has failed: it takes no new work (409 if it is down)."""
+    return _change(ctx, name, NodeState.DOWN, body)
+
+
+@router.post("/nodes/{name}/maintenance", response_model=schemas.NodeOut)
+def maintenance(name: NodeName, ctx: Ctx, who: Operator, body: schemas.NodeStateIn | None = None) -> Any:
+    """Out of service on purpose: it takes no new work (409 if it is in maintenance)."""
+    return _change(ctx, name, NodeState.MAINTENANCE, body)

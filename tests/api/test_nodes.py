@@ -1,0 +1,50 @@
+"""The node inventory through the API: operator only, states and history, refusals that write nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+NODE = "b-000-r00-n00"
+
+
+def test_nodes_their_states_and_history(api: Any) -> None:
+    listed = api("GET", "/nodes?limit=1000", "operator")
+    assert len(listed["items"]) == 16
+    assert {n["state"] for n in listed["items"]} == {"up"}
+    assert api("POST", f"/nodes/{NODE}/drain", "operator", json={"reason": "fan alarm"})["state"] == "draining"
+    assert api("POST", f"/nodes/{NODE}/down", "operator")["state"] == "down"
+    shown = api("GET", f"/nodes/{NODE}", "operator")
+    assert [(e["state"], e["reason"]) for e in shown["history"]] == [("draining", "fan alarm"), ("down", "")]
+    assert [n["name"] for n in api("GET", "/nodes?state=down", "operator")["items"]] == [NODE]
+    counts = api("GET", "/nodes/states?pool=s1/h100-sxm", "operator")["items"]
+    assert [(c["state"], c["nodes"], c["gpus"]) for c in counts] == [("down", 1, 8), ("up", 15, 120)]
+    assert api("POST", f"/nodes/{NODE}/resume", "operator")["state"] == "up"
+    pages = [api("GET", "/nodes?limit=5", "operator")]
+    while pages[-1]["next_cursor"]:
+        pages.append(api("GET", f"/nodes?limit=5&cursor={pages[-1]['next_cursor']}", "operator"))
+    assert [n["name"] for p in pages for n in p["items"]] == [n["name"] for n in listed["items"]]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("GET", "/nodes", None, 403, "forbidden"),  # a tenant's key
+        ("POST", f"/nodes/{NODE}/resume", None, 409, "invalid_state"),  # up already
+        ("POST", "/nodes/nowhere/drain", None, 404, "unknown_node"),
+        ("POST", f"/nodes/{NODE}/drain", {"reason": "a\x00b"}, 422, "invalid_request"),
+        ("POST", f"/nodes/{NODE}/drain", {"reason": "x" * 501}, 422, "invalid_request"),
+        ("POST", f"/nodes/{NODE}/drain", {"reason": 5}, 422, "invalid_request"),
+        ("POST", f"/nodes/{NODE}/drain", {"state": "up"}, 422, "invalid_request"),
+        ("GET", "/nodes?state=broken", None, 422, "invalid_request"),
+        ("GET", "/nodes/" + "n" * 201, None, 422, "invalid_request"),
+        ("POST", f"/nodes/{NODE}/reboot", None, 404, None),
+    ],
+)
+def test_refusals_write_nothing(api: Any, method: str, path: str, body: Any, status: int, code: str | None) -> None:
+    who = "lab" if path == "/nodes" else "operator"
+    refused = api(method, path, who, status=status, json=body)
+    if code is not None:
+        assert refused["error"]["code"] == code
+    assert api("GET", f"/nodes/{NODE}", "operator")["history"] == []
