@@ -52,30 +52,18 @@ def show_node(name: NodeName, ctx: Ctx, who: Operator) -> dict[str, Any]:
     return {**plain(node), "history": plain(history)}
 
 
-def _change(ctx: Any, name: str, state: NodeState, body: schemas.NodeStateIn | None) -> Any:
-    with ctx.uow() as uow:
-        return plain(nodes.set_state(uow, ctx.catalog, name, state, body.reason if body else "", ctx.now()))
+def _state_route(action: str, state: NodeState, doc: str) -> None:
+    """POST /nodes/{name}/<action>: put the node in `state`, its reason kept in its history."""
+
+    def change(name: NodeName, ctx: Ctx, who: Operator, body: schemas.NodeStateIn | None = None) -> Any:
+        with ctx.uow() as uow:
+            return plain(nodes.set_state(uow, ctx.catalog, name, state, body.reason if body else "", ctx.now()))
+
+    change.__doc__ = doc
+    router.post(f"/nodes/{{name}}/{action}", response_model=schemas.NodeOut, name=f"{action}_node")(change)
 
 
-@router.post("/nodes/{name}/drain", response_model=schemas.NodeOut)
-def drain(name: NodeName, ctx: Ctx, who: Operator, body: schemas.NodeStateIn | None = None) -> Any:
-    """No new work on the node; what runs there finishes (409 unless it is up)."""
-    return _change(ctx, name, NodeState.DRAINING, body)
-
-
-@router.post("/nodes/{name}/resume", response_model=schemas.NodeOut)
-def resume(name: NodeName, ctx: Ctx, who: Operator, body: schemas.NodeStateIn | None = None) -> Any:
-    """Back in service: the node takes work again (409 if it is up)."""
-    return _change(ctx, name, NodeState.UP, body)
-
-
-@router.post("/nodes/{name}/down", response_model=schemas.NodeOut)
-def down(name: NodeName, ctx: Ctx, who: Operator, body: schemas.NodeStateIn | None = None) -> Any:
-    """The node has failed: it takes no new work (409 if it is down)."""
-    return _change(ctx, name, NodeState.DOWN, body)
-
-
-@router.post("/nodes/{name}/maintenance", response_model=schemas.NodeOut)
-def maintenance(name: NodeName, ctx: Ctx, who: Operator, body: schemas.NodeStateIn | None = None) -> Any:
-    """Out of service on purpose: it takes no new work (409 if it is in maintenance)."""
-    return _change(ctx, name, NodeState.MAINTENANCE, body)
+_state_route("drain", NodeState.DRAINING, "No new work on the node; what runs there finishes (409 unless it is up).")
+_state_route("resume", NodeState.UP, "Back in service: the node takes work again (409 if it is up).")
+_state_route("down", NodeState.DOWN, "The node has failed: it takes no new work (409 if it is down).")
+_state_route("maintenance", NodeState.MAINTENANCE, "Out of service on purpose: no new work (409 if it is already).")
