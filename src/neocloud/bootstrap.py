@@ -156,7 +156,7 @@ class Context:
 def build(url: str | None = None, catalog_file: Path | None = None, settings: Settings | None = None) -> Context:
     """Connect to the store (migrating it to the newest schema) and load the catalog. A store that cannot be
     reached is StoreUnavailable; a URL that is not one, InvalidInput."""
-    settings = settings or Settings()
+    settings = settings or Settings.from_env()
     url = url or settings.db_url or default_url()
     engine = make_engine(url)
     try:

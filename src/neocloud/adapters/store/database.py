@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from importlib import resources
 from pathlib import Path
@@ -18,14 +17,10 @@ from sqlalchemy.engine import make_url
 
 from neocloud.core.errors import InvalidInput, StoreUnavailable
 
-ENV_URL = "NEOCLOUD_DB_URL"
-
 
 def default_url() -> str:
-    """NEOCLOUD_DB_URL, else a SQLite file in the per-user data directory."""
-    url = os.environ.get(ENV_URL)
-    if url:
-        return url
+    """The store when none is given (bootstrap.Settings.db_url, NEOCLOUD_DB_URL): a SQLite file in the
+    per-user data directory."""
     directory = Path(user_data_dir("neocloud", appauthor=False))
     directory.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{directory / 'neocloud.db'}"
