@@ -53,7 +53,7 @@ class StoreCollector(Collector):
                 for state in ("installed", "maintenance", "held", "free"):
                     gpus.add_metric([pool.name, state], getattr(step, state))
                 queue.add_metric([pool.name], counts.get((pool.name, "pending"), 0))
-            for count in nodes.summary(uow):
+            for count in nodes.summary(nodes.inventory(uow, self.ctx.catalog)):
                 machines.add_metric([count.pool, count.state.value], count.nodes)
         for (pool_name, status), n in sorted(counts.items()):
             work.add_metric([pool_name, status], n)

@@ -37,8 +37,15 @@ def node_list(
     json: Json = False,
 ) -> None:
     """Nodes by name, with their state (operator)."""
-    render = lambda nodes, _: table("nodes", COLUMNS, _rows(nodes))  # noqa: E731
-    answer_page(ctx, json, lambda api: api.nodes.list, (cursor, limit, every), render, pool=pool, state=state)
+    answer_page(
+        ctx,
+        json,
+        lambda api: api.nodes.list,
+        (cursor, limit, every),
+        lambda nodes, _: table("nodes", COLUMNS, _rows(nodes)),
+        pool=pool,
+        state=state,
+    )
 
 
 @node_app.command("states")

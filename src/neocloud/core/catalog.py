@@ -26,6 +26,11 @@ class GpuModel:
     floor_usd_per_hr: Decimal | None = None  # least price of an external contract; None: the spot price
     aliases: tuple[str, ...] = ()
 
+    @property
+    def spans_nodes(self) -> bool:
+        """Whether one NVLink domain spans several nodes (NVL72: a rack), not only one node's GPUs."""
+        return self.nvlink_domain > self.gpus_per_node
+
 
 class Catalog(Mapping[str, GpuModel]):
     """GPU models by name; trace aliases (e.g. "A100-SXM4-80GB") resolve to the same model."""

@@ -81,6 +81,10 @@ class UnknownHold(NotFound):
     code = "unknown_hold"
 
 
+class UnknownNode(NotFound):
+    code = "unknown_node"
+
+
 class Conflict(NeocloudError):
     code = "conflict"
 

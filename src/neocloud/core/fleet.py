@@ -43,7 +43,7 @@ class BlockGroup:
         return self.count * self.racks * self.nodes_per_rack
 
     def block_names(self) -> list[str]:
-        return [f"{self.name}-{i:03d}" for i in range(self.count)]
+        return [block_name(self.name, i) for i in range(self.count)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +114,10 @@ class Site:
             n = group.node
             for block in group.block_names():
                 for r in range(group.racks):
-                    rack = f"{block}-r{r:02d}"
+                    rack = rack_name(block, r)
                     for k in range(group.nodes_per_rack):
                         yield Node(
-                            f"{rack}-n{k:02d}", self.name, block, rack, n.gpu_model, n.gpus, n.cpus, n.memory_gib
+                            node_name(rack, k), self.name, block, rack, n.gpu_model, n.gpus, n.cpus, n.memory_gib
                         )
 
     def node(self, name: str) -> Node | None:
@@ -129,12 +129,25 @@ class Site:
         if not (i.isdigit() and r.isdigit() and k.isdigit()):
             return None
         for group in self.blocks:
-            made = f"{group.name}-{int(i):03d}-r{int(r):02d}-n{int(k):02d}"  # the name as `nodes` writes it
+            made = node_name(rack_name(block_name(group.name, int(i)), int(r)), int(k))  # as `nodes` writes it
             inside = int(i) < group.count and int(r) < group.racks and int(k) < group.nodes_per_rack
             if group.name == group_name and inside and made == name:
                 n = group.node
                 return Node(name, self.name, block, rack, n.gpu_model, n.gpus, n.cpus, n.memory_gib)
         return None
+
+
+# Names of a fleet's parts, made from its spec: blocks `<group>-000`, racks `<block>-r00`, nodes `<rack>-n00`.
+def block_name(group: str, i: int) -> str:
+    return f"{group}-{i:03d}"
+
+
+def rack_name(block: str, r: int) -> str:
+    return f"{block}-r{r:02d}"
+
+
+def node_name(rack: str, k: int) -> str:
+    return f"{rack}-n{k:02d}"
 
 
 def pool_name(site: str, gpu_model: str, block: str | None = None) -> str:

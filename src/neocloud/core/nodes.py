@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from neocloud.core.errors import InvalidState, NotFound, quoted
+from neocloud.core.errors import InvalidState, quoted
 
 
 class NodeState(StrEnum):
@@ -27,10 +27,6 @@ class NodeEvent:
     state: NodeState
     at: int
     reason: str = ""
-
-
-class UnknownNode(NotFound):
-    code = "unknown_node"
 
 
 def transition(node: str, current: NodeState, wanted: NodeState) -> None:

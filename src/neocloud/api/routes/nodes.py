@@ -41,7 +41,7 @@ def node_states(
 ) -> dict[str, Any]:
     """Nodes and their GPUs by pool and state, as `sinfo` counts them (operator)."""
     with ctx.uow() as uow:
-        return paged(listings.NODE_STATES.of(cursor, limit, nodes.summary(uow, pool)))
+        return paged(listings.NODE_STATES.of(cursor, limit, nodes.summary(nodes.inventory(uow, ctx.catalog, pool))))
 
 
 @router.get("/nodes/{name}", response_model=schemas.NodeDetailOut)

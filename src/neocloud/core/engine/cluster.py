@@ -172,13 +172,7 @@ def nodes_by_pool(sites: Iterable[Site], catalog: Catalog) -> dict[str, list[Nod
 
 
 def node_spec(node: Node, catalog: Catalog) -> NodeSpec:
-    """A node as the engine sees it, in its NVLink domain."""
-    return NodeSpec(
-        node.name, node.gpus, node.gpu_model, nvlink_domain(catalog, node.gpu_model, node.rack, node.name), node.block
-    )
-
-
-def nvlink_domain(catalog: Catalog, gpu_model: str, rack: str, node: str) -> str:
-    """The node itself, or its rack when the model's NVLink domain spans nodes (as NVL72's does)."""
-    model = catalog[gpu_model]
-    return rack if model.nvlink_domain > model.gpus_per_node else node
+    """A node as the engine sees it: its NVLink domain is the node itself, or the rack when the model's
+    domain spans nodes (as NVL72 does)."""
+    domain = node.rack if catalog[node.gpu_model].spans_nodes else node.name
+    return NodeSpec(node.name, node.gpus, node.gpu_model, domain, node.block)
