@@ -90,3 +90,24 @@ def refused_without_change(ctx: Any, error: type[NeocloudError], action: Callabl
         action(uow)
     assert snapshot(ctx) == before
     return refused.value.message
+
+
+def sign_args(
+    gpus: int, start: str, term: str, *more: str, tenant: str = "lab", pool: str = "colossus-1/h100-sxm"
+) -> list[str]:
+    """The arguments of `neocloud contract sign` (the default fleet's H100 pool), and `more` of them."""
+    return [
+        "contract",
+        "sign",
+        "--tenant",
+        tenant,
+        "--pool",
+        pool,
+        "--gpus",
+        str(gpus),
+        "--start",
+        start,
+        "--term",
+        term,
+        *more,
+    ]

@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from neocloud.cli.main import app
 
+from ..builders import sign_args
+
 
 @pytest.fixture
 def cli(store_url: str) -> Any:
@@ -45,25 +47,7 @@ def test_tour_of_the_capacity_core(cli: Any) -> None:
 
     tenant = as_json(cli("tenant", "add", "lab", "--json"))
     assert tenant["kind"] == "external"
-    contract = as_json(
-        cli(
-            "contract",
-            "sign",
-            "--tenant",
-            "lab",
-            "--pool",
-            "colossus-1/h100-sxm",
-            "--gpus",
-            "100000",
-            "--start",
-            "2027-01-01",
-            "--term",
-            "3y",
-            "--notice-days",
-            "90",
-            "--json",
-        )
-    )
+    contract = as_json(cli(*sign_args(100000, "2027-01-01", "3y", "--notice-days", "90", "--json")))
     assert contract["end"] - contract["start"] == (365 * 3 + 1) * 86_400  # 2028 is a leap year
     assert contract["price_per_gpu_hour"] == "2.400000"
 
@@ -89,22 +73,7 @@ def test_tour_of_the_capacity_core(cli: Any) -> None:
     )
     assert earliest["start"] == contract["end"]
 
-    refused = cli(
-        "contract",
-        "sign",
-        "--tenant",
-        "lab",
-        "--pool",
-        "colossus-1/h100-sxm",
-        "--gpus",
-        "60000",
-        "--start",
-        "2027-02-01",
-        "--term",
-        "30d",
-        "--json",
-        ok=False,
-    )
+    refused = cli(*sign_args(60000, "2027-02-01", "30d", "--json"), ok=False)
     assert as_json(refused)["error"]["code"] == "overbooked"
     assert as_json(refused)["error"]["details"]["excess"] == 9_984
     assert len(as_json(cli("contract", "list", "--json"))["items"]) == 1

@@ -15,7 +15,7 @@ from benchmarks.common import tenants_with_keys
 from neocloud import bootstrap
 from neocloud.cli.main import app
 
-from ..builders import items
+from ..builders import items, sign_args
 from ..servers import serve
 
 
@@ -31,20 +31,7 @@ def test_a_real_server_process(tmp_path: Path) -> None:
 
     run("init")
     run("tenant", "add", "lab")
-    contract = run(
-        "contract",
-        "sign",
-        "--tenant",
-        "lab",
-        "--kind",
-        "on-demand",
-        "--pool",
-        "colossus-1/h100-sxm",
-        "--start",
-        "now",
-        "--term",
-        "1d",
-    )
+    contract = run(*sign_args(0, "now", "1d", "--kind", "on-demand"))
     token = run("key", "create")["secret"]
     lab_token = run("key", "create", "--tenant", "lab")["secret"]
     server, base = serve(env)
@@ -141,20 +128,7 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
     try:
         assert cli("tenant", "add", "lab")["name"] == "lab"
         assert [t["name"] for t in items(cli("tenant", "list"))] == ["lab"]
-        contract = cli(
-            "contract",
-            "sign",
-            "--tenant",
-            "lab",
-            "--pool",
-            "colossus-1/h100-sxm",
-            "--gpus",
-            "100000",
-            "--start",
-            "2030-01-01",
-            "--term",
-            "30d",
-        )
+        contract = cli(*sign_args(100000, "2030-01-01", "30d"))
         assert contract["gpus"] == 100_000
         assert [c["id"] for c in items(cli("contract", "list", "--tenant", "lab"))] == [contract["id"]]
         free = cli("capacity", "free", "colossus-1/h100-sxm", "--start", "2030-01-01", "--end", "+1d")
@@ -163,39 +137,12 @@ def test_the_cli_talks_to_a_server(tmp_path: Path) -> None:
             p["held"]
             for p in cli("capacity", "profile", "colossus-1/h100-sxm", "--start", "2029-12-31", "--end", "+5d")
         ] == [0, 100_000]
-        refused = cli(
-            "contract",
-            "sign",
-            "--tenant",
-            "lab",
-            "--pool",
-            "colossus-1/h100-sxm",
-            "--gpus",
-            "60000",
-            "--start",
-            "2030-01-01",
-            "--term",
-            "1d",
-            code=1,
-        )
+        refused = cli(*sign_args(60000, "2030-01-01", "1d"), code=1)
         assert refused["error"]["code"] == "overbooked"  # the server's code, passed through
         assert cli("contract", "cancel", contract["id"])["status"] == "cancelled"
         [site] = cli("fleet", "show")
         assert (site["name"], site["gpus"]) == ("colossus-1", sum(p["gpus"] for p in site["pools"]))
-        now = cli(
-            "contract",
-            "sign",
-            "--tenant",
-            "lab",
-            "--pool",
-            "colossus-1/h100-sxm",
-            "--gpus",
-            "64",
-            "--start",
-            "now",
-            "--term",
-            "30d",
-        )
+        now = cli(*sign_args(64, "now", "30d"))
         work = cli("workload", "submit", "--contract", now["id"], "--duration", "2h", "--gpus-per-task", "8")
         assert (work["status"], work["gpus"], work["duration"]) == ("pending", 8, 7200)
         assert [w["id"] for w in items(cli("workload", "list", "--tenant", "lab"))] == [work["id"]]

@@ -8,8 +8,8 @@ import pytest
 from neocloud.app import live, nodes, services
 from neocloud.app.services import ContractRequest
 from neocloud.core.contracts import ContractKind
-from neocloud.core.errors import InvalidState
-from neocloud.core.nodes import NodeState, UnknownNode
+from neocloud.core.errors import InvalidState, UnknownNode
+from neocloud.core.nodes import NodeState
 
 from ..builders import POOL, T0
 from ..memory_store import MemoryStore
@@ -36,7 +36,7 @@ def test_every_node_is_up_until_its_history_says_otherwise(memory: MemoryStore) 
             (NodeState.DOWN, T0 + 60),
             (NodeState.UP, T0 + H),
         ]
-        assert [(c.state, c.nodes) for c in nodes.summary(uow)] == [(NodeState.UP, 16)]
+        assert [(c.state, c.nodes) for c in nodes.summary(nodes.inventory(uow, memory.catalog))] == [(NodeState.UP, 16)]
 
 
 @pytest.mark.parametrize(
