@@ -17,6 +17,7 @@ from typing import Any, Self, TypeVar
 
 from neocloud.app.ports import AgreementKey, Key
 from neocloud.app.records import ApiKey, Incident, StoredInvoice, StoredResponse, StoredWorkload
+from neocloud.core.assignment import Assignment
 from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.rating import Outage
@@ -52,6 +53,7 @@ class Data:
     responses: dict[tuple[str, str], StoredResponse] = field(default_factory=dict)
     workloads: dict[str, StoredWorkload] = field(default_factory=dict)
     nodes: dict[str, tuple[NodeEvent, ...]] = field(default_factory=dict)  # each node's history
+    assignments: dict[tuple[str, str, int], Assignment] = field(default_factory=dict)  # (contract, node, since)
 
     def copy(self) -> Data:
         """The values are frozen: copying the dicts copies the data."""
@@ -339,6 +341,32 @@ class MemoryNodes:
         return {node: events[-1] for node, events in self._uow.data.nodes.items()}
 
 
+class MemoryAssignments:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, rows: Sequence[Assignment]) -> None:
+        for r in rows:
+            self._uow.data.assignments[r.contract_id, r.node, r.since] = r
+
+    def save(self, row: Assignment) -> None:
+        key = (row.contract_id, row.node, row.since)
+        if key in self._uow.data.assignments:
+            self._uow.data.assignments[key] = row
+
+    def current(self) -> list[Assignment]:
+        return page(
+            (a for a in self._uow.data.assignments.values() if a.until is None),
+            lambda a: (a.contract_id, a.node),
+            None,
+            None,
+        )
+
+    def of_contract(self, contract_id: str) -> list[Assignment]:
+        rows = (a for a in self._uow.data.assignments.values() if a.contract_id == contract_id)
+        return page(rows, lambda a: (a.since, a.node), None, None)
+
+
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -351,6 +379,7 @@ class MemoryUnitOfWork:
         self.keys = MemoryKeys(self)
         self.workloads = MemoryWorkloads(self)
         self.nodes = MemoryNodes(self)
+        self.assignments = MemoryAssignments(self)
 
     @property
     def data(self) -> Data:

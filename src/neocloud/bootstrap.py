@@ -17,6 +17,7 @@ from neocloud.adapters.store.database import default_url, is_unavailable, make_e
 from neocloud.adapters.store.ledger import LedgerSnapshots
 from neocloud.adapters.store.uow import SqlStore
 from neocloud.app.credit import Policy
+from neocloud.app.live import LiveEngine
 from neocloud.app.ports import UnitOfWork
 from neocloud.core.catalog import Catalog
 from neocloud.core.engine.config import EngineConfig
@@ -51,6 +52,7 @@ class Settings:
     store_wait_s: float = 60.0  # how long `serve` waits for its store at boot
     engine_ordering: str = "fifo"  # the live engine's policies (`neocloud simulate policies` lists them)
     engine_placement: str = "bestfit"
+    dedicated_nodes: bool = True  # reservations of whole units get nodes of their own (False: pooled)
     access_log: bool = True
     gc_defaults: bool = False  # keep Python's collector settings in the server (see api/asgi.py)
 
@@ -98,7 +100,7 @@ class Settings:
 
     @property
     def policy(self) -> Policy:
-        return Policy(start_grace_s=self.start_grace_s, default_quota_gpus=self.default_quota_gpus)
+        return Policy(self.start_grace_s, self.default_quota_gpus, self.dedicated_nodes)
 
 
 def _parse(name: str, text: str, default: object) -> object:
@@ -151,6 +153,11 @@ class Context:
 
     def new_id(self, prefix: str) -> str:
         return new_id(prefix)
+
+    def live_engine(self) -> LiveEngine:
+        """The live engine as the settings configure it."""
+        s = self.settings
+        return LiveEngine(self.catalog, s.engine, policy=s.policy, new_id=self.new_id)
 
 
 def build(url: str | None = None, catalog_file: Path | None = None, settings: Settings | None = None) -> Context:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from neocloud import bootstrap
 from neocloud.app import services
 from neocloud.app.records import ApiKey, StoredInvoice, StoredResponse, StoredWorkload
 from neocloud.app.services import ContractRequest
+from neocloud.core.assignment import Assignment
 from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord, usage_key
 from neocloud.core.billing.rating import Outage
@@ -70,6 +72,10 @@ def write_everything(ctx: Any) -> None:
             uow.workloads.save(StoredWorkload(job, first.id, status, 3600))
         for node, state, at in [("n1", NodeState.DRAINING, T0), ("n2", NodeState.DOWN, T0), ("n1", NodeState.DOWN, T0)]:
             uow.nodes.add(NodeEvent(node, state, at, f"{node} {state}"))
+        spans = [Assignment(signed[i].id, POOL, f"n{k}", T0 + k) for i, k in [(1, 4), (0, 2), (0, 1), (1, 3)]]
+        uow.assignments.add(spans)
+        uow.assignments.save(replace(spans[2], until=T0 + DAY, down_since=T0 + 9))
+        uow.assignments.save(replace(spans[1], down_since=T0 + 7))
 
 
 def every_read(ctx: Any) -> dict[str, Any]:
@@ -129,6 +135,8 @@ def every_read(ctx: Any) -> dict[str, Any]:
             "node history": uow.nodes.history("n1"),
             "no history": uow.nodes.history("n3"),
             "node states": uow.nodes.current(),
+            "assigned now": uow.assignments.current(),
+            "spans of a contract": uow.assignments.of_contract(first),
         }
 
 
@@ -137,7 +145,7 @@ def test_the_fake_reads_what_the_store_reads(store: bootstrap.Context, memory: M
     write_everything(memory)
     real, fake = every_read(store), every_read(memory)
     assert all(
-        real[what] for what in ("contracts", "usage pages", "holding", "workloads", "node states")
+        real[what] for what in ("contracts", "usage pages", "holding", "workloads", "node states", "assigned now")
     )  # compares something
     for what in real:
         assert fake[what] == real[what], what

@@ -4,6 +4,7 @@ every run metered."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -42,23 +43,50 @@ def contracts(store: bootstrap.Context) -> tuple[bootstrap.Context, str, str]:
     return store, reserved.id, spot.id
 
 
+def pooled(ctx: bootstrap.Context, **kw: Any) -> live.LiveEngine:
+    """The live engine with reservations as a pooled entitlement (no nodes of their own)."""
+    return live.LiveEngine(ctx.catalog, policy=live.Policy(dedicated_nodes=False), **kw)
+
+
+def counts(finished: int, started: int, preempted: int) -> dict[str, int]:
+    return {"finished": finished, "started": started, "preempted": preempted, "assigned": 0, "healed": 0}
+
+
 def test_workloads_run_finish_and_are_metered(contracts: tuple[bootstrap.Context, str, str]) -> None:
     ctx, reserved, spot = contracts
     t0 = MAY.start + 10 * H
     with ctx.uow() as uow:
         big = live.submit_workload(uow, spot, 8, 16, 3 * H, t0, ctx.new_id)  # 128 GPUs of spot work
-        first = live.LiveEngine(ctx.catalog).reconcile(uow, t0)
-    assert first == {"finished": 0, "started": 1, "preempted": 0}
+        first = pooled(ctx).reconcile(uow, t0)
+    assert first == counts(0, 1, 0)
     with ctx.uow() as uow:
         urgent = live.submit_workload(uow, reserved, 8, 4, H, t0 + H, ctx.new_id, tenant_id="t-lab")
     # A new engine (as after a restart) reads the state back: the reserved job takes 32 GPUs from spot.
     with ctx.uow() as uow:
-        assert live.LiveEngine(ctx.catalog).reconcile(uow, t0 + H) == {"finished": 0, "started": 1, "preempted": 1}
+        assert pooled(ctx).reconcile(uow, t0 + H) == {
+            "finished": 0,
+            "started": 1,
+            "preempted": 1,
+            "assigned": 0,
+            "healed": 0,
+        }
     with ctx.uow() as uow:
-        assert live.LiveEngine(ctx.catalog).reconcile(uow, t0 + 2 * H) == {"finished": 1, "started": 1, "preempted": 0}
+        assert pooled(ctx).reconcile(uow, t0 + 2 * H) == {
+            "finished": 1,
+            "started": 1,
+            "preempted": 0,
+            "assigned": 0,
+            "healed": 0,
+        }
         assert uow.workloads.get(urgent.job.id).status == "finished"  # type: ignore[union-attr]
     with ctx.uow() as uow:  # spot resumed at t0 + 2 h with 2 h left
-        assert live.LiveEngine(ctx.catalog).reconcile(uow, t0 + 5 * H) == {"finished": 1, "started": 0, "preempted": 0}
+        assert pooled(ctx).reconcile(uow, t0 + 5 * H) == {
+            "finished": 1,
+            "started": 0,
+            "preempted": 0,
+            "assigned": 0,
+            "healed": 0,
+        }
         done = uow.workloads.get(big.job.id)
         records = uow.billing.usage_between(MAY.start, MAY.end)
     assert done is not None
@@ -109,10 +137,10 @@ def test_on_demand_work_leaves_reserved_capacity_to_its_holder(contracts: tuple[
         wide = live.submit_workload(uow, on_demand.id, 8, 9, H, t0, ctx.new_id)  # 72 GPUs
         fits = live.submit_workload(uow, on_demand.id, 8, 8, H, t0, ctx.new_id)  # 64 GPUs
         # lab holds 64 of the pool's 128 GPUs: on-demand work gets the other 64, however idle lab's are.
-        assert live.LiveEngine(ctx.catalog, EngineConfig(ordering="sjf")).reconcile(uow, t0)["started"] == 1
+        assert pooled(ctx, engine=EngineConfig(ordering="sjf")).reconcile(uow, t0)["started"] == 1
         assert (uow.workloads.get(wide.job.id).status, uow.workloads.get(fits.job.id).status) == ("pending", "running")  # type: ignore[union-attr]
         own = live.submit_workload(uow, reserved, 8, 8, H, t0, ctx.new_id)
-        assert live.LiveEngine(ctx.catalog, EngineConfig(ordering="sjf")).reconcile(uow, t0)["started"] == 1
+        assert pooled(ctx, engine=EngineConfig(ordering="sjf")).reconcile(uow, t0)["started"] == 1
         assert uow.workloads.get(own.job.id).status == "running"  # type: ignore[union-attr]
 
 
@@ -144,7 +172,8 @@ def test_work_runs_in_its_contracts_pool_only(ctx: bootstrap.Context) -> None:
         first = live.submit_workload(uow, west.id, 8, 2, H, t0 - 60, ctx.new_id)
         second = live.submit_workload(uow, west.id, 8, 1, H, t0, ctx.new_id)
         # 16 GPUs of east stand idle: the second workload waits for west's, where its contract is.
-        assert live.LiveEngine(ctx.catalog).reconcile(uow, t0) == {"finished": 0, "started": 1, "preempted": 0}
+        counts = {"finished": 0, "started": 1, "preempted": 0, "assigned": 2, "healed": 0}  # west's 2 nodes are lab's
+        assert live.LiveEngine(ctx.catalog).reconcile(uow, t0) == counts
         ran = uow.workloads.get(first.job.id)
         assert ran is not None
         assert ran.allocation is not None

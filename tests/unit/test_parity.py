@@ -44,7 +44,8 @@ def workloads(seed: int) -> list[tuple[int, str, int, int, int]]:
 
 def run_live(memory: MemoryStore, ordering: str, seed: int) -> tuple[list[Any], list[Job]]:
     memory.clock = T0 - H
-    policy = live.Policy(default_quota_gpus=QUOTA)
+    # The simulator models reservations as a pooled entitlement, not as the tenant's own nodes.
+    policy = live.Policy(default_quota_gpus=QUOTA, dedicated_nodes=False)
     with memory.uow() as uow:
         sign = {
             "reserved": ContractRequest(

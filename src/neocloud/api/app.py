@@ -19,7 +19,6 @@ from neocloud.api.door import Door
 from neocloud.api.ratelimit import RateLimiter
 from neocloud.api.routes import contracts, v1
 from neocloud.app import auth
-from neocloud.app.live import LiveEngine
 from neocloud.app.signing import SigningDesk
 from neocloud.core.errors import NeocloudError
 
@@ -65,7 +64,7 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
 
 
 async def _reconcile_forever(ctx: bootstrap.Context, tick: float) -> None:
-    engine = LiveEngine(ctx.catalog, ctx.settings.engine, policy=ctx.settings.policy)
+    engine = ctx.live_engine()
 
     def step() -> None:
         with ctx.uow() as uow:

@@ -25,10 +25,12 @@ from neocloud.core.money import to_money
 @dataclass(frozen=True, slots=True)
 class Policy:
     """The operator's commercial rules (settings): how far in the past a tenant may start a contract (clock
-    skew), and the quota of a tenant that has none of its own in a pool (None: no quota)."""
+    skew), the quota of a tenant that has none of its own in a pool (None: no quota), and whether
+    reservations of whole units are the tenant's own nodes (app/assignment.py) or a pooled entitlement."""
 
     start_grace_s: int = 300
     default_quota_gpus: int | None = 1_024
+    dedicated_nodes: bool = True
 
     def check_start(self, start: int, now: int) -> None:
         """A tenant's contract starts now or later (give or take the grace for clocks that differ)."""

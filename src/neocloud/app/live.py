@@ -8,13 +8,15 @@ store, so a restarted server picks up where the last one stopped.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from neocloud.app.assignment import Report, assign, assignable, owners
 from neocloud.app.billing import ingest_usage
 from neocloud.app.credit import Policy, check_credit, check_quota, exposure, held_now
-from neocloud.app.nodes import unavailable
+from neocloud.app.nodes import unavailable, units_by_pool
 from neocloud.app.ports import UnitOfWork
 from neocloud.app.records import StoredWorkload
 from neocloud.app.services import NewId, get_contract
@@ -64,10 +66,12 @@ def submit_workload(
     new_id: NewId,
     tenant_id: str | None = None,
     policy: Policy = DEFAULT_POLICY,
+    catalog: Catalog | None = None,
 ) -> StoredWorkload:
     """Queue a job under a contract (it is metered and billed against it). With `tenant_id`, the contract must
     be that tenant's. Refused when it needs more GPUs than the tenant's reservations in the pool and its quota
-    there allow, and while the tenant's exposure is at its credit limit."""
+    there allow, and while the tenant's exposure is at its credit limit; with `catalog`, also when it is
+    larger than the nodes of its own that the contract has (it would wait for ever)."""
     check_count(gpus_per_task, "gpus_per_task", 1, MAX_GPUS_PER_TASK)
     check_count(tasks, "tasks", 1, MAX_TASKS)
     check_count(duration, "duration", 1, MAX_DURATION)
@@ -97,6 +101,13 @@ def submit_workload(
         raise InvalidInput(
             f"a task of {gpus_per_task} GPUs fits no node of pool {pool.name} ({per_node} GPUs per node)",
             gpus_per_task=gpus_per_task,
+        )
+    own = catalog is not None and policy.dedicated_nodes and job.gpus > contract.gpus
+    if own and catalog is not None and assignable(contract, units_by_pool(uow, catalog)) is not None:
+        raise InvalidInput(
+            f"{job.gpus} GPUs do not fit the {contract.gpus} GPUs of contract {contract.id}'s own nodes;"
+            " submit larger work under an on-demand contract",
+            gpus=job.gpus,
         )
     limits = uow.tenants.get_limits([contract.tenant_id])[contract.tenant_id]
     held = held_now(uow.contracts.holding([pool.name], now), contract.tenant_id, pool.name, now)
@@ -163,24 +174,35 @@ class LiveEngine:
     store each step.
 
     Each pool is its own cluster: a workload runs on the nodes of its contract's pool (that site, that GPU
-    model), and competes with the work and reservations of that pool only. `engine` chooses the policies
-    (the simulator's EngineConfig: the same names, the same scheduler); quotas and entitlements come from the
-    tenants' contracts and limits at each step.
+    model), and competes with the work and reservations of that pool only. With the policy's
+    `dedicated_nodes`, a reservation of whole units runs its work on its own nodes (app/assignment.py), each
+    as a cluster of its own, and the rest of the pool is shared by everything else. `engine` chooses the
+    policies (the simulator's EngineConfig: the same names, the same scheduler); quotas and entitlements come
+    from the tenants' contracts and limits at each step.
     """
 
     catalog: Catalog
     engine: EngineConfig = field(default_factory=EngineConfig)
     executor: TimedExecutor | None = None
     policy: Policy = DEFAULT_POLICY
+    new_id: NewId = field(default=lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}")  # incidents' ids
     _pools: dict[str, list[NodeSpec]] | None = None
 
     def __post_init__(self) -> None:
         self.engine.check()
 
     def reconcile(self, uow: UnitOfWork, now: int) -> dict[str, int]:
+        """One step: reservations' nodes first (app/assignment.py), then the work. Returns what changed."""
         executor = self.executor or TimedExecutor()
+        report = assign(uow, self.catalog, now, self.new_id) if self.policy.dedicated_nodes else Report()
+        counts = {
+            "finished": 0,
+            "started": 0,
+            "preempted": 0,
+            "assigned": report.assigned,
+            "healed": len(report.healed),
+        }
         active = uow.workloads.active(lock=True)
-        counts = {"finished": 0, "started": 0, "preempted": 0}
         if not active:
             return counts
         if self._pools is None:
@@ -203,19 +225,65 @@ class LiveEngine:
         limits = uow.tenants.get_limits({w.job.tenant for w in active})
         holding = uow.contracts.holding(by_pool, now)
         withheld = unavailable(uow)  # draining, down or in maintenance: no new work there
+        spans = uow.assignments.current()
+        owner = owners(spans, now)
+        assigned = set(owner.values())
+        handing_over = {r.node for r in spans if r.since > now}  # to a reservation once spot work's notice ends
         for pool, workloads in sorted(by_pool.items()):
-            held = _entitlements((c for c in holding if c.pool == pool), now)
+            # An assigned reservation's work runs on its own nodes; everything else on the pool's other nodes.
+            mine: dict[str, list[StoredWorkload]] = defaultdict(list)
+            for w in workloads:
+                mine[w.contract_id if w.contract_id in assigned else ""].append(w)
+            shared = [c for c in holding if c.pool == pool and c.id not in assigned]
+            held = _entitlements(shared, now)
             caps = {  # a tenant's work may use its holds and its quota beyond them
                 t: held.get(t, 0) + quota
                 for t in {w.job.tenant for w in workloads}
                 if (quota := limits[t].quota(pool, self.policy.default_quota_gpus)) is not None
             }
             config = replace(self.engine, quotas=caps, entitlements=held)
-            cluster = Cluster(self._pools[pool])
-            started, preempted = _step_pool(uow, cluster, workloads, config, now, executor, withheld)
-            counts["started"] += started
-            counts["preempted"] += preempted
+            for contract_id, group in sorted(mine.items()):
+                nodes = [n for n in self._pools[pool] if owner.get(n.name, "") == contract_id]
+                group = _evict(uow, group, {n.name for n in nodes}, now, executor, counts)
+                if nodes and group:
+                    # Own nodes bound a reservation's work by themselves: no quota there.
+                    closed, rules = (withheld, self.engine) if contract_id else (withheld | handing_over, config)
+                    started, preempted = _step_pool(uow, Cluster(nodes), group, rules, now, executor, closed)
+                    counts["started"] += started
+                    counts["preempted"] += preempted
         return counts
+
+
+def _evict(
+    uow: UnitOfWork,
+    workloads: list[StoredWorkload],
+    nodes: set[str],
+    now: int,
+    executor: TimedExecutor,
+    counts: dict[str, int],
+) -> list[StoredWorkload]:
+    """Stop the work running on nodes outside `nodes` (given to a reservation since it started); it waits
+    again, as preempted work does."""
+    kept = []
+    for w in workloads:
+        if w.status is WorkloadStatus.RUNNING and any(n not in nodes for n, _ in w.allocation or ()):
+            executor.halt(w, now)
+            _meter(uow, w, now, preempted=True)
+            state = JobState(w.job, w.remaining, w.attained, (), w.started, w.first_start, preemptions=w.preemptions)
+            state.stop(now, finished=False)  # as the engine stops preempted work: the restart overhead owed
+            w = replace(
+                w,
+                status=WorkloadStatus.PENDING,
+                started=None,
+                allocation=None,
+                remaining=state.remaining,
+                attained=state.attained,
+                preemptions=state.preemptions,
+            )
+            uow.workloads.save(w)
+            counts["preempted"] += 1
+        kept.append(w)
+    return kept
 
 
 def _step_pool(

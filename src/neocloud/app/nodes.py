@@ -4,10 +4,11 @@ an operator makes (drain, resume, down, maintenance), each kept in the node's hi
 from __future__ import annotations
 
 import functools
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
 from neocloud.app.ports import UnitOfWork
+from neocloud.core.assignment import Unit, units_of
 from neocloud.core.catalog import Catalog
 from neocloud.core.errors import UnknownNode, quoted
 from neocloud.core.fleet import Node, Site
@@ -45,13 +46,46 @@ def inventory(
             if (node := site.node(name)) is not None
         ]
         return sorted((v for v in found if pool is None or v.pool == pool), key=lambda v: v.name)
-    spanning = frozenset(
-        g.node.gpu_model for site in sites for g in site.blocks if catalog[g.node.gpu_model].spans_nodes
-    )
-    views = (v for v in _fleet(sites, spanning) if pool is None or v.pool == pool)
+    views = (v for v in _fleet(*_key(sites, catalog)) if pool is None or v.pool == pool)
     if state is NodeState.UP:
         return [v for v in views if v.name not in states or states[v.name].state is NodeState.UP]
     return [v if v.name not in states else _view_in(v, states[v.name]) for v in views]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolUnits:
+    """A pool's assignment units (NVLink domains) by name, and the unit of each of its nodes."""
+
+    units: tuple[Unit, ...]
+    of_node: dict[str, Unit]
+
+    @property
+    def size(self) -> int | None:
+        """The GPUs of one unit, if they are all alike (else the pool's reservations are not assigned)."""
+        sizes = {u.gpus for u in self.units}
+        return sizes.pop() if len(sizes) == 1 else None
+
+
+def units_by_pool(uow: UnitOfWork, catalog: Catalog) -> dict[str, PoolUnits]:
+    """Each pool's assignment units; made once per fleet and process."""
+    return _units(*_key(tuple(uow.fleet.list_sites()), catalog))
+
+
+def _key(sites: tuple[Site, ...], catalog: Catalog) -> tuple[tuple[Site, ...], frozenset[str]]:
+    """What the fleet's node views are made from: the sites, and the GPU models whose NVLink domain is the rack."""
+    spanning = frozenset(
+        g.node.gpu_model for site in sites for g in site.blocks if catalog[g.node.gpu_model].spans_nodes
+    )
+    return sites, spanning
+
+
+@functools.lru_cache(maxsize=8)
+def _units(sites: tuple[Site, ...], spanning: frozenset[str]) -> dict[str, PoolUnits]:
+    by_pool: dict[str, list[NodeView]] = defaultdict(list)
+    for view in _fleet(sites, spanning):
+        by_pool[view.pool].append(view)
+    made = {pool: tuple(units_of(views)) for pool, views in by_pool.items()}
+    return {pool: PoolUnits(units, {n: u for u in units for n in u.nodes}) for pool, units in made.items()}
 
 
 @functools.lru_cache(maxsize=8)

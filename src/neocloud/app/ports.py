@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from neocloud.app.records import ApiKey, Incident, StoredInvoice, StoredResponse, StoredWorkload
+from neocloud.core.assignment import Assignment
 from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.rating import Outage
@@ -141,6 +142,15 @@ class NodeRepository(Protocol):
     def current(self) -> dict[str, NodeEvent]: ...  # the latest change of every node that has one
 
 
+class AssignmentRepository(Protocol):
+    """The nodes of reservations, span by span (core/assignment.py)."""
+
+    def add(self, rows: Sequence[Assignment]) -> None: ...
+    def save(self, row: Assignment) -> None: ...  # its `until` and `down_since`, by (contract, node, since)
+    def current(self) -> list[Assignment]: ...  # the spans not ended, by (contract id, node)
+    def of_contract(self, contract_id: str) -> list[Assignment]: ...  # every span, by (since, node)
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Services never commit: the caller's `with uow:` block does, or
     rolls back on an error, so a refusal anywhere leaves the store unchanged."""
@@ -153,6 +163,7 @@ class UnitOfWork(Protocol):
     keys: KeyRepository
     workloads: WorkloadRepository
     nodes: NodeRepository
+    assignments: AssignmentRepository
 
     def __enter__(self) -> Self: ...
 

@@ -83,9 +83,7 @@ def _shown(workload: Any, shown: dict[str, str]) -> None:
 def workload_step(ctx: typer.Context, json: Json = False) -> None:
     """Run one step of the live engine on the store now (a server does this every second by itself)."""
     with store(ctx, json) as built:
-        from neocloud.app import live
-
-        engine = live.LiveEngine(built.catalog, built.settings.engine, policy=built.settings.policy)
+        engine = built.live_engine()
         with built.uow() as uow:
             counts = engine.reconcile(uow, built.now())
     if json:

@@ -241,3 +241,15 @@ class NodeEventRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     at: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(200))
+
+
+class AssignmentRow(Base):
+    """A node of a reservation's for a span of its term (until NULL: for as long as the contract holds it)."""
+
+    __tablename__ = "assignments"
+    contract_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)
+    since: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pool: Mapped[str] = mapped_column(String(200), index=True)
+    until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    down_since: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -11,6 +11,7 @@ import psycopg
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neocloud.adapters.store.assignments import SqlAssignments
 from neocloud.adapters.store.billing import SqlBilling
 from neocloud.adapters.store.contracts import SqlContracts
 from neocloud.adapters.store.database import is_unavailable, unavailable
@@ -22,6 +23,7 @@ from neocloud.adapters.store.session import Transaction
 from neocloud.adapters.store.tenants import SqlTenants
 from neocloud.adapters.store.workloads import SqlWorkloads
 from neocloud.app.ports import (
+    AssignmentRepository,
     BillingRepository,
     ContractRepository,
     FleetRepository,
@@ -59,6 +61,7 @@ class SqlUnitOfWork:
         self.keys: KeyRepository = SqlKeys(self._tx)
         self.workloads: WorkloadRepository = SqlWorkloads(self._tx)
         self.nodes: NodeRepository = SqlNodes(self._tx)
+        self.assignments: AssignmentRepository = SqlAssignments(self._tx)
 
     def __enter__(self) -> Self:
         self._tx.begin()

@@ -45,6 +45,7 @@ async def submit(body: schemas.WorkloadIn, ctx: Ctx, once: Once) -> Response:
                 ctx.new_id,
                 tenant_id=None if who.is_operator else who.tenant_id,
                 policy=ctx.settings.policy,
+                catalog=ctx.catalog,
             )
         ),
     )
