@@ -48,3 +48,26 @@ def test_refusals_write_nothing(api: Any, method: str, path: str, body: Any, sta
     if code is not None:
         assert refused["error"]["code"] == code
     assert api("GET", f"/nodes/{NODE}", "operator")["history"] == []
+
+
+def test_a_reservations_nodes_are_its_tenants_to_see(api: Any) -> None:
+    now = api.ctx.now()
+    body = {"pool": "s1/h100-sxm", "start": now, "end": now + 30 * 86_400, "gpus": 16}
+    contract = api("POST", "/contracts", "lab", json=body, status=201)
+    assert api("GET", f"/contracts/{contract['id']}/nodes", "lab") == []  # until the engine's next step
+    with api.ctx.uow() as uow:
+        api.ctx.live_engine().reconcile(uow, now + 1)
+    spans = api("GET", f"/contracts/{contract['id']}/nodes", "lab")
+    assert [(s["since"], s["until"], s["down_since"]) for s in spans] == [(now + 1, None, None)] * 2
+    mine = api("GET", "/nodes?tenant=lab", "operator")["items"]
+    assert [(n["name"], n["contract"], n["tenant"]) for n in mine] == [
+        (s["node"], contract["id"], "t-lab") for s in spans
+    ]
+    assert api("GET", "/nodes?tenant=research", "operator")["items"] == []
+    assert api("GET", f"/nodes/{spans[0]['node']}", "operator")["contract"] == contract["id"]
+    # Another tenant learns nothing of it; a tenant filter naming no tenant is refused.
+    assert (
+        api("GET", f"/contracts/{contract['id']}/nodes", "research", status=404)["error"]["code"] == "unknown_contract"
+    )
+    assert api("GET", "/nodes?tenant=ghost", "operator", status=404)["error"]["code"] == "unknown_tenant"
+    assert api("GET", "/nodes?tenant=lab", "lab", status=403)["error"]["code"] == "forbidden"

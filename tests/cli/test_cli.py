@@ -96,6 +96,11 @@ def test_workloads_run_locally_one_engine_step_at_a_time(cli: Any) -> None:
     assert (work["status"], work["gpus"]) == ("pending", 2)
     stepped = {"finished": 0, "started": 1, "preempted": 0, "assigned": 8, "healed": 0}  # 64 GPUs: 8 nodes of its own
     assert as_json(cli("workload", "step", "--json")) == stepped
+    spans = as_json(cli("contract", "nodes", contract["id"], "--json"))
+    mine = as_json(cli("node", "list", "--tenant", "lab", "--json"))["items"]
+    assert sorted(n["name"] for n in mine) == sorted(s["node"] for s in spans)
+    assert len(spans) == 8
+    assert {n["contract"] for n in mine} == {contract["id"]}
     shown = as_json(cli("workload", "show", work["id"], "--json"))
     assert shown["status"] == "running"
     assert len(shown["allocation"]) >= 1

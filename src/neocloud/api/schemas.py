@@ -439,6 +439,8 @@ class NodeOut(BaseModel):
     state: NodeStateName
     since: int | None = Field(description="When it entered its state; none: up since the fleet was loaded.")
     reason: str
+    contract: str | None = Field(description="The reservation whose node it is now; none: a shared node.")
+    tenant: str | None = Field(description="That reservation's tenant.")
 
 
 class NodeEventOut(BaseModel):
@@ -450,6 +452,13 @@ class NodeEventOut(BaseModel):
 
 class NodeDetailOut(NodeOut):
     history: list[NodeEventOut] = Field(description="Its changes of state, oldest first.")
+
+
+class AssignmentOut(BaseModel):
+    node: str
+    since: int = Field(description="The contract's from then (a replacement: once spot work's notice ran).")
+    until: int | None = Field(description="Until then; none: for as long as the contract holds it.")
+    down_since: int | None = Field(description="Out of service since then, not replaced yet.")
 
 
 class NodeStateIn(_In):

@@ -28,28 +28,54 @@ class NodeView:
     state: NodeState
     since: int | None  # when it entered its state; None: up since the fleet was loaded
     reason: str
+    contract: str | None = None  # the reservation whose node it is now (app/assignment.py)
+    tenant: str | None = None
 
 
 def inventory(
-    uow: UnitOfWork, catalog: Catalog, pool: str | None = None, state: NodeState | None = None
+    uow: UnitOfWork,
+    catalog: Catalog,
+    pool: str | None = None,
+    state: NodeState | None = None,
+    tenant: str | None = None,
 ) -> list[NodeView]:
-    """Every node (of `pool`, in `state`), by name. Nodes that are not up are found from their history;
-    the others come from the fleet's nodes, made once per fleet and process (30,028 for colossus-1)."""
+    """Every node (of `pool`, in `state`, of `tenant`'s reservations), by name, with the reservation whose
+    node it is. Nodes that are not up are found from their history; the others come from the fleet's nodes,
+    made once per fleet and process (30,028 for colossus-1)."""
     states = uow.nodes.current()
     sites = tuple(uow.fleet.list_sites())
-    if state is not None and state is not NodeState.UP:
-        found = [
-            _view(site, node, catalog[node.gpu_model].spans_nodes, event)
-            for name, event in states.items()
-            if event.state is state
-            for site in sites
-            if (node := site.node(name)) is not None
-        ]
-        return sorted((v for v in found if pool is None or v.pool == pool), key=lambda v: v.name)
-    views = (v for v in _fleet(*_key(sites, catalog)) if pool is None or v.pool == pool)
-    if state is NodeState.UP:
-        return [v for v in views if v.name not in states or states[v.name].state is NodeState.UP]
-    return [v if v.name not in states else _view_in(v, states[v.name]) for v in views]
+    holders = _holders(uow)
+    if tenant is not None:
+        views = (_view_at(site, name, catalog, states.get(name)) for name in holders for site in sites)
+        found = (v for v in views if v is not None and (pool is None or v.pool == pool))
+        mine = (v for v in found if holders[v.name][1] == tenant and (state is None or v.state is state))
+    elif state is not None and state is not NodeState.UP:
+        views = (_view_at(site, name, catalog, event) for name, event in states.items() for site in sites)
+        mine = (v for v in views if v is not None and v.state is state and (pool is None or v.pool == pool))
+    else:
+        every = (v for v in _fleet(*_key(sites, catalog)) if pool is None or v.pool == pool)
+        if state is NodeState.UP:
+            mine = (v for v in every if v.name not in states or states[v.name].state is NodeState.UP)
+        else:
+            mine = (v if v.name not in states else _view_in(v, states[v.name]) for v in every)
+    return sorted((_held(v, holders) for v in mine), key=lambda v: v.name)
+
+
+def _holders(uow: UnitOfWork) -> dict[str, tuple[str, str]]:
+    """Node -> (contract, tenant) of the reservations' nodes now."""
+    spans = uow.assignments.current()
+    tenants = {c.id: c.tenant_id for c in uow.contracts.get_many({s.contract_id for s in spans}).values()}
+    return {s.node: (s.contract_id, tenants[s.contract_id]) for s in spans}
+
+
+def _held(view: NodeView, holders: dict[str, tuple[str, str]]) -> NodeView:
+    held = holders.get(view.name)
+    return view if held is None else replace(view, contract=held[0], tenant=held[1])
+
+
+def _view_at(site: Site, name: str, catalog: Catalog, event: NodeEvent | None) -> NodeView | None:
+    node = site.node(name)
+    return None if node is None else _view(site, node, catalog[node.gpu_model].spans_nodes, event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +144,12 @@ def _view_in(view: NodeView, event: NodeEvent) -> NodeView:
 
 
 def get_node(uow: UnitOfWork, catalog: Catalog, name: str) -> tuple[NodeView, list[NodeEvent]]:
-    """A node and its history."""
+    """A node, the reservation whose node it is, and its history."""
     for site in uow.fleet.list_sites():
-        node = site.node(name)
-        if node is not None:
-            history = uow.nodes.history(name)
-            event = history[-1] if history else None
-            return _view(site, node, catalog[node.gpu_model].spans_nodes, event), history
+        history = uow.nodes.history(name) if site.node(name) is not None else []
+        view = _view_at(site, name, catalog, history[-1] if history else None)
+        if view is not None:
+            return _held(view, _holders(uow)), history
     raise UnknownNode(f"unknown node {quoted(name)}", node=name)
 
 

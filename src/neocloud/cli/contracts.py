@@ -141,6 +141,25 @@ def contract_cancel(ctx: typer.Context, contract_id: str, json: Json = False) ->
     answer(ctx, json, lambda api: api.contracts.cancel(contract_id), shown_as("contract cancelled"), names=True)
 
 
+@contract_app.command("nodes")
+def contract_nodes(ctx: typer.Context, contract_id: str, json: Json = False) -> None:
+    """A reservation's own nodes, span by span: given at its start, replaced when one fails, given back at its end."""
+
+    def render(spans: list[Any], _: Any) -> None:
+        rows = [
+            (
+                a.node,
+                show_time(a.since),
+                "" if a.until is None else show_time(a.until),
+                "" if a.down_since is None else f"down since {show_time(a.down_since)}",
+            )
+            for a in spans
+        ]
+        table(f"nodes of {contract_id}", ["node", "since", "until", "note"], rows)
+
+    answer(ctx, json, lambda api: api.contracts.nodes(contract_id), render)
+
+
 @contract_app.command("extend")
 def contract_extend(
     ctx: typer.Context,

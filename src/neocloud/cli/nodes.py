@@ -16,12 +16,22 @@ from neocloud.cli.tree import help_of
 node_app = group(help=help_of("node"))
 PoolOption = Annotated[str | None, typer.Option(help="Only this pool's nodes.")]
 Reason = Annotated[str, typer.Option(help="Why, kept in the node's history.")]
-COLUMNS = ["node", "pool", "rack", "GPUs", "state", "since", "reason"]
+COLUMNS = ["node", "pool", "rack", "GPUs", "state", "since", "reason", "tenant", "contract"]
 
 
 def _rows(nodes: list[Any]) -> list[tuple[object, ...]]:
     return [
-        (n.name, n.pool, n.rack, n.gpus, n.state, "" if n.since is None else show_time(n.since), n.reason)
+        (
+            n.name,
+            n.pool,
+            n.rack,
+            n.gpus,
+            n.state,
+            "" if n.since is None else show_time(n.since),
+            n.reason,
+            n.tenant or "",
+            n.contract or "",
+        )
         for n in nodes
     ]
 
@@ -31,12 +41,13 @@ def node_list(
     ctx: typer.Context,
     pool: PoolOption = None,
     state: Annotated[str | None, typer.Option(help="up | draining | down | maintenance")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Only the nodes of this tenant's reservations.")] = None,
     cursor: Cursor = None,
     limit: Limit = PAGE,
     every: Every = False,
     json: Json = False,
 ) -> None:
-    """Nodes by name, with their state (operator)."""
+    """Nodes by name, with their state and the reservation whose node each is (operator)."""
     answer_page(
         ctx,
         json,
@@ -45,6 +56,7 @@ def node_list(
         lambda nodes, _: table("nodes", COLUMNS, _rows(nodes)),
         pool=pool,
         state=state,
+        tenant=tenant,
     )
 
 
@@ -70,7 +82,9 @@ def node_show(ctx: typer.Context, name: str, json: Json = False) -> None:
     def render(node: Any, _: Any) -> None:
         out().print(
             f"{node.name}: {node.gpus} x {node.gpu_model}, site {node.site}, block {node.block}, rack {node.rack}, "
-            f"NVLink domain {node.nvlink_domain}; {node.state}" + (f" ({node.reason})" if node.reason else ""),
+            f"NVLink domain {node.nvlink_domain}; {node.state}"
+            + (f" ({node.reason})" if node.reason else "")
+            + (f"; {node.tenant}'s, contract {node.contract}" if node.contract else ""),
             highlight=False,
         )
         if node.history:

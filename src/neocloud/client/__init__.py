@@ -17,6 +17,7 @@ stable code, message and details. Lists return one Page; `pages` walks them all.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -176,6 +177,11 @@ class Contracts(_Resource):
     def get(self, contract_id: str) -> s.ContractOut:
         return self.c.get(s.ContractOut, f"/contracts/{contract_id}")
 
+    def nodes(self, contract_id: str) -> builtins.list[s.AssignmentOut]:
+        """The contract's nodes, span by span, oldest first."""
+        spans = self.c.send("GET", f"/contracts/{contract_id}/nodes").json()
+        return [s.AssignmentOut.model_validate(span) for span in spans]
+
     def cancel(self, contract_id: str) -> s.ContractOut:
         return self.c.post(s.ContractOut, f"/contracts/{contract_id}/cancel")
 
@@ -313,9 +319,15 @@ class Revenue(_Resource):
 
 class Nodes(_Resource):
     def list(
-        self, pool: str | None = None, state: str | None = None, cursor: str | None = None, limit: int | None = None
+        self,
+        pool: str | None = None,
+        state: str | None = None,
+        tenant: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
     ) -> s.Page[s.NodeOut]:
-        return self.c.get(s.Page[s.NodeOut], "/nodes", pool=pool, state=state, cursor=cursor, limit=limit)
+        query = {"pool": pool, "state": state, "tenant": tenant, "cursor": cursor, "limit": limit}
+        return self.c.get(s.Page[s.NodeOut], "/nodes", **query)
 
     def states(
         self, pool: str | None = None, cursor: str | None = None, limit: int | None = None

@@ -111,6 +111,16 @@ def show_contract(contract_id: ContractId, ctx: Ctx, who: Who) -> Any:
         return plain(_visible(uow, who, contract_id))
 
 
+@router.get("/contracts/{contract_id}/nodes", response_model=list[schemas.AssignmentOut])
+def contract_nodes(contract_id: ContractId, ctx: Ctx, who: Who) -> Any:
+    """The nodes of a reservation, span by span, oldest first: given at its start, a failed one's span ending
+    where its replacement's begins, all given back at its end. Empty for contracts without nodes of their own
+    (rate agreements, and reservations that are not whole nodes or NVLink domains)."""
+    with ctx.uow() as uow:
+        _visible(uow, who, contract_id)
+        return plain(uow.assignments.of_contract(contract_id))
+
+
 @router.post("/contracts/{contract_id}/cancel", response_model=schemas.ContractOut)
 def cancel_contract(contract_id: ContractId, ctx: Ctx, who: Who) -> Any:
     """Cancel; the GPUs stay booked (and billed) until the termination notice runs out."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from neocloud.api import schemas
 from neocloud.api.deps import Ctx, Cursor, Limit, Operator, paged
 from neocloud.app import listings, nodes
+from neocloud.app.services import get_tenant
 from neocloud.app.views import plain
 from neocloud.core import bounds
 from neocloud.core.nodes import NodeState
@@ -18,6 +19,9 @@ router = APIRouter(tags=["nodes"])
 NodeName = Annotated[str, Path(max_length=200, pattern=bounds.ID)]
 PoolFilter = Annotated[str | None, Query(max_length=200, pattern=bounds.ID, description="Only this pool's nodes.")]
 StateFilter = Annotated[schemas.NodeStateName | None, Query(description="Only nodes in this state.")]
+TenantFilter = Annotated[
+    str | None, Query(max_length=200, pattern=bounds.ID, description="Only the nodes of this tenant's reservations.")
+]
 
 
 @router.get("/nodes", response_model=schemas.Page[schemas.NodeOut])
@@ -26,12 +30,15 @@ def list_nodes(
     who: Operator,
     pool: PoolFilter = None,
     state: StateFilter = None,
+    tenant: TenantFilter = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> dict[str, Any]:
-    """Every node by name, with its place in the fabric and its state (operator)."""
+    """Every node by name, with its place in the fabric, its state and the reservation whose node it is
+    (operator)."""
     with ctx.uow() as uow:
-        views = nodes.inventory(uow, ctx.catalog, pool, None if state is None else NodeState(state))
+        tenant_id = get_tenant(uow, tenant).id if tenant else None
+        views = nodes.inventory(uow, ctx.catalog, pool, None if state is None else NodeState(state), tenant_id)
     return paged(listings.NODES.of(cursor, limit, views))
 
 
