@@ -71,3 +71,23 @@ def test_a_reservations_nodes_are_its_tenants_to_see(api: Any) -> None:
     )
     assert api("GET", "/nodes?tenant=ghost", "operator", status=404)["error"]["code"] == "unknown_tenant"
     assert api("GET", "/nodes?tenant=lab", "lab", status=403)["error"]["code"] == "forbidden"
+
+
+def test_spares_through_the_api(api: Any) -> None:
+    pool = "s1/h100-sxm"
+    assert api("GET", f"/spares?pool={pool}", "operator")["units"] == 0
+    kept = api("PUT", "/spares", "operator", json={"pool": pool, "units": 2})
+    assert (kept["units"], kept["gpus"]) == (2, 16)
+    for body, status, code in [
+        ({"pool": pool, "units": -1}, 422, "invalid_request"),
+        ({"pool": pool, "units": 1.5}, 422, "invalid_request"),
+        ({"pool": pool, "units": "2"}, 422, "invalid_request"),
+        ({"pool": pool, "units": 17}, 422, "invalid_input"),  # 16 nodes
+        ({"pool": "s1/none", "units": 1}, 404, "unknown_pool"),
+    ]:
+        assert api("PUT", "/spares", "operator", json=body, status=status)["error"]["code"] == code
+    assert api("PUT", "/spares", "lab", json={"pool": pool, "units": 1}, status=403)["error"]["code"] == "forbidden"
+    now = api.ctx.now()
+    body = {"pool": pool, "start": now + 60, "end": now + 86_400, "gpus": 120}
+    assert api("POST", "/contracts", "lab", json=body, status=409)["error"]["code"] == "overbooked"  # 112 are for sale
+    assert api("GET", f"/spares?pool={pool}", "operator")["units"] == 2

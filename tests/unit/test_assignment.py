@@ -7,10 +7,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from neocloud.app import assignment, billing, live, nodes, services
 from neocloud.app.services import ContractRequest
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import ContractKind, TenantKind
+from neocloud.core.errors import Overbooked
 from neocloud.core.nodes import NodeState
 
 from ..builders import POOL
@@ -162,3 +165,24 @@ def test_an_nvl72_rack_is_one_unit(catalog: Any) -> None:
     assert len(racks[two]) == 2  # 144: two racks of one block, not split across blocks
     assert len({r.rpartition("-r")[0] for r in racks[two]}) == 1
     assert not racks[one] & racks[two]
+
+
+def test_spares_are_kept_unsold_and_replace_failed_nodes(memory: MemoryStore) -> None:
+    with memory.uow() as uow:
+        kept = assignment.set_spares(uow, memory.catalog, POOL, 2, MAY.start - H, memory.new_id)
+    assert (kept.units, kept.gpus, kept.since) == (2, 16, MAY.start - H)
+    lab = sign(memory, "lab", ContractKind.RESERVED, 16)
+    sign(memory, "research", ContractKind.INTERNAL, 96)  # 112 of 128: the rest is the spares'
+    with pytest.raises(Overbooked):
+        sign(memory, "research", ContractKind.INTERNAL, 8)
+    with pytest.raises(Overbooked), memory.uow() as uow:  # more spares than is unsold
+        assignment.set_spares(uow, memory.catalog, POOL, 3, MAY.start, memory.new_id)
+    engine = live.LiveEngine(memory.catalog)
+    step(memory, engine, MAY.start)
+    set_state(memory, held(memory, lab)[0], NodeState.DOWN, MAY.start + H)
+    assert step(memory, engine, MAY.start + H + 1)["healed"] == 1  # from the spares
+    with memory.uow() as uow:
+        assert assignment.spares(uow, memory.catalog, POOL, MAY.start + H).units == 2
+        assert assignment.set_spares(uow, memory.catalog, POOL, 0, MAY.start + 2 * H, memory.new_id).units == 0
+        [hold] = [h for h in uow.ledger.load([POOL], lock=False).holds(POOL) if h.kind == "spare"]
+    assert (hold.start, hold.end) == (MAY.start - H, MAY.start + 2 * H)  # kept as it was until it changed

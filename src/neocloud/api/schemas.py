@@ -461,6 +461,18 @@ class AssignmentOut(BaseModel):
     down_since: int | None = Field(description="Out of service since then, not replaced yet.")
 
 
+class SparesIn(_In):
+    pool: PoolName
+    units: Count = Field(description="Assignment units (nodes; racks for NVL72) kept unsold; 0: none.")
+
+
+class SparesOut(BaseModel):
+    pool: str
+    units: int = Field(description="Assignment units kept unsold, to replace reservations' failed nodes.")
+    gpus: int
+    since: int | None = Field(description="Kept since then; none: no spares.")
+
+
 class NodeStateIn(_In):
     reason: Text = ""
 

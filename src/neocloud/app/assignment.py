@@ -19,11 +19,14 @@ from dataclasses import dataclass, field, replace
 
 from neocloud.app.nodes import PoolUnits, units_by_pool
 from neocloud.app.ports import UnitOfWork
-from neocloud.app.services import NewId
+from neocloud.app.services import NewId, get_pool
 from neocloud.core.assignment import Assignment, Unit, choose, units_needed
 from neocloud.core.billing.rating import Outage
+from neocloud.core.bounds import MAX_TIME, check_count
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind
+from neocloud.core.errors import InvalidInput
+from neocloud.core.ledger import Hold, HoldKind, Ledger
 from neocloud.core.nodes import NodeEvent, NodeState
 from neocloud.core.workload import WorkloadStatus
 
@@ -213,3 +216,54 @@ def nodes_of(uow: UnitOfWork, contract_id: str) -> list[Assignment]:
 def owners(rows: Iterable[Assignment], now: int) -> dict[str, str]:
     """Node -> the contract it is assigned to now (spans that begin later, after a notice, not yet)."""
     return {r.node: r.contract_id for r in rows if r.since <= now}
+
+
+@dataclass(frozen=True, slots=True)
+class Spares:
+    """Units of a pool kept unsold from `since` on, so that a reservation's failed node always finds a
+    replacement; they run spot and on-demand work while idle, as any free node does."""
+
+    pool: str
+    units: int
+    gpus: int
+    since: int | None
+
+
+def spares(uow: UnitOfWork, catalog: Catalog, pool: str, now: int) -> Spares:
+    """The pool's spares now."""
+    get_pool(uow, pool)
+    hold = _spare_hold(uow.ledger.load([pool], lock=False), pool, now)
+    size = _unit_size(uow, catalog, pool)
+    return Spares(pool, 0, 0, None) if hold is None else Spares(pool, hold.gpus // size, hold.gpus, hold.start)
+
+
+def set_spares(uow: UnitOfWork, catalog: Catalog, pool: str, units: int, now: int, new_id: NewId) -> Spares:
+    """Keep `units` of the pool unsold from now on (0: none): a hold of kind spare in the ledger, refused
+    (overbooked) where the capacity is sold already."""
+    get_pool(uow, pool)
+    size = _unit_size(uow, catalog, pool)
+    check_count(units, "units", 0, len(units_by_pool(uow, catalog)[pool].units))
+    ledger = uow.ledger.load([pool], lock=True)
+    current = _spare_hold(ledger, pool, now)
+    if current is not None:
+        if current.start < now:  # kept as it was until now
+            uow.ledger.save(ledger.shrink(current.id, end=now))
+        else:
+            ledger.cancel(current.id)
+            uow.ledger.delete(current.id)
+    if not units:
+        return Spares(pool, 0, 0, None)
+    hold = ledger.book(Hold(new_id("spare"), pool, units * size, now, MAX_TIME, HoldKind.SPARE))
+    uow.ledger.save(hold)
+    return Spares(pool, units, hold.gpus, now)
+
+
+def _spare_hold(ledger: Ledger, pool: str, now: int) -> Hold | None:
+    return next((h for h in ledger.holds(pool) if h.kind is HoldKind.SPARE and h.end > now), None)
+
+
+def _unit_size(uow: UnitOfWork, catalog: Catalog, pool: str) -> int:
+    size = units_by_pool(uow, catalog)[pool].size
+    if size is None:
+        raise InvalidInput(f"pool {pool} has nodes of different sizes: its reservations get no nodes", pool=pool)
+    return size

@@ -109,3 +109,22 @@ _change("drain", "drains", "Take no new work on a node; what runs there finishes
 _change("resume", "resumed", "Put a node back in service.")
 _change("down", "marked down", "Mark a node failed: it takes no new work.")
 _change("maintenance", "in maintenance", "Take a node out of service on purpose: it takes no new work.")
+
+
+@node_app.command("spares")
+def node_spares(
+    ctx: typer.Context,
+    pool: str,
+    units: Annotated[
+        int | None, typer.Option("--set", help="Keep this many units (nodes; NVL72 racks) unsold from now on.")
+    ] = None,
+    json: Json = False,
+) -> None:
+    """A pool's spares: units kept unsold so that a reservation's failed node always finds a replacement;
+    while idle they run spot and on-demand work (operator)."""
+
+    def render(kept: Any, _: Any) -> None:
+        since = "" if kept.since is None else f" since {show_time(kept.since)}"
+        out().print(f"{kept.pool}: {kept.units} spare units ({kept.gpus:,} GPUs) kept unsold{since}", highlight=False)
+
+    answer(ctx, json, lambda api: api.nodes.spares(pool, units), render)

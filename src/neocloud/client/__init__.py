@@ -337,6 +337,12 @@ class Nodes(_Resource):
     def get(self, name: str) -> s.NodeDetailOut:
         return self.c.get(s.NodeDetailOut, f"/nodes/{name}")
 
+    def spares(self, pool: str, units: int | None = None) -> s.SparesOut:
+        """The pool's spares; with `units`, keep that many unsold from now on."""
+        if units is None:
+            return self.c.get(s.SparesOut, "/spares", pool=pool)
+        return self.c.post(s.SparesOut, "/spares", {"pool": pool, "units": units}, method="PUT")
+
     def change(self, name: str, action: str, reason: str = "") -> s.NodeOut:
         """`action`: drain, resume, down or maintenance."""
         return self.c.post(s.NodeOut, f"/nodes/{name}/{action}", {"reason": reason})

@@ -32,6 +32,7 @@ class HoldKind(StrEnum):
     SPOT = "spot"
     INTERNAL = "internal"
     MAINTENANCE = "maintenance"  # lowers the capacity that can be sold
+    SPARE = "spare"  # kept unsold, to replace the failed nodes of reservations (app/assignment.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from neocloud.api import schemas
 from neocloud.api.deps import Ctx, Cursor, Limit, Operator, paged
-from neocloud.app import listings, nodes
+from neocloud.app import assignment, listings, nodes
 from neocloud.app.services import get_tenant
 from neocloud.app.views import plain
 from neocloud.core import bounds
@@ -57,6 +57,22 @@ def show_node(name: NodeName, ctx: Ctx, who: Operator) -> dict[str, Any]:
     with ctx.uow() as uow:
         node, history = nodes.get_node(uow, ctx.catalog, name)
     return {**plain(node), "history": plain(history)}
+
+
+@router.get("/spares", response_model=schemas.SparesOut)
+def show_spares(ctx: Ctx, who: Operator, pool: Annotated[str, Query(max_length=200, pattern=bounds.ID)]) -> Any:
+    """The pool's spares: assignment units kept unsold so that a reservation's failed node always finds a
+    replacement (operator)."""
+    with ctx.uow() as uow:
+        return plain(assignment.spares(uow, ctx.catalog, pool, ctx.now()))
+
+
+@router.put("/spares", response_model=schemas.SparesOut)
+def set_spares(body: schemas.SparesIn, ctx: Ctx, who: Operator) -> Any:
+    """Keep this many units of the pool unsold from now on; they run spot and on-demand work while idle.
+    409 `overbooked` where the capacity is sold already (operator)."""
+    with ctx.uow() as uow:
+        return plain(assignment.set_spares(uow, ctx.catalog, body.pool, body.units, ctx.now(), ctx.new_id))
 
 
 def _state_route(action: str, state: NodeState, doc: str) -> None:
