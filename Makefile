@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run tour test lint bench lock clean
+.PHONY: run tour test system lint bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,11 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# System packages the tests need (Slurm, munge, MariaDB), installed and started when missing.
+system:
+	bash scripts/system-packages.sh
+
+test: system lint
 	$(BIN)/pytest -n auto  # the tiers in parallel, one worker per core
 
 bench: $(VENV)/.dev-installed

@@ -21,6 +21,7 @@ from neocloud.core.catalog import Catalog
 from .builders import seed
 from .memory_store import MemoryStore
 from .servers import missing
+from .slurm import slurm, slurm_cluster  # noqa: F401  (fixtures)
 
 PG_ADMIN_URL = os.environ.get("NEOCLOUD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 # The shared traces sit beside the repository (../shared/traces), in development and in CI.

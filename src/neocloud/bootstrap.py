@@ -12,13 +12,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from neocloud.adapters.slurm.cli import SlurmCli
 from neocloud.adapters.specs import load_catalog
 from neocloud.adapters.store.database import default_url, is_unavailable, make_engine, migrate, unavailable
 from neocloud.adapters.store.ledger import LedgerSnapshots
 from neocloud.adapters.store.uow import SqlStore
 from neocloud.app.credit import Policy
 from neocloud.app.live import LiveEngine
-from neocloud.app.ports import UnitOfWork
+from neocloud.app.ports import UnitOfWork, WorkloadManager
 from neocloud.core.catalog import Catalog
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.errors import InvalidInput, StoreUnavailable
@@ -53,6 +54,7 @@ class Settings:
     engine_ordering: str = "fifo"  # the live engine's policies (`neocloud simulate policies` lists them)
     engine_placement: str = "bestfit"
     dedicated_nodes: bool = True  # reservations of whole units get nodes of their own (False: pooled)
+    slurm_conf: str = ""  # a Slurm cluster's slurm.conf: the server keeps that cluster in step; "": no Slurm
     access_log: bool = True
     gc_defaults: bool = False  # keep Python's collector settings in the server (see api/asgi.py)
 
@@ -91,6 +93,8 @@ class Settings:
             self.engine.check()
         except InvalidInput as exc:
             raise InvalidInput(f"NEOCLOUD_ENGINE_ORDERING / NEOCLOUD_ENGINE_PLACEMENT: {exc.message}") from None
+        if self.slurm_conf and not Path(self.slurm_conf).is_file():
+            raise InvalidInput(f"NEOCLOUD_SLURM_CONF: no Slurm configuration at {self.slurm_conf[:200]!r}")
         if self.default_quota_gpus is not None and not 0 <= self.default_quota_gpus <= 10_000_000:
             raise InvalidInput("NEOCLOUD_DEFAULT_QUOTA_GPUS must be within 0 and 10000000, or -1 for none")
 
@@ -153,6 +157,10 @@ class Context:
 
     def new_id(self, prefix: str) -> str:
         return new_id(prefix)
+
+    def workload_manager(self) -> WorkloadManager | None:
+        """The Slurm cluster the settings name, if any."""
+        return SlurmCli(Path(self.settings.slurm_conf)) if self.settings.slurm_conf else None
 
     def live_engine(self) -> LiveEngine:
         """The live engine as the settings configure it."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,7 +19,7 @@ from neocloud.api import errors, metrics
 from neocloud.api.door import Door
 from neocloud.api.ratelimit import RateLimiter
 from neocloud.api.routes import contracts, v1
-from neocloud.app import auth
+from neocloud.app import auth, cluster_sync
 from neocloud.app.signing import SigningDesk
 from neocloud.core.errors import NeocloudError
 
@@ -64,11 +65,28 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
 
 
 async def _reconcile_forever(ctx: bootstrap.Context, tick: float) -> None:
+    """Each tick: the Slurm cluster's news in (failed nodes), the live engine's step (reservations' nodes,
+    healing, work), and the result out to Slurm (reservations, drains). A part that fails is logged and tried
+    again at the next tick, and does not stop the others; none holds up the API."""
     engine = ctx.live_engine()
+    manager = ctx.workload_manager()
+
+    def synced() -> None:
+        if manager is None:
+            return
+        try:
+            cluster_sync.sync(ctx.uow, ctx.catalog, manager, ctx.now())
+            metrics.SLURM_SYNCED.set(time.time())
+        except NeocloudError as exc:  # Slurm or the store is away
+            log.warning("slurm sync: %s: %s", exc.code, exc.message)
+        except Exception:
+            log.exception("slurm sync failed")
 
     def step() -> None:
+        synced()
         with ctx.uow() as uow:
             engine.reconcile(uow, ctx.now())
+        synced()
 
     while True:
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -30,6 +30,9 @@ CONTRACTS_SIGNED = Counter("neocloud_contracts_signed_total", "Contracts signed 
 SIGNING_BATCH = Histogram("neocloud_signing_batch_size", "Requests per signing batch", buckets=(1, 2, 4, 8, 16, 32, 64))
 RATE_LIMITED = Counter("neocloud_rate_limited_total", "Requests refused with 429")
 STORE_ERRORS = Counter("neocloud_store_errors_total", "Requests that failed on the store", ["kind"])
+SLURM_SYNCED = Gauge(
+    "neocloud_slurm_synced_seconds", "When the Slurm cluster was last in step (Unix time)", multiprocess_mode="max"
+)
 INTERNAL_ERRORS = Counter("neocloud_internal_errors_total", "Requests answered 500 (a fault of ours)")
 
 

@@ -7,6 +7,7 @@ items whose key comes after `after`, at most `limit` of them."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -19,7 +20,7 @@ from neocloud.core.billing.rating import Outage
 from neocloud.core.contracts import Contract, ContractKind, Limits, PriceAgreement, Tenant
 from neocloud.core.fleet import Pool, Site
 from neocloud.core.ledger import Hold, Ledger
-from neocloud.core.nodes import NodeEvent
+from neocloud.core.nodes import NodeEvent, NodeState
 
 Key = tuple[Any, ...]  # a list's sort key: lists page by it (app/pages.py)
 AgreementKey = tuple[str, str, ContractKind]  # tenant id, pool, kind
@@ -32,6 +33,41 @@ class Executor(Protocol):
     def launch(self, workload: StoredWorkload, allocation: tuple[tuple[str, int], ...], now: int) -> None: ...
     def halt(self, workload: StoredWorkload, now: int) -> None: ...
     def finished_by(self, workload: StoredWorkload, now: int) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedNode:
+    """A node as the workload manager reports it: its state in neocloud's terms, and the manager's reason."""
+
+    name: str
+    state: NodeState
+    reason: str = ""
+    since: int | None = None  # when the manager recorded the reason (its own time of the change)
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedReservation:
+    """A reservation in the workload manager: its nodes for its accounts, until `end` (Unix seconds)."""
+
+    name: str
+    nodes: frozenset[str]
+    accounts: frozenset[str]
+    end: int
+
+
+class WorkloadManager(Protocol):
+    """A real cluster's manager (Slurm: adapters/slurm): its accounts, reservations and nodes' states.
+    Every call may raise WorkloadManagerUnavailable; none changes neocloud's store."""
+
+    def accounts(self) -> set[str]: ...
+    def add_account(self, name: str) -> None: ...
+    def reservations(self) -> dict[str, ManagedReservation]: ...
+    def reserve(self, reservation: ManagedReservation, now: int) -> None: ...  # create
+    def update(self, reservation: ManagedReservation) -> None: ...  # its nodes and end
+    def release(self, name: str) -> None: ...  # delete
+    def nodes(self) -> dict[str, ManagedNode]: ...
+    def drain(self, node: str, reason: str) -> None: ...
+    def resume(self, node: str) -> None: ...
 
 
 class FleetRepository(Protocol):

@@ -90,6 +90,9 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
     operator_key: Annotated[bool, typer.Option(help="Create and print an operator key before starting.")] = False,
     wait: Annotated[float | None, typer.Option(help="Seconds to wait for the store at boot (default 60).")] = None,
+    slurm_conf: Annotated[
+        str | None, typer.Option(help="Keep this Slurm cluster (its slurm.conf) in step: reservations, node states.")
+    ] = None,
 ) -> None:
     """Run the REST API (OpenAPI at /docs and /openapi.json), waiting for its store if it is not up yet."""
     import logging
@@ -105,7 +108,7 @@ def serve(
     say = logging.getLogger("neocloud.server").warning
     opts = options(ctx)
     with reported(False):
-        config = bootstrap.Settings.from_env(db_url=opts.db, workers=workers, store_wait_s=wait)
+        config = bootstrap.Settings.from_env(db_url=opts.db, workers=workers, store_wait_s=wait, slurm_conf=slurm_conf)
         built = bootstrap.build_when_ready(config, say)
         try:
             if operator_key:
@@ -117,7 +120,10 @@ def serve(
             built.engine.dispose()
     # The workers build their own context from the environment, and share one folder for their metrics.
     os.environ.update(
-        NEOCLOUD_DB_URL=built.url, NEOCLOUD_WORKERS=str(workers), NEOCLOUD_STORE_WAIT_S=str(config.store_wait_s)
+        NEOCLOUD_DB_URL=built.url,
+        NEOCLOUD_WORKERS=str(workers),
+        NEOCLOUD_STORE_WAIT_S=str(config.store_wait_s),
+        NEOCLOUD_SLURM_CONF=config.slurm_conf,
     )
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="neocloud-metrics-"))
     if opts.catalog:

@@ -129,6 +129,12 @@ class StoreUnavailable(NeocloudError):
     code = "store_unavailable"
 
 
+class WorkloadManagerUnavailable(NeocloudError):
+    """The workload manager (Slurm) did not answer, or answered with an error; the sync tries again."""
+
+    code = "workload_manager_unavailable"
+
+
 class MissingExtra(NeocloudError):
     """A command that needs an optional part of neocloud (an extra) that is not installed."""
 

@@ -1,0 +1,134 @@
+"""Slurm through its commands: `sinfo --json` for nodes, `scontrol` for reservations and node states,
+`sacctmgr` for accounts. The commands, not slurmrestd: they come with every Slurm installation, need no
+daemon of their own (slurmrestd refuses to run as root and needs its own authentication set up), and what
+they print is stable enough to read (JSON where 22.05 has it, `scontrol -o`'s one line per record where it
+has not). Every call has a timeout: a slow or absent Slurm is an error neocloud reports and retries, never a
+hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from neocloud.app.ports import ManagedNode, ManagedReservation
+from neocloud.core.errors import WorkloadManagerUnavailable
+from neocloud.core.nodes import NodeState
+
+# sinfo's base states and flags, in neocloud's states (the first that applies).
+DOWN_FLAGS = {"NOT_RESPONDING", "FAIL", "FAILING", "POWERED_DOWN"}
+
+
+@dataclass(frozen=True, slots=True)
+class SlurmCli:
+    """`conf`: the cluster's slurm.conf (SLURM_CONF); None: the machine's own."""
+
+    conf: Path | None = None
+    timeout_s: float = 10.0
+
+    def run(self, *command: str) -> str:
+        env: Mapping[str, str] = os.environ if self.conf is None else {**os.environ, "SLURM_CONF": str(self.conf)}
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=self.timeout_s, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise WorkloadManagerUnavailable(f"{command[0]}: {exc}", command=command[0]) from None
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip().splitlines()
+            raise WorkloadManagerUnavailable(
+                f"{shlex.join(command[:3])}: {said[-1] if said else f'exit {done.returncode}'}", command=command[0]
+            )
+        return done.stdout
+
+    # -- accounts --
+
+    def accounts(self) -> set[str]:
+        return set(self.run("sacctmgr", "-n", "-P", "list", "account", "format=account").split())
+
+    def add_account(self, name: str) -> None:
+        """The account, and the user neocloud submits as in it (tenants' work is submitted under their account)."""
+        self.run("sacctmgr", "-i", "add", "account", name)
+        self.run("sacctmgr", "-i", "add", "user", _user(), f"account={name}")
+
+    # -- reservations --
+
+    def reservations(self) -> dict[str, ManagedReservation]:
+        found = {}
+        for line in self.run("scontrol", "show", "reservation", "-o").splitlines():
+            fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+            if "ReservationName" not in fields:
+                continue
+            name = fields["ReservationName"]
+            found[name] = ManagedReservation(
+                name,
+                frozenset(self.expand(fields.get("Nodes", ""))),
+                frozenset(a for a in fields.get("Accounts", "").split(",") if a and a != "(null)"),
+                _seconds(fields["EndTime"]),
+            )
+        return found
+
+    def reserve(self, reservation: ManagedReservation, now: int) -> None:
+        self.run(
+            "scontrol", "create", "reservation", f"ReservationName={reservation.name}",
+            f"Accounts={','.join(sorted(reservation.accounts))}", f"Nodes={','.join(sorted(reservation.nodes))}",
+            "StartTime=now", f"EndTime={_iso(reservation.end)}", "Flags=IGNORE_JOBS",
+        )  # fmt: skip
+
+    def update(self, reservation: ManagedReservation) -> None:
+        self.run(
+            "scontrol", "update", f"ReservationName={reservation.name}",
+            f"Nodes={','.join(sorted(reservation.nodes))}", f"EndTime={_iso(reservation.end)}",
+        )  # fmt: skip
+
+    def release(self, name: str) -> None:
+        self.run("scontrol", "delete", f"ReservationName={name}")
+
+    # -- nodes --
+
+    def nodes(self) -> dict[str, ManagedNode]:
+        found = {}
+        for node in json.loads(self.run("sinfo", "--json"))["nodes"]:
+            flags = set(node.get("state_flags") or ())
+            base = str(node.get("state", "")).upper()
+            if base in ("DOWN", "FUTURE", "UNKNOWN") or flags & DOWN_FLAGS:
+                state = NodeState.DOWN
+            elif "MAINTENANCE" in flags:
+                state = NodeState.MAINTENANCE
+            elif "DRAIN" in flags:
+                state = NodeState.DRAINING
+            else:
+                state = NodeState.UP
+            since = node.get("reason_changed_at") or None
+            found[node["name"]] = ManagedNode(node["name"], state, node.get("reason") or "", since)
+        return found
+
+    def drain(self, node: str, reason: str) -> None:
+        self.run("scontrol", "update", f"NodeName={node}", "State=DRAIN", f"Reason={reason or 'neocloud'}")
+
+    def resume(self, node: str) -> None:
+        self.run("scontrol", "update", f"NodeName={node}", "State=RESUME")
+
+    def expand(self, hostlist: str) -> list[str]:
+        """A Slurm host list (`b-000-r00-n[00-01]`) as names."""
+        if not hostlist or hostlist == "(null)":
+            return []
+        return self.run("scontrol", "show", "hostnames", hostlist).split()
+
+
+def _user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+# scontrol reads and writes times in the machine's local time, without a zone.
+def _iso(t: int) -> str:
+    return datetime.fromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _seconds(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp())

@@ -1,0 +1,118 @@
+"""neocloud in front of a real Slurm cluster (tests/slurm.py), with the server as a real process on SQLite and
+PostgreSQL: a signed reservation becomes a Slurm reservation on its nodes within seconds; a node Slurm marks
+down is replaced in that reservation within seconds, the time it was out is an incident from Slurm's own
+time of the failure, and the credit on the invoice follows from it; drains go both ways."""
+
+from __future__ import annotations
+
+import os
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from neocloud import bootstrap
+from neocloud.adapters.slurm.cli import SlurmCli
+from neocloud.adapters.slurm.localcluster import LocalSlurm
+from neocloud.adapters.specs import parse_fleet
+from neocloud.app import auth, billing, services
+from neocloud.core.billing.periods import month_of
+from neocloud.core.contracts import TenantKind
+
+from ..servers import serve
+from ..slurm import FLEET, NODES, POOL, until
+
+
+@pytest.fixture
+def server(ctx: bootstrap.Context, slurm: SlurmCli, slurm_cluster: LocalSlurm, tmp_path: Path) -> Any:
+    with ctx.uow() as uow:
+        services.add_sites(uow, parse_fleet(FLEET, "slurm.yaml", ctx.catalog), ctx.catalog)
+        services.add_tenant(uow, "lab", TenantKind.EXTERNAL, lambda p: "t-lab")
+        keys = {
+            "operator": auth.create_key(uow, 0, ctx.new_id)[1],
+            "lab": auth.create_key(uow, 0, ctx.new_id, "lab")[1],
+        }
+    env = {**os.environ, "NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TICK": "1"}
+    process, base = serve(env, "--slurm-conf", str(slurm_cluster.conf), log=tmp_path / "server.log")
+
+    def call(method: str, path: str, who: str, **kw: Any) -> Any:
+        answer = httpx.request(method, base + path, headers={"Authorization": f"Bearer {keys[who]}"}, timeout=10, **kw)
+        assert answer.status_code < 300, answer.text
+        return answer.json()
+
+    yield call
+    process.terminate()
+    process.wait(10)
+
+
+def reservation(slurm: SlurmCli, name: str) -> frozenset[str]:
+    found = slurm.reservations().get(name)
+    return frozenset() if found is None else found.nodes
+
+
+def test_reservations_follow_contracts_and_failed_nodes_heal(
+    server: Any, slurm: SlurmCli, ctx: bootstrap.Context
+) -> None:
+    now = ctx.now()
+    body = {"tenant": "lab", "pool": POOL, "start": now, "end": now + 120, "gpus": 16, "sla_uptime": "0.999"}
+    contract = server("POST", "/contracts", "operator", json=body)
+
+    def mine() -> frozenset[str]:
+        spans = server("GET", f"/contracts/{contract['id']}/nodes", "lab")
+        return frozenset(s["node"] for s in spans if s["until"] is None)
+
+    signed = until(lambda: len(mine()) == 2 and reservation(slurm, contract["id"]) == mine(), 5, "reserved in Slurm")
+    print(f"\nsigned -> Slurm reservation on its 2 nodes: {signed:.2f} s")
+    assert slurm.reservations()[contract["id"]].accounts == {"t-lab"}
+
+    failed = sorted(mine())[0]
+    slurm.run("scontrol", "update", f"NodeName={failed}", "State=DOWN", "Reason=gpu-xid-79")
+    down_at = slurm.nodes()[failed].since
+
+    def replaced() -> bool:
+        reserved = reservation(slurm, contract["id"])
+        return failed not in reserved and len(reserved) == 2
+
+    healed = until(replaced, 10, "healed")
+    print(f"node down in Slurm -> replaced in the Slurm reservation: {healed:.2f} s")
+    with ctx.uow() as uow:
+        [incident] = uow.billing.list_incidents([POOL], now - 60, now + 600)
+        spans = uow.assignments.of_contract(contract["id"])
+        node_state = uow.nodes.current()[failed]
+    [ended] = [s for s in spans if s.until is not None]
+    [replacement] = [s for s in spans if s.since == ended.until]
+    assert ended.node == failed
+    assert replacement.node in reservation(slurm, contract["id"])
+    assert (incident.start, incident.end, incident.gpus) == (down_at, replacement.since, 8)  # Slurm's own time
+    assert node_state.state == "down"
+    assert node_state.reason == "slurm: gpu-xid-79"
+
+    # The credit, by hand: 16 GPUs x 120 s x $2.40/h = $1.28; out: 8 GPUs for s seconds of 16 GPUs x 120 s.
+    out = incident.end - incident.start
+    availability = 1 - Decimal(8 * out) / Decimal(16 * 120)
+    ladder = [(Decimal("0.90"), 100), (Decimal("0.95"), 25), (Decimal("0.999"), 10)]  # the default tiers, SLA 99.9 %
+    percent = next((pct for below, pct in ladder if availability < below), 0)
+    assert percent, "a few seconds out of 120 is below 99.9 %"
+    with ctx.uow() as uow:
+        period = month_of(now)
+        invoice = billing.generate_invoice(uow, "lab", period.key, period.end, ctx.new_id)
+    credits = [line.amount for line in invoice.lines if line.kind == "sla-credit"]
+    expected = (Decimal("1.28") * percent / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert credits == [-expected]
+    print(f"out of service {out} s: availability {availability:.4%}, credit ${expected}")
+
+
+def test_drains_go_both_ways(server: Any, slurm: SlurmCli, ctx: bootstrap.Context) -> None:
+    ours, theirs = NODES[0], NODES[1]
+    server("POST", f"/nodes/{ours}/drain", "operator", json={"reason": "fan alarm"})
+    until(lambda: slurm.nodes()[ours].state == "draining", 5, "our drain reaches Slurm")
+    assert slurm.nodes()[ours].reason == "neocloud: fan alarm"
+    server("POST", f"/nodes/{ours}/resume", "operator")
+    until(lambda: slurm.nodes()[ours].state == "up", 5, "our resume reaches Slurm")
+    slurm.drain(theirs, "bad dimm")
+    until(lambda: server("GET", f"/nodes/{theirs}", "operator")["state"] == "draining", 5, "Slurm's drain reaches us")
+    assert server("GET", f"/nodes/{theirs}", "operator")["reason"] == "slurm: bad dimm"
+    slurm.resume(theirs)
+    until(lambda: server("GET", f"/nodes/{theirs}", "operator")["state"] == "up", 5, "Slurm's resume reaches us")
