@@ -13,13 +13,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from neocloud.adapters.slurm.cli import SlurmCli
+from neocloud.adapters.slurm.executor import SlurmExecutor
 from neocloud.adapters.specs import load_catalog
 from neocloud.adapters.store.database import default_url, is_unavailable, make_engine, migrate, unavailable
 from neocloud.adapters.store.ledger import LedgerSnapshots
 from neocloud.adapters.store.uow import SqlStore
 from neocloud.app.credit import Policy
-from neocloud.app.live import LiveEngine
-from neocloud.app.ports import UnitOfWork, WorkloadManager
+from neocloud.app.live import LiveEngine, TimedExecutor
+from neocloud.app.ports import Executor, UnitOfWork, WorkloadManager
 from neocloud.core.catalog import Catalog
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.errors import InvalidInput, StoreUnavailable
@@ -55,6 +56,7 @@ class Settings:
     engine_placement: str = "bestfit"
     dedicated_nodes: bool = True  # reservations of whole units get nodes of their own (False: pooled)
     slurm_conf: str = ""  # a Slurm cluster's slurm.conf: the server keeps that cluster in step; "": no Slurm
+    executor: str = "timed"  # where work runs: "timed" (the stand-in) or "slurm" (the cluster of slurm_conf)
     access_log: bool = True
     gc_defaults: bool = False  # keep Python's collector settings in the server (see api/asgi.py)
 
@@ -93,6 +95,12 @@ class Settings:
             self.engine.check()
         except InvalidInput as exc:
             raise InvalidInput(f"NEOCLOUD_ENGINE_ORDERING / NEOCLOUD_ENGINE_PLACEMENT: {exc.message}") from None
+        if self.executor not in ("timed", "slurm"):
+            raise InvalidInput(f"NEOCLOUD_EXECUTOR must be timed or slurm, got {self.executor[:40]!r}")
+        if self.executor == "slurm" and not self.slurm_conf:
+            raise InvalidInput(
+                "the slurm executor needs NEOCLOUD_SLURM_CONF (serve --slurm-conf): the cluster's slurm.conf"
+            )
         if self.slurm_conf and not Path(self.slurm_conf).is_file():
             raise InvalidInput(f"NEOCLOUD_SLURM_CONF: no Slurm configuration at {self.slurm_conf[:200]!r}")
         if self.default_quota_gpus is not None and not 0 <= self.default_quota_gpus <= 10_000_000:
@@ -162,10 +170,16 @@ class Context:
         """The Slurm cluster the settings name, if any."""
         return SlurmCli(Path(self.settings.slurm_conf)) if self.settings.slurm_conf else None
 
+    def executor(self) -> Executor:
+        """Where work runs, as the settings say."""
+        if self.settings.executor == "slurm":
+            return SlurmExecutor(SlurmCli(Path(self.settings.slurm_conf)))
+        return TimedExecutor()
+
     def live_engine(self) -> LiveEngine:
         """The live engine as the settings configure it."""
         s = self.settings
-        return LiveEngine(self.catalog, s.engine, policy=s.policy, new_id=self.new_id)
+        return LiveEngine(self.catalog, s.engine, self.executor(), policy=s.policy, new_id=self.new_id)
 
 
 def build(url: str | None = None, catalog_file: Path | None = None, settings: Settings | None = None) -> Context:

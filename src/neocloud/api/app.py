@@ -19,7 +19,7 @@ from neocloud.api import errors, metrics
 from neocloud.api.door import Door
 from neocloud.api.ratelimit import RateLimiter
 from neocloud.api.routes import contracts, v1
-from neocloud.app import auth, cluster_sync
+from neocloud.app import accounting, auth, cluster_sync
 from neocloud.app.signing import SigningDesk
 from neocloud.core.errors import NeocloudError
 
@@ -70,13 +70,19 @@ async def _reconcile_forever(ctx: bootstrap.Context, tick: float) -> None:
     again at the next tick, and does not stop the others; none holds up the API."""
     engine = ctx.live_engine()
     manager = ctx.workload_manager()
+    metered_to = ctx.now() - accounting.LOOK_BACK  # usage is read from Slurm's accounting from here on
 
     def synced() -> None:
+        nonlocal metered_to
         if manager is None:
             return
         try:
             cluster_sync.sync(ctx.uow, ctx.catalog, manager, ctx.now())
             metrics.SLURM_SYNCED.set(time.time())
+            if engine.executor is not None and engine.executor.meters_itself:
+                now = ctx.now()
+                accounting.meter(ctx.uow, manager, metered_to, now)
+                metered_to = now - accounting.OVERLAP
         except NeocloudError as exc:  # Slurm or the store is away
             log.warning("slurm sync: %s: %s", exc.code, exc.message)
         except Exception:

@@ -308,11 +308,31 @@ class InvoiceIn(_In):
     period: Period
 
 
+EnvName = Annotated[str, Field(pattern=bounds.ENV_NAME)]
+EnvValue = Annotated[str, Field(max_length=bounds.MAX_COMMAND)]
+Path = Annotated[str, Field(max_length=bounds.MAX_PATH)]
+
+
+class CommandIn(_In):
+    run: Annotated[str, Field(min_length=1, max_length=bounds.MAX_COMMAND)] = Field(
+        description="A shell line, run on the first of the work's nodes (use srun inside for every task).",
+        examples=["python train.py --steps 1000"],
+    )
+    env: Annotated[
+        dict[EnvName, Annotated[str, Field(max_length=bounds.MAX_COMMAND)]], Field(max_length=bounds.MAX_ENV)
+    ] = {}
+    workdir: Annotated[str, Field(max_length=bounds.MAX_PATH)] = ""
+    output: Annotated[str, Field(max_length=bounds.MAX_PATH)] = Field(
+        "", description="File for its output; empty: none kept."
+    )
+
+
 class WorkloadIn(_In):
     contract_id: Id = Field(description="The contract the work runs (and is billed) under.")
     gpus_per_task: GpusPerTask = 1
     tasks: Tasks = 1
     duration: Seconds = Field(description="Seconds the work takes (the stand-in executor runs it that long).")
+    command: CommandIn | None = Field(None, description="What it runs on a real executor (Slurm); none: a stand-in.")
 
 
 class WorkloadOut(BaseModel):
@@ -328,6 +348,7 @@ class WorkloadOut(BaseModel):
     finished: int | None
     preemptions: int
     allocation: list[tuple[str, int]] | None
+    command: dict[str, Any] | None = None
 
 
 class ExtendIn(_In):

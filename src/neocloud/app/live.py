@@ -8,6 +8,7 @@ store, so a restarted server picks up where the last one stopped.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,21 +18,22 @@ from neocloud.app.assignment import Report, assign, assignable, owners
 from neocloud.app.billing import ingest_usage
 from neocloud.app.credit import Policy, check_credit, check_quota, exposure, held_now
 from neocloud.app.nodes import unavailable, units_by_pool
-from neocloud.app.ports import UnitOfWork
-from neocloud.app.records import StoredWorkload
+from neocloud.app.ports import Executor, UnitOfWork
+from neocloud.app.records import Command, StoredWorkload
 from neocloud.app.services import NewId, get_contract
 from neocloud.core.billing.invoice import ZERO
 from neocloud.core.billing.metering import UsageRecord
-from neocloud.core.bounds import MAX_DURATION, MAX_GPUS_PER_TASK, MAX_TASKS, check_count
+from neocloud.core.bounds import MAX_DURATION, MAX_GPUS_PER_TASK, MAX_TASKS, check_command, check_count
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus
 from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, nodes_by_pool
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.scheduler import apply_decisions
 from neocloud.core.engine.state import JobState
-from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract, quoted
+from neocloud.core.errors import InvalidInput, InvalidState, NeocloudError, NotFound, UnknownContract, quoted
 from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
 
+log = logging.getLogger("neocloud.live")
 DEFAULT_POLICY = Policy()
 PRIORITY = {
     ContractKind.RESERVED: PriorityClass.RESERVED,
@@ -42,7 +44,10 @@ PRIORITY = {
 
 
 class TimedExecutor:
-    """The stand-in executor: a workload runs for the duration it declared, and nothing really starts."""
+    """The stand-in executor: a workload runs for the duration it declared, and nothing really starts. Its
+    runs are metered by the engine, from its own clock."""
+
+    meters_itself = False  # the engine meters what this executor runs
 
     def launch(self, workload: StoredWorkload, allocation: tuple[tuple[str, int], ...], now: int) -> None:
         return None
@@ -50,10 +55,10 @@ class TimedExecutor:
     def halt(self, workload: StoredWorkload, now: int) -> None:
         return None
 
-    def finished_by(self, workload: StoredWorkload, now: int) -> int | None:
+    def finished_by(self, workload: StoredWorkload, now: int) -> tuple[int, bool] | None:
         assert workload.started is not None
         end = workload.started + workload.remaining
-        return end if end <= now else None
+        return (end, True) if end <= now else None
 
 
 def submit_workload(
@@ -67,6 +72,7 @@ def submit_workload(
     tenant_id: str | None = None,
     policy: Policy = DEFAULT_POLICY,
     catalog: Catalog | None = None,
+    command: Command | None = None,
 ) -> StoredWorkload:
     """Queue a job under a contract (it is metered and billed against it). With `tenant_id`, the contract must
     be that tenant's. Refused when it needs more GPUs than the tenant's reservations in the pool and its quota
@@ -75,6 +81,8 @@ def submit_workload(
     check_count(gpus_per_task, "gpus_per_task", 1, MAX_GPUS_PER_TASK)
     check_count(tasks, "tasks", 1, MAX_TASKS)
     check_count(duration, "duration", 1, MAX_DURATION)
+    if command is not None:
+        check_command(command.run, command.env, command.workdir, command.output)
     contract = get_contract(uow, contract_id)
     if tenant_id is not None and contract.tenant_id != tenant_id:
         raise UnknownContract(f"unknown contract {quoted(contract_id)}", contract=contract_id)
@@ -114,13 +122,13 @@ def submit_workload(
     check_quota(limits, held, pool.name, job.gpus, policy)
     if limits.credit_limit is not None:
         check_credit(limits, exposure(uow, contract.tenant_id, now), ZERO, f"workload of {job.gpus:,} GPUs")
-    workload = StoredWorkload(job, contract.id, WorkloadStatus.PENDING, duration)
+    workload = StoredWorkload(job, contract.id, WorkloadStatus.PENDING, duration, command=command)
     uow.workloads.save(workload)
     return workload
 
 
 def cancel_workload(
-    uow: UnitOfWork, workload_id: str, now: int, tenant_id: str | None = None, executor: TimedExecutor | None = None
+    uow: UnitOfWork, workload_id: str, now: int, tenant_id: str | None = None, executor: Executor | None = None
 ) -> StoredWorkload:
     workload = uow.workloads.get(workload_id)
     if workload is None or (tenant_id is not None and workload.job.tenant != tenant_id):
@@ -128,8 +136,9 @@ def cancel_workload(
     if not workload.status.active:
         raise InvalidState(f"workload {workload_id} is already {workload.status}", workload=workload_id)
     if workload.status is WorkloadStatus.RUNNING:
-        (executor or TimedExecutor()).halt(workload, now)
-        _meter(uow, workload, now, preempted=False)
+        executor = executor or TimedExecutor()
+        executor.halt(workload, now)
+        _meter(uow, executor, workload, now, preempted=False)
     cancelled = replace(
         workload,
         status=WorkloadStatus.CANCELLED,
@@ -142,9 +151,11 @@ def cancel_workload(
     return cancelled
 
 
-def _meter(uow: UnitOfWork, workload: StoredWorkload, end: int, *, preempted: bool) -> None:
+def _meter(uow: UnitOfWork, executor: Executor, workload: StoredWorkload, end: int, *, preempted: bool) -> None:
+    """A run that ended, metered from the engine's clock, unless the executor's own accounting meters it
+    (Slurm: app/accounting.py)."""
     assert workload.started is not None
-    if end <= workload.started:
+    if end <= workload.started or executor.meters_itself:
         return
     job = workload.job
     record = UsageRecord.of_run(
@@ -183,7 +194,7 @@ class LiveEngine:
 
     catalog: Catalog
     engine: EngineConfig = field(default_factory=EngineConfig)
-    executor: TimedExecutor | None = None
+    executor: Executor | None = None
     policy: Policy = DEFAULT_POLICY
     new_id: NewId = field(default=lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}")  # incidents' ids
     _pools: dict[str, list[NodeSpec]] | None = None
@@ -210,15 +221,21 @@ class LiveEngine:
         contracts = uow.contracts.get_many({w.contract_id for w in active})
         by_pool: dict[str, list[StoredWorkload]] = defaultdict(list)
         for w in active:
-            end = executor.finished_by(w, now) if w.status is WorkloadStatus.RUNNING else None
-            if end is None:
+            finish = executor.finished_by(w, now) if w.status is WorkloadStatus.RUNNING else None
+            if finish is None:
                 by_pool[contracts[w.contract_id].pool].append(w)
                 continue
-            _meter(uow, w, end, preempted=False)
+            end, succeeded = finish
+            _meter(uow, executor, w, end, preempted=False)
             attained = w.attained + w.job.gpus * (end - (w.started or end))
             uow.workloads.save(
                 replace(
-                    w, status=WorkloadStatus.FINISHED, finished=end, remaining=0, allocation=None, attained=attained
+                    w,
+                    status=WorkloadStatus.FINISHED if succeeded else WorkloadStatus.FAILED,
+                    finished=end,
+                    remaining=0,
+                    allocation=None,
+                    attained=attained,
                 )
             )
             counts["finished"] += 1
@@ -259,7 +276,7 @@ def _evict(
     workloads: list[StoredWorkload],
     nodes: set[str],
     now: int,
-    executor: TimedExecutor,
+    executor: Executor,
     counts: dict[str, int],
 ) -> list[StoredWorkload]:
     """Stop the work running on nodes outside `nodes` (given to a reservation since it started); it waits
@@ -268,7 +285,7 @@ def _evict(
     for w in workloads:
         if w.status is WorkloadStatus.RUNNING and any(n not in nodes for n, _ in w.allocation or ()):
             executor.halt(w, now)
-            _meter(uow, w, now, preempted=True)
+            _meter(uow, executor, w, now, preempted=True)
             state = JobState(w.job, w.remaining, w.attained, (), w.started, w.first_start, preemptions=w.preemptions)
             state.stop(now, finished=False)  # as the engine stops preempted work: the restart overhead owed
             w = replace(
@@ -292,7 +309,7 @@ def _step_pool(
     workloads: list[StoredWorkload],
     config: EngineConfig,
     now: int,
-    executor: TimedExecutor,
+    executor: Executor,
     withheld: set[str],
 ) -> tuple[int, int]:
     """One engine decision for one pool's workloads; returns (started, preempted)."""
@@ -320,19 +337,27 @@ def _step_pool(
     def stopped(s: JobState, run_start: int) -> None:
         w = stored[s.job.id]
         executor.halt(w, now)
-        _meter(uow, w, now, preempted=True)
+        _meter(uow, executor, w, now, preempted=True)
         pending = replace(w, status=WorkloadStatus.PENDING, started=None, allocation=None)
         uow.workloads.save(replace(pending, remaining=s.remaining, attained=s.attained, preemptions=s.preemptions))
 
+    refused = 0
+
     def started(s: JobState) -> None:
+        nonlocal refused
         w = stored[s.job.id]
         assert s.allocation is not None
         named = tuple((cluster.nodes[n].name, g) for n, g in s.allocation)
-        executor.launch(w, named, now)
+        try:
+            executor.launch(w, named, now)
+        except NeocloudError as exc:  # this one did not start (the executor said why): it waits, the rest go on
+            log.warning("launch of %s: %s: %s", w.job.id, exc.code, exc.message)
+            refused += 1
+            return
         saved = replace(
             w, status=WorkloadStatus.RUNNING, started=s.started, first_start=s.first_start, allocation=named
         )
         uow.workloads.save(saved)
 
     apply_decisions(decisions, now, stopped, started)
-    return len(decisions.start), len(decisions.preempt)
+    return len(decisions.start) - refused, len(decisions.preempt)

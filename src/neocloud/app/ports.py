@@ -28,11 +28,15 @@ AgreementKey = tuple[str, str, ContractKind]  # tenant id, pool, kind
 
 class Executor(Protocol):
     """Where workloads really run. The engine decides; an executor starts and stops the work and says when it
-    has finished. A Kubernetes or Slurm executor implements the same three calls."""
+    has ended: (when, whether it succeeded). The timed stand-in and Slurm (adapters/slurm) implement it; a
+    Kubernetes executor would implement the same calls. `meters_itself`: its runs are metered from its own
+    accounting (app/accounting.py), not by the engine."""
 
+    @property
+    def meters_itself(self) -> bool: ...
     def launch(self, workload: StoredWorkload, allocation: tuple[tuple[str, int], ...], now: int) -> None: ...
     def halt(self, workload: StoredWorkload, now: int) -> None: ...
-    def finished_by(self, workload: StoredWorkload, now: int) -> int | None: ...
+    def finished_by(self, workload: StoredWorkload, now: int) -> tuple[int, bool] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,20 @@ class ManagedReservation:
     end: int
 
 
+@dataclass(frozen=True, slots=True)
+class ManagedRun:
+    """A job that ran and ended, as the manager's accounting has it (Slurm: sacct)."""
+
+    job_id: str
+    name: str
+    account: str
+    reservation: str  # "" when it ran outside any reservation
+    start: int
+    end: int
+    gpus: int
+    state: str  # the manager's: COMPLETED, FAILED, CANCELLED, PREEMPTED, TIMEOUT, ...
+
+
 class WorkloadManager(Protocol):
     """A real cluster's manager (Slurm: adapters/slurm): its accounts, reservations and nodes' states.
     Every call may raise WorkloadManagerUnavailable; none changes neocloud's store."""
@@ -68,6 +86,7 @@ class WorkloadManager(Protocol):
     def nodes(self) -> dict[str, ManagedNode]: ...
     def drain(self, node: str, reason: str) -> None: ...
     def resume(self, node: str) -> None: ...
+    def ended_jobs(self, since: int, until: int) -> list[ManagedRun]: ...  # ended within [since, until]
 
 
 class FleetRepository(Protocol):

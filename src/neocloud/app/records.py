@@ -58,6 +58,17 @@ class StoredResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class Command:
+    """What a workload runs on a real executor: a shell line, its environment, its working directory and the
+    file its output goes to (empty: the executor's defaults)."""
+
+    run: str
+    env: tuple[tuple[str, str], ...] = ()
+    workdir: str = ""
+    output: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StoredWorkload:
     """A submitted job, its contract, and its progress (see core.engine.state.JobState)."""
 
@@ -71,3 +82,4 @@ class StoredWorkload:
     finished: int | None = None
     preemptions: int = 0
     allocation: tuple[tuple[str, int], ...] | None = None  # (node name, GPUs)
+    command: Command | None = None  # None: the executor's stand-in (the timed one waits; Slurm sleeps)

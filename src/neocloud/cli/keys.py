@@ -93,6 +93,9 @@ def serve(
     slurm_conf: Annotated[
         str | None, typer.Option(help="Keep this Slurm cluster (its slurm.conf) in step: reservations, node states.")
     ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="Where work runs: timed (the stand-in) or slurm (needs --slurm-conf).")
+    ] = None,
 ) -> None:
     """Run the REST API (OpenAPI at /docs and /openapi.json), waiting for its store if it is not up yet."""
     import logging
@@ -108,7 +111,9 @@ def serve(
     say = logging.getLogger("neocloud.server").warning
     opts = options(ctx)
     with reported(False):
-        config = bootstrap.Settings.from_env(db_url=opts.db, workers=workers, store_wait_s=wait, slurm_conf=slurm_conf)
+        config = bootstrap.Settings.from_env(
+            db_url=opts.db, workers=workers, store_wait_s=wait, slurm_conf=slurm_conf, executor=executor
+        )
         built = bootstrap.build_when_ready(config, say)
         try:
             if operator_key:
@@ -124,6 +129,7 @@ def serve(
         NEOCLOUD_WORKERS=str(workers),
         NEOCLOUD_STORE_WAIT_S=str(config.store_wait_s),
         NEOCLOUD_SLURM_CONF=config.slurm_conf,
+        NEOCLOUD_EXECUTOR=config.executor,
     )
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="neocloud-metrics-"))
     if opts.catalog:

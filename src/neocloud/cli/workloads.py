@@ -43,13 +43,19 @@ def workload_submit(
     duration: Annotated[str, typer.Option(help="How long it runs, e.g. 90m, 6h, 2d.")],
     gpus_per_task: Annotated[int, typer.Option(help="GPUs per task.")] = 1,
     tasks: Annotated[int, typer.Option(help="Tasks in the gang (they start and stop together).")] = 1,
+    command: Annotated[str | None, typer.Option(help="What it runs on a real executor (Slurm): a shell line.")] = None,
+    env: Annotated[list[str] | None, typer.Option(help="NAME=VALUE for its environment (repeatable).")] = None,
+    workdir: Annotated[str, typer.Option(help="Its working directory (absolute).")] = "",
+    output: Annotated[str, typer.Option(help="File for its output (absolute).")] = "",
     json: Json = False,
 ) -> None:
     """Queue work under a contract."""
+    variables = dict(pair.partition("=")[::2] for pair in env or [])
+    run = None if command is None else {"run": command, "env": variables, "workdir": workdir, "output": output}
     answer(
         ctx,
         json,
-        lambda api: api.workloads.submit(contract, parse_duration(duration), gpus_per_task, tasks),
+        lambda api: api.workloads.submit(contract, parse_duration(duration), gpus_per_task, tasks, run),
         _shown,
         names=True,
     )

@@ -253,9 +253,17 @@ class Maintenance(_Resource):
 
 
 class Workloads(_Resource):
-    def submit(self, contract_id: str, duration: int, gpus_per_task: int = 1, tasks: int = 1) -> s.WorkloadOut:
+    def submit(
+        self,
+        contract_id: str,
+        duration: int,
+        gpus_per_task: int = 1,
+        tasks: int = 1,
+        command: dict[str, Any] | None = None,
+    ) -> s.WorkloadOut:
+        """`command`: CommandIn's fields (run, env, workdir, output), for a real executor."""
         body = {"contract_id": contract_id, "gpus_per_task": gpus_per_task, "tasks": tasks, "duration": duration}
-        return self.c.post(s.WorkloadOut, "/workloads", body)
+        return self.c.post(s.WorkloadOut, "/workloads", body | ({"command": command} if command else {}))
 
     def list(
         self, tenant: str | None = None, cursor: str | None = None, limit: int | None = None

@@ -109,3 +109,29 @@ def check_text(text: object, field: str, limit: int = MAX_TEXT) -> str:
 
 def has_control(text: str) -> bool:
     return _CONTROL.search(text) is not None
+
+
+MAX_COMMAND = 4_096  # characters of a workload's command line
+MAX_ENV = 64  # variables of a workload's environment
+MAX_PATH = 1_024
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+_ENV_NAME = re.compile(ENV_NAME)
+
+
+def check_command(run: object, env: object, workdir: object, output: object) -> None:
+    """A workload's command: a line of at most MAX_COMMAND characters (tabs allowed, no other control
+    characters), at most MAX_ENV variables with names as shells take them, and absolute paths (or none)."""
+    if not isinstance(run, str) or not run.strip() or len(run) > MAX_COMMAND or _CONTROL.search(run.replace("\t", " ")):
+        raise InvalidInput(
+            f"command must be one line of 1-{MAX_COMMAND} characters, no control characters", field="command"
+        )
+    if not isinstance(env, tuple) or len(env) > MAX_ENV:
+        raise InvalidInput(f"env must hold at most {MAX_ENV} variables", field="env")
+    for name, value in env:
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise InvalidInput(f"env: {quoted(name)} is not a variable name", field="env")
+        check_text(value, f"env {name}", MAX_COMMAND)
+    for field, path in (("workdir", workdir), ("output", output)):
+        if path != "" and (not isinstance(path, str) or not path.startswith("/") or len(path) > MAX_PATH):
+            raise InvalidInput(f"{field} must be an absolute path of at most {MAX_PATH} characters", field=field)
+        check_text(path, field, MAX_PATH)

@@ -20,11 +20,13 @@ class PriorityClass(StrEnum):
 
 
 class WorkloadStatus(StrEnum):
-    """Where a submitted workload stands. Pending and running are active; the other two are final."""
+    """Where a submitted workload stands. Pending and running are active; the others are final (failed: its
+    executor reported it ended in error)."""
 
     PENDING = "pending"
     RUNNING = "running"
     FINISHED = "finished"
+    FAILED = "failed"
     CANCELLED = "cancelled"
 
     @property

@@ -15,13 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from neocloud.app.ports import ManagedNode, ManagedReservation
+from neocloud.app.ports import ManagedNode, ManagedReservation, ManagedRun
 from neocloud.core.errors import WorkloadManagerUnavailable
 from neocloud.core.nodes import NodeState
 
 # sinfo's base states and flags, in neocloud's states (the first that applies).
 DOWN_FLAGS = {"NOT_RESPONDING", "FAIL", "FAILING", "POWERED_DOWN"}
+ENDED = "CD,F,CA,TO,NF,PR,OOM,BF,DL"  # sacct's states of jobs that have ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +52,14 @@ class SlurmCli:
         return set(self.run("sacctmgr", "-n", "-P", "list", "account", "format=account").split())
 
     def add_account(self, name: str) -> None:
-        """The account, and the user neocloud submits as in it (tenants' work is submitted under their account)."""
-        self.run("sacctmgr", "-i", "add", "account", name)
-        self.run("sacctmgr", "-i", "add", "user", _user(), f"account={name}")
+        """The account, and the user neocloud submits as in it (tenants' work is submitted under their
+        account). Adding what is there already changes nothing (sacctmgr says so with an error status)."""
+        for command in (("account", name), ("user", _user(), f"account={name}")):
+            try:
+                self.run("sacctmgr", "-i", "add", *command)
+            except WorkloadManagerUnavailable as exc:
+                if "Nothing new added" not in exc.message:
+                    raise
 
     # -- reservations --
 
@@ -111,6 +118,42 @@ class SlurmCli:
 
     def resume(self, node: str) -> None:
         self.run("scontrol", "update", f"NodeName={node}", "State=RESUME")
+
+    # -- jobs --
+
+    def active_jobs(self) -> dict[str, dict[str, Any]]:
+        """Jobs not ended yet, by name (the latest of a name), as squeue reports them."""
+        jobs = json.loads(self.run("squeue", "--json"))["jobs"]
+        return {j["name"]: j for j in sorted(jobs, key=lambda j: int(j["job_id"]))}
+
+    def ended_jobs(self, since: int, until: int) -> list[ManagedRun]:
+        """Jobs (allocations, not their steps) that ran and ended within [since, until], from accounting."""
+        out = self.run("sacct", "--json", "-X", "-a", "-S", _iso(since), "-E", _iso(until), "-s", ENDED)
+        runs = []
+        for j in json.loads(out)["jobs"]:
+            start, end = int(j["time"]["start"] or 0), int(j["time"]["end"] or 0)
+            if not start or not since <= end <= until:
+                continue  # cancelled before it started, or outside the window
+            gpus = sum(
+                int(t.get("count") or 0)
+                for t in j["tres"]["allocated"]
+                if t.get("type") == "gres" and t.get("name") == "gpu"
+            )
+            reservation = j.get("reservation", {}).get("name") or ""
+            runs.append(
+                ManagedRun(
+                    str(j["job_id"]), j["name"], j["account"], str(reservation) if reservation else "",
+                    start, end, gpus, j["state"]["current"],
+                )
+            )  # fmt: skip
+        return runs
+
+    def submit(self, *args: str) -> str:
+        """sbatch with these options; the job's id."""
+        return self.run("sbatch", "--parsable", *args).strip().split(";")[0]
+
+    def cancel(self, name: str) -> None:
+        self.run("scancel", f"--name={name}")
 
     def expand(self, hostlist: str) -> list[str]:
         """A Slurm host list (`b-000-r00-n[00-01]`) as names."""

@@ -195,6 +195,7 @@ class WorkloadRow(Base):
     finished: Mapped[int | None] = mapped_column(BigInteger)
     preemptions: Mapped[int] = mapped_column(Integer)
     allocation: Mapped[list[list[object]] | None] = mapped_column(JSON)  # [[node name, GPUs], ...]
+    command: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)  # run, env, workdir, output
 
     __table_args__ = (
         Index("ix_workloads_status", "status"),

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from neocloud.adapters.store.paging import Key, page
 from neocloud.adapters.store.session import Transaction
 from neocloud.adapters.store.tables import ContractRow, WorkloadRow
-from neocloud.app.records import StoredWorkload
+from neocloud.app.records import Command, StoredWorkload
 from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
 
 ACTIVE = [str(s) for s in WorkloadStatus if s.active]
@@ -38,6 +38,7 @@ class SqlWorkloads:
                 finished=workload.finished,
                 preemptions=workload.preemptions,
                 allocation=None if workload.allocation is None else [list(a) for a in workload.allocation],
+                command=None if workload.command is None else _command_row(workload.command),
             )
         )
         session.flush()
@@ -91,4 +92,20 @@ def _workload(row: WorkloadRow) -> StoredWorkload:
         row.finished,
         row.preemptions,
         allocation,
+        None if row.command is None else _command(row.command),
     )
+
+
+def _command_row(command: Command) -> dict[str, object]:
+    return {
+        "run": command.run,
+        "env": [list(p) for p in command.env],
+        "workdir": command.workdir,
+        "output": command.output,
+    }
+
+
+def _command(row: dict[str, object]) -> Command:
+    env = row.get("env") or []
+    assert isinstance(env, list)
+    return Command(str(row["run"]), tuple((str(k), str(v)) for k, v in env), str(row["workdir"]), str(row["output"]))

@@ -20,6 +20,7 @@ from neocloud.api.deps import (
     tenant_scope,
 )
 from neocloud.app import listings, live
+from neocloud.app.records import Command
 from neocloud.app.views import workload_view
 from neocloud.core import bounds
 from neocloud.core.errors import NotFound, quoted
@@ -46,6 +47,7 @@ async def submit(body: schemas.WorkloadIn, ctx: Ctx, once: Once) -> Response:
                 tenant_id=None if who.is_operator else who.tenant_id,
                 policy=ctx.settings.policy,
                 catalog=ctx.catalog,
+                command=None if body.command is None else _command(body.command),
             )
         ),
     )
@@ -77,5 +79,11 @@ def show_workload(workload_id: WorkloadId, ctx: Ctx, who: Who) -> Any:
 def cancel_workload(workload_id: WorkloadId, ctx: Ctx, who: Who) -> Any:
     with ctx.uow() as uow:
         return workload_view(
-            live.cancel_workload(uow, workload_id, ctx.now(), tenant_id=None if who.is_operator else who.tenant_id)
+            live.cancel_workload(
+                uow, workload_id, ctx.now(), None if who.is_operator else who.tenant_id, ctx.executor()
+            )
         )
+
+
+def _command(given: schemas.CommandIn) -> Command:
+    return Command(given.run, tuple(sorted(given.env.items())), given.workdir, given.output)

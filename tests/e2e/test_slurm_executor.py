@@ -1,0 +1,108 @@
+"""Work run for real on Slurm (tests/slurm.py) by the server with `--executor slurm`: every workload's job is
+launched on the nodes the engine chose, preempted spot work is cancelled and launched again, and usage comes
+from Slurm's accounting: none lost, none metered twice, each run's metered time Slurm's own."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from neocloud import bootstrap
+from neocloud.adapters.slurm.cli import SlurmCli
+from neocloud.adapters.slurm.localcluster import LocalSlurm
+from neocloud.adapters.specs import parse_fleet
+from neocloud.app import auth, services
+from neocloud.core.contracts import TenantKind
+
+from ..servers import serve
+from ..slurm import FLEET, POOL, until
+
+JOBS = 100
+
+
+@pytest.fixture
+def server(ctx: bootstrap.Context, slurm: SlurmCli, slurm_cluster: LocalSlurm, tmp_path: Path) -> Any:
+    with ctx.uow() as uow:
+        services.add_sites(uow, parse_fleet(FLEET, "slurm.yaml", ctx.catalog), ctx.catalog)
+        keys = {"operator": auth.create_key(uow, 0, ctx.new_id)[1]}
+        for name in ("lab", "research"):
+            services.add_tenant(uow, name, TenantKind.EXTERNAL, lambda p, name=name: f"t-{name}")
+            keys[name] = auth.create_key(uow, 0, ctx.new_id, name)[1]
+    env = {**os.environ, "NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TICK": "1", "NEOCLOUD_RATE_LIMIT": "0"}
+    args = ("--slurm-conf", str(slurm_cluster.conf), "--executor", "slurm")
+    process, base = serve(env, *args, log=tmp_path / "server.log")
+
+    def call(method: str, path: str, who: str, **kw: Any) -> Any:
+        answer = httpx.request(method, base + path, headers={"Authorization": f"Bearer {keys[who]}"}, timeout=10, **kw)
+        assert answer.status_code < 300, answer.text
+        return answer.json()
+
+    yield call
+    process.terminate()
+    process.wait(10)
+
+
+def test_work_runs_on_slurm_and_is_metered_from_its_accounting(
+    server: Any, slurm: SlurmCli, ctx: bootstrap.Context
+) -> None:
+    now = ctx.now()
+    term = {"pool": POOL, "start": now, "end": now + 3600}
+    reserved = server("POST", "/contracts", "lab", json={**term, "gpus": 16})["id"]
+    on_demand = server("POST", "/contracts", "lab", json={**term, "kind": "on-demand"})["id"]
+    spot = server("POST", "/contracts", "research", json={**term, "kind": "spot"})["id"]
+    rng = random.Random(7)
+    # Spot work fills the shared nodes, the reservation's work runs on its own, then on-demand work arrives
+    # and takes the shared nodes back from spot.
+    waves = [
+        (spot, "research", 40, [2], (4, 6)),
+        (reserved, "lab", 30, [1, 2, 4], (2, 4)),
+        (on_demand, "lab", 30, [4, 8], (2, 3)),
+    ]
+    submitted = []
+    for contract, who, count, sizes, (shortest, longest) in waves:
+        for _ in range(count):
+            body = {
+                "contract_id": contract,
+                "gpus_per_task": rng.choice(sizes),
+                "duration": rng.randint(shortest, longest),
+            }
+            submitted.append(server("POST", "/workloads", who, json=body)["id"])
+        time.sleep(2)
+    assert len(submitted) == JOBS
+
+    def every_workload_ended() -> bool:
+        shown = [server("GET", f"/workloads/{w}", "operator")["status"] for w in submitted]
+        return all(s in ("finished", "failed") for s in shown)
+
+    took = until(every_workload_ended, 240, "every workload ended")
+    workloads = {w: server("GET", f"/workloads/{w}", "operator") for w in submitted}
+    runs = [r for r in slurm.ended_jobs(now - 60, ctx.now() + 60) if r.name in workloads]
+    failed = {
+        w: [(r.job_id, r.state) for r in runs if r.name == w] for w, v in workloads.items() if v["status"] != "finished"
+    }
+    assert not failed, f"failed, with their Slurm jobs: {failed}"
+
+    def metered() -> list[Any]:
+        with ctx.uow() as uow:
+            return uow.billing.usage_between(now - 60, ctx.now() + 60)
+
+    until(lambda: len(metered()) >= len(runs), 30, "every run metered")
+    records = metered()
+    by_run = {(r.job_id, r.start): r for r in records}
+    assert len(by_run) == len(records), "no run metered twice"
+    assert len(records) == len(runs), "as many records as Slurm ran jobs"
+    for run in runs:
+        record = by_run[run.name, run.start]
+        assert abs((record.end - record.start) - (run.end - run.start)) <= 1
+        assert record.milli_gpus == run.gpus * 1000
+    assert {r.job_id for r in records} == set(workloads), "every workload metered"
+    preempted = sum(w["preemptions"] for w in workloads.values())
+    assert preempted > 0, "spot work was preempted"
+    assert sum(r.preempted for r in records) == preempted
+    print(f"\n{JOBS} workloads, {len(runs)} Slurm jobs ({preempted} preemptions) in {took:.0f} s: 0 lost, 0 twice")
