@@ -221,3 +221,33 @@ def test_keys_are_remembered_for_seconds_and_revocation_reaches_every_worker(
         there.authenticate(store.uow, secret)
     with pytest.raises(auth.Unauthenticated, match="missing API key"):
         here.authenticate(store.uow, None)
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        ({"run": ""}, "invalid_request"),
+        ({"run": "x" * 4097}, "invalid_request"),
+        ({"run": "rm -rf /\nreboot"}, "invalid_input"),  # one line
+        ({"run": "a\x00b"}, "invalid_input"),
+        ({"run": "ok", "env": {"1BAD": "x"}}, "invalid_request"),
+        ({"run": "ok", "env": {f"V{i}": "x" for i in range(65)}}, "invalid_request"),
+        ({"run": "ok", "env": {"A": "x\x1by"}}, "invalid_input"),
+        ({"run": "ok", "workdir": "relative/dir"}, "invalid_input"),
+        ({"run": "ok", "output": "/" + "o" * 1024}, "invalid_request"),
+        ({"run": "ok", "shell": "zsh"}, "invalid_request"),
+        ("python train.py", "invalid_request"),
+    ],
+)
+def test_workload_commands_are_bounded(api: Any, command: Any, code: str) -> None:
+    import time as clock
+
+    now = int(clock.time())
+    body = {"pool": POOL, "start": now - 60, "end": now + 86_400, "kind": "on-demand"}
+    contract = api("POST", "/contracts", "lab", json=body, status=201)
+    work = {"contract_id": contract["id"], "duration": 60, "command": command}
+    assert api("POST", "/workloads", "lab", json=work, status=422)["error"]["code"] == code
+    assert items(api("GET", "/workloads", "lab")) == []
+    good = {**work, "command": {"run": "python train.py", "env": {"STEPS": "10"}, "workdir": "/work", "output": "/w/o"}}
+    shown = api("POST", "/workloads", "lab", json=good, status=201)
+    assert shown["command"] == good["command"]
