@@ -79,10 +79,9 @@ async def _reconcile_forever(ctx: bootstrap.Context, tick: float) -> None:
         try:
             cluster_sync.sync(ctx.uow, ctx.catalog, manager, ctx.now())
             metrics.SLURM_SYNCED.set(time.time())
-            if engine.executor is not None and engine.executor.meters_itself:
-                now = ctx.now()
-                accounting.meter(ctx.uow, manager, metered_to, now)
-                metered_to = now - accounting.OVERLAP
+            now = ctx.now()  # tenants' own jobs in their reservations, and (Slurm executor) neocloud's
+            accounting.meter(ctx.uow, manager, metered_to, now)
+            metered_to = now - accounting.OVERLAP
         except NeocloudError as exc:  # Slurm or the store is away
             log.warning("slurm sync: %s: %s", exc.code, exc.message)
         except Exception:

@@ -126,26 +126,33 @@ class SlurmCli:
         jobs = json.loads(self.run("squeue", "--json"))["jobs"]
         return {j["name"]: j for j in sorted(jobs, key=lambda j: int(j["job_id"]))}
 
-    def ended_jobs(self, since: int, until: int) -> list[ManagedRun]:
-        """Jobs (allocations, not their steps) that ran and ended within [since, until], from accounting."""
-        out = self.run("sacct", "--json", "-X", "-a", "-S", _iso(since), "-E", _iso(until), "-s", ENDED)
+    def ended_jobs(self, since: int, until: int, *, with_nodes: bool = True) -> list[ManagedRun]:
+        """Jobs (allocations, not their steps) that ran and ended within [since, until], from accounting.
+        22.05's JSON gives a reservation's id but not its name (and accounting does not always keep a job's
+        reservation): the reservation's name comes from sacct's text where it has one, and every run carries
+        its nodes."""
+        window = ("-X", "-a", "-S", _iso(since), "-E", _iso(until), "-s", ENDED)
+        jobs = json.loads(self.run("sacct", "--json", *window))["jobs"]
+        text = self.run("sacct", "-n", "-P", "--format=JobID,Reservation", *window) if jobs else ""
+        names = dict(line.split("|", 1) for line in text.splitlines() if "|" in line)
+        hosts: dict[str, frozenset[str]] = {}
         runs = []
-        for j in json.loads(out)["jobs"]:
+        for j in jobs:
             start, end = int(j["time"]["start"] or 0), int(j["time"]["end"] or 0)
             if not start or not since <= end <= until:
                 continue  # cancelled before it started, or outside the window
-            gpus = sum(
-                int(t.get("count") or 0)
-                for t in j["tres"]["allocated"]
-                if t.get("type") == "gres" and t.get("name") == "gpu"
-            )
-            reservation = j.get("reservation", {}).get("name") or ""
+            tres = j["tres"]["allocated"]
+            gpus = sum(int(t.get("count") or 0) for t in tres if (t.get("type"), t.get("name")) == ("gres", "gpu"))
+            listed = str(j.get("nodes") or "")
+            if listed not in hosts:
+                hosts[listed] = frozenset(self.expand(listed)) if with_nodes else frozenset()
+            job_id = str(j["job_id"])
+            state = j["state"]["current"]
             runs.append(
                 ManagedRun(
-                    str(j["job_id"]), j["name"], j["account"], str(reservation) if reservation else "",
-                    start, end, gpus, j["state"]["current"],
+                    job_id, j["name"], j["account"], names.get(job_id, ""), start, end, gpus, state, hosts[listed]
                 )
-            )  # fmt: skip
+            )
         return runs
 
     def submit(self, *args: str) -> str:
@@ -157,7 +164,7 @@ class SlurmCli:
 
     def expand(self, hostlist: str) -> list[str]:
         """A Slurm host list (`b-000-r00-n[00-01]`) as names."""
-        if not hostlist or hostlist == "(null)":
+        if not hostlist or hostlist in ("(null)", "None assigned"):
             return []
         return self.run("scontrol", "show", "hostnames", hostlist).split()
 
