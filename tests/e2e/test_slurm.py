@@ -125,6 +125,10 @@ def test_a_tenants_own_jobs_in_its_reservation_are_metered(
     body = {"pool": POOL, "start": now, "end": now + 600, "gpus": 8}
     contract = server("POST", "/contracts", "lab", json=body)["id"]
     until(lambda: contract in slurm.reservations(), 5, "reserved in Slurm")
+    # Slurm's accounting learns of a reservation a moment after it exists; a job started before then is
+    # recorded without it (22.05). A tenant submits to its reservation once accounting has it.
+    listed = ("sacctmgr", "-n", "-P", "show", "reservation", "format=Name")
+    until(lambda: contract in slurm.run(*listed).split(), 10, "the reservation in Slurm's accounting")
     job = slurm.submit(
         f"--reservation={contract}", "--account=t-lab", "--gres=gpu:4", "--output=/dev/null", "--wrap", "sleep 2"
     )

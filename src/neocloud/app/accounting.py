@@ -58,25 +58,10 @@ def _record(uow: UnitOfWork, run: ManagedRun) -> UsageRecord | None:
         # Stopped by neocloud (preempted), unless its tenant cancelled the workload itself.
         preempted = run.state.split()[0] in PREEMPTED and workload.status is not WorkloadStatus.CANCELLED
     else:
-        contract, job = _reservation_of(uow, run), f"slurm-{run.job_id}"
+        contract, job = (uow.contracts.get(run.reservation) if run.reservation else None), f"slurm-{run.job_id}"
         preempted = run.state.split()[0] == "PREEMPTED"
     if contract is None:
         return None
     pool = uow.fleet.get_pool(contract.pool)
     gpu_model = pool.gpu_model if pool is not None else ""
     return UsageRecord.of_run(contract, gpu_model, job, run.gpus * MILLI, run.start, run.end, preempted)
-
-
-def _reservation_of(uow: UnitOfWork, run: ManagedRun) -> Contract | None:
-    """The contract whose reservation a tenant's own job ran in: the one it names, else the one of its
-    account's tenant whose nodes it ran on when it started (accounting does not always keep the name)."""
-    named = uow.contracts.get(run.reservation) if run.reservation else None
-    if named is not None or not run.nodes:
-        return named
-    for contract in uow.contracts.page(run.account):
-        if contract.books_capacity and contract.start <= run.start < contract.end:
-            spans = uow.assignments.of_contract(contract.id)
-            held = {s.node for s in spans if s.since <= run.start and (s.until is None or run.start < s.until)}
-            if run.nodes <= held:
-                return contract
-    return None

@@ -71,7 +71,6 @@ class ManagedRun:
     end: int
     gpus: int
     state: str  # the manager's: COMPLETED, FAILED, CANCELLED, PREEMPTED, TIMEOUT, ...
-    nodes: frozenset[str] = frozenset()
 
 
 class WorkloadManager(Protocol):

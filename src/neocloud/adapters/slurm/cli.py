@@ -126,16 +126,13 @@ class SlurmCli:
         jobs = json.loads(self.run("squeue", "--json"))["jobs"]
         return {j["name"]: j for j in sorted(jobs, key=lambda j: int(j["job_id"]))}
 
-    def ended_jobs(self, since: int, until: int, *, with_nodes: bool = True) -> list[ManagedRun]:
+    def ended_jobs(self, since: int, until: int) -> list[ManagedRun]:
         """Jobs (allocations, not their steps) that ran and ended within [since, until], from accounting.
-        22.05's JSON gives a reservation's id but not its name (and accounting does not always keep a job's
-        reservation): the reservation's name comes from sacct's text where it has one, and every run carries
-        its nodes."""
+        22.05's JSON gives a reservation's id but not its name: the name comes from sacct's text."""
         window = ("-X", "-a", "-S", _iso(since), "-E", _iso(until), "-s", ENDED)
         jobs = json.loads(self.run("sacct", "--json", *window))["jobs"]
         text = self.run("sacct", "-n", "-P", "--format=JobID,Reservation", *window) if jobs else ""
         names = dict(line.split("|", 1) for line in text.splitlines() if "|" in line)
-        hosts: dict[str, frozenset[str]] = {}
         runs = []
         for j in jobs:
             start, end = int(j["time"]["start"] or 0), int(j["time"]["end"] or 0)
@@ -143,16 +140,9 @@ class SlurmCli:
                 continue  # cancelled before it started, or outside the window
             tres = j["tres"]["allocated"]
             gpus = sum(int(t.get("count") or 0) for t in tres if (t.get("type"), t.get("name")) == ("gres", "gpu"))
-            listed = str(j.get("nodes") or "")
-            if listed not in hosts:
-                hosts[listed] = frozenset(self.expand(listed)) if with_nodes else frozenset()
             job_id = str(j["job_id"])
             state = j["state"]["current"]
-            runs.append(
-                ManagedRun(
-                    job_id, j["name"], j["account"], names.get(job_id, ""), start, end, gpus, state, hosts[listed]
-                )
-            )
+            runs.append(ManagedRun(job_id, j["name"], j["account"], names.get(job_id, ""), start, end, gpus, state))
         return runs
 
     def submit(self, *args: str) -> str:

@@ -77,7 +77,7 @@ class SlurmExecutor:
             return None
         if self._ended is None:  # once per step, and only when something may have ended
             self._ended = {}
-            for run in self.slurm.ended_jobs(now - LOOK_BACK, now + 60, with_nodes=False):
+            for run in self.slurm.ended_jobs(now - LOOK_BACK, now + 60):
                 self._ended.setdefault(run.name, []).append(run)
         started = workload.started or 0
         ended = [r for r in self._ended.get(workload.job.id, []) if r.end >= started and r.state.split()[0] in ENDED]
