@@ -116,4 +116,3 @@ def test_drains_go_both_ways(server: Any, slurm: SlurmCli, ctx: bootstrap.Contex
     assert server("GET", f"/nodes/{theirs}", "operator")["reason"] == "slurm: bad dimm"
     slurm.resume(theirs)
     until(lambda: server("GET", f"/nodes/{theirs}", "operator")["state"] == "up", 5, "Slurm's resume reaches us")
-
