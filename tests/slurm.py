@@ -4,19 +4,28 @@ tests that need it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx2 as httpx
 import pytest
 
+from neocloud import bootstrap
 from neocloud.adapters.slurm.cli import SlurmCli
 from neocloud.adapters.slurm.localcluster import LocalSlurm, missing
+from neocloud.adapters.specs import parse_fleet
+from neocloud.app import auth, services
+from neocloud.core.contracts import TenantKind
 
 from .servers import missing as fail_or_skip
+from .servers import serve
 
 POOL = "slurm/h100-sxm"
 FLEET = """
@@ -67,3 +76,30 @@ def until(ready: Callable[[], object], timeout: float, what: str) -> float:
         assert time.monotonic() - start < timeout, f"{what}: not within {timeout} s"
         time.sleep(0.05)
     return time.monotonic() - start
+
+
+@contextmanager
+def slurm_server(
+    ctx: bootstrap.Context, cluster: LocalSlurm, log: Path, tenants: Iterable[str], *args: str, **env: str
+) -> Iterator[Callable[..., Any]]:
+    """The fleet above and `tenants` (ids t-<name>) in the store, and `neocloud serve` in front of the cluster;
+    yields `call(method, path, who, **kw)` -> the JSON of a 2xx answer, `who` a tenant's name or "operator"."""
+    with ctx.uow() as uow:
+        services.add_sites(uow, parse_fleet(FLEET, "slurm.yaml", ctx.catalog), ctx.catalog)
+        keys = {"operator": auth.create_key(uow, 0, ctx.new_id)[1]}
+        for name in tenants:
+            services.add_tenant(uow, name, TenantKind.EXTERNAL, lambda p, name=name: f"t-{name}")
+            keys[name] = auth.create_key(uow, 0, ctx.new_id, name)[1]
+    environment = {**os.environ, "NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TICK": "1", **env}
+    process, base = serve(environment, "--slurm-conf", str(cluster.conf), *args, log=log)
+
+    def call(method: str, path: str, who: str, **kw: Any) -> Any:
+        answer = httpx.request(method, base + path, headers={"Authorization": f"Bearer {keys[who]}"}, timeout=10, **kw)
+        assert answer.status_code < 300, answer.text
+        return answer.json()
+
+    try:
+        yield call
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -5,46 +5,25 @@ time of the failure, and the credit on the invoice follows from it; drains go bo
 
 from __future__ import annotations
 
-import os
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 
 from neocloud import bootstrap
 from neocloud.adapters.slurm.cli import SlurmCli
 from neocloud.adapters.slurm.localcluster import LocalSlurm
-from neocloud.adapters.specs import parse_fleet
-from neocloud.app import auth, billing, services
+from neocloud.app import billing
 from neocloud.core.billing.periods import month_of
-from neocloud.core.contracts import TenantKind
 
-from ..servers import serve
-from ..slurm import FLEET, NODES, POOL, until
+from ..slurm import NODES, POOL, slurm_server, until
 
 
 @pytest.fixture
 def server(ctx: bootstrap.Context, slurm: SlurmCli, slurm_cluster: LocalSlurm, tmp_path: Path) -> Any:
-    with ctx.uow() as uow:
-        services.add_sites(uow, parse_fleet(FLEET, "slurm.yaml", ctx.catalog), ctx.catalog)
-        services.add_tenant(uow, "lab", TenantKind.EXTERNAL, lambda p: "t-lab")
-        keys = {
-            "operator": auth.create_key(uow, 0, ctx.new_id)[1],
-            "lab": auth.create_key(uow, 0, ctx.new_id, "lab")[1],
-        }
-    env = {**os.environ, "NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TICK": "1"}
-    process, base = serve(env, "--slurm-conf", str(slurm_cluster.conf), log=tmp_path / "server.log")
-
-    def call(method: str, path: str, who: str, **kw: Any) -> Any:
-        answer = httpx.request(method, base + path, headers={"Authorization": f"Bearer {keys[who]}"}, timeout=10, **kw)
-        assert answer.status_code < 300, answer.text
-        return answer.json()
-
-    yield call
-    process.terminate()
-    process.wait(10)
+    with slurm_server(ctx, slurm_cluster, tmp_path / "server.log", ["lab"]) as call:
+        yield call
 
 
 def reservation(slurm: SlurmCli, name: str) -> frozenset[str]:

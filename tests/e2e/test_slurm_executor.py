@@ -5,7 +5,6 @@ from Slurm's accounting: none lost, none metered twice, each run's metered time 
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections.abc import Iterable
@@ -13,42 +12,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 
 from neocloud import bootstrap
 from neocloud.adapters.slurm.cli import SlurmCli
 from neocloud.adapters.slurm.localcluster import LocalSlurm
-from neocloud.adapters.specs import parse_fleet
-from neocloud.app import auth, services
-from neocloud.core.contracts import TenantKind
 
-from ..servers import serve
-from ..slurm import FLEET, POOL, until
+from ..slurm import POOL, slurm_server, until
 
 JOBS = 100
 
 
 @pytest.fixture
 def server(ctx: bootstrap.Context, slurm: SlurmCli, slurm_cluster: LocalSlurm, tmp_path: Path) -> Any:
-    with ctx.uow() as uow:
-        services.add_sites(uow, parse_fleet(FLEET, "slurm.yaml", ctx.catalog), ctx.catalog)
-        keys = {"operator": auth.create_key(uow, 0, ctx.new_id)[1]}
-        for name in ("lab", "research"):
-            services.add_tenant(uow, name, TenantKind.EXTERNAL, lambda p, name=name: f"t-{name}")
-            keys[name] = auth.create_key(uow, 0, ctx.new_id, name)[1]
-    env = {**os.environ, "NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TICK": "1", "NEOCLOUD_RATE_LIMIT": "0"}
-    args = ("--slurm-conf", str(slurm_cluster.conf), "--executor", "slurm")
-    process, base = serve(env, *args, log=tmp_path / "server.log")
-
-    def call(method: str, path: str, who: str, **kw: Any) -> Any:
-        answer = httpx.request(method, base + path, headers={"Authorization": f"Bearer {keys[who]}"}, timeout=10, **kw)
-        assert answer.status_code < 300, answer.text
-        return answer.json()
-
-    yield call
-    process.terminate()
-    process.wait(10)
+    with slurm_server(
+        ctx, slurm_cluster, tmp_path / "server.log", ["lab", "research"], "--executor", "slurm", NEOCLOUD_RATE_LIMIT="0"
+    ) as call:
+        yield call
 
 
 @dataclass(frozen=True)

@@ -208,11 +208,6 @@ class _Step:
         return self._busy
 
 
-def nodes_of(uow: UnitOfWork, contract_id: str) -> list[Assignment]:
-    """Every span of a contract's nodes, oldest first."""
-    return uow.assignments.of_contract(contract_id)
-
-
 def owners(rows: Iterable[Assignment], now: int) -> dict[str, str]:
     """Node -> the contract it is assigned to now (spans that begin later, after a notice, not yet)."""
     return {r.node: r.contract_id for r in rows if r.since <= now}

@@ -20,7 +20,7 @@ transaction; a manager that does not answer raises WorkloadManagerUnavailable an
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from neocloud.app.nodes import set_state
 from neocloud.app.ports import ManagedNode, ManagedReservation, UnitOfWork, WorkloadManager
@@ -42,7 +42,6 @@ class SyncReport:
     reserved: int = 0
     updated: int = 0
     released: int = 0
-    changes: list[str] = field(default_factory=list)
 
 
 def sync(uow_of: Callable[[], UnitOfWork], catalog: Catalog, manager: WorkloadManager, now: int) -> SyncReport:
@@ -93,7 +92,6 @@ def _read_states(
         except UnknownNode:  # a node of the manager's that the fleet does not have
             continue
         report.nodes_read += 1
-        report.changes.append(f"{name} {wanted.value} ({why})")
 
 
 def _theirs(event: NodeEvent) -> bool:

@@ -259,8 +259,11 @@ class LiveEngine:
                 if (quota := limits[t].quota(pool, self.policy.default_quota_gpus)) is not None
             }
             config = replace(self.engine, quotas=caps, entitlements=held)
+            members: dict[str, list[NodeSpec]] = defaultdict(list)  # contract id ("": shared) -> its nodes
+            for node in self._pools[pool]:
+                members[owner.get(node.name, "")].append(node)
             for contract_id, group in sorted(mine.items()):
-                nodes = [n for n in self._pools[pool] if owner.get(n.name, "") == contract_id]
+                nodes = members[contract_id]
                 group = _evict(uow, group, {n.name for n in nodes}, now, executor, counts)
                 if nodes and group:
                     # Own nodes bound a reservation's work by themselves: no quota there.

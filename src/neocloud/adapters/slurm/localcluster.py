@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,13 +88,13 @@ class LocalSlurm:
         self._munge()
         self._write()
         deadline = time.monotonic() + timeout
-        self._spawn(["slurmdbd"])
+        self._run(["slurmdbd"])
         self._until(lambda: self._listening(self.ports["dbd"]), deadline, "slurmdbd did not listen")
         self._run(["sacctmgr", "-i", "add", "cluster", self.cluster], check=False)
-        self._spawn(["slurmctld", "-i"])
+        self._run(["slurmctld", "-i"])
         self._until(lambda: self._run(["scontrol", "ping"], check=False).returncode == 0, deadline, "no slurmctld")
         for name, _ in self.nodes:
-            self._spawn(["slurmd", "-N", name])
+            self._run(["slurmd", "-N", name])
         self._until(self._all_idle, deadline, "the nodes did not become idle")
 
     def stop(self) -> None:
@@ -208,9 +209,6 @@ class LocalSlurm:
         (d / "slurmdbd.conf").write_text("\n".join(dbd) + "\n")
         (d / "slurmdbd.conf").chmod(0o600)  # slurmdbd refuses a configuration others can read
 
-    def _spawn(self, command: list[str]) -> None:
-        subprocess.run(command, env=self.env, check=True, capture_output=True, timeout=30)
-
     def _run(self, command: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(command, env=self.env, check=check, capture_output=True, text=True, timeout=30)
 
@@ -226,8 +224,7 @@ class LocalSlurm:
             self._run(["scontrol", "update", f"nodename={every}", "state=resume"], check=False)
         return len(states) == len(self.nodes) and all(s == "idle" for s in states.values())
 
-    def _until(self, ready: object, deadline: float, what: str) -> None:
-        assert callable(ready)
+    def _until(self, ready: Callable[[], bool], deadline: float, what: str) -> None:
         while not ready():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{what}; logs in {self.folder / 'log'}")
