@@ -101,7 +101,7 @@ class Settings:
             raise InvalidInput(
                 "the slurm executor needs NEOCLOUD_SLURM_CONF (serve --slurm-conf): the cluster's slurm.conf"
             )
-        if self.slurm_conf and not Path(self.slurm_conf).is_file():
+        if self.slurm_conf and not _is_file(self.slurm_conf):
             raise InvalidInput(f"NEOCLOUD_SLURM_CONF: no Slurm configuration at {self.slurm_conf[:200]!r}")
         if self.default_quota_gpus is not None and not 0 <= self.default_quota_gpus <= 10_000_000:
             raise InvalidInput("NEOCLOUD_DEFAULT_QUOTA_GPUS must be within 0 and 10000000, or -1 for none")
@@ -113,6 +113,14 @@ class Settings:
     @property
     def policy(self) -> Policy:
         return Policy(self.start_grace_s, self.default_quota_gpus, self.dedicated_nodes)
+
+
+def _is_file(path: str) -> bool:
+    """Whether a file is there; a path no file can have (too long, a NUL in it) is none."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _parse(name: str, text: str, default: object) -> object:
