@@ -63,23 +63,31 @@ def test_work_runs_on_slurm_and_is_metered_from_its_accounting(
     on_demand = server("POST", "/contracts", "lab", json={**term, "kind": "on-demand"})["id"]
     spot = server("POST", "/contracts", "research", json={**term, "kind": "spot"})["id"]
     rng = random.Random(7)
-    # Spot work fills the shared nodes, the reservation's work runs on its own, then on-demand work arrives
-    # and takes the shared nodes back from spot.
+    # Spot work fills the shared nodes; once it runs there, on-demand work arrives and takes them back from spot,
+    # while the reservation's work runs on its own nodes.
     waves = [
-        (spot, "research", 40, [2], (4, 6)),
-        (reserved, "lab", 30, [1, 2, 4], (2, 4)),
         (on_demand, "lab", 30, [4, 8], (2, 3)),
+        (reserved, "lab", 30, [1, 2, 4], (2, 4)),
     ]
     submitted = []
-    for contract, who, count, sizes, (shortest, longest) in waves:
+
+    def submit(contract: str, who: str, count: int, sizes: list[int], durations: tuple[int, int]) -> list[str]:
+        ids = []
         for _ in range(count):
-            body = {
-                "contract_id": contract,
-                "gpus_per_task": rng.choice(sizes),
-                "duration": rng.randint(shortest, longest),
-            }
-            submitted.append(server("POST", "/workloads", who, json=body)["id"])
-        time.sleep(2)
+            body = {"contract_id": contract, "gpus_per_task": rng.choice(sizes), "duration": rng.randint(*durations)}
+            ids.append(server("POST", "/workloads", who, json=body)["id"])
+        return ids
+
+    spot_work = submit(spot, "research", 40, [2], (4, 6))
+    submitted += spot_work
+
+    def shared_nodes_full_of_spot() -> bool:
+        shown = [server("GET", f"/workloads/{w}", "operator")["status"] for w in spot_work]
+        return shown.count("running") >= 8  # 16 shared GPUs, 2 per spot workload
+
+    until(shared_nodes_full_of_spot, 60, "spot work running on every shared GPU")
+    for wave in waves:
+        submitted += submit(*wave)
     assert len(submitted) == JOBS
 
     def every_workload_ended() -> bool:
