@@ -95,3 +95,32 @@ def test_drains_go_both_ways(server: Any, slurm: SlurmCli, ctx: bootstrap.Contex
     assert server("GET", f"/nodes/{theirs}", "operator")["reason"] == "slurm: bad dimm"
     slurm.resume(theirs)
     until(lambda: server("GET", f"/nodes/{theirs}", "operator")["state"] == "up", 5, "Slurm's resume reaches us")
+
+
+def test_a_tenants_own_jobs_on_its_reservations_nodes_are_metered(
+    server: Any, slurm: SlurmCli, ctx: bootstrap.Context
+) -> None:
+    now = ctx.now()
+    body = {"pool": POOL, "start": now, "end": now + 600, "gpus": 8}
+    contract = server("POST", "/contracts", "lab", json=body)["id"]
+    until(lambda: contract in slurm.reservations(), 5, "reserved in Slurm")
+    job = slurm.submit(
+        f"--reservation={contract}", "--account=t-lab", "--gres=gpu:4", "--output=/dev/null", "--wrap", "sleep 2"
+    )
+    # A job of the same account outside the reservation is not the contract's, and is not metered.
+    elsewhere = slurm.submit("--account=t-lab", "--gres=gpu:2", "--output=/dev/null", "--wrap", "sleep 1")
+
+    def metered() -> dict[str, Any]:
+        with ctx.uow() as uow:
+            return {r.job_id: r for r in uow.billing.usage_between(now - 60, now + 600)}
+
+    def ran() -> dict[str, Any]:
+        return {r.job_id: r for r in slurm.ended_jobs(now - 60, ctx.now() + 60) if r.job_id in (job, elsewhere)}
+
+    until(lambda: len(ran()) == 2, 60, "both jobs ran in Slurm")
+    took = until(lambda: f"slurm-{job}" in metered(), 10, "the tenant's own job metered")
+    print(f"\na tenant's own job on its reservation's nodes metered {took:.1f} s after Slurm's accounting had it")
+    run, record = ran()[job], metered()[f"slurm-{job}"]
+    assert (record.contract_id, record.start, record.end, record.milli_gpus) == (contract, run.start, run.end, 4000)
+    assert ran()[elsewhere].nodes.isdisjoint(reservation(slurm, contract))
+    assert list(metered()) == [f"slurm-{job}"]

@@ -112,6 +112,9 @@ def test_work_runs_on_slurm_and_is_metered_from_its_accounting(
     assert len(by_run) == len(records), "no run metered twice"
     seen = {(r.name, r.start) for r in runs}
     extra = [(r.job_id, r.start, r.end) for r in records if (r.job_id, r.start) not in seen]
+    if extra:  # what Slurm says of them, for the failure's message
+        ids = ",".join(j.removeprefix("slurm-") for j, _, _ in extra)
+        extra.append(slurm.run("sacct", "-X", "-a", "-P", "-j", ids, "--format=JobID,JobName,Account,NodeList,State"))
     assert len(records) == len(runs), f"as many records as Slurm ran jobs; extra: {extra}"
     for run in runs:
         record = by_run[run.name, run.start]

@@ -1,7 +1,7 @@
 """Usage from the workload manager's accounting (Slurm's sacct), not from declarations: every job that ran
-for a neocloud workload (its name is the workload's id), metered with its real start and end and the GPUs
-it was allocated (TRES). Tenants' own jobs in their reservations are not metered yet: Slurm 22.05's
-accounting does not reliably keep a job's reservation (docs/slurm.md).
+for a neocloud workload (its name is the workload's id), and every job a tenant ran itself on its
+reservation's nodes (under its account), metered with its real start and end and the GPUs it was allocated
+(TRES).
 
 Idempotent: a run read again is counted once (its key is the contract, the job and its start), so each pass
 may read back over the last one. A run that belongs to neither is not neocloud's and is left alone; a run the
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from neocloud.app.billing import ingest_usage
 from neocloud.app.ports import ManagedRun, UnitOfWork, WorkloadManager
 from neocloud.core.billing.metering import UsageRecord
+from neocloud.core.contracts import Contract
 from neocloud.core.errors import NeocloudError
-from neocloud.core.workload import MILLI, WorkloadStatus
+from neocloud.core.workload import MILLI, WORKLOAD_ID, WorkloadStatus
 
 PREEMPTED = {"PREEMPTED", "CANCELLED"}  # how a run neocloud stopped ends in Slurm's accounting
 LOOK_BACK = 86_400  # a server starting reads accounting back this far
@@ -27,7 +28,7 @@ OVERLAP = 120  # each pass reads back over the last one this far (accounting rec
 class MeterReport:
     read: int = 0  # runs read from accounting
     metered: int = 0  # new usage records
-    foreign: int = 0  # runs that are no workload's
+    foreign: int = 0  # runs that are neither a workload's nor a tenant's in its reservation
     refused: int = 0  # runs the books refuse (an invoiced month)
 
 
@@ -49,15 +50,38 @@ def meter(uow_of: Callable[[], UnitOfWork], manager: WorkloadManager, since: int
 
 
 def _record(uow: UnitOfWork, run: ManagedRun) -> UsageRecord | None:
-    """The usage of a run of a neocloud workload (its job is named as the workload); None for other runs."""
-    workload = uow.workloads.get(run.name)
-    if workload is None or run.gpus <= 0 or run.end <= run.start:
+    """The usage of a run: a neocloud workload's (its job is named as the workload), else a tenant's own job in
+    its reservation; None for other runs."""
+    if run.gpus <= 0 or run.end <= run.start:
         return None
-    contract = uow.contracts.get(workload.contract_id)
+    if WORKLOAD_ID.fullmatch(run.name):
+        # Named as a workload: that workload's run or no one's, never a tenant's own job.
+        workload = uow.workloads.get(run.name)
+        contract = None if workload is None else uow.contracts.get(workload.contract_id)
+        if workload is None or contract is None:
+            return None
+        job = workload.job.id
+        # Stopped by neocloud (preempted), unless its tenant cancelled the workload itself.
+        preempted = run.state.split()[0] in PREEMPTED and workload.status is not WorkloadStatus.CANCELLED
+    else:
+        contract, job = _holder(uow, run), f"slurm-{run.job_id}"
+        preempted = run.state.split()[0] == "PREEMPTED"
     if contract is None:
         return None
-    # Stopped by neocloud (preempted), unless its tenant cancelled the workload itself.
-    preempted = run.state.split()[0] in PREEMPTED and workload.status is not WorkloadStatus.CANCELLED
     pool = uow.fleet.get_pool(contract.pool)
     gpu_model = pool.gpu_model if pool is not None else ""
-    return UsageRecord.of_run(contract, gpu_model, workload.job.id, run.gpus * MILLI, run.start, run.end, preempted)
+    return UsageRecord.of_run(contract, gpu_model, job, run.gpus * MILLI, run.start, run.end, preempted)
+
+
+def _holder(uow: UnitOfWork, run: ManagedRun) -> Contract | None:
+    """The contract of the run's account (a tenant) whose nodes it ran on when it started. By nodes, not by the
+    reservation's name, which 22.05's accounting does not always keep."""
+    if not run.nodes or uow.tenants.get(run.account) is None:
+        return None
+    for contract in uow.contracts.page(run.account):
+        if contract.books_capacity and contract.start <= run.start < contract.end:
+            spans = uow.assignments.of_contract(contract.id)
+            held = {s.node for s in spans if s.since <= run.start and (s.until is None or run.start < s.until)}
+            if run.nodes <= held:
+                return contract
+    return None

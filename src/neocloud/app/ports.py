@@ -71,6 +71,7 @@ class ManagedRun:
     end: int
     gpus: int
     state: str  # the manager's: COMPLETED, FAILED, CANCELLED, PREEMPTED, TIMEOUT, ...
+    nodes: frozenset[str] = frozenset()  # where it ran
 
 
 class WorkloadManager(Protocol):

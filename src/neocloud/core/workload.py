@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from neocloud.core.errors import InvalidInput
 
 MILLI = 1000  # milli-GPUs in one GPU
+WORKLOAD_ID = re.compile(r"w-[0-9a-f]{12}")  # a workload's id (bootstrap.new_id("w")), and its Slurm job's name
 
 
 class PriorityClass(StrEnum):

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from neocloud.adapters.slurm.hostlist import expand as hostlist_expand
 from neocloud.app.ports import ManagedNode, ManagedReservation, ManagedRun
 from neocloud.core.errors import WorkloadManagerUnavailable
 from neocloud.core.nodes import NodeState
@@ -72,7 +73,7 @@ class SlurmCli:
             name = fields["ReservationName"]
             found[name] = ManagedReservation(
                 name,
-                frozenset(self.expand(fields.get("Nodes", ""))),
+                _nodes(fields.get("Nodes", "")),
                 frozenset(a for a in fields.get("Accounts", "").split(",") if a and a != "(null)"),
                 _seconds(fields["EndTime"]),
             )
@@ -138,11 +139,17 @@ class SlurmCli:
             start, end = int(j["time"]["start"] or 0), int(j["time"]["end"] or 0)
             if not start or not since <= end <= until:
                 continue  # cancelled before it started, or outside the window
+            if not j["partition"]:
+                # slurmdbd heard of the job's end before its start: a stand-in record (named "allocation", no
+                # partition, its nodes and start not yet the job's). A later pass reads the job whole.
+                continue
             tres = j["tres"]["allocated"]
             gpus = sum(int(t.get("count") or 0) for t in tres if (t.get("type"), t.get("name")) == ("gres", "gpu"))
             job_id = str(j["job_id"])
             state = j["state"]["current"]
-            runs.append(ManagedRun(job_id, j["name"], j["account"], names.get(job_id, ""), start, end, gpus, state))
+            reservation = names.get(job_id, "")
+            nodes = _nodes(j.get("nodes") or "")
+            runs.append(ManagedRun(job_id, j["name"], j["account"], reservation, start, end, gpus, state, nodes))
         return runs
 
     def submit(self, *args: str) -> str:
@@ -152,11 +159,12 @@ class SlurmCli:
     def cancel(self, name: str) -> None:
         self.run("scancel", f"--name={name}")
 
-    def expand(self, hostlist: str) -> list[str]:
-        """A Slurm host list (`b-000-r00-n[00-01]`) as names."""
-        if not hostlist or hostlist in ("(null)", "None assigned"):
-            return []
-        return self.run("scontrol", "show", "hostnames", hostlist).split()
+
+def _nodes(hostlist: str) -> frozenset[str]:
+    try:
+        return frozenset(hostlist_expand(hostlist))
+    except ValueError as exc:
+        raise WorkloadManagerUnavailable(f"Slurm wrote a host list neocloud cannot read: {exc}") from None
 
 
 def _user() -> str:
