@@ -15,7 +15,7 @@ from neocloud.app.services import ContractRequest
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import ContractKind, TenantKind
 from neocloud.core.engine.config import EngineConfig
-from neocloud.core.errors import InvalidInput, InvalidState, NotFound
+from neocloud.core.errors import InvalidInput, InvalidState, NotFound, WorkloadManagerUnavailable
 
 from ..builders import POOL, refused_without_change
 
@@ -179,3 +179,41 @@ def test_work_runs_in_its_contracts_pool_only(ctx: bootstrap.Context) -> None:
         assert ran.allocation is not None
         assert {node.split("-")[0] for node, _ in ran.allocation} == {"w"}
         assert uow.workloads.get(second.job.id).status == "pending"  # type: ignore[union-attr]
+
+
+class RefusingHalts(live.TimedExecutor):
+    """The stand-in, with every launch recorded and halts refused (as a Slurm that is away refuses them)
+    while `refusing`."""
+
+    def __init__(self) -> None:
+        self.refusing = True
+        self.launched: list[str] = []
+
+    def launch(self, workload: Any, allocation: Any, now: int) -> None:
+        self.launched.append(workload.job.id)
+
+    def halt(self, workload: Any, now: int) -> None:
+        if self.refusing:
+            raise WorkloadManagerUnavailable("scancel: Unable to contact slurm controller")
+
+
+def test_a_refused_halt_starts_nothing_that_counted_on_it_and_nothing_runs_twice(
+    contracts: tuple[bootstrap.Context, str, str],
+) -> None:
+    ctx, reserved, spot = contracts
+    executor = RefusingHalts()
+    t0 = MAY.start + 10 * H
+    with ctx.uow() as uow:
+        big = live.submit_workload(uow, spot, 8, 16, 3 * H, t0, ctx.new_id)  # 128 GPUs of spot work
+        assert pooled(ctx, executor=executor).reconcile(uow, t0) == counts(0, 1, 0)
+    with ctx.uow() as uow:
+        urgent = live.submit_workload(uow, reserved, 8, 4, H, t0 + H, ctx.new_id, tenant_id="t-lab")
+        # The reserved work needs spot's GPUs; the halt is refused: nothing starts, and the step goes through.
+        assert pooled(ctx, executor=executor).reconcile(uow, t0 + H) == counts(0, 0, 0)
+    with ctx.uow() as uow:
+        assert [uow.workloads.get(w).status.value for w in (big.job.id, urgent.job.id)] == ["running", "pending"]
+    executor.refusing = False
+    with ctx.uow() as uow:
+        assert pooled(ctx, executor=executor).reconcile(uow, t0 + H + 1) == counts(0, 1, 1)
+        assert uow.workloads.get(urgent.job.id).status.value == "running"
+    assert executor.launched == [big.job.id, urgent.job.id]

@@ -8,6 +8,7 @@ store, so a restarted server picks up where the last one stopped.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import uuid
 from collections import defaultdict
@@ -28,7 +29,7 @@ from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus
 from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, nodes_by_pool
 from neocloud.core.engine.config import EngineConfig
-from neocloud.core.engine.scheduler import apply_decisions
+from neocloud.core.engine.scheduler import Decisions, apply_decisions
 from neocloud.core.engine.state import JobState
 from neocloud.core.errors import InvalidInput, InvalidState, NeocloudError, NotFound, UnknownContract, quoted
 from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
@@ -287,7 +288,8 @@ def _evict(
     kept = []
     for w in workloads:
         if w.status is WorkloadStatus.RUNNING and any(n not in nodes for n, _ in w.allocation or ()):
-            executor.halt(w, now)
+            if not _halted(executor, w, now):
+                continue  # still running where it ran: tried again next step
             _meter(uow, executor, w, now, preempted=True)
             state = JobState(w.job, w.remaining, w.attained, (), w.started, w.first_start, preemptions=w.preemptions)
             state.stop(now, finished=False)  # as the engine stops preempted work: the restart overhead owed
@@ -304,6 +306,16 @@ def _evict(
             counts["preempted"] += 1
         kept.append(w)
     return kept
+
+
+def _halted(executor: Executor, workload: StoredWorkload, now: int) -> bool:
+    """Whether the executor stopped the work (if it refused, it says why in the log)."""
+    try:
+        executor.halt(workload, now)
+    except NeocloudError as exc:
+        log.warning("halt of %s: %s: %s", workload.job.id, exc.code, exc.message)
+        return False
+    return True
 
 
 def _step_pool(
@@ -336,10 +348,15 @@ def _step_pool(
     for s in running:
         usage[s.job.tenant] += s.job.milli
     decisions = scheduler.decide(now, cluster, waiting, running, usage, sum(s.job.milli for s in running if s.spot))
+    # Halts first, each on its own: if the executor refuses one, the work halted so far is carried out and
+    # nothing starts in this pool until the next step (the starts may have counted on the GPUs not freed).
+    # A step that failed as a whole instead would forget launches already made, and run them twice.
+    halted = list(itertools.takewhile(lambda s: _halted(executor, stored[s.job.id], now), decisions.preempt))
+    if len(halted) < len(decisions.preempt):
+        decisions = Decisions(preempt=halted)
 
     def stopped(s: JobState, run_start: int) -> None:
         w = stored[s.job.id]
-        executor.halt(w, now)
         _meter(uow, executor, w, now, preempted=True)
         pending = replace(w, status=WorkloadStatus.PENDING, started=None, allocation=None)
         uow.workloads.save(replace(pending, remaining=s.remaining, attained=s.attained, preemptions=s.preemptions))
