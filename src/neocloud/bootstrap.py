@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from neocloud.adapters.slurm.cli import SlurmCli
+from neocloud.adapters.slurm.cli import SlurmCli, is_file
 from neocloud.adapters.slurm.executor import SlurmExecutor
 from neocloud.adapters.specs import load_catalog
 from neocloud.adapters.store.database import default_url, is_unavailable, make_engine, migrate, unavailable
@@ -101,7 +101,7 @@ class Settings:
             raise InvalidInput(
                 "the slurm executor needs NEOCLOUD_SLURM_CONF (serve --slurm-conf): the cluster's slurm.conf"
             )
-        if self.slurm_conf and not _is_file(self.slurm_conf):
+        if self.slurm_conf and not is_file(self.slurm_conf):
             raise InvalidInput(f"NEOCLOUD_SLURM_CONF: no Slurm configuration at {self.slurm_conf[:200]!r}")
         if self.default_quota_gpus is not None and not 0 <= self.default_quota_gpus <= 10_000_000:
             raise InvalidInput("NEOCLOUD_DEFAULT_QUOTA_GPUS must be within 0 and 10000000, or -1 for none")
@@ -113,14 +113,6 @@ class Settings:
     @property
     def policy(self) -> Policy:
         return Policy(self.start_grace_s, self.default_quota_gpus, self.dedicated_nodes)
-
-
-def _is_file(path: str) -> bool:
-    """Whether a file is there; a path no file can have (too long, a NUL in it) is none."""
-    try:
-        return Path(path).is_file()
-    except (OSError, ValueError):
-        return False
 
 
 def _parse(name: str, text: str, default: object) -> object:

@@ -128,3 +128,44 @@ def test_work_runs_on_slurm_and_is_metered_from_its_accounting(
     assert len(stopped) <= preempted
     assert all(workloads[r.job_id]["preemptions"] > 0 for r in stopped)
     print(f"\n{JOBS} workloads, {len(runs)} Slurm jobs ({preempted} preemptions) in {took:.0f} s: 0 lost, 0 twice")
+
+
+def test_slurm_preempts_spot_work_for_other_work_and_it_waits_again(
+    server: Any, slurm: SlurmCli, ctx: bootstrap.Context
+) -> None:
+    now = ctx.now()
+    term = {"pool": POOL, "start": now, "end": now + 3600}
+    spot = server("POST", "/contracts", "research", json={**term, "kind": "spot"})["id"]
+    body = {"contract_id": spot, "gpus_per_task": 8, "duration": 600}
+    workload = server("POST", "/workloads", "research", json=body)["id"]
+
+    def shown() -> Any:
+        return server("GET", f"/workloads/{workload}", "operator")
+
+    def running_in_slurm() -> bool:
+        return shown()["status"] == "running" and slurm.active_jobs().get(workload, {}).get("job_state") == "RUNNING"
+
+    until(running_in_slurm, 10, "spot work running")
+    [(node, _)] = shown()["allocation"]
+    # A tenant's own job of the default QOS, on that node: Slurm itself stops the spot work for it.
+    slurm.add_account("t-lab")
+    own = slurm.submit(
+        "--account=t-lab", f"--nodelist={node}", "--gres=gpu:8", "--output=/dev/null", "--wrap", "sleep 2"
+    )
+    took = until(lambda: shown()["preemptions"] == 1, 20, "neocloud sees Slurm's preemption")
+    print(f"\nSlurm preempted spot work for a tenant's own job; neocloud had it waiting again {took:.1f} s later")
+    until(running_in_slurm, 30, "spot work running again once the tenant's job is done")
+    server("POST", f"/workloads/{workload}/cancel", "research")
+    runs = {r.job_id: r for r in sacct(slurm, now, [workload])}
+    first = min(runs.values(), key=lambda r: int(r.job_id))
+    assert first.state == "PREEMPTED"
+
+    def metered() -> list[Any]:
+        with ctx.uow() as uow:
+            return [r for r in uow.billing.usage_between(now - 60, ctx.now() + 60) if r.job_id == workload]
+
+    until(lambda: any(r.start == first.start for r in metered()), 10, "the preempted run metered")
+    [record] = [r for r in metered() if r.start == first.start]
+    assert (record.end, record.preempted) == (first.end, True)
+    assert shown()["status"] == "cancelled"
+    until(lambda: own in {r.job_id for r in slurm.ended_jobs(now - 60, ctx.now() + 60)}, 10, "the tenant's job ran")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from neocloud import bootstrap
-from neocloud.adapters.specs import load_fleet
+from neocloud.adapters.specs import load_fleet, parse_fleet
 from neocloud.app import services
 from neocloud.core.errors import Overbooked
 from neocloud.core.ledger import HoldKind
@@ -112,6 +112,22 @@ def test_colossus_round_trips_through_the_store(ctx: bootstrap.Context) -> None:
     with ctx.uow() as uow:
         assert uow.fleet.list_sites() == sites
         assert [p.gpus for p in uow.fleet.list_pools()] == [20_016, 150_016, 50_176]
+
+
+def test_nodes_named_by_a_workload_manager_round_trip_through_the_store(ctx: bootstrap.Context) -> None:
+    text = """
+sites:
+  - name: lab
+    blocks:
+      - {name: b, racks: 2, nodes_per_rack: 1, node: {gpu_model: h100-sxm, gpus: 8}, node_names: [gpu7, gpu9]}
+"""
+    sites = parse_fleet(text, "f.yaml", ctx.catalog)
+    with ctx.uow() as uow:
+        services.add_sites(uow, sites, ctx.catalog)
+    with ctx.uow() as uow:
+        [site] = uow.fleet.list_sites()
+    assert site == sites[0]
+    assert [n.name for n in site.nodes()] == ["gpu7", "gpu9"]
 
 
 def test_a_refusal_writes_no_row(store: bootstrap.Context) -> None:

@@ -95,3 +95,43 @@ def test_a_node_is_found_by_its_name_alone(catalog: Catalog) -> None:
     misspelt = ["", "nowhere", last + "0", last.replace("-n", "-n0"), "h100-array-0-r00-n00", "h100-array-000-r00-n-1"]
     for wrong in outside + misspelt:
         assert site.node(wrong) is None, wrong
+
+
+NAMED = """
+sites:
+  - name: s1
+    blocks:
+      - {{name: b, count: 2, racks: 1, nodes_per_rack: 2, node: {{gpu_model: h100-sxm, gpus: 8}}, node_names: {names}}}
+      - {{name: c, racks: 1, nodes_per_rack: 1, node: {{gpu_model: h100-sxm, gpus: 8}}}}
+"""
+
+
+def test_nodes_may_carry_a_workload_managers_names(catalog: Catalog) -> None:
+    [site] = parse_fleet(NAMED.format(names="[gpu17, gpu18, gpu3, gpu4]"), "f.yaml", catalog)
+    nodes = list(site.nodes())
+    assert [(n.name, n.block, n.rack) for n in nodes] == [
+        ("gpu17", "b-000", "b-000-r00"),
+        ("gpu18", "b-000", "b-000-r00"),
+        ("gpu3", "b-001", "b-001-r00"),
+        ("gpu4", "b-001", "b-001-r00"),
+        ("c-000-r00-n00", "c-000", "c-000-r00"),  # a group without names keeps the made ones
+    ]
+    assert all(site.node(n.name) == n for n in nodes)
+    assert site.node("b-000-r00-n00") is None  # a named group's made names are not its nodes'
+
+
+@pytest.mark.parametrize(
+    ("names", "fragment"),
+    [
+        ("[gpu1, gpu2, gpu3]", "3 node names for 4 nodes"),
+        ("[gpu1, gpu2, gpu3, gpu1]", "node names used twice: gpu1"),
+        ("[gpu1, gpu2, gpu3, c-000-r00-n00]", "node names used twice: c-000-r00-n00"),
+        ('[gpu1, gpu2, gpu3, "gpu\\x07"]', "node_names[3]: String should match pattern"),
+        ("[gpu1, gpu2, gpu3, 4]", "node_names[3]: Input should be a valid string"),
+        ("[gpu1, gpu2, gpu3, " + "x" * 65 + "]", "node_names[3]: String should have at most 64 characters"),
+    ],
+)
+def test_bad_node_names_get_precise_errors(catalog: Catalog, names: str, fragment: str) -> None:
+    with pytest.raises(InvalidSpec) as refused:
+        parse_fleet(NAMED.format(names=names), "f.yaml", catalog)
+    assert fragment in str(refused.value)

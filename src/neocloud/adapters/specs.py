@@ -10,7 +10,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -70,12 +70,19 @@ class NodeIn(Strict):
     memory_gib: int = Field(default=0, ge=0, le=100_000_000)
 
 
+MAX_NODES = 1_000_000  # named nodes in one block group
+
+
 class BlockGroupIn(Strict):
     name: str = Field(min_length=1, max_length=MAX_NAME, pattern=NAME)
     count: int = Field(default=1, gt=0, le=100_000)
     racks: int = Field(default=1, gt=0, le=10_000)
     nodes_per_rack: int = Field(gt=0, le=10_000)
     node: NodeIn
+    # The nodes' own names (a workload manager's), one per node, blocks then racks then nodes in order.
+    node_names: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME)]] = Field(
+        default_factory=list, max_length=MAX_NODES
+    )
 
     @property
     def gpus(self) -> int:
@@ -106,7 +113,9 @@ class SiteIn(Strict):
             usd_per_mwh=self.usd_per_mwh,
             pool_by_block=self.pool_by_block,
             blocks=tuple(
-                BlockGroup(b.name, b.count, b.racks, b.nodes_per_rack, NodeSpec(**b.node.model_dump()))
+                BlockGroup(
+                    b.name, b.count, b.racks, b.nodes_per_rack, NodeSpec(**b.node.model_dump()), tuple(b.node_names)
+                )
                 for b in self.blocks
             ),
         )

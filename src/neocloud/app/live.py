@@ -19,7 +19,7 @@ from neocloud.app.assignment import Report, assign, assignable, owners
 from neocloud.app.billing import ingest_usage
 from neocloud.app.credit import Policy, check_credit, check_quota, exposure, held_now
 from neocloud.app.nodes import unavailable, units_by_pool
-from neocloud.app.ports import Executor, UnitOfWork
+from neocloud.app.ports import Executor, RunEnd, UnitOfWork
 from neocloud.app.records import Command, StoredWorkload
 from neocloud.app.services import NewId, get_contract
 from neocloud.core.billing.invoice import ZERO
@@ -56,10 +56,10 @@ class TimedExecutor:
     def halt(self, workload: StoredWorkload, now: int) -> None:
         return None
 
-    def finished_by(self, workload: StoredWorkload, now: int) -> tuple[int, bool] | None:
+    def finished_by(self, workload: StoredWorkload, now: int) -> tuple[int, RunEnd] | None:
         assert workload.started is not None
         end = workload.started + workload.remaining
-        return (end, True) if end <= now else None
+        return (end, RunEnd.SUCCEEDED) if end <= now else None
 
 
 def submit_workload(
@@ -226,13 +226,17 @@ class LiveEngine:
             if finish is None:
                 by_pool[contracts[w.contract_id].pool].append(w)
                 continue
-            end, succeeded = finish
+            end, how = finish
+            if how is RunEnd.PREEMPTED:  # the workload manager stopped it: it waits for the engine again
+                by_pool[contracts[w.contract_id].pool].append(_requeued(uow, executor, w, end))
+                counts["preempted"] += 1
+                continue
             _meter(uow, executor, w, end, preempted=False)
             attained = w.attained + w.job.gpus * (end - (w.started or end))
             uow.workloads.save(
                 replace(
                     w,
-                    status=WorkloadStatus.FINISHED if succeeded else WorkloadStatus.FAILED,
+                    status=WorkloadStatus.FINISHED if how is RunEnd.SUCCEEDED else WorkloadStatus.FAILED,
                     finished=end,
                     remaining=0,
                     allocation=None,
@@ -290,22 +294,29 @@ def _evict(
         if w.status is WorkloadStatus.RUNNING and any(n not in nodes for n, _ in w.allocation or ()):
             if not _halted(executor, w, now):
                 continue  # still running where it ran: tried again next step
-            _meter(uow, executor, w, now, preempted=True)
-            state = JobState(w.job, w.remaining, w.attained, (), w.started, w.first_start, preemptions=w.preemptions)
-            state.stop(now, finished=False)  # as the engine stops preempted work: the restart overhead owed
-            w = replace(
-                w,
-                status=WorkloadStatus.PENDING,
-                started=None,
-                allocation=None,
-                remaining=state.remaining,
-                attained=state.attained,
-                preemptions=state.preemptions,
-            )
-            uow.workloads.save(w)
+            w = _requeued(uow, executor, w, now)
             counts["preempted"] += 1
         kept.append(w)
     return kept
+
+
+def _requeued(uow: UnitOfWork, executor: Executor, w: StoredWorkload, end: int) -> StoredWorkload:
+    """Running work stopped at `end` before it finished: metered as preempted, and waiting again with what
+    the engine charges a preempted job (its restart overhead)."""
+    _meter(uow, executor, w, end, preempted=True)
+    state = JobState(w.job, w.remaining, w.attained, (), w.started, w.first_start, preemptions=w.preemptions)
+    state.stop(end, finished=False)
+    w = replace(
+        w,
+        status=WorkloadStatus.PENDING,
+        started=None,
+        allocation=None,
+        remaining=state.remaining,
+        attained=state.attained,
+        preemptions=state.preemptions,
+    )
+    uow.workloads.save(w)
+    return w
 
 
 def _halted(executor: Executor, workload: StoredWorkload, now: int) -> bool:

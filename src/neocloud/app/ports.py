@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -26,17 +27,25 @@ Key = tuple[Any, ...]  # a list's sort key: lists page by it (app/pages.py)
 AgreementKey = tuple[str, str, ContractKind]  # tenant id, pool, kind
 
 
+class RunEnd(StrEnum):
+    """How a run the executor launched ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PREEMPTED = "preempted"  # stopped by the workload manager itself (spot work yielding to others): it waits again
+
+
 class Executor(Protocol):
     """Where workloads really run. The engine decides; an executor starts and stops the work and says when it
-    has ended: (when, whether it succeeded). The timed stand-in and Slurm (adapters/slurm) implement it; a
-    Kubernetes executor would implement the same calls. `meters_itself`: its runs are metered from its own
-    accounting (app/accounting.py), not by the engine."""
+    has ended, and how. The timed stand-in and Slurm (adapters/slurm) implement it; a Kubernetes executor
+    would implement the same calls. `meters_itself`: its runs are metered from its own accounting
+    (app/accounting.py), not by the engine."""
 
     @property
     def meters_itself(self) -> bool: ...
     def launch(self, workload: StoredWorkload, allocation: tuple[tuple[str, int], ...], now: int) -> None: ...
     def halt(self, workload: StoredWorkload, now: int) -> None: ...
-    def finished_by(self, workload: StoredWorkload, now: int) -> tuple[int, bool] | None: ...
+    def finished_by(self, workload: StoredWorkload, now: int) -> tuple[int, RunEnd] | None: ...
 
 
 @dataclass(frozen=True, slots=True)

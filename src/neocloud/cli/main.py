@@ -9,7 +9,7 @@ Modules import what is heavy inside their commands, so `--help` stays quick.
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError
@@ -18,6 +18,10 @@ from neocloud.cli.args import Json, group
 from neocloud.cli.context import Options, connect, store
 from neocloud.cli.output import emit_json, fail, out, table
 from neocloud.cli.tree import Root, help_of
+
+if TYPE_CHECKING:
+    from neocloud import bootstrap
+    from neocloud.core.fleet import Site
 
 app = group(help="neocloud: a control plane for GPU data-center capacity.", cls=Root)
 fleet_app = group(help=help_of("fleet"))
@@ -108,6 +112,33 @@ def fleet_show(
         table("pools", ["pool", "GPU model", "GPUs"], [(p.name, p.gpu_model, f"{p.gpus:,}") for p in s.pools])
 
 
+@fleet_app.command("discover")
+def fleet_discover(
+    ctx: typer.Context,
+    slurm_conf: Annotated[str, typer.Option("--slurm-conf", help="The Slurm cluster's slurm.conf.")],
+    name: Annotated[str, typer.Option(help="Site name.")] = "slurm",
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="TYPE=MODEL: Slurm's GPU type as a catalog model (repeat).")
+    ] = None,
+    power_mw: Annotated[str | None, typer.Option("--power-mw", help="The site's power budget, MW.")] = None,
+    yaml_out: Annotated[bool, typer.Option("--yaml", help="Print the site as a fleet spec; add nothing.")] = False,
+    json: Json = False,
+) -> None:
+    """A new site from a Slurm cluster's nodes, under Slurm's names (its topology: slurm.md)."""
+    with store(ctx, json) as built:
+        from neocloud.adapters.slurm.discover import discover
+
+        site = discover(slurm_conf, name, built.catalog, model or [], power_mw)
+        if yaml_out:
+            import yaml
+
+            from neocloud.adapters.slurm.discover import spec_of
+
+            sys.stdout.write(yaml.safe_dump(spec_of(site), sort_keys=False, width=120))
+            return
+        _add_site(built, site, "discovered", json)
+
+
 @fleet_app.command("import")
 def fleet_import(
     ctx: typer.Context,
@@ -119,17 +150,22 @@ def fleet_import(
     """Import a real GPU inventory from a public cluster trace as a new site."""
     with store(ctx, json) as built:
         from neocloud.adapters.inventories import import_nodes
-        from neocloud.app import services
-        from neocloud.app.views import site_view
 
-        site = import_nodes(format, file, built.catalog, name or format)
-        with built.uow() as uow:
-            services.add_sites(uow, [site], built.catalog)
-        view = site_view(site, built.catalog)
+        _add_site(built, import_nodes(format, file, built.catalog, name or format), "imported", json)
+
+
+def _add_site(built: "bootstrap.Context", site: "Site", how: str, json: bool) -> None:
+    """A new site into the store, and what it holds printed."""
+    from neocloud.app import services
+    from neocloud.app.views import site_view
+
+    with built.uow() as uow:
+        services.add_sites(uow, [site], built.catalog)
+    view = site_view(site, built.catalog)
     if json:
         emit_json(view)
         return
-    out().print(f"imported site {site.name}: {site.gpus:,} GPUs in {view['nodes']:,} nodes")
+    out().print(f"{how} site {site.name}: {site.gpus:,} GPUs in {view['nodes']:,} nodes")
     table("pools", ["pool", "GPU model", "GPUs"], [(p["name"], p["gpu_model"], p["gpus"]) for p in view["pools"]])
 
 

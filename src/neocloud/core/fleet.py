@@ -26,13 +26,16 @@ class NodeSpec:
 
 @dataclass(frozen=True, slots=True)
 class BlockGroup:
-    """`count` identical fabric blocks, each of `racks` racks of `nodes_per_rack` nodes."""
+    """`count` identical fabric blocks, each of `racks` racks of `nodes_per_rack` nodes. `node_names`: the
+    nodes' own names (as a workload manager knows them), one per node in the order `Site.nodes` lists them;
+    empty: names made from the topology (`<block>-r<rack>-n<node>`)."""
 
     name: str
     count: int
     racks: int
     nodes_per_rack: int
     node: NodeSpec
+    node_names: tuple[str, ...] = ()
 
     @property
     def gpus(self) -> int:
@@ -112,17 +115,25 @@ class Site:
     def nodes(self) -> Iterator[Node]:
         for group in self.blocks:
             n = group.node
+            index = 0
             for block in group.block_names():
                 for r in range(group.racks):
                     rack = rack_name(block, r)
                     for k in range(group.nodes_per_rack):
-                        yield Node(
-                            node_name(rack, k), self.name, block, rack, n.gpu_model, n.gpus, n.cpus, n.memory_gib
-                        )
+                        name = group.node_names[index] if group.node_names else node_name(rack, k)
+                        index += 1
+                        yield Node(name, self.name, block, rack, n.gpu_model, n.gpus, n.cpus, n.memory_gib)
 
     def node(self, name: str) -> Node | None:
-        """The node of this name (`<group>-<block>-r<rack>-n<node>`, as `nodes` makes them), found from the
-        name rather than by listing every node."""
+        """The node of this name, found from the name (`<group>-<block>-r<rack>-n<node>`, as `nodes` makes
+        them) rather than by listing every node; a group's own names are looked up in it."""
+        for group in self.blocks:
+            if name in group.node_names:
+                rack_index, _ = divmod(group.node_names.index(name), group.nodes_per_rack)
+                b, rk = divmod(rack_index, group.racks)
+                n = group.node
+                block = block_name(group.name, b)
+                return Node(name, self.name, block, rack_name(block, rk), n.gpu_model, n.gpus, n.cpus, n.memory_gib)
         rack, _, k = name.rpartition("-n")
         block, _, r = rack.rpartition("-r")
         group_name, _, i = block.rpartition("-")
@@ -131,7 +142,7 @@ class Site:
         for group in self.blocks:
             made = node_name(rack_name(block_name(group.name, int(i)), int(r)), int(k))  # as `nodes` writes it
             inside = int(i) < group.count and int(r) < group.racks and int(k) < group.nodes_per_rack
-            if group.name == group_name and inside and made == name:
+            if group.name == group_name and inside and made == name and not group.node_names:
                 n = group.node
                 return Node(name, self.name, block, rack, n.gpu_model, n.gpus, n.cpus, n.memory_gib)
         return None
@@ -176,6 +187,13 @@ def validate_site(site: Site, catalog: Catalog) -> None:
                 site=site.name,
                 block=group.name,
             )
+        if group.node_names and len(group.node_names) != group.nodes:
+            raise InvalidSpec(
+                f"site {site.name}, block group {group.name}: {len(group.node_names)} node names for"
+                f" {group.nodes} nodes",
+                site=site.name,
+                block=group.name,
+            )
         rack_gpus = group.nodes_per_rack * group.node.gpus
         # Rack-scale domains (NVL72) span nodes: a rack must hold whole domains.
         if model.nvlink_domain > model.gpus_per_node and rack_gpus % model.nvlink_domain:
@@ -185,6 +203,10 @@ def validate_site(site: Site, catalog: Catalog) -> None:
                 site=site.name,
                 block=group.name,
             )
+    if any(group.node_names for group in site.blocks):  # given names may clash with each other or made ones
+        named = Counter(n.name for n in site.nodes())
+        if twice := sorted(n for n, seen in named.items() if seen > 1):
+            raise InvalidSpec(f"site {site.name}: node names used twice: {', '.join(twice[:5])}", site=site.name)
     if site.power_mw is not None:
         demand = site.facility_power_mw(catalog)
         if demand > site.power_mw:

@@ -25,6 +25,18 @@ from neocloud.core.nodes import NodeState
 # sinfo's base states and flags, in neocloud's states (the first that applies).
 DOWN_FLAGS = {"NOT_RESPONDING", "FAIL", "FAILING", "POWERED_DOWN"}
 ENDED = "CD,F,CA,TO,NF,PR,OOM,BF,DL"  # sacct's states of jobs that have ended
+SPOT_QOS = "neocloud-spot"  # the QOS spot work runs in: any other work preempts it
+
+
+@dataclass(frozen=True, slots=True)
+class SlurmNode:
+    """A node with GPUs as Slurm configures it: `gpu_type` is its GRES type ("" when the GRES has none)."""
+
+    name: str
+    gpu_type: str
+    gpus: int
+    cpus: int
+    memory_gib: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +65,27 @@ class SlurmCli:
         return set(self.run("sacctmgr", "-n", "-P", "list", "account", "format=account").split())
 
     def add_account(self, name: str) -> None:
-        """The account, and the user neocloud submits as in it (tenants' work is submitted under their
-        account). Adding what is there already changes nothing (sacctmgr says so with an error status)."""
-        for command in (("account", name), ("user", _user(), f"account={name}")):
-            try:
-                self.run("sacctmgr", "-i", "add", *command)
-            except WorkloadManagerUnavailable as exc:
-                if "Nothing new added" not in exc.message:
-                    raise
+        """The account, the user neocloud submits as in it (tenants' work is submitted under their account),
+        and that user's right to the spot QOS there. Adding what is there already changes nothing."""
+        self._spot_qos()
+        self._add("account", name)
+        self._add("user", _user(), f"account={name}")
+        self.run(
+            "sacctmgr", "-i", "modify", "user", "where", f"name={_user()}", f"account={name}", "set", f"qos+={SPOT_QOS}"
+        )
+
+    def _spot_qos(self) -> None:
+        """Spot work's QOS: cancelled (and so PREEMPTED in accounting) when work of the default QOS needs its
+        GPUs (PreemptType=preempt/qos in slurm.conf)."""
+        self._add("qos", SPOT_QOS, "set", "PreemptMode=cancel")
+        self.run("sacctmgr", "-i", "modify", "qos", "where", "name=normal", "set", f"preempt+={SPOT_QOS}")
+
+    def _add(self, *entity: str) -> None:
+        try:
+            self.run("sacctmgr", "-i", "add", *entity)
+        except WorkloadManagerUnavailable as exc:  # sacctmgr says so with an error status
+            if "Nothing new added" not in exc.message:
+                raise
 
     # -- reservations --
 
@@ -112,6 +137,20 @@ class SlurmCli:
                 state = NodeState.UP
             since = node.get("reason_changed_at") or None
             found[node["name"]] = ManagedNode(node["name"], state, node.get("reason") or "", since)
+        return found
+
+    def gpu_nodes(self) -> list[SlurmNode]:
+        """Every node with GPUs, as `sinfo --json` describes it (GRES `gpu[:type]:count[(S:...)]`)."""
+        found = []
+        for node in json.loads(self.run("sinfo", "--json"))["nodes"]:
+            for item in (node.get("gres") or "").split(","):
+                kind, _, rest = item.partition("(")[0].partition(":")
+                *gpu_type, count = rest.split(":") if rest else [""]
+                if kind == "gpu" and count.isdigit() and int(count) > 0:
+                    memory_gib = int(node.get("real_memory") or 0) // 1024
+                    found.append(
+                        SlurmNode(node["name"], ":".join(gpu_type), int(count), int(node.get("cpus") or 0), memory_gib)
+                    )
         return found
 
     def drain(self, node: str, reason: str) -> None:
@@ -180,3 +219,11 @@ def _iso(t: int) -> str:
 
 def _seconds(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp())
+
+
+def is_file(path: str) -> bool:
+    """Whether a file is there; a path no file can have (too long, a NUL in it) is none."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False

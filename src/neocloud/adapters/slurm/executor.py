@@ -1,19 +1,24 @@
 """Work on Slurm: the live engine's decisions carried out with `sbatch` pinned to the nodes the engine chose
 (`--nodelist`, `-N`, `--gres=gpu:N`), in the contract's reservation where it has one and under the tenant's
 account; halts are `scancel`; the end and its outcome come from Slurm (squeue while it runs, sacct once it has
-ended). A job's name is its workload's id, so that every job neocloud launched can be told apart. Usage is
-metered from Slurm's accounting (app/accounting.py), not by the engine: real start and end, GPUs from TRES."""
+ended). Spot work runs in QOS `neocloud-spot`, which Slurm preempts for any other work (a tenant's own job
+included): such a run ends PREEMPTED and its workload waits for the engine again. A job's name is its
+workload's id, so that every job neocloud launched can be told apart. Usage is metered from Slurm's accounting
+(app/accounting.py), not by the engine: real start and end, GPUs from TRES. Slurm's clock and neocloud's are
+taken to agree (NTP): a run belongs to a launch if it started no earlier than the launch."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from neocloud.adapters.slurm.cli import SlurmCli
-from neocloud.app.ports import ManagedRun
+from neocloud.adapters.slurm.cli import SPOT_QOS, SlurmCli
+from neocloud.app.ports import ManagedRun, RunEnd
 from neocloud.app.records import StoredWorkload
+from neocloud.core.workload import PriorityClass
 
 SUCCEEDED = {"COMPLETED"}
+OUTCOMES = {"PREEMPTED": RunEnd.PREEMPTED}  # spot work Slurm stopped for others' (SPOT_QOS): it waits again
 ENDED = {
     "COMPLETED",
     "FAILED",
@@ -61,7 +66,9 @@ class SlurmExecutor:
             options.append("--export=" + ",".join(["ALL", *(f"{k}={v}" for k, v in command.env)]))
         if workload.contract_id in self._reservations:
             options.append(f"--reservation={workload.contract_id}")
-        if job.tenant not in self._accounts:
+        if job.priority is PriorityClass.SPOT:
+            options.append(f"--qos={SPOT_QOS}")
+        if job.tenant not in self._accounts:  # made (or brought up to date) once per tenant per server
             self.slurm.add_account(job.tenant)
             self._accounts.add(job.tenant)
         self.slurm.submit(*options, "--wrap", run)
@@ -69,7 +76,7 @@ class SlurmExecutor:
     def halt(self, workload: StoredWorkload, now: int) -> None:
         self.slurm.cancel(workload.job.id)
 
-    def finished_by(self, workload: StoredWorkload, now: int) -> tuple[int, bool] | None:
+    def finished_by(self, workload: StoredWorkload, now: int) -> tuple[int, RunEnd] | None:
         """While Slurm has a job of its name queued or running, not yet; then its end from accounting (not
         before accounting has it: the next step looks again)."""
         self._look(now)
@@ -79,12 +86,14 @@ class SlurmExecutor:
             self._ended = {}
             for run in self.slurm.ended_jobs(now - LOOK_BACK, now + 60):
                 self._ended.setdefault(run.name, []).append(run)
+        # This launch's run started no earlier than the launch (earlier runs of the workload were stopped).
         started = workload.started or 0
-        ended = [r for r in self._ended.get(workload.job.id, []) if r.end >= started and r.state.split()[0] in ENDED]
+        ended = [r for r in self._ended.get(workload.job.id, []) if r.start >= started and r.state.split()[0] in ENDED]
         if not ended:
             return None
         last = max(ended, key=lambda r: (r.end, int(r.job_id)))
-        return last.end, last.state.split()[0] in SUCCEEDED
+        state = last.state.split()[0]
+        return last.end, RunEnd.SUCCEEDED if state in SUCCEEDED else OUTCOMES.get(state, RunEnd.FAILED)
 
     def _look(self, now: int) -> None:
         """What Slurm runs and reserves, once per engine step."""
@@ -92,6 +101,5 @@ class SlurmExecutor:
             return
         self._active = {name: j for name, j in self.slurm.active_jobs().items() if j.get("job_state") not in ENDED}
         self._reservations = set(self.slurm.reservations())
-        self._accounts = self._accounts or self.slurm.accounts()
         self._ended = None
         self._seen = now

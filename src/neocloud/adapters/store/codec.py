@@ -30,7 +30,14 @@ def site_from_json(doc: dict[str, Any]) -> Site:
         usd_per_mwh=Decimal(doc["usd_per_mwh"]),
         pool_by_block=doc["pool_by_block"],
         blocks=tuple(
-            BlockGroup(b["name"], b["count"], b["racks"], b["nodes_per_rack"], NodeSpec(**b["node"]))
+            BlockGroup(
+                b["name"],
+                b["count"],
+                b["racks"],
+                b["nodes_per_rack"],
+                NodeSpec(**b["node"]),
+                tuple(b.get("node_names", ())),  # sites stored before nodes could be named have none
+            )
             for b in doc["blocks"]
         ),
     )
