@@ -87,6 +87,7 @@ class _Step:
         self.report = Report()
         self.touched: set[str] = set()
         self._busy: dict[str, tuple[int, int]] | None = None
+        self._free: dict[str, dict[str, tuple[Unit, tuple[int, int]]]] = {}  # pool -> free unit -> its work
 
     def run(self) -> set[str]:
         in_force = {c.id: c for c in self.uow.contracts.holding(self.pools, self.now)}
@@ -117,7 +118,7 @@ class _Step:
             return
         self.touched.add(contract.pool)
         order = sorted(failing, key=lambda u: (min(r.down_since or 0 for r in failing[u]), u))
-        picked = self._take(pool, missing + len(order))
+        picked = self._take(contract.pool, missing + len(order))
         for unit, notice in picked[: max(missing, 0)]:
             self._give(contract, unit, self.now + notice)
             self.report.assigned += 1
@@ -171,27 +172,35 @@ class _Step:
     def _give(self, contract: Contract, unit: Unit, since: int) -> None:
         rows = [Assignment(contract.id, contract.pool, node, since) for node in unit.nodes]
         self.rows += rows
+        self._free.get(contract.pool, {}).pop(unit.name, None)
         if self.write:
             self.uow.assignments.add(rows)
 
-    def _take(self, pool: PoolUnits, count: int) -> list[tuple[Unit, int]]:
+    def _take(self, pool: str, count: int) -> list[tuple[Unit, int]]:
         """Up to `count` free units of the pool, each with the notice its spot work is owed: idle units if
         enough, else idle or running only spot work, else any."""
-        taken = {r.node for r in self.rows}
-        free = [
-            u
-            for u in pool.units
-            if not any(
-                n in taken or ((e := self.states.get(n)) is not None and e.state is not NodeState.UP) for n in u.nodes
-            )
-        ]
-        busy = self._work()
-        level = {u.name: max((busy.get(n, (0, 0)) for n in u.nodes), default=(0, 0)) for u in free}
+        free = self._free_units(pool)
         for worst in (0, 1, 2):
-            chosen = choose([u for u in free if level[u.name][0] <= worst], count)
+            chosen = choose([u for u, (level, _) in free.values() if level <= worst], count)
             if chosen is not None:
-                return [(u, level[u.name][1]) for u in chosen]
-        return [(u, level[u.name][1]) for u in choose(free, len(free)) or []]
+                return [(u, free[u.name][1][1]) for u in chosen]
+        return [(u, free[u.name][1][1]) for u in choose([u for u, _ in free.values()], len(free)) or []]
+
+    def _free_units(self, pool: str) -> dict[str, tuple[Unit, tuple[int, int]]]:
+        """The pool's units that no contract holds and whose nodes are all up, with the work on them; made
+        once per step (after ended contracts let theirs go), then kept as units are given."""
+        if pool not in self._free:
+            taken = {r.node for r in self.rows}
+            busy = self._work()
+            self._free[pool] = {
+                u.name: (u, max((busy.get(n, (0, 0)) for n in u.nodes), default=(0, 0)))
+                for u in self.pools[pool].units
+                if not any(
+                    n in taken or ((e := self.states.get(n)) is not None and e.state is not NodeState.UP)
+                    for n in u.nodes
+                )
+            }
+        return self._free[pool]
 
     def _work(self) -> dict[str, tuple[int, int]]:
         """Each node running work: (1, the notice owed) if only spot work, else (2, 0)."""

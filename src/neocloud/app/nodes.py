@@ -84,12 +84,7 @@ class PoolUnits:
 
     units: tuple[Unit, ...]
     of_node: dict[str, Unit]
-
-    @property
-    def size(self) -> int | None:
-        """The GPUs of one unit, if they are all alike (else the pool's reservations are not assigned)."""
-        sizes = {u.gpus for u in self.units}
-        return sizes.pop() if len(sizes) == 1 else None
+    size: int | None  # the GPUs of one unit, if all are alike (else the pool's reservations are not assigned)
 
 
 def units_by_pool(uow: UnitOfWork, catalog: Catalog) -> dict[str, PoolUnits]:
@@ -111,7 +106,14 @@ def _units(sites: tuple[Site, ...], spanning: frozenset[str]) -> dict[str, PoolU
     for view in _fleet(sites, spanning):
         by_pool[view.pool].append(view)
     made = {pool: tuple(units_of(views)) for pool, views in by_pool.items()}
-    return {pool: PoolUnits(units, {n: u for u in units for n in u.nodes}) for pool, units in made.items()}
+    return {
+        pool: PoolUnits(units, {n: u for u in units for n in u.nodes}, _alike({u.gpus for u in units}))
+        for pool, units in made.items()
+    }
+
+
+def _alike(sizes: set[int]) -> int | None:
+    return sizes.pop() if len(sizes) == 1 else None
 
 
 @functools.lru_cache(maxsize=8)
