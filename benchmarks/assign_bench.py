@@ -72,7 +72,9 @@ def main() -> None:
             "gpus reserved": signed,
             "nodes assigned": counts["assigned"],
             "first step, every reservation given its nodes (CPU s)": round(first, 2),
-            f"a step with nothing to change, median of {args.runs} (CPU ms)": round(1000 * statistics.median(steady), 1),
+            f"a step with nothing to change, median of {args.runs} (CPU ms)": round(
+                1000 * statistics.median(steady), 1
+            ),
             "a step healing one failed node (CPU ms)": round(1000 * heal, 1),
             "healed": healed["healed"],
         }
