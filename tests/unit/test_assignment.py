@@ -67,7 +67,8 @@ def test_whole_units_get_nodes_of_their_own_for_their_term(memory: MemoryStore) 
 def test_a_failed_node_is_replaced_and_its_work_moves_with_it(memory: MemoryStore) -> None:
     lab = sign(memory, "lab", ContractKind.RESERVED, 16)
     sign(memory, "research", ContractKind.INTERNAL, 96)  # 12 nodes: 2 of the 16 stay free
-    engine = live.LiveEngine(memory.catalog)
+    told: list[Any] = []
+    engine = live.LiveEngine(memory.catalog, on_heal=told.append)
     step(memory, engine, MAY.start)
     before = held(memory, lab)
     t = MAY.start + 10 * H
@@ -84,6 +85,7 @@ def test_a_failed_node_is_replaced_and_its_work_moves_with_it(memory: MemoryStor
     [incident] = incidents(memory)
     assert (incident.start, incident.end, incident.gpus, incident.contract_id) == (t, t + 4, 8, lab)
     assert incident.description == f"node {before[0]} out of service 4 s; replaced by {replacement}"
+    assert [(h.contract_id, h.failed, h.by, h.seconds) for h in told] == [(lab, before[0], replacement, 4)]
     step(memory, engine, t + 5)
     with memory.uow() as uow:
         again = uow.workloads.get(work.job.id)

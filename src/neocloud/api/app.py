@@ -69,6 +69,7 @@ async def _reconcile_forever(ctx: bootstrap.Context, tick: float) -> None:
     healing, work), and the result out to Slurm (reservations, drains). A part that fails is logged and tried
     again at the next tick, and does not stop the others; none holds up the API."""
     engine = ctx.live_engine()
+    engine.on_heal = lambda healed: metrics.TIME_TO_HEAL.observe(healed.seconds)
     manager = ctx.workload_manager()
     metered_to = ctx.now() - accounting.LOOK_BACK  # usage is read from Slurm's accounting from here on
 

@@ -33,6 +33,11 @@ STORE_ERRORS = Counter("neocloud_store_errors_total", "Requests that failed on t
 SLURM_SYNCED = Gauge(
     "neocloud_slurm_synced_seconds", "When the Slurm cluster was last in step (Unix time)", multiprocess_mode="max"
 )
+TIME_TO_HEAL = Histogram(
+    "neocloud_time_to_heal_seconds",
+    "From a reserved node's failure to its replacement in the reservation",
+    buckets=(1, 2, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400),
+)
 INTERNAL_ERRORS = Counter("neocloud_internal_errors_total", "Requests answered 500 (a fault of ours)")
 
 

@@ -12,10 +12,10 @@ import itertools
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from neocloud.app.assignment import Report, assign, assignable, owners
+from neocloud.app.assignment import Healed, Report, assign, assignable, owners
 from neocloud.app.billing import ingest_usage
 from neocloud.app.credit import Policy, check_credit, check_quota, exposure, held_now
 from neocloud.app.nodes import unavailable, units_by_pool
@@ -198,6 +198,7 @@ class LiveEngine:
     executor: Executor | None = None
     policy: Policy = DEFAULT_POLICY
     new_id: NewId = field(default=lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}")  # incidents' ids
+    on_heal: Callable[[Healed], None] | None = None  # told of each failed node replaced (time to heal)
     _pools: dict[str, list[NodeSpec]] | None = None
 
     def __post_init__(self) -> None:
@@ -207,6 +208,17 @@ class LiveEngine:
         """One step: reservations' nodes first (app/assignment.py), then the work. Returns what changed."""
         executor = self.executor or TimedExecutor()
         report = assign(uow, self.catalog, now, self.new_id) if self.policy.dedicated_nodes else Report()
+        for healed in report.healed:
+            log.info(
+                "contract %s: node %s (down since %s) replaced by %s in %d s",
+                healed.contract_id,
+                healed.failed,
+                healed.down_since,
+                healed.by,
+                healed.seconds,
+            )
+            if self.on_heal is not None:
+                self.on_heal(healed)
         counts = {
             "finished": 0,
             "started": 0,
