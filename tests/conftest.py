@@ -18,6 +18,7 @@ from neocloud import bootstrap
 from neocloud.adapters.specs import default_catalog
 from neocloud.core.catalog import Catalog
 
+from .browser import browser  # noqa: F401  (a fixture)
 from .builders import seed
 from .memory_store import MemoryStore
 from .servers import missing

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from neocloud import bootstrap
-from neocloud.api import errors, metrics
+from neocloud.api import docs, errors, metrics
 from neocloud.api.door import Door
 from neocloud.api.ratelimit import RateLimiter
 from neocloud.api.routes import contracts, v1
@@ -46,6 +46,8 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
         description="Control plane for GPU data-center capacity: fleet, capacity ledger, contracts, workloads, "
         'usage, invoices. Errors are `{"error": {"code", "message", "details", "request_id"}}`.',
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py, from neocloud's own files
+        redoc_url=None,
     )
     settings = ctx.settings
     keys = auth.KeyCache(wall=ctx.now)
@@ -61,6 +63,7 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
     trusted = auth.Principal("local", auth.OPERATOR, None) if local else None
     app.add_middleware(Door, ctx=ctx, keys=keys, limiter=limiter, trusted=trusted)
     app.include_router(v1())
+    app.include_router(docs.router)
     return app
 
 
