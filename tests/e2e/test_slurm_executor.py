@@ -55,7 +55,7 @@ def sacct(slurm: SlurmCli, since: int, names: Iterable[str]) -> list[Run]:
 
 
 def test_work_runs_on_slurm_and_is_metered_from_its_accounting(
-    server: Any, slurm: SlurmCli, ctx: bootstrap.Context
+    server: Any, slurm: SlurmCli, ctx: bootstrap.Context, tmp_path: Path
 ) -> None:
     now = ctx.now()
     term = {"pool": POOL, "start": now, "end": now + 3600}
@@ -122,7 +122,8 @@ def test_work_runs_on_slurm_and_is_metered_from_its_accounting(
         assert record.milli_gpus == run.gpus * 1000
     assert {r.job_id for r in records} == set(workloads), "every workload metered"
     preempted = sum(w["preemptions"] for w in workloads.values())
-    assert preempted > 0, "spot work was preempted"
+    said = [line for line in (tmp_path / "server.log").read_text().splitlines() if not line.startswith("{")]
+    assert preempted > 0, f"spot work was preempted; the server said: {said[-20:]}"
     # A run stopped by a preemption is metered as preempted (one stopped before Slurm started it never ran).
     stopped = [r for r in records if r.preempted]
     assert len(stopped) <= preempted

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from neocloud import bootstrap
-from neocloud.api import docs, errors, metrics
+from neocloud.api import dashboard, docs, errors, metrics
 from neocloud.api.door import Door
 from neocloud.api.ratelimit import RateLimiter
 from neocloud.api.routes import contracts, v1
@@ -64,6 +64,7 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
     app.add_middleware(Door, ctx=ctx, keys=keys, limiter=limiter, trusted=trusted)
     app.include_router(v1())
     app.include_router(docs.router)
+    app.include_router(dashboard.router)
     return app
 
 

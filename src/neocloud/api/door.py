@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neocloud import bootstrap
 from neocloud.adapters.store.database import is_unavailable
-from neocloud.api import docs, metrics
+from neocloud.api import dashboard, docs, metrics
 from neocloud.api.errors import RETRY_AFTER_S, error_response, for_error
 from neocloud.api.ratelimit import RateLimiter
 from neocloud.app import auth
@@ -38,7 +38,8 @@ from neocloud.core.errors import NeocloudError, StoreUnavailable
 
 PACE_MAX = 1.0  # seconds a refusal may be held
 PACED = 1_000  # refusals held at once, per worker
-PUBLIC = frozenset({"/v1/health", "/v1/ready", "/v1/metrics", "/openapi.json", *docs.PATHS})
+# Without an API key: health, metrics and the API's description; the dashboard's pages check their session.
+PUBLIC = frozenset({"/v1/health", "/v1/ready", "/v1/metrics", "/openapi.json", *docs.PATHS, *dashboard.PAGES})
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access = logging.getLogger("neocloud.access")
 errors = logging.getLogger("neocloud.errors")

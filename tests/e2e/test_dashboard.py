@@ -1,0 +1,143 @@
+"""The dashboard in a real browser (tests/browser.py) against `neocloud serve` on SQLite and PostgreSQL, with
+nothing reachable beyond the server: signing in with a key, what the operator and a tenant each see, and
+that a tenant sees nothing of another tenant's."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from neocloud import bootstrap
+from neocloud.adapters.specs import load_fleet
+from neocloud.app import auth, services
+from neocloud.app.services import ContractRequest
+from neocloud.core.contracts import ContractKind, TenantKind
+
+from ..browser import SCREENSHOTS, offline_page
+from ..servers import serve
+
+POOL = "colossus-1/h100-sxm"
+
+
+@pytest.fixture
+def site(ctx: bootstrap.Context, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A server on the store, the colossus-1 fleet, tenants lab and rival with a reservation each, and keys."""
+    now = ctx.now()
+    with ctx.uow() as uow:
+        services.add_sites(uow, load_fleet("colossus-1", ctx.catalog), ctx.catalog)
+        found = {"operator": auth.create_key(uow, 0, ctx.new_id)[1]}
+        for name in ("lab", "rival"):
+            services.add_tenant(uow, name, TenantKind.EXTERNAL, lambda p, name=name: f"t-{name}")
+            found[name] = auth.create_key(uow, 0, ctx.new_id, name)[1]
+            request = ContractRequest(name, ContractKind.RESERVED, POOL, now + 3600, now + 30 * 86_400, gpus=1_024)
+            found[f"{name} contract"] = services.sign_contract(uow, request, ctx.catalog, ctx.new_id, now).id
+    env = {**os.environ, "NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TICK": "0"}
+    process, base = serve(env, log=tmp_path / "server.log")
+    try:
+        yield {**found, "origin": base.removesuffix("/v1")}
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def signed_in(browser: Any, site: dict[str, str], who: str, outside: list[str], width: int = 1280) -> Any:
+    page = offline_page(browser, site["origin"], outside)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(site["origin"] + "/")
+    assert page.url.endswith("/sign-in")  # not signed in yet
+    page.fill("#key", site[who])
+    page.click("button[type=submit]")
+    page.wait_for_url(site["origin"] + "/")
+    return page
+
+
+def test_the_operator_sees_the_fleet_power_capacity_and_every_contract(browser: Any, site: dict[str, str]) -> None:
+    outside: list[str] = []
+    page = signed_in(browser, site, "operator", outside)
+    text = page.inner_text("main")
+    assert "Sites and power" in text
+    assert re.search(r"colossus-1\s+220,208\s+30,028\s+300\s+287\.718\s+12\.282", text)  # GPUs, nodes, MW
+    assert re.search(rf"{POOL}\s+h100-sxm\s+150,016\s+0\s+0\s+150,016", text)  # held from next hour only
+    assert "Nodes by state" in text
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-operator.png"), full_page=True)
+    page.click("text=Contracts")
+    page.wait_for_url(site["origin"] + "/contracts")
+    listed = page.inner_text("main")
+    assert site["lab contract"] in listed
+    assert site["rival contract"] in listed
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-contracts-800.png"), full_page=True)
+    assert outside == []
+
+
+def test_a_tenant_sees_its_own_and_nothing_of_another_tenants(browser: Any, site: dict[str, str]) -> None:
+    outside: list[str] = []
+    page = signed_in(browser, site, "lab", outside)
+    assert site["lab contract"] in page.inner_text("main")
+    assert "Sites and power" not in page.content()
+    for path in ("/", "/contracts"):
+        page.goto(site["origin"] + path)
+        html = page.content()
+        assert site["rival contract"] not in html
+        assert "rival" not in html  # nor its tenant id, t-rival
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-tenant.png"), full_page=True)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session = cookies["neocloud_session"]
+    assert (session["httpOnly"], session["sameSite"]) == (True, "Strict")
+    page.click("text=Sign out")
+    page.wait_for_url(site["origin"] + "/sign-in")
+    page.goto(site["origin"] + "/contracts")
+    assert page.url.endswith("/sign-in")  # the session is gone
+    assert outside == []
+
+
+def test_a_wrong_key_is_told_in_the_page_and_opens_nothing(browser: Any, site: dict[str, str]) -> None:
+    page = offline_page(browser, site["origin"], [])
+    page.goto(site["origin"] + "/sign-in")
+    page.fill("#key", "nck_" + "x" * 40)
+    page.click("button[type=submit]")
+    assert page.inner_text("[role=alert]") == "unknown API key"
+    assert "neocloud_session" not in {c["name"] for c in page.context.cookies()}
+
+
+def test_keyboard_alone_signs_in_and_moves_between_views(browser: Any, site: dict[str, str]) -> None:
+    page = offline_page(browser, site["origin"], [])
+    page.goto(site["origin"] + "/sign-in")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'key'")  # autofocus
+    page.keyboard.type(site["operator"])
+    page.keyboard.press("Enter")
+    page.wait_for_url(site["origin"] + "/")
+    for _ in range(3):  # neocloud, Overview, Contracts
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url(site["origin"] + "/contracts")
+
+
+def test_forged_and_cross_site_posts_are_refused(site: dict[str, str]) -> None:
+    origin = site["origin"]
+    with httpx.Client(base_url=origin) as client:
+        client.get("/sign-in")
+        # A sign-in whose token is not the one its cookie carries (another site's form) is refused.
+        forged = client.post("/sign-in", data={"key": site["operator"], "csrf": "forged"})
+        assert forged.status_code == 403
+        token = re.search(r'name="csrf" value="([^"]+)"', forged.text)  # the form again, with a new token
+        assert token is not None
+        signed = client.post("/sign-in", data={"key": site["operator"], "csrf": token.group(1)})
+        assert signed.status_code == 303
+        assert client.post("/sign-out", data={"csrf": "not-this-sessions"}).status_code == 403
+        assert client.get("/contracts").status_code == 200  # still signed in
+        session = client.cookies["neocloud_session"]
+    # A made-up or altered session is no session.
+    altered = session[:-1] + ("1" if session.endswith("0") else "0")
+    for hostile in (altered, "", "x" * 5000, "key-1.99999999999.%s" % ("0" * 64), "key-1.1.\xe9\t;;="):
+        cookie = b"neocloud_session=" + hostile.encode("latin-1")
+        answer = httpx.get(origin + "/", headers=[(b"cookie", cookie)])
+        assert (answer.status_code, answer.headers["location"]) == (303, "/sign-in")
+    big = httpx.post(origin + "/sign-in", data={"key": "k" * 300, "csrf": "c"})
+    assert big.status_code == 422
