@@ -141,3 +141,18 @@ def test_forged_and_cross_site_posts_are_refused(site: dict[str, str]) -> None:
         assert (answer.status_code, answer.headers["location"]) == (303, "/sign-in")
     big = httpx.post(origin + "/sign-in", data={"key": "k" * 300, "csrf": "c"})
     assert big.status_code == 422
+
+
+def test_a_pools_timeline_is_drawn_from_the_ledger(browser: Any, site: dict[str, str]) -> None:
+    outside: list[str] = []
+    page = signed_in(browser, site, "operator", outside)
+    page.click(f"text={POOL}")
+    page.wait_for_url(re.compile(r"/capacity\?pool="))
+    assert (page.locator("svg.chart title").first.text_content() or "").startswith(f"{POOL}: GPUs held")
+    assert page.locator("svg.chart path title", has_text="held").count() == 1  # two reservations, 2,048 GPUs
+    rows = page.inner_text("table")
+    assert re.search(r"150,016\s+0\s+2,048\s+147,968", rows)  # installed, maintenance, held, free
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-capacity.png"), full_page=True)
+    page.goto(site["origin"] + "/capacity?pool=colossus-1/nowhere")
+    assert "unknown pool" in page.inner_text("[role=alert]")
+    assert outside == []

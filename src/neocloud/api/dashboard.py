@@ -9,17 +9,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from neocloud import bootstrap
-from neocloud.app import nodes, sessions
+from neocloud.api import charts
+from neocloud.app import nodes, services, sessions
 from neocloud.app.auth import Principal, Unauthenticated
 from neocloud.app.views import site_view
+from neocloud.core import bounds
+from neocloud.core.errors import NeocloudError
 
 SESSION, SIGN_IN = "neocloud_session", "neocloud_sign_in"  # cookies: the session; the sign-in form's CSRF
-PAGES = frozenset({"/", "/sign-in", "/sign-out", "/contracts", "/static/dashboard.css"})  # past the API's door
+PAGES = frozenset(
+    {"/", "/sign-in", "/sign-out", "/contracts", "/capacity", "/static/dashboard.css"}
+)  # past the API's door
 HEADERS = {  # the pages load nothing but their own stylesheet, and no other site may frame or post to them
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
     " frame-ancestors 'none'; base-uri 'none'",
@@ -160,6 +165,39 @@ def contracts(request: Request) -> Response:
         now=ctx.now(),
         contracts=shown,
         names=names,
+    )
+
+
+@router.get("/capacity")
+def capacity(
+    request: Request,
+    pool: Annotated[str, Query(min_length=1, max_length=200, pattern=bounds.ID)],
+    days: Annotated[int, Query(ge=1, le=3660)] = 365,
+) -> Response:
+    """A pool's timeline: installed, in maintenance, held and free, from now on."""
+    signed = _signed_in(request)
+    if signed is None:
+        return _to_sign_in()
+    who, cookie = signed
+    ctx = _ctx(request)
+    now = ctx.now()
+    start, end = now - now % 86_400, now - now % 86_400 + days * 86_400
+    try:
+        with ctx.reader() as uow:
+            steps = services.capacity_profile(uow, pool, start, end)
+    except NeocloudError as refused:
+        return _page(request, "error.html", 404, who=who, csrf=sessions.csrf_token(cookie), message=refused.message)
+    chart = charts.capacity_chart(steps, start, end, f"{pool}: GPUs held and in maintenance, {days} days from today")
+    return _page(
+        request,
+        "capacity.html",
+        who=who,
+        csrf=sessions.csrf_token(cookie),
+        now=now,
+        pool=pool,
+        days=days,
+        chart=chart,
+        steps=steps,
     )
 
 
