@@ -17,7 +17,7 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent.parent / "build" / "screenshots"  # the best go to docs/img by hand
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not longer: Playwright's loop would stay running under later tests' asyncio.run
 def browser() -> Iterator[Any]:
     if shutil.which(CHROMIUM) is None:
         missing(f"no Chromium at {CHROMIUM} (apt-get install chromium; make test installs it)")
