@@ -78,6 +78,8 @@ def test_work_runs_on_slurm_and_is_metered_from_its_accounting(
             ids.append(server("POST", "/workloads", who, json=body)["id"])
         return ids
 
+    # The reservation's own two nodes first: the other two are the shared nodes spot work fills.
+    until(lambda: len(server("GET", f"/contracts/{reserved}/nodes", "lab")) == 2, 10, "the reservation's nodes")
     spot_work = submit(spot, "research", 40, [2], (4, 6))
     submitted += spot_work
 
