@@ -37,6 +37,8 @@ def site(ctx: bootstrap.Context, tmp_path: Path) -> Iterator[dict[str, str]]:
             found[name] = auth.create_key(uow, 0, ctx.new_id, name)[1]
             request = ContractRequest(name, ContractKind.RESERVED, POOL, now + 3600, now + 30 * 86_400, gpus=1_024)
             found[f"{name} contract"] = services.sign_contract(uow, request, ctx.catalog, ctx.new_id, now).id
+        on_demand = ContractRequest("lab", ContractKind.ON_DEMAND, POOL, now, now + 30 * 86_400)
+        found["lab on-demand"] = services.sign_contract(uow, on_demand, ctx.catalog, ctx.new_id, now).id
     env = {**os.environ, "NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TICK": "0"}
     process, base = serve(env, log=tmp_path / "server.log")
     try:
@@ -155,4 +157,35 @@ def test_a_pools_timeline_is_drawn_from_the_ledger(browser: Any, site: dict[str,
     page.screenshot(path=str(SCREENSHOTS / "dashboard-capacity.png"), full_page=True)
     page.goto(site["origin"] + "/capacity?pool=colossus-1/nowhere")
     assert "unknown pool" in page.inner_text("[role=alert]")
+    assert outside == []
+
+
+def test_a_tenant_submits_and_cancels_work_from_the_browser(browser: Any, site: dict[str, str]) -> None:
+    outside: list[str] = []
+    page = signed_in(browser, site, "lab", outside)
+    page.click("text=Workloads")
+    page.wait_for_url(site["origin"] + "/workloads")
+    page.select_option("#contract", site["lab on-demand"])
+    for given, said in (("NaN", "GPUs per task must be a whole number"), ("100000", "gpus_per_task must be within")):
+        page.fill("#gpus_per_task", given)
+        page.click("form.submit button")
+        assert said in page.inner_text("[role=alert]")
+    page.fill("#gpus_per_task", "8")
+    page.fill("#tasks", "2")
+    page.click("form.submit button")
+    page.wait_for_url(site["origin"] + "/workloads")
+    row = page.locator("tbody tr").first
+    assert re.search(r"w-[0-9a-f]{12}\s+colossus-1/h100-sxm\s+\S+\s+16\s+pending", row.inner_text())
+    workload = row.inner_text().split()[0]
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-workloads.png"), full_page=True)
+    operator = signed_in(browser, site, "operator", outside)
+    operator.goto(site["origin"] + "/workloads")
+    assert workload in operator.inner_text("main")  # in the operator's queue
+    rival = signed_in(browser, site, "rival", outside)
+    rival.goto(site["origin"] + "/workloads")
+    assert workload not in rival.content()
+    page.click(f"button[aria-label='Cancel {workload}']")
+    page.wait_for_url(site["origin"] + "/workloads")
+    assert "cancelled" in page.locator("tbody tr", has_text=workload).inner_text()
+    assert page.locator(f"button[aria-label='Cancel {workload}']").count() == 0
     assert outside == []
