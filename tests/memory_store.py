@@ -191,6 +191,10 @@ class MemoryContracts:
         mine = (c for c in self._uow.data.contracts.values() if tenant_id in (None, c.tenant_id))
         return page(mine, lambda c: (c.start, c.id), after, limit)
 
+    def latest(self, tenant_id: str | None, limit: int) -> tuple[list[Contract], int]:
+        mine = [c for c in self._uow.data.contracts.values() if tenant_id in (None, c.tenant_id)]
+        return sorted(mine, key=lambda c: (c.start, c.id), reverse=True)[:limit], len(mine)
+
 
 class MemoryBilling:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
@@ -320,6 +324,14 @@ class MemoryWorkloads:
         data = self._uow.data
         pairs = sorted((data.contracts[w.contract_id].pool, str(w.status)) for w in data.workloads.values())
         return {pair: len(list(group)) for pair, group in itertools.groupby(pairs)}
+
+    def latest(self, tenant_id: str | None, limit: int, *, active: bool = False) -> tuple[list[StoredWorkload], int]:
+        mine = [
+            w
+            for w in self._uow.data.workloads.values()
+            if tenant_id in (None, w.job.tenant) and (w.status.active or not active)
+        ]
+        return sorted(mine, key=lambda w: (w.job.submit, w.job.id), reverse=True)[:limit], len(mine)
 
     def active(self, *, lock: bool) -> list[StoredWorkload]:
         active = (w for w in self._uow.data.workloads.values() if w.status.active)

@@ -41,12 +41,21 @@ def test_the_store_goes_away_and_comes_back(tmp_path: Path) -> None:
     with private_postgres() as postgres:
         env, keys = prepared(postgres.url, NEOCLOUD_RATE_LIMIT="0", NEOCLOUD_MAX_IN_FLIGHT="1000")
         postgres.stop()  # first, `serve` waits for a store that is not up yet
-        later = threading.Timer(2.0, postgres.start)
-        later.start()
         log = tmp_path / "server.log"
+
+        def start_once_waited_for() -> None:  # not on a timer: a slow start would find the store up already
+            deadline = time.monotonic() + 60
+            while "waiting up to 60 s" not in (log.read_text() if log.exists() else ""):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            postgres.start()
+
+        later = threading.Thread(target=start_once_waited_for)
+        later.start()
         server, base = serve(env, "--workers", "2", log=log)
         later.join()
-        assert "waiting up to 60 s for the store" in log.read_text()
+        waited = "waiting up to 60 s for the store" in log.read_text()
         acknowledged: list[str] = []
         statuses: Counter[int] = Counter()
         stop = threading.Event()
@@ -67,6 +76,7 @@ def test_the_store_goes_away_and_comes_back(tmp_path: Path) -> None:
 
         signers = [threading.Thread(target=sign_on, args=(w,)) for w in range(4)]
         try:
+            assert waited
             for t in signers:
                 t.start()
             time.sleep(2)
@@ -85,7 +95,8 @@ def test_the_store_goes_away_and_comes_back(tmp_path: Path) -> None:
         finally:
             stop.set()
             for t in signers:
-                t.join(timeout=30)
+                if t.ident is not None:  # started
+                    t.join(timeout=30)
             server.terminate()
             server.wait(timeout=30)
         assert statuses[503] > 0, statuses

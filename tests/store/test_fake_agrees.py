@@ -111,6 +111,7 @@ def every_read(ctx: Any) -> dict[str, Any]:
             "contracts": contracts,
             "lab contracts": uow.contracts.page("t-lab"),
             "contract pages": pages(uow.contracts.page, lambda c: (c.start, c.id)),
+            "latest contracts": [uow.contracts.latest(t, n) for t in (None, "t-lab", "t-none") for n in (1, 100)],
             "many": uow.contracts.get_many([c.id for c in contracts[:2]] + ["c-none"]),
             "holding": uow.contracts.holding([POOL], T0 + DAY),
             "usage": uow.billing.usage_between(T0, T0 + DAY),
@@ -131,6 +132,9 @@ def every_read(ctx: Any) -> dict[str, Any]:
             "workloads": uow.workloads.page(),
             "workload pages": pages(uow.workloads.page, lambda w: (w.job.submit, w.job.id)),
             "active": uow.workloads.active(lock=False),
+            "latest workloads": [
+                uow.workloads.latest(t, n, active=a) for t in (None, "t-lab") for n in (1, 9) for a in (False, True)
+            ],
             "counted": uow.workloads.count(),
             "node history": uow.nodes.history("n1"),
             "no history": uow.nodes.history("n3"),

@@ -45,6 +45,7 @@ HEADERS = {  # the pages load nothing but their own stylesheet, and no other sit
     "Cache-Control": "no-store",
 }
 
+ROWS = 500  # rows a list shows at most, the latest first (the API and the CLI page through the rest)
 FOREIGN_FORM = "This form did not come from this session; reload the page and try again."
 
 router = APIRouter(include_in_schema=False)
@@ -173,10 +174,9 @@ def overview(request: Request) -> Response:
 @router.get("/contracts")
 def contracts(request: Request) -> Response:
     def gather(uow: UnitOfWork, who: Principal, ctx: bootstrap.Context, now: int) -> dict[str, Any]:
-        return {
-            "contracts": uow.contracts.page(None if who.is_operator else who.tenant_id or "-", limit=1000),
-            "names": {t.id: t.name for t in uow.tenants.page()} if who.is_operator else {},
-        }
+        latest, total = uow.contracts.latest(None if who.is_operator else who.tenant_id or "-", ROWS)
+        names = {t.id: t.name for t in uow.tenants.page()} if who.is_operator else {}
+        return {"contracts": latest, "total": total, "names": names}
 
     return _signed_page(request, "contracts.html", gather)
 
@@ -210,13 +210,13 @@ def _workloads_page(request: Request, error: str | None, status: int) -> Respons
 
     def gather(uow: UnitOfWork, who: Principal, ctx: bootstrap.Context, now: int) -> dict[str, Any]:
         if who.is_operator:
-            shown, usable = uow.workloads.active(lock=False), []
+            rows, total = uow.workloads.latest(None, ROWS, active=True)
+            usable = []
         else:
-            shown = uow.workloads.page(who.tenant_id or "-", limit=1000)
+            rows, total = uow.workloads.latest(who.tenant_id or "-", ROWS)
             usable = [c for c in uow.contracts.page(who.tenant_id or "-") if c.start <= now < c.end]
-        pools = {c.id: c.pool for c in uow.contracts.get_many({w.contract_id for w in shown}).values()}
-        rows = sorted(shown, key=lambda w: (not w.status.active, -w.job.submit, w.job.id))
-        return {"workloads": rows, "pools": pools, "usable": usable, "error": error}
+        pools = {c.id: c.pool for c in uow.contracts.get_many({w.contract_id for w in rows}).values()}
+        return {"workloads": rows, "total": total, "pools": pools, "usable": usable, "error": error}
 
     return _signed_page(request, "workloads.html", gather, status)
 

@@ -143,6 +143,9 @@ class ContractRepository(Protocol):
     def page(
         self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
     ) -> list[Contract]: ...  # (start, id)
+    def latest(
+        self, tenant_id: str | None, limit: int
+    ) -> tuple[list[Contract], int]: ...  # by (start, id), newest first
 
 
 class BillingRepository(Protocol):
@@ -197,6 +200,9 @@ class WorkloadRepository(Protocol):
     ) -> list[StoredWorkload]: ...  # (submit, id)
     def count(self) -> dict[tuple[str, str], int]: ...  # (pool, status) -> workloads
     def active(self, *, lock: bool) -> list[StoredWorkload]: ...  # pending or running, (submit, id)
+    def latest(
+        self, tenant_id: str | None, limit: int, *, active: bool = False
+    ) -> tuple[list[StoredWorkload], int]: ...  # the last `limit` by (submit, id), newest first; and how many in all
 
 
 class NodeRepository(Protocol):

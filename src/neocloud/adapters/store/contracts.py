@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from neocloud.adapters.store import codec
 from neocloud.adapters.store.paging import Key, page
@@ -47,6 +47,13 @@ class SqlContracts:
             c.pool.in_(sorted(set(pools))), c.end > at, c.start <= at, c.gpus > 0, c.kind.in_(("reserved", "internal"))
         )
         return [codec.contract_from_row(r) for r in self._tx.session.scalars(query.order_by(c.start, c.id))]
+
+    def latest(self, tenant_id: str | None, limit: int) -> tuple[list[Contract], int]:
+        c = ContractRow
+        where = [c.tenant_id == tenant_id] if tenant_id is not None else []
+        rows = self._tx.session.scalars(select(c).where(*where).order_by(c.start.desc(), c.id.desc()).limit(limit))
+        total = self._tx.session.scalar(select(func.count()).select_from(c).where(*where)) or 0
+        return [codec.contract_from_row(r) for r in rows], total
 
     def page(
         self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None

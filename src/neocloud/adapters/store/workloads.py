@@ -61,6 +61,15 @@ class SqlWorkloads:
         query = select(c.pool, w.status, func.count()).join(c, c.id == w.contract_id).group_by(c.pool, w.status)
         return {(pool, status): n for pool, status, n in self._tx.session.execute(query)}
 
+    def latest(self, tenant_id: str | None, limit: int, *, active: bool = False) -> tuple[list[StoredWorkload], int]:
+        w = WorkloadRow
+        where = [w.tenant_id == tenant_id] if tenant_id is not None else []
+        if active:
+            where.append(w.status.in_(ACTIVE))
+        rows = self._tx.session.scalars(select(w).where(*where).order_by(w.submit.desc(), w.id.desc()).limit(limit))
+        total = self._tx.session.scalar(select(func.count()).select_from(w).where(*where)) or 0
+        return [_workload(r) for r in rows], total
+
     def active(self, *, lock: bool) -> list[StoredWorkload]:
         query = select(WorkloadRow).where(WorkloadRow.status.in_(ACTIVE))
         if lock and self._tx.postgres:
