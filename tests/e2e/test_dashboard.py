@@ -189,3 +189,32 @@ def test_a_tenant_submits_and_cancels_work_from_the_browser(browser: Any, site: 
     assert "cancelled" in page.locator("tbody tr", has_text=workload).inner_text()
     assert page.locator(f"button[aria-label='Cancel {workload}']").count() == 0
     assert outside == []
+
+
+def test_pages_count_against_their_keys_limits_and_strangers_against_their_address(
+    ctx: bootstrap.Context, tmp_path: Path
+) -> None:
+    with ctx.uow() as uow:
+        services.add_tenant(uow, "lab", TenantKind.EXTERNAL, lambda p: "t-lab")
+        key = auth.create_key(uow, 0, ctx.new_id, "lab")[1]
+    env = {**os.environ, "NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TICK": "0", "NEOCLOUD_RATE_LIMIT": "0.05"}
+    process, base = serve({**env, "NEOCLOUD_RATE_BURST": "5"}, "--workers", "1", log=tmp_path / "server.log")
+    origin = base.removesuffix("/v1")
+    try:
+        with httpx.Client(base_url=origin) as browser:
+            form = browser.get("/sign-in")
+            token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert token is not None
+            assert browser.post("/sign-in", data={"key": key, "csrf": token.group(1)}).status_code == 303
+            # The key's API calls and its pages share one budget: a burst of 5, then one each 20 s.
+            for _ in range(5):
+                httpx.get(base + "/contracts", headers={"Authorization": f"Bearer {key}"})
+            refused = browser.get("/contracts")
+            assert refused.status_code == 429
+            assert "too many requests for key key-" in refused.json()["error"]["message"]
+        strangers = [httpx.get(origin + "/sign-in") for _ in range(8)]
+        assert strangers[-1].status_code == 429
+        assert "too many requests for address 127.0.0.1" in strangers[-1].json()["error"]["message"]
+    finally:
+        process.terminate()
+        process.wait(10)

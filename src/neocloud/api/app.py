@@ -19,7 +19,7 @@ from neocloud.api import dashboard, docs, errors, metrics
 from neocloud.api.door import Door
 from neocloud.api.ratelimit import RateLimiter
 from neocloud.api.routes import contracts, v1
-from neocloud.app import accounting, auth, cluster_sync
+from neocloud.app import accounting, auth, cluster_sync, sessions
 from neocloud.app.signing import SigningDesk
 from neocloud.core.errors import NeocloudError
 
@@ -53,6 +53,7 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
     keys = auth.KeyCache(wall=ctx.now)
     app.state.ctx = ctx
     app.state.keys = keys
+    app.state.sessions = pages = sessions.SessionCache()
     app.state.signing = SigningDesk(
         ctx.uow, ctx.catalog, ctx.new_id, ctx.now, contracts.created, metrics.SIGNING_BATCH.observe
     )
@@ -61,7 +62,7 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
     app.add_exception_handler(HTTPException, errors.http_error)
     limiter = RateLimiter(settings.rate_limit / settings.workers, settings.rate_burst, settings.max_in_flight)
     trusted = auth.Principal("local", auth.OPERATOR, None) if local else None
-    app.add_middleware(Door, ctx=ctx, keys=keys, limiter=limiter, trusted=trusted)
+    app.add_middleware(Door, ctx=ctx, keys=keys, limiter=limiter, trusted=trusted, pages=pages)
     app.include_router(v1())
     app.include_router(docs.router)
     app.include_router(dashboard.router)

@@ -33,7 +33,7 @@ from neocloud.adapters.store.database import is_unavailable
 from neocloud.api import dashboard, docs, metrics
 from neocloud.api.errors import RETRY_AFTER_S, error_response, for_error
 from neocloud.api.ratelimit import RateLimiter
-from neocloud.app import auth
+from neocloud.app import auth, sessions
 from neocloud.core.errors import NeocloudError, StoreUnavailable
 
 PACE_MAX = 1.0  # seconds a refusal may be held
@@ -58,10 +58,12 @@ class Door:
         keys: auth.KeyCache,
         limiter: RateLimiter,
         trusted: auth.Principal | None = None,
+        pages: sessions.SessionCache | None = None,
     ) -> None:
         """`trusted`: every request acts as this principal, without a key or limits (the API in the CLI's own
         process, on a store it opened itself: it could write the store directly anyway)."""
         self.app, self.ctx, self.keys, self.limiter, self.trusted = app, ctx, keys, limiter, trusted
+        self.pages = pages or sessions.SessionCache()
         self.max_body = ctx.settings.max_body_bytes
         self.log_access = ctx.settings.access_log
         self._paced = 0
@@ -85,6 +87,7 @@ class Door:
             await send(message)
 
         who: auth.Principal | None = None
+        bucket: str | None = None  # whose rate and requests in flight this one counts against
         admitted = False
         try:
             refusal = self._too_large(headers)
@@ -93,14 +96,23 @@ class Door:
             elif refusal is None and scope["path"] not in PUBLIC:
                 who = await self.keys.look_up(self.ctx.uow, _secret(headers))
                 state["principal"] = who
-                verdict = self.limiter.admit(who.key_id)
+                bucket = who.key_id
+            elif refusal is None and scope["path"] in dashboard.PAGES:
+                # A page counts against its session's key, as the key's API requests do; without a session,
+                # against the client's address.
+                cookie = _cookie(headers, dashboard.SESSION)
+                if cookie:
+                    who = await asyncio.to_thread(self.pages.principal, self.ctx.uow, cookie, self.ctx.now())
+                bucket = who.key_id if who is not None else f"address {(scope.get('client') or ('?',))[0]}"
+            if bucket is not None:
+                verdict = self.limiter.admit(bucket)
                 admitted = verdict.admitted
                 sent["extra"].append((b"ratelimit-remaining", str(verdict.remaining).encode()))
                 if not admitted:
                     metrics.RATE_LIMITED.inc()
                     sent["extra"].append((b"retry-after", str(verdict.retry_after).encode()))
                     sent["extra"].append((b"ratelimit-reset", str(verdict.retry_after).encode()))
-                    refusal = (429, "rate_limited", f"too many requests for key {who.key_id}: {verdict.reason}")
+                    refusal = (429, "rate_limited", f"too many requests for {_whose(bucket)}: {verdict.reason}")
                     await self._pace(verdict.wait)
             if refusal is not None:
                 await error_response(refusal[0], refusal[1], refusal[2], rid)({"type": "http"}, _nothing, send_with_ids)
@@ -122,8 +134,8 @@ class Door:
                 answer = error_response(500, "internal", message, rid)
             await self._fail(send_with_ids, sent, answer)
         finally:
-            if admitted and who is not None:
-                self.limiter.done(who.key_id)
+            if admitted and bucket is not None:
+                self.limiter.done(bucket)
             self._record(scope, sent["status"], started, rid, who)
 
     async def _pace(self, wait: float) -> None:
@@ -207,6 +219,19 @@ def _secret(headers: dict[bytes, bytes]) -> str | None:
         return token.strip()
     key = headers.get(b"x-api-key")
     return None if key is None else key.decode("latin-1")
+
+
+def _cookie(headers: dict[bytes, bytes], name: str) -> str | None:
+    """One cookie's value from the Cookie header (latin-1; a malformed header has none)."""
+    for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+def _whose(bucket: str) -> str:
+    return bucket if bucket.startswith("address ") else f"key {bucket}"
 
 
 async def _nothing() -> Message:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
+import time
+from collections.abc import Callable
 
 from neocloud.app.auth import Principal, Unauthenticated, authenticate
 from neocloud.app.ports import UnitOfWork
@@ -42,6 +45,34 @@ def session_principal(uow: UnitOfWork, cookie: str | None, now: int) -> Principa
     if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
         raise Unauthenticated(f"API key {key.id} is no longer valid; sign in with another")
     return Principal(key.id, key.role, key.tenant_id)
+
+
+class SessionCache:
+    """Sessions' principals by cookie for `ttl` seconds, so that a page's requests (the door's rate limit,
+    then the page) read the key once. Cookies that are no session are never kept."""
+
+    def __init__(self, ttl: float = 2.0, limit: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.limit, self.clock = ttl, limit, clock
+        self._known: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def principal(self, uow_of: Callable[[], UnitOfWork], cookie: str | None, now: int) -> Principal | None:
+        """Who the cookie stands for, or None if it is no session (now)."""
+        if not cookie:
+            return None
+        entry = self._known.get(cookie)
+        if entry is not None and entry[0] > self.clock():
+            return entry[1]
+        try:
+            with uow_of() as uow:
+                who = session_principal(uow, cookie, now)
+        except Unauthenticated:
+            return None
+        with self._lock:
+            if len(self._known) >= self.limit:
+                self._known.clear()
+            self._known[cookie] = (self.clock() + self.ttl, who)
+        return who
 
 
 def csrf_token(cookie: str) -> str:
