@@ -45,7 +45,7 @@ HEADERS = {  # the pages load nothing but their own stylesheet, and no other sit
     "Cache-Control": "no-store",
 }
 
-ROWS = 500  # rows a list shows at most, the latest first (the API and the CLI page through the rest)
+ROWS = 200  # rows a list shows at most, the latest first (the API and the CLI page through the rest)
 FOREIGN_FORM = "This form did not come from this session; reload the page and try again."
 
 router = APIRouter(include_in_schema=False)
