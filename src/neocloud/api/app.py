@@ -78,26 +78,27 @@ async def _reconcile_forever(ctx: bootstrap.Context, tick: float) -> None:
     manager = ctx.workload_manager()
     metered_to = ctx.now() - accounting.LOOK_BACK  # usage is read from Slurm's accounting from here on
 
-    def synced() -> None:
+    def synced(*, meter: bool) -> None:
         nonlocal metered_to
         if manager is None:
             return
         try:
             cluster_sync.sync(ctx.uow, ctx.catalog, manager, ctx.now())
             metrics.SLURM_SYNCED.set(time.time())
-            now = ctx.now()  # tenants' own jobs in their reservations, and (Slurm executor) neocloud's
-            accounting.meter(ctx.uow, manager, metered_to, now)
-            metered_to = now - accounting.OVERLAP
+            if meter:  # tenants' own jobs in their reservations, and (Slurm executor) neocloud's
+                now = ctx.now()
+                accounting.meter(ctx.uow, manager, metered_to, now)
+                metered_to = now - accounting.OVERLAP
         except NeocloudError as exc:  # Slurm or the store is away
             log.warning("slurm sync: %s: %s", exc.code, exc.message)
         except Exception:
             log.exception("slurm sync failed")
 
     def step() -> None:
-        synced()
+        synced(meter=False)
         with ctx.uow() as uow:
             engine.reconcile(uow, ctx.now())
-        synced()
+        synced(meter=True)  # once a tick: accounting is read back over the last pass anyway
 
     while True:
         try:

@@ -4,10 +4,12 @@ work offline, every chart is drawn here, and a tenant sees only what its key sho
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -282,7 +284,10 @@ def _whole(text: str, field: str) -> int:
 
 @router.get("/static/dashboard.css")
 def stylesheet() -> Response:
-    from importlib import resources
+    return Response(_css(), media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
 
-    css = resources.files("neocloud.api").joinpath("templates/dashboard.css").read_text()
-    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
+@functools.cache
+def _css() -> str:
+    """Read once per process."""
+    return resources.files("neocloud.api").joinpath("templates/dashboard.css").read_text()

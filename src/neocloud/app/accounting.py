@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 from neocloud.app.billing import ingest_usage
 from neocloud.app.ports import ManagedRun, UnitOfWork, WorkloadManager
+from neocloud.core.assignment import Assignment
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.contracts import Contract
 from neocloud.core.errors import NeocloudError
 from neocloud.core.workload import MILLI, WORKLOAD_ID, WorkloadStatus
 
+Holdings = dict[str, list[tuple[Contract, list[Assignment]]]]  # account -> its reservations and their spans
 PREEMPTED = {"PREEMPTED", "CANCELLED"}  # how a run neocloud stopped ends in Slurm's accounting
 LOOK_BACK = 86_400  # a server starting reads accounting back this far
 OVERLAP = 120  # each pass reads back over the last one this far (accounting records arrive late)
@@ -37,8 +39,9 @@ def meter(uow_of: Callable[[], UnitOfWork], manager: WorkloadManager, since: int
     runs = manager.ended_jobs(since, until)
     report = MeterReport(read=len(runs))
     with uow_of() as uow:
+        holdings: Holdings = {}  # read once per account in a pass, however many of its jobs ran
         for run in runs:
-            record = _record(uow, run)
+            record = _record(uow, run, holdings)
             if record is None:
                 report.foreign += 1
                 continue
@@ -49,7 +52,7 @@ def meter(uow_of: Callable[[], UnitOfWork], manager: WorkloadManager, since: int
     return report
 
 
-def _record(uow: UnitOfWork, run: ManagedRun) -> UsageRecord | None:
+def _record(uow: UnitOfWork, run: ManagedRun, holdings: Holdings) -> UsageRecord | None:
     """The usage of a run: a neocloud workload's (its job is named as the workload), else a tenant's own job in
     its reservation; None for other runs."""
     if run.gpus <= 0 or run.end <= run.start:
@@ -64,7 +67,7 @@ def _record(uow: UnitOfWork, run: ManagedRun) -> UsageRecord | None:
         # Stopped by neocloud (preempted), unless its tenant cancelled the workload itself.
         preempted = run.state.split()[0] in PREEMPTED and workload.status is not WorkloadStatus.CANCELLED
     else:
-        contract, job = _holder(uow, run), f"slurm-{run.job_id}"
+        contract, job = _holder(uow, run, holdings), f"slurm-{run.job_id}"
         preempted = run.state.split()[0] == "PREEMPTED"
     if contract is None:
         return None
@@ -73,14 +76,17 @@ def _record(uow: UnitOfWork, run: ManagedRun) -> UsageRecord | None:
     return UsageRecord.of_run(contract, gpu_model, job, run.gpus * MILLI, run.start, run.end, preempted)
 
 
-def _holder(uow: UnitOfWork, run: ManagedRun) -> Contract | None:
+def _holder(uow: UnitOfWork, run: ManagedRun, holdings: Holdings) -> Contract | None:
     """The contract of the run's account (a tenant) whose nodes it ran on when it started. By nodes, not by the
     reservation's name, which 22.05's accounting does not always keep."""
-    if not run.nodes or uow.tenants.get(run.account) is None:
+    if not run.nodes:
         return None
-    for contract in uow.contracts.page(run.account):
-        if contract.books_capacity and contract.start <= run.start < contract.end:
-            spans = uow.assignments.of_contract(contract.id)
+    if run.account not in holdings:
+        tenant = uow.tenants.get(run.account)
+        mine = [] if tenant is None else [c for c in uow.contracts.page(tenant.id) if c.books_capacity]
+        holdings[run.account] = [(c, uow.assignments.of_contract(c.id)) for c in mine]
+    for contract, spans in holdings[run.account]:
+        if contract.start <= run.start < contract.end:
             held = {s.node for s in spans if s.since <= run.start and (s.until is None or run.start < s.until)}
             if run.nodes <= held:
                 return contract
