@@ -41,4 +41,6 @@ def offline_page(browser: Any, origin: str, outside: list[str]) -> Any:
             route.abort()
 
     context.route("**/*", only_ours)
-    return context.new_page()
+    page = context.new_page()
+    page.set_default_timeout(10_000)  # a page of ours answers within a second or two; waiting longer hides why
+    return page

@@ -66,7 +66,8 @@ def digest(ctx: bootstrap.Context) -> str:
 def served(url: str) -> tuple[Any, bootstrap.Context, dict[str, str]]:
     """The API in-process on a fresh store with a fleet, two tenants and keys (no rate limit: it would
     answer 429 to the generator, which is documented but tests nothing)."""
-    ctx = bootstrap.build(url, settings=bootstrap.Settings(tick=0, rate_limit=0, max_in_flight=1000))
+    settings = bootstrap.Settings(tick=0, rate_limit=0, max_in_flight=1000, analysis_worker=False)  # no writer beside
+    ctx = bootstrap.build(url, settings=settings)
     with ctx.uow() as uow:
         services.add_sites(uow, parse_fleet(FLEET, "fleet.yaml", ctx.catalog), ctx.catalog)
         services.add_tenant(uow, "lab", TenantKind.EXTERNAL, lambda p: "t-lab")

@@ -10,13 +10,21 @@ import dataclasses
 import itertools
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from neocloud.app.ports import AgreementKey, Key
-from neocloud.app.records import ApiKey, Incident, StoredInvoice, StoredResponse, StoredWorkload
+from neocloud.app.ports import AgreementKey, ContractFilter, Key
+from neocloud.app.records import (
+    Analysis,
+    AnalysisStatus,
+    ApiKey,
+    Incident,
+    StoredInvoice,
+    StoredResponse,
+    StoredWorkload,
+)
 from neocloud.core.assignment import Assignment
 from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord
@@ -26,6 +34,7 @@ from neocloud.core.contracts import Contract, ContractKind, Limits, PriceAgreeme
 from neocloud.core.fleet import Pool, Site
 from neocloud.core.ledger import Hold, Ledger
 from neocloud.core.nodes import NodeEvent
+from neocloud.core.workload import WorkloadStatus
 
 T = TypeVar("T")
 
@@ -54,6 +63,7 @@ class Data:
     workloads: dict[str, StoredWorkload] = field(default_factory=dict)
     nodes: dict[str, tuple[NodeEvent, ...]] = field(default_factory=dict)  # each node's history
     assignments: dict[tuple[str, str, int], Assignment] = field(default_factory=dict)  # (contract, node, since)
+    analyses: dict[str, Analysis] = field(default_factory=dict)
 
     def copy(self) -> Data:
         """The values are frozen: copying the dicts copies the data."""
@@ -172,6 +182,10 @@ class MemoryContracts:
         contracts = self._uow.data.contracts
         return {i: contracts[i] for i in set(contract_ids) if i in contracts}
 
+    def with_sla(self, start: int, end: int) -> list[Contract]:
+        promised = (c for c in self._uow.data.contracts.values() if c.sla_uptime is not None)
+        return sorted((c for c in promised if c.start < end and c.end > start), key=lambda c: c.id)
+
     def holding(self, pools: Iterable[str], at: int) -> list[Contract]:
         wanted, kinds = set(pools), (ContractKind.RESERVED, ContractKind.INTERNAL)
         return page(
@@ -191,9 +205,20 @@ class MemoryContracts:
         mine = (c for c in self._uow.data.contracts.values() if tenant_id in (None, c.tenant_id))
         return page(mine, lambda c: (c.start, c.id), after, limit)
 
-    def latest(self, tenant_id: str | None, limit: int) -> tuple[list[Contract], int]:
-        mine = [c for c in self._uow.data.contracts.values() if tenant_id in (None, c.tenant_id)]
-        return sorted(mine, key=lambda c: (c.start, c.id), reverse=True)[:limit], len(mine)
+    def latest(
+        self, tenant_id: str | None, limit: int, *, where: ContractFilter | None = None
+    ) -> tuple[list[Contract], int]:
+        f = where or ContractFilter()
+        mine = [
+            c
+            for c in self._uow.data.contracts.values()
+            if tenant_id in (None, c.tenant_id)
+            and f.kind in (None, c.kind.value)
+            and f.pool in (None, c.pool)
+            and f.status in (None, c.status.value)
+        ]
+        order = {"start": "start", "end": "end", "gpus": "gpus", "price": "price_per_gpu_hour"}[f.order]
+        return sorted(mine, key=lambda c: (getattr(c, order), c.id), reverse=True)[:limit], len(mine)
 
 
 class MemoryBilling:
@@ -333,6 +358,12 @@ class MemoryWorkloads:
         ]
         return sorted(mine, key=lambda w: (w.job.submit, w.job.id), reverse=True)[:limit], len(mine)
 
+    def running(self, tenant_id: str) -> list[StoredWorkload]:
+        mine = (w for w in self._uow.data.workloads.values() if w.job.tenant == tenant_id)
+        return page(
+            (w for w in mine if w.status is WorkloadStatus.RUNNING), lambda w: (w.job.submit, w.job.id), None, None
+        )
+
     def active(self, *, lock: bool) -> list[StoredWorkload]:
         active = (w for w in self._uow.data.workloads.values() if w.status.active)
         return page(active, lambda w: (w.job.submit, w.job.id), None, None)
@@ -379,6 +410,40 @@ class MemoryAssignments:
         return page(rows, lambda a: (a.since, a.node), None, None)
 
 
+class MemoryAnalyses:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, analysis: Analysis) -> None:
+        assert analysis.id not in self._uow.data.analyses, analysis.id  # ids are fresh
+        self._uow.data.analyses[analysis.id] = analysis
+
+    def save(self, analysis: Analysis) -> None:
+        if analysis.id in self._uow.data.analyses:
+            self._uow.data.analyses[analysis.id] = analysis
+
+    def get(self, analysis_id: str) -> Analysis | None:
+        return self._uow.data.analyses.get(analysis_id)
+
+    def latest(self, limit: int) -> tuple[list[Analysis], int]:
+        runs = sorted(self._uow.data.analyses.values(), key=lambda a: (a.created, a.id), reverse=True)
+        return [replace(a, result=None, report=None) for a in runs[:limit]], len(runs)
+
+    def claim(self, now: int, stale_before: int) -> Analysis | None:
+        def waiting(a: Analysis) -> bool:
+            stale = a.status is AnalysisStatus.RUNNING and a.heartbeat is not None and a.heartbeat < stale_before
+            return a.status is AnalysisStatus.QUEUED or stale
+
+        found = min(
+            (a for a in self._uow.data.analyses.values() if waiting(a)), key=lambda a: (a.created, a.id), default=None
+        )
+        if found is None:
+            return None
+        claimed = replace(found, status=AnalysisStatus.RUNNING, started=now, heartbeat=now, step="starting", done=0)
+        self._uow.data.analyses[found.id] = claimed
+        return claimed
+
+
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -392,6 +457,7 @@ class MemoryUnitOfWork:
         self.workloads = MemoryWorkloads(self)
         self.nodes = MemoryNodes(self)
         self.assignments = MemoryAssignments(self)
+        self.analyses = MemoryAnalyses(self)
 
     @property
     def data(self) -> Data:

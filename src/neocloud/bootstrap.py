@@ -58,6 +58,8 @@ class Settings:
     slurm_conf: str = ""  # a Slurm cluster's slurm.conf: the server keeps that cluster in step; "": no Slurm
     executor: str = "timed"  # where work runs: "timed" (the stand-in) or "slurm" (the cluster of slurm_conf)
     access_log: bool = True
+    traces: str = "../shared/traces"  # where analyses read traces named by relative paths (and only there)
+    analysis_worker: bool = True  # the server starts `neocloud analysis work` when analyses are queued
     gc_defaults: bool = False  # keep Python's collector settings in the server (see api/asgi.py)
 
     @classmethod

@@ -203,6 +203,7 @@ LISTS = [
     ("/agreements", {}),
     ("/revenue", {}),
     ("/revenue/capacity", {"period": "2030-01"}),
+    ("/availability", {"period": "2030-01"}),
     ("/pools", {}),
     ("/sites", {}),
     ("/nodes", {}),
@@ -217,7 +218,14 @@ def test_every_list_pages_and_the_pages_add_up_to_the_list(store: bootstrap.Cont
     jan = month("2030-01")
     for i in range(7):
         start = jan.start + i * 86_400
-        body = {"tenant": "lab", "pool": POOL, "start": start, "end": start + 3 * 86_400, "gpus": 1}
+        body = {
+            "tenant": "lab",
+            "pool": POOL,
+            "start": start,
+            "end": start + 3 * 86_400,
+            "gpus": 1,
+            "sla_uptime": "0.99",
+        }
         client.post("/v1/contracts", headers=op, json=body).raise_for_status()
         client.post("/v1/tenants", headers=op, json={"name": f"t{i}"}).raise_for_status()
         client.post(

@@ -6,57 +6,18 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-import pytest
 
 from neocloud import bootstrap
-from neocloud.adapters.specs import load_fleet
 from neocloud.app import auth, services
-from neocloud.app.services import ContractRequest
-from neocloud.core.contracts import ContractKind, TenantKind
+from neocloud.core.contracts import TenantKind
 
 from ..browser import SCREENSHOTS, offline_page
 from ..servers import serve
-
-POOL = "colossus-1/h100-sxm"
-
-
-@pytest.fixture
-def site(ctx: bootstrap.Context, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A server on the store, the colossus-1 fleet, tenants lab and rival with a reservation each, and keys."""
-    now = ctx.now()
-    with ctx.uow() as uow:
-        services.add_sites(uow, load_fleet("colossus-1", ctx.catalog), ctx.catalog)
-        found = {"operator": auth.create_key(uow, 0, ctx.new_id)[1]}
-        for name in ("lab", "rival"):
-            services.add_tenant(uow, name, TenantKind.EXTERNAL, lambda p, name=name: f"t-{name}")
-            found[name] = auth.create_key(uow, 0, ctx.new_id, name)[1]
-            request = ContractRequest(name, ContractKind.RESERVED, POOL, now + 3600, now + 30 * 86_400, gpus=1_024)
-            found[f"{name} contract"] = services.sign_contract(uow, request, ctx.catalog, ctx.new_id, now).id
-        on_demand = ContractRequest("lab", ContractKind.ON_DEMAND, POOL, now, now + 30 * 86_400)
-        found["lab on-demand"] = services.sign_contract(uow, on_demand, ctx.catalog, ctx.new_id, now).id
-    env = {**os.environ, "NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TICK": "0"}
-    process, base = serve(env, log=tmp_path / "server.log")
-    try:
-        yield {**found, "origin": base.removesuffix("/v1")}
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def signed_in(browser: Any, site: dict[str, str], who: str, outside: list[str], width: int = 1280) -> Any:
-    page = offline_page(browser, site["origin"], outside)
-    page.set_viewport_size({"width": width, "height": 900})
-    page.goto(site["origin"] + "/")
-    assert page.url.endswith("/sign-in")  # not signed in yet
-    page.fill("#key", site[who])
-    page.click("button[type=submit]")
-    page.wait_for_url(site["origin"] + "/")
-    return page
+from .conftest import POOL, signed_in
 
 
 def test_the_operator_sees_the_fleet_power_capacity_and_every_contract(browser: Any, site: dict[str, str]) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 from neocloud import bootstrap
 from neocloud.app import services
-from neocloud.app.records import ApiKey, StoredInvoice, StoredResponse, StoredWorkload
+from neocloud.app.ports import ContractFilter
+from neocloud.app.records import Analysis, ApiKey, StoredInvoice, StoredResponse, StoredWorkload
 from neocloud.app.services import ContractRequest
 from neocloud.core.assignment import Assignment
 from neocloud.core.billing.invoice import BillingTerms
@@ -39,6 +40,10 @@ def write_everything(ctx: Any) -> None:
         ]
         spot = ContractRequest("lab", ContractKind.SPOT, POOL, T0, T0 + DAY, preemption_notice_s=30)
         signed.append(services.sign_contract(uow, spot, ctx.catalog, new_id, T0))
+        promised = ContractRequest(
+            "research", ContractKind.RESERVED, POOL, T0, T0 + 2 * DAY, 3, sla_uptime=Decimal("0.99")
+        )
+        signed.append(services.sign_contract(uow, promised, ctx.catalog, new_id, T0))
         services.schedule_maintenance(uow, POOL, 3, T0, T0 + 2 * DAY, new_id)
     with ctx.uow() as uow:
         services.cancel_contract(uow, signed[2].id, T0 - DAY)
@@ -76,6 +81,13 @@ def write_everything(ctx: Any) -> None:
         uow.assignments.add(spans)
         uow.assignments.save(replace(spans[2], until=T0 + DAY, down_since=T0 + 9))
         uow.assignments.save(replace(spans[1], down_since=T0 + 7))
+        for i in range(3):
+            uow.analyses.add(
+                Analysis(f"an-{i}", "comparison", f"run {i}", {"trace": "synthetic:10"}, T0 + i % 2, "key-1")
+            )
+        uow.analyses.save(
+            Analysis("an-1", "comparison", "run 1", {}, T0 + 1, "key-1", result={"jobs": 10}, report="<p>")
+        )
 
 
 def every_read(ctx: Any) -> dict[str, Any]:
@@ -112,6 +124,16 @@ def every_read(ctx: Any) -> dict[str, Any]:
             "lab contracts": uow.contracts.page("t-lab"),
             "contract pages": pages(uow.contracts.page, lambda c: (c.start, c.id)),
             "latest contracts": [uow.contracts.latest(t, n) for t in (None, "t-lab", "t-none") for n in (1, 100)],
+            "filtered contracts": [
+                uow.contracts.latest(None, 100, where=f)
+                for f in (
+                    ContractFilter(kind="reserved", order="gpus"),
+                    ContractFilter(pool=POOL, order="end"),
+                    ContractFilter(status="active", order="price"),
+                    ContractFilter(kind="spot", pool="none"),
+                )
+            ],
+            "with an SLA": [uow.contracts.with_sla(T0 + s, T0 + e) for s, e in ((0, DAY), (-DAY, 0), (DAY, 400 * DAY))],
             "many": uow.contracts.get_many([c.id for c in contracts[:2]] + ["c-none"]),
             "holding": uow.contracts.holding([POOL], T0 + DAY),
             "usage": uow.billing.usage_between(T0, T0 + DAY),
@@ -136,6 +158,10 @@ def every_read(ctx: Any) -> dict[str, Any]:
                 uow.workloads.latest(t, n, active=a) for t in (None, "t-lab") for n in (1, 9) for a in (False, True)
             ],
             "counted": uow.workloads.count(),
+            "running": [uow.workloads.running(t) for t in ("t-lab", "t-research")],
+            "analyses": [uow.analyses.latest(n) for n in (1, 10)],
+            "analysis": [uow.analyses.get(i) for i in ("an-1", "an-9")],
+            "claimed": [uow.analyses.claim(T0 + 5, T0 - 600) for _ in range(4)],
             "node history": uow.nodes.history("n1"),
             "no history": uow.nodes.history("n3"),
             "node states": uow.nodes.current(),

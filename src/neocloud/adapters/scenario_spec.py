@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from neocloud.adapters.specs import Strict, default_catalog, load_fleet, load_yaml, read_text, validated
-from neocloud.adapters.traces.loader import load_trace
+from neocloud.adapters.traces.loader import load_trace, trace_path
 from neocloud.core.catalog import Catalog
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
@@ -245,16 +245,22 @@ def _leaves(doc: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def load_scenario(
-    path: Path | None = None, traces: Path | None = None, catalog: Catalog | None = None
+    path: Path | None = None,
+    traces: Path | None = None,
+    catalog: Catalog | None = None,
+    *,
+    text: str | None = None,
+    confined: bool = False,
 ) -> LoadedScenario:
-    """The scenario in `path` over the packaged default (the default alone without a path)."""
+    """The scenario in `path` (or `text`, as uploaded) over the packaged default (the default alone without
+    either). `confined`: traces only from within the traces folder (a server reading for its callers)."""
     default_text = resources.files("neocloud").joinpath(f"scenarios/{DEFAULT_SCENARIO}.yaml").read_text()
     default = load_yaml(default_text, f"neocloud:{DEFAULT_SCENARIO}.yaml")
     source = f"neocloud:{DEFAULT_SCENARIO}.yaml"
     overrides: dict[str, Any] = {}
-    if path is not None:
-        source = str(path)
-        user = load_yaml(read_text(path), source)
+    if path is not None or text is not None:
+        source = str(path) if path is not None else "the uploaded scenario"
+        user = load_yaml(read_text(path) if path is not None else text or "", source)
         if user is None:
             user = {}
         if not isinstance(user, dict):
@@ -262,10 +268,12 @@ def load_scenario(
         overrides = _leaves(user)
         default = _merged(default, user)
     spec = validated(ScenarioIn, default, source)
-    return _built(spec, source, overrides, traces or DEFAULT_TRACES, catalog or default_catalog())
+    return _built(spec, source, overrides, traces or DEFAULT_TRACES, catalog or default_catalog(), confined)
 
 
-def _built(spec: ScenarioIn, source: str, overrides: dict[str, Any], traces: Path, catalog: Catalog) -> LoadedScenario:
+def _built(
+    spec: ScenarioIn, source: str, overrides: dict[str, Any], traces: Path, catalog: Catalog, confined: bool
+) -> LoadedScenario:
     def fail(where: str, message: str) -> InvalidSpec:
         return InvalidSpec(f"{source}: {where}: {message}", file=source, path=where)
 
@@ -322,7 +330,7 @@ def _built(spec: ScenarioIn, source: str, overrides: dict[str, Any], traces: Pat
     except NeocloudError as exc:
         raise fail("lease", exc.message) from None
     strategies = tuple(Strategy(s.name, s.rent_fraction, s.resell_idle, s.offer) for s in spec.strategies)
-    demand = _demand(spec, traces, fail)
+    demand = _demand(spec, traces, fail, confined)
     node = node_gpus.most_common(1)[0][0]
     if demand.largest_gang > demand.slice_gpus * 10:
         raise fail(
@@ -394,7 +402,7 @@ def _seconds(moment: date | datetime) -> int:
     return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
-def _demand(spec: ScenarioIn, traces: Path, fail: Any) -> InternalDemand:
+def _demand(spec: ScenarioIn, traces: Path, fail: Any, confined: bool) -> InternalDemand:
     d = spec.demand
     if d.synthetic is not None:
         s = d.synthetic
@@ -406,7 +414,10 @@ def _demand(spec: ScenarioIn, traces: Path, fail: Any) -> InternalDemand:
     assert d.trace is not None
     assert d.load is not None
     kind, _, where = d.trace.partition(":")
-    path = Path(where) if Path(where).is_absolute() else traces / where
+    try:
+        path = trace_path(where, traces, confined)
+    except NeocloudError as exc:
+        raise fail("demand.trace", exc.message) from None
     since = datetime.combine(d.since, time(), UTC) if d.since else None
     until = datetime.combine(d.until, time(), UTC) if d.until else None
     try:

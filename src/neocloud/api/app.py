@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from neocloud import bootstrap
+from neocloud.adapters.analysis_runs import Launcher
 from neocloud.api import dashboard, docs, errors, metrics
 from neocloud.api.door import Door
 from neocloud.api.ratelimit import RateLimiter
@@ -54,11 +56,14 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
     app.state.ctx = ctx
     app.state.keys = keys
     app.state.sessions = pages = sessions.SessionCache()
+    app.state.analysts = Launcher(
+        {"NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TRACES": settings.traces}, enabled=settings.analysis_worker
+    )
     app.state.signing = SigningDesk(
         ctx.uow, ctx.catalog, ctx.new_id, ctx.now, contracts.created, metrics.SIGNING_BATCH.observe
     )
     app.add_exception_handler(NeocloudError, errors.domain_error)
-    app.add_exception_handler(RequestValidationError, errors.invalid_request)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, errors.http_error)
     limiter = RateLimiter(settings.rate_limit / settings.workers, settings.rate_burst, settings.max_in_flight)
     trusted = auth.Principal("local", auth.OPERATOR, None) if local else None
@@ -67,6 +72,15 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
     app.include_router(docs.router)
     app.include_router(dashboard.router)
     return app
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """The API's refusal, as JSON; a dashboard page's, as a page saying the same."""
+    answer = await errors.invalid_request(request, exc)
+    if dashboard.is_page(request.url.path):
+        message = json.loads(bytes(answer.body))["error"]["message"]
+        return dashboard.refused_page(request, answer.status_code, message)
+    return answer
 
 
 async def _reconcile_forever(ctx: bootstrap.Context, tick: float) -> None:

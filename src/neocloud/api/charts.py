@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from markupsafe import Markup, escape
 
@@ -63,3 +64,48 @@ def capacity_chart(steps: Sequence[ProfileStep], start: int, end: int, title: st
         parts.append(f'<text x="{x(t):.1f}" y="{HEIGHT - 12}" text-anchor="{anchor}">{label}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def bar_chart(
+    bars: Sequence[tuple[str, Decimal]],
+    title: str,
+    highlight: str | None = None,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> Markup:
+    """One bar per label (months, policies), scaled to the largest, at most 80 units wide; the highlighted
+    one in the accent colour. Small multiples pass a smaller width so that their text stays readable."""
+    top = max((float(v) for _, v in bars), default=0.0) or 1.0
+    plot_w, plot_h = width - LEFT - 10, height - BOTTOM - TOP
+    slot = min(plot_w / max(len(bars), 1), 80 / 0.7)
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" class="chart">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for share in (0, 0.5, 1):  # the value axis
+        y = TOP + plot_h * (1 - share)
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_short(top * share)}</text>')
+        parts.append(f'<line x1="{LEFT}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de"/>')
+    every = max(1, len(bars) // 12)  # at most 12 labels under the bars
+    for i, (label, value) in enumerate(bars):
+        h = plot_h * float(value) / top
+        x = LEFT + i * slot + slot * 0.15
+        colour = "#0b5cad" if label == highlight or highlight is None else "#7a9cc6"
+        parts.append(
+            f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="{colour}">'
+            f"<title>{escape(label)}: {Decimal(value):,.2f}</title></rect>"
+        )
+        if i % every == 0:
+            parts.append(
+                f'<text x="{x + slot * 0.35:.1f}" y="{height - 12}" text-anchor="middle">{escape(label)}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _short(value: float) -> str:
+    """An axis label: 1.2k, 3.4M, 5.6B."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:,.1f}{suffix}"
+    return f"{value:,.0f}"

@@ -21,6 +21,7 @@ from neocloud.app.records import StoredResponse
 from neocloud.app.services import get_tenant
 from neocloud.app.signing import replayed
 from neocloud.app.views import plain
+from neocloud.core import bounds
 from neocloud.core.bounds import MAX_KEY, NAME
 from neocloud.core.errors import NeocloudError
 
@@ -60,6 +61,8 @@ IdempotencyKey = Annotated[
         description="Retry-safe key for creating requests (printable ASCII, at most 200 characters)",
     ),
 ]
+PoolQuery = Annotated[str, Query(min_length=1, max_length=200, pattern=bounds.ID, examples=["colossus-1/h100-sxm"])]
+TimeQuery = Annotated[int, Query(ge=bounds.MIN_TIME, le=bounds.MAX_TIME, description="Unix seconds")]
 TenantParam = Annotated[
     str | None, Query(max_length=64, pattern=NAME, description="Tenant id or name; a tenant key: its own only.")
 ]

@@ -39,7 +39,7 @@ from neocloud.core.errors import NeocloudError, StoreUnavailable
 PACE_MAX = 1.0  # seconds a refusal may be held
 PACED = 1_000  # refusals held at once, per worker
 # Without an API key: health, metrics and the API's description; the dashboard's pages check their session.
-PUBLIC = frozenset({"/v1/health", "/v1/ready", "/v1/metrics", "/openapi.json", *docs.PATHS, *dashboard.PAGES})
+PUBLIC = frozenset({"/v1/health", "/v1/ready", "/v1/metrics", "/openapi.json", *docs.PATHS})
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access = logging.getLogger("neocloud.access")
 errors = logging.getLogger("neocloud.errors")
@@ -93,11 +93,11 @@ class Door:
             refusal = self._too_large(headers)
             if self.trusted is not None:
                 who = state["principal"] = self.trusted
-            elif refusal is None and scope["path"] not in PUBLIC:
+            elif refusal is None and scope["path"] not in PUBLIC and not dashboard.is_page(scope["path"]):
                 who = await self.keys.look_up(self.ctx.uow, _secret(headers))
                 state["principal"] = who
                 bucket = who.key_id
-            elif refusal is None and scope["path"] in dashboard.PAGES:
+            elif refusal is None and dashboard.is_page(scope["path"]):
                 # A page counts against its session's key, as the key's API requests do; without a session,
                 # against the client's address.
                 cookie = _cookie(headers, dashboard.SESSION)

@@ -187,6 +187,20 @@ class ContractIn(_In):
     preemption_notice_s: NoticeSeconds | None = None
 
 
+class QuoteOut(BaseModel):
+    pool: str
+    kind: ContractKind
+    gpus: int
+    start: int
+    end: int
+    price_per_gpu_hour: str = Field(description="The tenant's agreement for the pool and kind, else the rate card")
+    commitment: str | None = Field(description="A take-or-pay reservation's whole price; null: billed by use")
+    free: int = Field(description="GPUs free over all of [start, end)")
+    earliest_start: int | None = Field(
+        description="Booking contracts: the earliest start of the same length that fits; null: it never can"
+    )
+
+
 class ContractOut(BaseModel):
     id: str
     tenant_id: str
@@ -299,6 +313,17 @@ class InvoiceOut(BaseModel):
     tenant_id: str
     period: str = Field(examples=["2027-04"])
     issued_at: int
+    total: str
+    lines: list[LineOut]
+
+
+class BillOut(BaseModel):
+    """The running bill: this month rated up to `end` (now), before its invoice."""
+
+    tenant_id: str
+    period: str = Field(examples=["2027-04"])
+    start: int
+    end: int
     total: str
     lines: list[LineOut]
 
@@ -433,6 +458,16 @@ class RevenueRowOut(BaseModel):
     amount: str
 
 
+class AvailabilityOut(BaseModel):
+    contract_id: str
+    tenant_id: str
+    pool: str
+    gpus: int
+    promised: str = Field(examples=["0.995"])
+    measured: str = Field(examples=["0.998611"])
+    met: bool
+
+
 class CapacityUseOut(BaseModel):
     contract_id: str
     tenant_id: str
@@ -503,3 +538,49 @@ class StateCountOut(BaseModel):
     state: NodeStateName
     nodes: int
     gpus: int
+
+
+class ScenarioRunIn(_In):
+    scenario: str | None = Field(
+        None, max_length=64 * 1024, description="A scenario YAML over the default (colossus-1); none: the default"
+    )
+    title: Annotated[str, Field(max_length=200)] = ""
+
+
+PolicyName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")]
+
+
+class ComparisonIn(_In):
+    trace: str = Field(
+        max_length=300,
+        examples=["synthetic:2000,seed=1,gpus=64,load=0.9"],
+        description="synthetic:N[,...], or FORMAT:PATH relative to the server's traces folder",
+    )
+    fleet: str = Field("uniform:8x8", max_length=100, description="uniform:NODESxGPUS or a packaged fleet")
+    policies: list[PolicyName] = Field(["fifo", "sjf", "srtf"], min_length=1, max_length=12)
+    placements: list[PolicyName] = Field(["bestfit"], min_length=1, max_length=12)
+    seed: Annotated[int, WHOLE, Field(strict=True, ge=0, le=2**31 - 1)] = 0
+    title: Annotated[str, Field(max_length=200)] = ""
+
+
+class AnalysisOut(BaseModel):
+    id: str
+    kind: str = Field(examples=["scenario"])
+    title: str
+    request: dict[str, Any]
+    created: int
+    status: str = Field(examples=["running"])
+    step: str
+    done: int
+    steps: int
+    started: int | None
+    heartbeat: int | None
+    finished: int | None
+    error: str | None
+    result: dict[str, Any] | None = Field(None, description="The findings, once done (on GET of one analysis)")
+    has_report: bool = False
+
+
+class AnalysesOut(BaseModel):
+    items: list[AnalysisOut]
+    total: int

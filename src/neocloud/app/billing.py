@@ -10,10 +10,10 @@ from decimal import Decimal
 from neocloud.app.ports import UnitOfWork
 from neocloud.app.records import StoredInvoice
 from neocloud.app.services import NewId, check_open, get_contract, get_pool, get_tenant
-from neocloud.core.billing.invoice import BillingTerms, build_invoice
+from neocloud.core.billing.invoice import BillingTerms, Invoice, build_invoice
 from neocloud.core.billing.metering import Meter, UsageRecord
-from neocloud.core.billing.periods import Period, month
-from neocloud.core.billing.rating import ContractMeter, Outage
+from neocloud.core.billing.periods import Period, month, month_of
+from neocloud.core.billing.rating import ContractMeter, Outage, availability
 from neocloud.core.bounds import (
     MAX_GPUS,
     MAX_MILLI_GPUS,
@@ -97,6 +97,63 @@ def generate_invoice(uow: UnitOfWork, tenant: str, period_key: str, now: int, ne
     return stored
 
 
+def bill_to_date(uow: UnitOfWork, tenant: str, now: int) -> Invoice:
+    """The tenant's running bill: this month rated from its first second up to `now`, as the month's invoice
+    will rate it, with the runs still going counted up to now. The minimum-spend true-up is left to the
+    invoice (it applies to the whole month); prepaid balances are drawn down as they would be."""
+    tenant_id = get_tenant(uow, tenant).id
+    period = Period(month_of(now).start, now)
+    contracts = uow.contracts.page(tenant_id)
+    usage = uow.billing.usage_between(period.start, period.end, tenant_id)
+    by_id = {c.id: c for c in contracts}
+    usage.extend(
+        UsageRecord.of_run(
+            by_id[w.contract_id], w.job.gpu_model or "", w.job.id, w.job.gpus * 1000, w.started, now, False
+        )
+        for w in uow.workloads.running(tenant_id)
+        if w.started is not None and w.started < now and w.contract_id in by_id
+    )
+    terms = {c: replace(t, minimum_per_period=Decimal(0)) for c, t in uow.billing.get_terms(by_id).items()}
+    return build_invoice(tenant_id, period, contracts, usage, _outages(uow, {c.pool for c in contracts}, period), terms)
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """A contract's measured availability in a month against the uptime its SLA promises."""
+
+    contract_id: str
+    tenant_id: str
+    pool: str
+    gpus: int
+    promised: Decimal
+    measured: Decimal
+
+    @property
+    def met(self) -> bool:
+        return self.measured >= self.promised
+
+
+def sla_availability(uow: UnitOfWork, period_key: str, now: int) -> list[Availability]:
+    """Every contract with an SLA that runs in the month, measured over its days in the month up to `now`,
+    by contract id."""
+    whole = month(period_key)
+    period = Period(whole.start, max(whole.start, min(whole.end, now)))
+    promised = uow.contracts.with_sla(period.start, period.end) if period.seconds else []
+    outages = _outages(uow, {c.pool for c in promised}, period)
+    return [
+        Availability(
+            c.id,
+            c.tenant_id,
+            c.pool,
+            c.gpus,
+            c.sla_uptime,
+            availability(c, period, period.overlap(c.start, c.end), outages).quantize(Decimal("0.000001")),
+        )
+        for c in promised
+        if c.sla_uptime is not None
+    ]
+
+
 def record_incident(
     uow: UnitOfWork,
     pool: str,
@@ -150,11 +207,11 @@ class RevenueRow:
 
 def revenue(uow: UnitOfWork, period: str | None = None) -> list[RevenueRow]:
     """Invoiced revenue by period, tenant, contract and pool (net of credits)."""
-    pools = {c.id: c.pool for c in uow.contracts.page()}
     totals: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: Decimal("0.00"))
     for invoice in uow.billing.list_invoices(period=period):
         for line in invoice.lines:
             totals[(invoice.period, invoice.tenant_id, line.contract_id)] += line.amount
+    pools = {c.id: c.pool for c in uow.contracts.get_many(c for _, _, c in totals).values()}
     return [RevenueRow(p, t, c, pools.get(c, ""), amount) for (p, t, c), amount in sorted(totals.items())]
 
 

@@ -3,7 +3,7 @@ in these orders; the others are sorted so before they are paged."""
 
 from __future__ import annotations
 
-from neocloud.app.billing import CapacityUse, RevenueRow
+from neocloud.app.billing import Availability, CapacityUse, RevenueRow
 from neocloud.app.nodes import NodeView, StateCount
 from neocloud.app.pages import Listing
 from neocloud.app.records import ApiKey, Incident, StoredInvoice, StoredWorkload
@@ -15,6 +15,7 @@ from neocloud.core.ledger import Hold, ProfileStep
 AGREEMENTS: Listing[PriceAgreement] = Listing(
     "agreements", (str, str, str), lambda a: (a.tenant_id, a.pool, str(a.kind))
 )
+AVAILABILITY: Listing[Availability] = Listing("availability", (str,), lambda a: (a.contract_id,))
 CAPACITY_USE: Listing[CapacityUse] = Listing("capacity-use", (str,), lambda u: (u.contract_id,))
 CONTRACTS: Listing[Contract] = Listing("contracts", (int, str), lambda c: (c.start, c.id))
 HOLDS: Listing[Hold] = Listing("holds", (int, str), lambda h: (h.start, h.id))

@@ -13,7 +13,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from neocloud.app.records import ApiKey, Incident, StoredInvoice, StoredResponse, StoredWorkload
+from neocloud.app.records import Analysis, ApiKey, Incident, StoredInvoice, StoredResponse, StoredWorkload
 from neocloud.core.assignment import Assignment
 from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord
@@ -99,6 +99,20 @@ class WorkloadManager(Protocol):
     def ended_jobs(self, since: int, until: int) -> list[ManagedRun]: ...  # ended within [since, until]
 
 
+@dataclass(frozen=True, slots=True)
+class ContractFilter:
+    """Which contracts a list shows, and in which order: by `order` (start, end, gpus or price), largest
+    first, then by id."""
+
+    kind: str | None = None
+    pool: str | None = None
+    status: str | None = None
+    order: str = "start"
+
+
+CONTRACT_ORDERS = ("start", "end", "gpus", "price")
+
+
 class FleetRepository(Protocol):
     def add_site(self, site: Site) -> None: ...  # with its pools
     def get_site(self, name: str) -> Site | None: ...
@@ -140,12 +154,13 @@ class ContractRepository(Protocol):
     def get(self, contract_id: str) -> Contract | None: ...  # as committed now, even if read before
     def get_many(self, contract_ids: Iterable[str]) -> dict[str, Contract]: ...
     def holding(self, pools: Iterable[str], at: int) -> list[Contract]: ...  # whose holds are in force at `at`
+    def with_sla(self, start: int, end: int) -> list[Contract]: ...  # promising uptime within [start, end), by id
     def page(
         self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
     ) -> list[Contract]: ...  # (start, id)
     def latest(
-        self, tenant_id: str | None, limit: int
-    ) -> tuple[list[Contract], int]: ...  # by (start, id), newest first
+        self, tenant_id: str | None, limit: int, *, where: ContractFilter | None = None
+    ) -> tuple[list[Contract], int]: ...  # the first `limit` by the filter's order, and how many match
 
 
 class BillingRepository(Protocol):
@@ -200,6 +215,7 @@ class WorkloadRepository(Protocol):
     ) -> list[StoredWorkload]: ...  # (submit, id)
     def count(self) -> dict[tuple[str, str], int]: ...  # (pool, status) -> workloads
     def active(self, *, lock: bool) -> list[StoredWorkload]: ...  # pending or running, (submit, id)
+    def running(self, tenant_id: str) -> list[StoredWorkload]: ...  # the tenant's running now, (submit, id)
     def latest(
         self, tenant_id: str | None, limit: int, *, active: bool = False
     ) -> tuple[list[StoredWorkload], int]: ...  # the last `limit` by (submit, id), newest first; and how many in all
@@ -222,6 +238,19 @@ class AssignmentRepository(Protocol):
     def of_contract(self, contract_id: str) -> list[Assignment]: ...  # every span, by (since, node)
 
 
+class AnalysisRepository(Protocol):
+    """Analysts' runs. Listing leaves out findings and reports (they can be large): `get` reads them."""
+
+    def add(self, analysis: Analysis) -> None: ...
+    def save(self, analysis: Analysis) -> None: ...  # progress, findings or failure, by id
+    def get(self, analysis_id: str) -> Analysis | None: ...
+    def latest(self, limit: int) -> tuple[list[Analysis], int]: ...  # newest first (created, id); and how many
+    def claim(self, now: int, stale_before: int) -> Analysis | None: ...
+
+    # claim: the oldest queued run (or one whose worker went silent before `stale_before`), now running;
+    # two workers never claim the same one
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Services never commit: the caller's `with uow:` block does, or
     rolls back on an error, so a refusal anywhere leaves the store unchanged."""
@@ -235,6 +264,7 @@ class UnitOfWork(Protocol):
     workloads: WorkloadRepository
     nodes: NodeRepository
     assignments: AssignmentRepository
+    analyses: AnalysisRepository
 
     def __enter__(self) -> Self: ...
 

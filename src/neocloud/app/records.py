@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
 from neocloud.core.billing.rating import Line
 from neocloud.core.workload import Job, WorkloadStatus
@@ -83,3 +85,33 @@ class StoredWorkload:
     preemptions: int = 0
     allocation: tuple[tuple[str, int], ...] | None = None  # (node name, GPUs)
     command: Command | None = None  # None: the executor's stand-in (the timed one waits; Slurm sleeps)
+
+
+class AnalysisStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """An analyst's run kept for browsing: a scenario (rent it out or keep it) or a comparison of scheduling
+    policies on a trace; what it was asked, how far it is, and what it found."""
+
+    id: str
+    kind: str  # scenario | comparison
+    title: str
+    request: dict[str, Any]  # what was asked: the scenario's YAML; the trace, fleet and policies
+    created: int
+    key_id: str  # who asked
+    status: AnalysisStatus = AnalysisStatus.QUEUED
+    step: str = ""  # what it is doing now
+    done: int = 0  # steps done of `steps`
+    steps: int = 0
+    started: int | None = None
+    heartbeat: int | None = None  # last sign of life of the run
+    finished: int | None = None
+    result: dict[str, Any] | None = None  # the findings, as JSON
+    report: str | None = None  # a self-contained HTML report, where the kind has one
+    error: str | None = None

@@ -131,6 +131,47 @@ def sign_contract(uow: UnitOfWork, request: ContractRequest, catalog: Catalog, n
     return book_contract(uow, ledger, contract)
 
 
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What a contract would cost and whether it fits, before it is signed."""
+
+    pool: str
+    kind: ContractKind
+    gpus: int
+    start: int
+    end: int
+    price_per_gpu_hour: Decimal  # the agreement's or the rate card's
+    commitment: Decimal | None  # a take-or-pay reservation's whole price; None: billed by use
+    free: int  # GPUs free over all of [start, end)
+    earliest_start: int | None  # for a booking contract: the earliest start of the same length that fits
+
+
+def quote(uow: UnitOfWork, request: ContractRequest, catalog: Catalog) -> Quote:
+    """The terms the tenant would sign at (its agreement for the pool and kind, else the rate card), the GPUs
+    free over the window and, for a booking contract, its earliest start; nothing is written."""
+    tenant, pool = get_tenant(uow, request.tenant), get_pool(uow, request.pool)
+    agreement = uow.tenants.get_agreements([(tenant.id, pool.name, request.kind)]).get(
+        (tenant.id, pool.name, request.kind)
+    )
+    draft = draft_contract(request, tenant, pool, catalog, lambda prefix: f"{prefix}-quote", agreement)
+    calendar = snapshot(uow, pool.name).pool(pool.name)
+    earliest = None
+    if draft.books_capacity and draft.gpus <= calendar.installed:
+        earliest = calendar.earliest_start(draft.gpus, draft.end - draft.start, draft.start)
+    take_or_pay = draft.kind is ContractKind.RESERVED and draft.take_or_pay
+    return Quote(
+        pool.name,
+        draft.kind,
+        draft.gpus,
+        draft.start,
+        draft.end,
+        draft.price_per_gpu_hour,
+        commitment(draft, draft.start, draft.end) if take_or_pay else None,
+        calendar.free(draft.start, draft.end),
+        earliest,
+    )
+
+
 def draft_contract(
     request: ContractRequest,
     tenant: Tenant,

@@ -27,6 +27,18 @@ def invoice_view(invoice: Any) -> dict[str, Any]:
     return {**plain(invoice), "total": str(invoice.total)}
 
 
+def bill_view(bill: Any) -> dict[str, Any]:
+    """A running bill (an Invoice over [month start, now)) as the API shows it."""
+    return {
+        "tenant_id": bill.tenant_id,
+        "period": bill.period.key,
+        "start": bill.period.start,
+        "end": bill.period.end,
+        "total": str(bill.total),
+        "lines": [plain(line) for line in bill.lines],
+    }
+
+
 def workload_view(w: Any) -> dict[str, Any]:
     """A stored workload as plain data: what the API returns and `workload ... --json` prints."""
     return {

@@ -164,6 +164,28 @@ def invoice_show(ctx: typer.Context, invoice_id: str, json: Json = False) -> Non
     answer(ctx, json, lambda api: api.invoices.get(invoice_id), _show_invoice, names=True)
 
 
+@invoice_app.command("to-date")
+def invoice_to_date(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option(help="Tenant id or name (operators; a tenant key: its own).")] = None,
+    json: Json = False,
+) -> None:
+    """The running bill: this month rated up to now (runs still going count up to now), before its invoice."""
+
+    def show(bill: Any, tenants: dict[str, str]) -> None:
+        table(
+            f"{tenants.get(bill.tenant_id, bill.tenant_id)}, {bill.period} to {show_time(bill.end)}",
+            ["contract", "kind", "description", "quantity", "unit", "unit price", "amount"],
+            [
+                (li.contract_id, li.kind, li.description, li.quantity, li.unit, li.unit_price, li.amount)
+                for li in bill.lines
+            ],
+        )
+        out().print(f"to date: ${Decimal(bill.total):,} (the minimum-spend true-up, if any, comes with the invoice)")
+
+    answer(ctx, json, lambda api: api.invoices.to_date(tenant), show, names=True)
+
+
 @invoice_app.command("export")
 def invoice_export(
     ctx: typer.Context,
@@ -253,6 +275,34 @@ def incident_add(
         emit_json(outage)
     else:
         out().print(f"incident on {pool}: {show_time(outage.start)} to {show_time(outage.end)}")
+
+
+@incident_app.command("availability")
+def incident_availability(ctx: typer.Context, period: Period, json: Json = False) -> None:
+    """Each contract with an SLA: its measured availability in the month (to now, this month) against the
+    uptime it promises (every page)."""
+    with connect(ctx, json) as api:
+        rows = list(api.pages(api.revenue.availability, period=period, limit=1000))
+        shown = names_of(api) if not json else {}
+    if json:
+        emit_json(rows)
+        return
+    table(
+        f"SLA availability, {period}",
+        ["contract", "tenant", "pool", "GPUs", "promised", "measured", "met"],
+        [
+            (
+                a.contract_id,
+                shown.get(a.tenant_id, a.tenant_id),
+                a.pool,
+                f"{a.gpus:,}",
+                f"{Decimal(a.promised):.3%}",
+                f"{Decimal(a.measured):.3%}",
+                "yes" if a.met else "no",
+            )
+            for a in rows
+        ],
+    )
 
 
 @incident_app.command("list")

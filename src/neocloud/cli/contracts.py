@@ -97,14 +97,7 @@ def contract_sign(
     def sign(api: Client) -> Any:
         from neocloud.bootstrap import wall_clock
 
-        now = wall_clock()
-        start_s = parse_time(start, now)
-        if term is not None:
-            end_s = after(start_s, term)
-        elif end:
-            end_s = parse_end(end, start_s, now)
-        else:
-            raise InvalidInput("give --end or --term")
+        start_s, end_s = _window(start, end, term, wall_clock())
         return api.contracts.sign(
             tenant=tenant,
             kind=kind,
@@ -121,6 +114,56 @@ def contract_sign(
         )
 
     answer(ctx, json, sign, shown_as("contract signed"), names=True)
+
+
+def _window(start: str, end: str, term: str | None, now: int) -> tuple[int, int]:
+    start_s = parse_time(start, now)
+    if term is not None:
+        return start_s, after(start_s, term)
+    if end:
+        return start_s, parse_end(end, start_s, now)
+    raise InvalidInput("give --end or --term")
+
+
+@contract_app.command("quote")
+def contract_quote(
+    ctx: typer.Context,
+    pool: Annotated[str, typer.Option(help="Pool, e.g. colossus-1/h100-sxm.")],
+    start: Annotated[str, typer.Option(help="now, +7d, Unix seconds or ISO date (UTC).")] = "now",
+    end: Annotated[str, typer.Option(help="Same forms as --start; +TERM counts from the start.")] = "",
+    term: Annotated[str | None, typer.Option(help="Length instead of --end: 30d, 6mo, 3y (calendar).")] = None,
+    kind: Annotated[str, typer.Option(help=KINDS)] = "reserved",
+    gpus: Annotated[int, typer.Option(help="GPUs (reserved, internal).")] = 0,
+    tenant: Annotated[str | None, typer.Option(help="Tenant id or name (operators; a tenant key: its own).")] = None,
+    json: Json = False,
+) -> None:
+    """What signing would cost and whether it fits now: the price the tenant signs at, a take-or-pay
+    reservation's whole price, GPUs free over the window and the earliest start that fits. Signs nothing."""
+
+    def ask(api: Client) -> Any:
+        from neocloud.bootstrap import wall_clock
+
+        start_s, end_s = _window(start, end, term, wall_clock())
+        return api.contracts.quote(pool, start_s, end_s, kind=kind, gpus=gpus, tenant=tenant)
+
+    def show(q: Any, _: dict[str, str]) -> None:
+        earliest = "never (more GPUs than the pool has)" if q.earliest_start is None else show_time(q.earliest_start)
+        table(
+            f"quote: {q.gpus:,} GPUs {q.kind}, {q.pool}",
+            ["start", "end", "$/GPU-hour", "commitment", "free GPUs", "earliest start"],
+            [
+                (
+                    show_time(q.start),
+                    show_time(q.end),
+                    q.price_per_gpu_hour,
+                    "billed by use" if q.commitment is None else f"${Decimal(q.commitment):,}",
+                    f"{q.free:,}",
+                    earliest if q.kind in ("reserved", "internal") else "",
+                )
+            ],
+        )
+
+    answer(ctx, json, ask, show)
 
 
 owned_list(

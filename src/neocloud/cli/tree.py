@@ -37,6 +37,10 @@ GROUPS = {
         "neocloud.cli.scenario",
         "Rent GPU capacity out or keep it: strategies, sensitivity, sweeps and a report.",
     ),
+    "analysis": (
+        "neocloud.cli.analyses",
+        "Scenarios and policy comparisons run by workers, kept with their progress, findings and reports.",
+    ),
     "agreement": ("neocloud.cli.commercial", "Terms agreed with a tenant for a pool and kind of contract."),
     "limit": ("neocloud.cli.commercial", "Quotas and credit limits per tenant."),
 }

@@ -18,7 +18,7 @@ stable code, message and details. Lists return one Page; `pages` walks them all.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,6 +69,7 @@ class Client:
         self.incidents = Incidents(self)
         self.revenue = Revenue(self)
         self.nodes = Nodes(self)
+        self.analyses = Analyses(self)
 
     @classmethod
     def local(cls, db_url: str | None = None, catalog: Path | None = None) -> Client:
@@ -168,6 +169,12 @@ class Contracts(_Resource):
         idempotency key, a retry (after a timeout, say) gets the first signing's answer, never a second one."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return self.c.post(s.ContractOut, "/contracts", fields, headers=headers)
+
+    def quote(
+        self, pool: str, start: int, end: int, kind: str = "reserved", gpus: int = 0, tenant: str | None = None
+    ) -> s.QuoteOut:
+        """What signing would cost and whether it fits now (writes nothing; operators name the tenant)."""
+        return self.c.get(s.QuoteOut, "/quote", pool=pool, start=start, end=end, kind=kind, gpus=gpus, tenant=tenant)
 
     def list(
         self, tenant: str | None = None, cursor: str | None = None, limit: int | None = None
@@ -303,6 +310,10 @@ class Invoices(_Resource):
     def export(self, invoice_id: str, format: str = "html") -> str:
         return self.c.send("GET", f"/invoices/{invoice_id}/export", params={"format": format}).text
 
+    def to_date(self, tenant: str | None = None) -> s.BillOut:
+        """The running bill: this month rated up to now, before its invoice (operators name the tenant)."""
+        return self.c.get(s.BillOut, "/bill", tenant=tenant)
+
 
 class Incidents(_Resource):
     def add(self, **fields: Any) -> s.OutageOut:
@@ -321,8 +332,42 @@ class Revenue(_Resource):
     ) -> s.Page[s.RevenueRowOut]:
         return self.c.get(s.Page[s.RevenueRowOut], "/revenue", period=period, cursor=cursor, limit=limit)
 
+    def availability(
+        self, period: str, cursor: str | None = None, limit: int | None = None
+    ) -> s.Page[s.AvailabilityOut]:
+        return self.c.get(s.Page[s.AvailabilityOut], "/availability", period=period, cursor=cursor, limit=limit)
+
     def capacity(self, period: str, cursor: str | None = None, limit: int | None = None) -> s.Page[s.CapacityUseOut]:
         return self.c.get(s.Page[s.CapacityUseOut], "/revenue/capacity", period=period, cursor=cursor, limit=limit)
+
+
+class Analyses(_Resource):
+    """Scenarios and policy comparisons the server runs in a worker (operator keys)."""
+
+    def scenario(self, scenario: str | None = None, title: str = "") -> s.AnalysisOut:
+        """Queue the default scenario, or `scenario` (YAML over the default)."""
+        return self.c.post(s.AnalysisOut, "/analyses/scenario", {"scenario": scenario, "title": title})
+
+    def compare(
+        self,
+        trace: str,
+        fleet: str = "uniform:8x8",
+        policies: Sequence[str] = ("fifo", "sjf", "srtf"),
+        placements: Sequence[str] = ("bestfit",),
+        seed: int = 0,
+        title: str = "",
+    ) -> s.AnalysisOut:
+        body = {"trace": trace, "fleet": fleet, "policies": list(policies), "placements": list(placements)}
+        return self.c.post(s.AnalysisOut, "/analyses/comparison", {**body, "seed": seed, "title": title})
+
+    def list(self, limit: int | None = None) -> s.AnalysesOut:
+        return self.c.get(s.AnalysesOut, "/analyses", limit=limit)
+
+    def get(self, analysis_id: str) -> s.AnalysisOut:
+        return self.c.get(s.AnalysisOut, f"/analyses/{analysis_id}")
+
+    def report(self, analysis_id: str) -> str:
+        return self.c.send("GET", f"/analyses/{analysis_id}/report").text
 
 
 class Nodes(_Resource):

@@ -68,3 +68,18 @@ def month_start(t: int) -> int:
     """The first instant of the calendar month (UTC) that holds `t`."""
     year, month, _ = civil_from_days(t // DAY)
     return seconds_of(year, month)
+
+
+def human_duration(seconds: int) -> str:
+    """A length of time as people read it, to its two largest units: "30 days", "2 d 5 h", "1 h 30 min"."""
+    if seconds < 0:
+        return "-" + human_duration(-seconds)
+    if seconds and seconds % DAY == 0:
+        days = seconds // DAY
+        return f"{days:,} day" + ("s" if days != 1 else "")
+    parts = []
+    for unit, size in (("d", DAY), ("h", 3600), ("min", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count:,} {unit}")
+    return " ".join(parts[:2]) or "0 s"

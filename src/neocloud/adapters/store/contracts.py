@@ -10,6 +10,7 @@ from neocloud.adapters.store import codec
 from neocloud.adapters.store.paging import Key, page
 from neocloud.adapters.store.session import Transaction
 from neocloud.adapters.store.tables import ContractRow
+from neocloud.app.ports import ContractFilter
 from neocloud.core.contracts import Contract
 
 
@@ -48,11 +49,20 @@ class SqlContracts:
         )
         return [codec.contract_from_row(r) for r in self._tx.session.scalars(query.order_by(c.start, c.id))]
 
-    def latest(self, tenant_id: str | None, limit: int) -> tuple[list[Contract], int]:
+    def with_sla(self, start: int, end: int) -> list[Contract]:
         c = ContractRow
-        where = [c.tenant_id == tenant_id] if tenant_id is not None else []
-        rows = self._tx.session.scalars(select(c).where(*where).order_by(c.start.desc(), c.id.desc()).limit(limit))
-        total = self._tx.session.scalar(select(func.count()).select_from(c).where(*where)) or 0
+        query = select(c).where(c.sla_uptime.is_not(None), c.start < end, c.end > start).order_by(c.id)
+        return [codec.contract_from_row(r) for r in self._tx.session.scalars(query)]
+
+    def latest(
+        self, tenant_id: str | None, limit: int, *, where: ContractFilter | None = None
+    ) -> tuple[list[Contract], int]:
+        c, f = ContractRow, where or ContractFilter()
+        named = {"tenant_id": tenant_id, "kind": f.kind, "pool": f.pool, "status": f.status}
+        matching = [getattr(c, column) == value for column, value in named.items() if value is not None]
+        by = {"start": c.start, "end": c.end, "gpus": c.gpus, "price": c.price_per_gpu_hour}[f.order]
+        rows = self._tx.session.scalars(select(c).where(*matching).order_by(by.desc(), c.id.desc()).limit(limit))
+        total = self._tx.session.scalar(select(func.count()).select_from(c).where(*matching)) or 0
         return [codec.contract_from_row(r) for r in rows], total
 
     def page(

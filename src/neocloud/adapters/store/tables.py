@@ -254,3 +254,25 @@ class AssignmentRow(Base):
     pool: Mapped[str] = mapped_column(String(200), index=True)
     until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     down_since: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class AnalysisRow(Base):
+    """An analyst's run: a scenario or a policy comparison, its progress and, once done, its findings."""
+
+    __tablename__ = "analyses"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    request: Mapped[dict[str, object]] = mapped_column(JSON)
+    created: Mapped[int] = mapped_column(BigInteger, index=True)
+    key_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    step: Mapped[str] = mapped_column(String(200))
+    done: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[int] = mapped_column(Integer)
+    started: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    heartbeat: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    finished: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    result: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    report: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

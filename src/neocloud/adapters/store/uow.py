@@ -11,6 +11,7 @@ import psycopg
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from neocloud.adapters.store.analyses import SqlAnalyses
 from neocloud.adapters.store.assignments import SqlAssignments
 from neocloud.adapters.store.billing import SqlBilling
 from neocloud.adapters.store.contracts import SqlContracts
@@ -23,6 +24,7 @@ from neocloud.adapters.store.session import Transaction
 from neocloud.adapters.store.tenants import SqlTenants
 from neocloud.adapters.store.workloads import SqlWorkloads
 from neocloud.app.ports import (
+    AnalysisRepository,
     AssignmentRepository,
     BillingRepository,
     ContractRepository,
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
         self.workloads: WorkloadRepository = SqlWorkloads(self._tx)
         self.nodes: NodeRepository = SqlNodes(self._tx)
         self.assignments: AssignmentRepository = SqlAssignments(self._tx)
+        self.analyses: AnalysisRepository = SqlAnalyses(self._tx)
 
     def __enter__(self) -> Self:
         self._tx.begin()

@@ -70,6 +70,11 @@ class SqlWorkloads:
         total = self._tx.session.scalar(select(func.count()).select_from(w).where(*where)) or 0
         return [_workload(r) for r in rows], total
 
+    def running(self, tenant_id: str) -> list[StoredWorkload]:
+        w = WorkloadRow
+        query = select(w).where(w.tenant_id == tenant_id, w.status == str(WorkloadStatus.RUNNING))
+        return [_workload(r) for r in self._tx.session.scalars(query.order_by(w.submit, w.id))]
+
     def active(self, *, lock: bool) -> list[StoredWorkload]:
         query = select(WorkloadRow).where(WorkloadRow.status.in_(ACTIVE))
         if lock and self._tx.postgres:

@@ -12,6 +12,18 @@ from neocloud.core.errors import InvalidSpec, quoted
 FORMATS = ("muri", "tiresias", "philly", "gavel", "openb", "synthetic")
 
 
+def trace_path(where: str, traces: Path, confined: bool = False) -> Path:
+    """A trace file named in a spec: relative to the `traces` folder, or absolute. `confined` (a server
+    reading for its callers): only within that folder."""
+    path = Path(where)
+    if not confined:
+        return path if path.is_absolute() else traces / path
+    inside = (traces / path).resolve()
+    if path.is_absolute() or not inside.is_relative_to(traces.resolve()):
+        raise InvalidSpec(f"trace {quoted(where)} is outside the traces folder; name it relative to that folder")
+    return inside
+
+
 def load_trace(
     spec: str, *, skip_bad_rows: bool = False, since: datetime | None = None, until: datetime | None = None
 ) -> TraceRead:

@@ -22,10 +22,10 @@ from neocloud.api.deps import (
     tenant_scope,
 )
 from neocloud.app import billing, listings, services
-from neocloud.app.views import invoice_view, plain
+from neocloud.app.views import bill_view, invoice_view, plain
 from neocloud.core import bounds
 from neocloud.core.billing.periods import month
-from neocloud.core.errors import NotFound, quoted
+from neocloud.core.errors import InvalidInput, NotFound, quoted
 
 router = APIRouter(tags=["billing"])
 PeriodQuery = Annotated[str, Query(pattern=bounds.PERIOD, examples=["2027-04"])]
@@ -57,6 +57,17 @@ def usage(
             cursor, limit, lambda a, n: uow.billing.usage_between(span.start, span.end, scope, after=a, limit=n)
         )
     return paged(page)
+
+
+@router.get("/bill", response_model=schemas.BillOut)
+def running_bill(ctx: Ctx, who: Who, tenant: TenantParam = None) -> dict[str, Any]:
+    """Usage and cost to date this month (runs still going count up to now), before the invoice. Operators
+    name the tenant."""
+    with ctx.reader() as uow:
+        scope = tenant_scope(uow, who, tenant)
+        if scope is None:
+            raise InvalidInput("operators must name the tenant whose bill to show", field="tenant")
+        return bill_view(billing.bill_to_date(uow, scope, ctx.now()))
 
 
 @router.get("/invoices", response_model=schemas.Page[schemas.InvoiceOut])
@@ -152,6 +163,17 @@ def revenue(
     """Invoiced revenue by period, tenant, contract and pool (operator)."""
     with ctx.uow() as uow:
         return paged(listings.REVENUE.of(cursor, limit, billing.revenue(uow, period)))
+
+
+@router.get("/availability", response_model=schemas.Page[schemas.AvailabilityOut])
+def sla_availability(
+    period: PeriodQuery, ctx: Ctx, who: Operator, cursor: Cursor = None, limit: Limit = 100
+) -> dict[str, Any]:
+    """Each contract with an SLA in a month: its measured availability (to now, in the current month) against
+    the uptime it promises (operator)."""
+    with ctx.reader() as uow:
+        rows = billing.sla_availability(uow, period, ctx.now())
+    return paged(listings.AVAILABILITY.of(cursor, limit, rows), lambda a: {**plain(a), "met": a.met})
 
 
 @router.get("/revenue/capacity", response_model=schemas.Page[schemas.CapacityUseOut])

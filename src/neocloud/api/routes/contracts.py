@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from neocloud.api import metrics, schemas
@@ -16,7 +16,9 @@ from neocloud.api.deps import (
     IdempotencyKey,
     Limit,
     Operator,
+    PoolQuery,
     TenantParam,
+    TimeQuery,
     Who,
     fingerprint_of,
     owned,
@@ -27,7 +29,7 @@ from neocloud.app import auth, billing, listings, services
 from neocloud.app.signing import SigningDesk, SignRequest
 from neocloud.app.views import plain
 from neocloud.core import bounds
-from neocloud.core.contracts import Contract
+from neocloud.core.contracts import Contract, ContractKind
 from neocloud.core.errors import InvalidInput, UnknownContract, quoted
 
 router = APIRouter(tags=["contracts"])
@@ -92,6 +94,28 @@ async def sign(
         metrics.CONTRACTS_SIGNED.inc()
     headers = REPLAY_HEADERS if signed.replay else None
     return Response(signed.body, status_code=signed.status, media_type="application/json", headers=headers)
+
+
+@router.get("/quote", response_model=schemas.QuoteOut)
+def quote(
+    pool: PoolQuery,
+    start: TimeQuery,
+    end: TimeQuery,
+    ctx: Ctx,
+    who: Who,
+    kind: ContractKind = ContractKind.RESERVED,
+    gpus: Annotated[int, Query(ge=0, le=bounds.MAX_GPUS)] = 0,
+    tenant: TenantParam = None,
+) -> Any:
+    """What signing would cost and whether it fits now: the price the tenant signs at, a take-or-pay
+    reservation's whole price, the GPUs free over the window and the earliest start that fits. Writes
+    nothing; operators name the tenant."""
+    with ctx.reader() as uow:
+        scope = tenant_scope(uow, who, tenant)
+        if scope is None:
+            raise InvalidInput("operators must name the tenant the quote is for", field="tenant")
+        req = services.ContractRequest(tenant=scope, kind=kind, pool=pool, start=start, end=end, gpus=gpus)
+        return plain(services.quote(uow, req, ctx.catalog))
 
 
 @router.get("/contracts", response_model=schemas.Page[schemas.ContractOut])

@@ -8,14 +8,12 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from neocloud.api import schemas
-from neocloud.api.deps import Ctx, Cursor, Limit, Operator, OperatorOnce, Who, paged
+from neocloud.api.deps import Ctx, Cursor, Limit, Operator, OperatorOnce, PoolQuery, TimeQuery, Who, paged
 from neocloud.app import listings, services
 from neocloud.app.views import plain, site_view
 from neocloud.core import bounds
 
 router = APIRouter()
-PoolQuery = Annotated[str, Query(min_length=1, max_length=200, pattern=bounds.ID, examples=["colossus-1/h100-sxm"])]
-TimeQuery = Annotated[int, Query(ge=bounds.MIN_TIME, le=bounds.MAX_TIME, description="Unix seconds")]
 
 
 @router.get("/sites", response_model=schemas.Page[schemas.SiteOut], tags=["fleet"])

@@ -25,6 +25,7 @@ from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.periods import Period
 from neocloud.core.contracts import Contract, ContractKind
 from neocloud.core.money import to_money
+from neocloud.core.timeutil import human_duration
 
 QUANTITY = Decimal("0.000001")
 USAGE_LABELS = {
@@ -138,7 +139,7 @@ class ContractMeter:
                 _line(
                     contract,
                     "commitment",
-                    f"{contract.gpus:,} GPUs reserved, {term / 86_400:g} days",
+                    f"{contract.gpus:,} GPUs reserved, {human_duration(term)}",
                     committed_milli * term,
                     contract.price_per_gpu_hour,
                 )

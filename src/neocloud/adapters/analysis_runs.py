@@ -1,0 +1,205 @@
+"""What an analysis runs: a request checked before it is queued (so that a bad one is refused with its reason,
+not failed later), and the run itself in a worker process (`neocloud analysis work`), which the server
+starts when work is queued. A server reads only what its callers may name: traces from within its traces
+folder, packaged fleets or uniform clusters."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from neocloud.adapters.traces.loader import FORMATS, trace_path
+from neocloud.app import analyses
+from neocloud.app.ports import UnitOfWork
+from neocloud.app.records import Analysis
+from neocloud.core.catalog import Catalog
+from neocloud.core.errors import InvalidInput, InvalidSpec, NeocloudError, quoted
+
+MAX_SCENARIO = 64 * 1024  # bytes of an uploaded scenario
+MAX_JOBS = 200_000  # jobs of a synthetic trace
+MAX_RUNS = 12  # simulations of one comparison (policies x placements)
+UNIFORM = re.compile(r"uniform:(\d{1,6})x(\d{1,2})")
+MAX_UNIFORM_GPUS = 200_000
+HEARTBEAT_S = 2.0  # how often a long step tells the store it is alive
+UowFactory = Callable[[], AbstractContextManager[UnitOfWork]]
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    kind: str
+    title: str
+    request: dict[str, Any]
+    steps: int
+
+
+def check_scenario(text: str | None, title: str, traces: Path) -> Checked:
+    """The default scenario (no text) or an uploaded one over it, loaded as the run will load it."""
+    from neocloud.adapters.scenario_spec import load_scenario
+
+    if text is not None and len(text.encode()) > MAX_SCENARIO:
+        raise InvalidInput(f"a scenario is at most {MAX_SCENARIO // 1024} KiB", field="scenario")
+    loaded = load_scenario(traces=traces, text=text or None, confined=True)
+    name = title.strip() or f"scenario {loaded.scenario.name}" + (" (uploaded)" if text else " (default)")
+    return Checked("scenario", name, {"scenario": text or ""}, len(loaded.scenario.strategies) + 2)
+
+
+def check_comparison(
+    trace: str, fleet: str, policies: list[str], placements: list[str], seed: int, title: str, traces: Path
+) -> Checked:
+    """Policies side by side on one trace and cluster: every name known, the trace readable, the work bounded."""
+    from neocloud.core.engine.ordering import ORDERINGS
+    from neocloud.core.engine.placement import PLACEMENTS
+
+    kind, _, where = trace.partition(":")
+    if kind not in FORMATS:
+        raise InvalidInput(f"trace {quoted(trace)}: use FORMAT:PATH, FORMAT one of {', '.join(FORMATS)}", field="trace")
+    if kind == "synthetic":
+        count = where.split(",", 1)[0]
+        if not count.isdigit() or not 1 <= int(count) <= MAX_JOBS:
+            raise InvalidInput(f"a synthetic trace has 1 to {MAX_JOBS:,} jobs: synthetic:N[,...]", field="trace")
+    elif not trace_path(where, traces, confined=True).is_file():
+        raise InvalidSpec(f"trace {quoted(where)} is not a file in the traces folder", field="trace")
+    _check_fleet(fleet)
+    for names, known, what in ((policies, ORDERINGS, "ordering"), (placements, PLACEMENTS, "placement")):
+        unknown = [n for n in names if n not in known]
+        if unknown or not names:
+            raise InvalidInput(
+                f"unknown {what} {', '.join(unknown) or '(none)'}; known: {', '.join(known)}", field=what
+            )
+    if len(policies) * len(placements) > MAX_RUNS:
+        raise InvalidInput(f"at most {MAX_RUNS} simulations (policies x placements) per comparison", field="policies")
+    name = title.strip() or f"{', '.join(policies)} on {trace}"
+    request = {"trace": trace, "fleet": fleet, "policies": policies, "placements": placements, "seed": seed}
+    return Checked("comparison", name[:200], request, len(policies) * len(placements))
+
+
+def _check_fleet(fleet: str) -> None:
+    from importlib import resources
+
+    match = UNIFORM.fullmatch(fleet)
+    if match is not None:
+        nodes, gpus = (int(g) for g in match.groups())
+        if nodes and gpus and nodes * gpus <= MAX_UNIFORM_GPUS:
+            return
+        raise InvalidInput(f"a uniform cluster has 1 to {MAX_UNIFORM_GPUS:,} GPUs", field="fleet")
+    if "/" in fleet or not resources.files("neocloud").joinpath(f"fleets/{fleet}.yaml").is_file():
+        raise InvalidInput(f"fleet {quoted(fleet)}: use uniform:NODESxGPUS or a packaged fleet", field="fleet")
+
+
+# The worker ---------------------------------------------------------------------------------------------
+
+
+def work(uow: UowFactory, clock: Callable[[], int], traces: Path, catalog: Catalog) -> int:
+    """Run queued analyses one after another until none waits; how many ran."""
+    ran = 0
+    while True:
+        with uow() as tx:
+            analysis = analyses.claim(tx, clock())
+        if analysis is None:
+            return ran
+        ran += 1
+        beat = _Heartbeat(uow, clock, analysis.id)
+        try:
+            result, report = _run(analysis, traces, catalog, beat)
+        except NeocloudError as refused:
+            with uow() as tx:
+                analyses.fail(tx, analysis.id, refused.message, clock())
+        except Exception as crash:  # a run's failure is its own, never the worker's
+            with uow() as tx:
+                analyses.fail(tx, analysis.id, f"internal error: {type(crash).__name__}: {crash}", clock())
+        else:
+            with uow() as tx:
+                analyses.finish(tx, analysis.id, result, report, clock())
+
+
+class _Heartbeat:
+    """Progress to the store: every step, and within a long step at most every HEARTBEAT_S."""
+
+    def __init__(self, uow: UowFactory, clock: Callable[[], int], analysis_id: str) -> None:
+        self.uow, self.clock, self.id, self.last = uow, clock, analysis_id, 0.0
+
+    def __call__(self, step: str, done: int, *, often: bool = False) -> None:
+        if often and time.monotonic() - self.last < HEARTBEAT_S:
+            return
+        self.last = time.monotonic()
+        with self.uow() as tx:
+            analyses.progress(tx, self.id, step, done, self.clock())
+
+
+def _run(analysis: Analysis, traces: Path, catalog: Catalog, beat: _Heartbeat) -> tuple[dict[str, Any], str | None]:
+    if analysis.kind == "scenario":
+        return _scenario(analysis.request, traces, beat)
+    return _comparison(analysis.request, traces, catalog, beat), None
+
+
+def _scenario(request: dict[str, Any], traces: Path, beat: _Heartbeat) -> tuple[dict[str, Any], str]:
+    from neocloud.adapters.scenario_report import decision_text, render_html, result_json
+    from neocloud.adapters.scenario_spec import load_scenario
+    from neocloud.app.views import plain
+    from neocloud.sim.scenario import run
+
+    beat("reading the scenario", 0)
+    loaded = load_scenario(traces=traces, text=request["scenario"] or None, confined=True)
+    steps = [s.name for s in loaded.scenario.strategies] + ["sensitivity"]
+    result = run(loaded.scenario, loaded.swing, lambda name: beat(f"simulating {name}", steps.index(name)))
+    beat("writing the report", len(steps))
+    data = plain(result_json(loaded, result))
+    data["decision"]["text"] = decision_text(result)
+    return json.loads(json.dumps(data)), render_html(loaded, result)
+
+
+def _comparison(request: dict[str, Any], traces: Path, catalog: Catalog, beat: _Heartbeat) -> dict[str, Any]:
+    from neocloud.adapters.clusters import load_cluster
+    from neocloud.adapters.traces.loader import load_trace
+    from neocloud.core.engine.config import EngineConfig
+    from neocloud.sim.simulator import simulate
+
+    kind, _, where = request["trace"].partition(":")
+    spec = request["trace"] if kind == "synthetic" else f"{kind}:{trace_path(where, traces, confined=True)}"
+    beat("reading the trace", 0)
+    jobs = load_trace(spec).jobs
+    runs = [(o, p) for o in request["policies"] for p in request["placements"]]
+    results = []
+    for i, (ordering, placement) in enumerate(runs):
+        label = f"{ordering}/{placement}"
+        beat(f"simulating {label}", i)
+
+        def each(n: int, label: str = label, i: int = i) -> None:
+            beat(f"{label}: {n:,} of {len(jobs):,} jobs", i, often=True)
+
+        cluster = load_cluster(request["fleet"], catalog, seed=request["seed"])
+        config = EngineConfig(ordering, placement, request["seed"])
+        results.append(simulate(jobs, cluster, config, progress=each).to_dict())
+    return {"trace": request["trace"], "fleet": request["fleet"], "jobs": len(jobs), "results": results}
+
+
+# Starting workers ---------------------------------------------------------------------------------------
+
+
+class Launcher:
+    """Starts a worker process when work is queued and none of this server's is running."""
+
+    def __init__(self, env: dict[str, str], enabled: bool = True) -> None:
+        self.env, self.enabled = env, enabled
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def ensure(self) -> None:
+        if not self.enabled or (self.process is not None and self.process.poll() is None):
+            return
+        command = [sys.executable, "-m", "neocloud", "analysis", "work"]
+        self.process = subprocess.Popen(
+            command,
+            env={**os.environ, **self.env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
