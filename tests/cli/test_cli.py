@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from neocloud.bootstrap import wall_clock
 from neocloud.cli.main import app
+from neocloud.core.billing.periods import month_of
+from neocloud.core.timeutil import iso
 
 from ..builders import sign_args
 
@@ -188,7 +191,10 @@ STORE_AND_SERVER = ("sqlalchemy", "alembic", "psycopg", "uvicorn", "fastapi", "s
 
 IMPORTED_BY = """
 import sys
+from neocloud.bootstrap import wall_clock
 from neocloud.cli.main import app
+from neocloud.core.billing.periods import month_of
+from neocloud.core.timeutil import iso
 sys.argv = ["neocloud", *sys.argv[1:]]
 try:
     app()
@@ -372,3 +378,38 @@ def test_nodes_from_the_command_line(cli: Any) -> None:
     assert "fan alarm" in shown
     assert [n["name"] for n in as_json(cli("node", "list", "--state", "draining", "--json"))["items"]] == [node]
     assert as_json(cli("node", "resume", node, "--json"))["state"] == "up"
+
+
+def test_quotes_running_bills_availability_and_analyses_from_the_command_line(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli("init")
+    cli("tenant", "add", "lab")
+    quote = as_json(cli("contract", "quote", "--pool", "colossus-1/h100-sxm", "--term", "30d", "--gpus", "1000",
+                        "--tenant", "lab", "--json"))  # fmt: skip
+    assert (quote["price_per_gpu_hour"], quote["commitment"], quote["free"]) == ("2.400000", "1728000.00", 150_016)
+    assert "earliest start" in cli("contract", "quote", "--pool", "colossus-1/h100-sxm", "--term", "7d", "--gpus",
+                                   "8", "--tenant", "lab").stdout  # fmt: skip
+    refused = cli("contract", "quote", "--pool", "colossus-1/h100-sxm", "--gpus", "8", "--tenant", "lab", ok=False)
+    assert "give --end or --term" in refused.output
+    this_month = iso(month_of(wall_clock()).start)[:10]
+    signed = as_json(cli(*sign_args(64, this_month, "30d", "--sla", "0.99", "--json")))
+    bill = as_json(cli("invoice", "to-date", "--tenant", "lab", "--json"))
+    assert [line["contract_id"] for line in bill["lines"]] == [signed["id"]]
+    assert "to date: $" in cli("invoice", "to-date", "--tenant", "lab").stdout
+    period = month_of(signed["start"]).key
+    (row,) = as_json(cli("incident", "availability", "--period", period, "--json"))
+    assert (row["contract_id"], row["measured"], row["met"]) == (signed["id"], "1.000000", True)
+    assert "SLA availability" in cli("incident", "availability", "--period", period).stdout
+    monkeypatch.setenv("NEOCLOUD_ANALYSIS_WORKER", "false")  # the test runs the worker itself, below
+    queued = as_json(cli("analysis", "compare", "--trace", "synthetic:200,seed=1", "--policies", "fifo,sjf", "--json"))
+    assert queued["status"] == "queued"
+    assert as_json(cli("analysis", "work", "--json")) == {"ran": 1}
+    shown = cli("analysis", "show", queued["id"]).stdout
+    assert "done" in shown
+    assert "sjf" in shown
+    assert queued["id"] in cli("analysis", "list").stdout
+    bad = cli("analysis", "compare", "--trace", "philly:/etc/passwd", ok=False)
+    assert "error[invalid_spec]" in bad.output
+    missing = cli("analysis", "scenario", "/no/such.yaml", ok=False)
+    assert "cannot read" in missing.output

@@ -17,7 +17,7 @@ from neocloud.core import bounds
 from neocloud.core.billing.periods import month, month_of
 from neocloud.core.errors import InvalidInput, InvalidInterval, NeocloudError, quoted
 from neocloud.core.ledger import check_gpus, check_interval
-from neocloud.core.timeutil import add_months, iso
+from neocloud.core.timeutil import add_months, human_duration, iso
 
 LAST_DATETIME = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 
@@ -157,3 +157,22 @@ def test_cursors_not_given_out_are_refused(cursor: str) -> None:
 def test_page_sizes_are_capped(limit: int) -> None:
     with pytest.raises(InvalidInput):
         checked_limit(limit)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0, "0 s"),
+        (59, "59 s"),
+        (90, "1 min 30 s"),
+        (3600, "1 h"),
+        (3 * 3600 + 59, "3 h 59 s"),
+        (86_400, "1 day"),
+        (30 * 86_400, "30 days"),
+        (86_400 + 5 * 3600 + 7, "1 d 5 h"),  # two units: what a reader takes in at a glance
+        (-90, "-1 min 30 s"),
+        (10**9, "11,574 d 1 h"),
+    ],
+)
+def test_durations_read_as_people_write_them(seconds: int, shown: str) -> None:
+    assert human_duration(seconds) == shown

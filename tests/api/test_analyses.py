@@ -1,0 +1,130 @@
+"""Analyses through the API on both stores: queued by operators only, checked before they are queued (a bad
+one is refused with its reason and nothing is written), run by the worker (here in the test's process, as
+`neocloud analysis work` runs it) with its progress kept, and a failure kept as the run's own."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from neocloud import bootstrap
+from neocloud.adapters.analysis_runs import work
+from neocloud.api.app import create_app
+from neocloud.app import analyses, auth
+from neocloud.app.records import AnalysisStatus
+
+from ..builders import snapshot
+from ..e2e.test_scenario import TINY
+
+TRACES = Path(__file__).parent.parent.parent.parent / "shared" / "traces"
+
+
+@pytest.fixture
+def lab(store: bootstrap.Context) -> Any:
+    """The API without its worker (the test runs it), and a caller per role."""
+    ctx = replace(store, settings=bootstrap.Settings(tick=0, analysis_worker=False, traces=str(TRACES)))
+    with ctx.uow() as uow:
+        keys = {
+            "operator": auth.create_key(uow, 0, ctx.new_id)[1],
+            "lab": auth.create_key(uow, 0, ctx.new_id, "lab")[1],
+        }
+    client = TestClient(create_app(ctx))
+
+    def call(method: str, path: str, who: str, status: int, **kw: Any) -> Any:
+        answer = client.request(method, f"/v1{path}", headers={"Authorization": f"Bearer {keys[who]}"}, **kw)
+        assert answer.status_code == status, answer.text
+        return answer.json() if answer.headers["content-type"].startswith("application/json") else answer.text
+
+    call.ctx = ctx  # type: ignore[attr-defined]
+    return call
+
+
+def test_a_comparison_is_queued_run_and_kept_with_its_findings(lab: Any) -> None:
+    body = {"trace": "synthetic:300,seed=2", "policies": ["fifo", "sjf"], "fleet": "uniform:4x8"}
+    queued = lab("POST", "/analyses/comparison", "operator", 202, json=body)
+    assert (queued["status"], queued["steps"], queued["result"]) == ("queued", 2, None)
+    ctx = lab.ctx
+    assert work(ctx.uow, ctx.now, Path(ctx.settings.traces), ctx.catalog) == 1
+    done = lab("GET", f"/analyses/{queued['id']}", "operator", 200)
+    assert (done["status"], done["done"], done["error"]) == ("done", 2, None)
+    results = done["result"]["results"]
+    assert done["result"]["jobs"] == 300
+    assert [r["ordering"] for r in results] == ["fifo", "sjf"]
+    assert all(r["finished"] == r["jobs"] > 280 for r in results)  # jobs wider than 32 GPUs never fit
+    assert results[1]["avg_jct"] < results[0]["avg_jct"]  # shortest first waits less on average
+    listed = lab("GET", "/analyses", "operator", 200)
+    assert (listed["total"], listed["items"][0]["id"], listed["items"][0]["result"]) == (1, queued["id"], None)
+    assert lab("GET", f"/analyses/{queued['id']}/report", "operator", 404)["error"]["code"] == "not_found"
+
+
+def test_a_scenario_runs_to_its_report(lab: Any) -> None:
+    queued = lab("POST", "/analyses/scenario", "operator", 202, json={"scenario": TINY, "title": "tiny"})
+    ctx = lab.ctx
+    work(ctx.uow, ctx.now, Path(ctx.settings.traces), ctx.catalog)
+    done = lab("GET", f"/analyses/{queued['id']}", "operator", 200)
+    assert (done["status"], done["title"], done["has_report"]) == ("done", "tiny", True)
+    assert done["result"]["decision"]["text"].startswith(f"Best: {done['result']['decision']['best']}.")
+    assert "<h1>Rent it out or keep it" in lab("GET", f"/analyses/{queued['id']}/report", "operator", 200)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "says"),
+    [
+        ("comparison", {"trace": "philly:/etc/passwd"}, 422, "outside the traces folder"),
+        ("comparison", {"trace": "muri:../../../../etc/passwd"}, 422, "outside the traces folder"),
+        ("comparison", {"trace": "philly:no/such.csv"}, 422, "is not a file in the traces folder"),
+        ("comparison", {"trace": "synthetic:0"}, 422, "1 to 200,000 jobs"),
+        ("comparison", {"trace": "synthetic:300", "fleet": "uniform:100000x8"}, 422, "1 to 200,000 GPUs"),
+        ("comparison", {"trace": "synthetic:300", "fleet": "/etc/fleet.yaml"}, 422, "packaged fleet"),
+        ("comparison", {"trace": "synthetic:300", "policies": ["nope"]}, 422, "unknown ordering nope"),
+        ("comparison", {"trace": "synthetic:300", "policies": ["fifo"] * 13}, 422, "at most 12"),
+        ("comparison", {"trace": "synthetic:300", "seed": 1.5}, 422, "seed"),
+        ("comparison", {"trace": "synthetic:300", "policies": "fifo"}, 422, "policies"),
+        ("comparison", {"trace": "x" * 301}, 422, "trace"),
+        ("scenario", {"scenario": "demand: [unclosed"}, 422, "malformed YAML"),
+        ("scenario", {"scenario": "horizon: {start: 2027-13}"}, 422, "horizon"),
+        ("scenario", {"scenario": "demand: {trace: 'philly:/etc/passwd', load: 1}"}, 422, "outside the traces"),
+        ("scenario", {"scenario": "a: 1\n" * 20_000}, 422, "scenario"),
+        ("scenario", {"scenario": 7}, 422, "scenario"),
+        ("scenario", {"title": "\u0000"}, 422, "title"),
+    ],
+)
+def test_bad_requests_are_refused_with_their_reason_and_write_nothing(
+    lab: Any, path: str, body: dict[str, Any], status: int, says: str
+) -> None:
+    before = snapshot(lab.ctx)
+    answer = lab("POST", f"/analyses/{path}", "operator", status, json=body)
+    assert says in answer["error"]["message"]
+    assert snapshot(lab.ctx) == before
+
+
+def test_tenants_may_not_run_or_read_analyses(lab: Any) -> None:
+    lab("POST", "/analyses/comparison", "operator", 202, json={"trace": "synthetic:10"})
+    for method, path in (("GET", "/analyses"), ("POST", "/analyses/scenario"), ("GET", "/analyses/an-x")):
+        assert lab(method, path, "lab", 403, json={})["error"]["code"] == "forbidden"
+
+
+def test_a_run_that_fails_keeps_its_reason_and_a_silent_worker_is_replaced(lab: Any) -> None:
+    ctx = lab.ctx
+    queued = lab("POST", "/analyses/comparison", "operator", 202, json={"trace": "synthetic:50"})
+    with ctx.uow() as uow:  # the request as stored goes bad (a fleet gone since it was checked)
+        found = analyses.get(uow, queued["id"])
+        uow.analyses.save(replace(found, request={**found.request, "fleet": "uniform:0x8"}))
+    work(ctx.uow, ctx.now, Path(ctx.settings.traces), ctx.catalog)
+    failed = lab("GET", f"/analyses/{queued['id']}", "operator", 200)
+    assert failed["status"] == "failed"
+    assert "nodes and GPUs must be positive" in failed["error"]
+    again = lab("POST", "/analyses/comparison", "operator", 202, json={"trace": "synthetic:50"})
+    now = ctx.now()
+    with ctx.uow() as uow:  # a worker took it and went silent
+        taken = analyses.claim(uow, now - analyses.STALE_S - 5)
+        assert taken is not None
+        assert taken.id == again["id"]
+    with ctx.uow() as uow:
+        assert analyses.claim(uow, now - analyses.STALE_S + 5) is None  # not silent for long enough yet
+    assert work(ctx.uow, ctx.now, Path(ctx.settings.traces), ctx.catalog) == 1
+    assert lab("GET", f"/analyses/{again['id']}", "operator", 200)["status"] == AnalysisStatus.DONE
