@@ -182,9 +182,15 @@ class MemoryContracts:
         contracts = self._uow.data.contracts
         return {i: contracts[i] for i in set(contract_ids) if i in contracts}
 
-    def with_sla(self, start: int, end: int) -> list[Contract]:
-        promised = (c for c in self._uow.data.contracts.values() if c.sla_uptime is not None)
-        return sorted((c for c in promised if c.start < end and c.end > start), key=lambda c: c.id)
+    def in_force(
+        self, start: int, end: int, *, kind: ContractKind | None = None, promised: bool = False
+    ) -> list[Contract]:
+        found = (
+            c
+            for c in self._uow.data.contracts.values()
+            if c.start < end and c.end > start and kind in (None, c.kind) and (c.sla_uptime is not None or not promised)
+        )
+        return sorted(found, key=lambda c: c.id)
 
     def holding(self, pools: Iterable[str], at: int) -> list[Contract]:
         wanted, kinds = set(pools), (ContractKind.RESERVED, ContractKind.INTERNAL)

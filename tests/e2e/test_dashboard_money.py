@@ -121,6 +121,8 @@ def test_the_operator_sees_revenue_availability_and_incidents(
     assert "99.000 %" in row
     assert f"{measured.measured * 100:.3f} %" in row  # measured when the page was read: the same to the second
     assert ("yes" if measured.met else "credits due") in row
+    sold = page.locator("section[aria-labelledby=use] tr", has_text=site["lab sla contract"]).inner_text()
+    assert f"{Decimal(512 * month_of(now).seconds) / 3600:,.2f}" in sold  # the whole month is sold; none used yet
     incident = page.locator("tr", has_text="a leaf switch failed").inner_text()
     assert "1 day" in incident
     assert "64" in incident

@@ -133,7 +133,12 @@ def every_read(ctx: Any) -> dict[str, Any]:
                     ContractFilter(kind="spot", pool="none"),
                 )
             ],
-            "with an SLA": [uow.contracts.with_sla(T0 + s, T0 + e) for s, e in ((0, DAY), (-DAY, 0), (DAY, 400 * DAY))],
+            "in force": [
+                uow.contracts.in_force(T0 + s, T0 + e, kind=k, promised=p)
+                for s, e in ((0, DAY), (-DAY, 0), (DAY, 400 * DAY))
+                for k in (None, ContractKind.RESERVED, ContractKind.SPOT)
+                for p in (False, True)
+            ],
             "many": uow.contracts.get_many([c.id for c in contracts[:2]] + ["c-none"]),
             "holding": uow.contracts.holding([POOL], T0 + DAY),
             "usage": uow.billing.usage_between(T0, T0 + DAY),

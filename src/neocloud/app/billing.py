@@ -138,7 +138,7 @@ def sla_availability(uow: UnitOfWork, period_key: str, now: int) -> list[Availab
     by contract id."""
     whole = month(period_key)
     period = Period(whole.start, max(whole.start, min(whole.end, now)))
-    promised = uow.contracts.with_sla(period.start, period.end) if period.seconds else []
+    promised = uow.contracts.in_force(period.start, period.end, promised=True) if period.seconds else []
     outages = _outages(uow, {c.pool for c in promised}, period)
     return [
         Availability(
@@ -238,17 +238,20 @@ def spot_prices(uow: UnitOfWork, catalog: Catalog) -> dict[str, Decimal]:
 
 
 def sold_versus_used(uow: UnitOfWork, period_key: str, spot_price: dict[str, Decimal]) -> list[CapacityUse]:
-    """For each reserved contract: committed, used and idle GPU-hours, and what the idle part would fetch."""
+    """For each reserved contract in force in the month, by id: committed, used and idle GPU-hours, and what
+    the idle part would fetch."""
     period = month(period_key)
+    reserved = uow.contracts.in_force(period.start, period.end, kind=ContractKind.RESERVED)
+    usage: dict[str, list[UsageRecord]] = defaultdict(list)
+    for tenant_id in sorted({c.tenant_id for c in reserved}):  # one read per tenant, not per contract
+        for record in uow.billing.usage_between(period.start, period.end, tenant_id):
+            usage[record.contract_id].append(record)
     out = []
-    for contract in uow.contracts.page():
+    for contract in reserved:
         term = period.overlap(contract.start, contract.end)
-        if contract.kind is not ContractKind.RESERVED or not term:
-            continue
         meter = ContractMeter(contract, period)
-        for record in uow.billing.usage_between(period.start, period.end, contract.tenant_id):
-            if record.contract_id == contract.id:
-                meter.add(record)
+        for record in usage[contract.id]:
+            meter.add(record)
         within, _ = meter.split_at(contract.gpus * 1000)
         committed = Decimal(contract.gpus * term) / 3600
         used = Decimal(within) / 3_600_000

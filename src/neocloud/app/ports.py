@@ -154,7 +154,9 @@ class ContractRepository(Protocol):
     def get(self, contract_id: str) -> Contract | None: ...  # as committed now, even if read before
     def get_many(self, contract_ids: Iterable[str]) -> dict[str, Contract]: ...
     def holding(self, pools: Iterable[str], at: int) -> list[Contract]: ...  # whose holds are in force at `at`
-    def with_sla(self, start: int, end: int) -> list[Contract]: ...  # promising uptime within [start, end), by id
+    def in_force(
+        self, start: int, end: int, *, kind: ContractKind | None = None, promised: bool = False
+    ) -> list[Contract]: ...  # whose terms overlap [start, end), of a kind, with an SLA (promised); by id
     def page(
         self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
     ) -> list[Contract]: ...  # (start, id)

@@ -11,7 +11,7 @@ from neocloud.adapters.store.paging import Key, page
 from neocloud.adapters.store.session import Transaction
 from neocloud.adapters.store.tables import ContractRow
 from neocloud.app.ports import ContractFilter
-from neocloud.core.contracts import Contract
+from neocloud.core.contracts import Contract, ContractKind
 
 
 class SqlContracts:
@@ -49,10 +49,16 @@ class SqlContracts:
         )
         return [codec.contract_from_row(r) for r in self._tx.session.scalars(query.order_by(c.start, c.id))]
 
-    def with_sla(self, start: int, end: int) -> list[Contract]:
+    def in_force(
+        self, start: int, end: int, *, kind: ContractKind | None = None, promised: bool = False
+    ) -> list[Contract]:
         c = ContractRow
-        query = select(c).where(c.sla_uptime.is_not(None), c.start < end, c.end > start).order_by(c.id)
-        return [codec.contract_from_row(r) for r in self._tx.session.scalars(query)]
+        query = select(c).where(c.start < end, c.end > start)
+        if kind is not None:
+            query = query.where(c.kind == str(kind))
+        if promised:
+            query = query.where(c.sla_uptime.is_not(None))
+        return [codec.contract_from_row(r) for r in self._tx.session.scalars(query.order_by(c.id))]
 
     def latest(
         self, tenant_id: str | None, limit: int, *, where: ContractFilter | None = None

@@ -58,6 +58,7 @@ def billing_page(
             "by_pool": sorted(by_pool.items(), key=lambda kv: -kv[1]),
             "names": {t.id: t.name for t in uow.tenants.page()},
             "availability": billing.sla_availability(uow, key, now),
+            "use": billing.sold_versus_used(uow, key, billing.spot_prices(uow, ctx.catalog))[:ROWS],
             "incidents": uow.billing.list_incidents(pools, span.start, span.end, limit=ROWS),
         }
 
