@@ -73,27 +73,36 @@ def bar_chart(
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> Markup:
-    """One bar per label (months, policies), scaled to the largest, at most 80 units wide; the highlighted
-    one in the accent colour. Small multiples pass a smaller width so that their text stays readable."""
-    top = max((float(v) for _, v in bars), default=0.0) or 1.0
+    """One bar per label (months, policies, strategies) from zero, up or down, at most 80 units wide; the
+    highlighted one in the accent colour. Small multiples pass a smaller width so that their text stays
+    readable."""
+    values = [float(v) for _, v in bars]
+    top, bottom = max([0.0, *values]), min([0.0, *values])
+    span = (top - bottom) or 1.0
     plot_w, plot_h = width - LEFT - 10, height - BOTTOM - TOP
     slot = min(plot_w / max(len(bars), 1), 80 / 0.7)
+
+    def y(value: float) -> float:
+        return TOP + plot_h * (top - value) / span
+
     parts = [
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" class="chart">',
         f"<title>{escape(title)}</title>",
     ]
-    for share in (0, 0.5, 1):  # the value axis
-        y = TOP + plot_h * (1 - share)
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_short(top * share)}</text>')
-        parts.append(f'<line x1="{LEFT}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de"/>')
+    ticks = [0.0]  # the value axis: zero, the ends, and halfway up when all is above zero; none crowded
+    for value in (top, bottom, top / 2 if bottom == 0 else bottom / 2 if top == 0 else top):
+        if all(abs(value - t) > 0.1 * span for t in ticks):
+            ticks.append(value)
+    for tick in ticks:
+        parts.append(f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{_short(tick)}</text>')
+        parts.append(f'<line x1="{LEFT}" x2="{width - 10}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#d0d7de"/>')
     every = max(1, len(bars) // 12)  # at most 12 labels under the bars
-    for i, (label, value) in enumerate(bars):
-        h = plot_h * float(value) / top
+    for i, ((label, amount), v) in enumerate(zip(bars, values, strict=True)):
         x = LEFT + i * slot + slot * 0.15
         colour = "#0b5cad" if label == highlight or highlight is None else "#7a9cc6"
         parts.append(
-            f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="{colour}">'
-            f"<title>{escape(label)}: {Decimal(value):,.2f}</title></rect>"
+            f'<rect x="{x:.1f}" y="{min(y(v), y(0)):.1f}" width="{slot * 0.7:.1f}" height="{abs(y(v) - y(0)):.1f}"'
+            f' fill="{colour}"><title>{escape(label)}: {Decimal(amount):,.2f}</title></rect>'
         )
         if i % every == 0:
             parts.append(
@@ -104,8 +113,8 @@ def bar_chart(
 
 
 def _short(value: float) -> str:
-    """An axis label: 1.2k, 3.4M, 5.6B."""
+    """An axis label: 1.2k, -3.4M, 5.6B."""
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if value >= size:
+        if abs(value) >= size:
             return f"{value / size:,.1f}{suffix}"
-    return f"{value:,.0f}"
+    return f"{value:,.2f}" if 0 < abs(value) < 10 else f"{value:,.0f}"
