@@ -1,5 +1,6 @@
 """The dashboard's pages at scale: colossus-1, `--contracts` contracts and `--workloads` workloads (a tenth
-of them waiting or running) over 20 tenants, in a SQLite store. Each page's server CPU time
+of them waiting or running) over 20 tenants, a year of invoices per tenant (a line per contract) and 300
+past analyses, in a SQLite store. Each page's server CPU time
 (time.process_time, the request through the whole app in this process), p50 and p95 of `--runs`, for the
 operator and for one tenant; and what a first load transfers: the page and its stylesheet (the pages load
 nothing else), as sent and gzip-compressed (as a compressing proxy would send them; neocloud does not
@@ -20,6 +21,7 @@ import re
 import statistics
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +31,10 @@ from benchmarks.common import tenants_with_keys
 from benchmarks.machine import describe
 from neocloud import bootstrap
 from neocloud.api.app import create_app
-from neocloud.app.records import StoredWorkload
+from neocloud.app.records import Analysis, StoredInvoice, StoredWorkload
 from neocloud.app.services import ContractRequest, sign_contract
+from neocloud.core.billing.periods import month_of
+from neocloud.core.billing.rating import Line
 from neocloud.core.contracts import ContractKind
 from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
 
@@ -65,6 +69,22 @@ def build(url: str, contracts: int, workloads: int) -> dict[str, str]:
                         job, contract, status, 3600 if active else 0, finished=None if active else submit + 3600
                     )
                 )
+    with ctx.uow() as uow:  # a year of invoices per tenant, a line per contract; analyses run before
+        month = month_of(now)
+        for _ in range(12):
+            month = month_of(month.start - 1)
+            for id_ in ids.values():
+                lines = tuple(
+                    Line(
+                        id_, c, "usage", "on-demand usage", Decimal(100), "GPU-hour", Decimal("3.00"), Decimal("300.00")
+                    )
+                    for t, c in signed[: 25 * len(TENANTS)]
+                    if t == id_
+                )
+                uow.billing.save_invoice(StoredInvoice(ctx.new_id("inv"), id_, month.key, now, lines))
+        for i in range(300):
+            found = {"trace": "synthetic:1000", "fleet": "uniform:8x8", "jobs": 1000, "results": []}
+            uow.analyses.add(Analysis(ctx.new_id("an"), "comparison", f"run {i}", {}, now - i, "key", result=found))
     ctx.engine.dispose()
     return keys
 
@@ -99,6 +119,7 @@ def main() -> None:
             "/capacity?pool=colossus-1/h100-sxm",
             "/book?pool=colossus-1/h100-sxm&kind=reserved&gpus=64&days=30",
             "/billing",
+            f"/billing?period={month_of(month_of(ctx.now()).start - 1).key}",
         ]
         stylesheet = len(gzip.compress(TestClient(app).get("/static/dashboard.css").content))
         for who in ("operator", TENANTS[0]):

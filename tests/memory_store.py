@@ -266,6 +266,9 @@ class MemoryBilling:
     def get_invoice(self, invoice_id: str) -> StoredInvoice | None:
         return self._uow.data.invoices.get(invoice_id)
 
+    def invoiced_totals(self) -> list[tuple[str, str, Decimal]]:
+        return sorted((i.period, i.tenant_id, i.total) for i in self._uow.data.invoices.values())
+
     def list_invoices(
         self,
         tenant_id: str | None = None,

@@ -163,6 +163,7 @@ def every_read(ctx: Any) -> dict[str, Any]:
                 uow.workloads.latest(t, n, active=a) for t in (None, "t-lab") for n in (1, 9) for a in (False, True)
             ],
             "counted": uow.workloads.count(),
+            "invoiced totals": uow.billing.invoiced_totals(),
             "running": [uow.workloads.running(t) for t in ("t-lab", "t-research")],
             "analyses": [uow.analyses.latest(n) for n in (1, 10)],
             "analysis": [uow.analyses.get(i) for i in ("an-1", "an-9")],

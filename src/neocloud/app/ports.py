@@ -186,6 +186,7 @@ class BillingRepository(Protocol):
         after: Key | None = None,
         limit: int | None = None,
     ) -> list[StoredInvoice]: ...  # (period, tenant id)
+    def invoiced_totals(self) -> list[tuple[str, str, Decimal]]: ...  # (period, tenant id, total), in that order
     def add_incident(self, incident_id: str, outage: Outage, description: str) -> None: ...
     def incidents_between(self, pools: Iterable[str], start: int, end: int) -> list[Outage]: ...
     def list_incidents(

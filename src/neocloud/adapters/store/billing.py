@@ -100,6 +100,11 @@ class SqlBilling:
         query = page(query, (InvoiceRow.period, InvoiceRow.tenant_id), after, limit)
         return [_invoice(r) for r in self.session.scalars(query)]
 
+    def invoiced_totals(self) -> list[tuple[str, str, Decimal]]:
+        i = InvoiceRow
+        query = select(i.period, i.tenant_id, i.total).order_by(i.period, i.tenant_id)
+        return [(p, t, Decimal(total).quantize(Decimal("0.01"))) for p, t, total in self.session.execute(query)]
+
     def add_incident(self, incident_id: str, outage: Outage, description: str) -> None:
         o = outage
         self.session.add(IncidentRow(id=incident_id, pool=o.pool, start=o.start, end=o.end, gpus=o.gpus,

@@ -38,15 +38,15 @@ def billing_page(
             return {"bill": bill, "invoices": invoices}
         key = period or month_of(now).key
         span = month(key)
-        rows = billing.revenue(uow)
         by_month: dict[str, Decimal] = defaultdict(Decimal)
         by_tenant: dict[str, Decimal] = defaultdict(Decimal)
         by_pool: dict[str, Decimal] = defaultdict(Decimal)
-        for r in rows:
-            by_month[r.period] += r.amount
-            if r.period == key:
-                by_tenant[r.tenant_id] += r.amount
-                by_pool[r.pool] += r.amount
+        for month_key, tenant_id, total in uow.billing.invoiced_totals():  # totals as issued: no lines read
+            by_month[month_key] += total
+            if month_key == key:
+                by_tenant[tenant_id] += total
+        for r in billing.revenue(uow, key):  # the month's lines, for its pools
+            by_pool[r.pool] += r.amount
         months = sorted(by_month)[-MONTHS:]
         pools = [p.name for p in uow.fleet.list_pools()]
         return {
