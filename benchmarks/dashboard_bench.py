@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from benchmarks.common import tenants_with_keys
 from benchmarks.machine import describe
 from neocloud import bootstrap
-from neocloud.api.app import create_app
+from neocloud.api.app import create_app, tune_collector
 from neocloud.app.records import Analysis, StoredInvoice, StoredWorkload
 from neocloud.app.services import ContractRequest, sign_contract
 from neocloud.core.billing.periods import month_of
@@ -111,6 +111,7 @@ def main() -> None:
         result["setup CPU s"] = round(time.process_time() - started, 1)
         ctx = bootstrap.build(url, settings=bootstrap.Settings(tick=0, rate_limit=0))
         app = create_app(ctx, tick=0)
+        tune_collector()  # as a server's worker does (api/asgi.py)
         pages = [
             "/",
             "/contracts",

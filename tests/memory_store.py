@@ -183,12 +183,22 @@ class MemoryContracts:
         return {i: contracts[i] for i in set(contract_ids) if i in contracts}
 
     def in_force(
-        self, start: int, end: int, *, kind: ContractKind | None = None, promised: bool = False
+        self,
+        start: int,
+        end: int,
+        *,
+        tenant_id: str | None = None,
+        kind: ContractKind | None = None,
+        promised: bool = False,
     ) -> list[Contract]:
         found = (
             c
             for c in self._uow.data.contracts.values()
-            if c.start < end and c.end > start and kind in (None, c.kind) and (c.sla_uptime is not None or not promised)
+            if c.start < end
+            and c.end > start
+            and tenant_id in (None, c.tenant_id)
+            and kind in (None, c.kind)
+            and (c.sla_uptime is not None or not promised)
         )
         return sorted(found, key=lambda c: c.id)
 

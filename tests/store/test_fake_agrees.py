@@ -139,6 +139,7 @@ def every_read(ctx: Any) -> dict[str, Any]:
                 for k in (None, ContractKind.RESERVED, ContractKind.SPOT)
                 for p in (False, True)
             ],
+            "lab's in force": uow.contracts.in_force(T0, T0 + DAY, tenant_id="t-lab"),
             "many": uow.contracts.get_many([c.id for c in contracts[:2]] + ["c-none"]),
             "holding": uow.contracts.holding([POOL], T0 + DAY),
             "usage": uow.billing.usage_between(T0, T0 + DAY),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import time
@@ -72,6 +73,16 @@ def create_app(ctx: bootstrap.Context, tick: float | None = None, *, local: bool
     app.include_router(docs.router)
     app.include_router(dashboard.router)
     return app
+
+
+def tune_collector() -> None:
+    """A server process allocates fast and keeps little. With the collector's defaults (the young generation
+    collected every 700 allocations) collections were most of the signing p99: 140 ms, against 62 ms with
+    young collections every 50,000 allocations (medians of 4 side by side, benchmarks/api_bench.py). Freezing
+    what the imports made keeps it out of the rare full collections, which took 40-70 ms here."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:

@@ -155,8 +155,14 @@ class ContractRepository(Protocol):
     def get_many(self, contract_ids: Iterable[str]) -> dict[str, Contract]: ...
     def holding(self, pools: Iterable[str], at: int) -> list[Contract]: ...  # whose holds are in force at `at`
     def in_force(
-        self, start: int, end: int, *, kind: ContractKind | None = None, promised: bool = False
-    ) -> list[Contract]: ...  # whose terms overlap [start, end), of a kind, with an SLA (promised); by id
+        self,
+        start: int,
+        end: int,
+        *,
+        tenant_id: str | None = None,
+        kind: ContractKind | None = None,
+        promised: bool = False,
+    ) -> list[Contract]: ...  # whose terms overlap [start, end), a tenant's, of a kind, with an SLA; by id
     def page(
         self, tenant_id: str | None = None, *, after: Key | None = None, limit: int | None = None
     ) -> list[Contract]: ...  # (start, id)

@@ -50,10 +50,18 @@ class SqlContracts:
         return [codec.contract_from_row(r) for r in self._tx.session.scalars(query.order_by(c.start, c.id))]
 
     def in_force(
-        self, start: int, end: int, *, kind: ContractKind | None = None, promised: bool = False
+        self,
+        start: int,
+        end: int,
+        *,
+        tenant_id: str | None = None,
+        kind: ContractKind | None = None,
+        promised: bool = False,
     ) -> list[Contract]:
         c = ContractRow
         query = select(c).where(c.start < end, c.end > start)
+        if tenant_id is not None:
+            query = query.where(c.tenant_id == tenant_id)
         if kind is not None:
             query = query.where(c.kind == str(kind))
         if promised:

@@ -179,7 +179,7 @@ def _workloads_page(request: Request, error: str | None, status: int, form: dict
             usable = []
         else:
             rows, total = uow.workloads.latest(who.tenant_id or "-", ROWS)
-            usable = [c for c in uow.contracts.page(who.tenant_id or "-") if c.start <= now < c.end]
+            usable = uow.contracts.in_force(now, now + 1, tenant_id=who.tenant_id or "-")
         pools = {c.id: c.pool for c in uow.contracts.get_many({w.contract_id for w in rows}).values()}
         given = {"contract": "", "gpus_per_task": "8", "tasks": "1", "minutes": "60", **(form or {})}
         return {"workloads": rows, "total": total, "pools": pools, "usable": usable, "error": error, "form": given}
