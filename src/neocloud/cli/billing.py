@@ -123,14 +123,17 @@ def usage_list(
     )
 
 
-def _show_invoice(invoice: Any, tenants: dict[str, str]) -> None:
+def _lines(title: str, lines: Any) -> None:
     table(
-        f"invoice {invoice.id}: {tenants.get(invoice.tenant_id, invoice.tenant_id)}, {invoice.period}",
+        title,
         ["contract", "kind", "description", "quantity", "unit", "unit price", "amount"],
-        [
-            (li.contract_id, li.kind, li.description, li.quantity, li.unit, li.unit_price, li.amount)
-            for li in invoice.lines
-        ],
+        [(li.contract_id, li.kind, li.description, li.quantity, li.unit, li.unit_price, li.amount) for li in lines],
+    )
+
+
+def _show_invoice(invoice: Any, tenants: dict[str, str]) -> None:
+    _lines(
+        f"invoice {invoice.id}: {tenants.get(invoice.tenant_id, invoice.tenant_id)}, {invoice.period}", invoice.lines
     )
     out().print(f"total: ${Decimal(invoice.total):,}")
 
@@ -173,14 +176,7 @@ def invoice_to_date(
     """The running bill: this month rated up to now (runs still going count up to now), before its invoice."""
 
     def show(bill: Any, tenants: dict[str, str]) -> None:
-        table(
-            f"{tenants.get(bill.tenant_id, bill.tenant_id)}, {bill.period} to {show_time(bill.end)}",
-            ["contract", "kind", "description", "quantity", "unit", "unit price", "amount"],
-            [
-                (li.contract_id, li.kind, li.description, li.quantity, li.unit, li.unit_price, li.amount)
-                for li in bill.lines
-            ],
-        )
+        _lines(f"{tenants.get(bill.tenant_id, bill.tenant_id)}, {bill.period} to {show_time(bill.end)}", bill.lines)
         out().print(f"to date: ${Decimal(bill.total):,} (the minimum-spend true-up, if any, comes with the invoice)")
 
     answer(ctx, json, lambda api: api.invoices.to_date(tenant), show, names=True)

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from neocloud import bootstrap
 from neocloud.adapters import analysis_runs
 from neocloud.api import charts
-from neocloud.api.dashboard.common import FOREIGN_FORM, ctx_of, page, signed_in, signed_page, to_sign_in
+from neocloud.api.dashboard.common import ctx_of, page, poster, signed_in, signed_page, to_sign_in
 from neocloud.api.errors import status_of
 from neocloud.api.routes.analyses import REPORT_HEADERS
 from neocloud.app import analyses, auth, sessions
@@ -76,12 +76,9 @@ def analyses_page(request: Request) -> Response:
 
 async def _queue(request: Request, csrf: str, check: Any, form: dict[str, Any] | None = None) -> Response:
     """Check a request (off the event loop: it may read a trace), queue it, start a worker, show it."""
-    signed = signed_in(request)
-    if signed is None:
-        return to_sign_in()
-    who, cookie = signed
-    if not sessions.csrf_ok(cookie, csrf):
-        return page(request, "error.html", 403, who=who, csrf=sessions.csrf_token(cookie), message=FOREIGN_FORM)
+    who = poster(request, csrf)
+    if isinstance(who, Response):
+        return who
     ctx = ctx_of(request)
     try:
         _operator(who)

@@ -14,9 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from neocloud import bootstrap
 from neocloud.api import metrics
-from neocloud.api.dashboard.common import FOREIGN_FORM, ctx_of, page, signed_in, signed_page, to_sign_in, whole
+from neocloud.api.dashboard.common import ctx_of, poster, signed_page, whole
 from neocloud.api.errors import status_of
-from neocloud.app import services, sessions
+from neocloud.app import services
 from neocloud.app.auth import Principal
 from neocloud.app.ports import UnitOfWork
 from neocloud.app.signing import SigningDesk, SignRequest
@@ -120,12 +120,9 @@ async def sign(
 ) -> Response:
     """Sign what the quote showed, at the terms the tenant signs at now (they are read again when signing)."""
     form = _form(pool, kind, gpus, days, start, tenant)
-    signed = signed_in(request)
-    if signed is None:
-        return to_sign_in()
-    who, cookie = signed
-    if not sessions.csrf_ok(cookie, csrf):
-        return page(request, "error.html", 403, who=who, csrf=sessions.csrf_token(cookie), message=FOREIGN_FORM)
+    who = poster(request, csrf)
+    if isinstance(who, Response):
+        return who
     ctx = ctx_of(request)
     desk: SigningDesk = request.app.state.signing
     try:

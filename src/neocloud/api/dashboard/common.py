@@ -103,6 +103,18 @@ def signed_page(request: Request, template: str, gather: Gather, status: int = 2
     return page(request, template, status, **shown, **values)
 
 
+def poster(request: Request, csrf: str) -> Principal | Response:
+    """Who posted a form: the signed-in caller if the form came from its session; else what to answer (the
+    sign-in page, or a 403 page)."""
+    signed = signed_in(request)
+    if signed is None:
+        return to_sign_in()
+    who, cookie = signed
+    if not sessions.csrf_ok(cookie, csrf):
+        return page(request, "error.html", 403, who=who, csrf=sessions.csrf_token(cookie), message=FOREIGN_FORM)
+    return who
+
+
 Again = Callable[[Request, str, int], Response]  # a form's page again, with the reason its action was refused
 
 
@@ -115,12 +127,9 @@ def act(
 ) -> Response:
     """A form's action as the signed-in caller in one unit of work, then `then` (303); or the form's page
     again with the reason, and the API's status for it."""
-    signed = signed_in(request)
-    if signed is None:
-        return to_sign_in()
-    who, cookie = signed
-    if not sessions.csrf_ok(cookie, csrf):
-        return page(request, "error.html", 403, who=who, csrf=sessions.csrf_token(cookie), message=FOREIGN_FORM)
+    who = poster(request, csrf)
+    if isinstance(who, Response):
+        return who
     ctx = ctx_of(request)
     try:
         with ctx.uow() as uow:
