@@ -191,10 +191,7 @@ STORE_AND_SERVER = ("sqlalchemy", "alembic", "psycopg", "uvicorn", "fastapi", "s
 
 IMPORTED_BY = """
 import sys
-from neocloud.bootstrap import wall_clock
 from neocloud.cli.main import app
-from neocloud.core.billing.periods import month_of
-from neocloud.core.timeutil import iso
 sys.argv = ["neocloud", *sys.argv[1:]]
 try:
     app()
