@@ -11,6 +11,7 @@ cat <<MSG
 
 neocloud control plane on http://127.0.0.1:$PORT (OpenAPI: http://127.0.0.1:$PORT/docs)
 operator key (shown once): $KEY
+dashboard: http://127.0.0.1:$PORT/ (sign in with the key above)
 
 Try, in another shell:
   export KEY=$KEY
