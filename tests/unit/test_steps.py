@@ -1,33 +1,109 @@
-from hypothesis import given
+"""The step function (core/steps.py) against brute force: a Hypothesis state machine adds intervals to two
+functions, one a copy of the other (copy on write: neither sees the other's changes), with chunks of two
+breakpoints so that chunks split, empty and the tree is rebuilt all the time; every query agrees with the
+value computed instant by instant."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from neocloud.core.steps import StepFunction
+from neocloud.core import steps
+from neocloud.core.steps import INFINITY, StepFunction
 
-
-def brute(changes: list[tuple[int, int, int]], t: int) -> int:
-    return sum(d for s, e, d in changes if s <= t < e)
-
-
-intervals = st.tuples(st.integers(0, 50), st.integers(1, 20), st.integers(-5, 5)).map(
-    lambda x: (x[0], x[0] + x[1], x[2])
-)
+SPAN = range(-2, 84)  # every instant a query can tell apart: changes are within [0, 80]
 
 
-@given(st.lists(intervals, max_size=30))
-def test_step_function_matches_brute_force_and_stays_minimal(changes: list[tuple[int, int, int]]) -> None:
-    f = StepFunction()
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of two to four breakpoints: splits, empty chunks and rebuilt trees at every few changes."""
+    monkeypatch.setattr(steps, "CHUNK", 2)
+
+
+class Brute:
+    def __init__(self, intervals: list[tuple[int, int, int]] | None = None) -> None:
+        self.intervals = list(intervals or [])
+
+    def at(self, t: int) -> int:
+        return sum(d for s, e, d in self.intervals if s <= t < e)
+
+    def window(self, start: int, duration: int, limit: int) -> int:
+        t = start
+        while any(self.at(u) > limit for u in range(t, min(t + duration, SPAN.stop))):
+            t += 1
+        return t
+
+
+times = st.integers(0, 60)
+
+
+class Calendars(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.functions = [StepFunction()]
+        self.models = [Brute()]
+
+    @rule(which=st.integers(0, 1), start=times, length=st.integers(1, 20), delta=st.integers(-5, 5))
+    def add(self, which: int, start: int, length: int, delta: int) -> None:
+        which %= len(self.functions)
+        self.functions[which].add(start, start + length, delta)
+        self.models[which].intervals.append((start, start + length, delta))
+
+    @precondition(lambda self: len(self.functions) == 1)
+    @rule()
+    def copy(self) -> None:
+        self.functions.append(self.functions[0].copy())
+        self.models.append(Brute(self.models[0].intervals))
+
+    @rule(start=st.integers(-2, 62), length=st.integers(1, 30), limit=st.integers(-3, 12))
+    def queries(self, start: int, length: int, limit: int) -> None:
+        end = start + length
+        for f, m in zip(self.functions, self.models, strict=True):
+            assert f.max_over(start, end) == max(m.at(t) for t in range(start, end))
+            above = next(((t, m.at(t)) for t in range(start, end) if m.at(t) > limit), None)
+            assert f.first_above(start, end, limit) == above
+            assert list(f.steps(start, end)) == _steps(m, start, end)
+            if limit >= 0:
+                assert f.first_at_most(start, limit) == next(t for t in range(start, 100) if m.at(t) <= limit)
+                assert f.first_window(start, length, limit) == m.window(start, length, limit)
+
+    @invariant()
+    def values_breakpoints_and_peak(self) -> None:
+        assert steps.CHUNK == 2  # the small chunks are in force here too
+        for f, m in zip(self.functions, self.models, strict=True):
+            assert [f.value_at(t) for t in SPAN] == [m.at(t) for t in SPAN]
+            changes = [t for t in SPAN if m.at(t) != m.at(t - 1)]
+            assert list(f.breakpoints(-INFINITY, INFINITY)) == changes  # minimal: only where it changes
+            assert f.is_zero() == (not changes)
+            highest = max((m.at(t) for t in changes), default=0)
+            assert f.peak() == (None if not changes else (highest, next(t for t in changes if m.at(t) == highest)))
+
+
+def _steps(m: Brute, start: int, end: int) -> list[tuple[int, int, int]]:
+    cuts = [start, *(t for t in range(start + 1, end) if m.at(t) != m.at(t - 1)), end]
+    return [(a, b, m.at(a)) for a, b in pairwise(cuts)]
+
+
+TestCalendars = Calendars.TestCase
+TestCalendars.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+
+
+intervals = st.tuples(times, st.integers(1, 20), st.integers(-5, 5)).map(lambda x: (x[0], x[0] + x[1], x[2]))
+
+
+@given(st.lists(intervals, max_size=40))
+def test_built_at_once_is_the_same_as_built_interval_by_interval(changes: list[tuple[int, int, int]]) -> None:
+    loaded, added = StepFunction.of(changes), StepFunction()
     for s, e, d in changes:
-        f.add(s, e, d)
-    for t in range(-1, 80):
-        assert f.value_at(t) == brute(changes, t)
-    # Minimal: no two adjacent steps are equal, the first differs from 0, and the last step is back at 0.
-    assert all(a != b for a, b in zip([0, *f.values], f.values, strict=False))
-    assert f.times == sorted(set(f.times))
-    if f.values:
-        assert f.values[-1] == 0
-    for s in range(0, 60, 7):
-        for e in range(s + 1, 80, 9):
-            assert f.max_over(s, e) == max(brute(changes, t) for t in range(s, e))
+        added.add(s, e, d)
+    brute = Brute(changes)
+    for t in SPAN:
+        assert loaded.value_at(t) == added.value_at(t) == brute.at(t)
+    assert list(loaded.breakpoints(-INFINITY, INFINITY)) == list(added.breakpoints(-INFINITY, INFINITY))
 
 
 def test_steps_clip_to_the_window() -> None:
@@ -37,3 +113,4 @@ def test_steps_clip_to_the_window() -> None:
     assert list(f.steps(12, 15)) == [(12, 15, 3)]
     assert f.first_above(0, 30, 2) == (10, 3)
     assert f.first_above(0, 10, 0) is None
+    assert f.first_window(5, 6, 0) == 20  # [5, 11) meets the hold; from 20 on it is free

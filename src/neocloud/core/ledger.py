@@ -22,7 +22,7 @@ from neocloud.core.errors import (
     UnknownPool,
     quoted,
 )
-from neocloud.core.steps import INFINITY, StepFunction
+from neocloud.core.steps import StepFunction
 from neocloud.core.timeutil import iso
 
 
@@ -112,11 +112,7 @@ class PoolLedger:
 
     def profile(self, start: int, end: int) -> list[ProfileStep]:
         check_interval(start, end)
-        cuts = sorted(
-            {start}
-            | {t for t in self._held.times if start < t < end}
-            | {t for t in self._maintenance.times if start < t < end}
-        )
+        cuts = sorted({start, *self._held.breakpoints(start, end), *self._maintenance.breakpoints(start, end)})
         steps = []
         for step_start, step_end in zip(cuts, [*cuts[1:], end], strict=True):
             maintenance = self._maintenance.value_at(step_start)
@@ -136,15 +132,7 @@ class PoolLedger:
                 installed=self.installed,
                 requested=gpus,
             )
-        limit = self.installed - gpus
-        candidate = not_before
-        for _step_start, step_end, held in self._held.steps(not_before, INFINITY):
-            if held > limit:
-                candidate = step_end
-            elif step_end - candidate >= duration:
-                return candidate
-        # Unreachable: the last step is unbounded and holds nothing.
-        raise AssertionError("step function did not end at zero")  # pragma: no cover
+        return self._held.first_window(not_before, duration, self.installed - gpus)
 
     def check_fits(self, gpus: int, start: int, end: int) -> None:
         """Raise Overbooked, naming the first instant and the largest excess, if `gpus` do not fit."""
@@ -172,9 +160,8 @@ class PoolLedger:
         """Load saved holds in one sweep (O(n log n)), then check the invariant once over the whole calendar.
         Refused, changing nothing, if they overbook."""
         held = StepFunction.of((h.start, h.end, h.gpus) for h in holds)
-        peak = max(held.values, default=0)
+        peak, at = held.peak() or (0, 0)
         if peak > self.installed:
-            at = held.times[held.values.index(peak)]
             raise Overbooked(
                 f"pool {self.name}: stored holds exceed its capacity by {peak - self.installed:,} GPUs at {iso(at)}",
                 pool=self.name,
@@ -186,7 +173,7 @@ class PoolLedger:
 
     @property
     def empty(self) -> bool:
-        return not self._held.times
+        return self._held.is_zero()
 
     def remove(self, hold: Hold) -> None:
         self._apply(hold, -1)
