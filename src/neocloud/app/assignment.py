@@ -263,7 +263,8 @@ def set_spares(uow: UnitOfWork, catalog: Catalog, pool: str, units: int, now: in
 
 
 def _spare_hold(ledger: Ledger, pool: str, now: int) -> Hold | None:
-    return next((h for h in ledger.holds(pool) if h.kind is HoldKind.SPARE and h.end > now), None)
+    spares = (h for h in ledger.holds(pool) if h.kind is HoldKind.SPARE and h.end > now)
+    return min(spares, key=lambda h: (h.start, h.id), default=None)  # the ledger lists holds in no order
 
 
 def _unit_size(uow: UnitOfWork, catalog: Catalog, pool: str) -> int:

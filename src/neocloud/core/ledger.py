@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from immutables import Map
+
 from neocloud.core.bounds import MAX_GPUS, MAX_TIME, MIN_TIME
 from neocloud.core.errors import (
     AlreadyExists,
@@ -189,7 +191,7 @@ class Ledger:
 
     def __init__(self, pools: dict[str, int] | None = None) -> None:
         self._pools: dict[str, PoolLedger] = {}
-        self._holds: dict[str, Hold] = {}
+        self._holds: Map[str, Hold] = Map()  # persistent: a copy shares it, a change makes a new version
         for name, installed in (pools or {}).items():
             self.add_pool(name, installed)
 
@@ -197,7 +199,7 @@ class Ledger:
         """An independent ledger in the same state (holds are immutable and shared)."""
         made = Ledger()
         made._pools = {name: pool.copy() for name, pool in self._pools.items()}
-        made._holds = dict(self._holds)
+        made._holds = self._holds
         return made
 
     def add_pool(self, name: str, installed: int) -> None:
@@ -222,6 +224,7 @@ class Ledger:
             raise UnknownHold(f"unknown hold {quoted(hold_id)}", hold=hold_id) from None
 
     def holds(self, pool: str | None = None) -> Iterator[Hold]:
+        """Every hold (of a pool), in no particular order."""
         return (h for h in self._holds.values() if pool is None or h.pool == pool)
 
     # Queries -------------------------------------------------------------------------------------------
@@ -241,7 +244,7 @@ class Ledger:
         if hold.id in self._holds:
             raise AlreadyExists(f"hold {hold.id} already exists", hold=hold.id)
         self.pool(hold.pool).add(hold)
-        self._holds[hold.id] = hold
+        self._holds = self._holds.set(hold.id, hold)
         return hold
 
     def restore(self, holds: Iterable[Hold]) -> None:
@@ -259,8 +262,11 @@ class Ledger:
             fresh[name] = PoolLedger(name, pool.installed)
             fresh[name].restore(pool_holds)  # may refuse; nothing is replaced until every pool is checked
         self._pools.update(fresh)
-        for pool_holds in by_pool.values():
-            self._holds.update((h.id, h) for h in pool_holds)
+        with self._holds.mutate() as holds:
+            for pool_holds in by_pool.values():
+                for h in pool_holds:
+                    holds[h.id] = h
+            self._holds = holds.finish()
 
     def book_all(self, holds: Iterable[Hold]) -> list[Hold]:
         """Book several holds as one: all of them or, on the first refusal, none."""
@@ -280,7 +286,7 @@ class Ledger:
     def cancel(self, hold_id: str) -> Hold:
         hold = self.hold(hold_id)
         self._pools[hold.pool].remove(hold)
-        del self._holds[hold_id]
+        self._holds = self._holds.delete(hold_id)
         return hold
 
     def extend(self, hold_id: str, *, end: int | None = None, gpus: int | None = None) -> Hold:
@@ -319,5 +325,5 @@ class Ledger:
         except Exception:
             pool.add(old)  # it fitted before the removal, so it fits again
             raise
-        self._holds[new.id] = new
+        self._holds = self._holds.set(new.id, new)
         return new
