@@ -30,10 +30,10 @@ CHURN = 20_000
 ONE_POOL_GPUS = 10_000_000  # room for every hold: the measure is the structure, not refusals
 
 
-def build(rng: random.Random) -> Ledger:
-    ledger = Ledger({f"pool-{p:03d}": GPUS_PER_POOL for p in range(POOLS)})
+def build(rng: random.Random, holds: int = HOLDS, gpus_per_pool: int = GPUS_PER_POOL) -> Ledger:
+    ledger = Ledger({f"pool-{p:03d}": gpus_per_pool for p in range(POOLS)})
     booked = attempt = 0
-    while booked < HOLDS:
+    while booked < holds:
         attempt += 1
         start = rng.randrange(HORIZON)
         hold = Hold(
@@ -148,6 +148,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--holds", type=int, default=HOLDS, help="Holds over the 200 pools.")
+    parser.add_argument("--gpus-per-pool", type=int, default=GPUS_PER_POOL)
     parser.add_argument(
         "--one-pool", type=int, metavar="HOLDS", help="Instead: one pool with HOLDS holds (issue 17: 1,000,000)."
     )
@@ -160,7 +162,7 @@ def main() -> None:
     rng = random.Random(args.seed)
 
     t0 = time.perf_counter()
-    ledger = build(rng)
+    ledger = build(rng, args.holds, args.gpus_per_pool)
     build_s = time.perf_counter() - t0
     breakpoints = sum(len(p._held) for p in ledger.pools.values())
     runs = [time_queries(ledger, rng) for _ in range(args.repeats)]
@@ -168,8 +170,8 @@ def main() -> None:
     result = {
         "machine": describe(),
         "pools": POOLS,
-        "gpus": POOLS * GPUS_PER_POOL,
-        "holds": HOLDS,
+        "gpus": POOLS * args.gpus_per_pool,
+        "holds": args.holds,
         "breakpoints": breakpoints,
         "build_s": round(build_s, 2),
         **{k: round(statistics.median(r[k] for r in runs), 4) for k in runs[0]},
@@ -182,7 +184,7 @@ def main() -> None:
         return
     print(f"machine: {result['machine']}")
     print(
-        f"ledger: {result['gpus']:,} GPUs in {POOLS} pools, {HOLDS:,} holds, {breakpoints:,} breakpoints"
+        f"ledger: {result['gpus']:,} GPUs in {POOLS} pools, {args.holds:,} holds, {breakpoints:,} breakpoints"
         f" (built in {result['build_s']} s)"
     )
     print(

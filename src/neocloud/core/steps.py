@@ -70,7 +70,7 @@ class StepFunction:
             built._times.append(times[i : i + CHUNK])
             built._changes.append([deltas[t] for t in built._times[-1]])
         built._owned = [True] * len(built._times)
-        built._reindex()
+        built._reindex([_summary(deltas) for deltas in built._changes])
         return built
 
     def copy(self) -> StepFunction:
@@ -95,7 +95,7 @@ class StepFunction:
             times.append([t])
             changes.append([delta])
             self._owned.append(True)
-            self._reindex()
+            self._reindex([_summary(changes[0])])
             return
         c = max(0, bisect_right(self._firsts, t) - 1)
         if not self._owned[c]:  # shared with a copy: this side gets its own
@@ -111,28 +111,33 @@ class StepFunction:
             chunk.insert(i, t)
             deltas.insert(i, delta)
         if not chunk:
-            del times[c], changes[c], self._owned[c]
-            self._reindex()
+            leaves = self._leaves()
+            del times[c], changes[c], self._owned[c], leaves[c]
+            self._reindex(leaves)
         elif len(chunk) > 2 * CHUNK:  # split in halves
+            leaves = self._leaves()
             times.insert(c + 1, chunk[CHUNK:])
             changes.insert(c + 1, deltas[CHUNK:])
             self._owned.insert(c + 1, True)
             del chunk[CHUNK:], deltas[CHUNK:]
-            self._reindex()
+            leaves[c : c + 1] = [_summary(deltas), _summary(changes[c + 1])]
+            self._reindex(leaves)
         else:
             self._firsts[c] = chunk[0]
             self._refresh(c)
 
-    def _reindex(self) -> None:
-        """The chunks' first breakpoints and the whole tree, after chunks came or went: O(chunks), once in
-        CHUNK changes at most."""
+    def _leaves(self) -> list[Summary]:
+        """The chunks' summaries, as the tree has them."""
+        return self._tree[self._width : self._width + len(self._times)]
+
+    def _reindex(self, leaves: list[Summary]) -> None:
+        """The chunks' first breakpoints and the tree above their summaries `leaves`, after chunks came or
+        went: O(chunks), once in CHUNK changes at most."""
         self._firsts = [chunk[0] for chunk in self._times]
         width = 1
-        while width < len(self._times):
+        while width < len(leaves):
             width *= 2
-        tree = [NOTHING] * (2 * width)
-        for c, deltas in enumerate(self._changes):
-            tree[width + c] = _summary(deltas)
+        tree = [NOTHING] * width + leaves + [NOTHING] * (width - len(leaves))
         for node in range(width - 1, 0, -1):
             tree[node] = _joined(tree[2 * node], tree[2 * node + 1])
         self._width, self._tree = width, tree
@@ -142,8 +147,15 @@ class StepFunction:
         tree, node = self._tree, self._width + c
         tree[node] = _summary(self._changes[c])
         node //= 2
-        while node:
-            tree[node] = _joined(tree[2 * node], tree[2 * node + 1])
+        while node:  # _joined, inlined: this loop is most of a change's cost
+            (total, high, low), (more, right_high, right_low) = tree[2 * node], tree[2 * node + 1]
+            right_high += total
+            right_low += total
+            tree[node] = (
+                total + more,
+                high if high > right_high else right_high,
+                low if low < right_low else right_low,
+            )
             node //= 2
 
     # Queries ------------------------------------------------------------------------------------------
