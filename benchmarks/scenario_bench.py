@@ -2,6 +2,8 @@
 tornado) end to end, and its 100-point sweep on a local Ray.
 
 Targets (issue 6): the default scenario <= 2 minutes on 2 cores; a 100-point sweep <= 10 minutes locally.
+Issue 17: the default scenario in <= 15 CPU-seconds of the main process, and <= 60 % of the wall time of its
+simulations run one after another; both ways are run, alternating, and compared.
 
     python -m benchmarks.scenario_bench [--runs N] [--json]
 """
@@ -15,18 +17,21 @@ import time
 from typing import Any
 
 from benchmarks.machine import describe
+from neocloud.adapters.scenario_parallel import parallel_operations
 from neocloud.adapters.scenario_report import render_html
 from neocloud.adapters.scenario_spec import load_scenario
 from neocloud.adapters.sweep import run_sweep
 from neocloud.sim.scenario import run
 
 
-def default_run() -> float:
-    """Seconds for what `neocloud scenario run` does: load (trace included), simulate, price, draw."""
-    started = time.perf_counter()
+def default_run(parallel: bool) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) for what `neocloud scenario run` does: load (trace
+    included), simulate (in parallel, or one after another), price, draw."""
+    started, cpu = time.perf_counter(), time.process_time()
     loaded = load_scenario()
-    render_html(loaded, run(loaded.scenario, loaded.swing))
-    return time.perf_counter() - started
+    operations = parallel_operations(loaded.scenario, loaded.swing) if parallel else None
+    render_html(loaded, run(loaded.scenario, loaded.swing, operations=operations))
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def sweep() -> dict[str, Any]:
@@ -42,11 +47,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of the default scenario (median reported)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    runs = [default_run() for _ in range(args.runs)]
+    runs = {"parallel": [], "one by one": []}
+    for _ in range(args.runs):  # alternating
+        for way in runs:
+            runs[way].append(default_run(way == "parallel"))
+    wall = {way: statistics.median(w for w, _ in found) for way, found in runs.items()}
     out = {
         "machine": describe(),
-        "default_scenario_seconds": round(statistics.median(runs), 1),
-        "default_scenario_runs": [round(r, 1) for r in runs],
+        "default_scenario_seconds": round(wall["parallel"], 1),
+        "default_scenario_main_cpu_seconds": round(statistics.median(c for _, c in runs["parallel"]), 1),
+        "one_by_one_seconds": round(wall["one by one"], 1),
+        "parallel_over_one_by_one": round(wall["parallel"] / wall["one by one"], 2),
         "default_target_seconds": 120,
         "sweep": sweep(),
         "sweep_target_seconds": 600,
@@ -57,7 +68,9 @@ def main() -> None:
     print(f"machine: {out['machine']}")
     print(
         f"default scenario: {out['default_scenario_seconds']} s median of {args.runs} "
-        f"({out['default_scenario_seconds'] / 120:.2f} of the 120 s target)"
+        f"({out['default_scenario_seconds'] / 120:.2f} of the 120 s target), "
+        f"{out['default_scenario_main_cpu_seconds']} CPU-s in the main process; one by one "
+        f"{out['one_by_one_seconds']} s: {out['parallel_over_one_by_one']:.2f} of it"
     )
     s = out["sweep"]
     print(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from neocloud.adapters.scenario_parallel import parallel_operations
 from neocloud.adapters.scenario_report import decision_text, render_html, result_json
 from neocloud.adapters.scenario_spec import load_scenario
 from neocloud.adapters.sweep import run_sweep
@@ -189,6 +190,20 @@ def test_same_seed_same_results_and_report(tiny: Path) -> None:
     other = tiny.parent / "other.yaml"
     other.write_text(TINY + "seed: 7\n")
     assert result_json(load_scenario(other), run(load_scenario(other).scenario)) != result_json(loaded, first)
+
+
+def test_simulations_run_in_parallel_beforehand_give_the_same_results(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = load_scenario(tiny)
+    one_by_one = result_json(loaded, run(loaded.scenario, loaded.swing))
+    beforehand = parallel_operations(loaded.scenario, loaded.swing, workers=2)
+
+    def again(*args: object) -> None:
+        raise AssertionError(f"simulated again, not asked beforehand: {args}")
+
+    monkeypatch.setattr("neocloud.sim.scenario.operate", again)  # every simulation run asks for was run
+    assert result_json(loaded, run(loaded.scenario, loaded.swing, operations=beforehand)) == one_by_one
 
 
 def test_the_default_scenario_lists_every_assumption_with_a_source(traces: Path, tiny: Path) -> None:

@@ -44,12 +44,14 @@ class Checked:
 def check_scenario(text: str | None, title: str, traces: Path) -> Checked:
     """The default scenario (no text) or an uploaded one over it, loaded as the run will load it."""
     from neocloud.adapters.scenario_spec import load_scenario
+    from neocloud.sim.scenario import asks
 
     if text is not None and len(text.encode()) > MAX_SCENARIO:
         raise InvalidInput(f"a scenario is at most {MAX_SCENARIO // 1024} KiB", field="scenario")
     loaded = load_scenario(traces=traces, text=text or None, confined=True)
     name = title.strip() or f"scenario {loaded.scenario.name}" + (" (uploaded)" if text else " (default)")
-    return Checked("scenario", name, {"scenario": text or ""}, len(loaded.scenario.strategies) + 2)
+    steps = len(asks(loaded.scenario, loaded.swing)) + 2  # reading, each simulation, the report
+    return Checked("scenario", name, {"scenario": text or ""}, steps)
 
 
 def check_comparison(
@@ -142,16 +144,19 @@ def _run(analysis: Analysis, traces: Path, catalog: Catalog, beat: _Heartbeat) -
 
 
 def _scenario(request: dict[str, Any], traces: Path, beat: _Heartbeat) -> tuple[dict[str, Any], str]:
+    from neocloud.adapters.scenario_parallel import parallel_operations
     from neocloud.adapters.scenario_report import decision_text, render_html, result_json
     from neocloud.adapters.scenario_spec import load_scenario
     from neocloud.app.views import plain
-    from neocloud.sim.scenario import run
+    from neocloud.sim.scenario import asks, run
 
     beat("reading the scenario", 0)
     loaded = load_scenario(traces=traces, text=request["scenario"] or None, confined=True)
-    steps = [s.name for s in loaded.scenario.strategies] + ["sensitivity"]
-    result = run(loaded.scenario, loaded.swing, lambda name: beat(f"simulating {name}", steps.index(name)))
-    beat("writing the report", len(steps))
+    operations = parallel_operations(
+        loaded.scenario, loaded.swing, progress=lambda done, total: beat(f"simulated {done} of {total}", done)
+    )
+    result = run(loaded.scenario, loaded.swing, operations=operations)
+    beat("writing the report", len(asks(loaded.scenario, loaded.swing)) + 1)
     data = plain(result_json(loaded, result))
     data["decision"]["text"] = decision_text(result)
     return json.loads(json.dumps(data)), render_html(loaded, result)

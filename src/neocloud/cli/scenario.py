@@ -30,7 +30,10 @@ Json = Annotated[bool, typer.Option("--json", help="Print the results as JSON in
 RayAddress = Annotated[
     str | None, typer.Option(help="Run the sweep on this Ray cluster (e.g. auto, ray://host:10001); default: local.")
 ]
-Cpus = Annotated[int | None, typer.Option(help="Local Ray workers (default: every core).")]
+Cpus = Annotated[
+    int | None,
+    typer.Option(help="Processes for the simulations, and local Ray workers for the sweep (default: every core)."),
+]
 
 
 def _summary(result: "ScenarioResult") -> None:
@@ -83,6 +86,7 @@ def run_command(
         from neocloud.adapters.extras import require_extra
 
         require_extra("scenario", "the scenario report", "matplotlib", *(["ray"] if sweep else []))  # before work
+        from neocloud.adapters.scenario_parallel import parallel_operations
         from neocloud.adapters.scenario_report import render_html, result_json
         from neocloud.adapters.scenario_spec import load_scenario
         from neocloud.app.views import plain
@@ -92,13 +96,13 @@ def run_command(
         from rich.progress import Progress
 
         with Progress(console=output.out(), transient=True, disable=as_json) as bar:
-            steps = [*(s.name for s in loaded.scenario.strategies), "sensitivity"]
-            task = bar.add_task("simulating", total=len(steps))
+            task = bar.add_task("simulating, one process per core", total=None)
 
-            def step(name: str) -> None:
-                bar.update(task, description=f"simulating {name}", completed=steps.index(name))
+            def step(done: int, total: int) -> None:
+                bar.update(task, description=f"simulated {done} of {total}", completed=done, total=total)
 
-            result = run(loaded.scenario, loaded.swing, step)
+            operations = parallel_operations(loaded.scenario, loaded.swing, cpus, step)
+            result = run(loaded.scenario, loaded.swing, operations=operations)
         points = _sweep(loaded, ray_address, cpus, as_json) if sweep else []
         data = result_json(loaded, result, points)
         report = _write(out, "report.html", render_html(loaded, result, points))

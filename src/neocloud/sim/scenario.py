@@ -205,17 +205,40 @@ def operate(scenario: Scenario, rent_fraction: Decimal, resell_idle: bool, deman
 Operate = Callable[[Decimal, bool, float], Operations]
 
 
-def cached_operations(scenario: Scenario) -> Operate:
-    """`operate` for this scenario, each (kept nodes, resale, demand) simulated once."""
-    seen: dict[tuple[int, bool, float], Operations] = {}
+Ask = tuple[Decimal, bool, float]  # what `operate` is asked: (rent fraction, resale, demand factor)
+
+
+def operation_key(scenario: Scenario, ask: Ask) -> tuple[int, bool, float]:
+    """What makes two asks the same simulation: the nodes kept, resale and the demand."""
+    rent_fraction, resell_idle, demand_factor = ask
+    return slice_nodes(scenario, rent_fraction, demand_factor)[1], resell_idle, demand_factor
+
+
+def cached_operations(scenario: Scenario, known: dict[tuple[int, bool, float], Operations] | None = None) -> Operate:
+    """`operate` for this scenario, each (kept nodes, resale, demand) simulated once; `known`: simulations
+    already run (elsewhere, in parallel: adapters/scenario_parallel.py), by operation_key."""
+    seen = dict(known or {})
 
     def run(rent_fraction: Decimal, resell_idle: bool, demand_factor: float) -> Operations:
-        key = (slice_nodes(scenario, rent_fraction, demand_factor)[1], resell_idle, demand_factor)
+        key = operation_key(scenario, (rent_fraction, resell_idle, demand_factor))
         if key not in seen:
             seen[key] = operate(scenario, rent_fraction, resell_idle, demand_factor)
         return seen[key]
 
     return run
+
+
+def asks(scenario: Scenario, swing: float) -> list[Ask]:
+    """Every simulation `run` asks for, one per operation_key, the longest first (more kept nodes, resale):
+    the strategies' own and the site returned to its owner, at the demand as given and moved by the swing."""
+    wanted: dict[tuple[int, bool, float], Ask] = {}
+    moved = [float(Decimal(1) + sign * Decimal(str(swing))) for sign in (-1, 1)]  # as _tornado moves demand
+    for demand in (1.0, *moved):
+        strategies = scenario.strategies if demand == 1.0 else (KEEP_ALL, RENT_ALL)
+        for s in strategies:
+            for ask in ((s.rent_fraction, s.resell_idle, demand), (Decimal(0), s.resell_idle, demand)):
+                wanted.setdefault(operation_key(scenario, ask), ask)
+    return [wanted[k] for k in sorted(wanted, key=lambda k: (-k[0], not k[1], k[2]))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,10 +341,16 @@ def advantage(
     return rent.total("value") - keep.total("value"), keep, rent
 
 
-def run(scenario: Scenario, swing: float = 0.2, progress: Callable[[str], None] | None = None) -> ScenarioResult:
+def run(
+    scenario: Scenario,
+    swing: float = 0.2,
+    progress: Callable[[str], None] | None = None,
+    operations: Operate | None = None,
+) -> ScenarioResult:
     """Every strategy of the scenario on the same demand and seed, the breakeven shadow price between keeping
-    all and renting all, and how the decision moves with each assumption moved by +-`swing`."""
-    operations = cached_operations(scenario)
+    all and renting all, and how the decision moves with each assumption moved by +-`swing`. `operations`:
+    simulations run beforehand (asks(scenario, swing) lists them), else each is run here when first asked."""
+    operations = operations or cached_operations(scenario)
     results = []
     for strategy in scenario.strategies:
         if progress:
