@@ -1,8 +1,9 @@
 """The API under load on PostgreSQL with 2 uvicorn workers, over loopback.
 
-Targets (issue 5): >= 1,000 requests/s for capacity quotes; contract signing p99 <= 50 ms at 32 concurrent
-clients; 10,000 concurrent booking attempts on a nearly full pool: zero overbooking, every refusal a 409,
-the ledger invariant checked afterwards. Quotes and signing are driven by wrk (a C client: the load
+Targets (issue 5): >= 1,000 requests/s for capacity quotes (issue 17: >= 0.5 of a bare FastAPI endpoint of
+the same shape, benchmarks/bare_app.py, under the same settings, run alternating); contract signing p99
+<= 50 ms at 32 concurrent clients; 10,000 concurrent booking attempts on a nearly full pool: zero
+overbooking, every refusal a 409, the ledger invariant checked afterwards. Quotes and signing are driven by wrk (a C client: the load
 generator takes little of the cores the server shares), the booking stampede by an asyncio client that
 checks every answer.
 
@@ -22,6 +23,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -141,6 +143,63 @@ def sign_with_wrk(wrk: str, base: str, secret: str) -> dict[str, Any]:
     }
 
 
+def _wrk_rate(wrk: str, url: str, secret: str, seconds: int) -> tuple[float, int]:
+    out = subprocess.run(
+        [wrk, "-t2", "-c32", f"-d{seconds}s", "-H", f"Authorization: Bearer {secret}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, int(errors.group(1)) if errors else 0
+
+
+def quotes_beside_bare(wrk: str, quote: str, secret: str, rounds: int = 3) -> dict[str, Any]:
+    """Quotes against a bare FastAPI endpoint of the same shape under the same uvicorn settings (2 workers),
+    alternating, after a warm-up of each (so that both workers of each server have started and are warm)."""
+    port = _port()
+    bare = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(port), "--workers", "2",
+         "--log-level", "warning", "--no-access-log"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    reference = f"http://127.0.0.1:{port}/v1/capacity/free?pool=bench/h100-sxm&start={START}&end={END}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(reference, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the reference server did not start")
+            time.sleep(0.3)
+        for url in (quote, reference):
+            _wrk_rate(wrk, url, secret, 3)  # warm-up, not counted
+        ours, bare_rates, non_2xx = [], [], 0
+        for _ in range(rounds):
+            rate, errors = _wrk_rate(wrk, quote, secret, 10)
+            ours.append(rate)
+            non_2xx += errors
+            bare_rates.append(_wrk_rate(wrk, reference, secret, 10)[0])
+    finally:
+        bare.terminate()
+        bare.wait(timeout=20)
+    median, reference_median = statistics.median(ours), statistics.median(bare_rates)
+    return {
+        "requests_per_s": round(median),
+        "runs": [round(r) for r in ours],
+        "bare_fastapi_requests_per_s": round(reference_median),
+        "bare_runs": [round(r) for r in bare_rates],
+        "ratio_to_bare": round(median / reference_median, 2),
+        "non_2xx": non_2xx,
+        "tool": f"wrk -t2 -c32 -d10s, {rounds} rounds alternating with the bare endpoint, medians",
+    }
+
+
 def check_ledger(url: str) -> dict[str, int]:
     """Rebuild every pool's ledger from the stored holds: booking them again re-checks the invariant."""
     ctx = bootstrap.build(url)
@@ -200,19 +259,7 @@ def main() -> None:
         if "quotes" not in wanted:
             pass
         elif wrk:
-            out = subprocess.run(
-                [wrk, "-t2", "-c32", "-d10s", "-H", f"Authorization: Bearer {secret}", quote],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-            errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-            report["quotes"] = {
-                "requests_per_s": round(rate),
-                "non_2xx": int(errors.group(1)) if errors else 0,
-                "tool": "wrk -t2 -c32 -d10s",
-            }
+            report["quotes"] = quotes_beside_bare(wrk, quote, secret)
         else:
             report["quotes"] = "wrk not installed (apt-get install wrk)"
 

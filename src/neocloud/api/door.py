@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neocloud import bootstrap
 from neocloud.adapters.store.database import is_unavailable
-from neocloud.api import dashboard, docs, metrics
+from neocloud.api import dashboard, docs, metrics, quick
 from neocloud.api.errors import RETRY_AFTER_S, error_response, for_error
 from neocloud.api.ratelimit import RateLimiter
 from neocloud.app import auth, sessions
@@ -116,6 +116,13 @@ class Door:
                     await self._pace(verdict.wait)
             if refusal is not None:
                 await error_response(refusal[0], refusal[1], refusal[2], rid)({"type": "http"}, _nothing, send_with_ids)
+            elif scope["path"] == quick.PATH and scope["method"] == "GET" and who is not None:
+                body = quick.free_capacity(self.ctx, scope["query_string"])
+                if body is None:
+                    await self.app(scope, self._counted(receive), send_with_ids)
+                else:
+                    scope["route_path"] = quick.PATH  # for the metrics and the access log, as the route's
+                    await _send_json(send_with_ids, body)
             else:
                 await self.app(scope, self._counted(receive), send_with_ids)
         except NeocloudError as exc:  # the key's lookup refused it, or the store is away
@@ -203,7 +210,7 @@ class Door:
 def _route(scope: Scope) -> str:
     """The route's template, e.g. /v1/contracts/{contract_id} (a route of an included router knows its path
     without the router's prefix: every such route here is under /v1)."""
-    path: str | None = getattr(scope.get("route"), "path", None)
+    path: str | None = getattr(scope.get("route"), "path", None) or scope.get("route_path")
     if path is None:
         return "unmatched"
     return f"/v1{path}" if scope["path"].startswith("/v1/") and not path.startswith("/v1/") else path
@@ -236,3 +243,9 @@ def _whose(bucket: str) -> str:
 
 async def _nothing() -> Message:
     return {"type": "http.disconnect"}
+
+
+async def _send_json(send: Send, body: bytes) -> None:
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
