@@ -1,10 +1,10 @@
 """The API under load on PostgreSQL with 2 uvicorn workers, over loopback.
 
-Targets (issue 5): >= 1,000 requests/s for capacity quotes (issue 17: >= 0.5 of a bare FastAPI endpoint of
-the same shape, benchmarks/bare_app.py, under the same settings, run alternating); contract signing p99
-<= 50 ms at 32 concurrent clients; 10,000 concurrent booking attempts on a nearly full pool: zero
-overbooking, every refusal a 409, the ledger invariant checked afterwards. Quotes and signing are driven by wrk (a C client: the load
-generator takes little of the cores the server shares), the booking stampede by an asyncio client that
+Targets (issue 5): >= 1,000 requests/s for capacity quotes (issue 17: >= 0.5 of a bare FastAPI endpoint of the
+same shape, benchmarks/bare_app.py, under the same settings, run alternating); contract signing p99 <= 50 ms
+at 32 concurrent clients; 10,000 concurrent booking attempts on a nearly full pool: zero overbooking, every
+refusal a 409, the ledger invariant checked afterwards. Quotes and signing are driven by wrk (a C client: the
+load generator takes little of the cores the server shares), the booking stampede by an asyncio client that
 checks every answer.
 
     python -m benchmarks.api_bench [--pg postgresql://postgres@127.0.0.1:5432/postgres]
