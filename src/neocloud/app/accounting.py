@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from neocloud.app.billing import ingest_usage
 from neocloud.app.ports import ManagedRun, UnitOfWork, WorkloadManager
+from neocloud.app.records import StoredWorkload
 from neocloud.core.assignment import Assignment
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.contracts import Contract
@@ -22,6 +23,7 @@ from neocloud.core.workload import MILLI, WORKLOAD_ID, WorkloadStatus
 
 Holdings = dict[str, list[tuple[Contract, list[Assignment]]]]  # account -> its reservations and their spans
 PREEMPTED = {"PREEMPTED", "CANCELLED"}  # how a run neocloud stopped ends in Slurm's accounting
+CANCEL_SLACK_S = 5  # a run that ended this close before its workload was cancelled ended by that cancel
 LOOK_BACK = 86_400  # a server starting reads accounting back this far
 OVERLAP = 120  # each pass reads back over the last one this far (accounting records arrive late)
 
@@ -64,8 +66,7 @@ def _record(uow: UnitOfWork, run: ManagedRun, holdings: Holdings) -> UsageRecord
         if workload is None or contract is None:
             return None
         job = workload.job.id
-        # Stopped by neocloud (preempted), unless its tenant cancelled the workload itself.
-        preempted = run.state.split()[0] in PREEMPTED and workload.status is not WorkloadStatus.CANCELLED
+        preempted = _stopped_for_others(run, workload)
     else:
         contract, job = _holder(uow, run, holdings), f"slurm-{run.job_id}"
         preempted = run.state.split()[0] == "PREEMPTED"
@@ -74,6 +75,18 @@ def _record(uow: UnitOfWork, run: ManagedRun, holdings: Holdings) -> UsageRecord
     pool = uow.fleet.get_pool(contract.pool)
     gpu_model = pool.gpu_model if pool is not None else ""
     return UsageRecord.of_run(contract, gpu_model, job, run.gpus * MILLI, run.start, run.end, preempted)
+
+
+def _stopped_for_others(run: ManagedRun, workload: StoredWorkload) -> bool:
+    """Whether a run of a workload was preempted: Slurm preempted it, or neocloud cancelled it to make room,
+    not its tenant cancelling the workload (whose last run ends when the workload is cancelled). Read from
+    when the run ended, not from the workload's status now: accounting may read the run only after a later
+    cancel."""
+    state = run.state.split()[0]
+    if state == "PREEMPTED":
+        return True
+    tenants = workload.status is WorkloadStatus.CANCELLED and run.end >= (workload.finished or 0) - CANCEL_SLACK_S
+    return state in PREEMPTED and not tenants
 
 
 def _holder(uow: UnitOfWork, run: ManagedRun, holdings: Holdings) -> Contract | None:
