@@ -294,13 +294,16 @@ class StepFunction:
         for _ in range(2):
             if c >= len(times):
                 return None
-            chunk, deltas = times[c], changes[c]
-            for k in range(i, len(chunk)):
-                if chunk[k] >= end:
-                    return None
-                value += deltas[k]
-                if holds(value, AT_ONCE):
-                    return chunk[k], value
+            chunk = times[c]
+            j = bisect_left(chunk, end, i)
+            run = list(accumulate(changes[c][i:j], initial=value))  # the value before, then after each
+            # A chunk's worth at C speed: the running values as a summary, scanned one by one only on a hit.
+            if j > i and holds(value, (0, max(run[1:]) - value, min(run[1:]) - value)):
+                k = next(k for k, v in enumerate(run[1:]) if holds(v, AT_ONCE))
+                return chunk[i + k], run[k + 1]
+            if j < len(chunk):
+                return None  # the window ends within this chunk
+            value = run[-1]
             found = self._next_chunk(c + 1, value, holds)
             if found is None:
                 return None
