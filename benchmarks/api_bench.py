@@ -143,6 +143,19 @@ def sign_with_wrk(wrk: str, base: str, secret: str) -> dict[str, Any]:
     }
 
 
+def _wait_until_up(url: str, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what} did not start")
+        time.sleep(0.3)
+
+
 def _wrk_rate(wrk: str, url: str, secret: str, seconds: int) -> tuple[float, int]:
     out = subprocess.run(
         [wrk, "-t2", "-c32", f"-d{seconds}s", "-H", f"Authorization: Bearer {secret}", url],
@@ -167,16 +180,7 @@ def quotes_beside_bare(wrk: str, quote: str, secret: str, rounds: int = 3) -> di
     )  # fmt: skip
     reference = f"http://127.0.0.1:{port}/v1/capacity/free?pool=bench/h100-sxm&start={START}&end={END}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(reference, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the reference server did not start")
-            time.sleep(0.3)
+        _wait_until_up(reference, 30, "the reference server")
         for url in (quote, reference):
             _wrk_rate(wrk, url, secret, 3)  # warm-up, not counted
         ours, bare_rates, non_2xx = [], [], 0
@@ -243,16 +247,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}/v1"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start")
-            time.sleep(0.3)
+        _wait_until_up(f"{base}/ready", 60, "the server")
 
         wrk = shutil.which("wrk")
         quote = f"{base}/capacity/free?pool=bench/h100-sxm&start={START}&end={END}"

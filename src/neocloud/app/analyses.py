@@ -4,7 +4,6 @@ request that asked for it and any page can show how far it is."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -61,6 +60,3 @@ def fail(uow: UnitOfWork, analysis_id: str, error: str, now: int) -> Analysis:
     failed = replace(found, status=AnalysisStatus.FAILED, step="failed", finished=now, error=error[:MAX_ERROR])
     uow.analyses.save(failed)
     return failed
-
-
-Progress = Callable[[str, int], None]  # (what it is doing, steps done)

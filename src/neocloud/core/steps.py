@@ -298,9 +298,10 @@ class StepFunction:
             j = bisect_left(chunk, end, i)
             run = list(accumulate(changes[c][i:j], initial=value))  # the value before, then after each
             # A chunk's worth at C speed: the running values as a summary, scanned one by one only on a hit.
-            if j > i and holds(value, (0, max(run[1:]) - value, min(run[1:]) - value)):
-                k = next(k for k, v in enumerate(run[1:]) if holds(v, AT_ONCE))
-                return chunk[i + k], run[k + 1]
+            after = run[1:]
+            if after and holds(value, (0, max(after) - value, min(after) - value)):
+                k = next(k for k, v in enumerate(after) if holds(v, AT_ONCE))
+                return chunk[i + k], after[k]
             if j < len(chunk):
                 return None  # the window ends within this chunk
             value = run[-1]
