@@ -171,6 +171,27 @@ def test_placements_never_exceed_nodes_and_gangs_are_whole(
     assert 0 <= result.utilization <= 1
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["take", "release", "withhold"]), st.integers(0, 5), st.integers(1, 8))))
+def test_stranded_capacity_kept_as_it_changes_equals_a_count_from_scratch(
+    steps: list[tuple[str, int, int]],
+) -> None:
+    # Mixed node sizes (8, 4 and 2 GPUs): a node with fewer GPUs than the largest is partly usable even when idle.
+    cluster = Cluster([NodeSpec(f"n{i}", (8, 4, 2)[i % 3], "a" if i < 3 else "b") for i in range(6)])
+    held: list[tuple[tuple[int, int], ...]] = []
+    for action, node, gpus in steps:
+        if action == "take" and gpus <= cluster.free[node]:
+            held.append(((node, gpus),))
+            cluster.take(held[-1])
+        elif action == "release" and held:
+            cluster.release(held.pop(node % len(held)))
+        elif action == "withhold":
+            cluster.withhold(node)
+        in_service = [i for i in range(6) if i not in cluster.withheld]
+        expected = sum(cluster.free[i] for i in in_service if 0 < cluster.free[i] < cluster.max_gpus)
+        assert cluster.stranded_milli() == 1000 * expected
+
+
 def test_every_placement_gives_gangs_whole_tasks() -> None:
     rng = random.Random(1)
     for name, place in PLACEMENTS.items():

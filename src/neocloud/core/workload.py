@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from neocloud.core.errors import InvalidInput
@@ -52,6 +52,10 @@ class Job:
     cpu_milli_per_task: int = 0  # CPU in milli-CPUs
     memory_mib_per_task: int = 0
     gpu_milli: int = MILLI  # share of each of its GPUs a task uses; below MILLI the task shares one GPU
+    # Derived once: the engine reads them for every job at every decision, and a job never changes.
+    gpus: int = field(init=False, repr=False, compare=False)
+    milli: int = field(init=False, repr=False, compare=False)  # GPU demand in milli-GPUs, the engine's unit
+    gpu_models: tuple[str, ...] = field(init=False, repr=False, compare=False)  # the models it accepts; () any
 
     def __post_init__(self) -> None:
         if self.gpus_per_task <= 0 or self.tasks <= 0:
@@ -66,15 +70,10 @@ class Job:
             raise InvalidInput(f"job {self.id}: gpu_milli must be in 1..{MILLI}, got {self.gpu_milli}", job=self.id)
         if self.gpu_milli < MILLI and self.gpus_per_task != 1:
             raise InvalidInput(f"job {self.id}: a task shares at most one GPU (gpu_milli < {MILLI})", job=self.id)
-
-    @property
-    def gpus(self) -> int:
-        return self.gpus_per_task * self.tasks
-
-    @property
-    def milli(self) -> int:
-        """GPU demand in milli-GPUs: the unit the engine accounts in, so shared GPUs add up exactly."""
-        return self.gpus_per_task * self.tasks * self.gpu_milli
+        gpus = self.gpus_per_task * self.tasks
+        object.__setattr__(self, "gpus", gpus)
+        object.__setattr__(self, "milli", gpus * self.gpu_milli)  # shared GPUs add up exactly in milli-GPUs
+        object.__setattr__(self, "gpu_models", tuple(m for m in (self.gpu_model or "").split("|") if m))
 
     @property
     def resources(self) -> tuple[object, ...]:
@@ -87,11 +86,6 @@ class Job:
             self.memory_mib_per_task,
             self.gpu_model,
         )
-
-    @property
-    def gpu_models(self) -> tuple[str, ...]:
-        """The GPU models the job accepts; empty for any."""
-        return tuple(m for m in (self.gpu_model or "").split("|") if m)
 
     @property
     def shares_gpu(self) -> bool:

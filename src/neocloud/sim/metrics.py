@@ -65,8 +65,9 @@ class SimResult:
     fragmentation: float  # time-average share of free GPUs stranded on partly used nodes
     preemptions: int
     per_tenant: dict[str, Stats] = field(default_factory=dict)
-    # (time, milli-GPUs busy, free milli-GPUs stranded on partly used nodes), after each change
-    allocation_timeline: tuple[tuple[int, int, int], ...] = ()
+    # (time, milli-GPUs busy, free milli-GPUs stranded on partly used nodes) after each change, flat: a long
+    # replay changes millions of times, and three machine integers a change keep that small
+    allocation_timeline: Sequence[int] = ()
 
     def to_dict(self, timeline: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -83,8 +84,10 @@ class SimResult:
             "per_tenant": {t: _stats(s) for t, s in sorted(self.per_tenant.items())},
         }
         if timeline:
+            flat = self.allocation_timeline
             out["allocation_timeline"] = [
-                [t, _gpus(busy), _gpus(stranded)] for t, busy, stranded in self.allocation_timeline
+                [t, _gpus(busy), _gpus(stranded)]
+                for t, busy, stranded in zip(flat[::3], flat[1::3], flat[2::3], strict=True)
             ]
         return out
 
@@ -104,7 +107,7 @@ def _stats(s: Stats) -> dict[str, Any]:
 def summarize(
     states: Sequence[JobState],
     unfinished: Sequence[JobState],
-    timeline: list[tuple[int, int, int]],
+    timeline: Sequence[int],
     total_milli: int,
     config: EngineConfig,
 ) -> SimResult:
@@ -112,7 +115,8 @@ def summarize(
     start = min((s.job.submit for s in states), default=0)
     end = max((s.finish for s in finished if s.finish is not None), default=start)
     busy = free = stranded = 0
-    for (t1, used, strand), (t2, _, _) in itertools.pairwise(timeline):
+    spans = itertools.pairwise(timeline[::3])  # one fewer than the changes: the last one lasts no time here
+    for (t1, t2), used, strand in zip(spans, timeline[1::3], timeline[2::3], strict=False):
         busy += (t2 - t1) * used
         free += (t2 - t1) * (total_milli - used)
         stranded += (t2 - t1) * strand
@@ -133,5 +137,5 @@ def summarize(
         fragmentation=stranded / free if free else 0.0,
         preemptions=sum(s.preemptions for s in states),
         per_tenant={t: Stats.of(group) for t, group in tenants.items()},
-        allocation_timeline=tuple(timeline),
+        allocation_timeline=timeline,
     )

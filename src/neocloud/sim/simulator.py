@@ -8,6 +8,7 @@ same apply_decisions carries its decisions out; the simulator only keeps the vir
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -43,7 +44,11 @@ class _Queue:
 
     def remove_started(self, started: list[JobState]) -> None:
         if isinstance(self.jobs, SortedKeyList):
-            for s in started:
+            head = 0  # jobs start mostly from the head of the queue: cut that run in one step
+            while head < len(started) and head < len(self.jobs) and self.jobs[head] is started[head]:
+                head += 1
+            del self.jobs[:head]
+            for s in started[head:]:
                 self.jobs.remove(s)
         elif started:
             self.jobs = [s for s in self.jobs if not s.running]
@@ -73,10 +78,10 @@ class _Replay:
         self.scheduler = config.scheduler(cluster, jobs)
         self.tiresias = self.scheduler.ordering.name == "tiresias"
         self.states = [JobState.of(j) for j in sorted(jobs, key=lambda j: (j.submit, j.id))]
-        self.index_of = {id(s): i for i, s in enumerate(self.states)}
-        self.events: list[tuple[int, int, int, int, int]] = []  # (time, kind, seq, epoch, job index)
+        # (time, kind, seq, epoch, job): seq is unique, so tuples never compare the jobs
+        self.events: list[tuple[int, int, int, int, JobState]] = []
         self.queue = _Queue(self.scheduler)
-        self.running: dict[int, JobState] = {}
+        self.running: dict[int, JobState] = {}  # by id(): in the order they started
         self.usage: dict[str, int] = defaultdict(int)
         self.now = self.spot_milli = self.seq = 0
 
@@ -84,20 +89,19 @@ class _Replay:
         states, events, cluster, queue, usage = self.states, self.events, self.cluster, self.queue, self.usage
         nxt = done = 0
         unschedulable: list[JobState] = []
-        timeline: list[tuple[int, int, int]] = [(0, 0, 0)]  # (time, milli-GPUs busy, free ones stranded)
+        timeline = array("q", (0, 0, 0))  # (time, milli-GPUs busy, free ones stranded), flat: 24 bytes a change
         while nxt < len(states) or events:
             now = self.now = min(
                 states[nxt].job.submit if nxt < len(states) else NEVER, events[0][0] if events else NEVER
             )
             while events and events[0][0] == now:
-                _, kind, _, epoch, index = heapq.heappop(events)
-                s = states[index]
+                _, kind, _, epoch, s = heapq.heappop(events)
                 if s.epoch != epoch or kind == WAKE:
                     continue  # stale (stopped or restarted since), or only a reason to decide again
                 if self.on_run is not None and s.started is not None:
                     self.on_run(s.job, s.started, now, False)
                 cluster.release(s.stop(now, finished=True))
-                del self.running[index]
+                del self.running[id(s)]
                 usage[s.job.tenant] -= s.job.milli
                 self.spot_milli -= s.job.milli if s.spot else 0
                 done += 1
@@ -108,15 +112,18 @@ class _Replay:
                 else:
                     unschedulable.append(s)
                 nxt += 1
-            decisions = self.scheduler.decide(now, cluster, queue.jobs, self.running.values(), usage, self.spot_milli)
-            apply_decisions(decisions, now, self._stopped, self._started)
-            if decisions.start or decisions.preempt:
-                queue.remove_started([s for s, _ in decisions.start])
-                if not queue.static:
-                    queue.jobs.extend(s for s in decisions.preempt)
+            if queue.jobs:  # with no one waiting there is nothing to start, and no reason to preempt
+                decisions = self.scheduler.decide(
+                    now, cluster, queue.jobs, self.running.values(), usage, self.spot_milli
+                )
+                apply_decisions(decisions, now, self._stopped, self._started)
+                if decisions.start or decisions.preempt:
+                    queue.remove_started([s for s, _ in decisions.start])
+                    if not queue.static:
+                        queue.jobs.extend(s for s in decisions.preempt)
             busy = cluster.total_milli - cluster.free_milli
-            if busy != timeline[-1][1]:
-                timeline.append((now, busy, cluster.stranded_milli()))
+            if busy != timeline[-2]:
+                timeline.extend((now, busy, cluster.stranded_milli()))
                 if progress is not None:
                     progress(done)
         return summarize(states, unschedulable + list(queue.jobs), timeline, cluster.total_milli, self.config)
@@ -125,23 +132,22 @@ class _Replay:
         """Preempted: the run is metered, and a static queue takes the job back at its new place."""
         if self.on_run is not None and self.now > run_start:
             self.on_run(s.job, run_start, self.now, True)
-        del self.running[self.index_of[id(s)]]
+        del self.running[id(s)]
         self.spot_milli -= s.job.milli if s.spot else 0
         if self.queue.static:
             self.queue.add(s, self.now, self.usage)
 
     def _started(self, s: JobState) -> None:
         """Started: its completion (and, under Tiresias, its fall to the next queue) becomes an event."""
-        index = self.index_of[id(s)]
-        self.running[index] = s
+        self.running[id(s)] = s
         self.spot_milli += s.job.milli if s.spot else 0
         self.seq += 1
-        heapq.heappush(self.events, (self.now + s.remaining, COMPLETE, self.seq, s.epoch, index))
+        heapq.heappush(self.events, (self.now + s.remaining, COMPLETE, self.seq, s.epoch, s))
         if self.tiresias and tiresias_queue(s.attained) < len(TIRESIAS_THRESHOLDS):
             threshold = TIRESIAS_THRESHOLDS[tiresias_queue(s.attained)]
             self.seq += 1  # wake up when it falls to the next queue: the ranking changes then
             wake = self.now + -(-(threshold - s.attained) // s.job.gpus)
-            heapq.heappush(self.events, (wake, WAKE, self.seq, s.epoch, index))
+            heapq.heappush(self.events, (wake, WAKE, self.seq, s.epoch, s))
 
 
 def simulate_partitioned(

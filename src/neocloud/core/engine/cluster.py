@@ -74,6 +74,9 @@ class Cluster:
         self.domain_of = [n.domain or n.name for n in nodes]
         self.block_of = [n.block or "" for n in nodes]
         self.withheld: set[int] = set()
+        self._stranded = sum(map(self._strands, self.capacity))  # see stranded_milli; _move keeps it
+        self._candidates: dict[str | None, list[str]] = {}  # a job's gpu_model -> the models here it accepts
+        self._room: dict[str | None, int] = {}  # a job's gpu_model -> milli-GPUs of the models it accepts
 
     @classmethod
     def uniform(cls, nodes: int, gpus_per_node: int, gpu_model: str = "gpu", nodes_per_block: int = 0) -> Cluster:
@@ -88,27 +91,41 @@ class Cluster:
 
     def holds_ever(self, job: Job) -> bool:
         """Whether the job fits the empty cluster; a job sharing a GPU never fits one of whole GPUs."""
-        room = MILLI * sum(self.model_gpus[m] for m in self.candidates(job))
+        room = self._room.get(job.gpu_model)
+        if room is None:
+            room = self._room[job.gpu_model] = MILLI * sum(self.model_gpus[m] for m in self.candidates(job))
         return not job.shares_gpu and job.gpus_per_task <= self.max_gpus and job.milli <= room
 
     def stranded_milli(self) -> int:
-        """Free GPUs on nodes that are partly in use: capacity a whole-node gang cannot get."""
-        return MILLI * sum(k * len(b) for buckets in self.by_free.values() for k, b in enumerate(buckets[:-1]) if k)
+        """Free GPUs on nodes that are partly in use (fewer free than the largest node has): capacity a
+        whole-node gang cannot get. Withheld nodes are not counted."""
+        return MILLI * self._stranded
 
     def candidates(self, job: Job) -> list[str]:
         """The cluster's GPU models the job accepts."""
-        accepted = job.gpu_models
-        return [m for m in self.models if m in accepted] if accepted else self.models
+        found = self._candidates.get(job.gpu_model)
+        if found is None:
+            accepted = job.gpu_models
+            found = self._candidates[job.gpu_model] = (
+                [m for m in self.models if m in accepted] if accepted else self.models
+            )
+        return found
 
     def take(self, allocation: Allocation) -> None:
         for node, gpus in allocation:
             self._move(node, self.free[node] - gpus)
-        self.free_milli -= MILLI * sum(g for n, g in allocation if n not in self.withheld)
+        self.free_milli -= MILLI * self._counted(allocation)
 
     def release(self, allocation: Allocation) -> None:
         for node, gpus in allocation:
             self._move(node, self.free[node] + gpus)
-        self.free_milli += MILLI * sum(g for n, g in allocation if n not in self.withheld)
+        self.free_milli += MILLI * self._counted(allocation)
+
+    def _counted(self, allocation: Allocation) -> int:
+        """The allocation's GPUs on nodes that are not withheld."""
+        if len(allocation) == 1 and not self.withheld:
+            return allocation[0][1]
+        return sum(g for n, g in allocation if n not in self.withheld)
 
     def withhold(self, node: int) -> None:
         """Take no new work on `node` (draining, down, in maintenance): placement no longer sees it and its
@@ -117,6 +134,7 @@ class Cluster:
             return
         self.by_free[self.nodes[node].gpu_model][self.free[node]].discard(node)
         self.free_milli -= MILLI * self.free[node]
+        self._stranded -= self._strands(self.free[node])
         self.withheld.add(node)
 
     def smallest(self, model: str, free: int) -> int:
@@ -145,15 +163,20 @@ class Cluster:
         if node in self.withheld:
             self.free[node] = free
             return
-        model = self.nodes[node].gpu_model
+        model, was = self.nodes[node].gpu_model, self.free[node]
         buckets = self.by_free[model]
-        buckets[self.free[node]].discard(node)
+        buckets[was].discard(node)
         buckets[free].add(node)
         heapq.heappush(self._heaps[model][free], node)
         self.free[node] = free
+        most = self.max_gpus  # the stranded count, inline: this runs twice for every job
+        self._stranded += (free if 0 < free < most else 0) - (was if 0 < was < most else 0)
         self._moves += 1
         if self._moves % 65_536 == 0:  # drop the entries that left, now and then
             self._heaps = {m: [sorted(bucket) for bucket in self.by_free[m]] for m in self.models}
+
+    def _strands(self, free: int) -> int:
+        return free if 0 < free < self.max_gpus else 0
 
 
 def cluster_of(sites: Iterable[Site], catalog: Catalog) -> Cluster:

@@ -85,7 +85,8 @@ class Scheduler(Generic[C]):
     entitlements: Mapping[str, int] = field(default_factory=dict)
 
     def rank(self, states: Iterable[JobState], now: int, usage: Mapping[str, int]) -> list[JobState]:
-        return sorted(states, key=lambda s: self.sort_key(s, now, usage))
+        key = self.ordering.key  # sort_key, inline: ranking is most of a preemptive policy's decision
+        return sorted(states, key=lambda s: (s.spot, *key(s, now, usage), s.job.id))
 
     def sort_key(self, s: JobState, now: int, usage: Mapping[str, int]) -> tuple[object, ...]:
         return (s.spot, *self.ordering.key(s, now, usage), s.job.id)
@@ -118,6 +119,8 @@ class Scheduler(Generic[C]):
     def _admitted(self, r: _Round[C], s: JobState) -> bool:
         """Within the tenant's quota and, when entitlements are given, within its holds or the capacity
         nobody holds."""
+        if not self.quotas and r.entitled is None:
+            return True
         cap = self.quotas.get(s.job.tenant)
         if cap is not None and r.usage.get(s.job.tenant, 0) + s.job.milli > cap * MILLI:
             return False
@@ -133,25 +136,26 @@ class Scheduler(Generic[C]):
     def _preempt_for_rank(self, r: _Round[C], waiting: list[JobState], running: Iterable[JobState]) -> list[JobState]:
         """Pick the jobs that deserve GPUs now; stop running jobs that do not. Returns the waiting ones
         that should start, in rank order."""
-        running = list(running)
-        total = r.cluster.total_milli
-        if not self.quotas and sum(s.job.milli for s in running) + sum(s.job.milli for s in waiting) <= total:
+        if not self.quotas and sum([s.job.milli for s in waiting]) <= r.cluster.free_milli:
             return self.rank(waiting, r.now, r.usage)  # everyone fits: no one to preempt, rank only the waiting
+        running = list(running)
         ranked = self.rank([*running, *waiting], r.now, r.usage)
-        budget = total
+        pinned = [s for s in running if not s.job.preemptible]  # they keep their GPUs whatever their rank
+        budget = r.cluster.total_milli - sum(s.job.milli for s in pinned)
         granted: dict[str, int] = defaultdict(int)
+        for s in pinned:
+            granted[s.job.tenant] += s.job.milli
         deserving: set[int] = set()
         for s in ranked:
-            if s.running and not s.job.preemptible:
-                budget -= s.job.milli  # it keeps its GPUs whatever its rank
-                granted[s.job.tenant] += s.job.milli
-        for s in ranked:
-            if s.running and not s.job.preemptible:
+            if budget <= 0:
+                break  # nothing more fits
+            job = s.job
+            if job.milli > budget or (not job.preemptible and s.allocation is not None):
                 continue
-            cap = self.quotas.get(s.job.tenant)
-            if s.job.milli <= budget and (cap is None or granted[s.job.tenant] + s.job.milli <= cap * MILLI):
-                budget -= s.job.milli
-                granted[s.job.tenant] += s.job.milli
+            cap = self.quotas.get(job.tenant) if self.quotas else None
+            if cap is None or granted[job.tenant] + job.milli <= cap * MILLI:
+                budget -= job.milli
+                granted[job.tenant] += job.milli
                 deserving.add(id(s))
         for s in running:
             if id(s) not in deserving and s.job.preemptible:
@@ -159,7 +163,7 @@ class Scheduler(Generic[C]):
                 r.cluster.release(s.allocation)
                 r.usage[s.job.tenant] -= s.job.milli
                 r.decisions.preempt.append(s)
-        return [s for s in ranked if not s.running and id(s) in deserving]
+        return [s for s in ranked if s.allocation is None and id(s) in deserving]
 
     def _start(self, r: _Round[C], waiting: list[JobState], running: Iterable[JobState]) -> None:
         preempted = {id(s) for s in r.decisions.preempt}

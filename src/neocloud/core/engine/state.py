@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from neocloud.core.engine.cluster import Allocation
 from neocloud.core.workload import Job, PriorityClass
@@ -20,6 +20,10 @@ class JobState:
     preemptions: int = 0
     epoch: int = 0  # bumped at every start and stop, so stale completion events can be told apart
     queue_key: tuple[object, ...] = ()  # where a static ordering queues it (set when it starts waiting)
+    spot: bool = field(init=False)  # the job's class is fixed; read at every decision
+
+    def __post_init__(self) -> None:
+        self.spot = self.job.priority is PriorityClass.SPOT
 
     @classmethod
     def of(cls, job: Job) -> JobState:
@@ -28,10 +32,6 @@ class JobState:
     @property
     def running(self) -> bool:
         return self.allocation is not None
-
-    @property
-    def spot(self) -> bool:
-        return self.job.priority is PriorityClass.SPOT
 
     def remaining_at(self, now: int) -> int:
         return self.remaining - (now - self.started) if self.started is not None else self.remaining
