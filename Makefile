@@ -39,8 +39,11 @@ system:
 test: system lint
 	$(BIN)/pytest -n auto  # the tiers in parallel, one worker per core
 
+# Every performance benchmark and one table of figures, references, ratios and targets (about 20 minutes).
 bench: $(VENV)/.dev-installed
-	$(BIN)/python -m benchmarks.ledger_bench
+	command -v wrk >/dev/null && command -v pgbench >/dev/null \
+	  || apt-get install -y -q --no-install-recommends wrk postgresql-client >/dev/null  # the HTTP load generators
+	$(BIN)/python -m benchmarks.all
 
 # Re-resolve every dependency within pyproject.toml's ranges into a fresh constraints.txt.
 lock:

@@ -7,12 +7,13 @@
 - GPU sharing with departures: the openb default pod list (GPU pods, 1,000 times faster) on the first 200
   openb GPU nodes, FIFO and SJF with each of the six GPU-sharing placements.
 - Synthetic: 1,000,000 jobs on 12,500 nodes x 8 GPUs, FIFO + best fit; target <= 60 s, >= 20,000 jobs/s,
-  <= 4 GB peak memory.
+  <= 4 GB peak memory; issue 17: >= 0.35 of a bare heapq FIFO loop's jobs per CPU-second on the same jobs
+  (benchmarks/bare_sim.py, run in its own process) and <= 0.5 KiB per job of memory the simulation adds.
 
 Each case runs in its own process so its peak memory is its own; times are CPU seconds of that process
 (time.process_time), steadier than wall time on a shared machine.
 
-    python -m benchmarks.engine_bench [--only philly|muri|sharing|synthetic] [--synthetic-jobs N] [--json]
+    python -m benchmarks.engine_bench [--only philly|muri|sharing|synthetic|bare] [--synthetic-jobs N] [--json]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bare_sim import bare_fifo
 from benchmarks.machine import describe
 from neocloud.adapters.traces.jobs import read_muri, read_philly, read_philly_vcs, synthetic
 from neocloud.adapters.traces.openb import read_nodes, read_pod_jobs
@@ -106,19 +108,42 @@ def sharing(traces: Path, _: int) -> dict[str, Any]:
     return out
 
 
+def _rss_mib() -> float:
+    """This process's resident memory now (Linux)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+
+
 def synthetic_case(_: Path, count: int) -> dict[str, Any]:
     jobs = synthetic(count, seed=1, gpus=100_000, load=0.9)
-    started = time.process_time()
+    before = _rss_mib()
+    started, wall = time.process_time(), time.perf_counter()
     r = simulate(jobs, Cluster.uniform(12_500, 8), EngineConfig("fifo", "bestfit"))
-    seconds = time.process_time() - started
+    seconds, wall = time.process_time() - started, time.perf_counter() - wall
     return {
         "jobs": count,
         "nodes": 12_500,
         "gpus": 100_000,
         "seconds": round(seconds, 1),
+        "wall_s": round(wall, 1),
         "jobs_per_s": round(count / seconds),
         "finished": r.finished,
         "avg_queueing_s": round(r.overall.avg_queueing, 1),
+        "rss_before_mib": round(before),
+    }
+
+
+def bare_case(_: Path, count: int) -> dict[str, Any]:
+    """The same jobs through the least a FIFO replay can do (benchmarks/bare_sim.py): the interpreter's limit."""
+    jobs = synthetic(count, seed=1, gpus=100_000, load=0.9)
+    before = _rss_mib()
+    started = time.process_time()
+    finished, _ = bare_fifo(jobs, 100_000)
+    seconds = time.process_time() - started
+    return {
+        "seconds": round(seconds, 2),
+        "jobs_per_s": round(count / seconds),
+        "finished": finished,
+        "rss_before_mib": round(before),
     }
 
 
@@ -127,6 +152,7 @@ CASES: dict[str, Callable[[Path, int], dict[str, Any]]] = {
     "muri": muri,
     "sharing": sharing,
     "synthetic": synthetic_case,
+    "bare": bare_case,
 }
 
 
@@ -144,9 +170,18 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     report: dict[str, Any] = {"machine": describe()}
+    names = [args.only] if args.only else list(CASES)
+    if "synthetic" in names and "bare" not in names:
+        names.append("bare")  # the synthetic case's reference
     with get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
-        for name in [args.only] if args.only else list(CASES):
+        for name in names:
             report[name] = pool.apply(_child, (name, args.traces, args.synthetic_jobs))
+    if "synthetic" in report:
+        ours, bare = report["synthetic"], report.pop("bare")
+        ours["bare_loop"] = bare
+        ours["ratio_to_bare"] = round(ours["jobs_per_s"] / bare["jobs_per_s"], 3)
+        added = ours["peak_rss_mib"] - ours["rss_before_mib"]
+        ours["simulator_kib_per_job"] = round(added * 1024 / ours["jobs"], 2)
     print(json.dumps(report, indent=2))
 
 
