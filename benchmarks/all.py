@@ -163,7 +163,10 @@ def run(name: str) -> tuple[list[Row], float]:
     if out.returncode != 0:
         failed = out.stderr.strip().splitlines()[-1:] or ["no output"]
         return [Row(name, f"failed: {failed[0]}", "", "", False, command)], seconds
-    return rows(json.loads(out.stdout), command), seconds
+    try:
+        return rows(json.loads(out.stdout), command), seconds
+    except (KeyError, TypeError, ValueError) as error:  # e.g. wrk missing: the report says so instead of figures
+        return [Row(name, f"no figures: {error!r}", "", "", False, command)], seconds
 
 
 def main() -> None:

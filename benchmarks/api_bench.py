@@ -172,12 +172,15 @@ def pgbench_signing(pgbench: str, url: str, seconds: int) -> dict[str, float]:
     try:
         script = folder / "signing.sql"
         script.write_text(PGBENCH_SIGNING)
-        out = subprocess.run(
+        run = subprocess.run(
             [pgbench, "-n", "-c32", "-j2", f"-T{seconds}", "-f", str(script), "-l", f"--log-prefix={folder}/tx", url],
             capture_output=True,
             text=True,
-            check=True,
-        ).stdout
+            check=False,
+        )
+        if run.returncode != 0:
+            raise SystemExit(f"pgbench failed ({run.returncode}): {run.stderr.strip()[-600:]}")
+        out = run.stdout
         latencies = sorted(int(line.split()[2]) for log in folder.glob("tx.*") for line in log.read_text().splitlines())
     finally:
         shutil.rmtree(folder)
