@@ -74,6 +74,16 @@ def engine_rows(r: dict[str, Any], command: str) -> list[Row]:
             Row(f"simulator, Philly {p['jobs']:,} jobs: {policy.upper()}", f"{p[policy]['seconds']} CPU-s", "",
                 f"<= {limit} CPU-s", p[policy]["seconds"] <= limit, command)
         )  # fmt: skip
+    b = r["backlog"]
+    for policy in ("sjf", "fifo-greedy"):
+        small, all_jobs = b[f"{policy} 20000"], b[f"{policy} {b['jobs']}"]
+        whole = all_jobs["seconds"]
+        growth = (whole / b["jobs"]) / max(small["seconds"] / 20_000, 1e-9)  # CPU per job: all against 20,000
+        rows.append(Row(f"deep backlog: Philly as PAI input, {b['jobs']:,} jobs, 6,500 pooled GPUs, {policy}",
+                        f"{whole} CPU-s (avg wait {all_jobs['avg_queueing_s']:,} s)",
+                        f"20,000 jobs: {small['seconds']} CPU-s; per job {growth:.1f}x",
+                        "per-job cost <= 2x as the backlog grows",
+                        growth <= 2, command))  # fmt: skip
     for trace in ("trace1", "trace2"):
         order = r["muri"][trace]["order_by_avg_jct"]
         rows.append(Row(f"Muri {trace}: average JCT order", order, "published: srsf < srtf < tiresias", "same order",

@@ -9,18 +9,22 @@
 - Synthetic: 1,000,000 jobs on 12,500 nodes x 8 GPUs, FIFO + best fit; target <= 60 s, >= 20,000 jobs/s,
   <= 4 GB peak memory; issue 17: >= 0.35 of a bare heapq FIFO loop's jobs per CPU-second on the same jobs
   (benchmarks/bare_sim.py, run in its own process) and <= 0.5 KiB per job of memory the simulation adds.
+- Deep backlogs (issue 15): all of Philly in the PAI 2020 simulator's input format, arriving 1,000 a minute,
+  on a pool of 6,500 GPUs: SJF and greedy FIFO, CPU seconds for 20,000 jobs and for all.
 
 Each case runs in its own process so its peak memory is its own; times are CPU seconds of that process
 (time.process_time), steadier than wall time on a shared machine.
 
-    python -m benchmarks.engine_bench [--only philly|muri|sharing|synthetic|bare] [--synthetic-jobs N] [--json]
+    python -m benchmarks.engine_bench [--only philly|muri|sharing|synthetic|bare|backlog] [--synthetic-jobs N] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import resource
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,10 +35,11 @@ from typing import Any
 
 from benchmarks.bare_sim import bare_fifo
 from benchmarks.machine import describe
-from neocloud.adapters.traces.jobs import read_muri, read_philly, read_philly_vcs, synthetic
+from neocloud.adapters.traces.jobs import read_muri, read_pai, read_philly, read_philly_vcs, synthetic
 from neocloud.adapters.traces.openb import read_nodes, read_pod_jobs
 from neocloud.core.engine.cluster import Cluster
 from neocloud.core.engine.config import EngineConfig
+from neocloud.core.engine.pooled import PooledCluster
 from neocloud.core.engine.sharing import SHARING_PLACEMENTS, SharedCluster
 from neocloud.sim.simulator import simulate, simulate_partitioned
 
@@ -108,6 +113,37 @@ def sharing(traces: Path, _: int) -> dict[str, Any]:
     return out
 
 
+def backlog(traces: Path, _: int) -> dict[str, Any]:
+    """Deep backlogs: every Philly job (Pollux's philly.csv) written in the PAI 2020 simulator's input format
+    (job_id in time order, submit_time from the first, num_gpu, one instance), read back with its arrival rule
+    (1,000 jobs a minute, so tens of thousands wait) on a pool of 6,500 GPUs. A decision's cost must not grow
+    with the jobs waiting: the CPU time of the first 20,000 jobs and of all of them, per policy."""
+    rows = list(csv.DictReader((traces / "pollux-osdi21" / "traces" / "philly.csv").open(newline="")))
+    stamps = [datetime.strptime(r["timestamp"], "%Y-%m-%d %H:%M:%S") for r in rows]
+    order = sorted(range(len(rows)), key=lambda i: stamps[i])
+    out: dict[str, Any] = {"jobs": len(rows), "gpus": 6_500}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "pai.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["job_id", "submit_time", "duration", "num_gpu", "num_inst", "user"])
+            for job_id, i in enumerate(order):
+                since = int((stamps[i] - stamps[order[0]]).total_seconds())
+                writer.writerow([job_id, since, rows[i]["duration"], rows[i]["num_gpus"], 1, rows[i]["cluster"]])
+        jobs = read_pai(path).jobs
+    for policy in ("sjf", "fifo-greedy"):
+        for count in (20_000, len(jobs)):
+            started = time.process_time()
+            r = simulate(jobs[:count], PooledCluster(6_500), EngineConfig(policy, "pooled"))
+            out[f"{policy} {count}"] = {
+                "seconds": round(time.process_time() - started, 1),
+                "avg_jct_s": round(r.overall.avg_jct),
+                "avg_queueing_s": round(r.overall.avg_queueing),
+                "finished": r.finished,
+            }
+    return out
+
+
 def _rss_mib() -> float:
     """This process's resident memory now (Linux)."""
     return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
@@ -153,6 +189,7 @@ CASES: dict[str, Callable[[Path, int], dict[str, Any]]] = {
     "sharing": sharing,
     "synthetic": synthetic_case,
     "bare": bare_case,
+    "backlog": backlog,
 }
 
 

@@ -26,7 +26,11 @@ TRACES = Path(__file__).parent.parent.parent.parent / "shared" / "traces"
 @pytest.fixture
 def lab(store: bootstrap.Context) -> Any:
     """The API without its worker (the test runs it), and a caller per role."""
-    ctx = replace(store, settings=bootstrap.Settings(tick=0, analysis_worker=False, traces=str(TRACES)))
+    return caller(store, TRACES)
+
+
+def caller(store: bootstrap.Context, traces: Path) -> Any:
+    ctx = replace(store, settings=bootstrap.Settings(tick=0, analysis_worker=False, traces=str(traces)))
     with ctx.uow() as uow:
         keys = {
             "operator": auth.create_key(uow, 0, ctx.new_id)[1],
@@ -59,6 +63,39 @@ def test_a_comparison_is_queued_run_and_kept_with_its_findings(lab: Any) -> None
     listed = lab("GET", "/analyses", "operator", 200)
     assert (listed["total"], listed["items"][0]["id"], listed["items"][0]["result"]) == (1, queued["id"], None)
     assert lab("GET", f"/analyses/{queued['id']}/report", "operator", 404)["error"]["code"] == "not_found"
+
+
+def test_a_comparison_of_the_pai_simulators_rules_on_a_pooled_cluster(store: bootstrap.Context, tmp_path: Path) -> None:
+    # The PAI 2020 simulator's input format; arrivals at their submit times. On 10 pooled GPUs job 1 (8 GPUs)
+    # runs 0-1000; FIFO blocks job 10 (a quarter GPU, at 30) behind job 2 (4 GPUs): greedy FIFO does not.
+    (tmp_path / "pai.csv").write_text(
+        "job_id,user,submit_time,duration,num_gpu,num_inst,user_dur\n"
+        "1,ann,0,1000,8,1,900\n2,ann,10,50,2,2,500\n3,bob,20,100,4,1,50\n10,cat,30,30,0.25,1,30\n"
+    )
+    lab = caller(store, tmp_path)
+    body = {
+        "trace": "pai:pai.csv,per_minute=0,estimate=user_dur",
+        "fleet": "pooled:10",
+        "policies": ["fifo", "fifo-greedy"],
+        "placements": ["pooled"],
+    }
+    queued = lab("POST", "/analyses/comparison", "operator", 202, json=body)
+    assert work(lab.ctx.uow, lab.ctx.now, tmp_path, lab.ctx.catalog) == 1
+    fifo, greedy = lab("GET", f"/analyses/{queued['id']}", "operator", 200)["result"]["results"]
+    assert (fifo["placement"], fifo["per_tenant"]["cat"]["avg_jct"], greedy["per_tenant"]["cat"]["avg_jct"]) == (
+        "pooled",
+        1000,
+        30,
+    )
+    for bad, says in (
+        ({**body, "trace": "pai:pai.csv,speed=2"}, "unknown options"),
+        ({**body, "trace": "pai:pai.csv,estimate=duration"}, "estimate is one of"),
+        ({**body, "trace": "pai:../pai.csv,per_minute=0"}, "outside the traces folder"),
+        ({**body, "fleet": "pooled:300000"}, "1 to 200,000 GPUs"),
+        ({**body, "placements": ["bestfit"]}, "unknown placement bestfit"),
+        ({**body, "fleet": "uniform:2x8"}, "unknown placement pooled"),
+    ):
+        assert says in lab("POST", "/analyses/comparison", "operator", 422, json=bad)["error"]["message"]
 
 
 def test_a_scenario_runs_to_its_report(lab: Any) -> None:

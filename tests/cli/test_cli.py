@@ -342,6 +342,30 @@ def test_simulate_compares_sharing_placements_on_an_openb_cluster(tmp_path: Path
         assert json.loads(bad.stdout)["error"]["code"] == code
 
 
+def test_simulate_the_pai_simulators_input_with_its_estimates_on_a_pooled_cluster(tmp_path: Path) -> None:
+    trace = tmp_path / "pai.csv"
+    trace.write_text(
+        "job_id,user,submit_time,duration,num_gpu,num_inst,num_cpu,user_dur\n"
+        "1,ann,0,1000,8,1,16,900\n2,ann,0,50,2,2,4,500\n3,bob,0,100,4,1,8,50\n10,cat,0,30,0.25,1,2,30\n"
+    )
+    args = ["simulate", "compare", "--trace", f"pai:{trace},estimate=user_dur", "--fleet", "pooled:8,cpus=16"]
+    out = CliRunner().invoke(app, [*args, "--policies", "sjf,fifo-greedy", "--placements", "pooled", "--json"])
+    assert out.exit_code == 0, out.output
+    sjf, greedy = json.loads(out.stdout)["results"]
+    # All arrive at 0 (rank-based: 1,000 a minute). Told user_dur, SJF runs 10 and 3 first (4.25 GPUs), then 2
+    # at 30 when 10 ends, then 1 at 100: JCT 30, 100, 80, 1100. Greedy FIFO takes job 1 first (8 GPUs).
+    assert sjf["avg_jct"] == (30 + 100 + 80 + 1100) / 4
+    assert greedy["per_tenant"]["ann"]["jobs"] == 2
+    for extra, code in [
+        (["--fleet", "pooled:8,gpus=2"], "invalid_spec"),
+        (["--trace", f"pai:{trace},estimate=nope"], "invalid_spec"),
+        (["--fleet", "uniform:1x8", "--placements", "pooled"], "invalid_input"),
+    ]:
+        bad = CliRunner().invoke(app, [*args, *extra, "--json"])
+        assert bad.exit_code == 1, bad.output
+        assert json.loads(bad.stdout)["error"]["code"] == code
+
+
 def test_bench_philly_runs_per_virtual_cluster(tmp_path: Path) -> None:
     jobs = tmp_path / "philly.csv"
     jobs.write_text(

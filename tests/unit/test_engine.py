@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -220,7 +221,7 @@ def test_unknown_policies_are_refused() -> None:
 
 
 def test_every_ordering_is_registered_and_documented() -> None:
-    assert set(ORDERINGS) == {"fifo", "sjf", "srtf", "srsf", "tiresias", "fair", "easy"}
+    assert set(ORDERINGS) == {"fifo", "fifo-greedy", "sjf", "srtf", "srsf", "tiresias", "fair", "easy"}
     assert all(o.doc for o in ORDERINGS.values())
     assert all(name == o.name for name, o in ORDERINGS.items())
     assert all(fn.__doc__ for fn in PLACEMENTS.values())
@@ -309,3 +310,62 @@ def test_work_beyond_a_tenants_holds_counts_as_on_demand() -> None:
     result = simulate(jobs, Cluster.uniform(1, 8), EngineConfig("sjf", entitlements={"a": 2, "h": 2}))
     # b's 3 take the rest of the unheld 4; c waits although 2 GPUs are free: they are h's, idle but held.
     assert {t: int(s.avg_jct) for t, s in result.per_tenant.items()} == {"a": 10, "b": 10, "c": 20}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            lambda i, g, t, spot, est: Job(
+                f"w{i}", 0, 50, g, t, priority=PriorityClass.SPOT if spot else PriorityClass.INTERNAL, estimate=est
+            ),
+            st.integers(0, 10_000),
+            st.sampled_from([1, 2, 4, 8]),
+            st.integers(1, 3),
+            st.booleans(),
+            st.integers(1, 100),
+        ),
+        max_size=40,
+        unique_by=lambda j: j.id,
+    ),
+    st.lists(st.integers(0, 8), min_size=4, max_size=4),
+    st.sampled_from(["fifo", "fifo-greedy", "sjf", "easy"]),
+    st.integers(0, 3),
+)
+def test_a_decision_over_a_shape_queue_equals_one_over_the_sorted_list(
+    jobs: list[Job], used: list[int], ordering: str, running_count: int
+) -> None:
+    """The shape index only passes over jobs whose shape found no room: the same jobs start, in the same order,
+    on the same nodes, whether the waiting jobs come as a ShapeQueue or as a sorted list."""
+    from neocloud.core.engine.state import JobState
+    from neocloud.core.engine.waiting import ShapeQueue
+
+    def decided(as_shapes: bool) -> list[tuple[str, object]]:
+        cluster = Cluster.uniform(4, 8)
+        states = [JobState.of(j) for j in jobs]
+        running = []
+        for s in states[:running_count]:  # some (spot ones among them) already run
+            allocation = best_fit(cluster, s.job, random.Random(0))
+            if allocation is not None:
+                cluster.take(allocation)
+                s.start(0, allocation)
+                running.append(s)
+        for node, gpus in enumerate(used):  # and other work holds some GPUs
+            if min(gpus, cluster.free[node]):
+                cluster.take(((node, min(gpus, cluster.free[node])),))
+        scheduler = EngineConfig(ordering).scheduler(cluster, jobs)
+        waiting = [s for s in states if not s.running]
+        usage: dict[str, int] = {}
+        for s in waiting:
+            s.queue_key = scheduler.sort_key(s, 0, usage)
+        waiting.sort(key=lambda s: s.queue_key)
+        queue: list[JobState] | ShapeQueue = waiting
+        if as_shapes:
+            queue = ShapeQueue()
+            for s in waiting:
+                queue.add(s)
+        spot = sum(s.job.milli for s in running if s.spot)
+        decisions = scheduler.decide(1, cluster, queue, running, defaultdict(int), spot)
+        return [("stop", s.job.id) for s in decisions.preempt] + [(s.job.id, a) for s, a in decisions.start]
+
+    assert decided(True) == decided(False)

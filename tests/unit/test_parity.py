@@ -94,7 +94,7 @@ def run_simulated(memory: MemoryStore, ordering: str, jobs: list[Job]) -> list[A
     return sorted(runs)
 
 
-@pytest.mark.parametrize("ordering", ["fifo", "sjf", "srtf", "srsf", "fair", "easy"])
+@pytest.mark.parametrize("ordering", ["fifo", "fifo-greedy", "sjf", "srtf", "srsf", "fair", "easy"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_live_and_simulated_runs_decide_alike(memory: MemoryStore, ordering: str, seed: int) -> None:
     live_runs, jobs = run_live(memory, ordering, seed)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neocloud.adapters.traces.loader import FORMATS, trace_path
+from neocloud.adapters.traces.loader import FORMATS, pai_options, trace_path
 from neocloud.app import analyses
 from neocloud.app.ports import UnitOfWork
 from neocloud.app.records import Analysis
@@ -28,6 +28,7 @@ MAX_SCENARIO = 64 * 1024  # bytes of an uploaded scenario
 MAX_JOBS = 200_000  # jobs of a synthetic trace
 MAX_RUNS = 12  # simulations of one comparison (policies x placements)
 UNIFORM = re.compile(r"uniform:(\d{1,6})x(\d{1,2})")
+POOLED_FLEET = re.compile(r"pooled:(\d{1,7})(?:,cpus=(\d{1,9}))?")
 MAX_UNIFORM_GPUS = 200_000
 HEARTBEAT_S = 2.0  # how often a long step tells the store it is alive
 UowFactory = Callable[[], AbstractContextManager[UnitOfWork]]
@@ -60,6 +61,7 @@ def check_comparison(
     """Policies side by side on one trace and cluster: every name known, the trace readable, the work bounded."""
     from neocloud.core.engine.ordering import ORDERINGS
     from neocloud.core.engine.placement import PLACEMENTS
+    from neocloud.core.engine.pooled import POOLED
 
     kind, _, where = trace.partition(":")
     if kind not in FORMATS:
@@ -68,10 +70,15 @@ def check_comparison(
         count = where.split(",", 1)[0]
         if not count.isdigit() or not 1 <= int(count) <= MAX_JOBS:
             raise InvalidInput(f"a synthetic trace has 1 to {MAX_JOBS:,} jobs: synthetic:N[,...]", field="trace")
-    elif not trace_path(where, traces, confined=True).is_file():
-        raise InvalidSpec(f"trace {quoted(where)} is not a file in the traces folder", field="trace")
-    _check_fleet(fleet)
-    for names, known, what in ((policies, ORDERINGS, "ordering"), (placements, PLACEMENTS, "placement")):
+    else:
+        path, options = _file_and_options(kind, where)
+        if not trace_path(path, traces, confined=True).is_file():
+            raise InvalidSpec(f"trace {quoted(path)} is not a file in the traces folder", field="trace")
+        if kind == "pai":
+            pai_options(options, trace)
+    pooled = _check_fleet(fleet)
+    placing = [POOLED] if pooled else list(PLACEMENTS)
+    for names, known, what in ((policies, list(ORDERINGS), "ordering"), (placements, placing, "placement")):
         unknown = [n for n in names if n not in known]
         if unknown or not names:
             raise InvalidInput(
@@ -84,17 +91,32 @@ def check_comparison(
     return Checked("comparison", name[:200], request, len(policies) * len(placements))
 
 
-def _check_fleet(fleet: str) -> None:
+def _file_and_options(kind: str, where: str) -> tuple[str, str]:
+    """A trace spec's file, and the options after it (only pai traces have them)."""
+    path, _, options = where.partition(",") if kind == "pai" else (where, "", "")
+    return path, options
+
+
+def _check_fleet(fleet: str) -> bool:
+    """Whether the fleet is a pooled cluster (no nodes: its placement is `pooled`); refused when unknown."""
     from importlib import resources
 
+    pooled = POOLED_FLEET.fullmatch(fleet)
+    if pooled is not None:
+        if 1 <= int(pooled.group(1)) <= MAX_UNIFORM_GPUS and int(pooled.group(2) or 1) >= 1:
+            return True
+        raise InvalidInput(f"a pooled cluster has 1 to {MAX_UNIFORM_GPUS:,} GPUs (and CPUs, when given)", field="fleet")
     match = UNIFORM.fullmatch(fleet)
     if match is not None:
         nodes, gpus = (int(g) for g in match.groups())
         if nodes and gpus and nodes * gpus <= MAX_UNIFORM_GPUS:
-            return
+            return False
         raise InvalidInput(f"a uniform cluster has 1 to {MAX_UNIFORM_GPUS:,} GPUs", field="fleet")
     if "/" in fleet or not resources.files("neocloud").joinpath(f"fleets/{fleet}.yaml").is_file():
-        raise InvalidInput(f"fleet {quoted(fleet)}: use uniform:NODESxGPUS or a packaged fleet", field="fleet")
+        raise InvalidInput(
+            f"fleet {quoted(fleet)}: use uniform:NODESxGPUS, pooled:GPUS[,cpus=N] or a packaged fleet", field="fleet"
+        )
+    return False
 
 
 # The worker ---------------------------------------------------------------------------------------------
@@ -169,7 +191,9 @@ def _comparison(request: dict[str, Any], traces: Path, catalog: Catalog, beat: _
     from neocloud.sim.simulator import simulate
 
     kind, _, where = request["trace"].partition(":")
-    spec = request["trace"] if kind == "synthetic" else f"{kind}:{trace_path(where, traces, confined=True)}"
+    path, options = _file_and_options(kind, where)
+    spec = request["trace"] if kind == "synthetic" else f"{kind}:{trace_path(path, traces, confined=True)}"
+    spec += f",{options}" if options else ""
     beat("reading the trace", 0)
     jobs = load_trace(spec).jobs
     runs = [(o, p) for o in request["policies"] for p in request["placements"]]

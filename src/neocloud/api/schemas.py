@@ -556,7 +556,9 @@ class ComparisonIn(_In):
         examples=["synthetic:2000,seed=1,gpus=64,load=0.9"],
         description="synthetic:N[,...], or FORMAT:PATH relative to the server's traces folder",
     )
-    fleet: str = Field("uniform:8x8", max_length=100, description="uniform:NODESxGPUS or a packaged fleet")
+    fleet: str = Field(
+        "uniform:8x8", max_length=100, description="uniform:NODESxGPUS, pooled:GPUS[,cpus=N] or a packaged fleet"
+    )
     policies: list[PolicyName] = Field(["fifo", "sjf", "srtf"], min_length=1, max_length=12)
     placements: list[PolicyName] = Field(["bestfit"], min_length=1, max_length=12)
     seed: Annotated[int, WHOLE, Field(strict=True, ge=0, le=2**31 - 1)] = 0

@@ -84,7 +84,9 @@ def analysis_scenario(
 def analysis_compare(
     ctx: typer.Context,
     trace: Annotated[str, typer.Option(help="synthetic:N[,...] or FORMAT:PATH within the traces folder.")],
-    fleet: Annotated[str, typer.Option(help="uniform:NODESxGPUS or a packaged fleet.")] = "uniform:8x8",
+    fleet: Annotated[
+        str, typer.Option(help="uniform:NODESxGPUS, pooled:GPUS[,cpus=N] or a packaged fleet.")
+    ] = "uniform:8x8",
     policies: Annotated[str, typer.Option(help="Ordering policies, comma-separated.")] = "fifo,sjf,srtf",
     placements: Annotated[str, typer.Option(help="Placement policies, comma-separated.")] = "bestfit",
     seed: Annotated[int, typer.Option(min=0)] = 0,

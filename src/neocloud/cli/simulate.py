@@ -21,13 +21,17 @@ simulate_app = group(help=help_of("simulate"))
 
 Trace = Annotated[
     str,
-    typer.Option(help="FORMAT:PATH (muri, tiresias, philly, gavel, openb) or synthetic:N[,seed=S,gpus=G,load=L]."),
+    typer.Option(
+        help="FORMAT:PATH (muri, tiresias, philly, gavel, openb), pai:PATH[,estimate=COLUMN][,per_minute=N] "
+        "or synthetic:N[,seed=S,gpus=G,load=L]."
+    ),
 ]
 Fleet = Annotated[
     str,
     typer.Option(
-        help="uniform:NODESxGPUS, muri:PATH, openb:NODES.csv (GPU-sharing: placements random, dotprod, "
-        "gpuclustering, gpupacking, bestfit, fgd), a fleet YAML, or a packaged fleet."
+        help="uniform:NODESxGPUS, pooled:GPUS[,cpus=N] (no nodes: placement pooled), muri:PATH, openb:NODES.csv "
+        "(GPU-sharing: placements random, dotprod, gpuclustering, gpupacking, bestfit, fgd), a fleet YAML, or a "
+        "packaged fleet."
     ),
 ]
 Speedup = Annotated[
@@ -213,11 +217,13 @@ def simulate_policies(json: Json = False) -> None:
     """The ordering and placement policies the engine knows, with what each does."""
     from neocloud.core.engine.ordering import ORDERINGS
     from neocloud.core.engine.placement import PLACEMENTS
+    from neocloud.core.engine.pooled import POOLED, pooled_fit
     from neocloud.core.engine.sharing import SHARING_PLACEMENTS
 
     rows = [("ordering", name, o.doc) for name, o in ORDERINGS.items()]
     rows += [("placement", name, _first_line(p.__doc__)) for name, p in PLACEMENTS.items()]
     rows += [("placement on shared GPUs (openb: fleets; bench fgd)", name, "") for name in SHARING_PLACEMENTS]
+    rows += [("placement on a pooled cluster (pooled: fleets)", POOLED, _first_line(pooled_fit.__doc__))]
     if json:
         emit_json([{"kind": k, "name": n, "what": w} for k, n, w in rows])
     else:

@@ -13,13 +13,12 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sortedcontainers import SortedKeyList
-
 from neocloud.core.engine.cluster import Capacity, Cluster
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.ordering import TIRESIAS_THRESHOLDS, tiresias_queue
 from neocloud.core.engine.scheduler import Scheduler, apply_decisions
 from neocloud.core.engine.state import JobState
+from neocloud.core.engine.waiting import ShapeQueue
 from neocloud.core.workload import Job
 from neocloud.sim.metrics import SimResult, summarize
 
@@ -28,27 +27,24 @@ NEVER = 1 << 62
 
 
 class _Queue:
-    """Waiting jobs. Static orderings keep them sorted as they arrive; dynamic ones are ranked per decision."""
+    """Waiting jobs. Static orderings keep them in order as they arrive, by shape (core/engine/waiting.py);
+    dynamic ones are ranked per decision."""
 
     def __init__(self, scheduler: Scheduler[Any]) -> None:
         self.scheduler = scheduler
         self.static = scheduler.ordering.static
-        self.jobs: SortedKeyList | list[JobState] = SortedKeyList(key=lambda s: s.queue_key) if self.static else []
+        self.jobs: ShapeQueue | list[JobState] = ShapeQueue() if self.static else []
 
     def add(self, s: JobState, now: int, usage: Mapping[str, int]) -> None:
-        if isinstance(self.jobs, SortedKeyList):
+        if isinstance(self.jobs, ShapeQueue):
             s.queue_key = self.scheduler.sort_key(s, now, usage)
             self.jobs.add(s)
         else:
             self.jobs.append(s)
 
     def remove_started(self, started: list[JobState]) -> None:
-        if isinstance(self.jobs, SortedKeyList):
-            head = 0  # jobs start mostly from the head of the queue: cut that run in one step
-            while head < len(started) and head < len(self.jobs) and self.jobs[head] is started[head]:
-                head += 1
-            del self.jobs[:head]
-            for s in started[head:]:
+        if isinstance(self.jobs, ShapeQueue):
+            for s in started:
                 self.jobs.remove(s)
         elif started:
             self.jobs = [s for s in self.jobs if not s.running]
@@ -119,7 +115,7 @@ class _Replay:
                 apply_decisions(decisions, now, self._stopped, self._started)
                 if decisions.start or decisions.preempt:
                     queue.remove_started([s for s, _ in decisions.start])
-                    if not queue.static:
+                    if isinstance(queue.jobs, list):  # a static queue took its preempted jobs back in _stopped
                         queue.jobs.extend(s for s in decisions.preempt)
             busy = cluster.total_milli - cluster.free_milli
             if busy != timeline[-2]:

@@ -1,4 +1,5 @@
-"""Job traces: Muri/Tiresias (times in ms or s), Philly as Pollux publishes it, and the synthetic generator.
+"""Job traces: Muri/Tiresias (times in ms or s), Philly as Pollux publishes it, the Alibaba PAI 2020 simulator's
+input, and the synthetic generator.
 
 A malformed row raises InvalidSpec naming file and line; with `skip_bad_rows` it is counted and reported
 instead (TraceRead.skipped), and the rest of the file is read.
@@ -78,6 +79,63 @@ def read_philly(
     read = _read(path, ["timestamp", "duration", "num_gpus", "cluster"], parse, skip_bad_rows)
     origin = min(0, *offsets.values()) if offsets else 0  # jobs before the epoch: shift so the clock starts at 0
     return TraceRead([_shift(j, offsets[int(j.id[1:])] - origin) for j in read.jobs], read.skipped)
+
+
+PAI_ESTIMATES = ("user_dur", "group_dur", "group_gpu_dur")  # the PAI simulator's estimate columns
+
+
+def read_pai(
+    path: Path, *, estimate: str | None = None, per_minute: int = 1000, skip_bad_rows: bool = False
+) -> TraceRead:
+    """The Alibaba PAI 2020 simulator's input (columns by name: job_id, submit_time, duration, num_gpu per
+    instance, and optionally num_inst, num_cpu per instance, user, and the estimate columns). An instance is a
+    task of a gang; `user` is the tenant. `estimate` names the column the scheduler is told (its SJU, SJG and
+    SJGG orderings are `sjf` with user_dur, group_dur or group_gpu_dur); without it `sjf` uses the true
+    duration, as its SJF does. Arrivals follow its rule: the job at rank k in (submit_time, job_id) order
+    arrives at floor(k / per_minute) minutes; per_minute=0 keeps submit_time. Job ids sort as numbers."""
+    if estimate is not None and estimate not in PAI_ESTIMATES:
+        raise InvalidSpec(f"unknown estimate column {quoted(estimate)}; use one of {', '.join(PAI_ESTIMATES)}")
+    if per_minute < 0:
+        raise InvalidSpec(f"arrivals per minute must be 0 (the real submit times) or positive, got {per_minute}")
+
+    def whole(row: Row, column: str, default: int) -> int:
+        return int(number(row, column)) if (row.get(column) or "").strip() else default
+
+    def parse(row: Row, line: int) -> tuple[int, float, Job]:
+        job_id = row["job_id"].strip()
+        if not job_id.isdigit() or len(job_id) > 12:
+            raise ValueError(f"job_id {quoted(job_id)} is not a whole number of at most 12 digits")
+        gpus = number(row, "num_gpu")
+        if gpus <= 0:
+            raise ValueError("num_gpu is 0: a CPU-only job, which a GPU simulation does not run")
+        if gpus > 1 and not gpus.is_integer():
+            raise ValueError(f"num_gpu {gpus:g}: a fraction of a GPU is at most 1")
+        instances = whole(row, "num_inst", 1)
+        if instances <= 0:
+            raise ValueError("num_inst must be positive")
+        told = int(number(row, estimate)) if estimate else None
+        job = Job(
+            f"{int(job_id):012d}",
+            0,
+            max(1, int(number(row, "duration"))),
+            gpus_per_task=max(1, int(gpus)),
+            tasks=instances,
+            tenant=(row.get("user") or "").strip() or "default",
+            estimate=None if told is None else max(1, told),
+            cpu_milli_per_task=round(number(row, "num_cpu") * 1000) if (row.get("num_cpu") or "").strip() else 0,
+            gpu_milli=round(gpus * 1000) if gpus < 1 else 1000,
+        )
+        return int(job_id), number(row, "submit_time"), job
+
+    required = ["job_id", "submit_time", "duration", "num_gpu", *([estimate] if estimate else [])]
+    rows, skipped = read_rows(path, required, parse, skip_bad_rows=skip_bad_rows)
+    ids = [job_id for job_id, _, _ in rows]
+    if len(set(ids)) != len(ids):
+        raise InvalidSpec(f"{path}: job_id repeats; each job needs its own", file=str(path))
+    ranked = sorted(rows, key=lambda r: (r[1], r[0]))
+    if per_minute:
+        return TraceRead([_shift(job, k // per_minute * 60) for k, (_, _, job) in enumerate(ranked)], skipped)
+    return TraceRead([_shift(job, int(submit)) for _, submit, job in ranked], skipped)
 
 
 def _shift(job: Job, by: int) -> Job:

@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from neocloud.adapters.traces.jobs import TraceRead, read_gavel, read_muri, read_philly, synthetic
+from neocloud.adapters.traces.jobs import (
+    PAI_ESTIMATES,
+    TraceRead,
+    read_gavel,
+    read_muri,
+    read_pai,
+    read_philly,
+    synthetic,
+)
 from neocloud.adapters.traces.openb import read_pod_jobs
 from neocloud.core.errors import InvalidSpec, quoted
 
-FORMATS = ("muri", "tiresias", "philly", "gavel", "openb", "synthetic")
+FORMATS = ("muri", "tiresias", "philly", "gavel", "openb", "pai", "synthetic")
 
 
 def trace_path(where: str, traces: Path, confined: bool = False) -> Path:
@@ -29,7 +37,9 @@ def load_trace(
 ) -> TraceRead:
     """`muri:PATH` (ms), `tiresias:PATH` (s), `philly:PATH` (Pollux's philly.csv), `gavel:PATH` (an MSR
     trace; throughputs from simulation_throughputs.json in the folder above `traces/`), `openb:PATH` (an
-    openb pod list: GPU pods with milli-GPU, CPU and memory requests, from creation to deletion), or
+    openb pod list: GPU pods with milli-GPU, CPU and memory requests, from creation to deletion),
+    `pai:PATH[,estimate=user_dur|group_dur|group_gpu_dur][,per_minute=N]` (the Alibaba PAI 2020 simulator's
+    input: arrivals N a minute in submit order, 1,000 by default as it does; 0 for the real submit times), or
     `synthetic:N[,seed=S][,gpus=G][,load=L][,duration=SECONDS]`. `since`/`until` keep the jobs submitted
     between two dates: Philly's is the only format with dates."""
     kind, _, rest = spec.partition(":")
@@ -50,6 +60,10 @@ def load_trace(
             trace.parent / "simulation_throughputs.json",
         )
         return read_gavel(trace, table, skip_bad_rows=skip_bad_rows)
+    if kind == "pai":
+        where, _, settings = rest.partition(",")
+        estimate, per_minute = pai_options(settings, spec)
+        return read_pai(Path(where), estimate=estimate, per_minute=per_minute, skip_bad_rows=skip_bad_rows)
     if kind == "synthetic":
         count, *options = rest.split(",")
         try:
@@ -69,3 +83,21 @@ def load_trace(
         except ValueError as exc:
             raise InvalidSpec(f"bad synthetic trace {quoted(spec)}: {exc}") from None
     raise InvalidSpec(f"unknown trace format {quoted(kind)} in {quoted(spec)}; use one of {', '.join(FORMATS)}:PATH")
+
+
+def pai_options(options: str, spec: str) -> tuple[str | None, int]:
+    """A pai trace's options after its path (`estimate=COLUMN,per_minute=N`): (estimate, per_minute)."""
+    try:
+        settings = dict(o.split("=", 1) for o in options.split(",") if o)
+        unknown = set(settings) - {"estimate", "per_minute"}
+        if unknown:
+            raise ValueError(f"unknown options {sorted(unknown)}; known: estimate, per_minute")
+        per_minute = int(settings.get("per_minute", "1000"))
+    except ValueError as exc:
+        raise InvalidSpec(f"bad pai trace {quoted(spec)}: {exc}") from None
+    estimate = settings.get("estimate")
+    if estimate is not None and estimate not in PAI_ESTIMATES:
+        raise InvalidSpec(f"bad pai trace {quoted(spec)}: estimate is one of {', '.join(PAI_ESTIMATES)}")
+    if per_minute < 0:
+        raise InvalidSpec(f"bad pai trace {quoted(spec)}: per_minute is 0 (the real submit times) or positive")
+    return estimate, per_minute

@@ -11,6 +11,7 @@ from typing import Any
 from neocloud.core.engine.cluster import Capacity
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS, Placement
+from neocloud.core.engine.pooled import POOLED, PooledCluster, pooled_fit
 from neocloud.core.engine.scheduler import Scheduler
 from neocloud.core.engine.sharing import SHARING_PLACEMENTS, SharedCluster, sharing_placement
 from neocloud.core.errors import InvalidInput
@@ -29,8 +30,8 @@ class EngineConfig:
         """Refuse policy names the engine does not know (before any work is done)."""
         if self.ordering not in ORDERINGS:
             raise InvalidInput(f"unknown ordering policy {self.ordering!r}; known: {', '.join(ORDERINGS)}")
-        if self.placement not in PLACEMENTS and self.placement not in SHARING_PLACEMENTS:
-            known = ", ".join([*PLACEMENTS, *SHARING_PLACEMENTS])
+        if self.placement not in PLACEMENTS and self.placement not in SHARING_PLACEMENTS and self.placement != POOLED:
+            known = ", ".join(dict.fromkeys([*PLACEMENTS, *SHARING_PLACEMENTS, POOLED]))
             raise InvalidInput(f"unknown placement policy {self.placement!r}; known: {known}")
         return self
 
@@ -41,6 +42,10 @@ class EngineConfig:
         placement: Placement[Any]
         if isinstance(cluster, SharedCluster):
             placement = sharing_placement(self.placement, jobs)
+        elif isinstance(cluster, PooledCluster):
+            placement = pooled_fit  # no nodes to place on: the pool holds the gang or it waits
+        elif self.placement == POOLED:
+            raise InvalidInput(f"placement {POOLED!r} is for a pooled cluster (pooled:GPUS); this one has nodes")
         elif needy := next((j for j in jobs if j.shares_gpu or j.cpu_milli_per_task or j.memory_mib_per_task), None):
             raise InvalidInput(
                 f"job {needy.id} asks for {needy.gpu_milli} milli-GPU, {needy.cpu_milli_per_task} milli-CPU and "

@@ -6,7 +6,7 @@ Each policy is a sort key over job states at a time `now`, lowest first, ending 
 - preemptive: running jobs are re-ranked with waiting ones at every decision, and lose their GPUs to
   better-ranked jobs (SRTF, SRSF, Tiresias);
 - strict: a job that cannot start blocks the ones behind it (FIFO), unless the policy backfills (EASY);
-- otherwise greedy: every job that fits starts, in order (SJF, fair share).
+- otherwise greedy: every job that fits starts, in order (SJF, fair share, greedy FIFO).
 """
 
 from __future__ import annotations
@@ -68,6 +68,11 @@ ORDERINGS: dict[str, Ordering] = {
     o.name: o
     for o in (
         Ordering("fifo", fifo_key, strict=True, doc="first come, first served; the head blocks the queue"),
+        Ordering(
+            "fifo-greedy",
+            fifo_key,
+            doc="first come, first served, skipping jobs that do not fit (the Alibaba PAI 2020 simulator's FIFO)",
+        ),
         Ordering("sjf", sjf_key, doc="shortest job first by (oracle or estimated) duration; non-preemptive"),
         Ordering("srtf", srtf_key, preemptive=True, static=False, doc="shortest remaining time first"),
         Ordering("srsf", srsf_key, preemptive=True, static=False, doc="shortest remaining service (time x GPUs)"),

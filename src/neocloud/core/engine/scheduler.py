@@ -25,6 +25,7 @@ from neocloud.core.engine.cluster import Allocation, Capacity
 from neocloud.core.engine.ordering import Ordering
 from neocloud.core.engine.placement import Placement
 from neocloud.core.engine.state import JobState
+from neocloud.core.engine.waiting import ShapeQueue, Walk
 from neocloud.core.workload import MILLI, Job
 
 
@@ -95,20 +96,23 @@ class Scheduler(Generic[C]):
         self,
         now: int,
         cluster: C,
-        waiting: list[JobState],
+        waiting: list[JobState] | ShapeQueue,
         running: Iterable[JobState],
         usage: dict[str, int],
         spot_milli: int = 0,
     ) -> Decisions:
         """Decide at `now`. `waiting` must be in `sort_key` order for static orderings (others are ranked
-        here); `usage` (milli-GPUs running per tenant) is the caller's and is updated with the decisions; jobs in
-        `waiting` that are already running or finished are skipped, so callers may remove them lazily."""
+        here); for static orderings it may be a ShapeQueue, whose jobs a decision passes over by shape. `usage`
+        (milli-GPUs running per tenant) is the caller's and is updated with the decisions; jobs in `waiting`
+        that are already running or finished are skipped, so callers may remove them lazily."""
         r = _Round(now, cluster, usage, spot_milli)
-        waiting = [s for s in waiting if not s.running and s.finish is None] if not self.ordering.static else waiting
-        if self.ordering.preemptive:
-            waiting = self._preempt_for_rank(r, waiting, running)
-        elif not self.ordering.static:
-            waiting = self.rank(waiting, now, usage)
+        if not self.ordering.static:
+            assert not isinstance(waiting, ShapeQueue), "a dynamic ordering ranks its waiting jobs afresh"
+            waiting = [s for s in waiting if not s.running and s.finish is None]
+            if self.ordering.preemptive:
+                waiting = self._preempt_for_rank(r, waiting, running)
+            else:
+                waiting = self.rank(waiting, now, usage)
         if self.entitlements:
             preempted = {id(p) for p in r.decisions.preempt}
             still = (s for s in running if id(s) not in preempted)
@@ -165,11 +169,13 @@ class Scheduler(Generic[C]):
                 r.decisions.preempt.append(s)
         return [s for s in ranked if s.allocation is None and id(s) in deserving]
 
-    def _start(self, r: _Round[C], waiting: list[JobState], running: Iterable[JobState]) -> None:
+    def _start(self, r: _Round[C], waiting: list[JobState] | ShapeQueue, running: Iterable[JobState]) -> None:
         preempted = {id(s) for s in r.decisions.preempt}
         # Starting jobs only takes capacity away, so a shape that found no room finds none later in this
-        # decision: remembering it (r.no_room) saves placing thousands of waiting jobs one by one.
-        for index, s in enumerate(waiting):
+        # decision: remembering it (r.no_room) saves placing thousands of waiting jobs one by one, and a walk
+        # of a ShapeQueue passes over the rest of that shape without looking at them.
+        walk = waiting.walk() if isinstance(waiting, ShapeQueue) else None
+        for index, s in enumerate(walk or waiting):
             if s.running or s.finish is not None or not self._admitted(r, s):
                 continue
             allocation = self._place(r, s.job)
@@ -181,8 +187,18 @@ class Scheduler(Generic[C]):
                 self._started(r, s, allocation)
             elif self.ordering.strict:
                 if self.ordering.backfill:
-                    self._backfill(r, s, waiting[index + 1 :], running)
+                    rest = walk if walk is not None else waiting[index + 1 :]  # type: ignore[index]
+                    self._backfill(r, s, rest, running, walk)
                 return
+            elif walk is not None:
+                self._pass_shape(r, s, walk)
+
+    @staticmethod
+    def _pass_shape(r: _Round[C], s: JobState, walk: Walk) -> None:
+        """After `s` found no room: pass over the rest of its shape, unless a later job of the shape might still
+        take GPUs back from spot work (then `no_room` may be cleared within this decision)."""
+        if not r.spot_milli:
+            walk.skip(s.job.resources)
 
     def _place(self, r: _Round[C], job: Job) -> Allocation | None:
         if job.resources in r.no_room:
@@ -219,9 +235,18 @@ class Scheduler(Generic[C]):
             r.cluster.take(victim.allocation)
         return None
 
-    def _backfill(self, r: _Round[C], head: JobState, rest: list[JobState], running: Iterable[JobState]) -> None:
+    def _backfill(
+        self,
+        r: _Round[C],
+        head: JobState,
+        rest: Iterable[JobState],
+        running: Iterable[JobState],
+        walk: Walk | None = None,
+    ) -> None:
         """EASY: reserve the earliest time the head can start (from running jobs' estimated ends), then start
-        later jobs that fit now and either end before it or use only GPUs the head will not need."""
+        later jobs that fit now and either end before it or use only GPUs the head will not need. `rest` is
+        `walk` when the queue is a ShapeQueue: a shape that finds no room is passed over (no spot work is
+        taken back here, so no room stays no room)."""
         now = r.now
 
         def estimate(s: JobState) -> int:
@@ -246,6 +271,8 @@ class Scheduler(Generic[C]):
                 continue
             allocation = self._place(r, s.job)
             if allocation is None:
+                if walk is not None:
+                    walk.skip(s.job.resources)
                 continue
             self._started(r, s, allocation)
             if not ends_in_time:
