@@ -195,8 +195,8 @@ class Scheduler(Generic[C]):
 
     @staticmethod
     def _pass_shape(r: _Round[C], s: JobState, walk: Walk) -> None:
-        """After `s` found no room: pass over the rest of its shape, unless a later job of the shape might still
-        take GPUs back from spot work (then `no_room` may be cleared within this decision)."""
+        """After `s` found no room: pass over the rest of its shape, unless running spot work may still be taken
+        back in this decision (that makes room again, and clears `no_room`)."""
         if not r.spot_milli:
             walk.skip(s.job.resources)
 
