@@ -98,6 +98,7 @@ def test_a_job_bigger_than_the_pool_is_set_aside(tmp_path: Path) -> None:
         ("ann,4,1,10,0,0,1,1,1,1,x", "num_inst must be positive"),
         ("ann,4,1,-5,0,1,1,1,1,1,x", "column 'duration'"),
         ("ann,4,1,10,0,1,1,1,1,1", "expected 11 fields"),
+        ("ann,4,1,1e300,0,1,1,1,1,1,x", "times and durations are at most 253,402,300,800 s"),  # once hung a replay
     ],
 )
 def test_a_bad_row_names_its_line_or_is_counted(tmp_path: Path, row: str, why: str) -> None:

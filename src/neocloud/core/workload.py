@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from neocloud.core.bounds import MAX_TIME
 from neocloud.core.errors import InvalidInput
 
 MILLI = 1000  # milli-GPUs in one GPU
@@ -64,6 +65,9 @@ class Job:
             raise InvalidInput(f"job {self.id}: duration must be positive, got {self.duration}", job=self.id)
         if self.submit < 0 or self.restart_overhead < 0:
             raise InvalidInput(f"job {self.id}: submit time and restart overhead cannot be negative", job=self.id)
+        if max(self.submit, self.duration, self.restart_overhead, self.estimate or 0) > MAX_TIME:
+            # Clocks run in whole seconds to the year 10000; longer times are mistakes, and would overflow them.
+            raise InvalidInput(f"job {self.id}: times and durations are at most {MAX_TIME:,} s", job=self.id)
         if self.cpu_milli_per_task < 0 or self.memory_mib_per_task < 0:
             raise InvalidInput(f"job {self.id}: CPUs and memory per task cannot be negative", job=self.id)
         if not 0 < self.gpu_milli <= MILLI:

@@ -23,7 +23,6 @@ from neocloud.core.workload import Job
 from neocloud.sim.metrics import SimResult, summarize
 
 COMPLETE, WAKE = 0, 1
-NEVER = 1 << 62
 
 
 class _Queue:
@@ -87,9 +86,11 @@ class _Replay:
         unschedulable: list[JobState] = []
         timeline = array("q", (0, 0, 0))  # (time, milli-GPUs busy, free ones stranded), flat: 24 bytes a change
         while nxt < len(states) or events:
-            now = self.now = min(
-                states[nxt].job.submit if nxt < len(states) else NEVER, events[0][0] if events else NEVER
-            )
+            # The next arrival or the next event, whichever comes first (no sentinel: any time is a time).
+            if events and (nxt == len(states) or events[0][0] < states[nxt].job.submit):
+                now = self.now = events[0][0]
+            else:
+                now = self.now = states[nxt].job.submit
             while events and events[0][0] == now:
                 _, kind, _, epoch, s = heapq.heappop(events)
                 if s.epoch != epoch or kind == WAKE:

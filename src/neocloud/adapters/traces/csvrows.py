@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from neocloud.core.errors import InvalidSpec, quoted
+from neocloud.core.errors import InvalidInput, InvalidSpec, quoted
 
 T = TypeVar("T")
 Row = dict[str, str]
@@ -37,7 +37,7 @@ def read_rows(
                 if None in row or any(v is None for v in row.values()):
                     raise ValueError(f"expected {len(reader.fieldnames or [])} fields")
                 item = parse(row, line)
-            except ValueError as exc:
+            except (ValueError, InvalidInput) as exc:  # a bad value, or a job the values make no sense for
                 if not skip_bad_rows:
                     raise InvalidSpec(f"{path}:{line}: {exc}", file=str(path), line=line) from None
                 skipped.append((line, str(exc)))

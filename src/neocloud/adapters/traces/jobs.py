@@ -98,8 +98,9 @@ def read_pai(
     if per_minute < 0:
         raise InvalidSpec(f"arrivals per minute must be 0 (the real submit times) or positive, got {per_minute}")
 
-    def whole(row: Row, column: str, default: int) -> int:
-        return int(number(row, column)) if (row.get(column) or "").strip() else default
+    def optional(row: Row, column: str, default: float) -> float:
+        """An optional column's number; missing or empty: `default`."""
+        return number(row, column) if (row.get(column) or "").strip() else default
 
     def parse(row: Row, line: int) -> tuple[int, float, Job]:
         job_id = row["job_id"].strip()
@@ -110,7 +111,7 @@ def read_pai(
             raise ValueError("num_gpu is 0: a CPU-only job, which a GPU simulation does not run")
         if gpus > 1 and not gpus.is_integer():
             raise ValueError(f"num_gpu {gpus:g}: a fraction of a GPU is at most 1")
-        instances = whole(row, "num_inst", 1)
+        instances = int(optional(row, "num_inst", 1))
         if instances <= 0:
             raise ValueError("num_inst must be positive")
         told = int(number(row, estimate)) if estimate else None
@@ -122,7 +123,7 @@ def read_pai(
             tasks=instances,
             tenant=(row.get("user") or "").strip() or "default",
             estimate=None if told is None else max(1, told),
-            cpu_milli_per_task=round(number(row, "num_cpu") * 1000) if (row.get("num_cpu") or "").strip() else 0,
+            cpu_milli_per_task=round(optional(row, "num_cpu", 0) * 1000),
             gpu_milli=round(gpus * 1000) if gpus < 1 else 1000,
         )
         return int(job_id), number(row, "submit_time"), job

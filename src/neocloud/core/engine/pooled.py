@@ -31,7 +31,10 @@ class PooledCluster:
     def take(self, allocation: Allocation) -> None:
         (gpus, cpus), *_ = allocation
         if gpus > self.free_milli or (self.cpu_milli is not None and cpus > self.free_cpu_milli):
-            raise InvalidInput(f"the pool has {self.free_milli} milli-GPUs free, not {gpus}")
+            free = f"{self.free_milli} milli-GPUs" + (
+                f" and {self.free_cpu_milli} milli-CPUs" if self.cpu_milli else ""
+            )
+            raise InvalidInput(f"the pool has {free} free, not {gpus} and {cpus}")
         self.free_milli -= gpus
         self.free_cpu_milli -= cpus if self.cpu_milli is not None else 0
 
