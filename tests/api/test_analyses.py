@@ -91,6 +91,8 @@ def test_a_comparison_of_the_pai_simulators_rules_on_a_pooled_cluster(store: boo
         ({**body, "trace": "pai:pai.csv,speed=2"}, "unknown options"),
         ({**body, "trace": "pai:pai.csv,estimate=duration"}, "estimate is one of"),
         ({**body, "trace": "pai:../pai.csv,per_minute=0"}, "outside the traces folder"),
+        ({**body, "trace": "muri:pai.csv,overhead=yes"}, "overhead is muri or none"),
+        ({**body, "trace": "philly:pai.csv,overhead=muri"}, "is not a file"),
         ({**body, "fleet": "pooled:300000"}, "1 to 200,000 GPUs"),
         ({**body, "placements": ["bestfit"]}, "unknown placement bestfit"),
         ({**body, "fleet": "uniform:2x8"}, "unknown placement pooled"),

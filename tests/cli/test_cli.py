@@ -360,6 +360,9 @@ def test_simulate_the_pai_simulators_input_with_its_estimates_on_a_pooled_cluste
         (["--fleet", "pooled:8,gpus=2"], "invalid_spec"),
         (["--trace", f"pai:{trace},estimate=nope"], "invalid_spec"),
         (["--fleet", "uniform:1x8", "--placements", "pooled"], "invalid_input"),
+        (["--policies", "tiresias", "--queues", "7200,3250"], "invalid_input"),
+        (["--policies", "tiresias", "--queues", "a,b"], "invalid_input"),
+        (["--policies", "tiresias", "--starvation", "nan"], "invalid_input"),
     ]:
         bad = CliRunner().invoke(app, [*args, *extra, "--json"])
         assert bad.exit_code == 1, bad.output

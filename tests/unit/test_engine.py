@@ -250,7 +250,7 @@ def test_bad_trace_rows_name_the_line_or_are_counted(tmp_path: Path) -> None:
     with pytest.raises(InvalidSpec, match=r"trace.csv:3: column 'num_gpu' is not a number: 'two'"):
         read_muri(bad)
     read = read_muri(bad, skip_bad_rows=True)
-    assert [j.id for j in read.jobs] == ["j1", "j4"]
+    assert [j.id for j in read.jobs] == ["j1", "j4"]  # ids as wide as the widest, zero-padded
     assert [line for line, _ in read.skipped] == [3, 4]
     bad.write_text("job,gpus\n")
     with pytest.raises(InvalidSpec, match="missing columns"):

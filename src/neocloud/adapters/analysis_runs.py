@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neocloud.adapters.traces.loader import FORMATS, pai_options, trace_path
+from neocloud.adapters.traces.loader import FORMATS, OPTIONS, trace_options, trace_path
 from neocloud.app import analyses
 from neocloud.app.ports import UnitOfWork
 from neocloud.app.records import Analysis
@@ -74,8 +74,7 @@ def check_comparison(
         path, options = _file_and_options(kind, where)
         if not trace_path(path, traces, confined=True).is_file():
             raise InvalidSpec(f"trace {quoted(path)} is not a file in the traces folder", field="trace")
-        if kind == "pai":
-            pai_options(options, trace)
+        trace_options(kind, options, trace)
     pooled = _check_fleet(fleet)
     placing = [POOLED] if pooled else list(PLACEMENTS)
     for names, known, what in ((policies, list(ORDERINGS), "ordering"), (placements, placing, "placement")):
@@ -92,8 +91,8 @@ def check_comparison(
 
 
 def _file_and_options(kind: str, where: str) -> tuple[str, str]:
-    """A trace spec's file, and the options after it (only pai traces have them)."""
-    path, _, options = where.partition(",") if kind == "pai" else (where, "", "")
+    """A trace spec's file, and the options after it (for formats that have them)."""
+    path, _, options = where.partition(",") if kind in OPTIONS else (where, "", "")
     return path, options
 
 

@@ -39,6 +39,16 @@ Speedup = Annotated[
 ]
 PLACEMENT_HELP = "Placement policy (`neocloud simulate policies` lists them)."
 SkipBad = Annotated[bool, typer.Option(help="Count and report malformed rows instead of stopping at the first.")]
+Queues = Annotated[
+    str,
+    typer.Option(help="Tiresias: queue thresholds in GPU-seconds, rising, comma-separated (N thresholds, N+1 queues)."),
+]
+Starvation = Annotated[
+    float,
+    typer.Option(
+        help="Tiresias: a job that waits this many times as long as it ran goes back to the top queue; 0 never."
+    ),
+]
 
 COLUMNS = [
     "policy",
@@ -90,6 +100,17 @@ def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> "tuple[list[
         start = min((j.submit for j in jobs), default=0)
         jobs = [replace(j, submit=start + int((j.submit - start) / speedup)) for j in jobs]
     return jobs, len(read.skipped)
+
+
+def _config(policy: str, placement: str, seed: int, queues: str, starvation: float) -> "EngineConfig":
+    from neocloud.core.engine.config import EngineConfig
+    from neocloud.core.engine.tiresias import Tiresias
+
+    try:
+        thresholds = tuple(int(q) for q in queues.split(","))
+    except ValueError:
+        raise InvalidInput(f"--queues takes whole GPU-seconds, comma-separated, got {queues!r}") from None
+    return EngineConfig(policy, placement, seed, tiresias=Tiresias(thresholds, starvation))
 
 
 def _run(jobs: "list[Job]", fleet: str, config: "EngineConfig", quiet: bool) -> "SimResult":
@@ -171,6 +192,8 @@ def simulate_one(
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write metrics as CSV here.")] = None,
     skip_bad_rows: SkipBad = False,
     timeline: Annotated[bool, typer.Option(help="With --json: GPU allocation after every change.")] = False,
+    queues: Queues = "3250,7200",
+    starvation: Starvation = 0.0,
     json: Json = False,
 ) -> None:
     """Replay a trace with one ordering and placement policy."""
@@ -179,12 +202,12 @@ def simulate_one(
     with reported(json):
         if not trace:
             raise InvalidInput("give --trace FORMAT:PATH")
-        from neocloud.core.engine.config import EngineConfig
         from neocloud.core.engine.ordering import ORDERINGS
 
         parse_names(policy, ORDERINGS, "ordering policy")
+        config = _config(policy, placement, seed, queues, starvation)
         jobs, skipped = _load(trace, skip_bad_rows, speedup)
-        result = _run(jobs, fleet, EngineConfig(policy, placement, seed), json)
+        result = _run(jobs, fleet, config, json)
         _report([result], json, csv_out, skipped, timeline)
 
 
@@ -198,17 +221,19 @@ def simulate_compare(
     speedup: Speedup = 1.0,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write metrics as CSV here.")] = None,
     skip_bad_rows: SkipBad = False,
+    queues: Queues = "3250,7200",
+    starvation: Starvation = 0.0,
     json: Json = False,
 ) -> None:
     """Several ordering and placement policies side by side on the same trace, cluster and seed."""
     with reported(json):
-        from neocloud.core.engine.config import EngineConfig
         from neocloud.core.engine.ordering import ORDERINGS
 
         names = parse_names(policies, ORDERINGS, "ordering policy")
         places = [p.strip() for p in placements.split(",") if p.strip()]
+        configs = [_config(name, place, seed, queues, starvation) for name in names for place in places]
         jobs, skipped = _load(trace, skip_bad_rows, speedup)
-        results = [_run(jobs, fleet, EngineConfig(name, place, seed), json) for name in names for place in places]
+        results = [_run(jobs, fleet, config, json) for config in configs]
         _report(results, json, csv_out, skipped, False)
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from neocloud.core.engine.cluster import Capacity, Cluster
 from neocloud.core.engine.config import EngineConfig
-from neocloud.core.engine.ordering import TIRESIAS_THRESHOLDS, tiresias_queue
 from neocloud.core.engine.scheduler import Scheduler, apply_decisions
 from neocloud.core.engine.state import JobState
 from neocloud.core.engine.waiting import ShapeQueue
@@ -71,7 +70,7 @@ class _Replay:
     def __init__(self, jobs: Sequence[Job], cluster: Capacity, config: EngineConfig, on_run: RunCallback | None):
         self.cluster, self.config, self.on_run = cluster, config, on_run
         self.scheduler = config.scheduler(cluster, jobs)
-        self.tiresias = self.scheduler.ordering.name == "tiresias"
+        self.wake = self.scheduler.ordering.wake  # when a job's rank changes between events (Tiresias)
         self.states = [JobState.of(j) for j in sorted(jobs, key=lambda j: (j.submit, j.id))]
         # (time, kind, seq, epoch, job): seq is unique, so tuples never compare the jobs
         self.events: list[tuple[int, int, int, int, JobState]] = []
@@ -93,8 +92,12 @@ class _Replay:
                 now = self.now = states[nxt].job.submit
             while events and events[0][0] == now:
                 _, kind, _, epoch, s = heapq.heappop(events)
-                if s.epoch != epoch or kind == WAKE:
-                    continue  # stale (stopped or restarted since), or only a reason to decide again
+                if s.epoch != epoch:
+                    continue  # stale: stopped or restarted since
+                if kind == WAKE:  # only a reason to decide again; a running job may change rank again later
+                    if s.running and self.wake is not None:
+                        self._wake_at(self.wake(s, now), s)
+                    continue
                 if self.on_run is not None and s.started is not None:
                     self.on_run(s.job, s.started, now, False)
                 cluster.release(s.stop(now, finished=True))
@@ -114,6 +117,9 @@ class _Replay:
                     now, cluster, queue.jobs, self.running.values(), usage, self.spot_milli
                 )
                 apply_decisions(decisions, now, self._stopped, self._started)
+                if self.wake is not None:  # a preempted job may be promoted after waiting long enough
+                    for s in decisions.preempt:
+                        self._wake_at(self.wake(s, now), s)
                 if decisions.start or decisions.preempt:
                     queue.remove_started([s for s, _ in decisions.start])
                     if isinstance(queue.jobs, list):  # a static queue took its preempted jobs back in _stopped
@@ -140,11 +146,14 @@ class _Replay:
         self.spot_milli += s.job.milli if s.spot else 0
         self.seq += 1
         heapq.heappush(self.events, (self.now + s.remaining, COMPLETE, self.seq, s.epoch, s))
-        if self.tiresias and tiresias_queue(s.attained) < len(TIRESIAS_THRESHOLDS):
-            threshold = TIRESIAS_THRESHOLDS[tiresias_queue(s.attained)]
-            self.seq += 1  # wake up when it falls to the next queue: the ranking changes then
-            wake = self.now + -(-(threshold - s.attained) // s.job.gpus)
-            heapq.heappush(self.events, (wake, WAKE, self.seq, s.epoch, s))
+        if self.wake is not None:
+            self._wake_at(self.wake(s, self.now), s)
+
+    def _wake_at(self, when: int | None, s: JobState) -> None:
+        """Decide again at `when` (a fall to the next queue, a promotion): the ranking changes then."""
+        if when is not None:
+            self.seq += 1
+            heapq.heappush(self.events, (when, WAKE, self.seq, s.epoch, s))
 
 
 def simulate_partitioned(

@@ -31,25 +31,59 @@ def _read(path: Path, required: list[str], parse: Callable[[Row, int], Job | Non
     return TraceRead(jobs, skipped)
 
 
-def read_muri(path: Path, *, millis: bool = True, skip_bad_rows: bool = False) -> TraceRead:
+# The Muri simulator's run-time model (Muri artifact, simulator/jobs.py and run_sim.py `overhead_dict`): each
+# iteration takes 1.015 times its traced time, and each start of a job costs seconds by model and GPU count
+# (10 for a model it does not list). GPU counts between those listed take the next listed count up.
+MURI_SLOWDOWN = 1.015
+MURI_START_OVERHEAD: dict[int, dict[str, int]] = {
+    1: {"vgg16": 7, "vgg19": 7, "resnet18": 4, "shufflenet_v2_x1_0": 4, "bert": 10, "gpt2": 10, "a2c": 38, "dqn": 5},
+    2: {"vgg16": 7, "vgg19": 7, "resnet18": 5, "shufflenet_v2_x1_0": 4, "bert": 10, "gpt2": 10, "a2c": 39, "dqn": 5},
+    4: {"vgg16": 8, "vgg19": 8, "resnet18": 5, "shufflenet_v2_x1_0": 5, "bert": 10, "gpt2": 10, "a2c": 39, "dqn": 6},
+    8: {"vgg16": 9, "vgg19": 9, "resnet18": 7, "shufflenet_v2_x1_0": 5, "bert": 10, "gpt2": 10, "a2c": 46, "dqn": 6},
+    16: {"vgg16": 9, "vgg19": 10, "resnet18": 7, "shufflenet_v2_x1_0": 7, "bert": 10, "gpt2": 10, "a2c": 46, "dqn": 8},
+    32: {"vgg16": 10, "vgg19": 10, "resnet18": 7, "shufflenet_v2_x1_0": 8, "bert": 10, "gpt2": 10, "a2c": 46, "dqn": 8},
+}
+MURI_OTHER_MODEL = 10
+
+
+def muri_start_overhead(model: str, gpus: int) -> int:
+    listed = next((n for n in sorted(MURI_START_OVERHEAD) if n >= gpus), max(MURI_START_OVERHEAD))
+    return MURI_START_OVERHEAD[listed].get(model, MURI_OTHER_MODEL)
+
+
+def read_muri(path: Path, *, millis: bool = True, overhead: bool = False, skip_bad_rows: bool = False) -> TraceRead:
     """Muri's extended Tiresias format (job_id,num_gpu,submit_time,...,duration,...). Muri's traces give
-    times in milliseconds; Tiresias's own sample gives seconds (millis=False)."""
+    times in milliseconds; Tiresias's own sample gives seconds (millis=False). With `overhead`, the Muri
+    simulator's run-time model: run time is iterations x iteration_time (or duration) x 1.015, and every start
+    (the first, and each restart after a preemption) costs the start overhead of the job's model and GPUs.
+    Job ids are zero-padded so that they sort as the trace's numbers (the order of jobs submitted together)."""
     scale = 1000 if millis else 1
 
     def parse(row: Row, line: int) -> Job:
+        job_id = row["job_id"].strip()
+        if not job_id.isdigit() or len(job_id) > 12:
+            raise ValueError(f"job_id {quoted(job_id)} is not a whole number of at most 12 digits")
         gpus = int(number(row, "num_gpu"))
         if gpus <= 0:
             raise ValueError("num_gpu must be positive")
-        duration = max(1, math.ceil(number(row, "duration") / scale))
+        run = number(row, "duration") / scale
+        start = 0
+        if overhead:
+            timed = (row.get("iterations") or "").strip() and (row.get("iteration_time") or "").strip()
+            run = (number(row, "iterations") * number(row, "iteration_time") / scale if timed else run) * MURI_SLOWDOWN
+            start = muri_start_overhead((row.get("model_name") or "").strip(), gpus)
         return Job(
-            f"j{row['job_id'].strip()}",
+            str(int(job_id)),
             int(number(row, "submit_time") // scale),
-            duration,
+            max(1, math.ceil(run)) + start,
             gpus_per_task=1,
             tasks=gpus,
+            restart_overhead=start,
         )
 
-    return _read(path, ["job_id", "num_gpu", "submit_time", "duration"], parse, skip_bad_rows)
+    read = _read(path, ["job_id", "num_gpu", "submit_time", "duration"], parse, skip_bad_rows)
+    width = max((len(j.id) for j in read.jobs), default=1)
+    return TraceRead([replace(j, id=f"j{j.id:0>{width}}") for j in read.jobs], read.skipped)
 
 
 PHILLY_EPOCH = datetime(2017, 10, 1, tzinfo=UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from neocloud.adapters.traces.jobs import (
     PAI_ESTIMATES,
@@ -18,6 +19,7 @@ from neocloud.adapters.traces.openb import read_pod_jobs
 from neocloud.core.errors import InvalidSpec, quoted
 
 FORMATS = ("muri", "tiresias", "philly", "gavel", "openb", "pai", "synthetic")
+OPTIONS = {"pai": ("estimate", "per_minute"), "muri": ("overhead",), "tiresias": ("overhead",)}  # after the path
 
 
 def trace_path(where: str, traces: Path, confined: bool = False) -> Path:
@@ -38,6 +40,8 @@ def load_trace(
     """`muri:PATH` (ms), `tiresias:PATH` (s), `philly:PATH` (Pollux's philly.csv), `gavel:PATH` (an MSR
     trace; throughputs from simulation_throughputs.json in the folder above `traces/`), `openb:PATH` (an
     openb pod list: GPU pods with milli-GPU, CPU and memory requests, from creation to deletion),
+    `muri:PATH,overhead=muri` and `tiresias:PATH,overhead=muri` (the Muri simulator's run-time model: iteration
+    time x 1.015, and a start overhead by model and GPUs),
     `pai:PATH[,estimate=user_dur|group_dur|group_gpu_dur][,per_minute=N]` (the Alibaba PAI 2020 simulator's
     input: arrivals N a minute in submit order, 1,000 by default as it does; 0 for the real submit times), or
     `synthetic:N[,seed=S][,gpus=G][,load=L][,duration=SECONDS]`. `since`/`until` keep the jobs submitted
@@ -45,10 +49,10 @@ def load_trace(
     kind, _, rest = spec.partition(":")
     if (since or until) and kind != "philly":
         raise InvalidSpec(f"since/until select dates in a philly trace; a {kind} trace has none ({quoted(spec)})")
-    if kind == "muri":
-        return read_muri(Path(rest), skip_bad_rows=skip_bad_rows)
-    if kind == "tiresias":
-        return read_muri(Path(rest), millis=False, skip_bad_rows=skip_bad_rows)
+    if kind in ("muri", "tiresias"):
+        where, _, settings = rest.partition(",")
+        overhead = trace_options(kind, settings, spec)["overhead"]
+        return read_muri(Path(where), millis=kind == "muri", overhead=overhead, skip_bad_rows=skip_bad_rows)
     if kind == "philly":
         return read_philly(Path(rest), since=since, until=until, skip_bad_rows=skip_bad_rows)
     if kind == "openb":
@@ -62,8 +66,7 @@ def load_trace(
         return read_gavel(trace, table, skip_bad_rows=skip_bad_rows)
     if kind == "pai":
         where, _, settings = rest.partition(",")
-        estimate, per_minute = pai_options(settings, spec)
-        return read_pai(Path(where), estimate=estimate, per_minute=per_minute, skip_bad_rows=skip_bad_rows)
+        return read_pai(Path(where), **trace_options(kind, settings, spec), skip_bad_rows=skip_bad_rows)
     if kind == "synthetic":
         count, *options = rest.split(",")
         try:
@@ -85,19 +88,27 @@ def load_trace(
     raise InvalidSpec(f"unknown trace format {quoted(kind)} in {quoted(spec)}; use one of {', '.join(FORMATS)}:PATH")
 
 
-def pai_options(options: str, spec: str) -> tuple[str | None, int]:
-    """A pai trace's options after its path (`estimate=COLUMN,per_minute=N`): (estimate, per_minute)."""
+def trace_options(kind: str, options: str, spec: str) -> dict[str, Any]:
+    """A trace's options after its path (`NAME=VALUE,...`), checked, as its reader's keyword arguments:
+    pai `estimate=COLUMN,per_minute=N`; muri and tiresias `overhead=muri|none`."""
+    known = OPTIONS.get(kind, ())
     try:
         settings = dict(o.split("=", 1) for o in options.split(",") if o)
-        unknown = set(settings) - {"estimate", "per_minute"}
-        if unknown:
-            raise ValueError(f"unknown options {sorted(unknown)}; known: estimate, per_minute")
-        per_minute = int(settings.get("per_minute", "1000"))
-    except ValueError as exc:
-        raise InvalidSpec(f"bad pai trace {quoted(spec)}: {exc}") from None
+    except ValueError:
+        raise InvalidSpec(f"bad {kind} trace {quoted(spec)}: options are NAME=VALUE, separated by commas") from None
+    unknown = set(settings) - set(known)
+    if unknown:
+        raise InvalidSpec(f"bad {kind} trace {quoted(spec)}: unknown options {sorted(unknown)}; known: "
+                          f"{', '.join(known) or 'none'}")  # fmt: skip
+    if kind != "pai":
+        overhead = settings.get("overhead", "none")
+        if overhead not in ("muri", "none"):
+            raise InvalidSpec(f"bad {kind} trace {quoted(spec)}: overhead is muri or none")
+        return {"overhead": overhead == "muri"}
     estimate = settings.get("estimate")
     if estimate is not None and estimate not in PAI_ESTIMATES:
         raise InvalidSpec(f"bad pai trace {quoted(spec)}: estimate is one of {', '.join(PAI_ESTIMATES)}")
-    if per_minute < 0:
+    per_minute = settings.get("per_minute", "1000")
+    if not per_minute.isdigit() or len(per_minute) > 9:
         raise InvalidSpec(f"bad pai trace {quoted(spec)}: per_minute is 0 (the real submit times) or positive")
-    return estimate, per_minute
+    return {"estimate": estimate, "per_minute": int(per_minute)}

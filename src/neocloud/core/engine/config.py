@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from neocloud.core.engine.cluster import Capacity
-from neocloud.core.engine.ordering import ORDERINGS
+from neocloud.core.engine.ordering import ORDERINGS, tiresias_ordering
 from neocloud.core.engine.placement import PLACEMENTS, Placement
 from neocloud.core.engine.pooled import POOLED, PooledCluster, pooled_fit
 from neocloud.core.engine.scheduler import Scheduler
 from neocloud.core.engine.sharing import SHARING_PLACEMENTS, SharedCluster, sharing_placement
+from neocloud.core.engine.tiresias import PUBLISHED, Tiresias
 from neocloud.core.errors import InvalidInput
 from neocloud.core.workload import Job
 
@@ -25,6 +26,7 @@ class EngineConfig:
     seed: int = 0  # of the placements' random choices
     quotas: Mapping[str, int] | None = None  # tenant -> max GPUs at once
     entitlements: Mapping[str, int] | None = None  # tenant -> GPUs its reservations hold (see Scheduler)
+    tiresias: Tiresias = PUBLISHED  # its queues and starvation rule, when the ordering is tiresias
 
     def check(self) -> EngineConfig:
         """Refuse policy names the engine does not know (before any work is done)."""
@@ -61,7 +63,7 @@ class EngineConfig:
                 "(a GPU-sharing policy: use a GPU-sharing fleet, openb:NODES.csv)"
             )
         return Scheduler(
-            ORDERINGS[self.ordering],
+            tiresias_ordering(self.tiresias) if self.ordering == "tiresias" else ORDERINGS[self.ordering],
             placement,
             random.Random(self.seed),
             dict(self.quotas or {}),

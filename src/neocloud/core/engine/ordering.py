@@ -15,9 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from neocloud.core.engine.state import JobState
+from neocloud.core.engine.tiresias import PUBLISHED, Tiresias
 
 SortKey = tuple[float, ...]
 KeyFn = Callable[[JobState, int, Mapping[str, int]], SortKey]
+# (job still waiting after a decision, now, its rank among them) -> (its lane, its promotion); see tiresias.py
+RequeueFn = Callable[[JobState, int, int], tuple[tuple[int, ...], tuple[int, int] | None]]
+WakeFn = Callable[[JobState, int], int | None]  # (job, now) -> when its key next changes by itself, if ever
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,8 @@ class Ordering:
     backfill: bool = False
     static: bool = True  # the key never changes while a job waits: queues can stay sorted
     doc: str = ""
+    requeued: RequeueFn | None = None  # jobs that wait on after a decision move in line (Tiresias)
+    wake: WakeFn | None = None  # decide again when a job's key changes between events (Tiresias)
 
 
 def fifo_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
@@ -47,21 +53,22 @@ def srsf_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
     return (s.remaining_at(now) * s.job.gpus, s.job.submit)
 
 
-TIRESIAS_THRESHOLDS = (3250,)  # GPU-seconds: 2 queues, as the Muri and Tiresias evaluations configure it
-
-
-def tiresias_queue(attained: int, thresholds: tuple[int, ...] = TIRESIAS_THRESHOLDS) -> int:
-    return sum(1 for t in thresholds if attained >= t)
-
-
-def tiresias_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
-    """Discretized 2D-LAS: the queue of the job's attained GPU-service, then FIFO within a queue."""
-    return (tiresias_queue(s.attained_at(now)), s.job.submit)
-
-
 def fair_share_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
     """DRF over one resource (GPUs): the tenant using the least goes first."""
     return (usage.get(s.job.tenant, 0), s.job.submit)
+
+
+def tiresias_ordering(policy: Tiresias) -> Ordering:
+    return Ordering(
+        "tiresias",
+        policy.key,
+        preemptive=True,
+        static=False,
+        doc="discretized 2D-LAS on attained GPU-seconds (3 queues at 3,250 and 7,200), in line within a queue; "
+        "needs no durations",
+        requeued=policy.requeued,
+        wake=policy.wake,
+    )
 
 
 ORDERINGS: dict[str, Ordering] = {
@@ -76,13 +83,7 @@ ORDERINGS: dict[str, Ordering] = {
         Ordering("sjf", sjf_key, doc="shortest job first by (oracle or estimated) duration; non-preemptive"),
         Ordering("srtf", srtf_key, preemptive=True, static=False, doc="shortest remaining time first"),
         Ordering("srsf", srsf_key, preemptive=True, static=False, doc="shortest remaining service (time x GPUs)"),
-        Ordering(
-            "tiresias",
-            tiresias_key,
-            preemptive=True,
-            static=False,
-            doc="discretized 2D-LAS on attained GPU-seconds; needs no durations",
-        ),
+        tiresias_ordering(PUBLISHED),
         Ordering("fair", fair_share_key, static=False, doc="fair share across tenants (DRF on GPUs)"),
         Ordering("easy", fifo_key, strict=True, backfill=True, doc="FIFO with EASY backfilling on estimates"),
     )

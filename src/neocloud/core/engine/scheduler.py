@@ -33,6 +33,8 @@ from neocloud.core.workload import MILLI, Job
 class Decisions:
     preempt: list[JobState] = field(default_factory=list)
     start: list[tuple[JobState, Allocation]] = field(default_factory=list)
+    # jobs waiting on, with their new place in line and promotion (orderings that keep one: Tiresias)
+    requeue: list[tuple[JobState, tuple[int, ...], tuple[int, int] | None]] = field(default_factory=list)
 
 
 def apply_decisions(
@@ -53,6 +55,8 @@ def apply_decisions(
     for s, allocation in decisions.start:
         s.start(now, allocation)
         started(s)
+    for s, lane, promoted in decisions.requeue:
+        s.lane, s.promoted = lane, promoted
 
 
 C = TypeVar("C", bound=Capacity)
@@ -70,6 +74,7 @@ class _Round(Generic[C]):
     decisions: Decisions = field(default_factory=Decisions)
     entitled: _Entitled | None = None
     no_room: set[tuple[object, ...]] = field(default_factory=set)
+    ranked: list[JobState] = field(default_factory=list)  # a preemptive ordering's ranking of this decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +123,18 @@ class Scheduler(Generic[C]):
             still = (s for s in running if id(s) not in preempted)
             r.entitled = _Entitled.of(self.entitlements, cluster.total_milli, still)
         self._start(r, waiting, running)
+        if self.ordering.requeued is not None:
+            self._requeue(r)
         return r.decisions
+
+    def _requeue(self, r: _Round[C]) -> None:
+        """Jobs that wait on after this decision (never started, or preempted now) go to the back of their
+        queue in rank order, behind the ones running (Tiresias's discipline)."""
+        assert self.ordering.requeued is not None
+        started = {id(s) for s, _ in r.decisions.start}
+        preempted = {id(s) for s in r.decisions.preempt}
+        waiting = (s for s in r.ranked if (s.allocation is None and id(s) not in started) or id(s) in preempted)
+        r.decisions.requeue = [(s, *self.ordering.requeued(s, r.now, i)) for i, s in enumerate(waiting)]
 
     def _admitted(self, r: _Round[C], s: JobState) -> bool:
         """Within the tenant's quota and, when entitlements are given, within its holds or the capacity
@@ -141,9 +157,10 @@ class Scheduler(Generic[C]):
         """Pick the jobs that deserve GPUs now; stop running jobs that do not. Returns the waiting ones
         that should start, in rank order."""
         if not self.quotas and sum([s.job.milli for s in waiting]) <= r.cluster.free_milli:
-            return self.rank(waiting, r.now, r.usage)  # everyone fits: no one to preempt, rank only the waiting
+            r.ranked = self.rank(waiting, r.now, r.usage)  # everyone fits: no one to preempt, rank only the waiting
+            return r.ranked
         running = list(running)
-        ranked = self.rank([*running, *waiting], r.now, r.usage)
+        ranked = r.ranked = self.rank([*running, *waiting], r.now, r.usage)
         pinned = [s for s in running if not s.job.preemptible]  # they keep their GPUs whatever their rank
         budget = r.cluster.total_milli - sum(s.job.milli for s in pinned)
         granted: dict[str, int] = defaultdict(int)

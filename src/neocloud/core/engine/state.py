@@ -20,6 +20,8 @@ class JobState:
     preemptions: int = 0
     epoch: int = 0  # bumped at every start and stop, so stale completion events can be told apart
     queue_key: tuple[object, ...] = ()  # where a static ordering queues it (set when it starts waiting)
+    lane: tuple[int, ...] | None = None  # Tiresias: its place in line, set when it waits on after a decision
+    promoted: tuple[int, int] | None = None  # Tiresias: GPU-seconds run and seconds waited at its last promotion
     spot: bool = field(init=False)  # the job's class is fixed; read at every decision
 
     def __post_init__(self) -> None:

@@ -1,0 +1,114 @@
+"""Tiresias: discretised two-dimensional least-attained-service (2D-LAS), by its published rules.
+
+A job's attained service is its GPUs x the time it has run (GPU-seconds). Queues are bands of attained service
+(by default below 3,250, to 7,200, and above: the Tiresias and Muri simulators' `queue_limit`); a job falls to
+the next queue when it crosses a threshold. Lower queues wait for higher ones. Within a queue, jobs keep a
+place in line: a newcomer, a job that has just fallen into the queue, and every job still waiting after a
+decision go to the back in their order, so running jobs stay ahead of the ones that wait (the Muri artifact's
+`dlas-gpu`, `run_sim.py`). Optionally, against starvation, a job that has run and then waited in a lower queue
+`starvation` times as long as it ran since it last entered the top queue goes back to the top queue.
+
+A job's place is a *lane*: (queue, time, phase, index), compared as a tuple. Phases order what happens at one
+instant as the published simulator does it: arrivals (0), falls and promotions (1), then the requeue after the
+decision (2, index = rank among those still waiting). The engine records each waiting job's new lane after a
+decision (`Decisions.requeue`); falls and promotions in between are derived from the job's progress, so
+nothing else needs to be told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from neocloud.core.engine.state import JobState
+from neocloud.core.errors import InvalidInput
+
+Lane = tuple[int, ...]  # (queue, time, phase, index)
+ARRIVED, MOVED, REQUEUED = 0, 1, 2
+
+TIRESIAS_THRESHOLDS = (3250, 7200)  # GPU-seconds; source: Muri artifact simulator/jobs.py, queue_limit (3 queues)
+
+
+@dataclass(frozen=True, slots=True)
+class Tiresias:
+    """Its queues and starvation rule (the defaults: the published simulators' settings)."""
+
+    thresholds: tuple[int, ...] = TIRESIAS_THRESHOLDS  # GPU-seconds, rising: len + 1 queues
+    starvation: float = 0.0  # promote after waiting this many times the run since the top queue; 0 = never
+
+    def __post_init__(self) -> None:
+        if (
+            not self.thresholds
+            or any(t <= 0 for t in self.thresholds)
+            or list(self.thresholds) != sorted(set(self.thresholds))
+        ):
+            raise InvalidInput(f"Tiresias thresholds must be positive GPU-seconds, rising: {self.thresholds}")
+        if not 0 <= self.starvation <= 1e6:
+            raise InvalidInput(f"Tiresias starvation factor must be 0 (off) to 1e6, got {self.starvation}")
+
+    def queue(self, served: int) -> int:
+        return sum(1 for t in self.thresholds if served >= t)
+
+    def _served(self, s: JobState, now: int) -> int:
+        """GPU-seconds since the job last entered the top queue."""
+        return s.attained_at(now) - (s.promoted[0] if s.promoted else 0)
+
+    @staticmethod
+    def _waited(s: JobState, now: int) -> int:
+        """Seconds a waiting job has waited since its first start, less what it had waited when last promoted."""
+        assert s.first_start is not None
+        return now - s.first_start - s.attained_at(now) // s.job.gpus - (s.promoted[1] if s.promoted else 0)
+
+    def _promotion(self, s: JobState, now: int) -> int | None:
+        """When a waiting job in a lower queue is due for promotion (maybe later than `now`); None if never."""
+        if not self.starvation or s.running or s.first_start is None or s.lane is None or s.lane[0] == 0:
+            return None
+        return now - self._waited(s, now) + int(self._served(s, now) // s.job.gpus * self.starvation)
+
+    def lane(self, s: JobState, now: int) -> Lane:
+        # Never lined up yet (a newcomer; any job in the live engine, which keeps no lanes): in line by arrival.
+        lane = s.lane or (0 if s.running else self.queue(self._served(s, now)), s.job.submit, ARRIVED, 0)
+        if s.running:
+            assert s.started is not None
+            served = self._served(s, now)
+            queue = self.queue(served)
+            if queue == lane[0]:
+                return lane
+            # It fell while running: to the back of the new queue, at the instant it crossed the threshold.
+            at_start = served - s.job.gpus * (now - s.started)
+            crossed = s.started + max(0, -(-(self.thresholds[queue - 1] - at_start) // s.job.gpus))
+            return (queue, crossed, MOVED, 0)
+        due = self._promotion(s, now)
+        return (0, due, MOVED, 0) if due is not None and due <= now else lane
+
+    def key(self, s: JobState, now: int, usage: Mapping[str, int]) -> tuple[float, ...]:
+        return self.lane(s, now)
+
+    def requeued(self, s: JobState, now: int, index: int) -> tuple[Lane, tuple[int, int] | None]:
+        """A job still waiting after a decision at `now`: its new lane (the back of its queue) and, if it is
+        promoted now, the service it has and the waiting it has done (both count afresh from here)."""
+        if not s.running:  # it waited: in the same queue, unless promoted now
+            due = self._promotion(s, now) if self.starvation else None
+            if due is None or due > now:
+                return (
+                    self.queue(self._served(s, now)) if s.lane is None else s.lane[0],
+                    now,
+                    REQUEUED,
+                    index,
+                ), s.promoted
+            waited = self._waited(s, now) + (s.promoted[1] if s.promoted else 0)
+            return (0, now, REQUEUED, index), (s.attained, waited)
+        return (self.queue(self._served(s, now)), now, REQUEUED, index), s.promoted  # preempted now
+
+    def wake(self, s: JobState, now: int) -> int | None:
+        """When this job's lane next changes by itself: a running job's fall to the next queue, a waiting job's
+        promotion. The simulator decides again then."""
+        if s.running:
+            served = self._served(s, now)
+            queue = self.queue(served)
+            return None if queue == len(self.thresholds) else now + -(-(self.thresholds[queue] - served) // s.job.gpus)
+        due = self._promotion(s, now)
+        return None if due is None else max(now, due)
+
+
+PUBLISHED = Tiresias()
