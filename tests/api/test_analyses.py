@@ -100,6 +100,28 @@ def test_a_comparison_of_the_pai_simulators_rules_on_a_pooled_cluster(store: boo
         assert says in lab("POST", "/analyses/comparison", "operator", 422, json=bad)["error"]["message"]
 
 
+def test_a_comparison_replays_an_operators_own_slurm_history(store: bootstrap.Context, tmp_path: Path) -> None:
+    # sacct -P text: two 8-GPU jobs an hour long submitted together, and one that never started. On one node
+    # of 8 GPUs they run one after the other: JCT 3,600 and 7,200.
+    (tmp_path / "sacct.txt").write_text(
+        "JobID|Submit|Start|End|AllocTRES|Account|User|Partition|Timelimit\n"
+        "1|2026-12-01T10:00:00|2026-12-01T10:00:00|2026-12-01T11:00:00|gres/gpu=8,node=1|lab|ann|gpu|02:00:00\n"
+        "2|2026-12-01T10:00:00|2026-12-01T11:00:00|2026-12-01T12:00:00|gres/gpu=8,node=1|ml|bob|gpu|02:00:00\n"
+        "3|2026-12-01T10:00:00|Unknown|Unknown||ml|bob|gpu|02:00:00\n"
+    )
+    lab = caller(store, tmp_path)
+    body = {"trace": "sacct:sacct.txt,tenant=user", "fleet": "uniform:1x8", "policies": ["fifo"]}
+    queued = lab("POST", "/analyses/comparison", "operator", 202, json=body)
+    assert work(lab.ctx.uow, lab.ctx.now, tmp_path, lab.ctx.catalog) == 1
+    (fifo,) = lab("GET", f"/analyses/{queued['id']}", "operator", 200)["result"]["results"]
+    assert (fifo["finished"], fifo["avg_jct"], sorted(fifo["per_tenant"])) == (2, 5400, ["ann", "bob"])
+    for bad, says in (
+        ({**body, "trace": "sacct:sacct.txt,tenant=team"}, "tenant is one of"),
+        ({**body, "trace": "csv:sacct.txt,gpu=N"}, "unknown options"),
+    ):
+        assert says in lab("POST", "/analyses/comparison", "operator", 422, json=bad)["error"]["message"]
+
+
 def test_a_scenario_runs_to_its_report(lab: Any) -> None:
     queued = lab("POST", "/analyses/scenario", "operator", 202, json={"scenario": TINY, "title": "tiny"})
     ctx = lab.ctx

@@ -22,8 +22,9 @@ simulate_app = group(help=help_of("simulate"))
 Trace = Annotated[
     str,
     typer.Option(
-        help="FORMAT:PATH (muri, tiresias, philly, gavel, openb), pai:PATH[,estimate=COLUMN][,per_minute=N] "
-        "or synthetic:N[,seed=S,gpus=G,load=L]."
+        help="FORMAT:PATH (muri, tiresias, philly, gavel, openb), muri:PATH,overhead=muri, "
+        "pai:PATH[,estimate=COLUMN][,per_minute=N], sacct:PATH[,tenant=account|user|partition] (sacct --json or -P), "
+        "csv:PATH[,FIELD=COLUMN,...] (a CSV of jobs) or synthetic:N[,seed=S,gpus=G,load=L]."
     ),
 ]
 Fleet = Annotated[
@@ -50,41 +51,34 @@ Starvation = Annotated[
     ),
 ]
 
-COLUMNS = [
-    "policy",
-    "placement",
-    "jobs",
-    "finished",
-    "avg JCT h",
-    "p50 JCT h",
-    "p99 JCT h",
-    "avg wait h",
-    "makespan h",
-    "util",
-    "frag",
-    "preemptions",
-]
+
+def _columns(unit: str) -> list[str]:
+    times = [f"{t} {unit}" for t in ("avg JCT", "p50 JCT", "p99 JCT", "avg wait", "makespan")]
+    return ["policy", "placement", "jobs", "finished", *times, "util", "frag", "preemptions"]
 
 
-def _row(r: "SimResult") -> list[str]:
+def _unit(results: "list[SimResult]") -> tuple[str, int]:
+    """Hours, or seconds for runs that last less than an hour (a short history of one's own cluster)."""
+    return ("s", 1) if all(r.makespan < 3600 for r in results) else ("h", 3600)
+
+
+def _row(r: "SimResult", per: int) -> list[str]:
     o = r.overall
+    digits = 2 if per > 1 else 0
     return [
         r.ordering,
         r.placement,
         f"{r.jobs:,}",
         f"{r.finished:,}",
-        f"{o.avg_jct / 3600:.2f}",
-        f"{o.median_jct / 3600:.2f}",
-        f"{o.p99_jct / 3600:.2f}",
-        f"{o.avg_queueing / 3600:.2f}",
-        f"{r.makespan / 3600:.1f}",
+        *(f"{t / per:,.{digits}f}" for t in (o.avg_jct, o.median_jct, o.p99_jct, o.avg_queueing)),
+        f"{r.makespan / per:,.{digits - 1 if digits else 0}f}",
         f"{r.utilization:.1%}",
         f"{r.fragmentation:.1%}",
         f"{r.preemptions:,}",
     ]
 
 
-def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> "tuple[list[Job], int]":
+def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> "tuple[list[Job], dict[str, object]]":
     from neocloud.adapters.traces.loader import load_trace
 
     if not 0 < speedup < 1e9:
@@ -95,11 +89,14 @@ def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> "tuple[list[
             f"skipped {len(read.skipped)} malformed rows; first: line {read.skipped[0][0]}: {read.skipped[0][1]}",
             highlight=False,
         )
+    if read.left_out:
+        said = ", ".join(f"{n:,} {why}" for why, n in sorted(read.left_out.items()))
+        err().print(f"left out {sum(read.left_out.values()):,} jobs that cannot be replayed: {said}", highlight=False)
     jobs = read.jobs
     if speedup != 1:
         start = min((j.submit for j in jobs), default=0)
         jobs = [replace(j, submit=start + int((j.submit - start) / speedup)) for j in jobs]
-    return jobs, len(read.skipped)
+    return jobs, {"skipped_rows": len(read.skipped), "left_out": read.left_out}
 
 
 def _config(policy: str, placement: str, seed: int, queues: str, starvation: float) -> "EngineConfig":
@@ -161,13 +158,16 @@ def _write_csv(path: Path, results: "list[SimResult]") -> None:
                 )
 
 
-def _report(results: "list[SimResult]", json: bool, csv_path: Path | None, skipped: int, timeline: bool) -> None:
+def _report(
+    results: "list[SimResult]", json: bool, csv_path: Path | None, read: dict[str, object], timeline: bool
+) -> None:
     if csv_path is not None:
         _write_csv(csv_path, results)
     if json:
-        emit_json({"skipped_rows": skipped, "results": [r.to_dict(timeline=timeline) for r in results]})
+        emit_json({**read, "results": [r.to_dict(timeline=timeline) for r in results]})
         return
-    table("simulation", COLUMNS, [_row(r) for r in results])
+    unit, per = _unit(results)
+    table("simulation", _columns(unit), [_row(r, per) for r in results])
     if len(results) == 1 and len(results[0].per_tenant) > 1:
         r = results[0]
         table(
@@ -206,9 +206,9 @@ def simulate_one(
 
         parse_names(policy, ORDERINGS, "ordering policy")
         config = _config(policy, placement, seed, queues, starvation)
-        jobs, skipped = _load(trace, skip_bad_rows, speedup)
+        jobs, read = _load(trace, skip_bad_rows, speedup)
         result = _run(jobs, fleet, config, json)
-        _report([result], json, csv_out, skipped, timeline)
+        _report([result], json, csv_out, read, timeline)
 
 
 @simulate_app.command("compare")
@@ -232,9 +232,9 @@ def simulate_compare(
         names = parse_names(policies, ORDERINGS, "ordering policy")
         places = [p.strip() for p in placements.split(",") if p.strip()]
         configs = [_config(name, place, seed, queues, starvation) for name in names for place in places]
-        jobs, skipped = _load(trace, skip_bad_rows, speedup)
+        jobs, read = _load(trace, skip_bad_rows, speedup)
         results = [_run(jobs, fleet, config, json) for config in configs]
-        _report(results, json, csv_out, skipped, False)
+        _report(results, json, csv_out, read, False)
 
 
 @simulate_app.command("policies")

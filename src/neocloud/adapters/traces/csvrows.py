@@ -17,7 +17,12 @@ Skipped = list[tuple[int, str]]  # (line, why)
 
 
 def read_rows(
-    path: Path, required: list[str], parse: Callable[[Row, int], T | None], *, skip_bad_rows: bool = False
+    path: Path,
+    required: list[str],
+    parse: Callable[[Row, int], T | None],
+    *,
+    skip_bad_rows: bool = False,
+    delimiter: str = ",",
 ) -> tuple[list[T], Skipped]:
     """Parse every row; `parse` returns None to leave a row out, or raises ValueError for a bad one."""
     try:
@@ -27,23 +32,27 @@ def read_rows(
     items: list[T] = []
     skipped: Skipped = []
     with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InvalidSpec(f"{path}:1: missing columns {missing}; has {reader.fieldnames}", file=str(path), line=1)
-        for row in reader:
-            line = reader.line_num
-            try:
-                if None in row or any(v is None for v in row.values()):
-                    raise ValueError(f"expected {len(reader.fieldnames or [])} fields")
-                item = parse(row, line)
-            except (ValueError, InvalidInput) as exc:  # a bad value, or a job the values make no sense for
-                if not skip_bad_rows:
-                    raise InvalidSpec(f"{path}:{line}: {exc}", file=str(path), line=line) from None
-                skipped.append((line, str(exc)))
-                continue
-            if item is not None:
-                items.append(item)
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        try:
+            missing = [c for c in required if c not in (reader.fieldnames or [])]
+            if missing:
+                has = reader.fieldnames
+                raise InvalidSpec(f"{path}:1: missing columns {missing}; has {has}", file=str(path), line=1)
+            for row in reader:
+                line = reader.line_num
+                try:
+                    if None in row or any(v is None for v in row.values()):
+                        raise ValueError(f"expected {len(reader.fieldnames or [])} fields")
+                    item = parse(row, line)
+                except (ValueError, InvalidInput) as exc:  # a bad value, or a job the values make no sense for
+                    if not skip_bad_rows or isinstance(exc, UnicodeDecodeError):
+                        raise InvalidSpec(f"{path}:{line}: {exc}", file=str(path), line=line) from None
+                    skipped.append((line, str(exc)))
+                    continue
+                if item is not None:
+                    items.append(item)
+        except (UnicodeDecodeError, csv.Error) as exc:  # not text, or not CSV: the file, not one of its rows
+            raise InvalidSpec(f"{path}:{max(1, reader.line_num)}: cannot read: {exc}", file=str(path)) from None
     return items, skipped
 
 

@@ -24,6 +24,7 @@ from neocloud.core.workload import Job
 class TraceRead:
     jobs: list[Job]
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
+    left_out: dict[str, int] = field(default_factory=dict)  # jobs not to replay (never ran, no GPUs), by why
 
 
 def _read(path: Path, required: list[str], parse: Callable[[Row, int], Job | None], skip_bad_rows: bool) -> TraceRead:

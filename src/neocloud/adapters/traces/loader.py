@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from neocloud.adapters.traces.history import CSV_FIELDS, check_tenant, read_jobs_csv, read_sacct
 from neocloud.adapters.traces.jobs import (
     PAI_ESTIMATES,
     TraceRead,
@@ -18,8 +19,14 @@ from neocloud.adapters.traces.jobs import (
 from neocloud.adapters.traces.openb import read_pod_jobs
 from neocloud.core.errors import InvalidSpec, quoted
 
-FORMATS = ("muri", "tiresias", "philly", "gavel", "openb", "pai", "synthetic")
-OPTIONS = {"pai": ("estimate", "per_minute"), "muri": ("overhead",), "tiresias": ("overhead",)}  # after the path
+FORMATS = ("muri", "tiresias", "philly", "gavel", "openb", "pai", "sacct", "csv", "synthetic")
+OPTIONS = {  # the options a format takes after its path
+    "pai": ("estimate", "per_minute"),
+    "muri": ("overhead",),
+    "tiresias": ("overhead",),
+    "sacct": ("tenant",),
+    "csv": ("tenant", *CSV_FIELDS),
+}
 
 
 def trace_path(where: str, traces: Path, confined: bool = False) -> Path:
@@ -42,7 +49,10 @@ def load_trace(
     openb pod list: GPU pods with milli-GPU, CPU and memory requests, from creation to deletion),
     `muri:PATH,overhead=muri` and `tiresias:PATH,overhead=muri` (the Muri simulator's run-time model: iteration
     time x 1.015, and a start overhead by model and GPUs),
-    `pai:PATH[,estimate=user_dur|group_dur|group_gpu_dur][,per_minute=N]` (the Alibaba PAI 2020 simulator's
+    `pai:PATH[,estimate=user_dur|group_dur|group_gpu_dur][,per_minute=N]`,
+    `sacct:PATH[,tenant=account|user|partition]` (`sacct --json`, or `sacct -P` text: traces/history.py),
+    `csv:PATH[,FIELD=COLUMN...][,tenant=...]` (a CSV of jobs, columns mapped to submit, start, end or
+    duration, gpus, ...) (the Alibaba PAI 2020 simulator's
     input: arrivals N a minute in submit order, 1,000 by default as it does; 0 for the real submit times), or
     `synthetic:N[,seed=S][,gpus=G][,load=L][,duration=SECONDS]`. `since`/`until` keep the jobs submitted
     between two dates: Philly's is the only format with dates."""
@@ -67,6 +77,13 @@ def load_trace(
     if kind == "pai":
         where, _, settings = rest.partition(",")
         return read_pai(Path(where), **trace_options(kind, settings, spec), skip_bad_rows=skip_bad_rows)
+    if kind in ("sacct", "csv"):
+        where, _, settings = rest.partition(",")
+        columns = trace_options(kind, settings, spec)
+        tenant = columns.pop("tenant")
+        if kind == "sacct":
+            return read_sacct(Path(where), tenant=tenant, skip_bad_rows=skip_bad_rows)
+        return read_jobs_csv(Path(where), columns, tenant=tenant, skip_bad_rows=skip_bad_rows)
     if kind == "synthetic":
         count, *options = rest.split(",")
         try:
@@ -90,7 +107,8 @@ def load_trace(
 
 def trace_options(kind: str, options: str, spec: str) -> dict[str, Any]:
     """A trace's options after its path (`NAME=VALUE,...`), checked, as its reader's keyword arguments:
-    pai `estimate=COLUMN,per_minute=N`; muri and tiresias `overhead=muri|none`."""
+    pai `estimate=COLUMN,per_minute=N`; muri and tiresias `overhead=muri|none`; sacct `tenant=account|user|
+    partition`; csv the same and FIELD=COLUMN for its fields (history.CSV_FIELDS)."""
     known = OPTIONS.get(kind, ())
     try:
         settings = dict(o.split("=", 1) for o in options.split(",") if o)
@@ -100,6 +118,11 @@ def trace_options(kind: str, options: str, spec: str) -> dict[str, Any]:
     if unknown:
         raise InvalidSpec(f"bad {kind} trace {quoted(spec)}: unknown options {sorted(unknown)}; known: "
                           f"{', '.join(known) or 'none'}")  # fmt: skip
+    if kind in ("sacct", "csv"):
+        try:
+            return {**settings, "tenant": check_tenant(settings.get("tenant", "account"))}
+        except InvalidSpec as exc:
+            raise InvalidSpec(f"bad {kind} trace {quoted(spec)}: {exc}") from None
     if kind != "pai":
         overhead = settings.get("overhead", "none")
         if overhead not in ("muri", "none"):
