@@ -31,7 +31,7 @@ class Ordering:
     preemptive: bool = False
     strict: bool = False
     backfill: bool = False
-    static: bool = True  # the key never changes while a job waits: queues can stay sorted
+    static: bool = True  # a waiting job's key never changes (a running one's may): queues can stay sorted
     doc: str = ""
     requeued: RequeueFn | None = None  # jobs that wait on after a decision move in line (Tiresias)
     wake: WakeFn | None = None  # decide again when a job's key changes between events (Tiresias)
@@ -81,8 +81,8 @@ ORDERINGS: dict[str, Ordering] = {
             doc="first come, first served, skipping jobs that do not fit (the Alibaba PAI 2020 simulator's FIFO)",
         ),
         Ordering("sjf", sjf_key, doc="shortest job first by (oracle or estimated) duration; non-preemptive"),
-        Ordering("srtf", srtf_key, preemptive=True, static=False, doc="shortest remaining time first"),
-        Ordering("srsf", srsf_key, preemptive=True, static=False, doc="shortest remaining service (time x GPUs)"),
+        Ordering("srtf", srtf_key, preemptive=True, doc="shortest remaining time first"),
+        Ordering("srsf", srsf_key, preemptive=True, doc="shortest remaining service (time x GPUs)"),
         tiresias_ordering(PUBLISHED),
         Ordering("fair", fair_share_key, static=False, doc="fair share across tenants (DRF on GPUs)"),
         Ordering("easy", fifo_key, strict=True, backfill=True, doc="FIFO with EASY backfilling on estimates"),

@@ -15,6 +15,7 @@ and stops the work and updates the job states.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -115,9 +116,11 @@ class Scheduler(Generic[C]):
             assert not isinstance(waiting, ShapeQueue), "a dynamic ordering ranks its waiting jobs afresh"
             waiting = [s for s in waiting if not s.running and s.finish is None]
             if self.ordering.preemptive:
-                waiting = self._preempt_for_rank(r, waiting, running)
+                waiting = self._preempt_ranked(r, waiting, running)
             else:
                 waiting = self.rank(waiting, now, usage)
+        elif self.ordering.preemptive:
+            waiting = self._preempt_in_order(r, waiting, running)
         if self.entitlements:
             preempted = {id(p) for p in r.decisions.preempt}
             still = (s for s in running if id(s) not in preempted)
@@ -153,38 +156,75 @@ class Scheduler(Generic[C]):
         if r.entitled is not None and not s.spot:
             r.entitled.add(s.job)
 
-    def _preempt_for_rank(self, r: _Round[C], waiting: list[JobState], running: Iterable[JobState]) -> list[JobState]:
-        """Pick the jobs that deserve GPUs now; stop running jobs that do not. Returns the waiting ones
-        that should start, in rank order."""
+    def _preempt_ranked(self, r: _Round[C], waiting: list[JobState], running: Iterable[JobState]) -> list[JobState]:
+        """A dynamic ordering: rank running and waiting jobs afresh, then keep GPUs for the best."""
         if not self.quotas and sum([s.job.milli for s in waiting]) <= r.cluster.free_milli:
             r.ranked = self.rank(waiting, r.now, r.usage)  # everyone fits: no one to preempt, rank only the waiting
             return r.ranked
         running = list(running)
-        ranked = r.ranked = self.rank([*running, *waiting], r.now, r.usage)
+        r.ranked = self.rank([*running, *waiting], r.now, r.usage)
+        return self._preempt_for_rank(r, r.ranked, running)
+
+    def _preempt_in_order(
+        self, r: _Round[C], waiting: list[JobState] | ShapeQueue, running: Iterable[JobState]
+    ) -> list[JobState] | ShapeQueue:
+        """A preemptive ordering whose key does not change while a job waits (SRTF, SRSF): the waiting jobs are
+        in order already, so only the running ones are ranked, and the ranking is walked, not built, over a
+        queue of shapes passed over once too large for what is left: a decision does not grow with the backlog."""
+        total = waiting.milli if isinstance(waiting, ShapeQueue) else sum([s.job.milli for s in waiting])
+        if not self.quotas and total <= r.cluster.free_milli:
+            return waiting  # everyone fits: no one to preempt
+        running = list(running)
+        walk = waiting.walk() if isinstance(waiting, ShapeQueue) else None
+        now, usage = r.now, r.usage
+        # (key, job) pairs, each key computed once: a queued job's is the one it was queued with. Keys end in
+        # the job's id, so no two are equal and the jobs themselves are never compared.
+        ranked_running = sorted([(self.sort_key(s, now, usage), s) for s in running], key=_first)
+        queued = (
+            ((s.queue_key, s) for s in walk)
+            if walk is not None
+            else ((self.sort_key(s, now, usage), s) for s in waiting)
+        )
+        ranked = (s for _, s in heapq.merge(ranked_running, queued, key=_first))
+        return self._preempt_for_rank(r, ranked, running, walk)
+
+    def _preempt_for_rank(
+        self, r: _Round[C], ranked: Iterable[JobState], running: list[JobState], walk: Walk | None = None
+    ) -> list[JobState]:
+        """Walk the ranking, keeping GPUs for the best jobs that fit; stop running jobs that are not among them.
+        Returns the waiting ones that should start, in rank order. Over a `walk`, a waiting shape too large for
+        the GPUs left is passed over whole (the GPUs left only shrink)."""
         pinned = [s for s in running if not s.job.preemptible]  # they keep their GPUs whatever their rank
         budget = r.cluster.total_milli - sum(s.job.milli for s in pinned)
         granted: dict[str, int] = defaultdict(int)
         for s in pinned:
             granted[s.job.tenant] += s.job.milli
         deserving: set[int] = set()
+        chosen: list[JobState] = []
         for s in ranked:
             if budget <= 0:
                 break  # nothing more fits
             job = s.job
-            if job.milli > budget or (not job.preemptible and s.allocation is not None):
+            if s.finish is not None or (not job.preemptible and s.allocation is not None):
+                continue
+            if job.milli > budget:
+                if walk is not None and s.allocation is None:
+                    walk.skip(job.resources)
                 continue
             cap = self.quotas.get(job.tenant) if self.quotas else None
             if cap is None or granted[job.tenant] + job.milli <= cap * MILLI:
                 budget -= job.milli
                 granted[job.tenant] += job.milli
                 deserving.add(id(s))
+                if s.allocation is None:
+                    chosen.append(s)
         for s in running:
             if id(s) not in deserving and s.job.preemptible:
                 assert s.allocation is not None
                 r.cluster.release(s.allocation)
                 r.usage[s.job.tenant] -= s.job.milli
                 r.decisions.preempt.append(s)
-        return [s for s in ranked if s.allocation is None and id(s) in deserving]
+        return chosen
 
     def _start(self, r: _Round[C], waiting: list[JobState] | ShapeQueue, running: Iterable[JobState]) -> None:
         preempted = {id(s) for s in r.decisions.preempt}
@@ -294,6 +334,10 @@ class Scheduler(Generic[C]):
             self._started(r, s, allocation)
             if not ends_in_time:
                 extra -= s.job.milli
+
+
+def _first(pair: tuple[tuple[object, ...], JobState]) -> tuple[object, ...]:
+    return pair[0]
 
 
 @dataclass(slots=True)

@@ -1,8 +1,9 @@
-"""Waiting jobs of a static ordering (one whose key never changes while a job waits), indexed by shape: what
-placement depends on (`Job.resources`). Jobs of one shape fit in exactly the same places, so once one found no
-room in a decision, a walk passes over the rest of its shape at once. A decision then costs in proportion to
-the shapes waiting and the jobs it starts, not to the backlog: with 90,000 jobs waiting, it still looks at a
-few hundred.
+"""Waiting jobs of a static ordering (one whose key never changes while a job waits, preemptive or not: SRTF's
+remaining time stands still while a job waits), indexed by shape: what placement depends on
+(`Job.resources`). Jobs of one shape fit in exactly the same places, so once one found no room in a decision,
+a walk passes over the rest of its shape at once (a preemptive walk: once it needs more GPUs than are left).
+A decision then costs in proportion to the shapes waiting and the jobs it starts, not to the backlog: with
+90,000 jobs waiting, it still looks at a few hundred.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class ShapeQueue:
     def __init__(self) -> None:
         self._shapes: dict[tuple[object, ...], SortedKeyList] = {}
         self._count = 0
+        self.milli = 0  # GPU demand of every job waiting, in milli-GPUs
 
     def add(self, s: JobState) -> None:
         shape = s.job.resources
@@ -33,6 +35,7 @@ class ShapeQueue:
             jobs = self._shapes[shape] = SortedKeyList(key=_key)
         jobs.add(s)
         self._count += 1
+        self.milli += s.job.milli
 
     def remove(self, s: JobState) -> None:
         shape = s.job.resources
@@ -41,6 +44,7 @@ class ShapeQueue:
         if not jobs:
             del self._shapes[shape]
         self._count -= 1
+        self.milli -= s.job.milli
 
     def __len__(self) -> int:
         return self._count
