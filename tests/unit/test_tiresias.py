@@ -129,3 +129,22 @@ def test_a_job_without_a_lane_lines_up_by_its_service_and_arrival() -> None:
     new = JobState.of(Job("new", 20, 100, 4))
     assert PUBLISHED.lane(served, 100) == (1, 10, 0, 0)
     assert PUBLISHED.lane(new, 100) == (0, 20, 0, 0)
+
+
+def test_a_job_due_for_promotion_already_waits_for_the_next_decision() -> None:
+    # A job in the second queue that ran 1,000 s and has waited 5,000 s since: with factor 2 it was due at
+    # 2,000 s of waiting. Waking the engine at this same instant would let promoted and preempted jobs trade
+    # places forever without the clock moving, so there is no wake: the next decision promotes it.
+    s = JobState(Job("j", 0, 9000, 4), 5000, attained=4000, first_start=0, lane=(1, 1000, 2, 0))
+    policy = Tiresias(starvation=2.0)
+    assert policy.wake(s, 6000) is None
+    assert policy.lane(s, 6000) == (0, 3000, 1, 0)  # promoted when it became due, at 3,000
+    assert Tiresias(starvation=2.0).wake(s, 2500) == 3000
+
+
+def test_a_replay_with_promotion_finishes() -> None:
+    from neocloud.adapters.traces.jobs import synthetic
+
+    jobs = synthetic(300, seed=3, gpus=64)
+    result = simulate(jobs, PooledCluster(64), EngineConfig("tiresias", "pooled", tiresias=Tiresias((1000,), 2.0)))
+    assert result.finished == 300

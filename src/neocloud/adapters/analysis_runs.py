@@ -56,7 +56,14 @@ def check_scenario(text: str | None, title: str, traces: Path) -> Checked:
 
 
 def check_comparison(
-    trace: str, fleet: str, policies: list[str], placements: list[str], seed: int, title: str, traces: Path
+    trace: str,
+    fleet: str,
+    policies: list[str],
+    placements: list[str],
+    seed: int,
+    title: str,
+    traces: Path,
+    tiresias: tuple[list[int], float] = ([3250, 7200], 0.0),
 ) -> Checked:
     """Policies side by side on one trace and cluster: every name known, the trace readable, the work bounded."""
     from neocloud.core.engine.ordering import ORDERINGS
@@ -72,9 +79,9 @@ def check_comparison(
             raise InvalidInput(f"a synthetic trace has 1 to {MAX_JOBS:,} jobs: synthetic:N[,...]", field="trace")
     else:
         path, options = _file_and_options(kind, where)
+        trace_options(kind, options, trace)
         if not trace_path(path, traces, confined=True).is_file():
             raise InvalidSpec(f"trace {quoted(path)} is not a file in the traces folder", field="trace")
-        trace_options(kind, options, trace)
     pooled = _check_fleet(fleet)
     placing = [POOLED] if pooled else list(PLACEMENTS)
     for names, known, what in ((policies, list(ORDERINGS), "ordering"), (placements, placing, "placement")):
@@ -86,7 +93,12 @@ def check_comparison(
     if len(policies) * len(placements) > MAX_RUNS:
         raise InvalidInput(f"at most {MAX_RUNS} simulations (policies x placements) per comparison", field="policies")
     name = title.strip() or f"{', '.join(policies)} on {trace}"
+    from neocloud.core.engine.tiresias import Tiresias
+
+    queues, starvation = tiresias
+    Tiresias(tuple(queues), starvation)  # refused here, not in the worker
     request = {"trace": trace, "fleet": fleet, "policies": policies, "placements": placements, "seed": seed}
+    request["tiresias"] = {"queues": list(queues), "starvation": starvation}
     return Checked("comparison", name[:200], request, len(policies) * len(placements))
 
 
@@ -187,6 +199,7 @@ def _comparison(request: dict[str, Any], traces: Path, catalog: Catalog, beat: _
     from neocloud.adapters.clusters import load_cluster
     from neocloud.adapters.traces.loader import load_trace
     from neocloud.core.engine.config import EngineConfig
+    from neocloud.core.engine.tiresias import Tiresias
     from neocloud.sim.simulator import simulate
 
     kind, _, where = request["trace"].partition(":")
@@ -205,7 +218,10 @@ def _comparison(request: dict[str, Any], traces: Path, catalog: Catalog, beat: _
             beat(f"{label}: {n:,} of {len(jobs):,} jobs", i, often=True)
 
         cluster = load_cluster(request["fleet"], catalog, seed=request["seed"])
-        config = EngineConfig(ordering, placement, request["seed"])
+        tiresias = request.get("tiresias", {"queues": [3250, 7200], "starvation": 0.0})
+        config = EngineConfig(
+            ordering, placement, request["seed"], tiresias=Tiresias(tuple(tiresias["queues"]), tiresias["starvation"])
+        )
         results.append(simulate(jobs, cluster, config, progress=each).to_dict())
     return {"trace": request["trace"], "fleet": request["fleet"], "jobs": len(jobs), "results": results}
 

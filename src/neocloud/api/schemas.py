@@ -563,6 +563,12 @@ class ComparisonIn(_In):
     placements: list[PolicyName] = Field(["bestfit"], min_length=1, max_length=12)
     seed: Annotated[int, WHOLE, Field(strict=True, ge=0, le=2**31 - 1)] = 0
     title: Annotated[str, Field(max_length=200)] = ""
+    tiresias_queues: list[Annotated[int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_TIME)]] = Field(
+        [3250, 7200], min_length=1, max_length=8, description="Tiresias's thresholds, GPU-seconds, rising"
+    )
+    tiresias_starvation: float = Field(
+        0.0, ge=0, le=1e6, allow_inf_nan=False, description="Tiresias: promote after waiting K x the run; 0 never"
+    )
 
 
 class AnalysisOut(BaseModel):

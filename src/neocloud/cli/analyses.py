@@ -15,7 +15,7 @@ from neocloud.cli.context import connect, store
 from neocloud.cli.output import emit_json, out, table
 from neocloud.cli.timefmt import show_time
 from neocloud.cli.tree import help_of
-from neocloud.core.errors import InvalidSpec
+from neocloud.core.errors import InvalidInput, InvalidSpec
 
 analysis_app = group(help=help_of("analysis"))
 Title = Annotated[str, typer.Option(help="A name to find it by (default: what it runs).")]
@@ -91,13 +91,25 @@ def analysis_compare(
     placements: Annotated[str, typer.Option(help="Placement policies, comma-separated.")] = "bestfit",
     seed: Annotated[int, typer.Option(min=0)] = 0,
     title: Title = "",
+    queues: Annotated[
+        str, typer.Option(help="Tiresias's queue thresholds, GPU-seconds, comma-separated.")
+    ] = "3250,7200",
+    starvation: Annotated[float, typer.Option(help="Tiresias's promotion factor; 0 never.")] = 0.0,
     wait: Wait = False,
     json: Json = False,
 ) -> None:
     """Policies side by side on one trace and cluster, as an analysis (at most 12 simulations)."""
     names = [p.strip() for p in policies.split(",") if p.strip()]
     places = [p.strip() for p in placements.split(",") if p.strip()]
-    _queued(ctx, json, wait, lambda api: api.analyses.compare(trace, fleet, names, places, seed, title))
+
+    def ask(api: Any) -> Any:
+        try:
+            thresholds = [int(q) for q in queues.split(",")]
+        except ValueError:
+            raise InvalidInput(f"--queues takes whole GPU-seconds, comma-separated, got {queues!r}") from None
+        return api.analyses.compare(trace, fleet, names, places, seed, title, thresholds, starvation)
+
+    _queued(ctx, json, wait, ask)
 
 
 @analysis_app.command("list")

@@ -356,9 +356,13 @@ class Analyses(_Resource):
         placements: Sequence[str] = ("bestfit",),
         seed: int = 0,
         title: str = "",
+        tiresias_queues: Sequence[int] = (3250, 7200),
+        tiresias_starvation: float = 0.0,
     ) -> s.AnalysisOut:
+        """Queue policies side by side; `tiresias_*` set Tiresias's queues (GPU-seconds) and promotion factor."""
         body = {"trace": trace, "fleet": fleet, "policies": list(policies), "placements": list(placements)}
-        return self.c.post(s.AnalysisOut, "/analyses/comparison", {**body, "seed": seed, "title": title})
+        tiresias = {"tiresias_queues": list(tiresias_queues), "tiresias_starvation": tiresias_starvation}
+        return self.c.post(s.AnalysisOut, "/analyses/comparison", {**body, "seed": seed, "title": title, **tiresias})
 
     def list(self, limit: int | None = None) -> s.AnalysesOut:
         return self.c.get(s.AnalysesOut, "/analyses", limit=limit)

@@ -58,7 +58,14 @@ async def run_scenario(body: schemas.ScenarioRunIn, request: Request, ctx: Ctx, 
 async def run_comparison(body: schemas.ComparisonIn, request: Request, ctx: Ctx, once: OperatorOnce) -> Response:
     """Queue policies side by side on one trace and cluster (at most 12 simulations)."""
     checked = analysis_runs.check_comparison(
-        body.trace, body.fleet, body.policies, body.placements, body.seed, body.title, FilePath(ctx.settings.traces)
+        body.trace,
+        body.fleet,
+        body.policies,
+        body.placements,
+        body.seed,
+        body.title,
+        FilePath(ctx.settings.traces),
+        (body.tiresias_queues, body.tiresias_starvation),
     )
     return await _queue(request, once, checked)
 

@@ -108,7 +108,9 @@ class Tiresias:
             queue = self.queue(served)
             return None if queue == len(self.thresholds) else now + -(-(self.thresholds[queue] - served) // s.job.gpus)
         due = self._promotion(s, now)
-        return None if due is None else max(now, due)
+        # Due already (it waited long before this preemption): at the next decision, not again at this instant,
+        # where jobs promoted and preempted in turn would never let the clock move.
+        return due if due is not None and due > now else None
 
 
 PUBLISHED = Tiresias()
