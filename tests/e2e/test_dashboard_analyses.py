@@ -51,6 +51,13 @@ def test_an_analyst_compares_policies_and_sees_them_side_by_side(browser: Any, s
     page.fill("#trace", "synthetic:600,seed=3,gpus=64,load=0.9")
     page.uncheck("input[value=srtf]")
     page.check("input[value=tiresias]")
+    for queues, starvation, said in (("7200,3250", "0", "rising"), ("3250", "nan", "Tiresias starvation factor")):
+        page.fill("#tiresias-queues", queues)
+        page.fill("#tiresias-starvation", starvation)
+        page.click("text=Compare")
+        assert said in page.inner_text("[role=alert]")
+    page.fill("#tiresias-queues", "3250,7200")
+    page.fill("#tiresias-starvation", "0")
     page.click("text=Compare")
     page.wait_for_url(re.compile(r"/analyses/an-[0-9a-f]{12}$"))
     url = page.url

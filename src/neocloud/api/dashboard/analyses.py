@@ -61,7 +61,13 @@ def _list(
             "total": total,
             "refresh": busy,
             "error": error,
-            "form": {"placements": ["bestfit"], "seed": "0", **shown},
+            "form": {
+                "placements": ["bestfit"],
+                "seed": "0",
+                "tiresias_queues": "3250,7200",
+                "tiresias_starvation": "0",
+                **shown,
+            },
             "orderings": list(ORDERINGS),
             "placements": list(PLACEMENTS),
         }
@@ -124,14 +130,31 @@ async def run_comparison(
     placements: Annotated[list[str] | None, Form(max_length=20)] = None,
     seed: Annotated[str, Form(max_length=12)] = "0",
     title: Annotated[str, Form(max_length=200)] = "",
+    tiresias_queues: Annotated[str, Form(max_length=100)] = "3250,7200",
+    tiresias_starvation: Annotated[str, Form(max_length=20)] = "0",
 ) -> Response:
     form = {"trace": trace, "fleet": fleet, "policies": policies or [], "placements": placements or [], "seed": seed}
+    form |= {"tiresias_queues": tiresias_queues, "tiresias_starvation": tiresias_starvation}
 
     def check(traces: FilePath) -> analysis_runs.Checked:
         if not (seed.isascii() and seed.isdigit()) or int(seed) >= 2**31:
             raise InvalidInput("seed must be a whole number below 2^31", field="seed")
+        queues = [q.strip() for q in tiresias_queues.split(",")]
+        if not all(q.isascii() and q.isdigit() and len(q) <= 12 for q in queues):
+            raise InvalidInput("Tiresias queues are whole GPU-seconds, comma-separated", field="tiresias_queues")
+        try:
+            starvation = float(tiresias_starvation)
+        except ValueError:
+            raise InvalidInput("Tiresias promotion is a number, 0 for never", field="tiresias_starvation") from None
         return analysis_runs.check_comparison(
-            trace.strip(), fleet.strip(), policies or [], placements or [], int(seed), title, traces
+            trace.strip(),
+            fleet.strip(),
+            policies or [],
+            placements or [],
+            int(seed),
+            title,
+            traces,
+            ([int(q) for q in queues], starvation),
         )
 
     return await _queue(request, csrf, check, form)

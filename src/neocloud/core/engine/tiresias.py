@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from neocloud.core.bounds import MAX_TIME
 from neocloud.core.engine.state import JobState
 from neocloud.core.errors import InvalidInput
 
@@ -37,11 +38,8 @@ class Tiresias:
     starvation: float = 0.0  # promote after waiting this many times the run since the top queue; 0 = never
 
     def __post_init__(self) -> None:
-        if (
-            not self.thresholds
-            or any(t <= 0 for t in self.thresholds)
-            or list(self.thresholds) != sorted(set(self.thresholds))
-        ):
+        rising = list(self.thresholds) == sorted(set(self.thresholds))
+        if not self.thresholds or not rising or not all(0 < t <= MAX_TIME for t in self.thresholds):
             raise InvalidInput(f"Tiresias thresholds must be positive GPU-seconds, rising: {self.thresholds}")
         if not 0 <= self.starvation <= 1e6:
             raise InvalidInput(f"Tiresias starvation factor must be 0 (off) to 1e6, got {self.starvation}")
