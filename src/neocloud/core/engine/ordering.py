@@ -19,8 +19,8 @@ from neocloud.core.engine.tiresias import PUBLISHED, Tiresias
 
 SortKey = tuple[float, ...]
 KeyFn = Callable[[JobState, int, Mapping[str, int]], SortKey]
-# (job still waiting after a decision, now, its rank among them) -> (its lane, its promotion); see tiresias.py
-RequeueFn = Callable[[JobState, int, int], tuple[tuple[int, ...], tuple[int, int] | None]]
+# (jobs still waiting after a decision, in rank order; now) -> each with its lane and promotion; see tiresias.py
+RequeueFn = Callable[[list[JobState], int], list[tuple[JobState, tuple[int, ...], tuple[int, int] | None]]]
 WakeFn = Callable[[JobState, int], int | None]  # (job, now) -> when its key next changes by itself, if ever
 
 

@@ -136,8 +136,8 @@ class Scheduler(Generic[C]):
         assert self.ordering.requeued is not None
         started = {id(s) for s, _ in r.decisions.start}
         preempted = {id(s) for s in r.decisions.preempt}
-        waiting = (s for s in r.ranked if (s.allocation is None and id(s) not in started) or id(s) in preempted)
-        r.decisions.requeue = [(s, *self.ordering.requeued(s, r.now, i)) for i, s in enumerate(waiting)]
+        waiting = [s for s in r.ranked if (s.allocation is None and id(s) not in started) or id(s) in preempted]
+        r.decisions.requeue = self.ordering.requeued(waiting, r.now)
 
     def _admitted(self, r: _Round[C], s: JobState) -> bool:
         """Within the tenant's quota and, when entitlements are given, within its holds or the capacity

@@ -64,6 +64,8 @@ class Tiresias:
         return now - self._waited(s, now) + int(self._served(s, now) // s.job.gpus * self.starvation)
 
     def lane(self, s: JobState, now: int) -> Lane:
+        if s.allocation is None and s.lane is not None and not self.starvation:
+            return s.lane  # a job in line keeps its place until the next decision
         # Never lined up yet (a newcomer; any job in the live engine, which keeps no lanes): in line by arrival.
         lane = s.lane or (0 if s.running else self.queue(self._served(s, now)), s.job.submit, ARRIVED, 0)
         if s.running:
@@ -82,21 +84,23 @@ class Tiresias:
     def key(self, s: JobState, now: int, usage: Mapping[str, int]) -> tuple[float, ...]:
         return self.lane(s, now)
 
-    def requeued(self, s: JobState, now: int, index: int) -> tuple[Lane, tuple[int, int] | None]:
-        """A job still waiting after a decision at `now`: its new lane (the back of its queue) and, if it is
-        promoted now, the service it has and the waiting it has done (both count afresh from here)."""
-        if not s.running:  # it waited: in the same queue, unless promoted now
+    def requeued(self, waiting: list[JobState], now: int) -> list[tuple[JobState, Lane, tuple[int, int] | None]]:
+        """The jobs still waiting after a decision at `now`, in rank order: each one's new lane (the back of its
+        queue) and, if it is promoted now, the service it has and the waiting it has done (both count afresh
+        from here). One call for them all: a deep queue requeues thousands at every decision."""
+        out: list[tuple[JobState, Lane, tuple[int, int] | None]] = []
+        for index, s in enumerate(waiting):
+            if s.allocation is not None:  # preempted now
+                out.append((s, (self.queue(self._served(s, now)), now, REQUEUED, index), s.promoted))
+                continue
             due = self._promotion(s, now) if self.starvation else None
-            if due is None or due > now:
-                return (
-                    self.queue(self._served(s, now)) if s.lane is None else s.lane[0],
-                    now,
-                    REQUEUED,
-                    index,
-                ), s.promoted
-            waited = self._waited(s, now) + (s.promoted[1] if s.promoted else 0)
-            return (0, now, REQUEUED, index), (s.attained, waited)
-        return (self.queue(self._served(s, now)), now, REQUEUED, index), s.promoted  # preempted now
+            if due is not None and due <= now:
+                waited = self._waited(s, now) + (s.promoted[1] if s.promoted else 0)
+                out.append((s, (0, now, REQUEUED, index), (s.attained, waited)))
+                continue
+            queue = s.lane[0] if s.lane is not None else self.queue(self._served(s, now))
+            out.append((s, (queue, now, REQUEUED, index), s.promoted))
+        return out
 
     def wake(self, s: JobState, now: int) -> int | None:
         """When this job's lane next changes by itself: a running job's fall to the next queue, a waiting job's
