@@ -94,6 +94,7 @@ def test_sacct_json_in_both_shapes_of_time_limit(tmp_path: Path) -> None:
         (sacct_json(job(1, -5, 0, 0, 1, 1, 60)), "submission time -5"),
         (sacct_json(job(1, 0, 10, 20, 1, 1, 2.5)), "time limit 2.5"),
         (sacct_json(job(1, 2**70, 10, 20, 1, 1, 1)), "is not a whole number in range"),
+        (sacct_json(job(1, 0, 20, 10, 1, 1, 1)), "ends \\(10\\) before it starts \\(20\\)"),
     ],
 )
 def test_bad_sacct_json_is_refused(tmp_path: Path, text: str, says: str) -> None:
@@ -110,6 +111,11 @@ def test_bad_sacct_json_is_refused(tmp_path: Path, text: str, says: str) -> None
         ("1|2026-12-01T10:00:00|2026-12-01T10:00:00|2026-12-01T10:01:00|gres/gpu=1|a|u|p|1-x", "Timelimit '1-x'"),
         ("1|99999999999999|2026-12-01T10:00:00|2026-12-01T10:01:00|gres/gpu=1|a|u|p|1", "after the year 9999"),
         ("1|2026-12-01T10:00:00|2026-12-01T10:00:00", "expected 9 fields"),
+        (
+            "1|2026-12-01T10:00:00|2026-12-01T11:00:00|2026-12-01T10:01:00|gres/gpu=1|a|u|p|1",
+            "ends .* before it starts",
+        ),
+        ("1|1900-12-01T10:00:00|2026-12-01T10:00:00|2026-12-01T10:01:00|gres/gpu=1|a|u|p|1", "before 1970"),
     ],
 )
 def test_bad_sacct_rows_name_their_line_or_are_counted(tmp_path: Path, row: str, says: str) -> None:

@@ -57,6 +57,10 @@ class Ran:
     owners: Mapping[str, str] | None = None  # account, user, partition: what it has of them
     limit: int | None = None  # seconds; None: unlimited or unknown
 
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(f"ends ({self.end}) before it starts ({self.start})")
+
 
 def replay(ran: Iterable[Ran], skipped: list[tuple[int, str]], tenant: str) -> TraceRead:
     """Jobs to replay from what ran, the clock starting at the first submission."""
@@ -176,7 +180,10 @@ def _when(text: str, what: str, *, required: bool = False) -> int | None:
         raise ValueError(f"{what} {quoted(value)} is neither Unix seconds nor an ISO 8601 time") from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
-    return math.floor(stamp.timestamp())
+    seconds = math.floor(stamp.timestamp())
+    if seconds < 0:
+        raise ValueError(f"{what} {quoted(value)} is before 1970")
+    return seconds
 
 
 def _limit(text: str) -> int | None:
