@@ -77,12 +77,13 @@ def test_sacct_json_in_both_shapes_of_time_limit(tmp_path: Path) -> None:
         job(7, 1_000, 1_010, 1_610, 8, 1, 60),  # 22.05: minutes
         job(8, 1_100, 1_100, 1_200, 16, 2, {"set": True, "infinite": False, "number": 5}),  # later versions
         job(9, 1_200, 0, 0, 4, 1, {"set": True, "infinite": True, "number": 0}),  # cancelled while pending
+        {**job(10, 1_300, 1_300, 1_400, 4, 1, None), "partition": ""},  # slurmdbd's stand-in: not whole yet
     )
     read = load_trace(f"sacct:{write(tmp_path, 's.json', text)}")
     jobs = by_id(read.jobs)
     assert (jobs["7"].submit, jobs["7"].duration, jobs["7"].gpus, jobs["7"].estimate) == (0, 600, 8, 3600)
     assert (jobs["8"].submit, jobs["8"].tasks, jobs["8"].gpus_per_task, jobs["8"].estimate) == (100, 2, 8, 300)
-    assert read.left_out == {"never started": 1}
+    assert read.left_out == {"never started": 1, "not ended": 1}
 
 
 @pytest.mark.parametrize(

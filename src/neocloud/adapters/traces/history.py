@@ -4,9 +4,10 @@ of jobs with a column mapping.
 Each job that ran becomes a job to replay: it arrives at its submit time and runs as long as it ran (end -
 start), on its GPUs; its time limit, when known, is the estimate the scheduler is told (what EASY backfill
 and `sjf` use); the tenant is its account (or user, or partition). The clock starts at the first submission.
-Jobs that never started (nothing allocated), have not ended, or had no GPUs are left out and counted
-(`TraceRead.left_out`); job steps (`123.batch`, `123.0` in sacct's text) are not jobs. Job ids are the
-history's own. A row that cannot be read stops the read with file:line, or is counted with `skip_bad_rows`.
+Jobs that never started (nothing allocated), have not ended (or whose record is a stand-in: no partition
+yet), or had no GPUs are left out and counted (`TraceRead.left_out`); job steps (`123.batch`, `123.0` in
+sacct's text) are not jobs. Job ids are the history's own. A row that cannot be read stops the read with
+file:line, or is counted with `skip_bad_rows`.
 
 `sacct -P` needs a header (no `-n`) and these fields; `SACCT_FORMAT` is the list to ask for:
 
@@ -124,11 +125,12 @@ def _sacct_row(row: Row, line: int) -> Ran | None:
         raise ValueError("JobID is empty")
     tres = _tres(row["AllocTRES"])
     allocated = bool(row["AllocTRES"].strip())  # nothing allocated: it never started (cancelled while pending)
+    whole = "Partition" not in row or bool(row["Partition"].strip())  # else a stand-in record, as if not ended
     return Ran(
         job_id,
         _when(row["Submit"], "Submit", required=True),  # type: ignore[arg-type]
         _when(row["Start"], "Start") if allocated else None,
-        _when(row["End"], "End"),
+        _when(row["End"], "End") if whole else None,
         tres.get("gpus", 0),
         tres.get("nodes", 1) or 1,
         {
@@ -246,6 +248,8 @@ def _sacct_job(j: dict[str, Any]) -> Ran:
     start, end = (_whole(times[k] or 0, k) or None for k in ("start", "end"))
     if not j["tres"]["allocated"]:
         start = None  # nothing allocated: it never started (cancelled while pending)
+    if not j.get("partition"):
+        end = None  # a stand-in record (slurmdbd heard of the end first): not whole yet, as if not ended
     return Ran(str(j["job_id"]), submit, start, end, gpus, max(1, nodes), owners, _json_limit(times.get("limit")))
 
 
