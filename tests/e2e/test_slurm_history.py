@@ -48,7 +48,7 @@ def test_a_slurm_history_replays(slurm: SlurmCli, tmp_path: Path) -> None:
     for read in reads:
         jobs = {j.id: j for j in read.jobs}
         assert {i: (j.gpus_per_task * j.tasks, j.tasks, j.estimate) for i, j in jobs.items()} == ran
-        assert all(2 <= j.duration <= 10 for j in jobs.values())  # sleep 2, as Slurm timed it
+        assert all(2 <= j.duration <= 30 for j in jobs.values())  # sleep 2, as Slurm timed it (a loaded machine)
         assert read.left_out == {"never started": 1, "no GPUs": 1}
     json_jobs, text_jobs = ({j.id: j for j in read.jobs} for read in reads)
     assert json_jobs == text_jobs  # the two outputs of one history read alike
