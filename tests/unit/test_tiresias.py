@@ -148,3 +148,12 @@ def test_a_replay_with_promotion_finishes() -> None:
     jobs = synthetic(300, seed=3, gpus=64)
     result = simulate(jobs, PooledCluster(64), EngineConfig("tiresias", "pooled", tiresias=Tiresias((1000,), 2.0)))
     assert result.finished == 300
+
+
+@pytest.mark.parametrize("text", ["", "3250,", "a,b", "3250;7200", "1e3", "٣٢٥٠", "-5", "9" * 16])
+def test_typed_thresholds_are_whole_numbers_or_refused(text: str) -> None:
+    from neocloud.core.engine.tiresias import thresholds
+
+    with pytest.raises(InvalidInput, match="whole GPU-seconds"):
+        thresholds(text)
+    assert thresholds(" 3250, 7200 ") == (3250, 7200)

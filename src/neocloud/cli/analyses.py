@@ -15,7 +15,7 @@ from neocloud.cli.context import connect, store
 from neocloud.cli.output import emit_json, out, table
 from neocloud.cli.timefmt import show_time
 from neocloud.cli.tree import help_of
-from neocloud.core.errors import InvalidInput, InvalidSpec
+from neocloud.core.errors import InvalidSpec
 
 analysis_app = group(help=help_of("analysis"))
 Title = Annotated[str, typer.Option(help="A name to find it by (default: what it runs).")]
@@ -103,11 +103,9 @@ def analysis_compare(
     places = [p.strip() for p in placements.split(",") if p.strip()]
 
     def ask(api: Any) -> Any:
-        try:
-            thresholds = [int(q) for q in queues.split(",")]
-        except ValueError:
-            raise InvalidInput(f"--queues takes whole GPU-seconds, comma-separated, got {queues!r}") from None
-        return api.analyses.compare(trace, fleet, names, places, seed, title, thresholds, starvation)
+        from neocloud.core.engine.tiresias import thresholds
+
+        return api.analyses.compare(trace, fleet, names, places, seed, title, thresholds(queues), starvation)
 
     _queued(ctx, json, wait, ask)
 

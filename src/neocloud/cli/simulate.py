@@ -101,13 +101,9 @@ def _load(trace: str, skip_bad_rows: bool, speedup: float = 1.0) -> "tuple[list[
 
 def _config(policy: str, placement: str, seed: int, queues: str, starvation: float) -> "EngineConfig":
     from neocloud.core.engine.config import EngineConfig
-    from neocloud.core.engine.tiresias import Tiresias
+    from neocloud.core.engine.tiresias import Tiresias, thresholds
 
-    try:
-        thresholds = tuple(int(q) for q in queues.split(","))
-    except ValueError:
-        raise InvalidInput(f"--queues takes whole GPU-seconds, comma-separated, got {queues!r}") from None
-    return EngineConfig(policy, placement, seed, tiresias=Tiresias(thresholds, starvation))
+    return EngineConfig(policy, placement, seed, tiresias=Tiresias(thresholds(queues), starvation))
 
 
 def _run(jobs: "list[Job]", fleet: str, config: "EngineConfig", quiet: bool) -> "SimResult":

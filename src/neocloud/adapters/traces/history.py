@@ -302,8 +302,6 @@ def read_jobs_csv(
             end = _when(field(row, "end"), named["end"])
         if start is not None and start < submit:
             raise ValueError(f"starts ({start}) before it is submitted ({submit})")
-        if start is not None and end is not None and end < start:
-            raise ValueError(f"ends ({end}) before it starts ({start})")
         gpus = _count(field(row, "gpus"), named["gpus"]) if field(row, "gpus") else 0
         nodes = _count(field(row, "nodes"), named["nodes"]) if field(row, "nodes") else 1
         limit = _duration(field(row, "estimate"), named["estimate"]) if field(row, "estimate") else None

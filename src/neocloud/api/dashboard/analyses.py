@@ -26,6 +26,7 @@ from neocloud.app.records import AnalysisStatus
 from neocloud.core import bounds
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
+from neocloud.core.engine.tiresias import thresholds
 from neocloud.core.errors import InvalidInput, NeocloudError
 
 router = APIRouter(include_in_schema=False)
@@ -139,9 +140,6 @@ async def run_comparison(
     def check(traces: FilePath) -> analysis_runs.Checked:
         if not (seed.isascii() and seed.isdigit()) or int(seed) >= 2**31:
             raise InvalidInput("seed must be a whole number below 2^31", field="seed")
-        queues = [q.strip() for q in tiresias_queues.split(",")]
-        if not all(q.isascii() and q.isdigit() and len(q) <= 12 for q in queues):
-            raise InvalidInput("Tiresias queues are whole GPU-seconds, comma-separated", field="tiresias_queues")
         try:
             starvation = float(tiresias_starvation)
         except ValueError:
@@ -154,7 +152,7 @@ async def run_comparison(
             int(seed),
             title,
             traces,
-            ([int(q) for q in queues], starvation),
+            (list(thresholds(tiresias_queues)), starvation),
         )
 
     return await _queue(request, csrf, check, form)

@@ -116,3 +116,11 @@ class Tiresias:
 
 
 PUBLISHED = Tiresias()
+
+
+def thresholds(text: str) -> tuple[int, ...]:
+    """Queue thresholds as people type them: whole GPU-seconds, comma-separated (checked when a Tiresias is made)."""
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isascii() and p.isdigit() and len(p) <= 15 for p in parts):
+        raise InvalidInput(f"Tiresias queues are whole GPU-seconds, comma-separated, got {text[:100]!r}")
+    return tuple(int(p) for p in parts)
