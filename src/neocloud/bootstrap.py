@@ -23,6 +23,7 @@ from neocloud.app.live import LiveEngine, TimedExecutor
 from neocloud.app.ports import Executor, UnitOfWork, WorkloadManager
 from neocloud.core.catalog import Catalog
 from neocloud.core.engine.config import EngineConfig
+from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.errors import InvalidInput, StoreUnavailable
 
 
@@ -97,6 +98,11 @@ class Settings:
             self.engine.check()
         except InvalidInput as exc:
             raise InvalidInput(f"NEOCLOUD_ENGINE_ORDERING / NEOCLOUD_ENGINE_PLACEMENT: {exc.message}") from None
+        if ORDERINGS[self.engine_ordering].interleave:
+            raise InvalidInput(
+                f"NEOCLOUD_ENGINE_ORDERING: {self.engine_ordering} interleaves jobs on shared GPUs, which the live "
+                "executors do not do (each workload gets its GPUs to itself); it is for the simulator"
+            )
         if self.executor not in ("timed", "slurm"):
             raise InvalidInput(f"NEOCLOUD_EXECUTOR must be timed or slurm, got {self.executor[:40]!r}")
         if self.executor == "slurm" and not self.slurm_conf:

@@ -221,7 +221,18 @@ def test_unknown_policies_are_refused() -> None:
 
 
 def test_every_ordering_is_registered_and_documented() -> None:
-    assert set(ORDERINGS) == {"fifo", "fifo-greedy", "sjf", "srtf", "srsf", "tiresias", "fair", "easy"}
+    assert set(ORDERINGS) == {
+        "fifo",
+        "fifo-greedy",
+        "sjf",
+        "srtf",
+        "srsf",
+        "tiresias",
+        "muri-s",
+        "muri-l",
+        "fair",
+        "easy",
+    }
     assert all(o.doc for o in ORDERINGS.values())
     assert all(name == o.name for name, o in ORDERINGS.items())
     assert all(fn.__doc__ for fn in PLACEMENTS.values())

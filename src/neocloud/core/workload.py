@@ -53,6 +53,10 @@ class Job:
     cpu_milli_per_task: int = 0  # CPU in milli-CPUs
     memory_mib_per_task: int = 0
     gpu_milli: int = MILLI  # share of each of its GPUs a task uses; below MILLI the task shares one GPU
+    # What interleaving (Muri) needs: seconds per training iteration alone, and the seconds of it each resource
+    # stage takes (storage, CPU, GPU as the Muri traces give them). () when unknown: the job runs alone.
+    iteration: float = 0.0
+    stages: tuple[float, ...] = ()
     # Derived once: the engine reads them for every job at every decision, and a job never changes.
     gpus: int = field(init=False, repr=False, compare=False)
     milli: int = field(init=False, repr=False, compare=False)  # GPU demand in milli-GPUs, the engine's unit
@@ -74,6 +78,16 @@ class Job:
             raise InvalidInput(f"job {self.id}: gpu_milli must be in 1..{MILLI}, got {self.gpu_milli}", job=self.id)
         if self.gpu_milli < MILLI and self.gpus_per_task != 1:
             raise InvalidInput(f"job {self.id}: a task shares at most one GPU (gpu_milli < {MILLI})", job=self.id)
+        if self.stages and not (
+            len(self.stages) <= 8
+            and 0 < self.iteration <= MAX_TIME
+            and all(0 <= x <= MAX_TIME for x in self.stages)
+            and sum(self.stages) > 0
+        ):  # comparisons refuse NaN too
+            raise InvalidInput(
+                f"job {self.id}: at most 8 stage times, finite and not negative, with a positive iteration time",
+                job=self.id,
+            )
         gpus = self.gpus_per_task * self.tasks
         object.__setattr__(self, "gpus", gpus)
         object.__setattr__(self, "milli", gpus * self.gpu_milli)  # shared GPUs add up exactly in milli-GPUs

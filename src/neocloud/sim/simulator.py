@@ -71,6 +71,7 @@ class _Replay:
         self.cluster, self.config, self.on_run = cluster, config, on_run
         self.scheduler = config.scheduler(cluster, jobs)
         self.wake = self.scheduler.ordering.wake  # when a job's rank changes between events (Tiresias)
+        self.interleave = self.scheduler.ordering.interleave
         self.states = [JobState.of(j) for j in sorted(jobs, key=lambda j: (j.submit, j.id))]
         # (time, kind, seq, epoch, job): seq is unique, so tuples never compare the jobs
         self.events: list[tuple[int, int, int, int, JobState]] = []
@@ -90,6 +91,7 @@ class _Replay:
                 now = self.now = events[0][0]
             else:
                 now = self.now = states[nxt].job.submit
+            changed = False  # a job ended or arrived (not only a stale event)
             while events and events[0][0] == now:
                 _, kind, _, epoch, s = heapq.heappop(events)
                 if s.epoch != epoch:
@@ -100,19 +102,27 @@ class _Replay:
                     continue
                 if self.on_run is not None and s.started is not None:
                     self.on_run(s.job, s.started, now, False)
-                cluster.release(s.stop(now, finished=True))
+                last = s.last_on_gpus  # GPUs shared by an interleaved group go back with its last job
+                allocation = s.stop(now, finished=True)
+                if last:
+                    cluster.release(allocation)
                 del self.running[id(s)]
                 usage[s.job.tenant] -= s.job.milli
                 self.spot_milli -= s.job.milli if s.spot else 0
                 done += 1
+                changed = True
             while nxt < len(states) and states[nxt].job.submit == now:
                 s = states[nxt]
+                changed = True
                 if cluster.holds_ever(s.job):
                     queue.add(s, now, usage)
                 else:
                     unschedulable.append(s)
                 nxt += 1
-            if queue.jobs:  # with no one waiting there is nothing to start, and no reason to preempt
+            # With no one waiting there is nothing to start, and no reason to preempt. Interleaving plans every
+            # job afresh when one ends or arrives (a group that lost a job runs on at another pace, or splits),
+            # and only then: its restarts leave stale events behind, and deciding at those would churn.
+            if changed if self.interleave else queue.jobs:
                 decisions = self.scheduler.decide(
                     now, cluster, queue.jobs, self.running.values(), usage, self.spot_milli
                 )
@@ -123,7 +133,7 @@ class _Replay:
                 if decisions.start or decisions.preempt:
                     queue.remove_started([s for s, _ in decisions.start])
                     if isinstance(queue.jobs, list):  # a static queue took its preempted jobs back in _stopped
-                        queue.jobs.extend(s for s in decisions.preempt)
+                        queue.jobs.extend(s for s in decisions.preempt if not s.running)  # not restarted
             busy = cluster.total_milli - cluster.free_milli
             if busy != timeline[-2]:
                 timeline.extend((now, busy, cluster.stranded_milli()))
@@ -145,7 +155,7 @@ class _Replay:
         self.running[id(s)] = s
         self.spot_milli += s.job.milli if s.spot else 0
         self.seq += 1
-        heapq.heappush(self.events, (self.now + s.remaining, COMPLETE, self.seq, s.epoch, s))
+        heapq.heappush(self.events, (s.ends_at(), COMPLETE, self.seq, s.epoch, s))
         if self.wake is not None:
             self._wake_at(self.wake(s, self.now), s)
 

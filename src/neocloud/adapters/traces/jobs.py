@@ -69,10 +69,14 @@ def read_muri(path: Path, *, millis: bool = True, overhead: bool = False, skip_b
             raise ValueError("num_gpu must be positive")
         run = number(row, "duration") / scale
         start = 0
+        timed = (row.get("iterations") or "").strip() and (row.get("iteration_time") or "").strip()
+        iteration = number(row, "iteration_time") / scale if timed else 0.0
         if overhead:
-            timed = (row.get("iterations") or "").strip() and (row.get("iteration_time") or "").strip()
-            run = (number(row, "iterations") * number(row, "iteration_time") / scale if timed else run) * MURI_SLOWDOWN
+            run = (number(row, "iterations") * iteration if timed else run) * MURI_SLOWDOWN
+            iteration *= MURI_SLOWDOWN
             start = muri_start_overhead((row.get("model_name") or "").strip(), gpus)
+        # The stages stay as traced: the artifact's interleaving model works on them unstretched.
+        stages = tuple(number(row, c) / scale for c in row if c.startswith("resource_time") and row[c].strip())
         return Job(
             str(int(job_id)),
             int(number(row, "submit_time") // scale),
@@ -80,6 +84,8 @@ def read_muri(path: Path, *, millis: bool = True, overhead: bool = False, skip_b
             gpus_per_task=1,
             tasks=gpus,
             restart_overhead=start,
+            iteration=iteration if stages else 0.0,
+            stages=stages if iteration > 0 else (),
         )
 
     read = _read(path, ["job_id", "num_gpu", "submit_time", "duration"], parse, skip_bad_rows)

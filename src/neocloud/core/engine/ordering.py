@@ -6,7 +6,9 @@ Each policy is a sort key over job states at a time `now`, lowest first, ending 
 - preemptive: running jobs are re-ranked with waiting ones at every decision, and lose their GPUs to
   better-ranked jobs (SRTF, SRSF, Tiresias);
 - strict: a job that cannot start blocks the ones behind it (FIFO), unless the policy backfills (EASY);
-- otherwise greedy: every job that fits starts, in order (SJF, fair share, greedy FIFO).
+- otherwise greedy: every job that fits starts, in order (SJF, fair share, greedy FIFO);
+- interleaving: every job is planned afresh at each decision into groups that share GPUs (Muri; see
+  interleave.py).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Ordering:
     doc: str = ""
     requeued: RequeueFn | None = None  # jobs that wait on after a decision move in line (Tiresias)
     wake: WakeFn | None = None  # decide again when a job's key changes between events (Tiresias)
+    interleave: bool = False  # groups jobs of one shape onto the same GPUs (Muri; core/engine/interleave.py)
 
 
 def fifo_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
@@ -51,6 +54,10 @@ def srtf_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
 
 def srsf_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
     return (s.remaining_at(now) * s.job.gpus, s.job.submit)
+
+
+def least_attained_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
+    return (s.attained_at(now), s.job.submit)
 
 
 def fair_share_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
@@ -84,6 +91,22 @@ ORDERINGS: dict[str, Ordering] = {
         Ordering("srtf", srtf_key, preemptive=True, doc="shortest remaining time first"),
         Ordering("srsf", srsf_key, preemptive=True, doc="shortest remaining service (time x GPUs)"),
         tiresias_ordering(PUBLISHED),
+        Ordering(
+            "muri-s",
+            srsf_key,
+            preemptive=True,
+            static=False,
+            interleave=True,
+            doc="Muri-S: shortest remaining service first, interleaving jobs whose bottlenecks differ on shared GPUs",
+        ),
+        Ordering(
+            "muri-l",
+            least_attained_key,
+            preemptive=True,
+            static=False,
+            interleave=True,
+            doc="Muri-L: least attained GPU-seconds first (needs no durations), interleaving on shared GPUs",
+        ),
         Ordering("fair", fair_share_key, static=False, doc="fair share across tenants (DRF on GPUs)"),
         Ordering("easy", fifo_key, strict=True, backfill=True, doc="FIFO with EASY backfilling on estimates"),
     )

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from neocloud.core.engine import interleave
 from neocloud.core.engine.cluster import Allocation, Capacity
 from neocloud.core.engine.ordering import Ordering
 from neocloud.core.engine.placement import Placement
@@ -36,6 +37,8 @@ class Decisions:
     start: list[tuple[JobState, Allocation]] = field(default_factory=list)
     # jobs waiting on, with their new place in line and promotion (orderings that keep one: Tiresias)
     requeue: list[tuple[JobState, tuple[int, ...], tuple[int, int] | None]] = field(default_factory=list)
+    # jobs starting in a group that shares GPUs, with the group and their pace in it (interleaving orderings)
+    grouped: list[tuple[JobState, tuple[JobState, ...], float]] = field(default_factory=list)
 
 
 def apply_decisions(
@@ -53,6 +56,8 @@ def apply_decisions(
         run_start = s.started
         s.stop(now, finished=False)
         stopped(s, run_start)
+    for s, group, pace in decisions.grouped:
+        s.group, s.pace = group, pace
     for s, allocation in decisions.start:
         s.start(now, allocation)
         started(s)
@@ -112,6 +117,9 @@ class Scheduler(Generic[C]):
         (milli-GPUs running per tenant) is the caller's and is updated with the decisions; jobs in `waiting`
         that are already running or finished are skipped, so callers may remove them lazily."""
         r = _Round(now, cluster, usage, spot_milli)
+        if self.ordering.interleave:
+            self._interleave(r, waiting, running)
+            return r.decisions
         if not self.ordering.static:
             assert not isinstance(waiting, ShapeQueue), "a dynamic ordering ranks its waiting jobs afresh"
             waiting = [s for s in waiting if not s.running and s.finish is None]
@@ -138,6 +146,40 @@ class Scheduler(Generic[C]):
         preempted = {id(s) for s in r.decisions.preempt}
         waiting = [s for s in r.ranked if (s.allocation is None and id(s) not in started) or id(s) in preempted]
         r.decisions.requeue = self.ordering.requeued(waiting, r.now)
+
+    def _interleave(self, r: _Round[C], waiting: list[JobState] | ShapeQueue, running: Iterable[JobState]) -> None:
+        """Plan every job afresh into groups on shared GPUs (interleave.plan). A group running as planned keeps
+        its GPUs; every other running job stops (its group's GPUs go back once) and planned groups not running
+        start, most GPUs first, where the placement finds room. Jobs that cannot be preempted run alone
+        and keep running."""
+        assert not isinstance(waiting, ShapeQueue), "an interleaving ordering plans its waiting jobs afresh"
+        running = list(running)
+        movable = [s for s in running if s.job.preemptible]
+        pinned = sum(s.job.milli for s in running if not s.job.preemptible)
+        ranked = self.rank([*movable, *(s for s in waiting if not s.running and s.finish is None)], r.now, r.usage)
+        groups = interleave.plan(ranked, r.cluster.total_milli - pinned, self.quotas)
+        kept = {id(s) for g in groups if _running_as(g) for s in g}
+        released: set[int] = set()
+        for s in movable:
+            if id(s) in kept:
+                continue
+            assert s.allocation is not None
+            if id(s.allocation) not in released:
+                released.add(id(s.allocation))
+                r.cluster.release(s.allocation)
+            r.usage[s.job.tenant] -= s.job.milli
+            r.decisions.preempt.append(s)
+        for group in groups:
+            if id(group[0]) in kept:
+                continue
+            allocation = self._place(r, group[0].job)
+            if allocation is None:
+                continue
+            r.cluster.take(allocation)
+            for s, pace in zip(group, interleave.paces(group), strict=True):
+                r.usage[s.job.tenant] += s.job.milli
+                r.decisions.start.append((s, allocation))
+                r.decisions.grouped.append((s, group, pace))
 
     def _admitted(self, r: _Round[C], s: JobState) -> bool:
         """Within the tenant's quota and, when entitlements are given, within its holds or the capacity
@@ -334,6 +376,15 @@ class Scheduler(Generic[C]):
             self._started(r, s, allocation)
             if not ends_in_time:
                 extra -= s.job.milli
+
+
+def _running_as(group: tuple[JobState, ...]) -> bool:
+    """The group runs now exactly as planned: together on one allocation, none of them gone."""
+    first = group[0]
+    if first.allocation is None:
+        return False
+    together = first.group or (first,)
+    return len(together) == len(group) and {id(s) for s in together} == {id(s) for s in group} and first.group_intact
 
 
 def _first(pair: tuple[tuple[object, ...], JobState]) -> tuple[object, ...]:

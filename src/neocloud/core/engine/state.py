@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from neocloud.core.engine.cluster import Allocation
@@ -22,6 +23,10 @@ class JobState:
     queue_key: tuple[object, ...] = ()  # where a static ordering queues it (set when it starts waiting)
     lane: tuple[int, ...] | None = None  # Tiresias: its place in line, set when it waits on after a decision
     promoted: tuple[int, int] | None = None  # Tiresias: GPU-seconds run and seconds waited at its last promotion
+    # Interleaving (Muri): the jobs sharing its GPUs, itself included (its allocation is theirs, taken from the
+    # cluster once), and its pace: wall seconds per second of its work while they share (1.0 alone).
+    group: tuple[JobState, ...] = ()
+    pace: float = 1.0
     spot: bool = field(init=False)  # the job's class is fixed; read at every decision
 
     def __post_init__(self) -> None:
@@ -36,7 +41,26 @@ class JobState:
         return self.allocation is not None
 
     def remaining_at(self, now: int) -> int:
-        return self.remaining - (now - self.started) if self.started is not None else self.remaining
+        if self.started is None:
+            return self.remaining
+        if self.pace == 1.0:
+            return self.remaining - (now - self.started)
+        return self.remaining - int((now - self.started) / self.pace)
+
+    def ends_at(self) -> int:
+        """When the current run finishes if nothing stops it."""
+        assert self.started is not None
+        return self.started + (self.remaining if self.pace == 1.0 else math.ceil(self.remaining * self.pace))
+
+    @property
+    def group_intact(self) -> bool:
+        """Every job it shares GPUs with still runs with it."""
+        return all(m.allocation is self.allocation and m.finish is None for m in self.group)
+
+    @property
+    def last_on_gpus(self) -> bool:
+        """No other job still runs on its GPUs: when it stops, they go back to the cluster."""
+        return not any(m is not self and m.allocation is self.allocation for m in self.group)
 
     def attained_at(self, now: int) -> int:
         return self.attained + self.job.gpus * (now - self.started) if self.started is not None else self.attained
@@ -56,6 +80,7 @@ class JobState:
         self.attained = self.attained_at(now)
         self.allocation = None
         self.started = None
+        self.group, self.pace = (), 1.0
         self.epoch += 1
         if finished:
             self.finish = now
