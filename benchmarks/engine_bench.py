@@ -18,7 +18,7 @@ Each case runs in its own process so its peak memory is its own; times are CPU s
 (time.process_time), steadier than wall time on a shared machine.
 
     python -m benchmarks.engine_bench [--only philly|muri|interleave|sharing|synthetic|bare|backlog|standing]
-        [--synthetic-jobs N] [--json]
+        [--synthetic-jobs N] [--muri-traces short|all] [--json]
 """
 
 from __future__ import annotations
@@ -102,14 +102,22 @@ def muri(traces: Path, _: int) -> dict[str, Any]:
     return _muri_runs(traces, MURI_PUBLISHED)
 
 
-def interleave(traces: Path, _: int) -> dict[str, Any]:
+MURI_TRACES = ("trace1", "trace2", "trace1_pr", "trace2_pr")
+# Muri's matching makes trace2 and trace2_pr take about half an hour each and policy: the default run (make
+# bench) takes the two short traces; `--muri-traces all` takes the four.
+INTERLEAVE_TRACES = ("trace1", "trace1_pr")
+
+
+def interleave(traces: Path, _: int, names: tuple[str, ...] = INTERLEAVE_TRACES) -> dict[str, Any]:
     """Muri itself (interleaving on shared GPUs) in the same setting, against its published average JCT."""
-    return _muri_runs(traces, MURI_INTERLEAVED)
+    return _muri_runs(traces, MURI_INTERLEAVED, names)
 
 
-def _muri_runs(traces: Path, published_jct: dict[str, dict[str, int]]) -> dict[str, Any]:
+def _muri_runs(
+    traces: Path, published_jct: dict[str, dict[str, int]], names: tuple[str, ...] = MURI_TRACES
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for trace in ("trace1", "trace2", "trace1_pr", "trace2_pr"):
+    for trace in names:
         jobs = load_trace(f"muri:{traces / 'muri-sigcomm22' / 'trace-data' / trace}.csv,overhead=muri").jobs
         rows = {}
         for policy, published in published_jct.items():
@@ -263,8 +271,8 @@ CASES: dict[str, Callable[[Path, int], dict[str, Any]]] = {
 }
 
 
-def _child(name: str, traces: Path, count: int) -> dict[str, Any]:
-    result = CASES[name](traces, count)
+def _child(name: str, traces: Path, count: int, muri_traces: tuple[str, ...]) -> dict[str, Any]:
+    result = interleave(traces, count, muri_traces) if name == "interleave" else CASES[name](traces, count)
     result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return result
 
@@ -274,15 +282,19 @@ def main() -> None:
     parser.add_argument("--traces", type=Path, default=TRACES)
     parser.add_argument("--only", choices=list(CASES))
     parser.add_argument("--synthetic-jobs", type=int, default=1_000_000)
+    parser.add_argument(
+        "--muri-traces", choices=["short", "all"], default="short", help="Muri-S/L: trace1 and _pr, or all"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    muri_traces = MURI_TRACES if args.muri_traces == "all" else INTERLEAVE_TRACES
     report: dict[str, Any] = {"machine": describe()}
     names = [args.only] if args.only else list(CASES)
     if "synthetic" in names and "bare" not in names:
         names.append("bare")  # the synthetic case's reference
     with get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
         for name in names:
-            report[name] = pool.apply(_child, (name, args.traces, args.synthetic_jobs))
+            report[name] = pool.apply(_child, (name, args.traces, args.synthetic_jobs, muri_traces))
     if "synthetic" in report:
         ours, bare = report["synthetic"], report.pop("bare")
         ours["bare_loop"] = bare
