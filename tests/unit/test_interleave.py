@@ -174,3 +174,12 @@ def test_every_job_finishes_on_gpus_given_back_once(
     for spans in runs.values():
         spans.sort()
         assert all(end <= nxt for (_, end), (nxt, _) in pairwise(spans))
+
+
+def test_quotas_count_every_job_in_a_group() -> None:
+    ranked = states(a("a1"), b("b1"), a("a2"), b("b2"))
+    ranked = [JobState.of(replace(s.job, tenant="t")) for s in ranked]
+    # As in the pairing case, two A+B pairs on 2 GPUs; but tenant t may hold 2 GPUs and each pair counts 2
+    # (one per job): only the first pair runs.
+    assert len(plan(ranked, 2000, {"t": 2})) == 1
+    assert len(plan(ranked, 2000, {"t": 4})) == 2

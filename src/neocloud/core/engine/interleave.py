@@ -120,7 +120,8 @@ def plan(ranked: Sequence[JobState], budget: int, quotas: Mapping[str, int] | No
        matching on utilisation (groups of at most four jobs; up to four rounds), and merge matched pairs in
        order until they fit.
     3. Split a group whose cycle is longer than its members' iterations one after another.
-    4. Groups in order of their best-ranked member take GPUs while they fit the budget.
+    4. Groups in order of their best-ranked member take GPUs while they fit the budget (and their tenants'
+       quotas, which count every job's GPUs, shared or not).
     """
     rank = {id(s): i for i, s in enumerate(ranked)}
     by_shape: dict[tuple[object, ...], list[JobState]] = {}
@@ -169,10 +170,18 @@ def plan(ranked: Sequence[JobState], budget: int, quotas: Mapping[str, int] | No
                 kept.append(group)
     kept.sort(key=lambda g: min(rank[id(s)] for s in g))
     admitted: list[Group] = []
-    left = budget
+    left, granted = budget, {}
     for group in kept:
-        if group[0].job.milli <= left:
+        asks: dict[str, int] = {}
+        for s in group:
+            asks[s.job.tenant] = asks.get(s.job.tenant, 0) + s.job.milli
+        within = not quotas or all(
+            granted.get(t, 0) + milli <= quotas[t] * MILLI for t, milli in asks.items() if t in quotas
+        )
+        if group[0].job.milli <= left and within:
             left -= group[0].job.milli
+            for t, milli in asks.items():
+                granted[t] = granted.get(t, 0) + milli
             admitted.append(group)
     admitted.sort(key=lambda g: (-g[0].job.milli, min(rank[id(s)] for s in g)))
     return admitted
