@@ -12,16 +12,18 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neocloud.adapters.traces.jobs import read_muri
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.interleave import STRETCH, cycle, paces, plan, utilisation
 from neocloud.core.engine.pooled import PooledCluster
 from neocloud.core.engine.state import JobState
-from neocloud.core.errors import InvalidInput
+from neocloud.core.errors import InvalidInput, InvalidSpec
 from neocloud.core.workload import Job
 from neocloud.sim.simulator import simulate
 
@@ -183,3 +185,18 @@ def test_quotas_count_every_job_in_a_group() -> None:
     # (one per job): only the first pair runs.
     assert len(plan(ranked, 2000, {"t": 2})) == 1
     assert len(plan(ranked, 2000, {"t": 4})) == 2
+
+
+def test_muri_traces_give_stage_times_and_bad_ones_are_refused(tmp_path: Path) -> None:
+    head = "job_id,num_gpu,submit_time,iterations,model_name,duration,iteration_time,"
+    head += "resource_time_0,resource_time_1,resource_time_2\n"
+    good = tmp_path / "good.csv"
+    good.write_text(head + "7,2,1000,10,dqn,5000,500,446,8,0.5\n")
+    (job,) = read_muri(good, overhead=True).jobs
+    # Stages as traced (ms -> s); the iteration stretched by 1.015 as the run time is.
+    assert (job.stages, job.iteration) == ((0.446, 0.008, 0.0005), pytest.approx(0.5 * 1.015))
+    for bad in ("nan", "-4", "1e300", "x"):
+        path = tmp_path / "bad.csv"
+        path.write_text(head + f"7,2,1000,10,dqn,5000,500,{bad},8,0.5\n")
+        with pytest.raises(InvalidSpec, match=r"bad\.csv:2"):
+            read_muri(path, overhead=True)
