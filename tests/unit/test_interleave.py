@@ -9,6 +9,7 @@ once two such periods agree.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from itertools import pairwise
@@ -200,3 +201,20 @@ def test_muri_traces_give_stage_times_and_bad_ones_are_refused(tmp_path: Path) -
         path.write_text(head + f"7,2,1000,10,dqn,5000,500,{bad},8,0.5\n")
         with pytest.raises(InvalidSpec, match=r"bad\.csv:2"):
             read_muri(path, overhead=True)
+
+
+def test_a_replay_is_the_same_every_time() -> None:
+    jobs = [
+        Job(
+            f"j{i}",
+            10 * i,
+            100 + 37 * i,
+            tasks=1 + i % 2,
+            iteration=6.0,
+            stages=KINDS[i % len(KINDS)] if i % 4 else (2.0, 3.0, 1.0),
+        )
+        for i in range(30)
+    ]
+    runs = [json.dumps(simulate(jobs, PooledCluster(4), EngineConfig("muri-s", "pooled")).to_dict()) for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert json.loads(runs[0])["preemptions"] > 0  # groups did form and change
