@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neocloud.adapters.traces.jobs import read_muri
+from neocloud.core.engine.cluster import Cluster
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.interleave import STRETCH, cycle, paces, plan, utilisation
 from neocloud.core.engine.pooled import PooledCluster
@@ -156,10 +157,11 @@ KINDS = [(4.0, 1.0, 1.0), (1.0, 1.0, 4.0), (2.0, 2.0, 2.0), (0.0, 0.0, 5.0)]
     ),
     st.integers(2, 4),
     st.sampled_from(["muri-s", "muri-l"]),
+    st.booleans(),
 )
 @settings(max_examples=150, deadline=None)
 def test_every_job_finishes_on_gpus_given_back_once(
-    specs: list[tuple[int, int, int, tuple[float, ...]]], gpus: int, ordering: str
+    specs: list[tuple[int, int, int, tuple[float, ...]]], gpus: int, ordering: str, nodes: bool
 ) -> None:
     """Groups form, split and re-form at every arrival and end; whatever they do, each job runs one run at a
     time, every job finishes, and every GPU taken for a group goes back exactly once."""
@@ -167,11 +169,11 @@ def test_every_job_finishes_on_gpus_given_back_once(
         Job(f"j{i}", submit, duration, tasks=n, restart_overhead=3, iteration=sum(kind), stages=kind)
         for i, (submit, duration, n, kind) in enumerate(specs)
     ]
-    pool = PooledCluster(gpus)
+    # A pool, or nodes of one GPU each, where a 2-GPU group spans two nodes (best fit places it).
+    pool = Cluster.uniform(gpus, 1) if nodes else PooledCluster(gpus)
+    config = EngineConfig(ordering, "bestfit" if nodes else "pooled")
     runs: dict[str, list[tuple[int, int]]] = {}
-    result = simulate(
-        jobs, pool, EngineConfig(ordering, "pooled"), on_run=lambda j, s, e, p: runs.setdefault(j.id, []).append((s, e))
-    )
+    result = simulate(jobs, pool, config, on_run=lambda j, s, e, p: runs.setdefault(j.id, []).append((s, e)))
     assert result.finished == len(jobs)
     assert pool.free_milli == pool.total_milli
     for spans in runs.values():
