@@ -58,8 +58,8 @@ def test_jobs_of_four_stages_take_one_stage_each_per_slot() -> None:
 
 
 def test_utilisation_is_busy_stage_time_over_the_cycle_slots() -> None:
-    assert utilisation([a("x"), b("y")]) == pytest.approx(12 / (6 * STRETCH[2] * 4))
-    assert utilisation([a("x"), Job("n", 0, 60)]) == 0.0  # a job without stages never interleaves
+    assert utilisation((a("x").stages, b("y").stages)) == pytest.approx(12 / (6 * STRETCH[2] * 4))
+    assert utilisation((a("x").stages, Job("n", 0, 60).stages)) == 0.0  # a job without stages never interleaves
 
 
 def states(*jobs: Job) -> list[JobState]:

@@ -102,10 +102,8 @@ class _Replay:
                     continue
                 if self.on_run is not None and s.started is not None:
                     self.on_run(s.job, s.started, now, False)
-                last = s.last_on_gpus  # GPUs shared by an interleaved group go back with its last job
-                allocation = s.stop(now, finished=True)
-                if last:
-                    cluster.release(allocation)
+                if (freed := s.stop(now, finished=True)) is not None:  # a group's GPUs go back with its last job
+                    cluster.release(freed)
                 del self.running[id(s)]
                 usage[s.job.tenant] -= s.job.milli
                 self.spot_milli -= s.job.milli if s.spot else 0
@@ -122,7 +120,7 @@ class _Replay:
             # With no one waiting there is nothing to start, and no reason to preempt. Interleaving plans every
             # job afresh when one ends or arrives (a group that lost a job runs on at another pace, or splits),
             # and only then: its restarts leave stale events behind, and deciding at those would churn.
-            if changed if self.interleave else queue.jobs:
+            if changed if self.interleave else bool(queue.jobs):
                 decisions = self.scheduler.decide(
                     now, cluster, queue.jobs, self.running.values(), usage, self.spot_milli
                 )

@@ -84,15 +84,10 @@ def cycle(jobs: Sequence[Job]) -> float:
     return _best_cycle(tuple(sorted(j.stages for j in jobs))) * STRETCH[len(jobs)]
 
 
-def utilisation(jobs: Sequence[Job]) -> float:
-    """Share of the group's resource-time its stages keep busy: the matching's weight."""
-    if len(jobs) < 2 or not all(j.stages for j in jobs):
-        return 0.0
-    return _utilisation(tuple(j.stages for j in jobs))
-
-
-def _utilisation(members: tuple[tuple[float, ...], ...]) -> float:
-    if len(members) > MAX_GROUP:
+def utilisation(members: tuple[tuple[float, ...], ...]) -> float:
+    """Share of a group's resource-time its members' stages (one tuple each) keep busy: the matching's weight.
+    0 for a job alone, a group too large, or a member without stage times."""
+    if not 2 <= len(members) <= MAX_GROUP or not all(members):
         return 0.0
     turn = _best_cycle(tuple(sorted(members))) * STRETCH[len(members)]
     slots = 4 if len(members[0]) == 3 else len(members[0])
@@ -216,8 +211,8 @@ def _partners(kinds: tuple[tuple[tuple[float, ...], ...], ...]) -> dict[int, int
     for u, mine in enumerate(kinds):
         for v in range(u + 1, len(kinds)):
             theirs = kinds[v]
-            if mine and theirs and len(mine) + len(theirs) <= MAX_GROUP:
-                weight = _utilisation(mine + theirs)
+            if mine and theirs:
+                weight = utilisation(mine + theirs)
                 if weight > 0:
                     graph.add_edge(u, v, weight=weight)
     partner: dict[int, int] = {}

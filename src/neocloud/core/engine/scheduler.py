@@ -117,12 +117,12 @@ class Scheduler(Generic[C]):
         (milli-GPUs running per tenant) is the caller's and is updated with the decisions; jobs in `waiting`
         that are already running or finished are skipped, so callers may remove them lazily."""
         r = _Round(now, cluster, usage, spot_milli)
-        if self.ordering.interleave:
-            self._interleave(r, waiting, running)
-            return r.decisions
         if not self.ordering.static:
             assert not isinstance(waiting, ShapeQueue), "a dynamic ordering ranks its waiting jobs afresh"
             waiting = [s for s in waiting if not s.running and s.finish is None]
+            if self.ordering.interleave:
+                self._interleave(r, waiting, running)
+                return r.decisions
             if self.ordering.preemptive:
                 waiting = self._preempt_ranked(r, waiting, running)
             else:
@@ -147,16 +147,15 @@ class Scheduler(Generic[C]):
         waiting = [s for s in r.ranked if (s.allocation is None and id(s) not in started) or id(s) in preempted]
         r.decisions.requeue = self.ordering.requeued(waiting, r.now)
 
-    def _interleave(self, r: _Round[C], waiting: list[JobState] | ShapeQueue, running: Iterable[JobState]) -> None:
+    def _interleave(self, r: _Round[C], waiting: list[JobState], running: Iterable[JobState]) -> None:
         """Plan every job afresh into groups on shared GPUs (interleave.plan). A group running as planned keeps
         its GPUs; every other running job stops (its group's GPUs go back once) and planned groups not running
         start, most GPUs first, where the placement finds room. Jobs that cannot be preempted run alone
         and keep running."""
-        assert not isinstance(waiting, ShapeQueue), "an interleaving ordering plans its waiting jobs afresh"
         running = list(running)
         movable = [s for s in running if s.job.preemptible]
         pinned = sum(s.job.milli for s in running if not s.job.preemptible)
-        ranked = self.rank([*movable, *(s for s in waiting if not s.running and s.finish is None)], r.now, r.usage)
+        ranked = self.rank([*movable, *waiting], r.now, r.usage)
         groups = interleave.plan(ranked, r.cluster.total_milli - pinned, self.quotas)
         kept = {id(s) for g in groups if _running_as(g) for s in g}
         released: set[int] = set()

@@ -57,11 +57,6 @@ class JobState:
         """Every job it shares GPUs with still runs with it."""
         return all(m.allocation is self.allocation and m.finish is None for m in self.group)
 
-    @property
-    def last_on_gpus(self) -> bool:
-        """No other job still runs on its GPUs: when it stops, they go back to the cluster."""
-        return not any(m is not self and m.allocation is self.allocation for m in self.group)
-
     def attained_at(self, now: int) -> int:
         return self.attained + self.job.gpus * (now - self.started) if self.started is not None else self.attained
 
@@ -72,10 +67,13 @@ class JobState:
             self.first_start = now
         self.epoch += 1
 
-    def stop(self, now: int, *, finished: bool) -> Allocation:
+    def stop(self, now: int, *, finished: bool) -> Allocation | None:
+        """End the current run. Returns the GPUs to give back: None while other jobs of its interleaved group
+        still run on them (they go back with the last)."""
         assert self.allocation is not None
         assert self.started is not None
         allocation = self.allocation
+        shared = any(m is not self and m.allocation is allocation for m in self.group)
         self.remaining = self.remaining_at(now)
         self.attained = self.attained_at(now)
         self.allocation = None
@@ -87,4 +85,4 @@ class JobState:
         else:
             self.preemptions += 1
             self.remaining += self.job.restart_overhead
-        return allocation
+        return None if shared else allocation
