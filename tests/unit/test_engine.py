@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from neocloud.core.engine.cluster import Cluster, NodeSpec
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS, best_fit, topology_aware
+from neocloud.core.engine.pooled import PooledCluster
+from neocloud.core.engine.tiresias import Tiresias
 from neocloud.core.errors import InvalidInput, InvalidSpec
 from neocloud.core.workload import Job, PriorityClass
 from neocloud.sim.simulator import simulate
@@ -448,3 +451,136 @@ def test_a_preemptive_walk_in_order_equals_ranking_everyone_afresh(
         return [("stop", s.job.id) for s in decisions.preempt] + [(s.job.id, a) for s, a in decisions.start]
 
     assert decided(True) == decided(False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            lambda i, g, d, spot, pinned, submit: Job(
+                f"r{i}",
+                submit,
+                d,
+                g,
+                priority=PriorityClass.SPOT if spot else PriorityClass.INTERNAL,
+                preemptible=not pinned,
+            ),
+            st.integers(0, 10_000),
+            st.sampled_from([1, 1, 2, 4, 8]),
+            st.integers(1, 500),
+            st.booleans(),
+            st.sampled_from([False, False, False, True]),
+            st.integers(0, 50),
+        ),
+        max_size=60,
+        unique_by=lambda j: j.id,
+    ),
+    st.sampled_from(["srtf", "srsf"]),
+    st.integers(0, 60),
+    st.sampled_from([1, 2, 5]),
+    st.booleans(),
+)
+def test_a_preemptive_decision_from_the_worst_running_jobs_equals_walking_them_all(
+    jobs: list[Job], ordering: str, running_count: int, tail: int, on_nodes: bool
+) -> None:
+    """SRTF and SRSF keep running jobs in rank order (RunningLine) and read them from the worst end, a few at a
+    time (here 1, 2 or 5 before growing fourfold): each decision preempts and starts the same jobs, on the same
+    nodes and in the same order, as walking every running job."""
+    from neocloud.core.engine import scheduler as engine
+    from neocloud.core.engine.pooled import PooledCluster
+    from neocloud.core.engine.running import RunningLine
+    from neocloud.core.engine.state import JobState
+    from neocloud.core.engine.waiting import ShapeQueue
+
+    def decided(in_line: bool) -> list[tuple[str, object]]:
+        cluster = Cluster.uniform(4, 8) if on_nodes else PooledCluster(32)
+        config = EngineConfig(ordering, "bestfit" if on_nodes else "pooled")
+        scheduler = config.scheduler(cluster, jobs)
+        states = [JobState.of(j) for j in jobs]
+        line = RunningLine(scheduler.ordering.running_weight if in_line else None)
+        usage: dict[str, int] = defaultdict(int)
+        for s in states[:running_count]:  # started at their submit times, some long before others
+            allocation = scheduler.placement(cluster, s.job, random.Random(0))
+            if allocation is not None:
+                cluster.take(allocation)
+                s.start(s.job.submit, allocation)
+                line.add(s)
+                usage[s.job.tenant] += s.job.milli
+        queue = scheduler.waiting_line()
+        assert isinstance(queue, ShapeQueue)
+        for s in states:
+            if not s.running:
+                queue.add(s, 60, usage)
+        spot = sum(s.job.milli for s in line if s.spot)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(engine, "TAIL", tail)
+            decisions = scheduler.decide(60, cluster, queue, line, usage, spot)
+        return [("stop", s.job.id) for s in decisions.preempt] + [(s.job.id, a) for s, a in decisions.start]
+
+    assert decided(True) == decided(False)
+
+
+def _replay_runs(jobs: list[Job], ordering: str, cluster: object, afresh: bool, **config: object) -> list[object]:
+    """Every run of a replay (job, start, end, preempted), with the waiting jobs in the ordering's lines or, when
+    `afresh`, in a list the engine ranks at each decision."""
+    from neocloud.core.engine import ordering as orderings
+    from neocloud.core.engine import scheduler as engine
+
+    runs: list[object] = []
+    with pytest.MonkeyPatch.context() as patch:
+        if afresh:
+            kept = replace(orderings.ORDERINGS[ordering], lines=None, running_weight=None)
+            patch.setitem(orderings.ORDERINGS, ordering, kept)
+            patch.setattr("neocloud.core.engine.config.tiresias_ordering", _afresh(orderings.tiresias_ordering))
+        else:
+            patch.setattr(engine, "TAIL", 2)  # read running jobs two at a time, growing fourfold
+        simulate(
+            jobs,
+            cluster,  # type: ignore[arg-type]
+            EngineConfig(ordering, "pooled" if isinstance(cluster, PooledCluster) else "bestfit", **config),  # type: ignore[arg-type]
+            on_run=lambda job, start, end, preempted: runs.append((job.id, start, end, preempted)),
+        )
+    return runs
+
+
+def _afresh(make: object) -> object:
+    return lambda policy: replace(make(policy), lines=None)  # type: ignore[operator]
+
+
+_replay_jobs = st.lists(
+    st.builds(
+        lambda i, submit, d, g, tenant, spot: Job(
+            f"j{i}", submit, d, g, tenant=f"t{tenant}", priority=PriorityClass.SPOT if spot else PriorityClass.INTERNAL
+        ),
+        st.integers(0, 10_000),
+        st.integers(0, 2_000),
+        st.integers(1, 4_000),
+        st.sampled_from([1, 1, 2, 4, 8]),
+        st.integers(0, 2),
+        st.booleans(),
+    ),
+    max_size=40,
+    unique_by=lambda j: j.id,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    _replay_jobs,
+    st.sampled_from(["tiresias", "fair", "srtf", "srsf"]),
+    st.booleans(),
+    st.one_of(st.none(), st.dictionaries(st.sampled_from(["t0", "t1", "t2"]), st.integers(0, 12))),
+    st.sampled_from([(3250,), (100, 2000), (50, 400, 6000)]),
+)
+def test_replays_with_jobs_kept_in_line_equal_ranking_every_job_afresh(
+    jobs: list[Job], ordering: str, on_nodes: bool, quotas: dict[str, int] | None, queues: tuple[int, ...]
+) -> None:
+    """Tiresias keeps its waiting jobs in lines between decisions, fair share one line per tenant, SRTF and
+    SRSF their running jobs in rank order; a whole replay runs the same jobs at the same times either way (spot
+    work taken back, quotas, nodes and a pool), as ranking every job afresh at each decision does."""
+    config = {"quotas": quotas, "tiresias": Tiresias(queues)}
+    cluster = (lambda: Cluster.uniform(2, 8)) if on_nodes else (lambda: PooledCluster(12))
+    in_lines = _replay_runs(jobs, ordering, cluster(), False, **config)
+    assert in_lines == _replay_runs(jobs, ordering, cluster(), True, **config)
+    if quotas is None:  # (a quota below a job's GPUs keeps it waiting for ever)
+        assert {run[0] for run in in_lines if not run[3]} == {j.id for j in jobs}  # every job finishes

@@ -15,8 +15,10 @@ from typing import Any
 
 from neocloud.core.engine.cluster import Capacity, Cluster
 from neocloud.core.engine.config import EngineConfig
+from neocloud.core.engine.running import RunningLine
 from neocloud.core.engine.scheduler import Scheduler, apply_decisions
 from neocloud.core.engine.state import JobState
+from neocloud.core.engine.tiresias import Lines
 from neocloud.core.engine.waiting import ShapeQueue
 from neocloud.core.workload import Job
 from neocloud.sim.metrics import SimResult, summarize
@@ -25,27 +27,32 @@ COMPLETE, WAKE = 0, 1
 
 
 class _Queue:
-    """Waiting jobs. Static orderings keep them in order as they arrive, by shape (core/engine/waiting.py);
-    dynamic ones are ranked per decision."""
+    """Waiting jobs. Static orderings keep them in order, by shape (core/engine/waiting.py); fair share and
+    Tiresias in their lines (the engine settles Tiresias's itself as it decides); other dynamic orderings in a
+    list ranked per decision."""
 
     def __init__(self, scheduler: Scheduler[Any]) -> None:
-        self.scheduler = scheduler
-        self.static = scheduler.ordering.static
-        self.jobs: ShapeQueue | list[JobState] = ShapeQueue() if self.static else []
+        line = scheduler.waiting_line()
+        self.jobs: ShapeQueue | Lines | list[JobState] = [] if line is None else line
 
     def add(self, s: JobState, now: int, usage: Mapping[str, int]) -> None:
-        if isinstance(self.jobs, ShapeQueue):
-            s.queue_key = self.scheduler.sort_key(s, now, usage)
-            self.jobs.add(s)
-        else:
+        if isinstance(self.jobs, list):
             self.jobs.append(s)
+        else:
+            self.jobs.add(s, now, usage)
 
-    def remove_started(self, started: list[JobState]) -> None:
+    def decided(self, started: list[JobState], preempted: list[JobState], now: int, usage: Mapping[str, int]) -> None:
+        """Started jobs leave; preempted ones not restarted wait again (at their new place in a static order)."""
+        if isinstance(self.jobs, Lines):
+            return
         if isinstance(self.jobs, ShapeQueue):
             for s in started:
                 self.jobs.remove(s)
         elif started:
             self.jobs = [s for s in self.jobs if not s.running]
+        for s in preempted:
+            if not s.running:
+                self.add(s, now, usage)
 
 
 RunCallback = Callable[[Job, int, int, bool], None]  # (job, start, end, preempted): one run of a job, for metering
@@ -76,7 +83,7 @@ class _Replay:
         # (time, kind, seq, epoch, job): seq is unique, so tuples never compare the jobs
         self.events: list[tuple[int, int, int, int, JobState]] = []
         self.queue = _Queue(self.scheduler)
-        self.running: dict[int, JobState] = {}  # by id(): in the order they started
+        self.running = RunningLine(self.scheduler.ordering.running_weight)
         self.usage: dict[str, int] = defaultdict(int)
         self.now = self.spot_milli = self.seq = 0
 
@@ -104,7 +111,7 @@ class _Replay:
                     self.on_run(s.job, s.started, now, False)
                 if (freed := s.stop(now, finished=True)) is not None:  # a group's GPUs go back with its last job
                     cluster.release(freed)
-                del self.running[id(s)]
+                self.running.remove(s)
                 usage[s.job.tenant] -= s.job.milli
                 self.spot_milli -= s.job.milli if s.spot else 0
                 done += 1
@@ -121,17 +128,13 @@ class _Replay:
             # job afresh when one ends or arrives (a group that lost a job runs on at another pace, or splits),
             # and only then: its restarts leave stale events behind, and deciding at those would churn.
             if changed if self.interleave else bool(queue.jobs):
-                decisions = self.scheduler.decide(
-                    now, cluster, queue.jobs, self.running.values(), usage, self.spot_milli
-                )
+                decisions = self.scheduler.decide(now, cluster, queue.jobs, self.running, usage, self.spot_milli)
                 apply_decisions(decisions, now, self._stopped, self._started)
                 if self.wake is not None:  # a preempted job may be promoted after waiting long enough
                     for s in decisions.preempt:
                         self._wake_at(self.wake(s, now), s)
                 if decisions.start or decisions.preempt:
-                    queue.remove_started([s for s, _ in decisions.start])
-                    if isinstance(queue.jobs, list):  # a static queue took its preempted jobs back in _stopped
-                        queue.jobs.extend(s for s in decisions.preempt if not s.running)  # not restarted
+                    queue.decided([s for s, _ in decisions.start], decisions.preempt, now, usage)
             busy = cluster.total_milli - cluster.free_milli
             if busy != timeline[-2]:
                 timeline.extend((now, busy, cluster.stranded_milli()))
@@ -140,17 +143,15 @@ class _Replay:
         return summarize(states, unschedulable + list(queue.jobs), timeline, cluster.total_milli, self.config)
 
     def _stopped(self, s: JobState, run_start: int) -> None:
-        """Preempted: the run is metered, and a static queue takes the job back at its new place."""
+        """Preempted: the run is metered."""
         if self.on_run is not None and self.now > run_start:
             self.on_run(s.job, run_start, self.now, True)
-        del self.running[id(s)]
+        self.running.remove(s)
         self.spot_milli -= s.job.milli if s.spot else 0
-        if self.queue.static:
-            self.queue.add(s, self.now, self.usage)
 
     def _started(self, s: JobState) -> None:
         """Started: its completion (and, under Tiresias, its fall to the next queue) becomes an event."""
-        self.running[id(s)] = s
+        self.running.add(s)
         self.spot_milli += s.job.milli if s.spot else 0
         self.seq += 1
         heapq.heappush(self.events, (s.ends_at(), COMPLETE, self.seq, s.epoch, s))

@@ -17,7 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from neocloud.core.engine.state import JobState
-from neocloud.core.engine.tiresias import PUBLISHED, Tiresias
+from neocloud.core.engine.tiresias import PUBLISHED, Lines, Tiresias
+from neocloud.core.engine.waiting import ShapeQueue
+from neocloud.core.workload import Job
 
 SortKey = tuple[float, ...]
 KeyFn = Callable[[JobState, int, Mapping[str, int]], SortKey]
@@ -38,6 +40,12 @@ class Ordering:
     requeued: RequeueFn | None = None  # jobs that wait on after a decision move in line (Tiresias)
     wake: WakeFn | None = None  # decide again when a job's key changes between events (Tiresias)
     interleave: bool = False  # groups jobs of one shape onto the same GPUs (Muri; core/engine/interleave.py)
+    # A dynamic ordering whose waiting jobs stand in lines they never reorder within (fair share, Tiresias): the
+    # structure a simulator keeps them in between decisions (core/engine/waiting.py); None: ranked afresh
+    lines: Callable[[], ShapeQueue | Lines] | None = None
+    # A preemptive ordering by remaining time x this weight (SRTF: 1, SRSF: GPUs): running jobs of one weight
+    # never reorder, so the simulator keeps them in rank order between decisions (core/engine/running.py)
+    running_weight: Callable[[Job], int] | None = None
 
 
 def fifo_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
@@ -65,6 +73,16 @@ def fair_share_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
     return (usage.get(s.job.tenant, 0), s.job.submit)
 
 
+def tenant_lines() -> ShapeQueue:
+    """Fair share's waiting jobs: a line per tenant (and class), by arrival; a line ranks by the GPUs its tenant
+    uses when a decision begins, as `fair_share_key` does."""
+    return ShapeQueue(
+        lambda s, now, usage: (s.spot, s.job.tenant, s.job.submit, s.job.id),
+        2,
+        lambda line, now, usage: (line[0], usage.get(line[1], 0)),  # type: ignore[call-overload]
+    )
+
+
 def tiresias_ordering(policy: Tiresias) -> Ordering:
     return Ordering(
         "tiresias",
@@ -75,6 +93,8 @@ def tiresias_ordering(policy: Tiresias) -> Ordering:
         "needs no durations",
         requeued=policy.requeued,
         wake=policy.wake,
+        # with promotion a waiting job can leave its line between decisions: ranked afresh then
+        lines=None if policy.starvation else lambda: Lines(policy),
     )
 
 
@@ -88,8 +108,14 @@ ORDERINGS: dict[str, Ordering] = {
             doc="first come, first served, skipping jobs that do not fit (the Alibaba PAI 2020 simulator's FIFO)",
         ),
         Ordering("sjf", sjf_key, doc="shortest job first by (oracle or estimated) duration; non-preemptive"),
-        Ordering("srtf", srtf_key, preemptive=True, doc="shortest remaining time first"),
-        Ordering("srsf", srsf_key, preemptive=True, doc="shortest remaining service (time x GPUs)"),
+        Ordering("srtf", srtf_key, preemptive=True, running_weight=lambda job: 1, doc="shortest remaining time first"),
+        Ordering(
+            "srsf",
+            srsf_key,
+            preemptive=True,
+            running_weight=lambda job: job.gpus,
+            doc="shortest remaining service (time x GPUs)",
+        ),
         tiresias_ordering(PUBLISHED),
         Ordering(
             "muri-s",
@@ -107,7 +133,9 @@ ORDERINGS: dict[str, Ordering] = {
             interleave=True,
             doc="Muri-L: least attained GPU-seconds first (needs no durations), interleaving on shared GPUs",
         ),
-        Ordering("fair", fair_share_key, static=False, doc="fair share across tenants (DRF on GPUs)"),
+        Ordering(
+            "fair", fair_share_key, static=False, lines=tenant_lines, doc="fair share across tenants (DRF on GPUs)"
+        ),
         Ordering("easy", fifo_key, strict=True, backfill=True, doc="FIFO with EASY backfilling on estimates"),
     )
 }

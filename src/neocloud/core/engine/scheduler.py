@@ -16,6 +16,7 @@ and stops the work and updates the job states.
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -26,7 +27,9 @@ from neocloud.core.engine import interleave
 from neocloud.core.engine.cluster import Allocation, Capacity
 from neocloud.core.engine.ordering import Ordering
 from neocloud.core.engine.placement import Placement
+from neocloud.core.engine.running import RunningLine, Tail
 from neocloud.core.engine.state import JobState
+from neocloud.core.engine.tiresias import Lines
 from neocloud.core.engine.waiting import ShapeQueue, Walk
 from neocloud.core.workload import MILLI, Job
 
@@ -66,6 +69,8 @@ def apply_decisions(
 
 
 C = TypeVar("C", bound=Capacity)
+Key = tuple[object, ...]
+TAIL = 16  # running jobs a preemptive decision first reads from the worst end (_preempt_in_line)
 
 
 @dataclass(slots=True)
@@ -96,29 +101,43 @@ class Scheduler(Generic[C]):
     # and work beyond a tenant's holds (overage) may use; held capacity left idle goes to spot work only.
     entitlements: Mapping[str, int] = field(default_factory=dict)
 
-    def rank(self, states: Iterable[JobState], now: int, usage: Mapping[str, int]) -> list[JobState]:
-        key = self.ordering.key  # sort_key, inline: ranking is most of a preemptive policy's decision
-        return sorted(states, key=lambda s: (s.spot, *key(s, now, usage), s.job.id))
+    def waiting_line(self) -> ShapeQueue | Lines | None:
+        """Where a caller that keeps waiting jobs between decisions (the simulator) should keep them: static
+        orderings' in order, dynamic ones' in their lines; None: a list, ranked at each decision."""
+        if self.ordering.static:
+            return ShapeQueue(self.sort_key)
+        return self.ordering.lines() if self.ordering.lines is not None else None
 
-    def sort_key(self, s: JobState, now: int, usage: Mapping[str, int]) -> tuple[object, ...]:
+    def rank(self, states: Iterable[JobState], now: int, usage: Mapping[str, int]) -> list[JobState]:
+        return [s for _, s in self._keyed(states, now, usage)]
+
+    def sort_key(self, s: JobState, now: int, usage: Mapping[str, int]) -> Key:
         return (s.spot, *self.ordering.key(s, now, usage), s.job.id)
 
     def decide(
         self,
         now: int,
         cluster: C,
-        waiting: list[JobState] | ShapeQueue,
+        waiting: list[JobState] | ShapeQueue | Lines,
         running: Iterable[JobState],
         usage: dict[str, int],
         spot_milli: int = 0,
     ) -> Decisions:
         """Decide at `now`. `waiting` must be in `sort_key` order for static orderings (others are ranked
-        here); for static orderings it may be a ShapeQueue, whose jobs a decision passes over by shape. `usage`
-        (milli-GPUs running per tenant) is the caller's and is updated with the decisions; jobs in `waiting`
-        that are already running or finished are skipped, so callers may remove them lazily."""
+        here), or be the structure `waiting_line` gives, whose jobs a decision walks only as far as it needs
+        and passes over by shape (Tiresias's lines are settled here: the jobs this decision starts or stops
+        move). `usage` (milli-GPUs running per tenant) is the caller's and is updated with the decisions; jobs
+        in a `waiting` list that are already running or finished are skipped, so callers may remove them
+        lazily."""
         r = _Round(now, cluster, usage, spot_milli)
-        if not self.ordering.static:
-            assert not isinstance(waiting, ShapeQueue), "a dynamic ordering ranks its waiting jobs afresh"
+        if isinstance(waiting, Lines):
+            lines = waiting
+            waiting = self._preempt_lined(r, lines, running)
+            self._entitle(r, running)
+            self._start(r, waiting, running)
+            self._settle(r, lines)
+            return r.decisions
+        if not self.ordering.static and not isinstance(waiting, ShapeQueue):
             waiting = [s for s in waiting if not s.running and s.finish is None]
             if self.ordering.interleave:
                 self._interleave(r, waiting, running)
@@ -129,14 +148,17 @@ class Scheduler(Generic[C]):
                 waiting = self.rank(waiting, now, usage)
         elif self.ordering.preemptive:
             waiting = self._preempt_in_order(r, waiting, running)
-        if self.entitlements:
-            preempted = {id(p) for p in r.decisions.preempt}
-            still = (s for s in running if id(s) not in preempted)
-            r.entitled = _Entitled.of(self.entitlements, cluster.total_milli, still)
+        self._entitle(r, running)
         self._start(r, waiting, running)
         if self.ordering.requeued is not None:
             self._requeue(r)
         return r.decisions
+
+    def _entitle(self, r: _Round[C], running: Iterable[JobState]) -> None:
+        if self.entitlements:
+            preempted = {id(p) for p in r.decisions.preempt}
+            still = (s for s in running if id(s) not in preempted)
+            r.entitled = _Entitled.of(self.entitlements, r.cluster.total_milli, still)
 
     def _requeue(self, r: _Round[C]) -> None:
         """Jobs that wait on after this decision (never started, or preempted now) go to the back of their
@@ -145,7 +167,45 @@ class Scheduler(Generic[C]):
         started = {id(s) for s, _ in r.decisions.start}
         preempted = {id(s) for s in r.decisions.preempt}
         waiting = [s for s in r.ranked if (s.allocation is None and id(s) not in started) or id(s) in preempted]
+        ranked = {id(s) for s in r.ranked}
+        # Spot work taken back for a job that did not fit may not have been ranked (when all the waiting fit)
+        unranked = sorted((s for s in r.decisions.preempt if id(s) not in ranked), key=self._key_at(r))
+        if unranked:
+            waiting = list(heapq.merge(waiting, unranked, key=self._key_at(r)))
         r.decisions.requeue = self.ordering.requeued(waiting, r.now)
+
+    def _key_at(self, r: _Round[C]) -> Callable[[JobState], tuple[object, ...]]:
+        return lambda s: self.sort_key(s, r.now, r.usage)
+
+    def _settle(self, r: _Round[C], lines: Lines) -> None:
+        """Tiresias's lines after a decision: started jobs leave them; stopped ones, and newcomers left
+        waiting, join them in rank order (see tiresias.Lines)."""
+        started = [s for s, _ in r.decisions.start]
+        begun = {id(s) for s in started}
+        moved = [*(s for s in lines.newcomers if id(s) not in begun), *r.decisions.preempt]
+        r.decisions.requeue = lines.settle(r.now, started, self._keyed(moved, r.now, r.usage))
+
+    def _preempt_lined(self, r: _Round[C], lines: Lines, running: Iterable[JobState]) -> list[JobState]:
+        """Tiresias over its lines: the running jobs ranked afresh, merged with the lines' walk and the
+        newcomers; the walk stops where GPUs run out, and passes over shapes larger than what is left. Lines
+        no longer than the running jobs are ranked with them at once (merging costs more than sorting)."""
+        now, usage = r.now, r.usage
+        newcomers = self._keyed(lines.newcomers, now, usage)
+        walk = lines.lined.walk(now, usage)
+        if not self.quotas and lines.milli <= r.cluster.free_milli:
+            return [s for _, s in heapq.merge(walk.keyed(), newcomers)]  # everyone fits
+        running = list(running)
+        if len(lines) <= len(running):
+            everyone = [s for _, s in sorted([*self._keyed(running, now, usage), *walk.keyed(), *newcomers])]
+            return self._preempt_for_rank(r, everyone, running)
+        ranked = (s for _, s in heapq.merge(self._keyed(running, now, usage), walk.keyed(), newcomers))
+        return self._preempt_for_rank(r, ranked, running, walk)
+
+    def _keyed(self, states: Iterable[JobState], now: int, usage: Mapping[str, int]) -> list[tuple[Key, JobState]]:
+        """(sort key, job) in rank order. Keys end in the job's id, so no two are equal and the jobs themselves
+        are never compared."""
+        key = self.ordering.key  # sort_key, inline: ranking is most of a preemptive policy's decision
+        return sorted([((s.spot, *key(s, now, usage), s.job.id), s) for s in states])
 
     def _interleave(self, r: _Round[C], waiting: list[JobState], running: Iterable[JobState]) -> None:
         """Plan every job afresh into groups on shared GPUs (interleave.plan). A group running as planned keeps
@@ -215,31 +275,36 @@ class Scheduler(Generic[C]):
         total = waiting.milli if isinstance(waiting, ShapeQueue) else sum([s.job.milli for s in waiting])
         if not self.quotas and total <= r.cluster.free_milli:
             return waiting  # everyone fits: no one to preempt
+        if isinstance(running, RunningLine) and running.ranked and not self.quotas and isinstance(waiting, ShapeQueue):
+            return self._preempt_in_line(r, waiting, running)
         running = list(running)
-        walk = waiting.walk() if isinstance(waiting, ShapeQueue) else None
+        walk = waiting.walk(r.now, r.usage) if isinstance(waiting, ShapeQueue) else None
         now, usage = r.now, r.usage
-        # (key, job) pairs, each key computed once: a queued job's is the one it was queued with. Keys end in
-        # the job's id, so no two are equal and the jobs themselves are never compared.
-        ranked_running = sorted([(self.sort_key(s, now, usage), s) for s in running], key=_first)
-        queued = (
-            ((s.queue_key, s) for s in walk)
-            if walk is not None
-            else ((self.sort_key(s, now, usage), s) for s in waiting)
-        )
-        ranked = (s for _, s in heapq.merge(ranked_running, queued, key=_first))
+        # (key, job) pairs, each key computed once: a queued job's is the one it was queued with
+        queued = walk.keyed() if walk is not None else ((self.sort_key(s, now, usage), s) for s in waiting)
+        ranked = (s for _, s in heapq.merge(self._keyed(running, now, usage), queued))
         return self._preempt_for_rank(r, ranked, running, walk)
 
     def _preempt_for_rank(
         self, r: _Round[C], ranked: Iterable[JobState], running: list[JobState], walk: Walk | None = None
     ) -> list[JobState]:
         """Walk the ranking, keeping GPUs for the best jobs that fit; stop running jobs that are not among them.
-        Returns the waiting ones that should start, in rank order. Over a `walk`, a waiting shape too large for
-        the GPUs left is passed over whole (the GPUs left only shrink)."""
+        Returns the waiting ones that should start, in rank order."""
         pinned = [s for s in running if not s.job.preemptible]  # they keep their GPUs whatever their rank
-        budget = r.cluster.total_milli - sum(s.job.milli for s in pinned)
         granted: dict[str, int] = defaultdict(int)
         for s in pinned:
             granted[s.job.tenant] += s.job.milli
+        budget = r.cluster.total_milli - sum(s.job.milli for s in pinned)
+        deserving, chosen = self._keep(ranked, budget, granted, walk)
+        self._preempt(r, [s for s in running if id(s) not in deserving and s.job.preemptible])
+        return chosen
+
+    def _keep(
+        self, ranked: Iterable[JobState], budget: int, granted: dict[str, int], walk: Walk | None
+    ) -> tuple[set[int], list[JobState]]:
+        """The jobs that keep or get GPUs, walking the ranking while `budget` (milli-GPUs) lasts, and the waiting
+        ones among them in rank order. Over a `walk`, a waiting shape too large for the GPUs left is passed over
+        whole (the GPUs left only shrink)."""
         deserving: set[int] = set()
         chosen: list[JobState] = []
         for s in ranked:
@@ -259,20 +324,68 @@ class Scheduler(Generic[C]):
                 deserving.add(id(s))
                 if s.allocation is None:
                     chosen.append(s)
-        for s in running:
-            if id(s) not in deserving and s.job.preemptible:
-                assert s.allocation is not None
-                r.cluster.release(s.allocation)
-                r.usage[s.job.tenant] -= s.job.milli
-                r.decisions.preempt.append(s)
-        return chosen
+        return deserving, chosen
+
+    def _preempt(self, r: _Round[C], jobs: Iterable[JobState]) -> None:
+        for s in jobs:
+            assert s.allocation is not None
+            r.cluster.release(s.allocation)
+            r.usage[s.job.tenant] -= s.job.milli
+            r.decisions.preempt.append(s)
+
+    def _preempt_in_line(self, r: _Round[C], waiting: ShapeQueue, line: RunningLine) -> list[JobState]:
+        """SRTF and SRSF with their running jobs in rank order (running.RunningLine) and no quotas: the decision
+        `_keep` would make over the whole ranking, reading running jobs only from the worst end.
+
+        Were every running job kept, `slack` milli-GPUs would be left. Walking in rank order, a waiting job fits
+        if the slack and the running jobs ranked behind it hold it (then the slack shrinks by it); a running job
+        keeps its GPUs unless the slack is short by more than the running jobs behind it (then it stops, and
+        the slack grows by it). Both ask only about the worst-ranked running jobs, so the decision reads the worst
+        `n` (the tail, with their sums from the worst end) and takes the rest (the head) as kept, which is
+        exact while every waiting job ranked among the head fits in the slack and the tail. When one does not,
+        the tail grows fourfold and the decision is made again (nothing changes until it is done). A decision
+        costs the waiting jobs it looks at and the jobs it stops, not the jobs that keep running."""
+        n = TAIL
+        while True:
+            worst = list(itertools.islice(line.worst_first(r.now), n + 1))
+            head_worst = worst[n][0] if len(worst) > n else None  # the head's worst rank key
+            tail = Tail(worst[:n][::-1], r.cluster.total_milli - line.pinned - line.milli)
+            chosen: list[JobState] = []
+            walk = waiting.walk(r.now, r.usage)
+            unsure = False
+            for key, s in walk.keyed():
+                ahead = tail.settle_ahead_of(key)
+                room = tail.slack + tail.behind[ahead]
+                if head_worst is not None and key < head_worst:
+                    if s.job.milli > room:
+                        unsure = True  # it may yet fit, on GPUs of head jobs ranked behind it
+                        break
+                elif room <= 0:
+                    break  # nothing more fits
+                elif s.job.milli > room:
+                    walk.skip(s.job.resources)
+                    continue
+                chosen.append(s)
+                tail.slack -= s.job.milli
+            if not unsure:
+                tail.settle(len(tail.jobs))
+                self._preempt(r, sorted(tail.stopped, key=line.started_order))  # as running ones are listed
+                return chosen
+            n *= 4
 
     def _start(self, r: _Round[C], waiting: list[JobState] | ShapeQueue, running: Iterable[JobState]) -> None:
         preempted = {id(s) for s in r.decisions.preempt}
         # Starting jobs only takes capacity away, so a shape that found no room finds none later in this
         # decision: remembering it (r.no_room) saves placing thousands of waiting jobs one by one, and a walk
         # of a ShapeQueue passes over the rest of that shape without looking at them.
-        walk = waiting.walk() if isinstance(waiting, ShapeQueue) else None
+        if not r.cluster.free_milli and not r.spot_milli:
+            return  # every GPU busy and none to take back: nothing can start (jobs need GPUs)
+        walk = None
+        if isinstance(waiting, ShapeQueue):
+            # A greedy walk passes over shapes larger than the GPUs free (and spot work to take back) at once;
+            # a strict one must meet its head, which blocks the rest even when it cannot fit.
+            room = None if self.ordering.strict else r.cluster.free_milli + r.spot_milli
+            walk = waiting.walk(r.now, r.usage, room)
         for index, s in enumerate(walk or waiting):
             if s.running or s.finish is not None or not self._admitted(r, s):
                 continue
@@ -384,10 +497,6 @@ def _running_as(group: tuple[JobState, ...]) -> bool:
         return False
     together = first.group or (first,)
     return len(together) == len(group) and {id(s) for s in together} == {id(s) for s in group} and first.group_intact
-
-
-def _first(pair: tuple[tuple[object, ...], JobState]) -> tuple[object, ...]:
-    return pair[0]
 
 
 @dataclass(slots=True)

@@ -17,11 +17,15 @@ nothing else needs to be told.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import bisect
+import itertools
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from neocloud.core.bounds import MAX_TIME
 from neocloud.core.engine.state import JobState
+from neocloud.core.engine.waiting import ShapeQueue
 from neocloud.core.errors import InvalidInput
 
 Lane = tuple[int, ...]  # (queue, time, phase, index)
@@ -45,7 +49,7 @@ class Tiresias:
             raise InvalidInput(f"Tiresias starvation factor must be 0 (off) to 1e6, got {self.starvation}")
 
     def queue(self, served: int) -> int:
-        return sum(1 for t in self.thresholds if served >= t)
+        return bisect.bisect_right(self.thresholds, served)  # thresholds passed
 
     def _served(self, s: JobState, now: int) -> int:
         """GPU-seconds since the job last entered the top queue."""
@@ -124,3 +128,72 @@ def thresholds(text: str) -> tuple[int, ...]:
     if not all(p.isascii() and p.isdigit() and len(p) <= 15 for p in parts):
         raise InvalidInput(f"Tiresias queues are whole GPU-seconds, comma-separated, got {text[:100]!r}")
     return tuple(int(p) for p in parts)
+
+
+class Lines:
+    """Tiresias's waiting jobs kept in line between decisions (the simulator's; the live engine ranks afresh),
+    so that a decision under a deep backlog walks only as far as GPUs last.
+
+    After a decision every job still waiting stands at the back of its queue in rank order at that instant:
+    lane (queue, then, REQUEUED, index). Waiting jobs never reorder among themselves, so instead of rewriting
+    every lane at each decision, each line (class and queue) keeps its jobs' positions, and all share `then`,
+    the last decision's time. A decision merges the lines with the running jobs and the newcomers (their own
+    lanes), and afterwards only what it touched moves (`settle`): a job it stops, or a newcomer left waiting,
+    ranks either ahead of a whole line or behind it, so it joins the front or the back."""
+
+    def __init__(self, policy: Tiresias) -> None:
+        self.policy = policy
+        self.then = -1  # the last decision's time: a lined job's lane is (queue, then, REQUEUED, position)
+        self.lined = ShapeQueue(None, 2, self._head)  # queue_key: (spot, queue, position, job id)
+        self.newcomers: list[JobState] = []  # arrived since the last decision
+        self._ends: dict[tuple[object, ...], list[int]] = {}  # per line: [lowest, highest] position given
+
+    def _head(self, line: tuple[object, ...], now: int, usage: Mapping[str, int]) -> tuple[object, ...]:
+        return (*line, self.then, REQUEUED)
+
+    def add(self, s: JobState, now: int = 0, usage: Mapping[str, int] | None = None) -> None:
+        self.newcomers.append(s)
+
+    @property
+    def milli(self) -> int:
+        return self.lined.milli + sum([s.job.milli for s in self.newcomers])
+
+    def __len__(self) -> int:
+        return len(self.lined) + len(self.newcomers)
+
+    def __iter__(self) -> Iterator[JobState]:
+        return itertools.chain(self.lined, self.newcomers)
+
+    def settle(
+        self, now: int, started: list[JobState], moved: list[tuple[tuple[object, ...], JobState]]
+    ) -> list[tuple[JobState, Lane, tuple[int, int] | None]]:
+        """After the decision at `now`: `started` jobs leave the lines, and `moved` ((sort key, job) in rank
+        order: jobs stopped now, newcomers still waiting) join theirs. Returns the lanes the lined jobs that
+        started keep while they run (running jobs rank by lane)."""
+        fresh = {id(s) for s in self.newcomers}
+        lanes: list[tuple[JobState, Lane, tuple[int, int] | None]] = []
+        for s in started:
+            if id(s) not in fresh:
+                _, queue, position, _ = s.queue_key
+                lanes.append((s, (queue, self.then, REQUEUED, position), s.promoted))  # type: ignore[arg-type]
+                self.lined.remove(s)
+        self.newcomers = []
+        front: dict[tuple[object, ...], list[JobState]] = defaultdict(list)
+        back: dict[tuple[object, ...], list[JobState]] = defaultdict(list)
+        for (spot, queue, time, phase, *_), s in moved:
+            ((front if (time, phase) < (self.then, REQUEUED) else back)[(spot, queue)]).append(s)
+        for line, jobs in front.items():
+            ends = self._ends.setdefault(line, [0, -1])
+            ends[0] -= len(jobs)
+            self._line_up(line, jobs, ends[0])
+        for line, jobs in back.items():
+            ends = self._ends.setdefault(line, [0, -1])
+            self._line_up(line, jobs, ends[1] + 1)
+            ends[1] += len(jobs)
+        self.then = now
+        return lanes
+
+    def _line_up(self, line: tuple[object, ...], jobs: list[JobState], first: int) -> None:
+        for position, s in enumerate(jobs, first):
+            s.queue_key = (*line, position, s.job.id)
+            self.lined.add(s)
