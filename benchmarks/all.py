@@ -22,6 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.engine_bench import BACKLOG, STANDING
 from benchmarks.machine import describe
 
 
@@ -75,7 +76,7 @@ def engine_rows(r: dict[str, Any], command: str) -> list[Row]:
                 f"<= {limit} CPU-s", p[policy]["seconds"] <= limit, command)
         )  # fmt: skip
     b = r["backlog"]
-    for policy in ("sjf", "fifo-greedy", "fair"):
+    for policy in BACKLOG:
         small, all_jobs = b[f"{policy} 20000"], b[f"{policy} {b['jobs']}"]
         whole = all_jobs["seconds"]
         growth = (whole / b["jobs"]) / max(small["seconds"] / 20_000, 1e-9)  # CPU per job: all against 20,000
@@ -84,13 +85,8 @@ def engine_rows(r: dict[str, Any], command: str) -> list[Row]:
                         f"20,000 jobs: {small['seconds']} CPU-s; per job {growth:.1f}x",
                         "per-job cost <= 2x as the backlog grows",
                         growth <= 2, command))  # fmt: skip
-    t = b["tiresias 20000"]
-    rows.append(Row("deep backlog: Philly as PAI input, first 20,000 jobs, 6,500 pooled GPUs, tiresias",
-                    f"{t['seconds']} CPU-s", "sjf: " + str(b["sjf 20000"]["seconds"]) + " CPU-s",
-                    "per-job cost <= 2x as the backlog grows (running jobs still ranked at each decision)",
-                    False, command))  # fmt: skip
     st = r["standing"]
-    for policy in ("fifo", "sjf", "fair"):
+    for policy in STANDING:
         deep = st[f"{policy} 1.3"]
         rows.append(Row(f"standing backlog: {st['jobs']:,} synthetic jobs at 1.3x of 100,000 GPUs, {policy}",
                         f"{deep['jobs_per_s']:,} jobs/CPU-s (peak {deep['peak_waiting']:,} waiting)",

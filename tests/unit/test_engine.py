@@ -497,14 +497,14 @@ def test_a_preemptive_decision_from_the_worst_running_jobs_equals_walking_them_a
         config = EngineConfig(ordering, "bestfit" if on_nodes else "pooled")
         scheduler = config.scheduler(cluster, jobs)
         states = [JobState.of(j) for j in jobs]
-        line = RunningLine(scheduler.ordering.running_weight if in_line else None)
+        line = RunningLine(scheduler.ordering.running if in_line else None)
         usage: dict[str, int] = defaultdict(int)
         for s in states[:running_count]:  # started at their submit times, some long before others
             allocation = scheduler.placement(cluster, s.job, random.Random(0))
             if allocation is not None:
                 cluster.take(allocation)
                 s.start(s.job.submit, allocation)
-                line.add(s)
+                line.add(s, s.job.submit)
                 usage[s.job.tenant] += s.job.milli
         queue = scheduler.waiting_line()
         assert isinstance(queue, ShapeQueue)
@@ -529,7 +529,7 @@ def _replay_runs(jobs: list[Job], ordering: str, cluster: object, afresh: bool, 
     runs: list[object] = []
     with pytest.MonkeyPatch.context() as patch:
         if afresh:
-            kept = replace(orderings.ORDERINGS[ordering], lines=None, running_weight=None)
+            kept = replace(orderings.ORDERINGS[ordering], lines=None, running=None)
             patch.setitem(orderings.ORDERINGS, ordering, kept)
             patch.setattr("neocloud.core.engine.config.tiresias_ordering", _afresh(orderings.tiresias_ordering))
         else:
@@ -544,7 +544,7 @@ def _replay_runs(jobs: list[Job], ordering: str, cluster: object, afresh: bool, 
 
 
 def _afresh(make: object) -> object:
-    return lambda policy: replace(make(policy), lines=None)  # type: ignore[operator]
+    return lambda policy: replace(make(policy), lines=None, running=None)  # type: ignore[operator]
 
 
 _replay_jobs = st.lists(

@@ -83,7 +83,7 @@ class _Replay:
         # (time, kind, seq, epoch, job): seq is unique, so tuples never compare the jobs
         self.events: list[tuple[int, int, int, int, JobState]] = []
         self.queue = _Queue(self.scheduler)
-        self.running = RunningLine(self.scheduler.ordering.running_weight)
+        self.running = RunningLine(self.scheduler.ordering.running)
         self.usage: dict[str, int] = defaultdict(int)
         self.now = self.spot_milli = self.seq = 0
 
@@ -105,6 +105,7 @@ class _Replay:
                     continue  # stale: stopped or restarted since
                 if kind == WAKE:  # only a reason to decide again; a running job may change rank again later
                     if s.running and self.wake is not None:
+                        self.running.rekey(s, now)  # it fell a queue (Tiresias)
                         self._wake_at(self.wake(s, now), s)
                     continue
                 if self.on_run is not None and s.started is not None:
@@ -151,7 +152,7 @@ class _Replay:
 
     def _started(self, s: JobState) -> None:
         """Started: its completion (and, under Tiresias, its fall to the next queue) becomes an event."""
-        self.running.add(s)
+        self.running.add(s, self.now)
         self.spot_milli += s.job.milli if s.spot else 0
         self.seq += 1
         heapq.heappush(self.events, (s.ends_at(), COMPLETE, self.seq, s.epoch, s))

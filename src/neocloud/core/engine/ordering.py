@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from neocloud.core.engine.running import RunningOrder, by_remaining
 from neocloud.core.engine.state import JobState
 from neocloud.core.engine.tiresias import PUBLISHED, Lines, Tiresias
 from neocloud.core.engine.waiting import ShapeQueue
-from neocloud.core.workload import Job
 
 SortKey = tuple[float, ...]
 KeyFn = Callable[[JobState, int, Mapping[str, int]], SortKey]
@@ -43,9 +43,9 @@ class Ordering:
     # A dynamic ordering whose waiting jobs stand in lines they never reorder within (fair share, Tiresias): the
     # structure a simulator keeps them in between decisions (core/engine/waiting.py); None: ranked afresh
     lines: Callable[[], ShapeQueue | Lines] | None = None
-    # A preemptive ordering by remaining time x this weight (SRTF: 1, SRSF: GPUs): running jobs of one weight
-    # never reorder, so the simulator keeps them in rank order between decisions (core/engine/running.py)
-    running_weight: Callable[[Job], int] | None = None
+    # A preemptive ordering whose running jobs keep their order between decisions (SRTF, SRSF, Tiresias): how the
+    # simulator keeps them in rank order (core/engine/running.py); None: ranked afresh
+    running: RunningOrder | None = None
 
 
 def fifo_key(s: JobState, now: int, usage: Mapping[str, int]) -> SortKey:
@@ -95,6 +95,7 @@ def tiresias_ordering(policy: Tiresias) -> Ordering:
         wake=policy.wake,
         # with promotion a waiting job can leave its line between decisions: ranked afresh then
         lines=None if policy.starvation else lambda: Lines(policy),
+        running=None if policy.starvation else RunningOrder(lambda s, now: (s.spot, *policy.lane(s, now), s.job.id)),
     )
 
 
@@ -108,12 +109,14 @@ ORDERINGS: dict[str, Ordering] = {
             doc="first come, first served, skipping jobs that do not fit (the Alibaba PAI 2020 simulator's FIFO)",
         ),
         Ordering("sjf", sjf_key, doc="shortest job first by (oracle or estimated) duration; non-preemptive"),
-        Ordering("srtf", srtf_key, preemptive=True, running_weight=lambda job: 1, doc="shortest remaining time first"),
+        Ordering(
+            "srtf", srtf_key, preemptive=True, running=by_remaining(lambda job: 1), doc="shortest remaining time first"
+        ),
         Ordering(
             "srsf",
             srsf_key,
             preemptive=True,
-            running_weight=lambda job: job.gpus,
+            running=by_remaining(lambda job: job.gpus),
             doc="shortest remaining service (time x GPUs)",
         ),
         tiresias_ordering(PUBLISHED),

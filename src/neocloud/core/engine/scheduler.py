@@ -19,7 +19,7 @@ import heapq
 import itertools
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -61,11 +61,11 @@ def apply_decisions(
         stopped(s, run_start)
     for s, group, pace in decisions.grouped:
         s.group, s.pace = group, pace
+    for s, lane, promoted in decisions.requeue:  # before the starts: a started job runs in its lane
+        s.lane, s.promoted = lane, promoted
     for s, allocation in decisions.start:
         s.start(now, allocation)
         started(s)
-    for s, lane, promoted in decisions.requeue:
-        s.lane, s.promoted = lane, promoted
 
 
 C = TypeVar("C", bound=Capacity)
@@ -186,19 +186,27 @@ class Scheduler(Generic[C]):
         r.decisions.requeue = lines.settle(r.now, started, self._keyed(moved, r.now, r.usage))
 
     def _preempt_lined(self, r: _Round[C], lines: Lines, running: Iterable[JobState]) -> list[JobState]:
-        """Tiresias over its lines: the running jobs ranked afresh, merged with the lines' walk and the
-        newcomers; the walk stops where GPUs run out, and passes over shapes larger than what is left. Lines
-        no longer than the running jobs are ranked with them at once (merging costs more than sorting)."""
+        """Tiresias over its lines: the lines' walk merged with the newcomers and the running jobs (read from the
+        worst end when kept in rank order, else ranked afresh); the walk stops where GPUs run out, and passes
+        over shapes larger than what is left. Lines no longer than the running jobs are ranked with them at
+        once (merging costs more than sorting)."""
         now, usage = r.now, r.usage
         newcomers = self._keyed(lines.newcomers, now, usage)
-        walk = lines.lined.walk(now, usage)
+
+        def waiting() -> tuple[Walk, Iterator[tuple[Key, JobState]]]:
+            walk = lines.lined.walk(now, usage)
+            return walk, heapq.merge(walk.keyed(), newcomers)
+
         if not self.quotas and lines.milli <= r.cluster.free_milli:
-            return [s for _, s in heapq.merge(walk.keyed(), newcomers)]  # everyone fits
+            return [s for _, s in waiting()[1]]  # everyone fits
+        if isinstance(running, RunningLine) and running.ranked and not self.quotas:
+            return self._preempt_in_line(r, waiting, running)
         running = list(running)
+        walk, ranked_waiting = waiting()
         if len(lines) <= len(running):
-            everyone = [s for _, s in sorted([*self._keyed(running, now, usage), *walk.keyed(), *newcomers])]
+            everyone = [s for _, s in sorted([*self._keyed(running, now, usage), *ranked_waiting])]
             return self._preempt_for_rank(r, everyone, running)
-        ranked = (s for _, s in heapq.merge(self._keyed(running, now, usage), walk.keyed(), newcomers))
+        ranked = (s for _, s in heapq.merge(self._keyed(running, now, usage), ranked_waiting))
         return self._preempt_for_rank(r, ranked, running, walk)
 
     def _keyed(self, states: Iterable[JobState], now: int, usage: Mapping[str, int]) -> list[tuple[Key, JobState]]:
@@ -276,7 +284,13 @@ class Scheduler(Generic[C]):
         if not self.quotas and total <= r.cluster.free_milli:
             return waiting  # everyone fits: no one to preempt
         if isinstance(running, RunningLine) and running.ranked and not self.quotas and isinstance(waiting, ShapeQueue):
-            return self._preempt_in_line(r, waiting, running)
+            queue = waiting
+
+            def in_order() -> tuple[Walk, Iterator[tuple[Key, JobState]]]:
+                walk = queue.walk(r.now, r.usage)
+                return walk, walk.keyed()
+
+            return self._preempt_in_line(r, in_order, running)
         running = list(running)
         walk = waiting.walk(r.now, r.usage) if isinstance(waiting, ShapeQueue) else None
         now, usage = r.now, r.usage
@@ -333,9 +347,12 @@ class Scheduler(Generic[C]):
             r.usage[s.job.tenant] -= s.job.milli
             r.decisions.preempt.append(s)
 
-    def _preempt_in_line(self, r: _Round[C], waiting: ShapeQueue, line: RunningLine) -> list[JobState]:
-        """SRTF and SRSF with their running jobs in rank order (running.RunningLine) and no quotas: the decision
-        `_keep` would make over the whole ranking, reading running jobs only from the worst end.
+    def _preempt_in_line(
+        self, r: _Round[C], waiting: Callable[[], tuple[Walk, Iterator[tuple[Key, JobState]]]], line: RunningLine
+    ) -> list[JobState]:
+        """SRTF, SRSF and Tiresias with their running jobs in rank order (running.RunningLine) and no quotas: the
+        decision `_keep` would make over the whole ranking, reading running jobs only from the worst end.
+        `waiting` gives a fresh walk of the waiting jobs and their (rank key, job) in rank order.
 
         Were every running job kept, `slack` milli-GPUs would be left. Walking in rank order, a waiting job fits
         if the slack and the running jobs ranked behind it hold it (then the slack shrinks by it); a running job
@@ -351,9 +368,9 @@ class Scheduler(Generic[C]):
             head_worst = worst[n][0] if len(worst) > n else None  # the head's worst rank key
             tail = Tail(worst[:n][::-1], r.cluster.total_milli - line.pinned - line.milli)
             chosen: list[JobState] = []
-            walk = waiting.walk(r.now, r.usage)
+            walk, ranked = waiting()
             unsure = False
-            for key, s in walk.keyed():
+            for key, s in ranked:
                 ahead = tail.settle_ahead_of(key)
                 room = tail.slack + tail.behind[ahead]
                 if head_worst is not None and key < head_worst:
