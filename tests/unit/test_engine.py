@@ -571,14 +571,21 @@ _replay_jobs = st.lists(
     st.booleans(),
     st.one_of(st.none(), st.dictionaries(st.sampled_from(["t0", "t1", "t2"]), st.integers(0, 12))),
     st.sampled_from([(3250,), (100, 2000), (50, 400, 6000)]),
+    st.sampled_from([0.0, 0.0, 0.5, 1.0, 3.0]),
 )
 def test_replays_with_jobs_kept_in_line_equal_ranking_every_job_afresh(
-    jobs: list[Job], ordering: str, on_nodes: bool, quotas: dict[str, int] | None, queues: tuple[int, ...]
+    jobs: list[Job],
+    ordering: str,
+    on_nodes: bool,
+    quotas: dict[str, int] | None,
+    queues: tuple[int, ...],
+    starvation: float,
 ) -> None:
-    """Tiresias keeps its waiting jobs in lines between decisions, fair share one line per tenant, SRTF and
-    SRSF their running jobs in rank order; a whole replay runs the same jobs at the same times either way (spot
-    work taken back, quotas, nodes and a pool), as ranking every job afresh at each decision does."""
-    config = {"quotas": quotas, "tiresias": Tiresias(queues)}
+    """Tiresias keeps its waiting jobs in lines between decisions, fair share one line per tenant, SRTF, SRSF and
+    Tiresias their running jobs in rank order; a whole replay runs the same jobs at the same times either way
+    (spot work taken back, quotas, nodes and a pool, Tiresias's promotion on and off), as ranking every job
+    afresh at each decision does."""
+    config = {"quotas": quotas, "tiresias": Tiresias(queues, starvation)}
     cluster = (lambda: Cluster.uniform(2, 8)) if on_nodes else (lambda: PooledCluster(12))
     in_lines = _replay_runs(jobs, ordering, cluster(), False, **config)
     assert in_lines == _replay_runs(jobs, ordering, cluster(), True, **config)

@@ -93,9 +93,8 @@ def tiresias_ordering(policy: Tiresias) -> Ordering:
         "needs no durations",
         requeued=policy.requeued,
         wake=policy.wake,
-        # with promotion a waiting job can leave its line between decisions: ranked afresh then
-        lines=None if policy.starvation else lambda: Lines(policy),
-        running=None if policy.starvation else RunningOrder(lambda s, now: (s.spot, *policy.lane(s, now), s.job.id)),
+        lines=lambda: Lines(policy),
+        running=RunningOrder(lambda s, now: (s.spot, *policy.lane(s, now), s.job.id)),
     )
 
 

@@ -183,7 +183,8 @@ class Scheduler(Generic[C]):
         started = [s for s, _ in r.decisions.start]
         begun = {id(s) for s in started}
         moved = [*(s for s in lines.newcomers if id(s) not in begun), *r.decisions.preempt]
-        r.decisions.requeue = lines.settle(r.now, started, self._keyed(moved, r.now, r.usage))
+        promoted = [(key, s) for key, s in lines.promoted if id(s) not in begun]  # they rank as promoted now
+        r.decisions.requeue = lines.settle(r.now, started, sorted([*self._keyed(moved, r.now, r.usage), *promoted]))
 
     def _preempt_lined(self, r: _Round[C], lines: Lines, running: Iterable[JobState]) -> list[JobState]:
         """Tiresias over its lines: the lines' walk merged with the newcomers and the running jobs (read from the
@@ -191,11 +192,11 @@ class Scheduler(Generic[C]):
         over shapes larger than what is left. Lines no longer than the running jobs are ranked with them at
         once (merging costs more than sorting)."""
         now, usage = r.now, r.usage
-        newcomers = self._keyed(lines.newcomers, now, usage)
+        loose = sorted([*self._keyed(lines.newcomers, now, usage), *lines.promote(now)])  # out of line
 
         def waiting() -> tuple[Walk, Iterator[tuple[Key, JobState]]]:
             walk = lines.lined.walk(now, usage)
-            return walk, heapq.merge(walk.keyed(), newcomers)
+            return walk, heapq.merge(walk.keyed(), loose)
 
         if not self.quotas and lines.milli <= r.cluster.free_milli:
             return [s for _, s in waiting()[1]]  # everyone fits

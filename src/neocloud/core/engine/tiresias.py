@@ -18,6 +18,7 @@ nothing else needs to be told.
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -65,6 +66,10 @@ class Tiresias:
         """When a waiting job in a lower queue is due for promotion (maybe later than `now`); None if never."""
         if not self.starvation or s.running or s.first_start is None or s.lane is None or s.lane[0] == 0:
             return None
+        return self.due(s, now)
+
+    def due(self, s: JobState, now: int) -> int:
+        """When a job that has run, waiting in a lower queue from `now` on, is due for promotion."""
         return now - self._waited(s, now) + int(self._served(s, now) // s.job.gpus * self.starvation)
 
     def lane(self, s: JobState, now: int) -> Lane:
@@ -139,14 +144,20 @@ class Lines:
     every lane at each decision, each line (class and queue) keeps its jobs' positions, and all share `then`,
     the last decision's time. A decision merges the lines with the running jobs and the newcomers (their own
     lanes), and afterwards only what it touched moves (`settle`): a job it stops, or a newcomer left waiting,
-    ranks either ahead of a whole line or behind it, so it joins the front or the back."""
+    ranks either ahead of a whole line or behind it, so it joins the front or the back. With promotion on, a
+    job waiting in a lower queue is due at a time fixed while it waits: a heap of those times takes it out of
+    its line when due, and it ranks by its promotion lane until the next decision lines it up in the top
+    queue, promoted."""
 
     def __init__(self, policy: Tiresias) -> None:
         self.policy = policy
         self.then = -1  # the last decision's time: a lined job's lane is (queue, then, REQUEUED, position)
         self.lined = ShapeQueue(None, 2, self._head)  # queue_key: (spot, queue, position, job id)
         self.newcomers: list[JobState] = []  # arrived since the last decision
+        self.promoted: list[tuple[tuple[object, ...], JobState]] = []  # (sort key, job) due now, out of line
         self._ends: dict[tuple[object, ...], list[int]] = {}  # per line: [lowest, highest] position given
+        self._due: list[tuple[int, int, tuple[object, ...], JobState]] = []  # (due, seq, its queue key, job)
+        self._seq = itertools.count()
 
     def _head(self, line: tuple[object, ...], now: int, usage: Mapping[str, int]) -> tuple[object, ...]:
         return (*line, self.then, REQUEUED)
@@ -154,15 +165,27 @@ class Lines:
     def add(self, s: JobState, now: int = 0, usage: Mapping[str, int] | None = None) -> None:
         self.newcomers.append(s)
 
+    def promote(self, now: int) -> list[tuple[tuple[object, ...], JobState]]:
+        """Take the jobs due for promotion by `now` out of their lines; each with its sort key (its promotion
+        lane: (top queue, due, MOVED, 0))."""
+        while self._due and self._due[0][0] <= now:
+            due, _, key, s = heapq.heappop(self._due)
+            if s.queue_key is key and not s.running:  # still where it waited then
+                self.lined.remove(s)
+                self.promoted.append(((s.spot, 0, due, MOVED, 0, s.job.id), s))
+        return self.promoted
+
     @property
     def milli(self) -> int:
-        return self.lined.milli + sum([s.job.milli for s in self.newcomers])
+        return (
+            self.lined.milli + sum([s.job.milli for s in self.newcomers]) + sum([s.job.milli for _, s in self.promoted])
+        )
 
     def __len__(self) -> int:
-        return len(self.lined) + len(self.newcomers)
+        return len(self.lined) + len(self.newcomers) + len(self.promoted)
 
     def __iter__(self) -> Iterator[JobState]:
-        return itertools.chain(self.lined, self.newcomers)
+        return itertools.chain(self.lined, self.newcomers, (s for _, s in self.promoted))
 
     def settle(
         self, now: int, started: list[JobState], moved: list[tuple[tuple[object, ...], JobState]]
@@ -171,13 +194,16 @@ class Lines:
         order: jobs stopped now, newcomers still waiting) join theirs. Returns the lanes the lined jobs that
         started keep while they run (running jobs rank by lane)."""
         fresh = {id(s) for s in self.newcomers}
+        promoted = {id(s) for _, s in self.promoted}
         lanes: list[tuple[JobState, Lane, tuple[int, int] | None]] = []
         for s in started:
-            if id(s) not in fresh:
+            if id(s) not in fresh:  # it runs in the lane it waited in (promoted or not, as published)
                 _, queue, position, _ = s.queue_key
                 lanes.append((s, (queue, self.then, REQUEUED, position), s.promoted))  # type: ignore[arg-type]
-                self.lined.remove(s)
-        self.newcomers = []
+                if id(s) not in promoted:
+                    self.lined.remove(s)
+                s.queue_key = ()  # out of line: a due time still in the heap no longer applies
+        self.newcomers, self.promoted = [], []
         front: dict[tuple[object, ...], list[JobState]] = defaultdict(list)
         back: dict[tuple[object, ...], list[JobState]] = defaultdict(list)
         for (spot, queue, time, phase, *_), s in moved:
@@ -185,15 +211,28 @@ class Lines:
         for line, jobs in front.items():
             ends = self._ends.setdefault(line, [0, -1])
             ends[0] -= len(jobs)
-            self._line_up(line, jobs, ends[0])
+            lanes += self._line_up(line, jobs, ends[0], now, promoted)
         for line, jobs in back.items():
             ends = self._ends.setdefault(line, [0, -1])
-            self._line_up(line, jobs, ends[1] + 1)
+            lanes += self._line_up(line, jobs, ends[1] + 1, now, promoted)
             ends[1] += len(jobs)
         self.then = now
         return lanes
 
-    def _line_up(self, line: tuple[object, ...], jobs: list[JobState], first: int) -> None:
+    def _line_up(
+        self, line: tuple[object, ...], jobs: list[JobState], first: int, now: int, promoted: set[int]
+    ) -> list[tuple[JobState, Lane, tuple[int, int] | None]]:
+        """Line `jobs` up from position `first`; returns their lanes as of now (the promoted among them count
+        their service and waiting afresh from now)."""
+        lanes: list[tuple[JobState, Lane, tuple[int, int] | None]] = []
+        _, queue = line
         for position, s in enumerate(jobs, first):
             s.queue_key = (*line, position, s.job.id)
             self.lined.add(s)
+            served = s.promoted
+            if id(s) in promoted:
+                served = (s.attained, self.policy._waited(s, now) + (s.promoted[1] if s.promoted else 0))
+            lanes.append((s, (queue, now, REQUEUED, position), served))  # type: ignore[arg-type]
+            if self.policy.starvation and queue and s.first_start is not None:  # (a stopped job still runs)
+                heapq.heappush(self._due, (self.policy.due(s, now), next(self._seq), s.queue_key, s))
+        return lanes
