@@ -52,7 +52,7 @@ class RunningLine:
         self.order = order
         self._jobs: dict[int, JobState] = {}
         self._order: dict[int, int] = {}  # id() -> start sequence
-        self._entries: dict[int, tuple[Key, JobState]] = {}  # id() -> its entry in its weight's list
+        self._entries: dict[int, tuple[Key, JobState]] = {}  # id() -> its entry in its group's list
         self._sorted: dict[int, SortedList] = {}  # group -> (fixed key, job) entries, rising
         self._seq = itertools.count()
         self.milli = 0  # preemptible jobs' GPUs, in milli-GPUs

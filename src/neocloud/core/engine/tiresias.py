@@ -191,8 +191,9 @@ class Lines:
         self, now: int, started: list[JobState], moved: list[tuple[tuple[object, ...], JobState]]
     ) -> list[tuple[JobState, Lane, tuple[int, int] | None]]:
         """After the decision at `now`: `started` jobs leave the lines, and `moved` ((sort key, job) in rank
-        order: jobs stopped now, newcomers still waiting) join theirs. Returns the lanes the lined jobs that
-        started keep while they run (running jobs rank by lane)."""
+        order: jobs stopped now, newcomers and promoted jobs still waiting) join theirs. Returns the lanes (and
+        service since promotion) of the jobs touched: a started job keeps the lane it waited in while it runs
+        (running jobs rank by lane); a job lined up now gets its lane as of now."""
         fresh = {id(s) for s in self.newcomers}
         promoted = {id(s) for _, s in self.promoted}
         lanes: list[tuple[JobState, Lane, tuple[int, int] | None]] = []
