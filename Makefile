@@ -39,7 +39,7 @@ system:
 test: system lint
 	$(BIN)/pytest -n auto  # the tiers in parallel, one worker per core
 
-# Every performance benchmark and one table of figures, references, ratios and targets (about 40 minutes).
+# Every performance benchmark and one table of figures, references, ratios and targets (about 50 minutes).
 bench: $(VENV)/.dev-installed
 	command -v wrk >/dev/null && command -v pgbench >/dev/null \
 	  || apt-get install -y -q --no-install-recommends wrk postgresql-client >/dev/null  # the HTTP load generators
