@@ -38,7 +38,8 @@ from neocloud.core.workload import MILLI, Job
 class Decisions:
     preempt: list[JobState] = field(default_factory=list)
     start: list[tuple[JobState, Allocation]] = field(default_factory=list)
-    # jobs waiting on, with their new place in line and promotion (orderings that keep one: Tiresias)
+    # new places in line and promotions (orderings that keep lines: Tiresias): jobs waiting on and, over
+    # tiresias.Lines, jobs starting too (they run in the lane they waited in)
     requeue: list[tuple[JobState, tuple[int, ...], tuple[int, int] | None]] = field(default_factory=list)
     # jobs starting in a group that shares GPUs, with the group and their pace in it (interleaving orderings)
     grouped: list[tuple[JobState, tuple[JobState, ...], float]] = field(default_factory=list)
