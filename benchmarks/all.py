@@ -134,6 +134,9 @@ def scenario_rows(r: dict[str, Any], command: str) -> list[Row]:
             r["parallel_over_one_by_one"] <= 0.6, command),
         Row("default sweep on local Ray", f"{r['sweep']['seconds']} s", "", "<= 600 s",
             r["sweep"]["seconds"] <= 600, command),
+        Row(f"default scenario over {r['futures']['paths']:,} possible futures", f"{r['futures']['seconds']} s",
+            f"{r['futures']['main_cpu_seconds']} CPU-s in the main process", "<= 600 s",
+            r["futures"]["seconds"] <= 600, command),
     ]  # fmt: skip
 
 

@@ -4,8 +4,10 @@ tornado) end to end, and its 100-point sweep on a local Ray.
 Targets (issue 6): the default scenario <= 2 minutes on 2 cores; a 100-point sweep <= 10 minutes locally.
 Issue 17: the default scenario in <= 15 CPU-seconds of the main process, and <= 60 % of the wall time of its
 simulations run one after another; both ways are run, alternating, and compared.
+Issue 19: the default scenario over 1,000 possible futures (four strategies, each side's exit option) in
+<= 10 minutes with local Ray.
 
-    python -m benchmarks.scenario_bench [--runs N] [--json]
+    python -m benchmarks.scenario_bench [--runs N] [--paths N] [--json]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from benchmarks.machine import describe
 from neocloud.adapters.scenario_parallel import parallel_operations
+from neocloud.adapters.scenario_paths import run_loaded
 from neocloud.adapters.scenario_report import render_html
 from neocloud.adapters.scenario_spec import load_scenario
 from neocloud.adapters.sweep import run_sweep
@@ -34,6 +37,35 @@ def default_run(parallel: bool) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+def futures(paths: int) -> dict[str, Any]:
+    """What `neocloud scenario run --paths N` does, end to end: load, simulate the single future and the
+    futures' demands (and the best mix's kept shares), price every path on a local Ray, solve the best mix,
+    draw the report; with the wall time of each stage."""
+    started, cpu = time.perf_counter(), time.process_time()
+    marks: dict[str, float] = {}
+
+    def progress(what: str, done: int, of: int) -> None:
+        marks.setdefault(what, time.perf_counter())  # when each stage began (its first report)
+
+    loaded = load_scenario()
+    result, odds = run_loaded(loaded, paths, progress=progress)
+    solved = time.perf_counter()
+    render_html(loaded, result, uncertain=odds)
+    assert odds is not None
+    assert odds.mix is not None
+    priced_from = marks.get("priced", solved)
+    return {
+        "paths": paths,
+        "seconds": round(time.perf_counter() - started, 1),
+        "main_cpu_seconds": round(time.process_time() - cpu, 1),
+        "simulating_seconds": round(priced_from - started, 1),
+        "pricing_seconds": round(marks.get("solving the best mix over", solved) - priced_from, 1),
+        "mix_seconds": round(solved - marks.get("solving the best mix over", solved), 1),
+        "demand_grid": list(odds.grid),
+        "mix_over_best_fixed_usd": str(odds.mix.value - max(v for _, v in odds.mix.fixed)),
+    }
+
+
 def sweep() -> dict[str, Any]:
     loaded = load_scenario()
     started = time.perf_counter()
@@ -45,6 +77,7 @@ def sweep() -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs of the default scenario (median reported)")
+    parser.add_argument("--paths", type=int, default=1000, help="possible futures to price")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     runs = {"parallel": [], "one by one": []}
@@ -61,6 +94,8 @@ def main() -> None:
         "default_target_seconds": 120,
         "sweep": sweep(),
         "sweep_target_seconds": 600,
+        "futures": futures(args.paths),
+        "futures_target_seconds": 600,
     }
     if args.json:
         print(json.dumps(out, indent=2))
@@ -75,6 +110,12 @@ def main() -> None:
     s = out["sweep"]
     print(
         f"sweep: {s['points']} points in {s['seconds']} s on local Ray ({s['seconds'] / 600:.3f} of the 600 s target)"
+    )
+    f = out["futures"]
+    print(
+        f"{f['paths']:,} possible futures: {f['seconds']} s end to end ({f['seconds'] / 600:.2f} of the 600 s target), "
+        f"{f['main_cpu_seconds']} CPU-s in the main process (simulating {f['simulating_seconds']} s, pricing "
+        f"{f['pricing_seconds']} s, the best mix {f['mix_seconds']} s); demand simulated at {f['demand_grid']}"
     )
 
 

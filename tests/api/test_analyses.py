@@ -132,6 +132,20 @@ def test_a_scenario_runs_to_its_report(lab: Any) -> None:
     assert "<h1>Rent it out or keep it" in lab("GET", f"/analyses/{queued['id']}/report", "operator", 200)
 
 
+def test_a_scenario_with_possible_futures_reports_their_odds(lab: Any) -> None:
+    text = TINY + "uncertainty: {paths: 20}\n"
+    queued = lab("POST", "/analyses/scenario", "operator", 202, json={"scenario": text})
+    ctx = lab.ctx
+    work(ctx.uow, ctx.now, Path(ctx.settings.traces), ctx.catalog)
+    done = lab("GET", f"/analyses/{queued['id']}", "operator", 200)
+    assert done["status"] == "done"
+    assert done["done"] <= done["steps"]
+    odds = done["result"]["uncertainty"]
+    assert odds["paths"] == 20
+    assert sum(s["probability_best"] for s in odds["strategies"]) == pytest.approx(1.0)
+    assert "Possible futures" in lab("GET", f"/analyses/{queued['id']}/report", "operator", 200)
+
+
 @pytest.mark.parametrize(
     ("path", "body", "status", "says"),
     [
@@ -158,6 +172,8 @@ def test_a_scenario_runs_to_its_report(lab: Any) -> None:
         ("scenario", {"scenario": "demand: {trace: 'philly:/etc/passwd', load: 1}"}, 422, "outside the traces"),
         ("scenario", {"scenario": "a: 1\n" * 20_000}, 422, "scenario"),
         ("scenario", {"scenario": 7}, 422, "scenario"),
+        ("scenario", {"scenario": "uncertainty: {paths: 1000000}"}, 422, "uncertainty.paths"),
+        ("scenario", {"scenario": "uncertainty: {demand: {sd: .nan}}"}, 422, "uncertainty.demand.sd"),
         ("scenario", {"title": "\u0000"}, 422, "title"),
     ],
 )

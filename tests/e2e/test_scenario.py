@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from neocloud.adapters.scenario_parallel import parallel_operations
+from neocloud.adapters.scenario_paths import run_loaded
 from neocloud.adapters.scenario_report import decision_text, render_html, result_json
 from neocloud.adapters.scenario_spec import load_scenario
 from neocloud.adapters.sweep import run_sweep
@@ -20,12 +22,15 @@ from neocloud.cli.main import app
 from neocloud.core.billing.periods import month
 from neocloud.core.errors import InvalidSpec
 from neocloud.core.scenario.costs import HourlyCost
-from neocloud.core.scenario.strategies import Lease, Prices, Strategy
+from neocloud.core.scenario.paths import DemandModel, MarketModel
+from neocloud.core.scenario.paths import Path as Futures
+from neocloud.core.scenario.strategies import Lease, MonthUse, Prices, Strategy
 from neocloud.core.workload import Job
 from neocloud.sim.demand import Campaigns, Inference, InternalDemand, from_trace, spot_buyers, synthetic
 from neocloud.sim.scenario import (
     KEEP_ALL,
     RENT_ALL,
+    Operations,
     Reliability,
     Scenario,
     SiteOutage,
@@ -36,6 +41,17 @@ from neocloud.sim.scenario import (
     run,
     sweep_cells,
     sweep_points,
+)
+from neocloud.sim.uncertainty import (
+    Plan,
+    Tables,
+    Uncertainty,
+    plan,
+    price_path,
+    rates_at,
+    run_paths,
+    summarize,
+    tables,
 )
 
 D = Decimal
@@ -253,6 +269,20 @@ def test_the_default_scenario_lists_every_assumption_with_a_source(traces: Path,
         ("seed: 100000000000000000000", r"seed: Input should be less than"),
         ("demand: {synthetic: {slice_gpus: 1000000000000}}", r"slice_gpus: Input should be less than or equal"),
         ("name: " + "x" * 20_000, r"name: String should have at most 10000 characters"),
+        ("uncertainty: {paths: -1}", r"uncertainty.paths: Input should be greater than or equal to 0"),
+        ("uncertainty: {paths: 1000000}", r"uncertainty.paths: Input should be less than or equal to 100000"),
+        ("uncertainty: {demand: {sd: .nan}}", r"uncertainty.demand.sd: Input should be a finite number"),
+        ("uncertainty: {market: {sd: .inf}}", r"uncertainty.market.sd: "),
+        ("uncertainty: {market: {decline_per_year: {a100-80gb-sxm: 0.1}}}", r"not a GPU model of the fleet"),
+        ("uncertainty: {market: {decline_per_year: 1.5}}", r"uncertainty.market.decline_per_year"),
+        ("uncertainty: {exits: {tenant_drop: 1}}", r"uncertainty.exits.tenant_drop: Input should be less than 1"),
+        ("uncertainty: {demand: {growth_per_year: [1]}}", r"growth_per_year: Input should be a valid number"),
+        ("discount_rate: -0.1", r"discount_rate: Input should be greater than or equal to 0"),
+        (
+            "uncertainty: {mix: {extra_kept: [1.5]}}",
+            r"uncertainty.mix.extra_kept\[0\]: Input should be less than or equal",
+        ),
+        ("uncertainty: {mix: {block_terms: [0]}}", r"uncertainty.mix.block_terms\[0\]: Input should be greater than"),
     ],
 )
 def test_bad_scenario_files_get_precise_errors(tmp_path: Path, traces: Path, text: str, message: str) -> None:
@@ -321,3 +351,143 @@ def test_the_sweep_command_prints_every_point(tiny: Path, tmp_path: Path) -> Non
         (p, f, d) for p in ("0.5", "1.0") for f in ("0.5", "1.0") for d in (0.8, 1.2)
     }
     assert json.loads((tmp_path / "sweep.json").read_text()) == rows
+
+
+# --- possible futures -------------------------------------------------------------------------------------
+
+MAY = month("2027-05")  # 31 days, 744 h
+
+
+def two_months(**changes: object) -> Scenario:
+    """The one-node scenario over April and May 2027, leased for both at $11,520 a month ($2 per GPU-hour)."""
+    lease = Lease(D(11_520), "2027-04", "2027-06", notice_days=0)
+    return one_node(**{"end": "2027-06", "lease": lease, **changes})
+
+
+@pytest.fixture
+def tiny_year(tmp_path: Path) -> Path:
+    """The tiny scenario over a year, leased for all of it: long enough for a tenant to leave."""
+    path = tmp_path / "tiny-year.yaml"
+    path.write_text(TINY.replace('"2027-03"', '"2028-01"'))
+    return path
+
+
+def futures(scenario: Scenario, grid: tuple[float, ...], *drawn: Futures) -> tuple[Uncertainty, Plan, Tables]:
+    u = Uncertainty(
+        len(drawn), DemandModel(), MarketModel({"h100-sxm": 1.0}), tenant_exit_drop=0.3, owner_exit_surge=0.5
+    )
+    return u, Plan(drawn, grid, ()), tables(scenario, grid, cached_operations(scenario))
+
+
+def test_the_tenant_leaves_when_the_market_falls_by_hand() -> None:
+    scenario = two_months()
+    fell = Futures((1.0, 1.0), (1.0, 0.6))  # the market falls 40 % in May: the tenant gives notice on May 1
+    u, planned, ops = futures(scenario, (1.0,), fell)
+    rent = price_path(scenario, u, ops, planned.grid, RENT_ALL, fell)
+    # April's fee; in May the node runs the job again: 4 GPU-h per hour x 744 h at $4 x 0.6. Costs: 8 x $2 x 1,464 h.
+    costs = 8 * 2 * (720 + 744)
+    assert (rent.notice, rent.notice_by) == (1, "tenant")
+    assert rent.revenue == 11_520
+    assert rent.value == 11_520 + 4 * 744 * D("2.4") - costs
+    assert rent.value_without_tenant_exit == 2 * 11_520 - costs
+    assert rent.revenue_without_tenant_exit == 2 * 11_520
+    assert rent.value_without_owner_exit == rent.value  # the owner's rule never fires on this path
+    # The same lease ended by notice given on May 1, priced as the single future prices it (market steady):
+    ended = two_months(lease=replace(scenario.lease, notice_at=MAY.start))
+    steady = price_path(scenario, u, ops, planned.grid, RENT_ALL, Futures((1.0, 1.0), (1.0, 1.0)))
+    assert steady.notice is None
+    assert price_path(ended, replace(u, tenant_exit_drop=None), ops, planned.grid, RENT_ALL, steady_path()).value == (
+        run(ended).results[1].total("value")
+    )
+    keep = price_path(scenario, u, ops, planned.grid, KEEP_ALL, fell)
+    assert keep.value == 4 * 720 * D(4) + 4 * 744 * D("2.4") - costs  # internal work is worth what the market asks
+    assert keep.value_without_tenant_exit is None  # nothing to leave
+
+
+def steady_path() -> Futures:
+    return Futures((1.0, 1.0), (1.0, 1.0))
+
+
+def test_the_owner_takes_the_site_back_when_demand_surges_by_hand() -> None:
+    scenario = two_months()
+    surged = Futures((1.0, 1.6), (1.0, 1.0))  # May's demand 60 % above steady, worth $4 against the $1.97 rented
+    u, planned, ops = futures(scenario, (1.0, 1.6), surged)
+    rent = price_path(scenario, u, ops, planned.grid, RENT_ALL, surged)
+    costs = 8 * 2 * (720 + 744)
+    assert (rent.notice, rent.notice_by) == (1, "owner")
+    assert ops[(D(0), False)][1.6].internal == 4  # one node still: the same job, served alike
+    assert rent.value == 11_520 + 4 * 744 * D(4) - costs
+    assert rent.value_without_owner_exit == 2 * 11_520 - costs
+    result = summarize(scenario, u, planned, [{"keep-all": price_path(scenario, u, ops, planned.grid, KEEP_ALL, surged),
+                                                "rent-all": rent}])  # fmt: skip
+    owner = result.odds[1]
+    assert (owner.owner_exits, owner.tenant_exits, owner.median_notice) == (1, 0, "2027-05")
+    assert owner.owner_option == 4 * 744 * D(4) - 11_520
+    assert owner.tenant_option == 0
+
+
+def test_demand_between_simulated_points_is_interpolated_and_beyond_them_scaled() -> None:
+    def ops(internal: int, spot: int, queueing: int) -> Operations:
+        return Operations(8, 8, D(8), D(8), D(internal), D(spot), D(queueing), 1, 1, None, None, None)
+
+    table = {0.5: ops(2, 4, 0), 1.0: ops(4, 2, 2)}
+    grid = (0.5, 1.0)
+    assert rates_at(table, grid, 1.0) is table[1.0]
+    assert rates_at(table, grid, 0.75).use(D(10)) == MonthUse(D(30), D(30), D(10))
+    assert rates_at(table, grid, 0.25).use(D(1)) == MonthUse(D(1), D(4), D(0))  # half the demand of the floor
+    assert rates_at(table, grid, 2.0).use(D(1)) == MonthUse(D(4), D(2), D(4))  # served as at 1; twice the waiting
+
+
+def test_with_nothing_uncertain_every_path_is_the_single_future_exactly(tiny: Path) -> None:
+    loaded = load_scenario(tiny)
+    s = loaded.scenario
+    u = replace(loaded.uncertainty, paths=4, demand=DemandModel(), market=MarketModel({"h100-sxm": 1.0}))
+    operations = cached_operations(s)
+    planned = plan(s, u)
+    assert planned.grid == (1.0,)
+    single = run(s, operations=operations)
+    result = run_paths(s, u, planned, operations)
+    for odds, r in zip(result.odds, single.results, strict=True):
+        assert set(odds.values) == {r.total("value")}
+        assert set(odds.present_values) == {r.present_value("value", s.discount_rate)}
+        assert odds.tenant_exits == odds.owner_exits == 0
+
+
+def test_futures_on_a_local_ray_match_the_futures_priced_here(tiny_year: Path) -> None:
+    loaded = load_scenario(tiny_year)
+    _, on_ray = run_loaded(loaded, paths=120, cpus=2)
+    u = replace(loaded.uncertainty, paths=120)
+    here = run_paths(loaded.scenario, u, plan(loaded.scenario, u), cached_operations(loaded.scenario))
+    assert on_ray == here
+    assert sum(o.best for o in here.odds) == pytest.approx(1.0)
+    assert all(low <= mid <= high for o in here.odds for low, mid, high in o.bands)
+    assert all(o.shortfall <= o.mean() + D("0.01") for o in here.odds)  # (a mean of equal values may round)
+    assert here.odds[1].tenant_exits > 0  # the fitted market falls far enough on some paths
+
+
+def test_the_command_prices_possible_futures(tiny_year: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    args = ["scenario", "run", str(tiny_year), "--out", str(out), "--paths", "40", "--cpus", "2", "--json"]
+    # A process of its own: what the solver's C code prints must not reach the JSON on stdout either.
+    result = subprocess.run([sys.executable, "-m", "neocloud", *args], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)["uncertainty"]
+    assert data["paths"] == 40
+    names = [s["name"] for s in data["strategies"]]
+    assert names == ["keep-all", "rent-all", "rent-half", "rent-with-reclaim"]
+    assert sum(s["probability_best"] for s in data["strategies"]) == pytest.approx(1.0)
+    assert [len(s["value_so_far"]) for s in data["strategies"]] == [12] * 4
+    rent = data["strategies"][1]
+    assert D(rent["tenant_exit_option_cost_usd"]) > 0  # the lease pays far more than internal work is worth
+    assert rent["owner_exit_option_value_usd"] is not None
+    assert data["strategies"][0]["tenant_exit_option_cost_usd"] is None
+    mix = data["mix"]  # the best mix over the same paths: never worth less than the best fixed strategy
+    best = max(data["strategies"], key=lambda s: D(s["mean_value_usd"]))
+    assert mix["best_fixed_strategy"] == best["name"]
+    assert D(mix["expected_value_usd"]) >= D(best["mean_value_usd"]) - D("0.01")
+    assert all(0 <= m["kept_share"] <= 1 for m in mix["months"])
+    page = (out / "report.html").read_text()
+    assert page.count("<svg") == 8  # and the fan chart, the paths and the mix
+    assert "Possible futures" in page
+    refused = CliRunner().invoke(app, ["scenario", "run", str(tiny_year), "--out", str(out), "--paths", "-1"])
+    assert refused.exit_code == 2

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ def check_scenario(text: str | None, title: str, traces: Path) -> Checked:
     loaded = load_scenario(traces=traces, text=text or None, confined=True)
     name = title.strip() or f"scenario {loaded.scenario.name}" + (" (uploaded)" if text else " (default)")
     steps = len(asks(loaded.scenario, loaded.swing)) + 2  # reading, each simulation, the report
+    if loaded.uncertainty.paths:  # at most this many more simulations (the futures' demands), and their pricing
+        kept = {(s.rent_fraction, s.resell_idle) for s in loaded.scenario.strategies}
+        kept |= {(Decimal(0), s.resell_idle) for s in loaded.scenario.strategies}
+        steps += len(kept) * (loaded.uncertainty.demand_points + 1) + 1
     return Checked("scenario", name, {"scenario": text or ""}, steps)
 
 
@@ -177,22 +182,28 @@ def _run(analysis: Analysis, traces: Path, catalog: Catalog, beat: _Heartbeat) -
 
 
 def _scenario(request: dict[str, Any], traces: Path, beat: _Heartbeat) -> tuple[dict[str, Any], str]:
-    from neocloud.adapters.scenario_parallel import parallel_operations
+    from neocloud.adapters.scenario_paths import run_loaded
     from neocloud.adapters.scenario_report import decision_text, render_html, result_json
     from neocloud.adapters.scenario_spec import load_scenario
     from neocloud.app.views import plain
-    from neocloud.sim.scenario import asks, run
 
     beat("reading the scenario", 0)
     loaded = load_scenario(traces=traces, text=request["scenario"] or None, confined=True)
-    operations = parallel_operations(
-        loaded.scenario, loaded.swing, progress=lambda done, total: beat(f"simulated {done} of {total}", done)
-    )
-    result = run(loaded.scenario, loaded.swing, operations=operations)
-    beat("writing the report", len(asks(loaded.scenario, loaded.swing)) + 1)
-    data = plain(result_json(loaded, result))
+    simulated = 0
+
+    def progress(what: str, done: int, of: int) -> None:
+        nonlocal simulated
+        if what == "simulated":
+            simulated = done
+            beat(f"simulated {done} of {of}", done)
+        else:
+            beat(f"{what} {done:,} of {of:,} possible futures", simulated + 1, often=True)
+
+    result, odds = run_loaded(loaded, progress=progress)
+    beat("writing the report", simulated + 2)
+    data = plain(result_json(loaded, result, uncertain=odds))
     data["decision"]["text"] = decision_text(result)
-    return json.loads(json.dumps(data)), render_html(loaded, result)
+    return json.loads(json.dumps(data)), render_html(loaded, result, uncertain=odds)
 
 
 def _comparison(request: dict[str, Any], traces: Path, catalog: Catalog, beat: _Heartbeat) -> dict[str, Any]:

@@ -11,9 +11,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from neocloud.sim.mix import Mix
 from neocloud.sim.scenario import ScenarioResult, SweepPoint
+from neocloud.sim.uncertainty import UncertainResult
 
 plt.rcParams.update({"svg.hashsalt": "neocloud", "font.size": 9, "figure.dpi": 100})
 
@@ -37,9 +40,7 @@ def monthly_chart(result: ScenarioResult, field_name: str, title: str, cumulativ
         if cumulative:
             values = [sum(values[: i + 1]) for i in range(len(values))]
         ax.plot(range(len(values)), values, label=r.strategy.name, linewidth=1.6)
-    months = result.scenario.months
-    ticks = list(range(0, len(months), max(1, len(months) // 8)))
-    ax.set_xticks(ticks, [months[i] for i in ticks])
+    _month_ticks(ax, result.scenario.months)
     ax.axhline(0, color="#888", linewidth=0.6)
     ax.set_ylabel("USD billions")
     ax.set_title(title)
@@ -120,4 +121,62 @@ def heatmaps(points: Sequence[SweepPoint]) -> str:
     axes[0][0].set_ylabel("lease price x")
     if image is not None:
         fig.colorbar(image, ax=axes[0].tolist(), label="value over keeping all, USD billions")
+    return _svg(fig)
+
+
+def _month_ticks(ax: Axes, months: Sequence[str]) -> None:
+    ticks = list(range(0, len(months), max(1, len(months) // 8)))
+    ax.set_xticks(ticks, [months[i] for i in ticks])
+
+
+Bands = Sequence[tuple[float, float, float]]  # per month: P10, P50, P90
+
+
+def _bands_chart(
+    months: Sequence[str], series: Sequence[tuple[str, Bands]], title: str, ylabel: str, base: float
+) -> str:
+    """Each series' median line by month and its band from P10 to P90."""
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    x = range(len(months))
+    for label, bands in series:
+        (line,) = ax.plot(x, [b[1] for b in bands], label=label, linewidth=1.6)
+        low, high = [b[0] for b in bands], [b[2] for b in bands]
+        ax.fill_between(x, low, high, color=line.get_color(), alpha=0.18, linewidth=0)
+    _month_ticks(ax, months)
+    ax.axhline(base, color="#888", linewidth=0.6)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _svg(fig)
+
+
+def fan_chart(result: ScenarioResult, uncertain: UncertainResult) -> str:
+    """Each strategy's value so far, by month: the median path's and the band from P10 to P90."""
+    series = [(o.name, [(lo / 1e9, mid / 1e9, hi / 1e9) for lo, mid, hi in o.bands]) for o in uncertain.odds]
+    title = f"Value so far over {uncertain.paths:,} possible futures (median, P10 to P90)"
+    return _bands_chart(result.scenario.months, series, title, "USD billions", 0.0)
+
+
+def paths_chart(result: ScenarioResult, uncertain: UncertainResult) -> str:
+    """The futures themselves: internal demand and the market price, median and P10 to P90, by month."""
+    series = [("internal demand", uncertain.demand_bands), ("market price", uncertain.market_bands)]
+    title = "The possible futures: demand and market price (median, P10 to P90)"
+    return _bands_chart(result.scenario.months, series, title, "over the single future", 1.0)
+
+
+def mix_chart(result: ScenarioResult, mix: Mix) -> str:
+    """The best mix by month: the mean share of the site rented, kept for internal work, and offered as spot."""
+    fig, ax = plt.subplots(figsize=(8, 3.0))
+    x = range(len(result.scenario.months))
+    spot = [k * r for k, r in zip(mix.kept, mix.resale, strict=True)]
+    internal = [k - s for k, s in zip(mix.kept, spot, strict=True)]
+    rented = [1 - k for k in mix.kept]
+    ax.stackplot(x, rented, internal, spot, labels=["rented", "kept: internal work", "kept: idle hours sold as spot"],
+                 colors=["#55a868", "#dd8452", "#8172b3"])  # fmt: skip
+    _month_ticks(ax, result.scenario.months)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of the site (mean over paths)")
+    ax.set_title("The best mix by month")
+    ax.legend(fontsize=8, loc="lower right")
     return _svg(fig)

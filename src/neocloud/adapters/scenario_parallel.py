@@ -6,7 +6,7 @@ Results are the same as run one by one: each simulation is deterministic for its
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
@@ -25,11 +25,13 @@ def parallel_operations(
     swing: float,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    extra: Sequence[Ask] = (),
 ) -> Operate:
-    """`operate` for `run(scenario, swing, operations=...)`, every simulation it asks for run beforehand on
-    `workers` processes (default: one per core)."""
+    """`operate` for `run(scenario, swing, operations=...)`, every simulation it asks for (and the `extra`
+    ones, e.g. possible futures' demands) run beforehand on `workers` processes (default: one per core)."""
     global _shared
-    wanted = asks(scenario, swing)
+    by_key = {operation_key(scenario, a): a for a in (*asks(scenario, swing), *extra)}
+    wanted = [by_key[k] for k in sorted(by_key, key=lambda k: (-k[0], not k[1], k[2]))]  # the longest first
     workers = min(workers or os.cpu_count() or 1, len(wanted))
     if workers < 2:
         return cached_operations(scenario)

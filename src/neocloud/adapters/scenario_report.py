@@ -11,7 +11,9 @@ from neocloud.adapters.extras import require_extra
 from neocloud.adapters.scenario_spec import LoadedScenario
 from neocloud.core.money import to_money
 from neocloud.core.scenario.strategies import MonthMoney
+from neocloud.sim.mix import Mix
 from neocloud.sim.scenario import Operations, ScenarioResult, StrategyResult, SweepPoint
+from neocloud.sim.uncertainty import UncertainResult
 
 MONEY_FIELDS = (
     "lease_revenue", "sla_credits", "spot_revenue", "revenue", "costs", "margin", "internal_value", "delay_cost",
@@ -49,7 +51,7 @@ def _month_json(m: MonthMoney) -> dict[str, Any]:
     return {"month": m.month, **{f: _money(getattr(m, f)) for f in MONEY_FIELDS}}
 
 
-def strategy_json(r: StrategyResult) -> dict[str, Any]:
+def strategy_json(r: StrategyResult, discount_rate: Decimal) -> dict[str, Any]:
     s = r.strategy
     return {
         "name": s.name,
@@ -60,11 +62,17 @@ def strategy_json(r: StrategyResult) -> dict[str, Any]:
         "internal_gpu_hours": _money(r.internal_gpu_hours),
         "internal_queueing_job_hours": _money(r.queueing_job_hours),
         "totals": {f: _money(r.total(f)) for f in MONEY_FIELDS},
+        "present_value_usd": _money(r.present_value("value", discount_rate)),
         "months": [_month_json(m) for m in r.months],
     }
 
 
-def result_json(loaded: LoadedScenario, result: ScenarioResult, sweep: Sequence[SweepPoint] = ()) -> dict[str, Any]:
+def result_json(
+    loaded: LoadedScenario,
+    result: ScenarioResult,
+    sweep: Sequence[SweepPoint] = (),
+    uncertain: UncertainResult | None = None,
+) -> dict[str, Any]:
     s = result.scenario
     return {
         "scenario": s.name,
@@ -81,7 +89,8 @@ def result_json(loaded: LoadedScenario, result: ScenarioResult, sweep: Sequence[
             ),
             "shadow_price_usd_per_gpu_hour": str(s.prices.shadow_usd_per_gpu_hour.quantize(Decimal("0.0001"))),
         },
-        "strategies": [strategy_json(r) for r in result.results],
+        "discount_rate": str(s.discount_rate),
+        "strategies": [strategy_json(r, s.discount_rate) for r in result.results],
         "tornado": [
             {
                 "assumption": w.name,
@@ -93,8 +102,114 @@ def result_json(loaded: LoadedScenario, result: ScenarioResult, sweep: Sequence[
             for w in result.tornado
         ],
         "sweep": sweep_json(sweep),
+        "uncertainty": None if uncertain is None else uncertainty_json(loaded, uncertain),
         "assumptions": [{"key": a.key, "value": a.value, "source": a.source} for a in loaded.assumptions],
     }
+
+
+def uncertainty_json(loaded: LoadedScenario, u: UncertainResult) -> dict[str, Any]:
+    months = loaded.scenario.months
+
+    def bands(rows: Sequence[tuple[float, float, float]], money: bool) -> list[dict[str, Any]]:
+        def v(x: float) -> Any:
+            return round(x, 2) if money else round(x, 4)
+
+        return [{"month": m, "p10": v(b[0]), "p50": v(b[1]), "p90": v(b[2])} for m, b in zip(months, rows, strict=True)]
+
+    def maybe(x: Decimal | None) -> str | None:
+        return None if x is None else _money(x)
+
+    return {
+        "paths": u.paths,
+        "seed": loaded.uncertainty.seed,
+        "demand_grid": list(u.grid),
+        "renting_all_beats_keeping_all": u.renting_beats_keeping,
+        "strategies": [
+            {
+                "name": o.name,
+                "mean_value_usd": _money(o.mean()),
+                "p10_value_usd": round(o.quantile(0.1), 2),
+                "p50_value_usd": round(o.quantile(0.5), 2),
+                "p90_value_usd": round(o.quantile(0.9), 2),
+                "expected_shortfall_usd": _money(o.shortfall),
+                "mean_present_value_usd": _money(o.mean("present_values")),
+                "mean_revenue_usd": _money(o.mean("revenues")),
+                "probability_best": o.best,
+                "tenant_exits": o.tenant_exits,
+                "owner_exits": o.owner_exits,
+                "median_notice_month": o.median_notice,
+                "mean_revenue_without_tenant_exit_usd": maybe(o.revenue_without_tenant_option),
+                "tenant_exit_option_cost_usd": maybe(o.tenant_option),
+                "owner_exit_option_value_usd": maybe(o.owner_option),
+                "value_so_far": bands(o.bands, money=True),
+            }
+            for o in u.odds
+        ],
+        "demand": bands(u.demand_bands, money=False),
+        "market": bands(u.market_bands, money=False),
+        "mix": None if u.mix is None else mix_json(months, u.mix),
+    }
+
+
+def mix_json(months: Sequence[str], mix: Mix) -> dict[str, Any]:
+    best_name, best_value = max(mix.fixed, key=lambda f: (f[1], f[0])) if mix.fixed else (None, None)
+    return {
+        "expected_value_usd": _money(mix.value),
+        "best_fixed_strategy": best_name,
+        "best_fixed_value_usd": None if best_value is None else _money(best_value),
+        "over_best_fixed_usd": None if best_value is None else _money(mix.value - best_value),
+        "lease_share": round(mix.lease_share, 4),
+        "reserved_share": round(mix.reserved_share, 4),
+        "blocks": [{"start": b.start, "months": b.months, "share": round(b.share, 4)} for b in mix.blocks],
+        "months": [
+            {"month": m, "kept_share": round(k, 4), "resale_share_of_kept": round(r, 4)}
+            for m, k, r in zip(months, mix.kept, mix.resale, strict=True)
+        ],
+    }
+
+
+def mix_text(mix: Mix) -> str:
+    parts = []
+    if mix.lease_share > 1e-6:
+        parts.append(f"{mix.lease_share:.0%} under the lease")
+    if mix.reserved_share > 1e-6:
+        parts.append(f"{mix.reserved_share:.0%} as reserved blocks under its terms")
+    sold = sorted({(b.months, b.start) for b in mix.blocks})
+    if sold:
+        terms = ", ".join(sorted({f"{m}-month" for m, _ in sold}))
+        parts.append(f"{len(sold)} {terms} blocks sold at market ({sold[0][1]} to {sold[-1][1]}, up to "
+                     f"{max(b.share for b in mix.blocks):.0%} each)")  # fmt: skip
+    rented = "; ".join(parts) if parts else "nothing rented"
+    text = f"Best mix: {rented}; {sum(mix.kept) / len(mix.kept):.0%} of the site kept on average"
+    if mix.fixed:
+        name, value = max(mix.fixed, key=lambda f: (f[1], f[0]))
+        text += f". Expected value ${mix.value / Decimal(10**9):,.2f}B against {name}'s ${value / Decimal(10**9):,.2f}B"
+    return text + "."
+
+
+ODDS_COLUMNS = (
+    "strategy", "mean value $M", "P10 $M", "P50 $M", "P90 $M", "expected shortfall $M", "mean PV $M", "P(best)",
+    "tenant left", "owner took back", "tenant's option costs $M", "owner's option worth $M",
+)  # fmt: skip
+
+
+def odds_rows(u: UncertainResult) -> list[list[Any]]:
+    return [
+        [
+            o.name, o.mean(), Decimal(str(o.quantile(0.1))), Decimal(str(o.quantile(0.5))),
+            Decimal(str(o.quantile(0.9))), o.shortfall, o.mean("present_values"), f"{o.best:.1%}",
+            f"{o.tenant_exits / u.paths:.1%}", f"{o.owner_exits / u.paths:.1%}", o.tenant_option, o.owner_option,
+        ]
+        for o in u.odds
+    ]  # fmt: skip
+
+
+def odds_text(u: UncertainResult) -> str:
+    best = max(u.odds, key=lambda o: (o.best, o.name))
+    text = f"Over {u.paths:,} possible futures, {best.name} is best on {best.best:.1%} of them"
+    if u.renting_beats_keeping is not None:
+        text += f"; renting all beats keeping all on {u.renting_beats_keeping:.1%}"
+    return text + "."
 
 
 def sweep_json(points: Sequence[SweepPoint]) -> list[dict[str, Any]]:
@@ -158,6 +273,7 @@ def summary_rows(result: ScenarioResult) -> list[list[Any]]:
                 r.total("margin"),
                 r.total("internal_value"),
                 r.total("value"),
+                r.present_value("value", result.scenario.discount_rate),
                 r.total("cash"),
                 o.utilization,
                 float(o.internal / o.offered) if o.offered else 0.0,
@@ -169,7 +285,8 @@ def summary_rows(result: ScenarioResult) -> list[list[Any]]:
 
 
 SUMMARY_COLUMNS = (
-    "strategy", "revenue $M", "SLA credits $M", "costs $M", "margin $M", "internal value $M", "value $M", "cash $M",
+    "strategy", "revenue $M", "SLA credits $M", "costs $M", "margin $M", "internal value $M", "value $M",
+    "value PV $M", "cash $M",
     "utilization", "internal served", "avg JCT h", "avg queueing h",
 )  # fmt: skip
 
@@ -191,9 +308,23 @@ def decision_text(result: ScenarioResult) -> str:
     return text + "."
 
 
-def render_html(loaded: LoadedScenario, result: ScenarioResult, sweep: Sequence[SweepPoint] = ()) -> str:
+def render_html(
+    loaded: LoadedScenario,
+    result: ScenarioResult,
+    sweep: Sequence[SweepPoint] = (),
+    uncertain: UncertainResult | None = None,
+) -> str:
     require_extra("scenario", "the scenario report's charts", "matplotlib")
-    from neocloud.adapters.scenario_charts import heatmaps, monthly_chart, tornado_chart, use_chart, value_chart
+    from neocloud.adapters.scenario_charts import (
+        fan_chart,
+        heatmaps,
+        mix_chart,
+        monthly_chart,
+        paths_chart,
+        tornado_chart,
+        use_chart,
+        value_chart,
+    )
 
     s = result.scenario
     sections = [
@@ -211,6 +342,26 @@ def render_html(loaded: LoadedScenario, result: ScenarioResult, sweep: Sequence[
         "<h2>Sensitivity</h2>",
         f"<figure>{tornado_chart(result)}</figure>",
     ]
+    if uncertain is not None:
+        sections += [
+            "<h2>Possible futures</h2>",
+            f'<p class="decision">{html.escape(odds_text(uncertain))}</p>',
+            _table(ODDS_COLUMNS, odds_rows(uncertain)),
+            f"<figure>{fan_chart(result, uncertain)}</figure>",
+            f"<figure>{paths_chart(result, uncertain)}</figure>",
+            *(
+                [
+                    f'<p class="decision">{html.escape(mix_text(uncertain.mix))}</p>',
+                    f"<figure>{mix_chart(result, uncertain.mix)}</figure>",
+                ]
+                if uncertain.mix
+                else []
+            ),
+            f"<p>Demand simulated at {', '.join(f'{d:g}' for d in uncertain.grid)} times the steady demand and "
+            "interpolated between. PV: present value at the scenario's discount rate "
+            f"({result.scenario.discount_rate:.1%} a year). A side's option is what the mean value moves by when "
+            "that side may not end the lease early.</p>",
+        ]
     if sweep:
         sections += [
             "<h2>Sweep: lease price x share rented x demand</h2>",

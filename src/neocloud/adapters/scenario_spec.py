@@ -25,15 +25,19 @@ from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
 from neocloud.core.errors import InvalidSpec, NeocloudError
 from neocloud.core.scenario.costs import CostAssumptions, HourlyCost, capex_per_gpu, hourly_cost
+from neocloud.core.scenario.paths import DemandModel, Deviation, MarketModel, PricePoint, fit_price_trend
 from neocloud.core.scenario.strategies import Lease, Prices, Strategy
 from neocloud.sim.demand import Campaigns, Inference, InternalDemand, from_trace, synthetic
 from neocloud.sim.scenario import Reliability, Scenario, SiteOutage, SpotOffer
+from neocloud.sim.uncertainty import MixOptions, Uncertainty
 
 DEFAULT_SCENARIO = "colossus-1"
+PRICE_HISTORY = "price-history.yaml"  # packaged with the scenarios
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
-DEFAULT_TRACES = Path("../shared/traces")  # the CLI's --traces (or NEOCLOUD_TRACES) overrides it
+DEFAULT_TRACES = Path("../shared/traces")
+MAX_PATHS = 100_000  # possible futures in one run  # the CLI's --traces (or NEOCLOUD_TRACES) overrides it
 
 
 class HorizonIn(Strict):
@@ -179,6 +183,47 @@ class SweepIn(Strict):
         return self
 
 
+class DemandPathsIn(Strict):
+    growth_per_year: float = Field(gt=-1, le=10)
+    cycle_amplitude: float = Field(ge=0, lt=1)
+    cycle_months: float = Field(gt=0, le=1_200)
+    shocks_per_year: float = Field(ge=0, le=120)
+    shock_size: float = Field(ge=0, lt=1)
+    sd: float = Field(ge=0, le=3)
+    half_life_months: float = Field(gt=0, le=1_200)
+
+
+Decline = Annotated[float, Field(gt=-1, lt=1)]
+
+
+class MarketPathsIn(Strict):
+    decline_per_year: Decline | dict[str, Decline] | None = None  # None: fitted on the price history
+    sd: float | None = Field(default=None, ge=0, le=3)
+    half_life_months: float = Field(gt=0, le=1_200)
+    moves_shadow_price: bool
+
+
+class ExitsIn(Strict):
+    tenant_drop: float | None = Field(default=None, gt=0, lt=1)
+    owner_surge: float | None = Field(default=None, ge=0, le=100)
+
+
+class MixIn(Strict):
+    extra_kept: list[Annotated[Decimal, Field(ge=0, le=1)]] = Field(max_length=20)
+    block_terms: list[Annotated[int, Field(ge=1, le=120)]] = Field(max_length=6)
+    max_queueing_hours: float | None = Field(default=None, ge=0, le=1e6)
+
+
+class UncertaintyIn(Strict):
+    paths: int = Field(ge=0, le=MAX_PATHS)
+    seed: int | None = Field(default=None, ge=0, lt=2**63)
+    demand_points: int = Field(ge=1, le=20)
+    demand: DemandPathsIn
+    market: MarketPathsIn
+    exits: ExitsIn
+    mix: MixIn | None = None  # None: no best mix
+
+
 class ScenarioIn(Strict):
     name: str = Field(min_length=1)
     fleet: str
@@ -195,6 +240,8 @@ class ScenarioIn(Strict):
     strategies: list[StrategyIn] = Field(min_length=1, max_length=100)
     sensitivity: SensitivityIn
     sweep: SweepIn
+    discount_rate: Decimal = Field(ge=0, le=1)
+    uncertainty: UncertaintyIn
     sources: dict[str, str]
 
     @model_validator(mode="after")
@@ -227,6 +274,7 @@ class LoadedScenario:
     swing: float
     sweep: Sweep
     source: str  # the user's file, or the packaged default's name
+    uncertainty: Uncertainty  # its paths may be 0: the single future only
 
 
 def _merged(base: Any, over: Any) -> Any:
@@ -359,19 +407,78 @@ def _built(
             ordering=spec.engine.ordering,
             placement=spec.engine.placement,
             seed=spec.seed,
+            discount_rate=spec.discount_rate,
         )
     except NeocloudError as exc:
         raise fail("horizon", exc.message) from None
     if spec.spot.job_gpus > node:
         raise fail("spot.job_gpus", f"a spot job runs on one node: at most {node} GPUs")
     sw = spec.sweep
+    uncertainty = _uncertainty(spec, gpus, catalog, derived, fail)
     return LoadedScenario(
         scenario,
         _assumptions(spec, source, overrides, derived),
         spec.sensitivity.swing,
         Sweep(tuple(sw.lease_price_factors), tuple(sw.rent_fractions), tuple(sw.demand_factors), sw.offer),
         source,
+        uncertainty,
     )
+
+
+def price_history() -> list[PricePoint]:
+    """The packaged rental-price history (of one GPU model, named in it) the market model is fitted on."""
+    doc = load_yaml(resources.files("neocloud").joinpath(f"scenarios/{PRICE_HISTORY}").read_text(), PRICE_HISTORY)
+    points = []
+    for p in doc["points"]:
+        year, month_of_year = (int(x) for x in p["month"].split("-"))
+        points.append(PricePoint(year + (month_of_year - 0.5) / 12, float(p["usd_per_gpu_hour"]), p["series"]))
+    return points
+
+
+def _uncertainty(
+    spec: ScenarioIn, gpus: Counter[str], catalog: Catalog, derived: dict[str, str], fail: Any
+) -> Uncertainty:
+    u, m = spec.uncertainty, spec.uncertainty.market
+    weights = {}
+    for g, n in sorted(gpus.items()):
+        price = catalog[g].on_demand_usd_per_hr
+        if price is None:
+            raise fail("uncertainty.market", f"the catalog has no on-demand price for {g}, to weigh its market")
+        weights[g] = float(n * price)
+    fitted: tuple[float, float] | None = None
+    if m.decline_per_year is None or m.sd is None:
+        fitted = fit_price_trend(price_history())
+        note = f"{fitted[0]:.4f}" if m.decline_per_year is None else None
+        if note:
+            derived["uncertainty.market.decline_per_year"] = note
+        if m.sd is None:
+            derived["uncertainty.market.sd"] = f"{fitted[1]:.4f}"
+    if m.decline_per_year is None:
+        assert fitted is not None
+        decline = dict.fromkeys(weights, fitted[0])
+    elif isinstance(m.decline_per_year, dict):
+        unknown = sorted(set(m.decline_per_year) - set(weights))
+        if unknown:
+            raise fail("uncertainty.market.decline_per_year", f"not a GPU model of the fleet: {', '.join(unknown)}")
+        decline = {g: m.decline_per_year.get(g, 0.0) for g in weights}
+    else:
+        decline = dict.fromkeys(weights, m.decline_per_year)
+    sd = m.sd if m.sd is not None else (fitted[1] if fitted else 0.0)
+    d = u.demand
+    return Uncertainty(
+        paths=u.paths,
+        demand=DemandModel(
+            d.growth_per_year, d.cycle_amplitude, d.cycle_months, d.shocks_per_year, d.shock_size,
+            Deviation(d.sd, d.half_life_months),
+        ),
+        market=MarketModel(weights, decline, Deviation(sd, m.half_life_months)),
+        seed=spec.seed if u.seed is None else u.seed,
+        tenant_exit_drop=u.exits.tenant_drop,
+        owner_exit_surge=u.exits.owner_surge,
+        moves_shadow_price=m.moves_shadow_price,
+        demand_points=u.demand_points,
+        mix=MixOptions(tuple(u.mix.extra_kept), tuple(u.mix.block_terms), u.mix.max_queueing_hours) if u.mix else None,
+    )  # fmt: skip
 
 
 def _site_cost(gpus: Counter[str], c: CostsIn, catalog: Catalog) -> tuple[HourlyCost, Decimal]:

@@ -28,7 +28,10 @@ Traces = Annotated[
 Out = Annotated[Path, typer.Option(help="Folder for report.html and report.json.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the results as JSON instead of a summary.")]
 RayAddress = Annotated[
-    str | None, typer.Option(help="Run the sweep on this Ray cluster (e.g. auto, ray://host:10001); default: local.")
+    str | None,
+    typer.Option(
+        help="Run the sweep and the futures on this Ray cluster (e.g. auto, ray://host:10001); default: local."
+    ),
 ]
 Cpus = Annotated[
     int | None,
@@ -78,39 +81,57 @@ def run_command(
     ] = False,
     ray_address: RayAddress = None,
     cpus: Cpus = None,
+    paths: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=100_000,
+            help="Also price every strategy on this many possible futures (on Ray); 0: the single future only "
+            "[default: the scenario's uncertainty.paths].",
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Compare the strategies: money by month, utilization, internal delays, SLA credits, the breakeven shadow
-    price and a tornado; write a self-contained HTML report and its JSON."""
+    price and a tornado, and with --paths their odds over possible futures; write a self-contained HTML report
+    and its JSON."""
     with reported(as_json):
         from neocloud.adapters.extras import require_extra
-
-        require_extra("scenario", "the scenario report", "matplotlib", *(["ray"] if sweep else []))  # before work
-        from neocloud.adapters.scenario_parallel import parallel_operations
-        from neocloud.adapters.scenario_report import render_html, result_json
         from neocloud.adapters.scenario_spec import load_scenario
-        from neocloud.app.views import plain
-        from neocloud.sim.scenario import run
 
         loaded = load_scenario(file, traces)
+        uncertain = (paths if paths is not None else loaded.uncertainty.paths) > 0
+        mix = ["highspy"] if uncertain and loaded.uncertainty.mix else []
+        require_extra("scenario", "the scenario report", "matplotlib", *(["ray"] if sweep or uncertain else []), *mix)
         from rich.progress import Progress
+
+        from neocloud.adapters.scenario_paths import run_loaded
+        from neocloud.adapters.scenario_report import render_html, result_json
+        from neocloud.app.views import plain
 
         with Progress(console=output.out(), transient=True, disable=as_json) as bar:
             task = bar.add_task("simulating, one process per core", total=None)
 
-            def step(done: int, total: int) -> None:
-                bar.update(task, description=f"simulated {done} of {total}", completed=done, total=total)
+            def step(what: str, done: int, total: int) -> None:
+                bar.update(task, description=f"{what} {done} of {total}", completed=done, total=total)
 
-            operations = parallel_operations(loaded.scenario, loaded.swing, cpus, step)
-            result = run(loaded.scenario, loaded.swing, operations=operations)
+            result, odds = run_loaded(loaded, paths, cpus, ray_address, step)
         points = _sweep(loaded, ray_address, cpus, as_json) if sweep else []
-        data = result_json(loaded, result, points)
-        report = _write(out, "report.html", render_html(loaded, result, points))
+        data = result_json(loaded, result, points, odds)
+        report = _write(out, "report.html", render_html(loaded, result, points, odds))
         _write(out, "report.json", json.dumps(plain(data), indent=2) + "\n")
     if as_json:
         emit_json(data)
         return
     _summary(result)
+    if odds is not None:
+        from neocloud.adapters.scenario_report import ODDS_COLUMNS, cell, mix_text, odds_rows, odds_text
+
+        rows = [[cell(v, places=0) for v in row] for row in odds_rows(odds)]
+        table(f"Over {odds.paths:,} possible futures", ODDS_COLUMNS, rows)
+        output.out().print(odds_text(odds), highlight=False)
+        if odds.mix is not None:
+            output.out().print(mix_text(odds.mix), highlight=False)
     output.out().print(f"report: {report} (and report.json)", highlight=False)
 
 

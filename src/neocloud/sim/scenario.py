@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Protocol
 
 from neocloud.core.billing.periods import month
 from neocloud.core.engine.cluster import Cluster
@@ -30,6 +31,7 @@ from neocloud.core.scenario.strategies import (
     Strategy,
     breakeven_shadow_price,
     month_money,
+    present_value,
 )
 from neocloud.core.workload import Job
 from neocloud.sim.demand import INTERNAL, SPOT, InternalDemand, spot_buyers
@@ -90,6 +92,7 @@ class Scenario:
     ordering: str = "fifo"
     placement: str = "bestfit"
     seed: int = 0
+    discount_rate: Decimal = Decimal("0.10")  # per year, for present values
 
     def __post_init__(self) -> None:
         if month(self.end).start <= month(self.start).start:
@@ -252,6 +255,15 @@ class StrategyResult:
     def total(self, field_name: str) -> Decimal:
         return sum((getattr(m, field_name) for m in self.months), Decimal(0))
 
+    def present_value(self, field_name: str, rate_per_year: Decimal) -> Decimal:
+        return present_value([getattr(m, field_name) for m in self.months], rate_per_year)
+
+
+class Rates(Protocol):
+    """What kept GPUs do per hour (Operations, or rates between two of them): `use` scales it to a month."""
+
+    def use(self, hours: Decimal) -> MonthUse: ...
+
 
 def price(
     scenario: Scenario,
@@ -267,8 +279,23 @@ def price(
     lease = replace(scenario.lease, usd_per_month=scenario.lease.usd_per_month * lease_price_factor)
     prices = prices or scenario.prices
     prices = replace(prices, reserved_usd_per_gpu_hour=prices.reserved_usd_per_gpu_hour * lease_price_factor)
+    months = len(scenario.months)
+    money, served, waited = price_months(scenario, strategy, lease, [(leased, returned)] * months, [prices] * months)
+    return StrategyResult(strategy, leased, money, served, waited)
+
+
+def price_months(
+    scenario: Scenario,
+    strategy: Strategy,
+    lease: Lease,
+    rates: Sequence[tuple[Rates, Rates]],
+    prices: Sequence[Prices],
+) -> tuple[tuple[MonthMoney, ...], Decimal, Decimal]:
+    """The money of each month of the horizon, the internal GPU-hours served and the job-hours waited, given
+    each month's rates (while the lease is in force, and once it has ended) and prices."""
     months, served, waited = [], Decimal(0), Decimal(0)
     for i, key in enumerate(scenario.months):
+        leased, returned = rates[i]
         hours = Decimal(month(key).seconds) / SECONDS_PER_HOUR
         share = lease.share_of(key) if strategy.rent_fraction > 0 else Decimal(0)
         during, after = leased.use(hours * share), returned.use(hours * (1 - share))
@@ -283,12 +310,12 @@ def price(
                 scenario.cost,
                 lease,
                 use,
-                prices,
+                prices[i],
                 capex=scenario.capex if i == 0 else Decimal(0),
                 leased_availability=scenario.reliability.availability(key, scenario.node_gpus),
             )
         )
-    return StrategyResult(strategy, leased, tuple(months), served, waited)
+    return tuple(months), served, waited
 
 
 def evaluate(

@@ -10,6 +10,7 @@ is paid: the capex leaves once, in the first month, and depreciation is not a pa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -184,3 +185,16 @@ def breakeven_shadow_price(
         return sum((m.margin - m.delay_cost for m in months), Decimal(0))
 
     return (without_internal_value(rent) - without_internal_value(keep)) / given_up
+
+
+def present_value(monthly: Sequence[Decimal], rate_per_year: Decimal) -> Decimal:
+    """What amounts received at the end of successive months are worth at the start of the first, discounted
+    at `rate_per_year` (compounded: a month's factor is (1 + rate) ** (1/12))."""
+    if rate_per_year <= -1:
+        raise InvalidInput(f"a discount rate must be above -100 %, got {rate_per_year}")
+    month_factor = (1 + rate_per_year) ** (Decimal(1) / 12)
+    total, factor = Decimal(0), Decimal(1)
+    for amount in monthly:
+        factor /= month_factor
+        total += amount * factor
+    return total
