@@ -128,6 +128,7 @@ def test_a_scenario_runs_to_its_report(lab: Any) -> None:
     work(ctx.uow, ctx.now, Path(ctx.settings.traces), ctx.catalog)
     done = lab("GET", f"/analyses/{queued['id']}", "operator", 200)
     assert (done["status"], done["title"], done["has_report"]) == ("done", "tiny", True)
+    assert done["done"] <= done["steps"]
     assert done["result"]["decision"]["text"].startswith(f"Best: {done['result']['decision']['best']}.")
     assert "<h1>Rent it out or keep it" in lab("GET", f"/analyses/{queued['id']}/report", "operator", 200)
 

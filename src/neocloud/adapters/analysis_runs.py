@@ -47,16 +47,19 @@ def check_scenario(text: str | None, title: str, traces: Path) -> Checked:
     """The default scenario (no text) or an uploaded one over it, loaded as the run will load it."""
     from neocloud.adapters.scenario_spec import load_scenario
     from neocloud.sim.scenario import asks
+    from neocloud.sim.uncertainty import knots
 
     if text is not None and len(text.encode()) > MAX_SCENARIO:
         raise InvalidInput(f"a scenario is at most {MAX_SCENARIO // 1024} KiB", field="scenario")
     loaded = load_scenario(traces=traces, text=text or None, confined=True)
     name = title.strip() or f"scenario {loaded.scenario.name}" + (" (uploaded)" if text else " (default)")
     steps = len(asks(loaded.scenario, loaded.swing)) + 2  # reading, each simulation, the report
-    if loaded.uncertainty.paths:  # at most this many more simulations (the futures' demands), and their pricing
-        kept = {(s.rent_fraction, s.resell_idle) for s in loaded.scenario.strategies}
-        kept |= {(Decimal(0), s.resell_idle) for s in loaded.scenario.strategies}
-        steps += len(kept) * (loaded.uncertainty.demand_points + 1) + 1
+    u = loaded.uncertainty
+    if u.paths:  # at most this many more simulations (the futures' demands), their pricing and the best mix
+        rented = {(s.rent_fraction, s.resell_idle) for s in loaded.scenario.strategies}
+        rented |= {(Decimal(0), s.resell_idle) for s in loaded.scenario.strategies}
+        rented |= {(1 - kept, resale) for kept, resale in (knots(loaded.scenario, u.mix) if u.mix else [])}
+        steps += len(rented) * (u.demand_points + 1) + 2
     return Checked("scenario", name, {"scenario": text or ""}, steps)
 
 
@@ -196,11 +199,13 @@ def _scenario(request: dict[str, Any], traces: Path, beat: _Heartbeat) -> tuple[
         if what == "simulated":
             simulated = done
             beat(f"simulated {done} of {of}", done)
+        elif what == "priced":
+            beat(f"priced {done:,} of {of:,} possible futures", simulated + 1, often=True)
         else:
-            beat(f"{what} {done:,} of {of:,} possible futures", simulated + 1, often=True)
+            beat(f"{what} over {of:,} possible futures", simulated + 2)
 
     result, odds = run_loaded(loaded, progress=progress)
-    beat("writing the report", simulated + 2)
+    beat("writing the report", simulated + (3 if odds else 1))
     data = plain(result_json(loaded, result, uncertain=odds))
     data["decision"]["text"] = decision_text(result)
     return json.loads(json.dumps(data)), render_html(loaded, result, uncertain=odds)

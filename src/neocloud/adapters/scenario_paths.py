@@ -54,7 +54,7 @@ def run_loaded(
     if u.mix is None:
         return result, uncertain
     if progress is not None:
-        progress("solving the best mix over", u.paths, u.paths)
+        progress("solving the best mix", u.paths, u.paths)
     fixed = [(o.name, o.mean()) for o in uncertain.odds]
     mix = best_mix(scenario, u, u.mix, planned.paths, planned.grid, operations, fixed)
     return result, replace(uncertain, mix=mix)
