@@ -11,6 +11,7 @@ from neocloud.adapters.ray_session import ray_session
 from neocloud.adapters.scenario_parallel import parallel_operations
 from neocloud.adapters.scenario_spec import LoadedScenario
 from neocloud.core.scenario.paths import Path
+from neocloud.sim.buyer import buyer_view
 from neocloud.sim.mix import best_mix
 from neocloud.sim.scenario import ScenarioResult, run
 from neocloud.sim.uncertainty import Outcome, Pricing, UncertainResult, plan, price_paths, run_paths
@@ -51,6 +52,8 @@ def run_loaded(
                     progress("priced", min((i + 1) * len(parts[0]), u.paths), u.paths)
 
     uncertain = run_paths(scenario, u, planned, operations, on_ray)
+    if u.serving is not None and any(scenario.lease.share_of(k) > 0 for k in scenario.months):
+        uncertain = replace(uncertain, buyer=buyer_view(scenario, u, planned.paths, u.serving))
     if u.mix is None:
         return result, uncertain
     if progress is not None:

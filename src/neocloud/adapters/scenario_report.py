@@ -11,6 +11,7 @@ from neocloud.adapters.extras import require_extra
 from neocloud.adapters.scenario_spec import LoadedScenario
 from neocloud.core.money import to_money
 from neocloud.core.scenario.strategies import MonthMoney
+from neocloud.sim.buyer import BuyerView
 from neocloud.sim.mix import Mix
 from neocloud.sim.scenario import Operations, ScenarioResult, StrategyResult, SweepPoint
 from neocloud.sim.uncertainty import UncertainResult
@@ -148,7 +149,41 @@ def uncertainty_json(loaded: LoadedScenario, u: UncertainResult) -> dict[str, An
         "demand": bands(u.demand_bands, money=False),
         "market": bands(u.market_bands, money=False),
         "mix": None if u.mix is None else mix_json(months, u.mix),
+        "buyer": None if u.buyer is None else buyer_json(u.buyer),
     }
+
+
+def buyer_json(b: BuyerView) -> dict[str, Any]:
+    def band(x: tuple[float, float, float]) -> dict[str, float]:
+        return {"p10": round(x[0], 4), "p50": round(x[1], 4), "p90": round(x[2], 4)}
+
+    return {
+        "lease_usd_per_gpu_hour": str(b.lease_usd_per_gpu_hour.quantize(Decimal("0.0001"))),
+        "market_reserved_usd_per_gpu_hour_today": str(b.market_usd_per_gpu_hour.quantize(Decimal("0.0001"))),
+        "lease_over_market_bound_to_term": band(b.premium_bound),
+        "lease_over_market_with_exit": band(b.premium_with_exit),
+        "exit_saves_lessee_usd": _money(b.exit_saves_usd),
+        "paths_left_early": b.left,
+        "benchmark": b.benchmark,
+        "tokens_per_month": round(b.tokens_per_month),
+        "tokens_per_usd_at_lease": None if b.tokens_per_usd_lease is None else round(b.tokens_per_usd_lease),
+        "tokens_per_usd_at_market": None if b.tokens_per_usd_market is None else round(b.tokens_per_usd_market),
+    }
+
+
+def buyer_text(b: BuyerView) -> str:
+    text = (
+        f"The lessee pays ${b.lease_usd_per_gpu_hour:,.2f} per GPU-hour, {b.premium_bound[1]:.1f}x what the same "
+        f"GPU-hours would cost at the market's reserved price on the median path (P10 {b.premium_bound[0]:.1f}x, "
+        f"P90 {b.premium_bound[2]:.1f}x) if bound to the term; {b.premium_with_exit[1]:.1f}x leaving as the rules "
+        f"say, which saves it ${b.exit_saves_usd / Decimal(10**9):,.2f}B in the mean. "
+        f"The site serves {b.tokens_per_month / 1e12:,.0f} trillion tokens a month ({b.benchmark})"
+    )
+    if b.tokens_per_usd_lease is not None and b.tokens_per_usd_market is not None:
+        text += (
+            f": {b.tokens_per_usd_lease:,.0f} tokens per dollar at the lease, {b.tokens_per_usd_market:,.0f} at market"
+        )
+    return text + "."
 
 
 def mix_json(months: Sequence[str], mix: Mix) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from neocloud.core.scenario.paths import DemandModel, Deviation, MarketModel, Pr
 from neocloud.core.scenario.strategies import Lease, Prices, Strategy
 from neocloud.sim.demand import Campaigns, Inference, InternalDemand, from_trace, synthetic
 from neocloud.sim.scenario import Reliability, Scenario, SiteOutage, SpotOffer
-from neocloud.sim.uncertainty import MixOptions, Uncertainty
+from neocloud.sim.uncertainty import MixOptions, Serving, Uncertainty
 
 DEFAULT_SCENARIO = "colossus-1"
 PRICE_HISTORY = "price-history.yaml"  # packaged with the scenarios
@@ -214,6 +214,11 @@ class MixIn(Strict):
     max_queueing_hours: float | None = Field(default=None, ge=0, le=1e6)
 
 
+class BuyerIn(Strict):
+    benchmark: str = Field(min_length=1, max_length=200)
+    tokens_per_second_per_gpu: dict[str, Annotated[float, Field(gt=0, le=1e9)]] = Field(max_length=100)
+
+
 class UncertaintyIn(Strict):
     paths: int = Field(ge=0, le=MAX_PATHS)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
@@ -222,6 +227,7 @@ class UncertaintyIn(Strict):
     market: MarketPathsIn
     exits: ExitsIn
     mix: MixIn | None = None  # None: no best mix
+    buyer: BuyerIn | None = None  # None: no buyer's side
 
 
 class ScenarioIn(Strict):
@@ -465,6 +471,13 @@ def _uncertainty(
         decline = dict.fromkeys(weights, m.decline_per_year)
     sd = m.sd if m.sd is not None else (fitted[1] if fitted else 0.0)
     d = u.demand
+    serving = None
+    if u.buyer is not None:
+        missing = sorted(set(gpus) - set(u.buyer.tokens_per_second_per_gpu))
+        if missing:
+            raise fail("uncertainty.buyer.tokens_per_second_per_gpu", f"no throughput for {', '.join(missing)}")
+        rate = sum(u.buyer.tokens_per_second_per_gpu[g] * n for g, n in gpus.items()) / sum(gpus.values())
+        serving = Serving(3600 * rate, u.buyer.benchmark)
     return Uncertainty(
         paths=u.paths,
         demand=DemandModel(
@@ -478,6 +491,7 @@ def _uncertainty(
         moves_shadow_price=m.moves_shadow_price,
         demand_points=u.demand_points,
         mix=MixOptions(tuple(u.mix.extra_kept), tuple(u.mix.block_terms), u.mix.max_queueing_hours) if u.mix else None,
+        serving=serving,
     )  # fmt: skip
 
 

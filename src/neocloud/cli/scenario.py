@@ -125,13 +125,15 @@ def run_command(
         return
     _summary(result)
     if odds is not None:
-        from neocloud.adapters.scenario_report import ODDS_COLUMNS, cell, mix_text, odds_rows, odds_text
+        from neocloud.adapters.scenario_report import ODDS_COLUMNS, buyer_text, cell, mix_text, odds_rows, odds_text
 
         rows = [[cell(v, places=0) for v in row] for row in odds_rows(odds)]
         table(f"Over {odds.paths:,} possible futures", ODDS_COLUMNS, rows)
         output.out().print(odds_text(odds), highlight=False)
         if odds.mix is not None:
             output.out().print(mix_text(odds.mix), highlight=False)
+        if odds.buyer is not None:
+            output.out().print(buyer_text(odds.buyer), highlight=False)
     output.out().print(f"report: {report} (and report.json)", highlight=False)
 
 

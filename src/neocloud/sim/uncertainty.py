@@ -39,6 +39,7 @@ from neocloud.sim.scenario import (
 )
 
 if TYPE_CHECKING:
+    from neocloud.sim.buyer import BuyerView
     from neocloud.sim.mix import Mix
 
 FLOOR, CEILING = 0.25, 4.0  # the demand factors simulated at most: beyond them, the nearest one scaled
@@ -74,6 +75,15 @@ def knots(scenario: Scenario, options: MixOptions) -> list[Knot]:
 
 
 @dataclass(frozen=True, slots=True)
+class Serving:
+    """Tokens a GPU of the fleet serves per hour (its models' throughputs weighted by their GPUs), on one
+    named benchmark: for the buyer's side (sim/buyer.py)."""
+
+    tokens_per_gpu_hour: float
+    benchmark: str
+
+
+@dataclass(frozen=True, slots=True)
 class Uncertainty:
     paths: int
     demand: DemandModel
@@ -85,6 +95,7 @@ class Uncertainty:
     demand_points: int = 5  # quantiles of the paths' demand simulated (1 always is)
     shortfall_share: float = 0.1  # expected shortfall: the mean of this share of worst paths
     mix: MixOptions | None = None  # None: no best mix, only the strategies
+    serving: Serving | None = None  # None: no buyer's side
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +349,7 @@ class UncertainResult:
     demand_bands: tuple[tuple[float, float, float], ...]  # per month: P10, P50, P90 of the demand factor
     market_bands: tuple[tuple[float, float, float], ...]
     mix: Mix | None = None  # the best mix over the same paths (sim/mix.py), when asked for
+    buyer: BuyerView | None = None  # the lessee's side (sim/buyer.py), when asked for
 
 
 def _bands(rows: Sequence[Sequence[float]]) -> tuple[tuple[float, float, float], ...]:
