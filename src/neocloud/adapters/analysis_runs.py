@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +46,7 @@ def check_scenario(text: str | None, title: str, traces: Path) -> Checked:
     """The default scenario (no text) or an uploaded one over it, loaded as the run will load it."""
     from neocloud.adapters.scenario_spec import load_scenario
     from neocloud.sim.scenario import asks
-    from neocloud.sim.uncertainty import knots
+    from neocloud.sim.uncertainty import simulated_shares
 
     if text is not None and len(text.encode()) > MAX_SCENARIO:
         raise InvalidInput(f"a scenario is at most {MAX_SCENARIO // 1024} KiB", field="scenario")
@@ -56,10 +55,7 @@ def check_scenario(text: str | None, title: str, traces: Path) -> Checked:
     steps = len(asks(loaded.scenario, loaded.swing)) + 2  # reading, each simulation, the report
     u = loaded.uncertainty
     if u.paths:  # at most this many more simulations (the futures' demands), their pricing and the best mix
-        rented = {(s.rent_fraction, s.resell_idle) for s in loaded.scenario.strategies}
-        rented |= {(Decimal(0), s.resell_idle) for s in loaded.scenario.strategies}
-        rented |= {(1 - kept, resale) for kept, resale in (knots(loaded.scenario, u.mix) if u.mix else [])}
-        steps += len(rented) * (u.demand_points + 1) + 2
+        steps += len(simulated_shares(loaded.scenario, u)) * (u.demand_points + 1) + 2
     return Checked("scenario", name, {"scenario": text or ""}, steps)
 
 

@@ -19,7 +19,7 @@ from neocloud.core.scenario.costs import HOURS_PER_MONTH
 from neocloud.core.scenario.paths import Path
 from neocloud.core.scenario.strategies import SECONDS_PER_HOUR, Strategy
 from neocloud.sim.scenario import Scenario
-from neocloud.sim.uncertainty import Serving, Uncertainty, _decimal, month_prices, notice, quantile
+from neocloud.sim.uncertainty import Serving, Uncertainty, month_prices, notice, quantile, to_decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ def buyer_view(scenario: Scenario, u: Uncertainty, drawn: Sequence[Path], servin
         for t, key in enumerate(scenario.months):
             term, kept = lease.share_of(key), ended.share_of(key)
             month_at_market = (
-                site * Decimal(month(key).seconds) / SECONDS_PER_HOUR * reserved * _decimal(path.market[t])
+                site * Decimal(month(key).seconds) / SECONDS_PER_HOUR * reserved * to_decimal(path.market[t])
             )
             fee += lease.usd_per_month * term
             paid += lease.usd_per_month * kept + month_at_market * (term - kept)

@@ -29,7 +29,7 @@ from neocloud.core.errors import InvalidInput
 from neocloud.core.scenario.paths import Path
 from neocloud.core.scenario.strategies import SECONDS_PER_HOUR, Prices, Strategy
 from neocloud.sim.scenario import Operate, Operations, Scenario
-from neocloud.sim.uncertainty import MixOptions, Uncertainty, _decimal, knots, month_prices, notice, rates_at
+from neocloud.sim.uncertainty import MixOptions, Uncertainty, knots, month_prices, notice, rates_at, to_decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,7 @@ def best_mix(
             earns[p, t, 1] = float(gpus * h * scenario.prices.reserved_usd_per_gpu_hour * shares[1][t] * c) / 1e6
             for b, (start, term) in enumerate(terms):
                 if start <= t < start + term:  # at the market's reserved price of its first month
-                    signed = scenario.prices.reserved_usd_per_gpu_hour * _decimal(path.market[start])
+                    signed = scenario.prices.reserved_usd_per_gpu_hour * to_decimal(path.market[start])
                     earns[p, t, 2 + b] = float(gpus * h * signed * c) / 1e6
             for j, kn in enumerate(ks):
                 kept_value[p, t, j] = float(_kept_value(tables[kn], grid, path.demand[t], h, prices[t], kn[1])) / 1e6

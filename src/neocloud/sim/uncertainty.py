@@ -111,14 +111,17 @@ def plan(scenario: Scenario, u: Uncertainty) -> Plan:
     drawn = paths(u.paths, len(scenario.months), u.demand, u.market, u.seed)
     grid = demand_grid(drawn, u.demand_points)
     wanted: dict[tuple[int, bool, float], Ask] = {}
-    kept = knots(scenario, u.mix) if u.mix else []
     for d in grid:
-        for s in scenario.strategies:
-            for ask in ((s.rent_fraction, s.resell_idle, d), (Decimal(0), s.resell_idle, d)):
-                wanted.setdefault(operation_key(scenario, ask), ask)
-        for share, resale in kept:
-            wanted.setdefault(operation_key(scenario, (1 - share, resale, d)), (1 - share, resale, d))
+        for rented, resale in sorted(simulated_shares(scenario, u)):
+            wanted.setdefault(operation_key(scenario, (rented, resale, d)), (rented, resale, d))
     return Plan(tuple(drawn), grid, tuple(wanted.values()))
+
+
+def simulated_shares(scenario: Scenario, u: Uncertainty) -> set[tuple[Decimal, bool]]:
+    """(share rented, resale) of every simulation the futures need at each demand of the grid: each
+    strategy's and the site returned to it, and the best mix's knots."""
+    shares = {(f, s.resell_idle) for s in scenario.strategies for f in (s.rent_fraction, Decimal(0))}
+    return shares | {(1 - kept, resale) for kept, resale in (knots(scenario, u.mix) if u.mix else [])}
 
 
 def demand_grid(drawn: Sequence[Path], points: int) -> tuple[float, ...]:
@@ -154,7 +157,8 @@ class Blend:
         return MonthUse(self.internal * hours, self.spot * hours, self.queueing * hours)
 
 
-def _decimal(x: float) -> Decimal:
+def to_decimal(x: float) -> Decimal:
+    """A float as a decimal of nine significant digits (money math stays short)."""
     return Decimal(f"{x:.9g}")
 
 
@@ -164,14 +168,14 @@ def rates_at(table: Mapping[float, Operations], grid: Sequence[float], d: float)
         return table[d]
     low, high = grid[0], grid[-1]
     if d < low:
-        o, f = table[low], _decimal(d / low)
+        o, f = table[low], to_decimal(d / low)
         return Blend(o.internal * f, o.spot, o.queueing * f)
     if d > high:
         o = table[high]
-        return Blend(o.internal, o.spot, o.queueing * _decimal(d / high))
+        return Blend(o.internal, o.spot, o.queueing * to_decimal(d / high))
     i = bisect_left(grid, d)
     a, b = table[grid[i - 1]], table[grid[i]]
-    w = _decimal((d - grid[i - 1]) / (grid[i] - grid[i - 1]))
+    w = to_decimal((d - grid[i - 1]) / (grid[i] - grid[i - 1]))
     return Blend(
         a.internal + (b.internal - a.internal) * w,
         a.spot + (b.spot - a.spot) * w,
@@ -239,7 +243,7 @@ def month_prices(scenario: Scenario, u: Uncertainty, path: Path) -> list[Prices]
     reserved price and the cost of delay as agreed."""
     p = scenario.prices
     out = []
-    for m in (_decimal(x) for x in path.market):
+    for m in (to_decimal(x) for x in path.market):
         shadow = p.shadow_usd_per_gpu_hour * m if u.moves_shadow_price else p.shadow_usd_per_gpu_hour
         out.append(Prices(shadow, p.spot_usd_per_gpu_hour * m, p.reserved_usd_per_gpu_hour, p.delay_usd_per_job_hour))
     return out
