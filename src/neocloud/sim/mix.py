@@ -70,13 +70,11 @@ def best_mix(
     tables = {kn: {d: operations(1 - kn[0], kn[1], d) for d in grid} for kn in ks}
     terms = [(start, term) for term in options.block_terms for start in range(len(months))]
     n_paths, n_months, n_knots, n_blocks = len(drawn), len(months), len(ks), len(terms)
-    in_force = np.zeros(
-        (n_paths, n_months, 2)
-    )  # share of each month the lease (0) and the reserved share (1) are in force
-    earns = np.zeros(
-        (n_paths, n_months, 2 + n_blocks)
-    )  # USD, in $M: the lease, the reserved share, each block, per path-month
-    kept_value = np.zeros((n_paths, n_months, n_knots))  # USD, in $M: the kept GPUs at each knot
+    # Per path-month: the share of the month the lease (0) and the reserved share (1) are in force; what the
+    # lease, the reserved share and each block earn, and the kept GPUs at each knot are worth ($M).
+    in_force = np.zeros((n_paths, n_months, 2))
+    earns = np.zeros((n_paths, n_months, 2 + n_blocks))
+    kept_value = np.zeros((n_paths, n_months, n_knots))
     over_level = np.zeros((n_paths, n_months, n_knots))  # job-hours waited per hour beyond the service level
     level = options.max_queueing_hours
     offers = (Strategy("lease", Decimal(1)), Strategy("reserved", Decimal(1), offer="reserved"))
@@ -104,9 +102,8 @@ def best_mix(
     # Columns: the lease's share, the reserved share, each block's share, then each path-month's knot weights.
     first = 2 + n_blocks
     n = first + n_paths * n_months * n_knots
-    objective = np.concatenate(
-        [-earns.sum(axis=(0, 1)) / n_paths, -kept_value.reshape(-1) / n_paths]
-    )  # HiGHS minimises
+    # HiGHS minimises: the negated mean over paths.
+    objective = np.concatenate([-earns.sum(axis=(0, 1)) / n_paths, -kept_value.reshape(-1) / n_paths])
     # Rows, two per path-month: its knot weights sum to 1; the kept share (their mix of knots) and the
     # shares rented and in force that month make the whole site.
     pm = np.arange(n_paths * n_months)
