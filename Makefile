@@ -37,7 +37,7 @@ system:
 	bash scripts/system-packages.sh
 
 test: system lint
-	$(BIN)/pytest -n auto --dist loadgroup  # the tiers in parallel, one worker per core (Ray's tests on one)
+	$(BIN)/pytest -n auto  # the tiers in parallel, one worker per core
 
 # Every performance benchmark and one table of figures, references, ratios and targets (about 50 minutes).
 bench: $(VENV)/.dev-installed

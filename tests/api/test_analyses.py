@@ -133,7 +133,6 @@ def test_a_scenario_runs_to_its_report(lab: Any) -> None:
     assert "<h1>Rent it out or keep it" in lab("GET", f"/analyses/{queued['id']}/report", "operator", 200)
 
 
-@pytest.mark.xdist_group("ray")  # one local Ray at a time (tests/e2e/test_scenario.py)
 def test_a_scenario_with_possible_futures_reports_their_odds(lab: Any) -> None:
     text = TINY + "uncertainty: {paths: 20}\n"
     queued = lab("POST", "/analyses/scenario", "operator", 202, json={"scenario": text})

@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from neocloud.adapters.scenario_parallel import parallel_operations
-from neocloud.adapters.scenario_paths import run_loaded
-from neocloud.adapters.scenario_report import decision_text, render_html, result_json
+from neocloud.adapters.scenario_report import decision_text, render_html, result_json, uncertainty_json
 from neocloud.adapters.scenario_spec import load_scenario
 from neocloud.adapters.sweep import run_sweep
+from neocloud.app.views import plain
 from neocloud.cli.main import app
 from neocloud.core.billing.periods import month
 from neocloud.core.errors import InvalidSpec
@@ -302,7 +302,6 @@ def test_bad_scenario_files_get_precise_errors(tmp_path: Path, traces: Path, tex
         load_scenario(path, traces)
 
 
-@pytest.mark.xdist_group("ray")  # one local Ray at a time: two starting at once on two cores can time out
 def test_sweep_on_a_local_ray_matches_the_simulations_run_here(tiny: Path) -> None:
     loaded = load_scenario(tiny)
     s, sweep = loaded.scenario, loaded.sweep
@@ -319,7 +318,6 @@ def test_sweep_on_a_local_ray_matches_the_simulations_run_here(tiny: Path) -> No
     assert point.keep_value == evaluate(s, KEEP_ALL, operations, 1.2).total("value")
 
 
-@pytest.mark.xdist_group("ray")  # one local Ray at a time: two starting at once on two cores can time out
 def test_sweep_on_a_ray_cluster_by_address(tiny: Path) -> None:
     # A one-node Ray cluster started apart from the sweep, which joins it by address.
     ray = str(Path(sys.executable).with_name("ray"))
@@ -354,7 +352,6 @@ def test_the_command_writes_an_offline_report(tiny: Path, tmp_path: Path) -> Non
     assert "seed: Input should be greater than or equal to 0" in refused.output
 
 
-@pytest.mark.xdist_group("ray")  # one local Ray at a time: two starting at once on two cores can time out
 def test_the_sweep_command_prints_every_point(tiny: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["scenario", "sweep", str(tiny), "--out", str(tmp_path), "--cpus", "1", "--json"])
     assert result.exit_code == 0, result.output
@@ -484,21 +481,6 @@ def test_with_nothing_uncertain_every_path_is_the_single_future_exactly(tiny: Pa
         assert odds.tenant_exits == odds.owner_exits == 0
 
 
-@pytest.mark.xdist_group("ray")  # one local Ray at a time: two starting at once on two cores can time out
-def test_futures_on_a_local_ray_match_the_futures_priced_here(tiny_year: Path) -> None:
-    loaded = load_scenario(tiny_year)
-    _, on_ray = run_loaded(loaded, paths=120, cpus=2)
-    u = replace(loaded.uncertainty, paths=120)
-    here = run_paths(loaded.scenario, u, plan(loaded.scenario, u), cached_operations(loaded.scenario))
-    assert replace(on_ray, mix=None, buyer=None) == here  # (the run adds the best mix and the buyer's side)
-    assert on_ray.mix is not None
-    assert sum(o.best for o in here.odds) == pytest.approx(1.0)
-    assert all(low <= mid <= high for o in here.odds for low, mid, high in o.bands)
-    assert all(o.shortfall <= o.mean() + D("0.01") for o in here.odds)  # (a mean of equal values may round)
-    assert here.odds[1].tenant_exits > 0  # the fitted market falls far enough on some paths
-
-
-@pytest.mark.xdist_group("ray")  # one local Ray at a time: two starting at once on two cores can time out
 def test_the_command_prices_possible_futures(tiny_year: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
     args = ["scenario", "run", str(tiny_year), "--out", str(out), "--paths", "40", "--cpus", "2", "--json"]
@@ -506,6 +488,16 @@ def test_the_command_prices_possible_futures(tiny_year: Path, tmp_path: Path) ->
     result = subprocess.run([sys.executable, "-m", "neocloud", *args], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)["uncertainty"]
+    # Priced on a local Ray in that process, the futures are those priced here, one after another.
+    loaded = load_scenario(tiny_year)
+    u = replace(loaded.uncertainty, paths=40)
+    here = run_paths(loaded.scenario, u, plan(loaded.scenario, u), cached_operations(loaded.scenario))
+    expected = plain(uncertainty_json(replace(loaded, uncertainty=u), here))
+    assert [s["mean_value_usd"] for s in data["strategies"]] == [s["mean_value_usd"] for s in expected["strategies"]]
+    assert [s["value_so_far"] for s in data["strategies"]] == [s["value_so_far"] for s in expected["strategies"]]
+    assert sum(o.best for o in here.odds) == pytest.approx(1.0)
+    assert all(o.shortfall <= o.mean() + D("0.01") for o in here.odds)  # (a mean of equal values may round)
+    assert here.odds[1].tenant_exits > 0  # the fitted market falls far enough on some paths
     assert data["paths"] == 40
     names = [s["name"] for s in data["strategies"]]
     assert names == ["keep-all", "rent-all", "rent-half", "rent-with-reclaim"]
