@@ -80,7 +80,7 @@ def test_work_runs_on_slurm_and_is_metered_from_its_accounting(
 
     # The reservation's own two nodes first: the other two are the shared nodes spot work fills.
     until(lambda: len(server("GET", f"/contracts/{reserved}/nodes", "lab")) == 2, 10, "the reservation's nodes")
-    spot_work = submit(spot, "research", 40, [2], (4, 6))
+    spot_work = submit(spot, "research", 40, [2], (10, 14))  # long enough to be running when on-demand work comes
     submitted += spot_work
 
     def shared_nodes_full_of_spot() -> bool:
