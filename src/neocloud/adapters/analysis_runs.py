@@ -45,14 +45,17 @@ class Checked:
 def check_scenario(text: str | None, title: str, traces: Path) -> Checked:
     """The default scenario (no text) or an uploaded one over it, loaded as the run will load it."""
     from neocloud.adapters.scenario_spec import load_scenario
-    from neocloud.sim.scenario import asks
+    from neocloud.sim.portfolio import portfolio_asks
+    from neocloud.sim.scenario import asks, operation_key
     from neocloud.sim.uncertainty import simulated_shares
 
     if text is not None and len(text.encode()) > MAX_SCENARIO:
         raise InvalidInput(f"a scenario is at most {MAX_SCENARIO // 1024} KiB", field="scenario")
     loaded = load_scenario(traces=traces, text=text or None, confined=True)
     name = title.strip() or f"scenario {loaded.scenario.name}" + (" (uploaded)" if text else " (default)")
-    steps = len(asks(loaded.scenario, loaded.swing)) + 2  # reading, each simulation, the report
+    s = loaded.scenario
+    wanted = [*asks(s, loaded.swing), *(portfolio_asks(s, loaded.portfolio) if loaded.portfolio else ())]
+    steps = len({operation_key(s, a) for a in wanted}) + 2  # reading, each simulation, the report
     u = loaded.uncertainty
     if u.paths:  # at most this many more simulations (the futures' demands), their pricing and the best mix
         steps += len(simulated_shares(loaded.scenario, u)) * (u.demand_points + 1) + 2

@@ -13,6 +13,7 @@ from neocloud.adapters.scenario_spec import LoadedScenario
 from neocloud.core.scenario.paths import Path
 from neocloud.sim.buyer import buyer_view
 from neocloud.sim.mix import best_mix
+from neocloud.sim.portfolio import portfolio_asks, price_portfolio
 from neocloud.sim.scenario import ScenarioResult, run
 from neocloud.sim.uncertainty import Outcome, Pricing, UncertainResult, plan, price_paths, run_paths
 
@@ -26,16 +27,19 @@ def run_loaded(
     ray_address: str | None = None,
     progress: Progress | None = None,
 ) -> tuple[ScenarioResult, UncertainResult | None]:
-    """The single future (with its tornado) and, with `paths` (default: the scenario's), that many possible
-    futures."""
+    """The single future (with its tornado and, with several sites, which to rent) and, with `paths`
+    (default: the scenario's), that many possible futures."""
     scenario = loaded.scenario
     u = loaded.uncertainty if paths is None else replace(loaded.uncertainty, paths=paths)
     planned = plan(scenario, u) if u.paths else None
-    extra = planned.asks if planned else ()
+    portfolio = loaded.portfolio
+    extra = [*(planned.asks if planned else ()), *(portfolio_asks(scenario, portfolio) if portfolio else ())]
     operations = parallel_operations(
         scenario, loaded.swing, cpus, lambda done, of: progress and progress("simulated", done, of), extra
     )
     result = run(scenario, loaded.swing, operations=operations)
+    if portfolio is not None:
+        result = replace(result, portfolio=price_portfolio(scenario, portfolio, operations))
     if planned is None:
         return result, None
 

@@ -13,12 +13,13 @@ from neocloud.core.money import to_money
 from neocloud.core.scenario.strategies import MonthMoney
 from neocloud.sim.buyer import BuyerView
 from neocloud.sim.mix import Mix
+from neocloud.sim.portfolio import PortfolioResult
 from neocloud.sim.scenario import Operations, ScenarioResult, StrategyResult, SweepPoint
 from neocloud.sim.uncertainty import UncertainResult
 
 MONEY_FIELDS = (
-    "lease_revenue", "sla_credits", "spot_revenue", "revenue", "costs", "margin", "internal_value", "delay_cost",
-    "value", "cash",
+    "lease_revenue", "sla_credits", "spot_revenue", "revenue", "costs", "sale_proceeds", "sale_gain", "margin",
+    "internal_value", "delay_cost", "value", "cash",
 )  # fmt: skip
 
 
@@ -103,9 +104,86 @@ def result_json(
             for w in result.tornado
         ],
         "sweep": sweep_json(sweep),
+        "portfolio": None if result.portfolio is None else portfolio_json(result.portfolio, s.discount_rate),
         "uncertainty": None if uncertain is None else uncertainty_json(loaded, uncertain),
         "assumptions": [{"key": a.key, "value": a.value, "source": a.source} for a in loaded.assumptions],
     }
+
+
+def portfolio_json(p: PortfolioResult, discount_rate: Decimal) -> dict[str, Any]:
+    def rate(x: Decimal | None) -> str | None:
+        return None if x is None else str(x.quantize(Decimal("0.0001")))
+
+    sites = p.portfolio.sites
+    return {
+        "sites": [
+            {
+                "name": s.name,
+                "gpus": s.gpus,
+                "load": s.load,
+                "online": s.online,
+                "cost_usd_per_gpu_hour": rate(s.cost.total),
+                "capex_usd": _money(s.capex),
+                "shadow_usd_per_gpu_hour": rate(s.shadow_usd_per_gpu_hour),
+                "rent_usd_per_gpu_hour": rate(s.rent_usd_per_gpu_hour),  # None: under the scenario's lease
+            }
+            for s in sites
+        ],
+        "move": {"usd_per_gpu": str(p.portfolio.move.usd_per_gpu), "days": p.portfolio.move.days},
+        "best": p.best.name,
+        "choices": [
+            {
+                "name": c.name,
+                "rented": [s.name for s, r in zip(sites, c.rented, strict=True) if r],
+                "kept": [s.name for s, r in zip(sites, c.rented, strict=True) if not r],
+                "moved_gpus_of_work": str(c.moved_gpus),
+                "internal_gpu_hours": _money(c.internal_gpu_hours),
+                "internal_queueing_job_hours": _money(c.queueing_job_hours),
+                "totals": {f: _money(c.total(f)) for f in MONEY_FIELDS},
+                "present_value_usd": _money(c.present_value("value", discount_rate)),
+                "months": [_month_json(m) for m in c.months],
+            }
+            for c in p.choices
+        ],
+    }
+
+
+PORTFOLIO_COLUMNS = (
+    "choice", "revenue $M", "costs $M", "internal value $M", "delay cost $M", "value $M", "value PV $M",
+    "internal GPU-h served (M)", "GPUs of work moved",
+)  # fmt: skip
+
+
+def portfolio_rows(p: PortfolioResult, discount_rate: Decimal) -> list[list[Any]]:
+    return [
+        [
+            c.name, c.total("revenue"), c.total("costs"), c.total("internal_value"), c.total("delay_cost"),
+            c.total("value"), c.present_value("value", discount_rate), f"{c.internal_gpu_hours / 10**6:,.0f}",
+            f"{c.moved_gpus:,.0f}",
+        ]
+        for c in p.choices
+    ]  # fmt: skip
+
+
+SITE_COLUMNS = ("site", "GPUs", "own load", "online", "cost $/GPU-h", "shadow $/GPU-h", "rented at $/GPU-h")
+
+
+def site_rows(p: PortfolioResult) -> list[list[Any]]:
+    return [
+        [
+            x.name, f"{x.gpus:,}", x.load, x.online, f"{x.cost.total:.2f}", f"{x.shadow_usd_per_gpu_hour:.2f}",
+            "the lease" if x.rent_usd_per_gpu_hour is None else f"{x.rent_usd_per_gpu_hour:.2f}",
+        ]
+        for x in p.portfolio.sites
+    ]  # fmt: skip
+
+
+def portfolio_text(p: PortfolioResult) -> str:
+    best, keep = p.best, p.choices[0]
+    text = f"Of {len(p.portfolio.sites)} sites, best: {best.name} (${best.total('value') / Decimal(10**9):,.2f}B"
+    if best is not keep:
+        text += f", ${(best.total('value') - keep.total('value')) / Decimal(10**9):,.2f}B over keeping all"
+    return text + ")."
 
 
 def uncertainty_json(loaded: LoadedScenario, u: UncertainResult) -> dict[str, Any]:
@@ -377,6 +455,17 @@ def render_html(
         "<h2>Sensitivity</h2>",
         f"<figure>{tornado_chart(result)}</figure>",
     ]
+    if result.portfolio is not None:
+        p = result.portfolio
+        sections += [
+            "<h2>Several sites: which to rent, which to keep</h2>",
+            f'<p class="decision">{html.escape(portfolio_text(p))}</p>',
+            _table(PORTFOLIO_COLUMNS, portfolio_rows(p, s.discount_rate)),
+            _table(SITE_COLUMNS, site_rows(p)),
+            f"<p>Internal work is one pool, shared by the kept sites in proportion to their GPUs; a rented site's "
+            f"work moves to them at ${p.portfolio.move.usd_per_gpu:,} per GPU of work and waits "
+            f"{p.portfolio.move.days} days. Sites are rented over the lease's months.</p>",
+        ]
     if uncertain is not None:
         sections += [
             "<h2>Possible futures</h2>",

@@ -20,13 +20,15 @@ from pydantic import Field, model_validator
 
 from neocloud.adapters.specs import Strict, default_catalog, load_fleet, load_yaml, read_text, validated
 from neocloud.adapters.traces.loader import load_trace, trace_path
+from neocloud.core.billing.periods import month
 from neocloud.core.catalog import Catalog
 from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
 from neocloud.core.errors import InvalidSpec, NeocloudError
 from neocloud.core.scenario.costs import CostAssumptions, HourlyCost, capex_per_gpu, hourly_cost
 from neocloud.core.scenario.paths import DemandModel, Deviation, MarketModel, PricePoint, fit_price_trend
-from neocloud.core.scenario.strategies import Lease, Prices, Strategy
+from neocloud.core.scenario.portfolio import MAX_SITES, Move, Portfolio, Site
+from neocloud.core.scenario.strategies import Lease, Prices, Sale, Strategy
 from neocloud.sim.demand import Campaigns, Inference, InternalDemand, from_trace, synthetic
 from neocloud.sim.scenario import Reliability, Scenario, SiteOutage, SpotOffer
 from neocloud.sim.uncertainty import MixOptions, Serving, Uncertainty
@@ -129,8 +131,13 @@ class InternalValueIn(Strict):
     delay_usd_per_job_hour: Decimal = Field(ge=0)
 
 
+PerModel = Annotated[Decimal, Field(gt=0, le=100)]
+Share = Annotated[Decimal, Field(ge=0, le=1)]
+
+
 class CostsIn(Strict):
-    gpu_depreciation_years: Decimal = Field(gt=0)
+    gpu_depreciation_years: PerModel | dict[str, PerModel]  # one life, or one per GPU model (generation)
+    resale_share: Share | dict[str, Share] | None = None  # of capex, fetched at the horizon's end; None: kept
     server_factor: Decimal = Field(gt=0)
     network_capex_share: Decimal = Field(ge=0, lt=1)
     cost_of_capital: Decimal = Field(ge=0)
@@ -230,6 +237,25 @@ class UncertaintyIn(Strict):
     buyer: BuyerIn | None = None  # None: no buyer's side
 
 
+class SiteIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    gpus: dict[str, Annotated[int, Field(gt=0, le=10_000_000)]] = Field(min_length=1, max_length=20)
+    load: float = Field(ge=0, le=10)
+    online: str = Field(pattern=MONTH)
+    rent_usd_per_gpu_hour: Decimal | None = Field(default=None, ge=0, le=1_000_000)
+    shadow_usd_per_gpu_hour: Decimal | None = Field(default=None, ge=0, le=1_000_000)
+
+
+class MoveIn(Strict):
+    usd_per_gpu: Decimal = Field(ge=0, le=10_000_000)
+    days: int = Field(ge=0, le=3_660)
+
+
+class PortfolioIn(Strict):
+    sites: list[SiteIn] = Field(max_length=MAX_SITES - 1)
+    move: MoveIn
+
+
 class ScenarioIn(Strict):
     name: str = Field(min_length=1)
     fleet: str
@@ -248,6 +274,7 @@ class ScenarioIn(Strict):
     sweep: SweepIn
     discount_rate: Decimal = Field(ge=0, le=1)
     uncertainty: UncertaintyIn
+    portfolio: PortfolioIn | None = None  # None: one site
     sources: dict[str, str]
 
     @model_validator(mode="after")
@@ -281,6 +308,7 @@ class LoadedScenario:
     sweep: Sweep
     source: str  # the user's file, or the packaged default's name
     uncertainty: Uncertainty  # its paths may be 0: the single future only
+    portfolio: Portfolio | None = None  # the owner's sites, the scenario's own first; None: one site
 
 
 def _merged(base: Any, over: Any) -> Any:
@@ -347,15 +375,12 @@ def _built(
     def weighted(key: str, given: Decimal | None, attribute: str) -> Decimal:
         if given is not None:
             return given
-        missing = [m for m in gpus if getattr(catalog[m], attribute) is None]
-        if missing:
-            raise fail(key, f"no value given and the catalog has no {attribute} for {', '.join(missing)}")
-        value = sum((getattr(catalog[m], attribute) * n for m, n in gpus.items()), Decimal(0)) / total
+        value = _catalog_weighted(gpus, catalog, attribute, key, fail)
         derived[key] = f"{value:.4f}"
         return value
 
     try:
-        cost, capex = _site_cost(gpus, spec.costs, catalog)
+        cost, capex, sale = _site_cost(gpus, spec.costs, catalog, _hours(spec.horizon.start, spec.horizon.end))
     except NeocloudError as exc:
         raise fail(exc.details.get("path", "costs"), exc.message) from None
 
@@ -414,6 +439,7 @@ def _built(
             placement=spec.engine.placement,
             seed=spec.seed,
             discount_rate=spec.discount_rate,
+            sale=sale,
         )
     except NeocloudError as exc:
         raise fail("horizon", exc.message) from None
@@ -428,7 +454,43 @@ def _built(
         Sweep(tuple(sw.lease_price_factors), tuple(sw.rent_fractions), tuple(sw.demand_factors), sw.offer),
         source,
         uncertainty,
+        _portfolio(spec, scenario, catalog, fail),
     )
+
+
+def _portfolio(spec: ScenarioIn, scenario: Scenario, catalog: Catalog, fail: Any) -> Portfolio | None:
+    """The scenario's own site and the other sites of `portfolio`, each costed and priced from the catalog
+    like the scenario's (its shadow price: on-demand, its rent: 1-year reserved, weighted by its GPUs)."""
+    p = spec.portfolio
+    if p is None or not p.sites:
+        return None
+    home = Site(
+        spec.name, scenario.site_gpus, scenario.cost, scenario.capex, scenario.demand.load,
+        scenario.prices.shadow_usd_per_gpu_hour, scenario.start, sale=scenario.sale,
+    )  # fmt: skip
+    sites = [home]
+    for i, s in enumerate(p.sites):
+        where = f"portfolio.sites[{i}]"
+        unknown = sorted(set(s.gpus) - set(catalog))
+        if unknown:
+            raise fail(f"{where}.gpus", f"not a GPU model of the catalog: {', '.join(unknown)}")
+        gpus = Counter(s.gpus)
+
+        def price(given: Decimal | None, attribute: str, key: str, gpus: Counter[str] = gpus) -> Decimal:
+            return given if given is not None else _catalog_weighted(gpus, catalog, attribute, key, fail)
+
+        shadow = price(s.shadow_usd_per_gpu_hour, "on_demand_usd_per_hr", f"{where}.shadow_usd_per_gpu_hour")
+        rent = price(s.rent_usd_per_gpu_hour, "reserved_1y_usd_per_hr", f"{where}.rent_usd_per_gpu_hour")
+        try:
+            owned = _hours(max(s.online, spec.horizon.start), spec.horizon.end)
+            cost, capex, sale = _site_cost(gpus, spec.costs, catalog, owned)
+            sites.append(Site(s.name, sum(gpus.values()), cost, capex, s.load, shadow, s.online, rent, sale))
+        except NeocloudError as exc:
+            raise fail(exc.details.get("path", where), exc.message) from None
+    try:
+        return Portfolio(tuple(sites), Move(p.move.usd_per_gpu, p.move.days))
+    except NeocloudError as exc:
+        raise fail("portfolio", exc.message) from None
 
 
 def price_history() -> list[PricePoint]:
@@ -495,26 +557,49 @@ def _uncertainty(
     )  # fmt: skip
 
 
-def _site_cost(gpus: Counter[str], c: CostsIn, catalog: Catalog) -> tuple[HourlyCost, Decimal]:
-    """The site's cost per GPU-hour (each GPU model costed with its own price and power, averaged over the
-    fleet) and its capex."""
-    missing = sorted(set(gpus) - set(c.provisioned_kw_per_gpu))
+def _catalog_weighted(gpus: Counter[str], catalog: Catalog, attribute: str, key: str, fail: Any) -> Decimal:
+    """A catalog price (`attribute`) of the GPU models, weighted by their GPUs."""
+    missing = [m for m in gpus if getattr(catalog[m], attribute) is None]
     if missing:
-        raise InvalidSpec(
-            f"no value for {', '.join(missing)} (a GPU model of the fleet)", path="costs.provisioned_kw_per_gpu"
-        )
+        raise fail(key, f"no value given and the catalog has no {attribute} for {', '.join(missing)}")
+    return sum((getattr(catalog[m], attribute) * n for m, n in gpus.items()), Decimal(0)) / sum(gpus.values())
+
+
+def _site_cost(
+    gpus: Counter[str], c: CostsIn, catalog: Catalog, hours: Decimal
+) -> tuple[HourlyCost, Decimal, Sale | None]:
+    """The site's cost per GPU-hour (each GPU model costed with its own price, power and life, averaged over
+    the fleet), its capex, and, with a resale share, its GPUs' sale after `hours` of owning them."""
+
+    def of(model: str, value: Decimal | dict[str, Decimal], path: str) -> Decimal:
+        if not isinstance(value, dict):
+            return value
+        if model not in value:
+            raise InvalidSpec(f"no value for {model} (a GPU model of the fleet)", path=path)
+        return value[model]
+
+    per_model = {"provisioned_kw_per_gpu", "gpu_depreciation_years"}
     same = {f: getattr(c, f) for f in CostAssumptions.__dataclass_fields__ if f in CostsIn.model_fields}
-    total, capex, parts = sum(gpus.values()), Decimal(0), []
+    total, capex, proceeds, book, parts = sum(gpus.values()), Decimal(0), Decimal(0), Decimal(0), []
     for model, count in sorted(gpus.items()):
-        own = {
-            "provisioned_kw_per_gpu": c.provisioned_kw_per_gpu[model],
-            "colo_usd_per_kw_month": c.colo_usd_per_kw_month if c.facility == "colocation" else None,
-        }
+        own: dict[str, Decimal | None] = {f: of(model, getattr(c, f), f"costs.{f}") for f in sorted(per_model)}
+        own["colo_usd_per_kw_month"] = c.colo_usd_per_kw_month if c.facility == "colocation" else None
         a = CostAssumptions(**(same | own))
-        parts.append(hourly_cost(catalog[model], a).times(Decimal(count)))
-        capex += capex_per_gpu(catalog[model], a) * count
+        hourly = hourly_cost(catalog[model], a)
+        parts.append(hourly.times(Decimal(count)))
+        bought = capex_per_gpu(catalog[model], a) * count
+        capex += bought
+        if c.resale_share is not None:
+            proceeds += bought * of(model, c.resale_share, "costs.resale_share")
+            book += max(Decimal(0), bought - hourly.depreciation * count * hours)
     fields = HourlyCost.__dataclass_fields__
-    return HourlyCost(*(sum((getattr(p, f) for p in parts), Decimal(0)) / total for f in fields)), capex
+    cost = HourlyCost(*(sum((getattr(p, f) for p in parts), Decimal(0)) / total for f in fields))
+    return cost, capex, None if c.resale_share is None else Sale(proceeds, book)
+
+
+def _hours(start: str, end: str) -> Decimal:
+    """Hours from the start of month `start` to the start of month `end` (none if it is not later)."""
+    return Decimal(max(0, month(end).start - month(start).start)) / 3600
 
 
 def _seconds(moment: date | datetime) -> int:

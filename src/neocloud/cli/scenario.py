@@ -49,6 +49,13 @@ def _summary(result: "ScenarioResult") -> None:
     ]
     table("Renting all's value over keeping all, USD billions", ["assumption", "moved", "low", "high"], tornado)
     output.out().print(decision_text(result), highlight=False)
+    if result.portfolio is not None:
+        from neocloud.adapters.scenario_report import PORTFOLIO_COLUMNS, portfolio_rows, portfolio_text
+
+        p = result.portfolio
+        rows = [[cell(v, places=0) for v in row] for row in portfolio_rows(p, result.scenario.discount_rate)]
+        table("Several sites: which to rent, which to keep", PORTFOLIO_COLUMNS, rows)
+        output.out().print(portfolio_text(p), highlight=False)
 
 
 def _sweep(loaded: "LoadedScenario", ray_address: str | None, cpus: int | None, quiet: bool) -> "list[SweepPoint]":

@@ -42,6 +42,11 @@ class InternalDemand:
     def offered_gpu_seconds(self) -> int:
         return sum(j.gpus * j.duration for j in self.jobs)
 
+    @property
+    def load(self) -> float:
+        """The share of the slice's GPU-time the jobs ask for."""
+        return self.offered_gpu_seconds / (self.window * self.slice_gpus)
+
 
 def from_trace(jobs: Sequence[Job], load: float, copies: int = 1, seed: int = 0) -> InternalDemand:
     """A trace as internal demand: its jobs keep their sizes, durations, estimates and timing (moved to start

@@ -97,7 +97,9 @@ def best_mix(
                     over_level[p, t, j] = float(waited) - level * _arrivals_per_hour(
                         scenario, tables[kn][1.0], path.demand[t]
                     )
-    costs = sum((scenario.cost.total * gpus * h for h in hours), Decimal(0))
+    costs = sum((scenario.cost.total * gpus * h for h in hours), Decimal(0))  # and any sale, alike for all
+    if scenario.sale is not None:
+        costs -= scenario.sale.proceeds - scenario.sale.book_value
 
     # Columns: the lease's share, the reserved share, each block's share, then each path-month's knot weights.
     first = 2 + n_blocks

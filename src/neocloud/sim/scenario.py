@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from neocloud.core.billing.periods import month
 from neocloud.core.engine.cluster import Cluster
@@ -28,6 +28,7 @@ from neocloud.core.scenario.strategies import (
     MonthMoney,
     MonthUse,
     Prices,
+    Sale,
     Strategy,
     breakeven_shadow_price,
     month_money,
@@ -36,6 +37,9 @@ from neocloud.core.scenario.strategies import (
 from neocloud.core.workload import Job
 from neocloud.sim.demand import INTERNAL, SPOT, InternalDemand, spot_buyers
 from neocloud.sim.simulator import simulate
+
+if TYPE_CHECKING:
+    from neocloud.sim.portfolio import PortfolioResult
 
 KEEP_ALL, RENT_ALL = Strategy("keep-all"), Strategy("rent-all", Decimal(1))
 
@@ -93,6 +97,7 @@ class Scenario:
     placement: str = "bestfit"
     seed: int = 0
     discount_rate: Decimal = Decimal("0.10")  # per year, for present values
+    sale: Sale | None = None  # the site's GPUs sold at the horizon's end; None: kept (their book value uncounted)
 
     def __post_init__(self) -> None:
         if month(self.end).start <= month(self.start).start:
@@ -244,19 +249,26 @@ def asks(scenario: Scenario, swing: float) -> list[Ask]:
     return [wanted[k] for k in sorted(wanted, key=lambda k: (-k[0], not k[1], k[2]))]
 
 
-@dataclass(frozen=True, slots=True)
-class StrategyResult:
-    strategy: Strategy
-    operations: Operations  # while the lease is in force
+class Priced:
+    """A result priced month by month: its totals and present values."""
+
+    __slots__ = ()
     months: tuple[MonthMoney, ...]
-    internal_gpu_hours: Decimal  # served over the horizon
-    queueing_job_hours: Decimal
 
     def total(self, field_name: str) -> Decimal:
         return sum((getattr(m, field_name) for m in self.months), Decimal(0))
 
     def present_value(self, field_name: str, rate_per_year: Decimal) -> Decimal:
         return present_value([getattr(m, field_name) for m in self.months], rate_per_year)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyResult(Priced):
+    strategy: Strategy
+    operations: Operations  # while the lease is in force
+    months: tuple[MonthMoney, ...]
+    internal_gpu_hours: Decimal  # served over the horizon
+    queueing_job_hours: Decimal
 
 
 class Rates(Protocol):
@@ -313,6 +325,7 @@ def price_months(
                 prices[i],
                 capex=scenario.capex if i == 0 else Decimal(0),
                 leased_availability=scenario.reliability.availability(key, scenario.node_gpus),
+                sale=scenario.sale if i == len(rates) - 1 else None,
             )
         )
     return tuple(months), served, waited
@@ -349,6 +362,7 @@ class ScenarioResult:
     advantage_of_renting: Decimal  # rent-all's value less keep-all's, over the horizon
     breakeven_shadow_price: Decimal | None  # per GPU-hour; None when renting gives up no internal work
     tornado: tuple[Swing, ...] = field(default=())
+    portfolio: PortfolioResult | None = None  # which of several sites to rent (sim/portfolio.py), when asked
 
     @property
     def best(self) -> StrategyResult:

@@ -102,6 +102,19 @@ class Prices:
 
 
 @dataclass(frozen=True, slots=True)
+class Sale:
+    """The GPUs sold at the horizon's end: what they fetch, and their book value then (capex less the
+    depreciation counted so far). The difference is a gain (or loss) in that month's margin."""
+
+    proceeds: Decimal
+    book_value: Decimal
+
+    def __post_init__(self) -> None:
+        if self.proceeds < 0 or self.book_value < 0:
+            raise InvalidInput("a sale's proceeds and book value cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
 class MonthMoney:
     month: str
     lease_revenue: Decimal
@@ -111,6 +124,8 @@ class MonthMoney:
     delay_cost: Decimal  # not cash: internal jobs' waiting priced at the cost of delay
     costs: Decimal  # every cost of owning the GPUs, depreciation included
     cash_out: Decimal  # what is paid: running costs, plus the capex in the first month
+    sale_proceeds: Decimal = Decimal(0)  # the GPUs sold (at the horizon's end): cash in
+    sale_gain: Decimal = Decimal(0)  # their proceeds less their book value: in the margin
 
     @property
     def revenue(self) -> Decimal:
@@ -118,8 +133,9 @@ class MonthMoney:
 
     @property
     def margin(self) -> Decimal:
-        """Revenue less costs: what the month earns before valuing internal work."""
-        return self.revenue - self.costs
+        """Revenue less costs (and any gain on selling the GPUs): what the month earns before valuing
+        internal work."""
+        return self.revenue - self.costs + self.sale_gain
 
     @property
     def value(self) -> Decimal:
@@ -128,7 +144,7 @@ class MonthMoney:
 
     @property
     def cash(self) -> Decimal:
-        return self.revenue - self.cash_out
+        return self.revenue - self.cash_out + self.sale_proceeds
 
 
 def month_money(
@@ -141,11 +157,13 @@ def month_money(
     prices: Prices,
     capex: Decimal = Decimal(0),
     leased_availability: Decimal = Decimal(1),
+    sale: Sale | None = None,
 ) -> MonthMoney:
     """The money of `strategy` in month `key` for a site of `gpus` GPUs costing `cost` per GPU-hour. Reserved
     blocks are rented over the lease's months, under its SLA.
     `capex` is paid in this month (the first of the horizon). `leased_availability` is the share of the
-    leased GPU-time in service; below the lease's SLA it earns the lessee a credit on the month's fee."""
+    leased GPU-time in service; below the lease's SLA it earns the lessee a credit on the month's fee. `sale`:
+    the GPUs are sold at this month's end (the horizon's last)."""
     hours = Decimal(month(key).seconds) / SECONDS_PER_HOUR
     lease_revenue = credits = Decimal(0)
     if lease is not None and strategy.rent_fraction > 0:
@@ -168,6 +186,8 @@ def month_money(
         delay_cost=use.queueing_job_hours * prices.delay_usd_per_job_hour,
         costs=owned.total,
         cash_out=owned.total - owned.depreciation + capex,
+        sale_proceeds=sale.proceeds if sale else Decimal(0),
+        sale_gain=sale.proceeds - sale.book_value if sale else Decimal(0),
     )
 
 
