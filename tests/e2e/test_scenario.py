@@ -515,8 +515,13 @@ def test_the_command_prices_possible_futures(tiny_year: Path, tmp_path: Path) ->
     assert mix["best_fixed_strategy"] == best["name"]
     assert D(mix["expected_value_usd"]) >= D(best["mean_value_usd"]) - D("0.01")
     assert all(0 <= m["kept_share"] <= 1 for m in mix["months"])
+    sites = data["portfolio"]  # the default's two sites: each choice over the same paths
+    assert [c["name"] for c in sites] == [c["name"] for c in json.loads(result.stdout)["portfolio"]["choices"]]
+    assert sum(c["probability_best"] for c in sites) == pytest.approx(1.0)
+    assert [c["tenant_exits"] > 0 for c in sites] == [False, False, True, True]  # colossus-1 rented: the tenant
     page = (out / "report.html").read_text()
     assert page.count("<svg") == 8  # and the fan chart, the paths and the mix
+    assert "choice of sites" in page
     assert "Possible futures" in page
     refused = CliRunner().invoke(app, ["scenario", "run", str(tiny_year), "--out", str(out), "--paths", "-1"])
     assert refused.exit_code == 2

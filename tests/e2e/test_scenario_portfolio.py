@@ -4,6 +4,7 @@ portfolio and its errors; the command's table and JSON."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,10 +14,13 @@ from typer.testing import CliRunner
 from neocloud.adapters.scenario_spec import load_scenario
 from neocloud.cli.main import app
 from neocloud.core.errors import InvalidInput, InvalidSpec
+from neocloud.core.scenario.paths import DemandModel, MarketModel
+from neocloud.core.scenario.paths import Path as Futures
 from neocloud.core.scenario.portfolio import Move, Portfolio, Site
 from neocloud.core.scenario.strategies import Lease, Prices
-from neocloud.sim.portfolio import portfolio_asks, price_portfolio
+from neocloud.sim.portfolio import portfolio_asks, portfolio_odds, price_portfolio
 from neocloud.sim.scenario import Scenario, cached_operations, operate
+from neocloud.sim.uncertainty import Uncertainty
 
 from .test_scenario import COST, TINY
 from .test_scenario_mix import four_nodes
@@ -202,3 +206,51 @@ def test_the_command_shows_which_site_to_rent(tmp_path: Path) -> None:
     text = CliRunner().invoke(app, ["scenario", "run", str(path), "--out", str(out), "--cpus", "1"])
     assert text.exit_code == 0, text.output
     assert f"Of 2 sites, best: {p['best']}" in " ".join(text.output.split())
+
+
+# --- possible futures -------------------------------------------------------------------------------------
+
+
+def test_on_a_path_the_tenant_hands_the_site_back_and_prices_move_by_hand() -> None:
+    scenario, portfolio = two_sites()
+    scenario = replace(scenario, lease=Lease(D(20_000), "2027-04", "2027-06", notice_days=0))
+    u = Uncertainty(1, DemandModel(), MarketModel({"h100-sxm": 1.0}), tenant_exit_drop=0.3)
+    falls = Futures((1.0, 1.0), (1.0, 0.6))  # the market falls 40 % in May: the tenant leaves then
+    odds = {o.name: o for o in portfolio_odds(scenario, u, portfolio, cached_operations(scenario), (1.0,), [falls])}
+    served = APRIL * (D(16) / 3 + D(32) * 2 / 3)
+    # Rent home: April as in the single future, with its $20,000; in May the site is back and both sites run
+    # all the work (744 h x 32 GPU-h) at the shadow prices times 0.6.
+    rent_home = odds["rent home; keep b"]
+    may_kept = MAY * 32 * 5 * D("0.6") - MAY * 64 * 2
+    assert rent_home.values == (20_000 + served * 6 - APRIL * 64 * 2 - 160 + may_kept,)
+    assert rent_home.tenant_exits == 1
+    assert rent_home.median_notice == "2027-05"
+    # Rent b: its blocks have no exit; in May home runs both sites' work (factor 2, all served) at $4 x 0.6.
+    rent_b = odds["rent b; keep home"]
+    may_b = 32 * 3 * MAY + MAY * 32 * 4 * D("0.6") - MAY * 64 * 2
+    assert rent_b.values == (32 * 3 * APRIL + served * 4 - APRIL * 64 * 2 - 160 + may_b,)
+    assert rent_b.tenant_exits == 0
+    assert rent_b.best == 1.0
+
+
+def test_with_nothing_uncertain_every_choice_on_every_path_is_the_single_future_exactly() -> None:
+    scenario, portfolio = two_sites()
+    operations = cached_operations(scenario)
+    single = price_portfolio(scenario, portfolio, operations)
+    u = Uncertainty(3, DemandModel(), MarketModel({"h100-sxm": 1.0}), tenant_exit_drop=0.3)
+    steady = Futures((1.0, 1.0), (1.0, 1.0))
+    odds = portfolio_odds(scenario, u, portfolio, operations, (0.5, 1.0, 2.0), [steady] * 3)
+    assert [o.name for o in odds] == [c.name for c in single.choices]
+    for o, c in zip(odds, single.choices, strict=True):
+        assert o.values == (c.total("value"),) * 3
+        assert o.present_values == (c.present_value("value", scenario.discount_rate),) * 3
+
+
+def test_demand_on_a_path_moves_every_sites_work() -> None:
+    scenario, portfolio = two_sites()
+    operations = cached_operations(scenario)
+    u = Uncertainty(1, DemandModel(), MarketModel({"h100-sxm": 1.0}))
+    half = Futures((0.5, 0.5), (1.0, 1.0))
+    keep = portfolio_odds(scenario, u, portfolio, operations, (0.5, 1.0), [half])[0]
+    # Half the work (16 GPUs of it) on 64 GPUs: the factor 0.5, simulated: all of it served, worth $5.
+    assert keep.values == ((APRIL + MAY) * (16 * 5 - 64 * 2),)

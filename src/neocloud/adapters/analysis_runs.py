@@ -45,7 +45,7 @@ class Checked:
 def check_scenario(text: str | None, title: str, traces: Path) -> Checked:
     """The default scenario (no text) or an uploaded one over it, loaded as the run will load it."""
     from neocloud.adapters.scenario_spec import load_scenario
-    from neocloud.sim.portfolio import portfolio_asks
+    from neocloud.sim.portfolio import factors, portfolio_asks
     from neocloud.sim.scenario import asks, operation_key
     from neocloud.sim.uncertainty import simulated_shares
 
@@ -59,6 +59,8 @@ def check_scenario(text: str | None, title: str, traces: Path) -> Checked:
     u = loaded.uncertainty
     if u.paths:  # at most this many more simulations (the futures' demands), their pricing and the best mix
         steps += len(simulated_shares(loaded.scenario, u)) * (u.demand_points + 1) + 2
+        if loaded.portfolio is not None:  # the sites' factors at each demand, and their pricing
+            steps += len(factors(s, loaded.portfolio)) * (u.demand_points + 1) + 1
     return Checked("scenario", name, {"scenario": text or ""}, steps)
 
 

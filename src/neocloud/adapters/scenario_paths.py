@@ -13,7 +13,7 @@ from neocloud.adapters.scenario_spec import LoadedScenario
 from neocloud.core.scenario.paths import Path
 from neocloud.sim.buyer import buyer_view
 from neocloud.sim.mix import best_mix
-from neocloud.sim.portfolio import portfolio_asks, price_portfolio
+from neocloud.sim.portfolio import portfolio_asks, portfolio_odds, price_portfolio
 from neocloud.sim.scenario import ScenarioResult, run
 from neocloud.sim.uncertainty import Outcome, Pricing, UncertainResult, plan, price_paths, run_paths
 
@@ -33,7 +33,11 @@ def run_loaded(
     u = loaded.uncertainty if paths is None else replace(loaded.uncertainty, paths=paths)
     planned = plan(scenario, u) if u.paths else None
     portfolio = loaded.portfolio
-    extra = [*(planned.asks if planned else ()), *(portfolio_asks(scenario, portfolio) if portfolio else ())]
+    extra = [*(planned.asks if planned else ())]
+    if portfolio is not None:
+        extra += portfolio_asks(scenario, portfolio) + portfolio_asks(
+            scenario, portfolio, planned.grid if planned else (1.0,)
+        )
     operations = parallel_operations(
         scenario, loaded.swing, cpus, lambda done, of: progress and progress("simulated", done, of), extra
     )
@@ -56,6 +60,11 @@ def run_loaded(
                     progress("priced", min((i + 1) * len(parts[0]), u.paths), u.paths)
 
     uncertain = run_paths(scenario, u, planned, operations, on_ray)
+    if portfolio is not None:
+        if progress is not None:
+            progress("pricing the sites", u.paths, u.paths)
+        sites = portfolio_odds(scenario, u, portfolio, operations, planned.grid, planned.paths)
+        uncertain = replace(uncertain, portfolio=sites)
     if u.serving is not None and any(scenario.lease.share_of(k) > 0 for k in scenario.months):
         uncertain = replace(uncertain, buyer=buyer_view(scenario, u, planned.paths, u.serving))
     if u.mix is None:

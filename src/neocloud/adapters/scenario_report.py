@@ -15,7 +15,7 @@ from neocloud.sim.buyer import BuyerView
 from neocloud.sim.mix import Mix
 from neocloud.sim.portfolio import PortfolioResult
 from neocloud.sim.scenario import Operations, ScenarioResult, StrategyResult, SweepPoint
-from neocloud.sim.uncertainty import UncertainResult
+from neocloud.sim.uncertainty import Odds, UncertainResult
 
 MONEY_FIELDS = (
     "lease_revenue", "sla_credits", "spot_revenue", "revenue", "costs", "sale_proceeds", "sale_gain", "margin",
@@ -188,46 +188,50 @@ def portfolio_text(p: PortfolioResult) -> str:
 
 def uncertainty_json(loaded: LoadedScenario, u: UncertainResult) -> dict[str, Any]:
     months = loaded.scenario.months
-
-    def bands(rows: Sequence[tuple[float, float, float]], money: bool) -> list[dict[str, Any]]:
-        def v(x: float) -> Any:
-            return round(x, 2) if money else round(x, 4)
-
-        return [{"month": m, "p10": v(b[0]), "p50": v(b[1]), "p90": v(b[2])} for m, b in zip(months, rows, strict=True)]
-
-    def maybe(x: Decimal | None) -> str | None:
-        return None if x is None else _money(x)
-
     return {
         "paths": u.paths,
         "seed": loaded.uncertainty.seed,
         "demand_grid": list(u.grid),
         "renting_all_beats_keeping_all": u.renting_beats_keeping,
-        "strategies": [
-            {
-                "name": o.name,
-                "mean_value_usd": _money(o.mean()),
-                "p10_value_usd": round(o.quantile(0.1), 2),
-                "p50_value_usd": round(o.quantile(0.5), 2),
-                "p90_value_usd": round(o.quantile(0.9), 2),
-                "expected_shortfall_usd": _money(o.shortfall),
-                "mean_present_value_usd": _money(o.mean("present_values")),
-                "mean_revenue_usd": _money(o.mean("revenues")),
-                "probability_best": o.best,
-                "tenant_exits": o.tenant_exits,
-                "owner_exits": o.owner_exits,
-                "median_notice_month": o.median_notice,
-                "mean_revenue_without_tenant_exit_usd": maybe(o.revenue_without_tenant_option),
-                "tenant_exit_option_cost_usd": maybe(o.tenant_option),
-                "owner_exit_option_value_usd": maybe(o.owner_option),
-                "value_so_far": bands(o.bands, money=True),
-            }
-            for o in u.odds
-        ],
-        "demand": bands(u.demand_bands, money=False),
-        "market": bands(u.market_bands, money=False),
+        "strategies": [odds_json(months, o) for o in u.odds],
+        "demand": _bands_json(months, u.demand_bands, 4),
+        "market": _bands_json(months, u.market_bands, 4),
+        "portfolio": None if u.portfolio is None else [odds_json(months, o) for o in u.portfolio],
         "mix": None if u.mix is None else mix_json(months, u.mix),
         "buyer": None if u.buyer is None else buyer_json(u.buyer),
+    }
+
+
+def _bands_json(months: Sequence[str], rows: Sequence[tuple[float, float, float]], places: int) -> list[Any]:
+    return [
+        {"month": m, "p10": round(b[0], places), "p50": round(b[1], places), "p90": round(b[2], places)}
+        for m, b in zip(months, rows, strict=True)
+    ]
+
+
+def odds_json(months: Sequence[str], o: Odds) -> dict[str, Any]:
+    """One strategy's (or one choice of sites') odds over the paths."""
+
+    def maybe(x: Decimal | None) -> str | None:
+        return None if x is None else _money(x)
+
+    return {
+        "name": o.name,
+        "mean_value_usd": _money(o.mean()),
+        "p10_value_usd": round(o.quantile(0.1), 2),
+        "p50_value_usd": round(o.quantile(0.5), 2),
+        "p90_value_usd": round(o.quantile(0.9), 2),
+        "expected_shortfall_usd": _money(o.shortfall),
+        "mean_present_value_usd": _money(o.mean("present_values")),
+        "mean_revenue_usd": _money(o.mean("revenues")),
+        "probability_best": o.best,
+        "tenant_exits": o.tenant_exits,
+        "owner_exits": o.owner_exits,
+        "median_notice_month": o.median_notice,
+        "mean_revenue_without_tenant_exit_usd": maybe(o.revenue_without_tenant_option),
+        "tenant_exit_option_cost_usd": maybe(o.tenant_option),
+        "owner_exit_option_value_usd": maybe(o.owner_option),
+        "value_so_far": _bands_json(months, o.bands, 2),
     }
 
 
@@ -306,14 +310,15 @@ ODDS_COLUMNS = (
 )  # fmt: skip
 
 
-def odds_rows(u: UncertainResult) -> list[list[Any]]:
+def odds_rows(u: UncertainResult, of: Sequence[Odds] | None = None) -> list[list[Any]]:
+    """A row per strategy (or per choice of sites, `of`)."""
     return [
         [
             o.name, o.mean(), Decimal(str(o.quantile(0.1))), Decimal(str(o.quantile(0.5))),
             Decimal(str(o.quantile(0.9))), o.shortfall, o.mean("present_values"), f"{o.best:.1%}",
             f"{o.tenant_exits / u.paths:.1%}", f"{o.owner_exits / u.paths:.1%}", o.tenant_option, o.owner_option,
         ]
-        for o in u.odds
+        for o in (u.odds if of is None else of)
     ]  # fmt: skip
 
 
@@ -323,6 +328,15 @@ def odds_text(u: UncertainResult) -> str:
     if u.renting_beats_keeping is not None:
         text += f"; renting all beats keeping all on {u.renting_beats_keeping:.1%}"
     return text + "."
+
+
+def sites_odds_text(choices: Sequence[Odds]) -> str:
+    best = max(choices, key=lambda o: (o.best, o.name))
+    by_mean = max(choices, key=lambda o: (o.mean(), o.name))
+    return (
+        f"Of the sites, {best.name} is best on {best.best:.1%} of the futures; "
+        f"{by_mean.name} has the highest mean value (${by_mean.mean() / Decimal(10**9):,.2f}B)."
+    )
 
 
 def sweep_json(points: Sequence[SweepPoint]) -> list[dict[str, Any]]:
@@ -471,6 +485,14 @@ def render_html(
             "<h2>Possible futures</h2>",
             f'<p class="decision">{html.escape(odds_text(uncertain))}</p>',
             _table(ODDS_COLUMNS, odds_rows(uncertain)),
+            *(
+                [
+                    f'<p class="decision">{html.escape(sites_odds_text(uncertain.portfolio))}</p>',
+                    _table(("choice of sites", *ODDS_COLUMNS[1:]), odds_rows(uncertain, uncertain.portfolio)),
+                ]
+                if uncertain.portfolio
+                else []
+            ),
             f"<figure>{fan_chart(result, uncertain)}</figure>",
             f"<figure>{paths_chart(result, uncertain)}</figure>",
             *(

@@ -137,6 +137,12 @@ def run_command(
         rows = [[cell(v, places=0) for v in row] for row in odds_rows(odds)]
         table(f"Over {odds.paths:,} possible futures", ODDS_COLUMNS, rows)
         output.out().print(odds_text(odds), highlight=False)
+        if odds.portfolio is not None:
+            from neocloud.adapters.scenario_report import sites_odds_text
+
+            rows = [[cell(v, places=0) for v in row] for row in odds_rows(odds, odds.portfolio)]
+            table(f"Several sites over {odds.paths:,} possible futures", ("choice of sites", *ODDS_COLUMNS[1:]), rows)
+            output.out().print(sites_odds_text(odds.portfolio), highlight=False)
         if odds.mix is not None:
             output.out().print(mix_text(odds.mix), highlight=False)
         if odds.buyer is not None:

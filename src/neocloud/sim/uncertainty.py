@@ -354,6 +354,7 @@ class UncertainResult:
     market_bands: tuple[tuple[float, float, float], ...]
     mix: Mix | None = None  # the best mix over the same paths (sim/mix.py), when asked for
     buyer: BuyerView | None = None  # the lessee's side (sim/buyer.py), when asked for
+    portfolio: tuple[Odds, ...] | None = None  # which sites to rent, per choice (sim/portfolio.py), with several
 
 
 def _bands(rows: Sequence[Sequence[float]]) -> tuple[tuple[float, float, float], ...]:
@@ -365,9 +366,26 @@ def summarize(
     scenario: Scenario, u: Uncertainty, planned: Plan, outcomes: Sequence[dict[str, Outcome]]
 ) -> UncertainResult:
     names = [s.name for s in scenario.strategies]
+    rents = RENT_ALL.name in names and KEEP_ALL.name in names
+    return UncertainResult(
+        paths=len(outcomes),
+        grid=planned.grid,
+        odds=odds(scenario, u, names, outcomes),
+        renting_beats_keeping=(
+            sum(o[RENT_ALL.name].value > o[KEEP_ALL.name].value for o in outcomes) / len(outcomes) if rents else None
+        ),
+        demand_bands=_bands([p.demand for p in planned.paths]),
+        market_bands=_bands([p.market for p in planned.paths]),
+    )
+
+
+def odds(
+    scenario: Scenario, u: Uncertainty, names: Sequence[str], outcomes: Sequence[Mapping[str, Outcome]]
+) -> tuple[Odds, ...]:
+    """Each named choice over every path: `outcomes[p][name]`."""
     best = [max(names, key=lambda n: (o[n].value, n)) for o in outcomes]
     worst = max(1, math.ceil(len(outcomes) * u.shortfall_share))
-    odds = []
+    found = []
     for name in names:
         mine = [o[name] for o in outcomes]
         values = tuple(m.value for m in mine)
@@ -377,7 +395,7 @@ def summarize(
         revenue_bound = [m.revenue_without_tenant_exit for m in mine if m.revenue_without_tenant_exit is not None]
         n = Decimal(len(mine))
         mean = sum(values, Decimal(0)) / n
-        odds.append(
+        found.append(
             Odds(
                 name=name,
                 values=values,
@@ -394,14 +412,4 @@ def summarize(
                 owner_option=mean - sum(without_owner, Decimal(0)) / n if without_owner else None,
             )
         )
-    rents = RENT_ALL.name in names and KEEP_ALL.name in names
-    return UncertainResult(
-        paths=len(outcomes),
-        grid=planned.grid,
-        odds=tuple(odds),
-        renting_beats_keeping=(
-            sum(o[RENT_ALL.name].value > o[KEEP_ALL.name].value for o in outcomes) / len(outcomes) if rents else None
-        ),
-        demand_bands=_bands([p.demand for p in planned.paths]),
-        market_bands=_bands([p.market for p in planned.paths]),
-    )
+    return tuple(found)

@@ -10,9 +10,10 @@ are bought, and cost, from the month it comes online (`online`): capex timing is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import product
+from itertools import pairwise, product
 
 from neocloud.core.billing.periods import month
 from neocloud.core.errors import InvalidInput
@@ -99,19 +100,28 @@ class Regime:
         return sum(sites[i].load * sites[i].gpus for i in self.working)
 
 
-def regimes(portfolio: Portfolio, choice: tuple[bool, ...], lease: Lease, key: str) -> list[Regime]:
-    """How month `key` splits: outside the lease every site online is kept and runs its own work; while it is
-    in force the rented sites' work runs on the kept ones, except in its first `move.days`, while that work
-    moves."""
+def regimes(portfolio: Portfolio, choice: tuple[bool, ...], leases: Sequence[Lease], key: str) -> list[Regime]:
+    """How month `key` splits: a rented site (under its lease, `leases[i]`) is not kept while its lease is in
+    force, and its work runs on the kept sites, except in the lease's first `move.days`, while that work
+    moves; every other site online is kept and runs its own work."""
     period = month(key)
-    online = tuple(i for i, s in enumerate(portfolio.sites) if s.online_in(key))
-    kept = tuple(i for i in online if not choice[i])
-    in_force = lease.share_of(key) if any(choice) else Decimal(0)
-    begins = month(lease.start).start
-    moving = Decimal(period.overlap(begins, min(lease.ends_at, begins + portfolio.move.days * SECONDS_PER_DAY)))
-    moving = min(in_force, moving / period.seconds) if any(choice[i] for i in online) else Decimal(0)
-    parts = [Regime(1 - in_force, online, online), Regime(in_force - moving, kept, online), Regime(moving, kept, kept)]
-    return [r for r in parts if r.share > 0]
+    online = [i for i, s in enumerate(portfolio.sites) if s.online_in(key)]
+    rented = [i for i in online if choice[i]]
+    spans = {}
+    for i in rented:
+        begins = month(leases[i].start).start
+        spans[i] = (begins, leases[i].ends_at, min(leases[i].ends_at, begins + portfolio.move.days * SECONDS_PER_DAY))
+    cuts = sorted(
+        {period.start, period.end} | {t for span in spans.values() for t in span if period.start < t < period.end}
+    )
+    shares: dict[tuple[tuple[int, ...], tuple[int, ...]], Decimal] = {}
+    for a, b in pairwise(cuts):
+        leased = {i for i, (begins, ends, _) in spans.items() if begins <= a < ends}
+        moving = {i for i, (begins, _, moved) in spans.items() if begins <= a < moved}
+        kept = tuple(i for i in online if i not in leased)
+        working = tuple(i for i in online if i not in moving)
+        shares[(kept, working)] = shares.get((kept, working), Decimal(0)) + Decimal(b - a) / period.seconds
+    return [Regime(share, kept, working) for (kept, working), share in shares.items()]
 
 
 def moved_gpus(portfolio: Portfolio, choice: tuple[bool, ...], lease_start: str) -> Decimal:
