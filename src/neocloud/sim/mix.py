@@ -24,10 +24,9 @@ from decimal import Decimal
 import numpy as np
 
 from neocloud.core.billing.periods import month
-from neocloud.core.billing.rating import sla_credit_percent
 from neocloud.core.errors import InvalidInput
 from neocloud.core.scenario.paths import Path
-from neocloud.core.scenario.strategies import SECONDS_PER_HOUR, Prices, Strategy
+from neocloud.core.scenario.strategies import SECONDS_PER_HOUR, Prices, Strategy, kept_after_credit
 from neocloud.sim.scenario import Operate, Operations, Scenario
 from neocloud.sim.uncertainty import MixOptions, Uncertainty, knots, month_prices, notice, rates_at, to_decimal
 
@@ -65,7 +64,8 @@ def best_mix(
 
     months = scenario.months
     hours = [Decimal(month(k).seconds) / SECONDS_PER_HOUR for k in months]
-    gpus, credit = scenario.site_gpus, [_credit_factor(scenario, k) for k in months]
+    availability = [scenario.reliability.availability(k, scenario.node_gpus) for k in months]
+    gpus, credit = scenario.site_gpus, [kept_after_credit(scenario.lease, a) for a in availability]
     ks = knots(scenario, options)
     tables = {kn: {d: operations(1 - kn[0], kn[1], d) for d in grid} for kn in ks}
     terms = [(start, term) for term in options.block_terms for start in range(len(months))]
@@ -189,14 +189,6 @@ def _stdout_to_stderr() -> Iterator[None]:
 def _arrivals_per_hour(scenario: Scenario, steady: Operations, demand: float) -> float:
     """Internal jobs submitted per hour at the site at `demand` (the steady simulation's, scaled)."""
     return steady.jobs * scenario.site_gpus / steady.slice_gpus / (scenario.demand.window / 3600) * demand
-
-
-def _credit_factor(scenario: Scenario, key: str) -> Decimal:
-    lease = scenario.lease
-    if lease.sla_uptime is None:
-        return Decimal(1)
-    availability = scenario.reliability.availability(key, scenario.node_gpus)
-    return 1 - min(Decimal(100), sla_credit_percent(availability, lease.sla_uptime)) / 100
 
 
 def _kept_value(

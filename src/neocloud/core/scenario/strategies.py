@@ -172,10 +172,7 @@ def month_money(
             lease_revenue = rented_hours * prices.reserved_usd_per_gpu_hour
         else:
             lease_revenue = lease.usd_per_month * strategy.rent_fraction * lease.share_of(key)
-        if lease.sla_uptime is not None:
-            credits = min(
-                lease_revenue, lease_revenue * sla_credit_percent(leased_availability, lease.sla_uptime) / 100
-            )
+        credits = lease_revenue * (1 - kept_after_credit(lease, leased_availability))
     owned = cost.times(gpus * hours)
     return MonthMoney(
         month=key,
@@ -189,6 +186,14 @@ def month_money(
         sale_proceeds=sale.proceeds if sale else Decimal(0),
         sale_gain=sale.proceeds - sale.book_value if sale else Decimal(0),
     )
+
+
+def kept_after_credit(lease: Lease, availability: Decimal) -> Decimal:
+    """The share of a month's lease revenue the owner keeps after the SLA credit owed at `availability` (the
+    rating code's credit ladder, at most the whole fee)."""
+    if lease.sla_uptime is None:
+        return Decimal(1)
+    return 1 - min(Decimal(100), sla_credit_percent(availability, lease.sla_uptime)) / 100
 
 
 def breakeven_shadow_price(
