@@ -50,6 +50,7 @@ class GpuModelIn(Strict):
     spot_usd_per_hr: Decimal | None = Field(default=None, ge=0, le=MAX_RATE)
     floor_usd_per_hr: Decimal | None = Field(default=None, ge=0, le=MAX_RATE)
     aliases: tuple[str, ...] = ()
+    min_cap_w: int | None = Field(default=None, gt=0, le=100_000)
 
     def to_core(self) -> GpuModel:
         fields = set(GpuModel.__dataclass_fields__)

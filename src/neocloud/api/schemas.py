@@ -156,6 +156,31 @@ class SiteOut(BaseModel):
     pools: list[PoolOut]
 
 
+class ModelPowerOut(BaseModel):
+    gpu_model: str
+    gpus: int
+    cap_w: int = Field(description="The power cap each GPU runs under, W.")
+    cap_range_w: list[int] = Field(description="The lowest and highest cap the GPU accepts, W.")
+    it_kw_per_gpu: str = Field(description="IT power provisioned per GPU at the cap: the cap, the host, the network.")
+    facility_kw_per_gpu: str = Field(description="IT power x PUE.")
+    facility_power_mw: str = Field(description="What this model's GPUs may draw at the cap, MW.")
+    throughput: str = Field(description="Throughput at the cap, of that at TDP, for the kind of work asked.")
+    gpus_in_budget: int | None = Field(description="GPUs of this model the whole site budget holds at the cap.")
+    gpus_for_contract: int | None = Field(description="GPUs a contract of `mw` megawatts books at the cap.")
+    gpus_per_step: int = Field(description="GPUs are counted in whole nodes (or NVLink racks) of this many.")
+
+
+class SitePowerOut(BaseModel):
+    site: str
+    power_budget_mw: str | None
+    pue: str
+    kind: str = Field(examples=["training"])
+    contract_mw: str | None
+    facility_power_mw: str = Field(description="What the site's GPUs may draw at their caps, MW.")
+    power_headroom_mw: str | None = Field(description="Budget less that; negative: oversubscribed at the caps.")
+    models: list[ModelPowerOut]
+
+
 TERMS = frozenset(
     {
         "price_per_gpu_hour",

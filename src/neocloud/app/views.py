@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from neocloud.core.power import SitePower
 
 
 def plain(value: Any) -> Any:
@@ -77,6 +80,36 @@ def limits_view(limits: Any, exposure: Decimal, default_quota: int | None) -> di
         "exposure": str(exposure),
         "quotas": dict(limits.quotas),
         "default_quota": default_quota,
+    }
+
+
+def site_power_view(p: SitePower) -> dict[str, Any]:
+    """A site's power under caps: per GPU model what it draws, how fast it runs, and how many GPUs fit."""
+    kw = mw = Decimal("0.001")
+    return {
+        "site": p.site,
+        "power_budget_mw": plain(p.budget_mw),
+        "pue": str(p.pue),
+        "kind": p.kind,
+        "contract_mw": plain(p.mw),
+        "facility_power_mw": str(p.facility_mw.quantize(mw)),
+        "power_headroom_mw": None if p.headroom_mw is None else str(p.headroom_mw.quantize(mw)),
+        "models": [
+            {
+                "gpu_model": m.gpu_model,
+                "gpus": m.gpus,
+                "cap_w": m.cap_w,
+                "cap_range_w": [m.power.min_cap_w, m.power.tdp_w],
+                "it_kw_per_gpu": str(m.it_kw_per_gpu.quantize(kw)),
+                "facility_kw_per_gpu": str(m.facility_kw_per_gpu.quantize(kw)),
+                "facility_power_mw": str(m.facility_mw.quantize(mw)),
+                "throughput": str(m.throughput.quantize(Decimal("0.0001"))),
+                "gpus_in_budget": m.fit,
+                "gpus_for_contract": m.for_mw,
+                "gpus_per_step": m.per,
+            }
+            for m in p.models
+        ],
     }
 
 

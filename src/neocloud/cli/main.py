@@ -112,6 +112,48 @@ def fleet_show(
         table("pools", ["pool", "GPU model", "GPUs"], [(p.name, p.gpu_model, f"{p.gpus:,}") for p in s.pools])
 
 
+@fleet_app.command("power")
+def fleet_power(
+    ctx: typer.Context,
+    site: Annotated[str, typer.Argument(help="The site.")],
+    cap: Annotated[
+        list[str] | None, typer.Option("--cap", help="MODEL=WATTS: run that GPU model under this cap (repeat).")
+    ] = None,
+    mw: Annotated[str | None, typer.Option("--mw", help="Also: the GPUs a contract of this many MW books.")] = None,
+    kind: Annotated[str, typer.Option(help="The kind of work the throughput is for: training or inference.")] = (
+        "training"
+    ),
+    json: Json = False,
+) -> None:
+    """Power under caps: per GPU model what a GPU draws, how fast it runs, how many GPUs the site's budget
+    (and a contract of --mw megawatts) holds, and whether the site's GPUs fit its budget at their caps."""
+    with connect(ctx, json) as api:
+        from neocloud.core.power import parse_caps
+
+        shown = api.fleet.power(site, parse_caps(cap or []), mw, kind)
+    if json:
+        emit_json(shown)
+        return
+    budget = "not set" if shown.power_budget_mw is None else f"{shown.power_budget_mw} MW"
+    headroom = "" if shown.power_headroom_mw is None else f", headroom {shown.power_headroom_mw} MW"
+    out().print(
+        f"[bold]{shown.site}[/]: at these caps its GPUs may draw {shown.facility_power_mw} MW (PUE {shown.pue}) "
+        f"of {budget}{headroom}"
+    )
+    columns = ["GPU model", "GPUs", "cap W", "range W", "IT kW/GPU", "facility kW/GPU", "MW", f"{shown.kind} speed"]
+    columns += ["GPUs in the budget"] + ([f"GPUs in {shown.contract_mw} MW"] if shown.contract_mw else [])
+    rows = [
+        [
+            m.gpu_model, f"{m.gpus:,}", m.cap_w, f"{m.cap_range_w[0]}-{m.cap_range_w[1]}", m.it_kw_per_gpu,
+            m.facility_kw_per_gpu, m.facility_power_mw, m.throughput,
+            "-" if m.gpus_in_budget is None else f"{m.gpus_in_budget:,}",
+            *([f"{m.gpus_for_contract:,}"] if m.gpus_for_contract is not None else []),
+        ]
+        for m in shown.models
+    ]  # fmt: skip
+    table("by GPU model", columns, rows)
+
+
 @fleet_app.command("discover")
 def fleet_discover(
     ctx: typer.Context,

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote as url_quote
 
 import httpx2 as httpx
 from pydantic import BaseModel
@@ -144,6 +145,13 @@ class Fleet(_Resource):
 
     def pools(self, cursor: str | None = None, limit: int | None = None) -> s.Page[s.PoolOut]:
         return self.c.get(s.Page[s.PoolOut], "/pools", cursor=cursor, limit=limit)
+
+    def power(
+        self, site: str, caps: dict[str, int] | None = None, mw: str | None = None, kind: str = "training"
+    ) -> s.SitePowerOut:
+        """A site's power under caps (watts by GPU model): draw, throughput, GPUs in its budget and in `mw` MW."""
+        cap = [f"{m}={w}" for m, w in (caps or {}).items()] or None
+        return self.c.get(s.SitePowerOut, f"/sites/{url_quote(site, safe='')}/power", cap=cap, mw=mw, kind=kind)
 
 
 class Capacity(_Resource):

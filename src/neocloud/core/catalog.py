@@ -25,6 +25,9 @@ class GpuModel:
     spot_usd_per_hr: Decimal | None = None
     floor_usd_per_hr: Decimal | None = None  # least price of an external contract; None: the spot price
     aliases: tuple[str, ...] = ()
+    node_kw_max: Decimal | None = None  # a node's most IT power (its GPUs at TDP and its host)
+    rack_kw_max: Decimal | None = None  # an NVLink rack's, where one domain spans nodes
+    min_cap_w: int | None = None  # the lowest power cap the GPU accepts; None: not published
 
     @property
     def spans_nodes(self) -> bool:

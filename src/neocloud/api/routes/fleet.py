@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -10,8 +11,9 @@ from fastapi.responses import JSONResponse, Response
 from neocloud.api import schemas
 from neocloud.api.deps import Ctx, Cursor, Limit, Operator, OperatorOnce, PoolQuery, TimeQuery, Who, paged
 from neocloud.app import listings, services
-from neocloud.app.views import plain, site_view
-from neocloud.core import bounds
+from neocloud.app.views import plain, site_power_view, site_view
+from neocloud.core import bounds, power
+from neocloud.core.errors import NotFound, quoted
 
 router = APIRouter()
 
@@ -22,6 +24,24 @@ def sites(ctx: Ctx, who: Who, cursor: Cursor = None, limit: Limit = 100) -> dict
     with ctx.uow() as uow:
         page = listings.SITES.of(cursor, limit, uow.fleet.list_sites())
     return paged(page, lambda s: site_view(s, ctx.catalog))
+
+
+@router.get("/sites/{site}/power", response_model=schemas.SitePowerOut, tags=["fleet"])
+def site_power(
+    ctx: Ctx,
+    who: Who,
+    site: Annotated[str, Path(min_length=1, max_length=200)],
+    cap: Annotated[list[str] | None, Query(max_length=20, description="MODEL=WATTS, once per model")] = None,
+    mw: Annotated[Decimal | None, Query(ge=0, le=1_000_000, allow_inf_nan=False, description="A contract's MW")] = None,
+    kind: Annotated[str, Query(max_length=40, description="training or inference")] = "training",
+) -> dict[str, Any]:
+    """Power under caps: per GPU model what it draws, how fast it runs, how many GPUs the site's budget and a
+    contract of `mw` megawatts hold."""
+    with ctx.reader() as uow:
+        found = uow.fleet.get_site(site)
+    if found is None:
+        raise NotFound(f"unknown site {quoted(site)}", site=site)
+    return site_power_view(power.site_power(found, ctx.catalog, power.parse_caps(cap or []), mw, kind))
 
 
 @router.get("/pools", response_model=schemas.Page[schemas.PoolOut], tags=["fleet"])

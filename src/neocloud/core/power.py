@@ -1,0 +1,208 @@
+"""Power as capacity: what a GPU draws under a power cap, how fast it runs there, and how many GPUs a budget in
+megawatts holds.
+
+A GPU under a cap draws at most the cap; with its share of the host (CPUs, memory, NICs, fans: what a node or
+rack draws at most beyond its GPUs' TDP) and of the network (x 1.1, as the catalog's own power accounting),
+that is the IT power to provision for it, and times the site's PUE the facility power. Provisioning at the
+cap, not at typical draw, is what a budget that may never be exceeded needs.
+
+How fast a GPU runs under a cap is a curve of throughput against the cap's share of the GPU's TDP, per kind
+of work. The defaults (CURVES) are labelled and sourced; no primary H100 training curve exists, and studies
+find the best cap depends on the workload (shared/catalog/power-and-market-notes.md).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from neocloud.core.catalog import Catalog, GpuModel
+from neocloud.core.errors import InvalidInput
+from neocloud.core.fleet import Site
+
+NETWORK_SHARE = Decimal("0.10")  # network and storage over IT, as the catalog's it_kw_per_gpu takes it
+H100_HOST_SHARE = (Decimal("10.2") / 8 - Decimal("0.7")) / Decimal("0.7")  # host kW per GPU kW, DGX H100
+DEFAULT_MIN_CAP_SHARE = Decimal("0.3")  # assumption where the GPU's limits are not published
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """Throughput at a cap (both as shares: of the TDP, of the throughput at TDP), linear between points."""
+
+    points: tuple[tuple[Decimal, Decimal], ...]  # increasing cap shares, the last at 1
+    source: str
+
+    def at(self, share: Decimal) -> Decimal:
+        caps = [c for c, _ in self.points]
+        if share >= caps[-1]:
+            return self.points[-1][1]
+        if share <= caps[0]:
+            return self.points[0][1] * share / caps[0]  # below the curve: in proportion to power
+        i = bisect_left(caps, share)
+        (c0, t0), (c1, t1) = self.points[i - 1], self.points[i]
+        return t0 + (t1 - t0) * (share - c0) / (c1 - c0)
+
+
+D = Decimal
+CURVES: Mapping[str, Curve] = {
+    "training": Curve(
+        ((D(500) / 1400, D("0.30")), (D(600) / 700, D("0.875")), (D(1), D(1))),
+        "compute-bound: GB300 capped to 500 of 1,400 W ran ~30 % of its matmul throughput (facebookexperimental/"
+        "triton PR #2023, M); H100 at 600 of 700 W loses 10-15 % in training (factryze.ai, L); linear between",
+    ),
+    "inference": Curve(
+        ((D(300) / 700, D(1)), (D(1), D(1))),
+        "decode-bound: H200 decode draws 137-300 W of 700, so caps at or above 300 W do not bind (arXiv "
+        "2605.11999, H); below, throughput in proportion to the cap (assumption)",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GpuPower:
+    """One GPU model's power: its cap range and its host's share."""
+
+    model: str
+    tdp_w: int
+    min_cap_w: int
+    host_kw: Decimal  # per GPU, at most, network excluded
+
+    def check(self, cap_w: int) -> None:
+        if not self.min_cap_w <= cap_w <= self.tdp_w:
+            raise InvalidInput(
+                f"a {self.model} can be capped to {self.min_cap_w}-{self.tdp_w} W, not {cap_w} W",
+                field="cap", model=self.model,
+            )  # fmt: skip
+
+    def it_kw(self, cap_w: int | None = None) -> Decimal:
+        """IT power to provision per GPU under `cap_w` (default: no cap, the TDP), host and network included."""
+        cap = self.tdp_w if cap_w is None else cap_w
+        self.check(cap)
+        return (Decimal(cap) / 1000 + self.host_kw) * (1 + NETWORK_SHARE)
+
+    def throughput(self, cap_w: int, kind: str = "training") -> Decimal:
+        self.check(cap_w)
+        if kind not in CURVES:
+            raise InvalidInput(f"unknown kind of work {kind!r}; known: {', '.join(CURVES)}", field="kind")
+        return CURVES[kind].at(Decimal(cap_w) / self.tdp_w)
+
+
+def parse_caps(items: Sequence[str]) -> dict[str, int]:
+    """Caps as given on a command line or in a query: MODEL=WATTS, once per model."""
+    caps: dict[str, int] = {}
+    for item in items:
+        model, sep, watts = item.partition("=")
+        if not sep or not model or not watts.strip().isdigit() or len(watts.strip()) > 6:
+            raise InvalidInput(f"a cap is MODEL=WATTS (whole watts), got {item[:100]!r}", field="cap")
+        if model in caps:
+            raise InvalidInput(f"{model} is capped twice", field="cap")
+        caps[model] = int(watts)
+    return caps
+
+
+def gpu_power(model: GpuModel) -> GpuPower:
+    """A catalog model's power: host share from its node's (or NVLink rack's) maximum draw beyond its GPUs'
+    TDP, else the DGX H100's ratio; its lowest cap from the catalog, else 30 % of its TDP (assumption)."""
+    tdp = Decimal(model.tdp_w) / 1000
+    if model.rack_kw_max is not None and model.spans_nodes:
+        host = model.rack_kw_max / model.nvlink_domain - tdp
+    elif model.node_kw_max is not None:
+        host = model.node_kw_max / model.gpus_per_node - tdp
+    else:
+        host = tdp * H100_HOST_SHARE
+    low = model.min_cap_w if model.min_cap_w is not None else math.ceil(model.tdp_w * DEFAULT_MIN_CAP_SHARE)
+    return GpuPower(model.name, model.tdp_w, low, max(Decimal(0), host))
+
+
+def gpus_in(mw: Decimal, power: GpuPower, pue: Decimal, cap_w: int | None = None, per: int = 1) -> int:
+    """GPUs of `power`'s model, in whole groups of `per` (a node, an NVLink rack), that `mw` of facility power
+    holds at PUE `pue` under `cap_w`."""
+    if not (mw.is_finite() and mw >= 0):
+        raise InvalidInput(f"megawatts must be a finite number >= 0, got {mw}", field="mw")
+    if pue < 1:
+        raise InvalidInput(f"a PUE is at least 1, got {pue}", field="pue")
+    per_gpu_kw = power.it_kw(cap_w) * pue
+    groups = int(mw * 1000 // (per_gpu_kw * per))
+    return groups * per
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPower:
+    """One GPU model of a site under a cap."""
+
+    gpu_model: str
+    gpus: int
+    per: int  # GPUs in a node (or an NVLink rack): the step in which GPUs are booked
+    cap_w: int
+    power: GpuPower
+    it_kw_per_gpu: Decimal
+    facility_kw_per_gpu: Decimal
+    throughput: Decimal  # at the cap, of the throughput at TDP, for the kind of work asked
+    fit: int | None  # GPUs of this model the whole budget holds at the cap (None: the site has no budget)
+    for_mw: int | None  # GPUs a contract of the asked megawatts books at the cap
+
+    @property
+    def facility_mw(self) -> Decimal:
+        return self.facility_kw_per_gpu * self.gpus / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class SitePower:
+    site: str
+    budget_mw: Decimal | None
+    pue: Decimal
+    kind: str
+    mw: Decimal | None  # a contract's megawatts, when asked
+    models: tuple[ModelPower, ...]
+
+    @property
+    def facility_mw(self) -> Decimal:
+        """What the site's GPUs may draw at their caps, facility included."""
+        return sum((m.facility_mw for m in self.models), Decimal(0))
+
+    @property
+    def headroom_mw(self) -> Decimal | None:
+        return None if self.budget_mw is None else self.budget_mw - self.facility_mw
+
+
+def site_power(
+    site: Site,
+    catalog: Catalog,
+    caps: Mapping[str, int] | None = None,
+    mw: Decimal | None = None,
+    kind: str = "training",
+) -> SitePower:
+    """Each GPU model of `site` under its cap (`caps`, by model; default its TDP): what it draws, how fast it
+    runs, how many of it the site's budget would hold, and how many a contract of `mw` megawatts books."""
+    caps = dict(caps or {})
+    gpus = site.gpus_by_model()
+    unknown = sorted(set(caps) - set(gpus))
+    if unknown:
+        raise InvalidInput(f"not a GPU model of site {site.name}: {', '.join(unknown)}", field="cap")
+    if kind not in CURVES:
+        raise InvalidInput(f"unknown kind of work {kind!r}; known: {', '.join(CURVES)}", field="kind")
+    models = []
+    for name, count in gpus.items():
+        model = catalog[name]
+        power = gpu_power(model)
+        cap = caps.get(name, model.tdp_w)
+        per = model.nvlink_domain if model.spans_nodes else model.gpus_per_node
+        it = power.it_kw(cap)
+        models.append(
+            ModelPower(
+                gpu_model=name,
+                gpus=count,
+                per=per,
+                cap_w=cap,
+                power=power,
+                it_kw_per_gpu=it,
+                facility_kw_per_gpu=it * site.pue,
+                throughput=power.throughput(cap, kind),
+                fit=None if site.power_mw is None else gpus_in(site.power_mw, power, site.pue, cap, per),
+                for_mw=None if mw is None else gpus_in(mw, power, site.pue, cap, per),
+            )
+        )
+    return SitePower(site.name, site.power_mw, site.pue, kind, mw, tuple(models))

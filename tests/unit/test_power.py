@@ -1,0 +1,94 @@
+"""Power as capacity, by hand: what a GPU draws under a cap, how fast it runs, and how many GPUs a budget or a
+contract in megawatts holds (colossus-1 at 300 MW)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from neocloud.adapters.specs import default_catalog, load_fleet
+from neocloud.core.errors import InvalidInput
+from neocloud.core.power import CURVES, gpu_power, gpus_in, parse_caps, site_power
+
+D = Decimal
+
+
+def test_a_gpu_under_a_cap_by_hand() -> None:
+    h100 = gpu_power(default_catalog()["h100-sxm"])
+    # DGX H100: 10.2 kW at most for 8 GPUs of 700 W: 0.575 kW of host per GPU; the network adds 10 %.
+    assert (h100.min_cap_w, h100.tdp_w, h100.host_kw) == (200, 700, D("0.575"))
+    assert h100.it_kw() == (D("0.7") + D("0.575")) * D("1.1") == D("1.4025")
+    assert h100.it_kw(500) == D("1.1825")
+    with pytest.raises(InvalidInput, match="can be capped to 200-700 W, not 150 W"):
+        h100.it_kw(150)
+    # Training at 600 of 700 W: 87.5 %; at 400 W, between the curve's 500/1,400 (30 %) and 600/700 points.
+    assert h100.throughput(600) == D("0.875")
+    assert h100.throughput(400) == pytest.approx(D("0.30") + D("0.575") * (D(4) / 7 - D(5) / 14) / D("0.5"))
+    assert h100.throughput(300, "inference") == 1  # decode does not reach 300 W
+    assert h100.throughput(200, "inference") == pytest.approx(D(2) / 3)  # below, in proportion
+    gb200 = gpu_power(default_catalog()["gb200-nvl72"])
+    assert gb200.host_kw == pytest.approx(D(120) / 72 - D("1.2"))  # an NVL72 rack: 120 kW for 72 GPUs of 1.2 kW
+    assert set(CURVES) == {"training", "inference"}
+
+
+def test_colossus_1_at_300_mw_by_hand() -> None:
+    catalog = default_catalog()
+    site = load_fleet("colossus-1", catalog)[0]
+    default = {m.gpu_model: m for m in site_power(site, catalog, mw=D(10)).models}
+    # H100 at 700 W: 1.4025 kW IT x PUE 1.2 = 1.683 kW; 300 MW hold 178,253 of them, 178,248 in whole nodes.
+    h100 = default["h100-sxm"]
+    assert h100.facility_kw_per_gpu == D("1.683")
+    assert (h100.fit, h100.for_mw) == (178_248, 5_936)  # 10 MW: 5,941.8, 742 nodes
+    # GB200 at 1,200 W: (1.2 + 0.4667) x 1.1 x 1.2 = 2.2 kW; in whole NVL72 racks: 1,893 racks.
+    assert (default["gb200-nvl72"].fit, default["gb200-nvl72"].for_mw) == (1_893 * 72, 63 * 72)
+    # Its 220,208 GPUs may draw 381 MW at TDP against 300 MW: sold above the feed, as their typical draw fits.
+    whole = site_power(site, catalog)
+    assert whole.facility_mw == pytest.approx(
+        (150_016 + 50_176) * D("1.683") / 1000 + 20_016 * D("2.2") / 1000, rel=D("1e-12")
+    )
+    assert whole.headroom_mw is not None
+    assert whole.headroom_mw < -80
+    # Capped to 500 W, an H100 takes 1.1825 x 1.2 = 1.419 kW: 211,416 fit in 300 MW (26,427 nodes).
+    capped = {m.gpu_model: m for m in site_power(site, catalog, {"h100-sxm": 500}, D(10)).models}
+    assert (capped["h100-sxm"].fit, capped["h100-sxm"].for_mw) == (211_416, 7_040)
+    assert capped["h200-sxm"].cap_w == 700  # uncapped models keep their TDP
+
+
+def test_gpus_in_whole_steps_and_bad_numbers() -> None:
+    h100 = gpu_power(default_catalog()["h100-sxm"])
+    assert gpus_in(D("1.683"), h100, D(1), per=8) == 1_200  # 1,683 kW / 1.4025 kW = exactly 1,200
+    assert gpus_in(D(0), h100, D("1.2")) == 0
+    for bad in (D("NaN"), D("Infinity"), D(-1)):
+        with pytest.raises(InvalidInput, match="finite number >= 0"):
+            gpus_in(bad, h100, D(1))
+    with pytest.raises(InvalidInput, match="PUE is at least 1"):
+        gpus_in(D(1), h100, D("0.9"))
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["h100-sxm"], "a cap is MODEL=WATTS"),
+        (["h100-sxm=5.5"], "a cap is MODEL=WATTS"),
+        (["h100-sxm=-5"], "a cap is MODEL=WATTS"),
+        (["=500"], "a cap is MODEL=WATTS"),
+        (["h100-sxm=" + "9" * 50], "a cap is MODEL=WATTS"),
+        (["h100-sxm=500", "h100-sxm=600"], "capped twice"),
+    ],
+)
+def test_caps_are_parsed_precisely(items: list[str], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_caps(items)
+
+
+def test_a_site_refuses_caps_for_models_it_has_not_and_unknown_kinds() -> None:
+    catalog = default_catalog()
+    site = load_fleet("colossus-1", catalog)[0]
+    assert parse_caps(["h100-sxm=500"]) == {"h100-sxm": 500}
+    with pytest.raises(InvalidInput, match="not a GPU model of site colossus-1: a100-80gb-sxm"):
+        site_power(site, catalog, {"a100-80gb-sxm": 300})
+    with pytest.raises(InvalidInput, match="unknown kind of work 'gaming'"):
+        site_power(site, catalog, kind="gaming")
+    with pytest.raises(InvalidInput, match="can be capped to 500-1200 W"):
+        site_power(site, catalog, {"gb200-nvl72": 1300})
