@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from neocloud.core.bounds import MAX_GPUS, MAX_GPUS_PER_TASK, MAX_MONEY, MAX_NAME, MAX_RATE, MAX_TEXT, NAME
 from neocloud.core.catalog import Catalog, GpuModel
 from neocloud.core.errors import InvalidSpec, NeocloudError
-from neocloud.core.fleet import BlockGroup, NodeSpec, Site, validate_site
+from neocloud.core.fleet import BlockGroup, Hall, NodeSpec, Site, validate_site
 
 DEFAULT_FLEET = "colossus-1"
 M = TypeVar("M", bound=BaseModel)
@@ -84,10 +84,17 @@ class BlockGroupIn(Strict):
     node_names: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME)]] = Field(
         default_factory=list, max_length=MAX_NODES
     )
+    rack_pdu_kw: Decimal | None = Field(default=None, gt=0, le=10_000)  # each rack's PDU rating
 
     @property
     def gpus(self) -> int:
         return self.count * self.racks * self.nodes_per_rack * self.node.gpus
+
+
+class HallIn(Strict):
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=NAME)
+    mw: Decimal = Field(gt=0, le=100_000)  # IT power
+    blocks: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME)]] = Field(min_length=1, max_length=1_000)
 
 
 class SiteIn(Strict):
@@ -95,6 +102,10 @@ class SiteIn(Strict):
     location: str = Field("", max_length=MAX_TEXT, pattern=r"^[^\x00-\x1f\x7f]*$")
     power_mw: Decimal | None = Field(default=None, gt=0)
     pue: Decimal = Field(default=Decimal("1.25"), ge=1)
+    pue_by_month: dict[Annotated[int, Field(ge=1, le=12)], Annotated[Decimal, Field(ge=1, le=10)]] = Field(
+        default_factory=dict
+    )
+    halls: list[HallIn] = Field(default_factory=list, max_length=100)
     usd_per_mwh: Decimal = Field(default=Decimal("80"), ge=0)
     pool_by_block: bool = False
     blocks: list[BlockGroupIn] = Field(min_length=1, max_length=1_000)
@@ -115,10 +126,18 @@ class SiteIn(Strict):
             pool_by_block=self.pool_by_block,
             blocks=tuple(
                 BlockGroup(
-                    b.name, b.count, b.racks, b.nodes_per_rack, NodeSpec(**b.node.model_dump()), tuple(b.node_names)
+                    b.name,
+                    b.count,
+                    b.racks,
+                    b.nodes_per_rack,
+                    NodeSpec(**b.node.model_dump()),
+                    tuple(b.node_names),
+                    b.rack_pdu_kw,
                 )
                 for b in self.blocks
             ),
+            halls=tuple(Hall(h.name, h.mw, tuple(h.blocks)) for h in self.halls),
+            pue_by_month=tuple(sorted(self.pue_by_month.items())),
         )
 
 

@@ -170,6 +170,16 @@ class ModelPowerOut(BaseModel):
     gpus_per_step: int = Field(description="GPUs are counted in whole nodes (or NVLink racks) of this many.")
 
 
+class PowerNodeOut(BaseModel):
+    kind: str = Field(description="site (its feed, facility power), hall (IT power) or rack (each rack's IT power)")
+    name: str
+    limit_kw: str = Field(description="The feed, the hall's MW, or a rack's PDU derated to 80 %, kW.")
+    draw_kw: str = Field(description="What the GPUs under it may draw at the caps, kW.")
+    headroom_kw: str
+    over: bool
+    note: str
+
+
 class SitePowerOut(BaseModel):
     site: str
     power_budget_mw: str | None
@@ -179,6 +189,7 @@ class SitePowerOut(BaseModel):
     facility_power_mw: str = Field(description="What the site's GPUs may draw at their caps, MW.")
     power_headroom_mw: str | None = Field(description="Budget less that; negative: oversubscribed at the caps.")
     models: list[ModelPowerOut]
+    tree: list[PowerNodeOut] = Field(description="Every limit of the site's power tree against the draw at caps.")
 
 
 TERMS = frozenset(

@@ -110,6 +110,18 @@ def site_power_view(p: SitePower) -> dict[str, Any]:
             }
             for m in p.models
         ],
+        "tree": [
+            {
+                "kind": n.kind,
+                "name": n.name,
+                "limit_kw": str(n.limit_kw.quantize(kw)),
+                "draw_kw": str(n.draw_kw.quantize(kw)),
+                "headroom_kw": str((n.limit_kw - n.draw_kw).quantize(kw)),
+                "over": n.over,
+                "note": n.note,
+            }
+            for n in p.tree
+        ],
     }
 
 

@@ -152,6 +152,11 @@ def fleet_power(
         for m in shown.models
     ]  # fmt: skip
     table("by GPU model", columns, rows)
+    tree = [
+        [n.kind, n.name, n.limit_kw, n.draw_kw, n.headroom_kw, "OVER" if n.over else "ok", n.note] for n in shown.tree
+    ]
+    if tree:
+        table("power tree at these caps", ["level", "name", "limit kW", "draw kW", "headroom kW", "", "note"], tree)
 
 
 @fleet_app.command("discover")

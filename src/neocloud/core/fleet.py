@@ -36,10 +36,15 @@ class BlockGroup:
     nodes_per_rack: int
     node: NodeSpec
     node_names: tuple[str, ...] = ()
+    rack_pdu_kw: Decimal | None = None  # each rack's PDU rating; None: not given
 
     @property
     def gpus(self) -> int:
         return self.count * self.racks * self.nodes_per_rack * self.node.gpus
+
+    @property
+    def rack_gpus(self) -> int:
+        return self.nodes_per_rack * self.node.gpus
 
     @property
     def nodes(self) -> int:
@@ -71,6 +76,15 @@ class Pool:
 
 
 @dataclass(frozen=True, slots=True)
+class Hall:
+    """Block groups fed together (a hall, a substation's share): their IT power may not exceed `mw`."""
+
+    name: str
+    mw: Decimal
+    blocks: tuple[str, ...]  # block group names
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     name: str
     location: str
@@ -79,6 +93,17 @@ class Site:
     usd_per_mwh: Decimal
     blocks: tuple[BlockGroup, ...]
     pool_by_block: bool = False
+    halls: tuple[Hall, ...] = ()
+    pue_by_month: tuple[tuple[int, Decimal], ...] = ()  # (month of the year, PUE) where it differs from `pue`
+
+    def pue_in(self, month_of_year: int) -> Decimal:
+        return dict(self.pue_by_month).get(month_of_year, self.pue)
+
+    @property
+    def worst_pue(self) -> tuple[Decimal, int | None]:
+        """The highest PUE of the year and its month (None: the same all year)."""
+        worst = max(self.pue_by_month, key=lambda mp: (mp[1], -mp[0]), default=None)
+        return (worst[1], worst[0]) if worst and worst[1] > self.pue else (self.pue, None)
 
     @property
     def gpus(self) -> int:
@@ -203,6 +228,7 @@ def validate_site(site: Site, catalog: Catalog) -> None:
                 site=site.name,
                 block=group.name,
             )
+    _validate_power_tree(site)
     if any(group.node_names for group in site.blocks):  # given names may clash with each other or made ones
         named = Counter(n.name for n in site.nodes())
         if twice := sorted(n for n, seen in named.items() if seen > 1):
@@ -217,3 +243,32 @@ def validate_site(site: Site, catalog: Catalog) -> None:
                 budget_mw=str(site.power_mw),
                 demand_mw=f"{demand:.3f}",
             )
+
+
+def _validate_power_tree(site: Site) -> None:
+    """Halls name block groups of the site, each in one hall at most; ratings and PUEs are sensible."""
+
+    def refuse(message: str) -> InvalidSpec:
+        return InvalidSpec(f"site {site.name}: {message}", site=site.name)
+
+    groups = {g.name for g in site.blocks}
+    fed: dict[str, str] = {}
+    if len({h.name for h in site.halls}) != len(site.halls):
+        raise refuse("hall names must be unique")
+    for hall in site.halls:
+        if not hall.mw > 0:
+            raise refuse(f"hall {hall.name}: its MW must be positive")
+        for block in hall.blocks:
+            if block not in groups:
+                raise refuse(f"hall {hall.name}: no block group {block!r}")
+            if block in fed:
+                raise refuse(f"block group {block} is in halls {fed[block]} and {hall.name}")
+            fed[block] = hall.name
+    for group in site.blocks:
+        if group.rack_pdu_kw is not None and not group.rack_pdu_kw > 0:
+            raise refuse(f"block group {group.name}: a rack PDU's kW must be positive")
+    months = [m for m, _ in site.pue_by_month]
+    if len(set(months)) != len(months) or any(not 1 <= m <= 12 for m in months):
+        raise refuse("pue_by_month names months 1-12, each once")
+    if any(p < 1 for _, p in site.pue_by_month):
+        raise refuse("a PUE is at least 1")

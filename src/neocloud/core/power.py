@@ -149,6 +149,25 @@ class ModelPower:
         return self.facility_kw_per_gpu * self.gpus / 1000
 
 
+DERATING = Decimal("0.8")  # a breaker carries 80 % of its rating continuously (power-and-market-notes.md)
+
+
+@dataclass(frozen=True, slots=True)
+class PowerNode:
+    """One node of the power tree at the caps asked: the site's feed (facility power, at the year's highest
+    PUE), a hall (IT power), or a block group's racks (each rack's IT power against its PDU derated)."""
+
+    kind: str  # "site", "hall" or "rack"
+    name: str
+    limit_kw: Decimal
+    draw_kw: Decimal  # at most, at the caps
+    note: str = ""
+
+    @property
+    def over(self) -> bool:
+        return self.draw_kw > self.limit_kw
+
+
 @dataclass(frozen=True, slots=True)
 class SitePower:
     site: str
@@ -157,6 +176,7 @@ class SitePower:
     kind: str
     mw: Decimal | None  # a contract's megawatts, when asked
     models: tuple[ModelPower, ...]
+    tree: tuple[PowerNode, ...] = ()  # the feed, halls and racks that have a limit
 
     @property
     def facility_mw(self) -> Decimal:
@@ -205,4 +225,28 @@ def site_power(
                 for_mw=None if mw is None else gpus_in(mw, power, site.pue, cap, per),
             )
         )
-    return SitePower(site.name, site.power_mw, site.pue, kind, mw, tuple(models))
+    return SitePower(site.name, site.power_mw, site.pue, kind, mw, tuple(models), power_tree(site, models))
+
+
+def power_tree(site: Site, models: Sequence[ModelPower]) -> tuple[PowerNode, ...]:
+    """Every limit of the site's power tree against what its GPUs may draw under their caps."""
+    by_model = {m.gpu_model: m for m in models}
+    nodes = []
+    if site.power_mw is not None:
+        pue, month_of_year = site.worst_pue
+        it = sum((m.it_kw_per_gpu * m.gpus for m in models), Decimal(0))
+        note = f"PUE {pue}" + (f" in month {month_of_year}, the year's highest" if month_of_year else "")
+        nodes.append(PowerNode("site", site.name, site.power_mw * 1000, it * pue, note))
+    groups = {g.name: g for g in site.blocks}
+    for hall in site.halls:
+        it = sum((by_model[groups[b].node.gpu_model].it_kw_per_gpu * groups[b].gpus for b in hall.blocks), Decimal(0))
+        nodes.append(PowerNode("hall", hall.name, hall.mw * 1000, it, f"IT power of {', '.join(hall.blocks)}"))
+    for g in site.blocks:
+        if g.rack_pdu_kw is None:
+            continue
+        m = by_model[g.node.gpu_model]
+        rack = (Decimal(m.cap_w) / 1000 + m.power.host_kw) * g.rack_gpus
+        racks = g.count * g.racks
+        note = f"each of {racks:,} racks: {g.rack_gpus} GPUs, PDU {g.rack_pdu_kw} kW x {DERATING}"
+        nodes.append(PowerNode("rack", g.name, g.rack_pdu_kw * DERATING, rack, note))
+    return tuple(nodes)

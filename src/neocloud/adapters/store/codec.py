@@ -10,7 +10,7 @@ from neocloud.adapters.store.tables import ContractRow, HoldRow, PoolRow, Tenant
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.rating import Line
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus, Tenant, TenantKind
-from neocloud.core.fleet import BlockGroup, NodeSpec, Pool, Site
+from neocloud.core.fleet import BlockGroup, Hall, NodeSpec, Pool, Site
 from neocloud.core.ledger import Hold, HoldKind
 
 
@@ -18,6 +18,10 @@ def site_to_json(site: Site) -> dict[str, Any]:
     doc = asdict(site)
     for key in ("power_mw", "pue", "usd_per_mwh"):
         doc[key] = None if doc[key] is None else str(doc[key])
+    for b in doc["blocks"]:
+        b["rack_pdu_kw"] = None if b["rack_pdu_kw"] is None else str(b["rack_pdu_kw"])
+    doc["halls"] = [{**h, "mw": str(h["mw"])} for h in doc["halls"]]
+    doc["pue_by_month"] = [[m, str(p)] for m, p in site.pue_by_month]
     return doc
 
 
@@ -37,9 +41,12 @@ def site_from_json(doc: dict[str, Any]) -> Site:
                 b["nodes_per_rack"],
                 NodeSpec(**b["node"]),
                 tuple(b.get("node_names", ())),  # sites stored before nodes could be named have none
+                None if b.get("rack_pdu_kw") is None else Decimal(b["rack_pdu_kw"]),  # nor, before, a power tree
             )
             for b in doc["blocks"]
         ),
+        halls=tuple(Hall(h["name"], Decimal(h["mw"]), tuple(h["blocks"])) for h in doc.get("halls", ())),
+        pue_by_month=tuple((int(m), Decimal(p)) for m, p in doc.get("pue_by_month", ())),
     )
 
 
