@@ -233,8 +233,11 @@ def test_on_a_path_the_tenant_hands_the_site_back_and_prices_move_by_hand() -> N
     assert rent_b.best == 1.0
 
 
-def test_with_nothing_uncertain_every_choice_on_every_path_is_the_single_future_exactly() -> None:
+@pytest.mark.parametrize("b_load", [0.5, 10.0])  # 10: b's work on home alone is 21 times the slice's demand
+def test_with_nothing_uncertain_every_choice_on_every_path_is_the_single_future_exactly(b_load: float) -> None:
     scenario, portfolio = two_sites()
+    portfolio = replace(portfolio, sites=(portfolio.sites[0], replace(portfolio.sites[1], load=b_load)))
+    scenario = replace(scenario, prices=replace(scenario.prices, delay_usd_per_job_hour=D(1)))  # waits priced
     operations = cached_operations(scenario)
     single = price_portfolio(scenario, portfolio, operations)
     u = Uncertainty(3, DemandModel(), MarketModel({"h100-sxm": 1.0}), tenant_exit_drop=0.3)

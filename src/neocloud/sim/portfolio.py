@@ -100,7 +100,7 @@ def portfolio_asks(scenario: Scenario, portfolio: Portfolio, grid: Sequence[floa
 
 def factors(scenario: Scenario, portfolio: Portfolio, grid: Sequence[float] = (1.0,)) -> tuple[float, ...]:
     """The demand factors simulated for the portfolio: the single future's (grid (1,)), or each times every
-    demand of the futures' grid (within [FLOOR, CEILING])."""
+    demand of the futures' grid (within [FLOOR, CEILING], the single future's own kept as they are)."""
     bases = set()
     leases = [scenario.lease] * len(portfolio.sites)
     for choice in portfolio.choices():
@@ -111,7 +111,10 @@ def factors(scenario: Scenario, portfolio: Portfolio, grid: Sequence[float] = (1
                     bases.add(f)
     if tuple(grid) == (1.0,):
         return tuple(sorted({_simulated(f) for f in bases}))
-    return tuple(sorted({min(CEILING, _simulated(f * d)) for f in bases for d in grid}))
+    # Beyond CEILING rates_at scales what it simulated there; the single future's own factors stay exact.
+    return tuple(
+        sorted({_simulated(f * d) if d == 1.0 else min(CEILING, _simulated(f * d)) for f in bases for d in grid})
+    )
 
 
 @dataclass(frozen=True, slots=True)
