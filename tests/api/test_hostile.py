@@ -343,6 +343,7 @@ def test_a_client_request_id_is_kept_only_if_it_is_a_short_token(door: Any) -> N
 
 # The commands that the API serves answer with its codes: the schema's refusals are invalid_request.
 SIGN = ["contract", "sign", "--tenant", "lab", "--pool", POOL, "--start", "now"]
+CURTAIL = ["power", "curtail", "--site", "colossus-1", "--start", "now", "--end", "+3h"]
 CLI_CASES = [
     ([*SIGN, "--term", "1"], "invalid_input"),
     ([*SIGN[:-1], "99999-01-01", "--term", "1d"], "invalid_input"),
@@ -362,6 +363,11 @@ CLI_CASES = [
     (["fleet", "power", "colossus-1", "--cap", "h100-sxm"], "invalid_input"),
     (["fleet", "power", "colossus-1", "--mw", "NaN"], "invalid_request"),
     (["fleet", "power", "colossus-1", "--kind", "gaming"], "invalid_input"),
+    ([*CURTAIL, "--depth", "2"], "invalid_request"),
+    ([*CURTAIL, "--depth", "NaN"], "invalid_request"),
+    ([*CURTAIL, "--depth", "0.25", "--apply"], "invalid_input"),
+    ([*CURTAIL[:-1], "+90d", "--depth", "0.25"], "invalid_input"),
+    (["power", "curtail", "--site", "nowhere", "--start", "now", "--end", "+3h", "--depth", "0.25"], "not_found"),
     (["contract", "list", "--limit", "5000"], "invalid_request"),
     (["limit", "credit", "--tenant", "lab", "--usd", "1e9"], "invalid_input"),
     (["key", "create", "--tenant", "lab", "--expires", "1970-01-02"], "invalid_input"),

@@ -4,6 +4,7 @@ site at PUE 1.25), and every bad request refused with its reason."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,8 +12,11 @@ from typer.testing import CliRunner
 
 from neocloud.adapters.specs import default_catalog, parse_fleet
 from neocloud.app import services
+from neocloud.app.records import StoredWorkload
 from neocloud.cli.main import app
+from neocloud.core.contracts import ContractKind
 from neocloud.core.errors import NeocloudError
+from neocloud.core.workload import Job, WorkloadStatus
 
 
 def test_a_sites_power_under_a_cap_by_hand(api: Any) -> None:
@@ -163,3 +167,115 @@ HALL = "halls: [{name: hall-a, mw: 0.2, blocks: [h]}]"
 def test_bad_power_trees_are_refused(change: tuple[str, str], message: str) -> None:
     with pytest.raises(NeocloudError, match=message):
         parse_fleet(TREE.replace(*change), "tree.yaml", default_catalog())
+
+
+# --- curtailment ------------------------------------------------------------------------------------------
+
+TIGHT = """
+sites:
+  - name: p
+    power_mw: 0.2
+    blocks:
+      - {name: b, racks: 2, nodes_per_rack: 8, node: {gpu_model: h100-sxm, gpus: 8}}
+"""  # 128 H100 at PUE 1.25: 165 kW at typical draw, 224.4 kW at TDP
+JUNE = 1_906_502_400  # 2030-06-01, 720 h; the drill: the 10th, 12:00-15:00
+
+
+def _tight(api: Any) -> dict[str, str]:
+    """Reserved A (48 GPUs, SLA 99.99 %, June at $2.40) and B (48, 99 %, from an hour later); 32 GPUs of spot
+    work running."""
+    ids = {}
+    with api.ctx.uow() as uow:
+        services.add_sites(uow, parse_fleet(TIGHT, "tight.yaml", api.ctx.catalog), api.ctx.catalog)
+        for name, sla, late in (("a", Decimal("0.9999"), 0), ("b", Decimal("0.99"), 3600)):
+            request = services.ContractRequest(
+                "lab", ContractKind.RESERVED, "p/h100-sxm", JUNE + late, JUNE + 720 * 3600, 48, sla_uptime=sla
+            )
+            ids[name] = services.sign_contract(uow, request, api.ctx.catalog, api.ctx.new_id, JUNE - 86_400).id
+        spot = services.sign_contract(
+            uow, services.ContractRequest("lab", ContractKind.SPOT, "p/h100-sxm", JUNE, JUNE + 720 * 3600),
+            api.ctx.catalog, api.ctx.new_id, JUNE - 86_400,
+        )  # fmt: skip
+        ids["spot"] = spot.id
+        job = Job("w-spot", JUNE, 86_400, 8, 4, tenant="t-lab")
+        uow.workloads.save(StoredWorkload(job, spot.id, WorkloadStatus.RUNNING, 86_400, started=JUNE))
+    return ids
+
+
+def test_a_curtailment_of_25_percent_for_3_hours_by_hand(api: Any) -> None:
+    ids = _tight(api)
+    start = JUNE + 9 * 86_400 + 12 * 3600
+    d = api(
+        "GET", "/sites/p/curtailment", "operator", params={"depth": "0.25", "start": start, "end": start + 3 * 3600}
+    )
+    by_id = {a["contract_id"]: a for a in d["actions"]}
+    # At TDP each GPU draws (0.7 + 0.575) x 1.1 x 1.25 = 1.753125 kW: 128 of them 224.4 kW against 150 left.
+    assert (d["limit_kw"], d["draw_kw"]) == ("150.000", "224.400")
+    # 74.4 kW to cut. The spot work's 32 GPUs capped to 200 W save 32 x 500 W x 1.375 = 22 kW; stopping it
+    # saves the 34.1 kW it still draws; 18.3 kW remain. Reserved A (signed first) is capped by 278 W:
+    # ceil(18.3 / (48 x 0.001375)) = 278, to 422 W, saving 18.348 kW; B is untouched.
+    assert (by_id[ids["spot"]]["action"], by_id[ids["spot"]]["after_kw"]) == ("stopped", "0.000")
+    assert (by_id[ids["a"]]["cap_w"], by_id[ids["a"]]["after_kw"]) == (422, "65.802")
+    assert by_id[ids["b"]]["action"] == "untouched"
+    assert (d["after_kw"], d["shortfall_kw"]) == ("149.952", "0.000")
+    # A lost 18.348 / 84.15 of its power for 3 of June's 720 hours: available 99.909 % of the month, below its
+    # 99.99 %: 10 % of its month, 48 GPUs x 720 h x $2.40 = $82,944, is credited. B's 99 % still holds.
+    assert (by_id[ids["a"]]["credit_usd"], by_id[ids["b"]]["credit_usd"]) == ("8294.40", "0.00")
+    assert d["credits_usd"] == "8294.40"
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "reason"),
+    [
+        ({"depth": "0", "start": JUNE, "end": JUNE + 3600}, 422, "depth"),
+        ({"depth": "1.5", "start": JUNE, "end": JUNE + 3600}, 422, "depth"),
+        ({"depth": "nan", "start": JUNE, "end": JUNE + 3600}, 422, "depth"),
+        ({"depth": "0.25", "start": JUNE, "end": JUNE}, 422, "ends after it starts"),
+        ({"depth": "0.25", "start": JUNE, "end": JUNE + 40 * 86_400}, 422, "within one month"),
+        ({"depth": "0.25", "start": -1, "end": JUNE}, 422, "start"),
+        ({"depth": "0.25", "start": JUNE}, 422, "end"),
+    ],
+)
+def test_bad_drills_are_refused(api: Any, params: dict[str, Any], status: int, reason: str) -> None:
+    _tight(api)
+    assert reason in str(api("GET", "/sites/p/curtailment", "operator", status, params=params)["error"])
+
+
+def test_drills_are_for_operators_on_sites_with_a_budget(api: Any) -> None:
+    window = {"depth": "0.25", "start": JUNE, "end": JUNE + 3600}
+    api("GET", "/sites/s1/curtailment", "lab", 403, params=window)
+    assert api("GET", "/sites/nowhere/curtailment", "operator", 404, params=window)["error"]["code"] == "not_found"
+    with api.ctx.uow() as uow:
+        services.add_sites(
+            uow,
+            parse_fleet(TIGHT.replace("    power_mw: 0.2\n", "").replace(": p", ": q"), "q.yaml", api.ctx.catalog),
+            api.ctx.catalog,
+        )
+    assert "no power budget" in api("GET", "/sites/q/curtailment", "operator", 422, params=window)["error"]["message"]
+
+
+def test_the_drill_command_on_colossus_1(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'drill.db'}"
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        done = runner.invoke(app, ["--db", url, *args])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    run("init")
+    run("tenant", "add", "frontier-lab")
+    run("tenant", "add", "research", "--internal")
+    sign = ["contract", "sign", "--start", "2027-01-01", "--term", "365d"]
+    run(*sign, "--tenant", "frontier-lab", "--pool", "colossus-1/h100-sxm", "--gpus", "100000", "--sla", "0.999")
+    run(*sign, "--tenant", "research", "--pool", "colossus-1/h200-sxm", "--gpus", "50000", "--kind", "internal")
+    drill = ["power", "curtail", "--site", "colossus-1", "--start", "2027-07-15T14:00", "--end", "+3h"]
+    d = json.loads(run(*drill, "--depth", "0.25", "--json"))
+    # 150,000 Hopper GPUs at 1.683 kW draw 252,450 kW against 225,000: 27,450 kW to cut, from the internal work
+    # first: ceil(27,450 / (50,000 x 1.1 x 1.2 / 1000)) = 416 W off its 700, to 284 W. The lease is untouched.
+    by_kind = {a["kind"]: a for a in d["actions"]}
+    assert (by_kind["internal"]["action"], by_kind["reserved"]["action"]) == ("capped to 284 W", "untouched")
+    assert (d["draw_kw"], d["limit_kw"], d["credits_usd"]) == ("252450.000", "225000.000", "0.00")
+    text = run(*drill, "--depth", "0.5")
+    assert "capped to 561 W" in text  # half the feed: the internal work stopped, the lease capped
+    assert "research" in text  # tenants by name

@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 
 from neocloud.adapters.specs import default_catalog, load_fleet
+from neocloud.core.contracts import Contract, ContractKind
+from neocloud.core.curtailment import Load, drill
 from neocloud.core.errors import InvalidInput
 from neocloud.core.power import CURVES, gpu_power, gpus_in, parse_caps, site_power
 
@@ -92,3 +94,59 @@ def test_a_site_refuses_caps_for_models_it_has_not_and_unknown_kinds() -> None:
         site_power(site, catalog, kind="gaming")
     with pytest.raises(InvalidInput, match="can be capped to 500-1200 W"):
         site_power(site, catalog, {"gb200-nvl72": 1300})
+
+
+def _load(kind: ContractKind, gpus: int, start: int = 0, cid: str = "") -> Load:
+    contract = Contract(cid or f"c-{kind}", "t", kind, "p/h100-sxm", start, 10**9, Decimal("2.40"), gpus)
+    return Load(contract, gpus, gpu_power(default_catalog()["h100-sxm"]))
+
+
+def test_a_shallow_cut_caps_spot_work_only_as_far_as_needed() -> None:
+    spot, on_demand = _load(ContractKind.SPOT, 32), _load(ContractKind.ON_DEMAND, 32)
+    # 64 GPUs x 1.753125 kW = 112.2 kW against half of 0.2 MW: 12.2 kW to cut. A watt off 32 spot GPUs saves
+    # 32 x 1.1 x 1.25 W: ceil(12.2 / 0.044) = 278 W off, to 422 W (12.232 kW); on-demand work is untouched.
+    d = drill("p", D("0.2"), D("1.25"), [spot, on_demand], D("0.5"), 3600, 7200)
+    actions = {a.kind: a for a in d.actions}
+    assert (actions[ContractKind.SPOT].cap_w, actions[ContractKind.SPOT].what) == (422, "capped to 422 W")
+    assert actions[ContractKind.ON_DEMAND].what == "untouched"
+    assert d.after_kw == D("112.2") - D("12.232")
+    assert (d.shortfall_kw, d.credits_usd) == (0, 0)
+
+
+def test_when_everything_is_stopped_the_shortfall_remains() -> None:
+    d = drill("p", D("0.01"), D("1.25"), [_load(ContractKind.RESERVED, 8)], D("1"), 3600, 7200)
+    assert d.actions[0].what == "stopped"
+    assert (d.limit_kw, d.after_kw, d.shortfall_kw) == (0, 0, 0)
+    # No SLA on the contract: no credit, though its power was cut.
+    assert d.credits_usd == 0
+
+
+def test_internal_work_is_cut_before_reserved_and_reserved_in_the_order_they_start() -> None:
+    loads = [
+        _load(ContractKind.RESERVED, 8, start=100, cid="late"),
+        _load(ContractKind.RESERVED, 8, start=0, cid="early"),
+        _load(ContractKind.INTERNAL, 8),
+    ]
+    # 24 x 1.753125 = 42.075 kW; a limit of 20 kW: 22.075 kW to cut. Internal work capped (5.5 kW) and stopped
+    # (8.525 kW): 8.05 kW left. Reserved work is capped before any is stopped: the contract that started first
+    # to 200 W (5.5 kW), then the later one by ceil(2.55 / 0.011) = 232 W, to 468 W.
+    d = drill("p", D("0.04"), D("1.25"), loads, D("0.5"), 3600, 7200)
+    what = {a.contract_id: a.what for a in d.actions}
+    assert what == {"late": "capped to 468 W", "early": "capped to 200 W", f"c-{ContractKind.INTERNAL}": "stopped"}
+    assert d.after_kw == 8 * (D("0.2") + D("0.575")) * D("1.375") + 8 * (D("0.468") + D("0.575")) * D("1.375")
+    assert d.after_kw <= d.limit_kw
+
+
+@pytest.mark.parametrize(
+    ("depth", "start", "end", "message"),
+    [
+        (D(0), 0, 3600, "depth"),
+        (D("1.01"), 0, 3600, "depth"),
+        (D("NaN"), 0, 3600, "depth"),
+        (D("0.5"), 3600, 3600, "ends after it starts"),
+        (D("0.5"), 0, 40 * 86_400, "within one month"),
+    ],
+)
+def test_bad_drills(depth: Decimal, start: int, end: int, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        drill("p", D(1), D(1), [], depth, start, end)

@@ -192,6 +192,31 @@ class SitePowerOut(BaseModel):
     tree: list[PowerNodeOut] = Field(description="Every limit of the site's power tree against the draw at caps.")
 
 
+class CurtailActionOut(BaseModel):
+    contract_id: str
+    tenant_id: str
+    kind: str
+    gpus: int
+    draw_kw: str = Field(description="What its GPUs draw before the event (at TDP), facility kW.")
+    after_kw: str
+    cap_w: int | None = Field(description="The cap its GPUs run under during the event; none: stopped.")
+    action: str = Field(examples=["capped to 450 W", "stopped", "untouched"])
+    credit_usd: str = Field(description="SLA credit owed for reserved power cut below its contract.")
+
+
+class DrillOut(BaseModel):
+    site: str
+    start: int
+    end: int
+    depth: str
+    limit_kw: str = Field(description="The budget during the event, facility kW.")
+    draw_kw: str
+    after_kw: str
+    shortfall_kw: str = Field(description="What still exceeds the budget with every load stopped.")
+    credits_usd: str
+    actions: list[CurtailActionOut]
+
+
 TERMS = frozenset(
     {
         "price_per_gpu_hour",

@@ -7,7 +7,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from neocloud.core.money import to_money
+
 if TYPE_CHECKING:
+    from neocloud.core.curtailment import Drill
     from neocloud.core.power import SitePower
 
 
@@ -121,6 +124,36 @@ def site_power_view(p: SitePower) -> dict[str, Any]:
                 "note": n.note,
             }
             for n in p.tree
+        ],
+    }
+
+
+def drill_view(d: Drill) -> dict[str, Any]:
+    """A curtailment drill: the budget during the event, every load's action, the credits."""
+    kw = Decimal("0.001")
+    return {
+        "site": d.site,
+        "start": d.start,
+        "end": d.end,
+        "depth": str(d.depth),
+        "limit_kw": str(d.limit_kw.quantize(kw)),
+        "draw_kw": str(d.draw_kw.quantize(kw)),
+        "after_kw": str(d.after_kw.quantize(kw)),
+        "shortfall_kw": str(d.shortfall_kw.quantize(kw)),
+        "credits_usd": str(to_money(d.credits_usd)),
+        "actions": [
+            {
+                "contract_id": a.contract_id,
+                "tenant_id": a.tenant_id,
+                "kind": str(a.kind),
+                "gpus": a.gpus,
+                "draw_kw": str(a.draw_kw.quantize(kw)),
+                "after_kw": str(a.after_kw.quantize(kw)),
+                "cap_w": a.cap_w,
+                "action": a.what,
+                "credit_usd": str(to_money(a.credit_usd)),
+            }
+            for a in d.actions
         ],
     }
 

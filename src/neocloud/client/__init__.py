@@ -153,6 +153,12 @@ class Fleet(_Resource):
         cap = [f"{m}={w}" for m, w in (caps or {}).items()] or None
         return self.c.get(s.SitePowerOut, f"/sites/{url_quote(site, safe='')}/power", cap=cap, mw=mw, kind=kind)
 
+    def curtailment(self, site: str, depth: str, start: int, end: int) -> s.DrillOut:
+        """A curtailment drill (operator; writes nothing): whose work a cut of `depth` of the site's budget over
+        [start, end) would cap or stop, and the SLA credits it would cost."""
+        path = f"/sites/{url_quote(site, safe='')}/curtailment"
+        return self.c.get(s.DrillOut, path, depth=depth, start=start, end=end)
+
 
 class Capacity(_Resource):
     def free(self, pool: str, start: int, end: int) -> s.FreeOut:

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from neocloud.api import schemas
 from neocloud.api.deps import Ctx, Cursor, Limit, Operator, OperatorOnce, PoolQuery, TimeQuery, Who, paged
 from neocloud.app import listings, services
-from neocloud.app.views import plain, site_power_view, site_view
+from neocloud.app import power as power_cases
+from neocloud.app.views import drill_view, plain, site_power_view, site_view
 from neocloud.core import bounds, power
 from neocloud.core.errors import NotFound, quoted
 
@@ -42,6 +43,21 @@ def site_power(
     if found is None:
         raise NotFound(f"unknown site {quoted(site)}", site=site)
     return site_power_view(power.site_power(found, ctx.catalog, power.parse_caps(cap or []), mw, kind))
+
+
+@router.get("/sites/{site}/curtailment", response_model=schemas.DrillOut, tags=["fleet"])
+def curtailment_drill(
+    ctx: Ctx,
+    who: Operator,
+    site: Annotated[str, Path(min_length=1, max_length=200)],
+    depth: Annotated[Decimal, Query(gt=0, le=1, allow_inf_nan=False, description="Share of the budget cut")],
+    start: TimeQuery,
+    end: TimeQuery,
+) -> dict[str, Any]:
+    """A curtailment drill (operator; writes nothing): whose work would be capped or stopped, in contract order,
+    if the site's budget shrank by `depth` over [start, end), and the SLA credits it would cost."""
+    with ctx.reader() as uow:
+        return drill_view(power_cases.curtailment_drill(uow, ctx.catalog, site, depth, start, end))
 
 
 @router.get("/pools", response_model=schemas.Page[schemas.PoolOut], tags=["fleet"])

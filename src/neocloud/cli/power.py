@@ -1,0 +1,65 @@
+"""`neocloud power`: the site's power under curtailment."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from neocloud.cli.answers import answer
+from neocloud.cli.args import Json, group
+from neocloud.cli.output import out, table
+from neocloud.cli.timefmt import parse_end, parse_time
+from neocloud.cli.tree import help_of
+
+if TYPE_CHECKING:
+    from neocloud.client import Client
+
+power_app = group(help=help_of("power"))
+
+
+@power_app.command("curtail")
+def power_curtail(
+    ctx: typer.Context,
+    site: Annotated[str, typer.Option(help="The site whose budget shrinks.")],
+    depth: Annotated[str, typer.Option(help="The share of its budget cut, e.g. 0.25.")],
+    start: Annotated[str, typer.Option(help="When the cut begins.")],
+    end: Annotated[str, typer.Option(help="When it ends (a time, or +3h).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run/--apply", help="Show what the cut would do (applying it is not built yet).")
+    ] = True,
+    json: Json = False,
+) -> None:
+    """Whose work a curtailment would cap, then stop, in contract order (spot, on-demand, internal; reserved
+    only if that is not enough), and the SLA credits it would cost (operator; writes nothing)."""
+
+    def drill(api: Client) -> Any:
+        from neocloud.bootstrap import wall_clock
+        from neocloud.core.errors import InvalidInput
+
+        if not dry_run:
+            raise InvalidInput(
+                "applying a curtailment is not built yet: --dry-run shows what it would do", field="dry_run"
+            )
+        now = wall_clock()
+        begins = parse_time(start, now)
+        return api.fleet.curtailment(site, depth, begins, parse_end(end, begins, now))
+
+    def kw(text: str) -> str:
+        return f"{float(text):,.1f}"
+
+    def render(d: Any, names: dict[str, str]) -> None:
+        over = f", {kw(d.shortfall_kw)} kW still over" if float(d.shortfall_kw) else ""
+        out().print(
+            f"[bold]{d.site}[/]: a cut of {float(d.depth):.0%} leaves {kw(d.limit_kw)} kW; its work draws "
+            f"{kw(d.draw_kw)} kW, {kw(d.after_kw)} kW after the cut{over}; SLA credits ${float(d.credits_usd):,.2f}"
+        )
+        rows = [
+            [a.contract_id, names.get(a.tenant_id, a.tenant_id), a.kind, f"{a.gpus:,}", kw(a.draw_kw), kw(a.after_kw),
+             a.action, f"{float(a.credit_usd):,.2f}"]
+            for a in d.actions
+        ]  # fmt: skip
+        columns = ["contract", "tenant", "kind", "GPUs", "kW before", "kW after", "action", "credit $"]
+        table("by contract", columns, rows)
+
+    answer(ctx, json, drill, render, names=True)

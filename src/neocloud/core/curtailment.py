@@ -1,0 +1,141 @@
+"""A curtailment drill: when a site's power budget shrinks (by `depth`, over [start, end)), whose work is
+capped and whose stopped, in contract order, and what the cut costs in SLA credits.
+
+Before the event every load runs at its GPUs' TDP. The cut needed is what they draw over the shrunk budget;
+it is taken, in order,
+
+1. by capping the GPUs of spot, then on-demand, then internal work (each contract's GPUs down to their lowest
+   cap, the last one only as far as needed, in whole watts),
+2. by stopping that work in the same order (its nodes powered down: all of its draw is saved),
+3. and only if that is not enough, from reserved contracts, capped then stopped in the order they start (then
+   by id): power below
+   what they contracted is an incident, credited on the month's commitment by the rating code's SLA ladder,
+   the power cut standing for GPU-time lost (cut kW / contracted kW x the event's hours).
+
+Reserved and internal contracts draw on all their held GPUs; on-demand and spot on the GPUs their work runs on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from neocloud.core.billing.periods import month_of
+from neocloud.core.billing.rating import sla_credit_percent
+from neocloud.core.contracts import Contract, ContractKind
+from neocloud.core.errors import InvalidInput
+from neocloud.core.money import to_money
+from neocloud.core.power import NETWORK_SHARE, GpuPower
+
+ORDER = (ContractKind.SPOT, ContractKind.ON_DEMAND, ContractKind.INTERNAL)  # reserved last, and only if needed
+MAX_DEPTH = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """What one contract draws when the event begins."""
+
+    contract: Contract
+    gpus: int
+    power: GpuPower
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    contract_id: str
+    tenant_id: str
+    kind: ContractKind
+    gpus: int
+    draw_kw: Decimal  # before
+    after_kw: Decimal
+    cap_w: int | None  # the cap its GPUs run under during the event; None: stopped
+    credit_usd: Decimal = Decimal(0)
+
+    @property
+    def what(self) -> str:
+        if self.cap_w is None:
+            return "stopped"
+        return "untouched" if self.after_kw == self.draw_kw else f"capped to {self.cap_w} W"
+
+
+@dataclass(frozen=True, slots=True)
+class Drill:
+    site: str
+    start: int
+    end: int
+    depth: Decimal
+    limit_kw: Decimal  # the budget during the event
+    draw_kw: Decimal  # before it
+    actions: tuple[Action, ...]
+
+    @property
+    def after_kw(self) -> Decimal:
+        return sum((a.after_kw for a in self.actions), Decimal(0))
+
+    @property
+    def shortfall_kw(self) -> Decimal:
+        """What still exceeds the budget with every load stopped (0: the cut is met)."""
+        return max(Decimal(0), self.after_kw - self.limit_kw)
+
+    @property
+    def credits_usd(self) -> Decimal:
+        return sum((a.credit_usd for a in self.actions), Decimal(0))
+
+
+def drill(
+    site: str, budget_mw: Decimal, pue: Decimal, loads: Sequence[Load], depth: Decimal, start: int, end: int
+) -> Drill:
+    if not (depth.is_finite() and 0 < depth <= MAX_DEPTH):
+        raise InvalidInput(f"a curtailment's depth is a share in (0, 1], got {depth}", field="depth")
+    if not start < end:
+        raise InvalidInput("a curtailment ends after it starts", field="end")
+    if month_of(start).key != month_of(end - 1).key:
+        raise InvalidInput("a drill's window lies within one month (its credits are the month's)", field="end")
+    per_kw = (1 + NETWORK_SHARE) * pue / 1000  # facility kW per W of GPU power
+
+    def draw(load: Load, cap_w: int) -> Decimal:
+        return load.gpus * load.power.it_kw(cap_w) * pue
+
+    limit = budget_mw * 1000 * (1 - depth)
+    caps = {id(x): x.power.tdp_w for x in loads}
+    stopped: set[int] = set()
+    need = sum((draw(x, x.power.tdp_w) for x in loads), Decimal(0)) - limit
+    before = need + limit
+    ordered = [[x for x in loads if x.contract.kind is k] for k in ORDER]
+    reserved = [x for x in loads if x.contract.kind is ContractKind.RESERVED]
+    for group in (*ordered, reserved):
+        for x in sorted(group, key=lambda x: (x.contract.start, x.contract.id)):  # cap first
+            if need <= 0:
+                break
+            room = x.power.tdp_w - x.power.min_cap_w
+            watts = min(room, math.ceil(need / (x.gpus * per_kw)))
+            caps[id(x)] -= watts
+            need -= x.gpus * watts * per_kw
+        for x in sorted(group, key=lambda x: (x.contract.start, x.contract.id)):  # then stop
+            if need <= 0:
+                break
+            stopped.add(id(x))
+            need -= draw(x, caps[id(x)])
+    hours = Decimal(end - start) / 3600
+    actions = []
+    for x in loads:
+        was = draw(x, x.power.tdp_w)
+        after = Decimal(0) if id(x) in stopped else draw(x, caps[id(x)])
+        credit = _credit(x.contract, x.gpus, (was - after) / was if was else Decimal(0), hours, start)
+        cap = None if id(x) in stopped else caps[id(x)]
+        actions.append(Action(x.contract.id, x.contract.tenant_id, x.contract.kind, x.gpus, was, after, cap, credit))
+    return Drill(site, start, end, depth, limit, before, tuple(actions))
+
+
+def _credit(c: Contract, gpus: int, share_cut: Decimal, hours: Decimal, at: int) -> Decimal:
+    """A reserved contract's credit for power cut below what it contracted: availability over the month is 1
+    less the share cut x the event's hours over its hours in the month; credited on its month's commitment."""
+    if c.kind is not ContractKind.RESERVED or c.sla_uptime is None or share_cut <= 0:
+        return Decimal(0)
+    period = month_of(at)
+    term_hours = Decimal(period.overlap(c.start, c.end)) / 3600
+    availability = 1 - share_cut * hours / term_hours
+    percent = sla_credit_percent(availability, c.sla_uptime)
+    return to_money(gpus * term_hours * c.price_per_gpu_hour * min(percent, Decimal(100)) / 100)
