@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neocloud.adapters.specs import default_catalog, load_fleet
 from neocloud.core.contracts import Contract, ContractKind
@@ -150,3 +152,35 @@ def test_internal_work_is_cut_before_reserved_and_reserved_in_the_order_they_sta
 def test_bad_drills(depth: Decimal, start: int, end: int, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         drill("p", D(1), D(1), [], depth, start, end)
+
+
+KINDS = [ContractKind.SPOT, ContractKind.ON_DEMAND, ContractKind.INTERNAL, ContractKind.RESERVED]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    loads=st.lists(st.tuples(st.sampled_from(KINDS), st.integers(1, 512), st.integers(0, 3)), min_size=1, max_size=8),
+    budget_kw=st.integers(1, 2_000),
+    depth=st.decimals(D("0.01"), D(1), places=2),
+)
+def test_a_drill_meets_the_budget_in_contract_order(
+    loads: list[tuple[ContractKind, int, int]], budget_kw: int, depth: Decimal
+) -> None:
+    built = [_load(kind, gpus, start, f"c{i}") for i, (kind, gpus, start) in enumerate(loads)]
+    d = drill("p", D(budget_kw) / 1000, D("1.25"), built, depth, 3600, 7200)
+    stopped = [a.cap_w is None for a in d.actions]
+    # Met, unless every load is stopped; never more cut than needed beyond one load's last step.
+    assert d.after_kw <= d.limit_kw or all(stopped)
+    assert d.shortfall_kw == (d.after_kw - d.limit_kw if d.after_kw > d.limit_kw else 0)
+    for a, x in zip(d.actions, built, strict=True):
+        assert a.cap_w is None or x.power.min_cap_w <= a.cap_w <= x.power.tdp_w
+        assert 0 <= a.after_kw <= a.draw_kw
+    # Reserved power is cut only when every other load is stopped; no credit without an SLA.
+    cut_reserved = any(a.kind is ContractKind.RESERVED and a.after_kw < a.draw_kw for a in d.actions)
+    others_stopped = all(s for a, s in zip(d.actions, stopped, strict=True) if a.kind is not ContractKind.RESERVED)
+    assert not cut_reserved or others_stopped
+    assert d.credits_usd == 0
+    # A deeper cut never leaves more drawn.
+    if depth < 1:
+        deeper = drill("p", D(budget_kw) / 1000, D("1.25"), built, min(D(1), depth + D("0.1")), 3600, 7200)
+        assert deeper.after_kw <= d.after_kw
