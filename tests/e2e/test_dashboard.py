@@ -25,7 +25,9 @@ def test_the_operator_sees_the_fleet_power_capacity_and_every_contract(browser: 
     page = signed_in(browser, site, "operator", outside)
     text = page.inner_text("main")
     assert "Sites and power" in text
-    assert re.search(r"colossus-1\s+220,208\s+30,028\s+300\s+287\.718\s+12\.282", text)  # GPUs, nodes, MW
+    # GPUs, nodes, MW: budget, typical draw and headroom; at TDP (docs/power.md) 380.958 MW, 80.958 over, and
+    # one limit of its power tree over (the feed: it names no halls or PDUs).
+    assert re.search(r"colossus-1\s+220,208\s+30,028\s+300\s+287\.718\s+12\.282\s+380\.958\s+-80\.958\s+1", text)
     assert re.search(rf"{POOL}\s+h100-sxm\s+150,016\s+0\s+0\s+150,016", text)  # held from next hour only
     assert "Nodes by state" in text
     page.screenshot(path=str(SCREENSHOTS / "dashboard-operator.png"), full_page=True)

@@ -28,10 +28,13 @@ from neocloud.api.dashboard.common import (
 from neocloud.app import live, nodes, services, sessions
 from neocloud.app.auth import Principal, Unauthenticated
 from neocloud.app.ports import CONTRACT_ORDERS, ContractFilter, UnitOfWork
-from neocloud.app.views import site_view
+from neocloud.app.views import site_power_view, site_view
 from neocloud.core import bounds
+from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import ContractKind, ContractStatus
 from neocloud.core.errors import UnknownContract, quoted
+from neocloud.core.fleet import Site
+from neocloud.core.power import site_power
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,12 +91,21 @@ def overview(request: Request) -> Response:
         mine = [] if who.is_operator else uow.contracts.page(who.tenant_id or "-")
         return {
             "capacity": [(p, ledger.profile(p.name, now, now + 1)[0]) for p in pools],
-            "sites": [site_view(s, ctx.catalog) for s in uow.fleet.list_sites()] if who.is_operator else [],
+            "sites": [_site_with_power(s, ctx.catalog) for s in uow.fleet.list_sites()] if who.is_operator else [],
             "states": nodes.summary(nodes.inventory(uow, ctx.catalog)) if who.is_operator else [],
             "contracts": [c for c in mine if c.end > now],
         }
 
     return signed_page(request, "overview.html", gather)
+
+
+def _site_with_power(site: Site, catalog: Catalog) -> dict[str, Any]:
+    """A site as the overview shows it: its draw at typical load and at its GPUs' TDP against its budget."""
+    shown = site_power_view(site_power(site, catalog))
+    over = sum(n["over"] for n in shown["tree"])
+    return site_view(site, catalog) | {
+        "tdp_mw": shown["facility_power_mw"], "tdp_headroom_mw": shown["power_headroom_mw"], "tree_over": over,
+    }  # fmt: skip
 
 
 Choice = Annotated[str, Query(max_length=40, pattern=r"^[a-z-]*$")]
