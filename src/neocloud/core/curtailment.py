@@ -41,6 +41,10 @@ class Load:
     gpus: int
     power: GpuPower
 
+    def __post_init__(self) -> None:
+        if self.gpus <= 0:
+            raise InvalidInput(f"contract {self.contract.id}: a load draws on at least one GPU", field="gpus")
+
 
 @dataclass(frozen=True, slots=True)
 class Action:
