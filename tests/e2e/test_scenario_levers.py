@@ -1,5 +1,5 @@
-"""Money over time as levers: the GPUs sold at the horizon's end (proceeds and a gain or loss against their
-book value) and a depreciation life per GPU model (generation)."""
+"""Levers: the GPUs sold at the horizon's end (proceeds and a gain or loss against their book value), a
+depreciation life per GPU model (generation), and the grid curtailing the site."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from neocloud.core.catalog import Catalog
 from neocloud.core.errors import InvalidInput, InvalidSpec
 from neocloud.core.scenario.costs import HOURS_PER_YEAR
 from neocloud.core.scenario.strategies import Sale
-from neocloud.sim.scenario import run
+from neocloud.sim.scenario import Reliability, run
 
 from .test_scenario import TINY, one_node
 
@@ -77,6 +77,33 @@ def test_a_life_per_generation_and_a_resale_share_from_the_scenario_file(tmp_pat
     ],
 )
 def test_bad_levers_get_precise_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(TINY + text + "\n")
+    with pytest.raises(InvalidSpec, match=message):
+        load_scenario(path)
+
+
+def test_curtailment_takes_gpu_time_and_earns_the_lessee_a_credit_by_hand() -> None:
+    # 876.6 hours a year at the whole site's power: 10 % of its GPU-time, in every month.
+    curtailed = Reliability(failures_per_gpu_year=D(0), curtailed_hours_per_year=D("876.6"), curtailment_depth=D(1))
+    assert curtailed.curtailed == D("0.1")
+    keep, rent = run(one_node(reliability=curtailed)).results
+    # Kept: the job's 2,880 GPU-hours of April shrink to 2,592, worth $4 each, against the same $11,520 of costs.
+    assert keep.internal_gpu_hours == 2592
+    assert keep.total("value") == 2592 * 4 - 11_520
+    # Leased: 90 % available, below 95 %: a quarter of the $5,760 fee is credited.
+    assert (rent.total("sla_credits"), rent.total("value")) == (1440, 5760 - 1440 - 11_520)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("reliability: {curtailment: {hours_per_year: 9000}}", r"curtailment.hours_per_year: Input should be less"),
+        ("reliability: {curtailment: {depth: 0}}", r"curtailment.depth: Input should be greater than 0"),
+        ("reliability: {curtailment: {depth: .nan}}", r"curtailment.depth: Input should be a finite number"),
+    ],
+)
+def test_bad_curtailment_gets_precise_errors(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(TINY + text + "\n")
     with pytest.raises(InvalidSpec, match=message):

@@ -17,7 +17,7 @@ from neocloud.core.scenario.strategies import Lease, Prices, Strategy
 from neocloud.core.workload import Job
 from neocloud.sim.demand import InternalDemand
 from neocloud.sim.mix import best_mix
-from neocloud.sim.scenario import KEEP_ALL, RENT_ALL, Scenario, cached_operations
+from neocloud.sim.scenario import KEEP_ALL, RENT_ALL, Reliability, Scenario, cached_operations
 from neocloud.sim.uncertainty import MixOptions, Uncertainty, knots, price_path, tables
 
 from .test_scenario import DAY, HOUR, one_node
@@ -83,6 +83,7 @@ def test_the_best_mix_by_hand() -> None:
     demands=st.lists(st.tuples(st.sampled_from([1.0, 0.5]), st.sampled_from([1.0, 2.0])), min_size=1, max_size=3),
     resale=st.booleans(),
     exits=st.booleans(),
+    curtailed_hours=st.sampled_from([D(0), D("876.6")]),
 )
 def test_the_mix_is_never_worth_less_than_the_best_fixed_strategy(
     shadow: D,
@@ -93,12 +94,14 @@ def test_the_mix_is_never_worth_less_than_the_best_fixed_strategy(
     demands: list[tuple[float, float]],
     resale: bool,
     exits: bool,
+    curtailed_hours: D,
 ) -> None:
     strategies = (KEEP_ALL, RENT_ALL, RENT_HALF, Strategy("reclaim", D(0), resell_idle=resale))
     scenario = four_nodes(
         prices=Prices(shadow, spot, reserved, delay_usd_per_job_hour=D(1)),
         lease=Lease(D(fee), "2027-04", "2027-06", notice_days=10),
         strategies=strategies,
+        reliability=Reliability(D(0), curtailed_hours_per_year=curtailed_hours, curtailment_depth=D(1)),
     )
     drawn = [Futures(d, m) for d, m in zip(demands, markets, strict=False)] or [STEADY]
     u = Uncertainty(len(drawn), DemandModel(), MarketModel({"h100-sxm": 1.0}),

@@ -158,10 +158,16 @@ class OutageIn(Strict):
     share: Decimal = Field(default=Decimal(1), gt=0, le=1)
 
 
+class CurtailmentIn(Strict):
+    hours_per_year: Decimal = Field(ge=0, le=8766)
+    depth: Decimal = Field(gt=0, le=1)
+
+
 class ReliabilityIn(Strict):
     failures_per_gpu_year: Decimal = Field(ge=0)
     repair_hours: Decimal = Field(ge=0)
     outages: list[OutageIn]
+    curtailment: CurtailmentIn
 
 
 class StrategyIn(Strict):
@@ -432,7 +438,9 @@ def _built(
             end=spec.horizon.end,
             demand=demand,
             spot=SpotOffer(spec.spot.load, spec.spot.job_gpus, spec.spot.job_hours, spec.spot.notice_s),
-            reliability=Reliability(r.failures_per_gpu_year, r.repair_hours, outages),
+            reliability=Reliability(
+                r.failures_per_gpu_year, r.repair_hours, outages, r.curtailment.hours_per_year, r.curtailment.depth
+            ),
             strategies=strategies,
             node_gpus=node,
             ordering=spec.engine.ordering,

@@ -91,7 +91,8 @@ def best_mix(
                     signed = scenario.prices.reserved_usd_per_gpu_hour * to_decimal(path.market[start])
                     earns[p, t, 2 + b] = float(gpus * h * signed * c) / 1e6
             for j, kn in enumerate(ks):
-                kept_value[p, t, j] = float(_kept_value(tables[kn], grid, path.demand[t], h, prices[t], kn[1])) / 1e6
+                up = h * (1 - scenario.reliability.curtailed)  # as priced for the strategies
+                kept_value[p, t, j] = float(_kept_value(tables[kn], grid, path.demand[t], up, prices[t], kn[1])) / 1e6
                 if level is not None:
                     waited = rates_at(tables[kn], grid, path.demand[t]).use(Decimal(1)).queueing_job_hours
                     over_level[p, t, j] = float(waited) - level * _arrivals_per_hour(

@@ -188,7 +188,7 @@ def price_choice(
             )
         internal = delay = Decimal(0)
         for r in regimes(portfolio, choice, leases, key):
-            use = use_of(r, t, hours * r.share)
+            use = use_of(r, t, hours * r.share * (1 - scenario.reliability.curtailed))  # as for the strategies
             served += use.gpu_hours_served
             waited += use.queueing_job_hours
             internal += use.gpu_hours_served * _shadow(portfolio, r) * shadow_factor[t]

@@ -69,13 +69,21 @@ class Reliability:
     failures_per_gpu_year: Decimal = Decimal("0.11")  # a failure takes its whole node down
     repair_hours: Decimal = Decimal(24)
     outages: tuple[SiteOutage, ...] = ()
+    curtailed_hours_per_year: Decimal = Decimal(0)  # the grid curtails the site this long a year...
+    curtailment_depth: Decimal = Decimal("0.25")  # ...by this share of its power
+
+    @property
+    def curtailed(self) -> Decimal:
+        """The share of the site's GPU-time the grid takes in expectation, spread evenly over the months."""
+        return self.curtailment_depth * self.curtailed_hours_per_year / HOURS_PER_YEAR
 
     def availability(self, key: str, node_gpus: int) -> Decimal:
-        """Share of GPU-time in service in month `key`: expected node repairs and the listed outages."""
+        """Share of GPU-time in service in month `key`: expected node repairs, the listed outages and the
+        expected curtailment."""
         period = month(key)
         repairs = self.failures_per_gpu_year / HOURS_PER_YEAR * node_gpus * self.repair_hours
         down = sum((o.share * period.overlap(o.start, o.end) for o in self.outages), Decimal(0)) / period.seconds
-        return max(Decimal(0), 1 - repairs - down)
+        return max(Decimal(0), 1 - repairs - down - self.curtailed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +316,7 @@ def price_months(
     months, served, waited = [], Decimal(0), Decimal(0)
     for i, key in enumerate(scenario.months):
         leased, returned = rates[i]
-        hours = Decimal(month(key).seconds) / SECONDS_PER_HOUR
+        hours = Decimal(month(key).seconds) / SECONDS_PER_HOUR * (1 - scenario.reliability.curtailed)  # GPUs up
         share = lease.share_of(key) if strategy.rent_fraction > 0 else Decimal(0)
         during, after = leased.use(hours * share), returned.use(hours * (1 - share))
         use = MonthUse(*(getattr(during, f) + getattr(after, f) for f in MonthUse.__dataclass_fields__))
