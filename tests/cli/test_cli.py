@@ -437,3 +437,42 @@ def test_quotes_running_bills_availability_and_analyses_from_the_command_line(
     assert "error[invalid_spec]" in bad.output
     missing = cli("analysis", "scenario", "/no/such.yaml", ok=False)
     assert "cannot read" in missing.output
+
+
+def test_simulate_under_a_power_cap_by_hand(tmp_path: Path) -> None:
+    trace, fleet = tmp_path / "jobs.csv", tmp_path / "fleet.yaml"
+    trace.write_text("id,submit,duration,gpus\na,0,3600,8\nb,0,3600,8\nc,0,3600,8\n")
+    fleet.write_text(
+        "sites:\n  - name: t\n    blocks:\n"
+        "      - {name: b, racks: 1, nodes_per_rack: 2, node: {gpu_model: h100-sxm, gpus: 8}}\n"
+    )
+    args = ["simulate", "--trace", f"csv:{trace}", "--fleet", str(fleet)]
+    out = CliRunner().invoke(app, [*args, "--cap", "h100-sxm=600", "--json"])
+    assert out.exit_code == 0, out.output
+    shown = json.loads(out.stdout)
+    # Training at 600 of 700 W runs at 87.5 %: each hour of work takes ceil(3,600 / 0.875) = 4,115 s. Two of
+    # the three jobs run at once on the two nodes, the third after: makespan 8,230 s, JCT 4,115, 4,115, 8,230.
+    r = shown["results"][0]
+    assert (r["makespan_s"], r["avg_jct"], r["gpu_hours"]) == (8230, round((4115 * 2 + 8230) / 3, 3), 27.433)
+    assert shown["power"] == {
+        "caps_w": {"h100-sxm": 600},
+        "kind": "training",
+        "speed": {"h100-sxm": "0.8750"},
+        "it_kw_per_gpu": {"h100-sxm": "1.2925"},  # (0.6 + 0.575) x 1.1
+    }
+    inference = json.loads(
+        CliRunner().invoke(app, [*args, "--cap", "h100-sxm=300", "--kind", "inference", "--json"]).stdout
+    )
+    assert inference["results"][0]["makespan_s"] == 7200  # decode does not reach 300 W: no slower
+    text = CliRunner().invoke(app, [*args, "--cap", "h100-sxm=600"])
+    assert "h100-sxm at 600 W runs at 87.5% speed" in text.output
+    for extra in (
+        ["--cap", "h100-sxm=100"],
+        ["--cap", "a100-80gb-sxm=300"],
+        ["--cap", "h100-sxm=600", "--kind", "gaming"],
+        ["--cap", "h100-sxm"],
+        ["--cap", "h100-sxm=600", "--fleet", "uniform:2x8"],
+    ):
+        bad = CliRunner().invoke(app, [*args, *extra, "--json"])
+        assert bad.exit_code == 1, bad.output
+        assert json.loads(bad.stdout)["error"]["code"] == "invalid_input", bad.stdout

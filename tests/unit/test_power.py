@@ -13,7 +13,8 @@ from neocloud.adapters.specs import default_catalog, load_fleet
 from neocloud.core.contracts import Contract, ContractKind
 from neocloud.core.curtailment import Load, drill
 from neocloud.core.errors import InvalidInput
-from neocloud.core.power import CURVES, gpu_power, gpus_in, parse_caps, site_power
+from neocloud.core.power import CURVES, capped_jobs, gpu_power, gpus_in, parse_caps, site_power
+from neocloud.core.workload import Job
 
 D = Decimal
 
@@ -184,3 +185,18 @@ def test_a_drill_meets_the_budget_in_contract_order(
     if depth < 1:
         deeper = drill("p", D(budget_kw) / 1000, D("1.25"), built, min(D(1), depth + D("0.1")), 3600, 7200)
         assert deeper.after_kw <= d.after_kw
+
+
+def test_capped_jobs_take_longer_by_their_models_speed() -> None:
+    jobs = [
+        Job("a", 0, 3600, 8, estimate=1800),
+        Job("b", 0, 3600, 8, gpu_model="h200-sxm"),
+        Job("c", 0, 100, 1, gpu_model="h100-sxm|h200-sxm"),
+    ]
+    models = ["h100-sxm", "h200-sxm"]
+    slow = capped_jobs(jobs, {"h100-sxm": D("0.875"), "h200-sxm": D("0.875")}, models)
+    assert [(j.duration, j.estimate) for j in slow] == [(4115, 2058), (4115, None), (115, None)]
+    only_h200 = capped_jobs(jobs[1:2], {"h100-sxm": D("0.5")}, models)
+    assert only_h200[0].duration == 3600  # its model is not capped
+    with pytest.raises(InvalidInput, match="job a may run on GPUs capped to different speeds"):
+        capped_jobs(jobs[:1], {"h100-sxm": D("0.5")}, models)

@@ -2,15 +2,16 @@
 
 import csv
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from neocloud.cli.args import Json, group, parse_names
 from neocloud.cli.output import emit_json, err, out, reported, table
 from neocloud.cli.tree import help_of
-from neocloud.core.errors import InvalidInput
+from neocloud.core.errors import InvalidInput, NeocloudError
 
 if TYPE_CHECKING:
     from neocloud.core.engine.config import EngineConfig
@@ -176,6 +177,44 @@ def _report(
         )
 
 
+Caps = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cap", help="MODEL=WATTS: run that GPU model under a power cap (repeat); needs a fleet with models."
+    ),
+]
+Kind = Annotated[str, typer.Option(help="With --cap: the work's kind, for its speed under the cap.")]
+
+
+def _capped(jobs: "list[Job]", fleet: str, caps: list[str], kind: str) -> "tuple[list[Job], dict[str, Any]]":
+    """The jobs slowed by the caps (core/power.py), and what the caps mean: speed and draw per capped model."""
+    from neocloud.adapters.specs import load_catalog, load_fleet
+    from neocloud.core.power import capped_jobs, gpu_power, parse_caps
+
+    catalog = load_catalog()
+    try:
+        sites = load_fleet(fleet, catalog)
+    except NeocloudError:
+        raise InvalidInput(
+            f"--cap needs a fleet with GPU models (a packaged name such as colossus-1, or a fleet YAML), not {fleet!r}",
+            field="cap",
+        ) from None
+    models = sorted({m for site in sites for m in site.gpus_by_model()})
+    wanted = parse_caps(caps)
+    unknown = sorted(set(wanted) - set(models))
+    if unknown:
+        raise InvalidInput(f"not a GPU model of the fleet: {', '.join(unknown)}", field="cap")
+    powers = {m: gpu_power(catalog[m]) for m in wanted}
+    speeds = {m: p.throughput(wanted[m], kind) for m, p in powers.items()}
+    shown = {
+        "caps_w": wanted,
+        "kind": kind,
+        "speed": {m: str(v.quantize(Decimal("0.0001"))) for m, v in speeds.items()},
+        "it_kw_per_gpu": {m: str(p.it_kw(wanted[m]).quantize(Decimal("0.0001"))) for m, p in powers.items()},
+    }
+    return capped_jobs(jobs, speeds, models), shown
+
+
 @simulate_app.callback(invoke_without_command=True)
 def simulate_one(
     ctx: typer.Context,
@@ -190,9 +229,11 @@ def simulate_one(
     timeline: Annotated[bool, typer.Option(help="With --json: GPU allocation after every change.")] = False,
     queues: Queues = "3250,7200",
     starvation: Starvation = 0.0,
+    cap: Caps = None,
+    kind: Kind = "training",
     json: Json = False,
 ) -> None:
-    """Replay a trace with one ordering and placement policy."""
+    """Replay a trace with one ordering and placement policy (and its GPUs under power caps)."""
     if ctx.invoked_subcommand is not None:
         return
     with reported(json):
@@ -203,8 +244,18 @@ def simulate_one(
         parse_names(policy, ORDERINGS, "ordering policy")
         config = _config(policy, placement, seed, queues, starvation)
         jobs, read = _load(trace, skip_bad_rows, speedup)
+        power: dict[str, Any] = {}
+        if cap:
+            jobs, power = _capped(jobs, fleet, cap, kind)
+            read["power"] = power
         result = _run(jobs, fleet, config, json)
         _report([result], json, csv_out, read, timeline)
+        if power and not json:
+            said = ", ".join(
+                f"{m} at {w} W runs at {float(power['speed'][m]):.1%} speed, {power['it_kw_per_gpu'][m]} kW IT per GPU"
+                for m, w in power["caps_w"].items()
+            )
+            out().print(f"under caps ({kind} work): {said}", highlight=False)
 
 
 @simulate_app.command("compare")

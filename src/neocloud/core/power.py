@@ -16,12 +16,13 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from neocloud.core.catalog import Catalog, GpuModel
 from neocloud.core.errors import InvalidInput
 from neocloud.core.fleet import Site
+from neocloud.core.workload import Job
 
 NETWORK_SHARE = Decimal("0.10")  # network and storage over IT, as the catalog's it_kw_per_gpu takes it
 H100_HOST_SHARE = (Decimal("10.2") / 8 - Decimal("0.7")) / Decimal("0.7")  # host kW per GPU kW, DGX H100
@@ -250,3 +251,28 @@ def power_tree(site: Site, models: Sequence[ModelPower]) -> tuple[PowerNode, ...
         note = f"each of {racks:,} racks: {g.rack_gpus} GPUs, PDU {g.rack_pdu_kw} kW x {DERATING}"
         nodes.append(PowerNode("rack", g.name, g.rack_pdu_kw * DERATING, rack, note))
     return tuple(nodes)
+
+
+def capped_jobs(jobs: Sequence[Job], speeds: Mapping[str, Decimal], models: Sequence[str]) -> list[Job]:
+    """The jobs as they run on a fleet of `models` whose GPUs run at `speeds` (of their speed at TDP, by model;
+    uncapped models at 1): each job's work, and its estimate, take that much longer, in whole seconds up. A
+    cap is static, so a job's speed is the same wherever and whenever it runs, if every model it may run on
+    runs at one speed."""
+    out = []
+    for job in jobs:
+        where = [m for m in (job.gpu_models or models) if m in models]
+        found = {speeds.get(m, Decimal(1)) for m in where}
+        if len(found) > 1:
+            raise InvalidInput(
+                f"job {job.id} may run on GPUs capped to different speeds ({', '.join(where)}): give its GPU model"
+                " in the trace, or cap those models alike",
+                field="cap", job=job.id,
+            )  # fmt: skip
+        speed = found.pop() if found else Decimal(1)
+        if speed == 1:
+            out.append(job)
+            continue
+        slower = math.ceil(Decimal(job.duration) / speed)
+        estimate = None if job.estimate is None else math.ceil(Decimal(job.estimate) / speed)
+        out.append(replace(job, duration=slower, estimate=estimate))
+    return out
