@@ -64,6 +64,7 @@ def best_mix(
 
     months = scenario.months
     hours = [Decimal(month(k).seconds) / SECONDS_PER_HOUR for k in months]
+    up_hours = [scenario.up_hours(k) for k in months]  # what the kept GPUs run, as priced for the strategies
     availability = [scenario.reliability.availability(k, scenario.node_gpus) for k in months]
     gpus, credit = scenario.site_gpus, [kept_after_credit(scenario.lease, a) for a in availability]
     ks = knots(scenario, options)
@@ -91,7 +92,7 @@ def best_mix(
                     signed = scenario.prices.reserved_usd_per_gpu_hour * to_decimal(path.market[start])
                     earns[p, t, 2 + b] = float(gpus * h * signed * c) / 1e6
             for j, kn in enumerate(ks):
-                up = h * (1 - scenario.reliability.curtailed)  # as priced for the strategies
+                up = up_hours[t]
                 kept_value[p, t, j] = float(_kept_value(tables[kn], grid, path.demand[t], up, prices[t], kn[1])) / 1e6
                 if level is not None:
                     waited = rates_at(tables[kn], grid, path.demand[t]).use(Decimal(1)).queueing_job_hours

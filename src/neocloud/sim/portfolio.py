@@ -26,7 +26,6 @@ from neocloud.core.scenario.exits import tenant_notice
 from neocloud.core.scenario.paths import Path
 from neocloud.core.scenario.portfolio import Portfolio, Regime, moved_gpus, regimes
 from neocloud.core.scenario.strategies import (
-    SECONDS_PER_HOUR,
     Lease,
     MonthMoney,
     MonthUse,
@@ -170,7 +169,7 @@ def price_choice(
     moved = moved_gpus(portfolio, choice, lease.start) if lease.start in scenario.months else Decimal(0)
     months, served, waited = [], Decimal(0), Decimal(0)
     for t, key in enumerate(scenario.months):
-        hours = Decimal(month(key).seconds) / SECONDS_PER_HOUR
+        hours = scenario.up_hours(key)
         availability = scenario.reliability.availability(key, scenario.node_gpus)
         parts = []
         for i, (s, rented) in enumerate(zip(sites, choice, strict=True)):
@@ -188,7 +187,7 @@ def price_choice(
             )
         internal = delay = Decimal(0)
         for r in regimes(portfolio, choice, leases, key):
-            use = use_of(r, t, hours * r.share * (1 - scenario.reliability.curtailed))  # as for the strategies
+            use = use_of(r, t, hours * r.share)
             served += use.gpu_hours_served
             waited += use.queueing_job_hours
             internal += use.gpu_hours_served * _shadow(portfolio, r) * shadow_factor[t]

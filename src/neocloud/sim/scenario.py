@@ -113,6 +113,10 @@ class Scenario:
         if self.site_gpus <= 0:
             raise InvalidInput("the site has no GPUs")
 
+    def up_hours(self, key: str) -> Decimal:
+        """The hours of month `key` the kept GPUs run: the month less the grid's expected curtailment."""
+        return Decimal(month(key).seconds) / SECONDS_PER_HOUR * (1 - self.reliability.curtailed)
+
     @property
     def months(self) -> list[str]:
         keys, period, end = [], month(self.start), month(self.end).start
@@ -316,7 +320,7 @@ def price_months(
     months, served, waited = [], Decimal(0), Decimal(0)
     for i, key in enumerate(scenario.months):
         leased, returned = rates[i]
-        hours = Decimal(month(key).seconds) / SECONDS_PER_HOUR * (1 - scenario.reliability.curtailed)  # GPUs up
+        hours = scenario.up_hours(key)
         share = lease.share_of(key) if strategy.rent_fraction > 0 else Decimal(0)
         during, after = leased.use(hours * share), returned.use(hours * (1 - share))
         use = MonthUse(*(getattr(during, f) + getattr(after, f) for f in MonthUse.__dataclass_fields__))
