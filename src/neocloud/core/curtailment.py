@@ -27,9 +27,9 @@ from neocloud.core.billing.rating import sla_credit_percent
 from neocloud.core.contracts import Contract, ContractKind
 from neocloud.core.errors import InvalidInput
 from neocloud.core.money import to_money
-from neocloud.core.power import NETWORK_SHARE, GpuPower
+from neocloud.core.power import IT_KW_PER_CAP_WATT, GpuPower
 
-ORDER = (ContractKind.SPOT, ContractKind.ON_DEMAND, ContractKind.INTERNAL)  # reserved last, and only if needed
+ORDER = (ContractKind.SPOT, ContractKind.ON_DEMAND, ContractKind.INTERNAL)  # then reserved, only if needed
 MAX_DEPTH = Decimal(1)
 
 
@@ -97,40 +97,44 @@ def drill(
         raise InvalidInput("a curtailment ends after it starts", field="end")
     if month_of(start).key != month_of(end - 1).key:
         raise InvalidInput("a drill's window lies within one month (its credits are the month's)", field="end")
-    per_kw = (1 + NETWORK_SHARE) * pue / 1000  # facility kW per W of GPU power
+    per_watt = IT_KW_PER_CAP_WATT * pue  # facility kW a watt of one GPU's cap takes
 
     def draw(load: Load, cap_w: int) -> Decimal:
         return load.gpus * load.power.it_kw(cap_w) * pue
 
     limit = budget_mw * 1000 * (1 - depth)
-    caps = {id(x): x.power.tdp_w for x in loads}
+    caps = [x.power.tdp_w for x in loads]
     stopped: set[int] = set()
-    need = sum((draw(x, x.power.tdp_w) for x in loads), Decimal(0)) - limit
-    before = need + limit
-    ordered = [[x for x in loads if x.contract.kind is k] for k in ORDER]
-    reserved = [x for x in loads if x.contract.kind is ContractKind.RESERVED]
-    for group in (*ordered, reserved):
-        for x in sorted(group, key=lambda x: (x.contract.start, x.contract.id)):  # cap first
+    before = sum((draw(x, x.power.tdp_w) for x in loads), Decimal(0))
+    need = before - limit
+    for kind in (*ORDER, ContractKind.RESERVED):
+        group = sorted((i for i, x in enumerate(loads) if x.contract.kind is kind), key=lambda i: _signed(loads[i]))
+        for i in group:  # cap first
             if need <= 0:
                 break
-            room = x.power.tdp_w - x.power.min_cap_w
-            watts = min(room, math.ceil(need / (x.gpus * per_kw)))
-            caps[id(x)] -= watts
-            need -= x.gpus * watts * per_kw
-        for x in sorted(group, key=lambda x: (x.contract.start, x.contract.id)):  # then stop
+            x = loads[i]
+            watts = min(x.power.tdp_w - x.power.min_cap_w, math.ceil(need / (x.gpus * per_watt)))
+            caps[i] -= watts
+            need -= x.gpus * watts * per_watt
+        for i in group:  # then stop
             if need <= 0:
                 break
-            stopped.add(id(x))
-            need -= draw(x, caps[id(x)])
+            stopped.add(i)
+            need -= draw(loads[i], caps[i])
     hours = Decimal(end - start) / 3600
     actions = []
-    for x in loads:
+    for i, x in enumerate(loads):
         was = draw(x, x.power.tdp_w)
-        after = Decimal(0) if id(x) in stopped else draw(x, caps[id(x)])
-        credit = _credit(x.contract, x.gpus, (was - after) / was if was else Decimal(0), hours, start)
-        cap = None if id(x) in stopped else caps[id(x)]
+        after = Decimal(0) if i in stopped else draw(x, caps[i])
+        credit = _credit(x.contract, x.gpus, (was - after) / was, hours, start)
+        cap = None if i in stopped else caps[i]
         actions.append(Action(x.contract.id, x.contract.tenant_id, x.contract.kind, x.gpus, was, after, cap, credit))
     return Drill(site, start, end, depth, limit, before, tuple(actions))
+
+
+def _signed(load: Load) -> tuple[int, str]:
+    """Loads of one kind in the order their contracts start (then by id)."""
+    return load.contract.start, load.contract.id
 
 
 def _credit(c: Contract, gpus: int, share_cut: Decimal, hours: Decimal, at: int) -> Decimal:

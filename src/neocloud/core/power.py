@@ -25,6 +25,7 @@ from neocloud.core.fleet import Site
 from neocloud.core.workload import Job
 
 NETWORK_SHARE = Decimal("0.10")  # network and storage over IT, as the catalog's it_kw_per_gpu takes it
+IT_KW_PER_CAP_WATT = (1 + NETWORK_SHARE) / 1000  # IT power a GPU's cap adds per watt, the network's share with it
 H100_HOST_SHARE = (Decimal("10.2") / 8 - Decimal("0.7")) / Decimal("0.7")  # host kW per GPU kW, DGX H100
 DEFAULT_MIN_CAP_SHARE = Decimal("0.3")  # assumption where the GPU's limits are not published
 
@@ -78,11 +79,15 @@ class GpuPower:
                 field="cap", model=self.model,
             )  # fmt: skip
 
-    def it_kw(self, cap_w: int | None = None) -> Decimal:
-        """IT power to provision per GPU under `cap_w` (default: no cap, the TDP), host and network included."""
+    def rack_kw(self, cap_w: int | None = None) -> Decimal:
+        """What the GPU and its host share draw at most under `cap_w` (default: no cap, the TDP), in its rack."""
         cap = self.tdp_w if cap_w is None else cap_w
         self.check(cap)
-        return (Decimal(cap) / 1000 + self.host_kw) * (1 + NETWORK_SHARE)
+        return Decimal(cap) / 1000 + self.host_kw
+
+    def it_kw(self, cap_w: int | None = None) -> Decimal:
+        """IT power to provision per GPU under `cap_w`: its rack's draw and the network's share."""
+        return self.rack_kw(cap_w) * (1 + NETWORK_SHARE)
 
     def throughput(self, cap_w: int, kind: str = "training") -> Decimal:
         self.check(cap_w)
@@ -203,9 +208,7 @@ def site_power(
     unknown = sorted(set(caps) - set(gpus))
     if unknown:
         raise InvalidInput(f"not a GPU model of site {site.name}: {', '.join(unknown)}", field="cap")
-    if kind not in CURVES:
-        raise InvalidInput(f"unknown kind of work {kind!r}; known: {', '.join(CURVES)}", field="kind")
-    models = []
+    models = []  # (each model's throughput refuses an unknown kind of work)
     for name, count in gpus.items():
         model = catalog[name]
         power = gpu_power(model)
@@ -246,7 +249,7 @@ def power_tree(site: Site, models: Sequence[ModelPower]) -> tuple[PowerNode, ...
         if g.rack_pdu_kw is None:
             continue
         m = by_model[g.node.gpu_model]
-        rack = (Decimal(m.cap_w) / 1000 + m.power.host_kw) * g.rack_gpus
+        rack = m.power.rack_kw(m.cap_w) * g.rack_gpus
         racks = g.count * g.racks
         note = f"each of {racks:,} racks: {g.rack_gpus} GPUs, PDU {g.rack_pdu_kw} kW x {DERATING}"
         nodes.append(PowerNode("rack", g.name, g.rack_pdu_kw * DERATING, rack, note))
