@@ -14,7 +14,7 @@ from neocloud.core.scenario.strategies import MonthMoney
 from neocloud.sim.buyer import BuyerView
 from neocloud.sim.mix import Mix
 from neocloud.sim.portfolio import PortfolioResult
-from neocloud.sim.scenario import Operations, ScenarioResult, StrategyResult, SweepPoint
+from neocloud.sim.scenario import Operations, Priced, ScenarioResult, StrategyResult, SweepPoint
 from neocloud.sim.uncertainty import Odds, UncertainResult
 
 MONEY_FIELDS = (
@@ -63,6 +63,13 @@ def strategy_json(r: StrategyResult, discount_rate: Decimal) -> dict[str, Any]:
         "operations": operations_json(r.operations),
         "internal_gpu_hours": _money(r.internal_gpu_hours),
         "internal_queueing_job_hours": _money(r.queueing_job_hours),
+        **priced_json(r, discount_rate),
+    }
+
+
+def priced_json(r: Priced, discount_rate: Decimal) -> dict[str, Any]:
+    """A strategy's (or a choice of sites') money: totals, present value, and month by month."""
+    return {
         "totals": {f: _money(r.total(f)) for f in MONEY_FIELDS},
         "present_value_usd": _money(r.present_value("value", discount_rate)),
         "months": [_month_json(m) for m in r.months],
@@ -139,9 +146,7 @@ def portfolio_json(p: PortfolioResult, discount_rate: Decimal) -> dict[str, Any]
                 "moved_gpus_of_work": str(c.moved_gpus),
                 "internal_gpu_hours": _money(c.internal_gpu_hours),
                 "internal_queueing_job_hours": _money(c.queueing_job_hours),
-                "totals": {f: _money(c.total(f)) for f in MONEY_FIELDS},
-                "present_value_usd": _money(c.present_value("value", discount_rate)),
-                "months": [_month_json(m) for m in c.months],
+                **priced_json(c, discount_rate),
             }
             for c in p.choices
         ],

@@ -379,10 +379,9 @@ def _built(
     derived: dict[str, str] = {}
 
     def weighted(key: str, given: Decimal | None, attribute: str) -> Decimal:
-        if given is not None:
-            return given
-        value = _catalog_weighted(gpus, catalog, attribute, key, fail)
-        derived[key] = f"{value:.4f}"
+        value = _catalog_weighted(gpus, catalog, attribute, key, fail, given)
+        if given is None:
+            derived[key] = f"{value:.4f}"
         return value
 
     try:
@@ -483,12 +482,12 @@ def _portfolio(spec: ScenarioIn, scenario: Scenario, catalog: Catalog, fail: Any
         if unknown:
             raise fail(f"{where}.gpus", f"not a GPU model of the catalog: {', '.join(unknown)}")
         gpus = Counter(s.gpus)
-
-        def price(given: Decimal | None, attribute: str, key: str, gpus: Counter[str] = gpus) -> Decimal:
-            return given if given is not None else _catalog_weighted(gpus, catalog, attribute, key, fail)
-
-        shadow = price(s.shadow_usd_per_gpu_hour, "on_demand_usd_per_hr", f"{where}.shadow_usd_per_gpu_hour")
-        rent = price(s.rent_usd_per_gpu_hour, "reserved_1y_usd_per_hr", f"{where}.rent_usd_per_gpu_hour")
+        shadow = _catalog_weighted(
+            gpus, catalog, "on_demand_usd_per_hr", f"{where}.shadow_usd_per_gpu_hour", fail, s.shadow_usd_per_gpu_hour
+        )
+        rent = _catalog_weighted(
+            gpus, catalog, "reserved_1y_usd_per_hr", f"{where}.rent_usd_per_gpu_hour", fail, s.rent_usd_per_gpu_hour
+        )
         try:
             owned = _hours(max(s.online, spec.horizon.start), spec.horizon.end)
             cost, capex, sale = _site_cost(gpus, spec.costs, catalog, owned)
@@ -565,8 +564,12 @@ def _uncertainty(
     )  # fmt: skip
 
 
-def _catalog_weighted(gpus: Counter[str], catalog: Catalog, attribute: str, key: str, fail: Any) -> Decimal:
-    """A catalog price (`attribute`) of the GPU models, weighted by their GPUs."""
+def _catalog_weighted(
+    gpus: Counter[str], catalog: Catalog, attribute: str, key: str, fail: Any, given: Decimal | None = None
+) -> Decimal:
+    """The price `given`, else the catalog's (`attribute`) for the GPU models, weighted by their GPUs."""
+    if given is not None:
+        return given
     missing = [m for m in gpus if getattr(catalog[m], attribute) is None]
     if missing:
         raise fail(key, f"no value given and the catalog has no {attribute} for {', '.join(missing)}")
