@@ -106,6 +106,7 @@ class SiteIn(Strict):
         default_factory=dict
     )
     halls: list[HallIn] = Field(default_factory=list, max_length=100)
+    oversubscription: Decimal = Field(default=Decimal(1), ge=1, le=3)  # power sold over the tree's limits
     usd_per_mwh: Decimal = Field(default=Decimal("80"), ge=0)
     pool_by_block: bool = False
     blocks: list[BlockGroupIn] = Field(min_length=1, max_length=1_000)
@@ -138,6 +139,7 @@ class SiteIn(Strict):
             ),
             halls=tuple(Hall(h.name, h.mw, tuple(h.blocks)) for h in self.halls),
             pue_by_month=tuple(sorted(self.pue_by_month.items())),
+            oversubscription=self.oversubscription,
         )
 
 

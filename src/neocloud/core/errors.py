@@ -95,6 +95,12 @@ class Overbooked(Conflict):
     code = "overbooked"
 
 
+class PowerOverbooked(Overbooked):
+    """A change that would draw more power than a node of a site's power tree carries at some instant."""
+
+    code = "power_overbooked"
+
+
 class PowerBudgetExceeded(Conflict):
     code = "power_budget_exceeded"
 

@@ -95,6 +95,9 @@ class Site:
     pool_by_block: bool = False
     halls: tuple[Hall, ...] = ()
     pue_by_month: tuple[tuple[int, Decimal], ...] = ()  # (month of the year, PUE) where it differs from `pue`
+    # How far contracts may draw beyond each limit of the power tree at their caps (1: not at all): the
+    # operator's explicit policy of selling more than the feed, enforced by capping (docs/power.md).
+    oversubscription: Decimal = Decimal(1)
 
     def pue_in(self, month_of_year: int) -> Decimal:
         return dict(self.pue_by_month).get(month_of_year, self.pue)
@@ -132,6 +135,18 @@ class Site:
             Pool(pool_name(self.name, model, block), self.name, model, block, gpus)
             for (model, block), gpus in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
         ]
+
+    def pool_groups(self, pool: Pool) -> list[BlockGroup]:
+        """The block groups whose GPUs a pool sells."""
+        return [
+            g for g in self.blocks
+            if g.node.gpu_model == pool.gpu_model and (pool.block is None or pool.block in g.block_names())
+        ]  # fmt: skip
+
+    def hall_of(self, pool: Pool) -> Hall | None:
+        """The hall that feeds a pool (validate_site makes halls hold whole pools), if any."""
+        groups = {g.name for g in self.pool_groups(pool)}
+        return next((h for h in self.halls if groups & set(h.blocks)), None)
 
     def pool_of(self, node: Node) -> str:
         """The pool a node's GPUs are sold from."""
@@ -267,6 +282,16 @@ def _validate_power_tree(site: Site) -> None:
     for group in site.blocks:
         if group.rack_pdu_kw is not None and not group.rack_pdu_kw > 0:
             raise refuse(f"block group {group.name}: a rack PDU's kW must be positive")
+    for pool in site.pools() if site.halls else ():  # the ledger keeps a hall's power only over whole pools
+        halls = {fed.get(g.name) for g in site.pool_groups(pool)}
+        if len(halls) > 1:
+            named = ", ".join(sorted(h or "no hall" for h in halls))
+            raise refuse(
+                f"pool {pool.name} is fed by {named}: a hall must feed whole pools (put a GPU model's block groups"
+                " in one hall, or sell by block with pool_by_block)"
+            )
+    if not 1 <= site.oversubscription <= 3:
+        raise refuse("oversubscription is from 1 (none) to 3")
     months = [m for m, _ in site.pue_by_month]
     if len(set(months)) != len(months) or any(not 1 <= m <= 12 for m in months):
         raise refuse("pue_by_month names months 1-12, each once")

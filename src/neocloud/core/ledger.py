@@ -4,13 +4,20 @@ A hold claims N GPUs of one pool over a half-open interval [start, end) in integ
 checked on every change: at every instant, the GPUs held in a pool (maintenance included) never exceed the
 pool's installed GPUs. A change that would break it raises `Overbooked`, naming the first instant and the
 excess, and leaves the ledger exactly as it was.
+
+With a power book (core/power.py, `PowerBook`), a hold also draws power: its GPUs at its cap (`cap_w`, default
+the TDP), in IT milliwatts. The same invariant then holds at every node of the power tree above its pool (the
+site's feed, its hall): at every instant the holds under a node draw no more than the node's limit, or the
+change raises `PowerOverbooked`. Maintenance and spare holds draw nothing (their GPUs are off or idle).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from immutables import Map
 
@@ -20,12 +27,16 @@ from neocloud.core.errors import (
     InvalidInput,
     InvalidInterval,
     Overbooked,
+    PowerOverbooked,
     UnknownHold,
     UnknownPool,
     quoted,
 )
 from neocloud.core.steps import StepFunction
 from neocloud.core.timeutil import iso
+
+if TYPE_CHECKING:
+    from neocloud.core.power import PowerBook
 
 
 class HoldKind(StrEnum):
@@ -46,6 +57,7 @@ class Hold:
     end: int
     kind: HoldKind
     contract_id: str | None = None
+    cap_w: int | None = None  # the power cap its GPUs run under; None: their TDP
 
     def __post_init__(self) -> None:
         check_interval(self.start, self.end)
@@ -87,6 +99,11 @@ def check_interval(start: int, end: int) -> None:
 def check_gpus(gpus: int) -> None:
     if not isinstance(gpus, int) or isinstance(gpus, bool) or not 0 < gpus <= MAX_GPUS:
         raise InvalidInput(f"GPU count must be a whole number from 1 to {MAX_GPUS:,}, got {quoted(gpus)}", gpus=gpus)
+
+
+def kw(milliwatts: int) -> str:
+    """Milliwatts as exact kilowatts."""
+    return str(Decimal(milliwatts).scaleb(-6).normalize())
 
 
 class PoolLedger:
@@ -156,6 +173,10 @@ class PoolLedger:
 
     def add(self, hold: Hold) -> None:
         self.check_fits(hold.gpus, hold.start, hold.end)
+        self.put(hold)
+
+    def put(self, hold: Hold) -> None:
+        """Add a hold already checked to fit."""
         self._apply(hold, +1)
 
     def restore(self, holds: list[Hold]) -> None:
@@ -189,17 +210,21 @@ class PoolLedger:
 class Ledger:
     """Every pool's calendar and every hold, indexed by id."""
 
-    def __init__(self, pools: dict[str, int] | None = None) -> None:
+    def __init__(self, pools: dict[str, int] | None = None, power: PowerBook | None = None) -> None:
         self._pools: dict[str, PoolLedger] = {}
         self._holds: Map[str, Hold] = Map()  # persistent: a copy shares it, a change makes a new version
         for name, installed in (pools or {}).items():
             self.add_pool(name, installed)
+        self.power = power
+        # Per node of the power tree, what the holds under it draw (IT milliwatts) at each instant.
+        self._draw = {node: StepFunction() for node in power.limits} if power else {}
 
     def copy(self) -> Ledger:
         """An independent ledger in the same state (holds are immutable and shared)."""
-        made = Ledger()
+        made = Ledger(power=self.power)
         made._pools = {name: pool.copy() for name, pool in self._pools.items()}
         made._holds = self._holds
+        made._draw = {node: drawn.copy() for node, drawn in self._draw.items()}
         return made
 
     def add_pool(self, name: str, installed: int) -> None:
@@ -235,15 +260,102 @@ class Ledger:
     def profile(self, pool: str, start: int, end: int) -> list[ProfileStep]:
         return self.pool(pool).profile(start, end)
 
-    def earliest_start(self, pool: str, gpus: int, duration: int, not_before: int) -> int:
-        return self.pool(pool).earliest_start(gpus, duration, not_before)
+    def earliest_start(self, pool: str, gpus: int, duration: int, not_before: int, cap_w: int | None = None) -> int:
+        """The earliest start >= not_before where `gpus` (at `cap_w`) fit the pool and its power for `duration`:
+        each calendar's earliest window in turn, from the latest found, until all of them agree."""
+        calendar = self.pool(pool)
+        draw = self._draws(Hold("?", pool, gpus, MIN_TIME, MIN_TIME + 1, HoldKind.RESERVED, cap_w=cap_w))
+        for node, milliwatts in draw:
+            if self._room(node, milliwatts) < 0:
+                raise PowerOverbooked(
+                    f"{node} carries {self.power_limit(node) / 1e6:,.1f} kW; {gpus:,} GPUs drawing"
+                    f" {milliwatts / 1e6:,.1f} kW can never fit",
+                    node=node, requested_kw=kw(milliwatts),
+                )  # fmt: skip
+        t = not_before
+        while True:
+            found = calendar.earliest_start(gpus, duration, t)
+            for node, milliwatts in draw:
+                found = self._draw[node].first_window(found, duration, self._room(node, milliwatts))
+            if found == t:
+                return t
+            t = found
+
+    # Power ---------------------------------------------------------------------------------------------
+
+    def power_nodes(self, pool: str) -> tuple[str, ...]:
+        """The nodes of the power tree above a pool whose limits this ledger keeps (none without a book)."""
+        return self.power.nodes_of(pool) if self.power else ()
+
+    def power_free(self, node: str, start: int, end: int) -> int:
+        """IT milliwatts free at a node over the whole of [start, end)."""
+        check_interval(start, end)
+        return self.power_limit(node) - self._draw[node].max_over(start, end)
+
+    def power_limit(self, node: str) -> int:
+        if self.power is None or node not in self.power.limits:
+            raise InvalidInput(f"no power node {quoted(node)} in this ledger", node=node)
+        return self.power.limits[node]
+
+    def power_profile(self, node: str, start: int, end: int) -> list[tuple[int, int, int]]:
+        """(start, end, IT milliwatts drawn) of a node's steps over [start, end)."""
+        self.power_limit(node)
+        check_interval(start, end)
+        return list(self._draw[node].steps(start, end))
+
+    def _draws(self, hold: Hold) -> list[tuple[str, int]]:
+        """(node, IT milliwatts) the hold draws at each node above its pool; a cap out of range is refused."""
+        if self.power is None:
+            return []
+        milliwatts = self.power.draw(hold)
+        return [(node, milliwatts) for node in self.power.nodes_of(hold.pool)] if milliwatts else []
+
+    def _room(self, node: str, milliwatts: int) -> int:
+        """The most a node may draw before a hold of `milliwatts` is added."""
+        return self.power_limit(node) - milliwatts
+
+    def _check_power(self, hold: Hold, draws: list[tuple[str, int]]) -> None:
+        for node, milliwatts in draws:
+            drawn = self._draw[node]
+            first = drawn.first_above(hold.start, hold.end, self._room(node, milliwatts))
+            if first is None:
+                continue
+            excess = drawn.max_over(hold.start, hold.end) + milliwatts - self.power_limit(node)
+            cap = f"{hold.cap_w:,} W" if hold.cap_w is not None else "their TDP"
+            raise PowerOverbooked(
+                f"{node}: {hold.gpus:,} GPUs at {cap} draw {milliwatts / 1e6:,.1f} kW over [{iso(hold.start)},"
+                f" {iso(hold.end)}) and exceed its power by up to {excess / 1e6:,.1f} kW, first at {iso(first[0])}",
+                node=node,
+                at=first[0],
+                excess_kw=kw(excess),
+                requested_kw=kw(milliwatts),
+                limit_kw=kw(self.power_limit(node)),
+            )
+
+    def _apply_power(self, hold: Hold, draws: list[tuple[str, int]], sign: int) -> None:
+        for node, milliwatts in draws:
+            self._draw[node].add(hold.start, hold.end, sign * milliwatts)
+
+    def _redraw(self) -> None:
+        """Every node's draw again from every hold: for loading."""
+        if self.power is None:
+            return
+        under: dict[str, list[tuple[int, int, int]]] = {node: [] for node in self._draw}
+        for hold in self._holds.values():
+            for node, milliwatts in self._draws(hold):
+                under[node].append((hold.start, hold.end, milliwatts))
+        self._draw = {node: StepFunction.of(intervals) for node, intervals in under.items()}
 
     # Changes: each one checks first and then applies, so a refusal changes nothing. -------------------
 
     def book(self, hold: Hold) -> Hold:
         if hold.id in self._holds:
             raise AlreadyExists(f"hold {hold.id} already exists", hold=hold.id)
-        self.pool(hold.pool).add(hold)
+        pool, draws = self.pool(hold.pool), self._draws(hold)
+        pool.check_fits(hold.gpus, hold.start, hold.end)
+        self._check_power(hold, draws)
+        pool.put(hold)
+        self._apply_power(hold, draws, +1)
         self._holds = self._holds.set(hold.id, hold)
         return hold
 
@@ -267,6 +379,7 @@ class Ledger:
                 for h in pool_holds:
                     holds[h.id] = h
             self._holds = holds.finish()
+        self._redraw()  # stored holds are loaded as they are: only changes are checked against the power
 
     def book_all(self, holds: Iterable[Hold]) -> list[Hold]:
         """Book several holds as one: all of them or, on the first refusal, none."""
@@ -286,6 +399,7 @@ class Ledger:
     def cancel(self, hold_id: str) -> Hold:
         hold = self.hold(hold_id)
         self._pools[hold.pool].remove(hold)
+        self._apply_power(hold, self._draws(hold), -1)
         self._holds = self._holds.delete(hold_id)
         return hold
 
@@ -318,12 +432,17 @@ class Ledger:
         return self._replace(hold, replace(hold, end=new_end, gpus=new_gpus))
 
     def _replace(self, old: Hold, new: Hold) -> Hold:
-        pool = self._pools[old.pool]
+        pool, was, will = self._pools[old.pool], self._draws(old), self._draws(new)
         pool.remove(old)
+        self._apply_power(old, was, -1)
         try:
-            pool.add(new)
+            pool.check_fits(new.gpus, new.start, new.end)
+            self._check_power(new, will)
         except Exception:
-            pool.add(old)  # it fitted before the removal, so it fits again
+            pool.put(old)  # it fitted before the removal, so it fits again
+            self._apply_power(old, was, +1)
             raise
+        pool.put(new)
+        self._apply_power(new, will, +1)
         self._holds = self._holds.set(new.id, new)
         return new

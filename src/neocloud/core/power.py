@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from neocloud.core.catalog import Catalog, GpuModel
 from neocloud.core.errors import InvalidInput
 from neocloud.core.fleet import Site
+from neocloud.core.ledger import Hold, HoldKind
 from neocloud.core.workload import Job
 
 NETWORK_SHARE = Decimal("0.10")  # network and storage over IT, as the catalog's it_kw_per_gpu takes it
@@ -279,3 +280,74 @@ def capped_jobs(jobs: Sequence[Job], speeds: Mapping[str, Decimal], models: Sequ
         estimate = None if job.estimate is None else math.ceil(Decimal(job.estimate) / speed)
         out.append(replace(job, duration=slower, estimate=estimate))
     return out
+
+
+# The power the ledger keeps --------------------------------------------------------------------------------
+
+MILLIWATTS_PER_KW = 1_000_000
+UNPOWERED = (HoldKind.MAINTENANCE, HoldKind.SPARE)  # GPUs off or idle: they draw from no contract's budget
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPower:
+    power: GpuPower  # of the pool's GPU model
+    nodes: tuple[str, ...]  # the power tree's nodes above the pool: its site's feed, its hall
+
+
+@dataclass(frozen=True, slots=True)
+class PowerBook:
+    """What the ledger (core/ledger.py) needs to keep power: each node's limit, in IT milliwatts, and each
+    pool's GPU model and nodes. Integers, so that the ledger's sums are exact."""
+
+    limits: Mapping[str, int]
+    pools: Mapping[str, PoolPower]
+    _per_gpu: dict[tuple[str, int | None], int] = field(default_factory=dict, compare=False, repr=False)
+
+    def nodes_of(self, pool: str) -> tuple[str, ...]:
+        found = self.pools.get(pool)
+        return () if found is None else found.nodes
+
+    def per_gpu(self, pool: str, cap_w: int | None) -> int:
+        """IT milliwatts a GPU of the pool may draw under `cap_w` (None: its TDP), rounded up; a cap out of the
+        model's range is refused."""
+        key = (pool, cap_w)
+        if key not in self._per_gpu:
+            self._per_gpu[key] = math.ceil(self.pools[pool].power.it_kw(cap_w) * MILLIWATTS_PER_KW)
+        return self._per_gpu[key]
+
+    def draw(self, hold: Hold) -> int:
+        if hold.kind in UNPOWERED or hold.pool not in self.pools:
+            return 0
+        return hold.gpus * self.per_gpu(hold.pool, hold.cap_w)
+
+
+def feed_node(site: Site) -> str:
+    return site.name
+
+
+def hall_node(site: Site, hall: str) -> str:
+    return f"{site.name}/{hall}"
+
+
+def power_book(sites: Iterable[Site], catalog: Catalog) -> PowerBook | None:
+    """The power book of the sites' trees: the feed (facility MW at the year's highest PUE, as IT power) and
+    each hall (IT MW), each times the site's oversubscription. None when no site has a limit."""
+    limits: dict[str, int] = {}
+    pools: dict[str, PoolPower] = {}
+    for site in sites:
+        nodes_above: dict[str | None, tuple[str, ...]] = {}
+        feed: tuple[str, ...] = ()
+        if site.power_mw is not None:
+            pue, _ = site.worst_pue
+            limits[feed_node(site)] = int(site.power_mw * 1000 * MILLIWATTS_PER_KW * site.oversubscription / pue)
+            feed = (feed_node(site),)
+        nodes_above[None] = feed
+        for hall in site.halls:
+            limits[hall_node(site, hall.name)] = int(hall.mw * 1000 * MILLIWATTS_PER_KW * site.oversubscription)
+            nodes_above[hall.name] = (*feed, hall_node(site, hall.name))
+        for pool in site.pools():
+            fed_by = site.hall_of(pool)
+            nodes = nodes_above[None if fed_by is None else fed_by.name]
+            if nodes:
+                pools[pool.name] = PoolPower(gpu_power(catalog[pool.gpu_model]), nodes)
+    return PowerBook(limits, pools) if limits else None

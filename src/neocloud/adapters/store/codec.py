@@ -22,6 +22,7 @@ def site_to_json(site: Site) -> dict[str, Any]:
         b["rack_pdu_kw"] = None if b["rack_pdu_kw"] is None else str(b["rack_pdu_kw"])
     doc["halls"] = [{**h, "mw": str(h["mw"])} for h in doc["halls"]]
     doc["pue_by_month"] = [[m, str(p)] for m, p in site.pue_by_month]
+    doc["oversubscription"] = str(site.oversubscription)
     return doc
 
 
@@ -47,6 +48,7 @@ def site_from_json(doc: dict[str, Any]) -> Site:
         ),
         halls=tuple(Hall(h["name"], Decimal(h["mw"]), tuple(h["blocks"])) for h in doc.get("halls", ())),
         pue_by_month=tuple((int(m), Decimal(p)) for m, p in doc.get("pue_by_month", ())),
+        oversubscription=Decimal(doc.get("oversubscription", 1)),  # sites stored before it: none allowed
     )
 
 
