@@ -34,6 +34,7 @@ from neocloud.core.contracts import Contract, ContractKind, Limits, PriceAgreeme
 from neocloud.core.fleet import Pool, Site
 from neocloud.core.ledger import Hold, Ledger
 from neocloud.core.nodes import NodeEvent
+from neocloud.core.power import merged, power_groups
 from neocloud.core.workload import WorkloadStatus
 
 T = TypeVar("T")
@@ -97,8 +98,14 @@ class MemoryLedger:
         self._uow = uow
 
     def load(self, pools: Iterable[str], *, lock: bool) -> Ledger:
-        data, names = self._uow.data, sorted(set(pools))
-        ledger = Ledger({name: data.pools[name].gpus for name in names})  # KeyError: callers check pools first
+        """The pools' ledger, with every pool of their groups (as the SQL store loads them)."""
+        data = self._uow.data
+        groups = {}
+        for pool in set(pools):  # KeyError: callers check pools first
+            groups.update(power_groups(data.sites[data.pools[pool].site], self._uow.catalog))
+        found = [groups[pool] for pool in set(pools)]
+        names = sorted({name for group, _ in found for name in group})
+        ledger = Ledger({name: data.pools[name].gpus for name in names}, power=merged(b for _, b in found))
         ledger.restore(h for h in data.holds.values() if h.pool in names)
         return ledger
 
@@ -466,6 +473,7 @@ class MemoryAnalyses:
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
+        self.catalog = store.catalog
         self._data: Data | None = None
         self.fleet = MemoryFleet(self)
         self.ledger = MemoryLedger(self)

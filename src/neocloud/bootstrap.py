@@ -195,6 +195,7 @@ def build(url: str | None = None, catalog_file: Path | None = None, settings: Se
     reached is StoreUnavailable; a URL that is not one, InvalidInput."""
     settings = settings or Settings.from_env()
     url = url or settings.db_url or default_url()
+    catalog = load_catalog(catalog_file)
     engine = make_engine(url)
     try:
         migrate(engine)
@@ -203,7 +204,7 @@ def build(url: str | None = None, catalog_file: Path | None = None, settings: Se
         if is_unavailable(exc):
             raise unavailable(exc, url) from exc
         raise
-    return Context(url=url, store=SqlStore(engine), catalog=load_catalog(catalog_file), settings=settings)
+    return Context(url=url, store=SqlStore(engine, catalog), catalog=catalog, settings=settings)
 
 
 def build_when_ready(settings: Settings, say: Callable[[str], None], catalog_file: Path | None = None) -> Context:

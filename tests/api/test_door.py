@@ -168,7 +168,7 @@ def test_a_store_that_is_away_answers_503_and_writes_nothing(store: bootstrap.Co
     client = TestClient(app_with(store), raise_server_exceptions=False)
     assert client.get("/v1/pools", headers=bearer(keys["lab"])).status_code == 200  # the key is cached now
     good = store.store
-    store.store = SqlStore(make_engine("postgresql://nobody@127.0.0.1:1/none"))  # a store nobody answers on
+    store.store = SqlStore(make_engine("postgresql://nobody@127.0.0.1:1/none"), store.catalog)  # nobody answers
     try:
         for method, path, kw in (
             ("GET", "/v1/ready", {}),

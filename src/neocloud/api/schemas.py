@@ -58,6 +58,10 @@ MilliGpus = Annotated[int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_MILLI_G
 Flag = Annotated[bool, Field(strict=True)]
 Rate = Annotated[Decimal, *_decimal("rate", bounds.MAX_RATE, bounds.PLACES, "2.40")]
 Money = Annotated[Decimal, *_decimal("amount", bounds.MAX_MONEY, 2, "100000.00")]
+Megawatts = Annotated[Decimal, *_decimal("mw", bounds.MAX_MW, 3, "10")]
+CapWatts = Annotated[
+    int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_CAP_W, description="Power cap per GPU, in watts", examples=[500])
+]
 Uptime = Annotated[Decimal, *_decimal("sla_uptime", Decimal(1), bounds.PLACES, "0.99")]
 Name = Annotated[str, Field(min_length=1, max_length=bounds.MAX_NAME, pattern=bounds.NAME, examples=["frontier-lab"])]
 Id = Annotated[str, Field(min_length=1, max_length=bounds.MAX_ID, pattern=bounds.ID)]
@@ -238,6 +242,10 @@ class ContractIn(_In):
     start: Time = Field(examples=[1798761600])
     end: Time = Field(description="Unix seconds, after start", examples=[1893456000])
     gpus: Count = Field(0, examples=[1000])
+    cap_w: CapWatts | None = Field(None, description="The GPUs' power cap; the ledger books their power at it")
+    mw: Megawatts | None = Field(
+        None, description="Instead of gpus: book the GPUs (whole nodes) that fit in these facility megawatts"
+    )
     # Commercial terms: operators only. A tenant signs at its price agreement for the pool and kind, or at
     # the rate card.
     price_per_gpu_hour: Rate | None = None
@@ -260,6 +268,7 @@ class QuoteOut(BaseModel):
     earliest_start: int | None = Field(
         description="Booking contracts: the earliest start of the same length that fits; null: it never can"
     )
+    cap_w: int | None = Field(description="The GPUs' power cap; null: their TDP")
 
 
 class ContractOut(BaseModel):
@@ -278,6 +287,7 @@ class ContractOut(BaseModel):
     preemption_notice_s: int
     status: str
     cancelled_at: int | None
+    cap_w: int | None = Field(description="The GPUs' power cap; null: their TDP")
 
 
 class AgreementIn(_In):
@@ -321,11 +331,39 @@ class LimitsOut(BaseModel):
     default_quota: int | None
 
 
+class PowerStepOut(BaseModel):
+    start: int
+    end: int
+    drawn_kw: str = Field(description="IT kW that contracts draw on the node over the step, at their caps")
+
+
+class NodePowerOut(BaseModel):
+    node: str = Field(description="The site's feed (its name) or a hall (site/hall)", examples=["colossus-1"])
+    limit_kw: str = Field(description="IT kW the node carries, the site's oversubscription policy included")
+    free_kw: str = Field(description="Its least free power over the window")
+    steps: list[PowerStepOut] = []
+    more: bool = Field(False, description="Steps were left off at the limit asked")
+
+
+class FreePowerOut(BaseModel):
+    cap_w: int | None = Field(description="The cap asked; null: the TDP")
+    gpus: int = Field(description="Of the free GPUs, those every power node above the pool has power for")
+    nodes: list[NodePowerOut]
+
+
 class FreeOut(BaseModel):
     pool: str
     start: int
     end: int
     free: int = Field(examples=[50016])
+    power: FreePowerOut | None = Field(None, description="With power=true or a cap: the power above the pool")
+
+
+class PowerProfileOut(BaseModel):
+    site: str
+    start: int
+    end: int
+    nodes: list[NodePowerOut] = Field(description="Every node of the site's power tree the ledger keeps")
 
 
 class StepOut(BaseModel):

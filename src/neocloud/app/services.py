@@ -4,6 +4,7 @@ the caller's `with uow:` commits, so a refusal anywhere leaves the store unchang
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -15,6 +16,7 @@ from neocloud.core.billing.periods import month
 from neocloud.core.bounds import check_name
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import (
+    HOLD_KIND,
     Contract,
     ContractKind,
     ContractStatus,
@@ -28,8 +30,10 @@ from neocloud.core.contracts import (
 )
 from neocloud.core.errors import (
     AlreadyExists,
+    InvalidInput,
     InvalidState,
     PeriodClosed,
+    PowerOverbooked,
     UnknownContract,
     UnknownHold,
     UnknownPool,
@@ -39,6 +43,7 @@ from neocloud.core.errors import (
 from neocloud.core.fleet import Pool, Site, validate_site
 from neocloud.core.ledger import Hold, HoldKind, Ledger, ProfileStep, check_gpus, check_interval
 from neocloud.core.money import to_rate
+from neocloud.core.power import gpu_power, gpus_for_mw
 
 NewId = Callable[[str], str]  # prefix -> a fresh unique id; injected so that the core stays deterministic
 T = TypeVar("T")
@@ -108,6 +113,8 @@ class ContractRequest:
     sla_uptime: Decimal | None = None
     overage_per_gpu_hour: Decimal | None = None
     preemption_notice_s: int | None = None
+    cap_w: int | None = None  # the GPUs' power cap; None: their TDP
+    mw: Decimal | None = None  # book the GPUs that fit in these facility megawatts at the cap, instead of `gpus`
 
 
 def sign_contract(uow: UnitOfWork, request: ContractRequest, catalog: Catalog, new_id: NewId, now: int) -> Contract:
@@ -117,7 +124,7 @@ def sign_contract(uow: UnitOfWork, request: ContractRequest, catalog: Catalog, n
     agreement = uow.tenants.get_agreements([(tenant.id, pool.name, request.kind)]).get(
         (tenant.id, pool.name, request.kind)
     )
-    contract = draft_contract(request, tenant, pool, catalog, new_id, agreement)
+    contract = draft_contract(request, tenant, pool, catalog, new_id, agreement, site_for(uow, request, pool))
     check_open(
         uow.billing.invoiced_periods([tenant.id]).get(tenant.id, []), contract.start, contract.end, "the contract"
     )
@@ -142,8 +149,9 @@ class Quote:
     end: int
     price_per_gpu_hour: Decimal  # the agreement's or the rate card's
     commitment: Decimal | None  # a take-or-pay reservation's whole price; None: billed by use
-    free: int  # GPUs free over all of [start, end)
+    free: int  # GPUs that can be booked over all of [start, end) at the cap: free, with power for them
     earliest_start: int | None  # for a booking contract: the earliest start of the same length that fits
+    cap_w: int | None  # the GPUs' power cap; None: their TDP
 
 
 def quote(uow: UnitOfWork, request: ContractRequest, catalog: Catalog) -> Quote:
@@ -153,11 +161,13 @@ def quote(uow: UnitOfWork, request: ContractRequest, catalog: Catalog) -> Quote:
     agreement = uow.tenants.get_agreements([(tenant.id, pool.name, request.kind)]).get(
         (tenant.id, pool.name, request.kind)
     )
-    draft = draft_contract(request, tenant, pool, catalog, lambda prefix: f"{prefix}-quote", agreement)
-    calendar = snapshot(uow, pool.name).pool(pool.name)
+    site = site_for(uow, request, pool)
+    draft = draft_contract(request, tenant, pool, catalog, lambda prefix: f"{prefix}-quote", agreement, site)
+    ledger = snapshot(uow, pool.name)
     earliest = None
-    if draft.books_capacity and draft.gpus <= calendar.installed:
-        earliest = calendar.earliest_start(draft.gpus, draft.end - draft.start, draft.start)
+    if draft.books_capacity and draft.gpus <= ledger.pool(pool.name).installed:
+        with contextlib.suppress(PowerOverbooked):  # more power than the site has: it never fits
+            earliest = ledger.earliest_start(pool.name, draft.gpus, draft.end - draft.start, draft.start, draft.cap_w)
     take_or_pay = draft.kind is ContractKind.RESERVED and draft.take_or_pay
     return Quote(
         pool.name,
@@ -167,8 +177,9 @@ def quote(uow: UnitOfWork, request: ContractRequest, catalog: Catalog) -> Quote:
         draft.end,
         draft.price_per_gpu_hour,
         commitment(draft, draft.start, draft.end) if take_or_pay else None,
-        calendar.free(draft.start, draft.end),
+        ledger.bookable(pool.name, draft.start, draft.end, draft.cap_w),
         earliest,
+        draft.cap_w,
     )
 
 
@@ -179,10 +190,20 @@ def draft_contract(
     catalog: Catalog,
     new_id: NewId,
     agreement: PriceAgreement | None = None,
+    site: Site | None = None,
 ) -> Contract:
     """The contract a request asks for, from its tenant and pool as stored, priced and validated. A term the
-    request names wins over the agreement's, which wins over the rate card's; no price is below the floor."""
+    request names wins over the agreement's, which wins over the rate card's; no price is below the floor.
+    A request in megawatts books the GPUs that fit in them at its cap, at the pool's `site`."""
     model, book = catalog[pool.gpu_model], PriceBook()
+    gpus = request.gpus
+    if request.cap_w is not None:
+        gpu_power(model).check(request.cap_w)
+    if request.mw is not None:
+        if gpus or request.kind not in HOLD_KIND:
+            raise InvalidInput("a contract in megawatts reserves GPUs: give mw or gpus, not both", field="mw")
+        assert site is not None, "a contract in megawatts needs its pool's site"
+        gpus = gpus_for_mw(request.mw, model, site, request.cap_w)
     agreed = agreement.terms if agreement is not None else Terms()
     price = _first(request.price_per_gpu_hour, agreed.price_per_gpu_hour)
     overage = _first(request.overage_per_gpu_hour, agreed.overage_per_gpu_hour)
@@ -195,7 +216,8 @@ def draft_contract(
         pool=pool.name,
         start=request.start,
         end=request.end,
-        gpus=request.gpus,
+        gpus=gpus,
+        cap_w=request.cap_w,
         price_per_gpu_hour=book.price(model, request.kind) if price is None else price,
         take_or_pay=_first(request.take_or_pay, agreed.take_or_pay),
         termination_notice_days=_first(request.termination_notice_days, agreed.termination_notice_days),
@@ -212,6 +234,11 @@ def draft_contract(
         price_per_gpu_hour=to_rate(contract.price_per_gpu_hour),
         overage_per_gpu_hour=None if overage is None else to_rate(overage),
     )
+
+
+def site_for(uow: UnitOfWork, request: ContractRequest, pool: Pool) -> Site | None:
+    """The pool's site, when drafting the request needs it (a contract in megawatts)."""
+    return None if request.mw is None else uow.fleet.get_site(pool.site)
 
 
 def _first(given: T | None, otherwise: T) -> T:

@@ -31,7 +31,7 @@ from neocloud.app.services import (
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, Limits, PriceAgreement, Tenant
 from neocloud.core.errors import Conflict, StoreUnavailable, quoted
-from neocloud.core.fleet import Pool
+from neocloud.core.fleet import Pool, Site
 
 
 class IdempotencyKeyReused(Conflict):
@@ -82,6 +82,7 @@ class SigningDesk:
         # Tenants and pools are never changed or removed once added: those found once are remembered.
         self._tenants: dict[str, Tenant] = {}
         self._pools: dict[str, Pool] = {}
+        self._sites: dict[str, Site | None] = {}
         self._standing: dict[str, tuple[float, Standing]] = {}
 
     async def sign(self, request: SignRequest) -> Signed:
@@ -155,7 +156,8 @@ class SigningDesk:
             q = requests[i].request
             try:
                 agreement = standing[tenant.id].agreements.get((pool.name, q.kind))
-                contract = draft_contract(q, tenant, pool, self.catalog, self.new_id, agreement)
+                site = self._site(uow, pool.site) if q.mw is not None else None
+                contract = draft_contract(q, tenant, pool, self.catalog, self.new_id, agreement, site)
                 check_open(invoiced.get(tenant.id, []), contract.start, contract.end, "the contract")
                 drafts[i] = contract, self.answer(contract)
             except Exception as exc:
@@ -214,6 +216,11 @@ class SigningDesk:
         if key not in self._tenants:
             self._tenants[key] = get_tenant(uow, key)
         return self._tenants[key]
+
+    def _site(self, uow: UnitOfWork, name: str) -> Site | None:
+        if name not in self._sites:
+            self._sites[name] = uow.fleet.get_site(name)
+        return self._sites[name]
 
     def _pool(self, uow: UnitOfWork, name: str) -> Pool:
         if name not in self._pools:

@@ -28,6 +28,12 @@ def plain(value: Any) -> Any:
     return value
 
 
+def node_power_view(node: Any) -> dict[str, Any]:
+    """A power node (app/power.py, NodePower) with its steps as objects."""
+    steps = [{"start": s, "end": e, "drawn_kw": str(drawn)} for s, e, drawn in node.steps]
+    return {**plain(node), "steps": steps}
+
+
 def invoice_view(invoice: Any) -> dict[str, Any]:
     """A stored invoice as plain data, with its total (a derived property `plain` does not see)."""
     return {**plain(invoice), "total": str(invoice.total)}

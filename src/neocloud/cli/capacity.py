@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -33,17 +34,62 @@ def capacity_free(
     pool: str,
     start: Annotated[str, typer.Option()] = "now",
     end: Annotated[str, typer.Option()] = "+30d",
+    power: Annotated[bool, typer.Option("--power", help="Also the power free above the pool.")] = False,
+    cap: Annotated[int | None, typer.Option(help="With --power: the GPUs' cap, watts (default TDP).")] = None,
     json: Json = False,
 ) -> None:
-    """GPUs free over the whole window (the minimum of the free profile)."""
-    answer(
-        ctx,
-        json,
-        lambda api: api.capacity.free(pool, *_window(start, end)),
-        lambda quote, _: out().print(
-            f"{pool}: {quote.free:,} GPUs free from {show_time(quote.start)} to {show_time(quote.end)}"
-        ),
-    )
+    """GPUs free over the whole window (the minimum of the free profile); with --power, how many of them the
+    site's power (its feed, its hall) holds at the cap, and each power node's free megawatts."""
+
+    def show(quote: Any, _: dict[str, str]) -> None:
+        out().print(f"{pool}: {quote.free:,} GPUs free from {show_time(quote.start)} to {show_time(quote.end)}")
+        if quote.power is None:
+            return
+        at = "their TDP" if quote.power.cap_w is None else f"{quote.power.cap_w:,} W"
+        out().print(f"  with power for {quote.power.gpus:,} of them at {at}")
+        for node in quote.power.nodes:
+            out().print(f"  {node.node}: {_mw(node.free_kw)} MW free of {_mw(node.limit_kw)} MW (IT power)")
+
+    answer(ctx, json, lambda api: api.capacity.free(pool, *_window(start, end), power=power, cap_w=cap), show)
+
+
+def _mw(kw: str) -> str:
+    return f"{Decimal(kw) / 1000:,.3f}"
+
+
+@capacity_app.command("power")
+def capacity_power(
+    ctx: typer.Context,
+    site: str,
+    start: Annotated[str, typer.Option()] = "now",
+    end: Annotated[str, typer.Option()] = "+365d",
+    limit: Annotated[int, typer.Option(help="Steps per node at most.")] = 1_000,
+    json: Json = False,
+) -> None:
+    """The site's power as the ledger keeps it: what contracts draw on each node of its power tree (the feed,
+    its halls) at their caps, in MW of IT power, step by step, against the node's limit."""
+
+    def show(profile: Any, _: dict[str, str]) -> None:
+        if not profile.nodes:
+            out().print(f"{site}: no power budget or halls; the ledger keeps no power there")
+        for node in profile.nodes:
+            table(
+                f"{node.node}: {_mw(node.limit_kw)} MW of IT power, {_mw(node.free_kw)} MW free at least",
+                ["from", "to", "drawn MW", "free MW"],
+                [
+                    (
+                        show_time(s.start),
+                        show_time(s.end),
+                        _mw(s.drawn_kw),
+                        _mw(str(Decimal(node.limit_kw) - Decimal(s.drawn_kw))),
+                    )
+                    for s in node.steps
+                ],
+            )
+            if node.more:
+                out().print(f"  (more steps: raise --limit above {limit:,})")
+
+    answer(ctx, json, lambda api: api.capacity.power(site, *_window(start, end), limit=limit), show)
 
 
 @capacity_app.command("profile")

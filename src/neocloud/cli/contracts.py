@@ -81,6 +81,8 @@ def contract_sign(
     term: Annotated[str | None, typer.Option(help="Length instead of --end: 30d, 6mo, 3y (calendar).")] = None,
     kind: Annotated[str, typer.Option(help=KINDS)] = "reserved",
     gpus: Annotated[int, typer.Option(help="Committed GPUs (reserved, internal).")] = 0,
+    mw: Annotated[str | None, typer.Option(help="Instead of --gpus: the GPUs that fit in these facility MW.")] = None,
+    cap: Annotated[int | None, typer.Option(help="The GPUs' power cap, watts (default: their TDP).")] = None,
     price: Annotated[str | None, typer.Option(help="$/GPU-hour (default: agreement, else rate card).")] = None,
     take_or_pay: Annotated[bool | None, typer.Option(help="Reserved: bill the commitment used or not.")] = None,
     notice_days: Annotated[int | None, typer.Option(help="Termination notice, days.")] = None,
@@ -105,6 +107,8 @@ def contract_sign(
             start=start_s,
             end=end_s,
             gpus=gpus,
+            mw=mw,
+            cap_w=cap,
             price_per_gpu_hour=price,
             take_or_pay=take_or_pay,
             termination_notice_days=notice_days,
@@ -135,6 +139,8 @@ def contract_quote(
     kind: Annotated[str, typer.Option(help=KINDS)] = "reserved",
     gpus: Annotated[int, typer.Option(help="GPUs (reserved, internal).")] = 0,
     tenant: Annotated[str | None, typer.Option(help="Tenant id or name (operators; a tenant key: its own).")] = None,
+    mw: Annotated[str | None, typer.Option(help="Instead of --gpus: the GPUs that fit in these facility MW.")] = None,
+    cap: Annotated[int | None, typer.Option(help="The GPUs' power cap, watts (default: their TDP).")] = None,
     json: Json = False,
 ) -> None:
     """What signing would cost and whether it fits now: the price the tenant signs at, a take-or-pay
@@ -144,12 +150,15 @@ def contract_quote(
         from neocloud.bootstrap import wall_clock
 
         start_s, end_s = _window(start, end, term, wall_clock())
-        return api.contracts.quote(pool, start_s, end_s, kind=kind, gpus=gpus, tenant=tenant)
+        return api.contracts.quote(pool, start_s, end_s, kind=kind, gpus=gpus, tenant=tenant, cap_w=cap, mw=mw)
 
     def show(q: Any, _: dict[str, str]) -> None:
-        earliest = "never (more GPUs than the pool has)" if q.earliest_start is None else show_time(q.earliest_start)
+        earliest = (
+            "never (more than the pool or its power holds)" if q.earliest_start is None else show_time(q.earliest_start)
+        )
+        capped = "" if q.cap_w is None else f" capped to {q.cap_w:,} W"
         table(
-            f"quote: {q.gpus:,} GPUs {q.kind}, {q.pool}",
+            f"quote: {q.gpus:,} GPUs{capped} {q.kind}, {q.pool}",
             ["start", "end", "$/GPU-hour", "commitment", "free GPUs", "earliest start"],
             [
                 (

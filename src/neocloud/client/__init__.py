@@ -161,8 +161,15 @@ class Fleet(_Resource):
 
 
 class Capacity(_Resource):
-    def free(self, pool: str, start: int, end: int) -> s.FreeOut:
-        return self.c.get(s.FreeOut, "/capacity/free", pool=pool, start=start, end=end)
+    def free(self, pool: str, start: int, end: int, power: bool = False, cap_w: int | None = None) -> s.FreeOut:
+        """GPUs free over [start, end); with `power` (or a cap), how many of them the site's power holds."""
+        return self.c.get(
+            s.FreeOut, "/capacity/free", pool=pool, start=start, end=end, power=power or None, cap_w=cap_w
+        )
+
+    def power(self, site: str, start: int, end: int, limit: int | None = None) -> s.PowerProfileOut:
+        """What contracts draw on each node of a site's power tree over [start, end), step by step."""
+        return self.c.get(s.PowerProfileOut, f"/sites/{site}/power/profile", start=start, end=end, limit=limit)
 
     def profile(
         self, pool: str, start: int, end: int, cursor: str | None = None, limit: int | None = None
@@ -179,16 +186,37 @@ class Capacity(_Resource):
 
 class Contracts(_Resource):
     def sign(self, idempotency_key: str | None = None, **fields: Any) -> s.ContractOut:
-        """Fields of ContractIn: pool, start, end, gpus, kind; tenant and terms from operators only. With an
-        idempotency key, a retry (after a timeout, say) gets the first signing's answer, never a second one."""
+        """Fields of ContractIn: pool, start, end, gpus (or mw), cap_w, kind; tenant and terms from operators
+        only. With an idempotency key, a retry (after a timeout, say) gets the first signing's answer, never a
+        second one."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return self.c.post(s.ContractOut, "/contracts", fields, headers=headers)
 
     def quote(
-        self, pool: str, start: int, end: int, kind: str = "reserved", gpus: int = 0, tenant: str | None = None
+        self,
+        pool: str,
+        start: int,
+        end: int,
+        kind: str = "reserved",
+        gpus: int = 0,
+        tenant: str | None = None,
+        cap_w: int | None = None,
+        mw: str | None = None,
     ) -> s.QuoteOut:
-        """What signing would cost and whether it fits now (writes nothing; operators name the tenant)."""
-        return self.c.get(s.QuoteOut, "/quote", pool=pool, start=start, end=end, kind=kind, gpus=gpus, tenant=tenant)
+        """What signing would cost and whether it fits now (writes nothing; operators name the tenant). `mw`
+        instead of `gpus`: the GPUs that fit in those megawatts at the cap."""
+        return self.c.get(
+            s.QuoteOut,
+            "/quote",
+            pool=pool,
+            start=start,
+            end=end,
+            kind=kind,
+            gpus=gpus,
+            tenant=tenant,
+            cap_w=cap_w,
+            mw=mw,
+        )
 
     def list(
         self, tenant: str | None = None, cursor: str | None = None, limit: int | None = None

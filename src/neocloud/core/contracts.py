@@ -63,6 +63,7 @@ class Contract:
     preemption_notice_s: int = 0  # spot
     status: ContractStatus = ContractStatus.ACTIVE
     cancelled_at: int | None = None
+    cap_w: int | None = None  # the power cap its GPUs run under (the ledger books their power at it); None: TDP
 
     @property
     def books_capacity(self) -> bool:
@@ -73,7 +74,7 @@ class Contract:
         return f"{self.id}/hold"
 
     def hold(self) -> Hold:
-        return Hold(self.hold_id, self.pool, self.gpus, self.start, self.end, HOLD_KIND[self.kind], self.id)
+        return Hold(self.hold_id, self.pool, self.gpus, self.start, self.end, HOLD_KIND[self.kind], self.id, self.cap_w)
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,7 +103,7 @@ def check_gpus(gpus: int) -> None:
 
 def kw(milliwatts: int) -> str:
     """Milliwatts as exact kilowatts."""
-    return str(Decimal(milliwatts).scaleb(-6).normalize())
+    return f"{Decimal(milliwatts).scaleb(-6).normalize():f}"
 
 
 class PoolLedger:
@@ -291,6 +291,15 @@ class Ledger:
         """IT milliwatts free at a node over the whole of [start, end)."""
         check_interval(start, end)
         return self.power_limit(node) - self._draw[node].max_over(start, end)
+
+    def bookable(self, pool: str, start: int, end: int, cap_w: int | None = None) -> int:
+        """GPUs of the pool that can be booked over the whole of [start, end) at `cap_w`: free GPUs, and no more
+        than every node above the pool has free power for."""
+        gpus = self.free(pool, start, end)
+        if self.power is not None:
+            for node in self.power_nodes(pool):
+                gpus = min(gpus, max(0, self.power_free(node, start, end)) // self.power.per_gpu(pool, cap_w))
+        return gpus
 
     def power_limit(self, node: str) -> int:
         if self.power is None or node not in self.power.limits:

@@ -136,6 +136,22 @@ def gpus_in(mw: Decimal, power: GpuPower, pue: Decimal, cap_w: int | None = None
     return groups * per
 
 
+def step_gpus(model: GpuModel) -> int:
+    """GPUs in a node, or in an NVLink rack where it spans nodes: the step in which power buys GPUs."""
+    return model.nvlink_domain if model.spans_nodes else model.gpus_per_node
+
+
+def gpus_for_mw(mw: Decimal, model: GpuModel, site: Site, cap_w: int | None = None) -> int:
+    """The GPUs a contract of `mw` facility megawatts books at `site` under `cap_w`: whole nodes (NVLink
+    racks), at the year's highest PUE, as the ledger keeps the feed."""
+    per = step_gpus(model)
+    gpus = gpus_in(mw, gpu_power(model), site.worst_pue[0], cap_w, per)
+    if gpus == 0:
+        cap = "its TDP" if cap_w is None else f"{cap_w} W"
+        raise InvalidInput(f"{mw} MW holds no whole {per}-GPU step of {model.name} at {cap}", field="mw")
+    return gpus
+
+
 @dataclass(frozen=True, slots=True)
 class ModelPower:
     """One GPU model of a site under a cap."""
@@ -214,7 +230,7 @@ def site_power(
         model = catalog[name]
         power = gpu_power(model)
         cap = caps.get(name, model.tdp_w)
-        per = model.nvlink_domain if model.spans_nodes else model.gpus_per_node
+        per = step_gpus(model)
         it = power.it_kw(cap)
         models.append(
             ModelPower(
@@ -351,3 +367,25 @@ def power_book(sites: Iterable[Site], catalog: Catalog) -> PowerBook | None:
             if nodes:
                 pools[pool.name] = PoolPower(gpu_power(catalog[pool.gpu_model]), nodes)
     return PowerBook(limits, pools) if limits else None
+
+
+Group = tuple[str, ...]  # pools whose calendars are kept together: every pool under one site's power nodes
+
+
+def power_groups(site: Site, catalog: Catalog) -> dict[str, tuple[Group, PowerBook | None]]:
+    """Each pool of the site with its group and the group's power book. Pools that draw on the site's power
+    nodes share them, so the ledger loads and locks them together; a pool under no node is alone, unbooked."""
+    book = power_book([site], catalog)
+    group = tuple(sorted(book.pools)) if book else ()
+    return {p.name: (group, book) if p.name in group else ((p.name,), None) for p in site.pools()}
+
+
+def merged(books: Iterable[PowerBook | None]) -> PowerBook | None:
+    """One book for the ledger of several groups (of different sites)."""
+    found = list({id(b): b for b in books if b is not None}.values())
+    if len(found) <= 1:
+        return found[0] if found else None
+    return PowerBook(
+        {node: limit for b in found for node, limit in b.limits.items()},
+        {pool: power for b in found for pool, power in b.pools.items()},
+    )

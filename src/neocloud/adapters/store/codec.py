@@ -57,7 +57,7 @@ def pool_from_row(row: PoolRow) -> Pool:
 
 
 def hold_from_row(row: HoldRow) -> Hold:
-    return Hold(row.id, row.pool, row.gpus, row.start, row.end, HoldKind(row.kind), row.contract_id)
+    return Hold(row.id, row.pool, row.gpus, row.start, row.end, HoldKind(row.kind), row.contract_id, row.cap_w)
 
 
 def hold_values(hold: Hold) -> dict[str, Any]:
@@ -86,6 +86,7 @@ def contract_from_row(row: ContractRow) -> Contract:
         preemption_notice_s=row.preemption_notice_s,
         status=ContractStatus(row.status),
         cancelled_at=row.cancelled_at,
+        cap_w=row.cap_w,
     )
 
 

@@ -58,6 +58,7 @@ class HoldRow(Base):
     end: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(20))
     contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))
+    cap_w: Mapped[int | None] = mapped_column(Integer)  # its GPUs' power cap; NULL: their TDP
     version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # the pool version that wrote it
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # gone, kept as a mark
 
@@ -86,6 +87,7 @@ class ContractRow(Base):
     sla_uptime: Mapped[Decimal | None] = mapped_column(Numeric(8, 6, asdecimal=True))
     overage_per_gpu_hour: Mapped[Decimal | None] = mapped_column(Numeric(18, 6, asdecimal=True))
     preemption_notice_s: Mapped[int] = mapped_column(Integer)
+    cap_w: Mapped[int | None] = mapped_column(Integer)  # its GPUs' power cap; NULL: their TDP
     status: Mapped[str] = mapped_column(String(20))
     cancelled_at: Mapped[int | None] = mapped_column(BigInteger)
 

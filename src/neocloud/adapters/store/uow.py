@@ -35,6 +35,7 @@ from neocloud.app.ports import (
     TenantRepository,
     WorkloadRepository,
 )
+from neocloud.core.catalog import Catalog
 
 
 @contextlib.contextmanager
@@ -49,13 +50,19 @@ def _pipeline(session: Session) -> Iterator[None]:
 
 class SqlUnitOfWork:
     def __init__(
-        self, sessions: sessionmaker[Session], snapshots: LedgerSnapshots, *, postgres: bool, reader: Engine | None
+        self,
+        sessions: sessionmaker[Session],
+        snapshots: LedgerSnapshots,
+        catalog: Catalog,
+        *,
+        postgres: bool,
+        reader: Engine | None,
     ) -> None:
         """`snapshots`: the engine's kept ledgers; `reader`: the engine that snapshots are read on outside any
         transaction (PostgreSQL only, for units of work that only read)."""
         self._tx = Transaction(sessions, postgres=postgres)
         self.fleet: FleetRepository = SqlFleet(self._tx)
-        self._ledger = SqlLedger(self._tx, snapshots, reader)
+        self._ledger = SqlLedger(self._tx, snapshots, reader, catalog)
         self.ledger: LedgerRepository = self._ledger
         self.tenants: TenantRepository = SqlTenants(self._tx)
         self.contracts: ContractRepository = SqlContracts(self._tx)
@@ -115,8 +122,9 @@ class SqlStore:
     """A store's engine with what its units of work share: the session factory and the ledger snapshots kept
     between units of work (one set per engine)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, catalog: Catalog) -> None:
         self.engine = engine
+        self.catalog = catalog
         self.snapshots = LedgerSnapshots()
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._postgres = engine.dialect.name == "postgresql"
@@ -124,7 +132,7 @@ class SqlStore:
         self._reader = engine.execution_options(isolation_level="AUTOCOMMIT") if self._postgres else None
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions, self.snapshots, postgres=self._postgres, reader=None)
+        return SqlUnitOfWork(self._sessions, self.snapshots, self.catalog, postgres=self._postgres, reader=None)
 
     def reader(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions, self.snapshots, postgres=self._postgres, reader=self._reader)
+        return SqlUnitOfWork(self._sessions, self.snapshots, self.catalog, postgres=self._postgres, reader=self._reader)

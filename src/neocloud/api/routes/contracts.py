@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -85,6 +86,8 @@ async def sign(
         sla_uptime=body.sla_uptime,
         overage_per_gpu_hour=body.overage_per_gpu_hour,
         preemption_notice_s=body.preemption_notice_s,
+        cap_w=body.cap_w,
+        mw=body.mw,
     )
     # Signed in batches with whatever else arrives meanwhile (one pool lock, one commit; app/signing.py).
     fingerprint = await fingerprint_of(request) if idempotency_key is not None else ""
@@ -106,6 +109,10 @@ def quote(
     kind: ContractKind = ContractKind.RESERVED,
     gpus: Annotated[int, Query(ge=0, le=bounds.MAX_GPUS)] = 0,
     tenant: TenantParam = None,
+    cap_w: Annotated[int | None, Query(ge=1, le=bounds.MAX_CAP_W, description="Power cap per GPU, W")] = None,
+    mw: Annotated[
+        Decimal | None, Query(gt=0, le=bounds.MAX_MW, allow_inf_nan=False, description="Instead of gpus")
+    ] = None,
 ) -> Any:
     """What signing would cost and whether it fits now: the price the tenant signs at, a take-or-pay
     reservation's whole price, the GPUs free over the window and the earliest start that fits. Writes
@@ -114,7 +121,9 @@ def quote(
         scope = tenant_scope(uow, who, tenant)
         if scope is None:
             raise InvalidInput("operators must name the tenant the quote is for", field="tenant")
-        req = services.ContractRequest(tenant=scope, kind=kind, pool=pool, start=start, end=end, gpus=gpus)
+        req = services.ContractRequest(
+            tenant=scope, kind=kind, pool=pool, start=start, end=end, gpus=gpus, cap_w=cap_w, mw=mw
+        )
         return plain(services.quote(uow, req, ctx.catalog))
 
 

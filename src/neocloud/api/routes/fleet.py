@@ -12,7 +12,7 @@ from neocloud.api import schemas
 from neocloud.api.deps import Ctx, Cursor, Limit, Operator, OperatorOnce, PoolQuery, TimeQuery, Who, paged
 from neocloud.app import listings, services
 from neocloud.app import power as power_cases
-from neocloud.app.views import drill_view, plain, site_power_view, site_view
+from neocloud.app.views import drill_view, node_power_view, plain, site_power_view, site_view
 from neocloud.core import bounds, power
 from neocloud.core.errors import NotFound, quoted
 
@@ -67,10 +67,40 @@ def pools(ctx: Ctx, who: Who, cursor: Cursor = None, limit: Limit = 100) -> dict
         return paged(listings.POOLS.of(cursor, limit, uow.fleet.list_pools()))
 
 
-@router.get("/capacity/free", response_model=schemas.FreeOut, tags=["capacity"])
-def capacity_free(pool: PoolQuery, start: TimeQuery, end: TimeQuery, ctx: Ctx, who: Who) -> JSONResponse:
-    """GPUs free over the whole of [start, end)."""
+@router.get("/sites/{site}/power/profile", response_model=schemas.PowerProfileOut, tags=["fleet"])
+def site_power_profile(
+    ctx: Ctx,
+    who: Who,
+    site: Annotated[str, Path(min_length=1, max_length=200)],
+    start: TimeQuery,
+    end: TimeQuery,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="Steps per node at most")] = 1_000,
+) -> dict[str, Any]:
+    """What contracts draw on each node of the site's power tree (its feed, its halls) over [start, end), step
+    by step, against the node's limit: the ledger's power, as its GPUs are the pools' profiles."""
     with ctx.reader() as uow:
+        nodes = power_cases.power_profile(uow, site, start, end, limit)
+    return {"site": site, "start": start, "end": end, "nodes": [node_power_view(n) for n in nodes]}
+
+
+@router.get("/capacity/free", response_model=schemas.FreeOut, tags=["capacity"])
+def capacity_free(
+    pool: PoolQuery,
+    start: TimeQuery,
+    end: TimeQuery,
+    ctx: Ctx,
+    who: Who,
+    power: Annotated[bool, Query(description="Add the power free above the pool")] = False,
+    cap_w: Annotated[int | None, Query(ge=1, le=bounds.MAX_CAP_W, description="Power cap per GPU, W")] = None,
+) -> JSONResponse:
+    """GPUs free over the whole of [start, end); with power=true (or a cap), how many of them the power nodes
+    above the pool have power for at the cap, and each node's free power."""
+    with ctx.reader() as uow:
+        if power or cap_w is not None:
+            found = power_cases.free_power(uow, ctx.catalog, pool, start, end, cap_w)
+            nodes = [node_power_view(n) for n in found.nodes]
+            more = {"power": {"cap_w": cap_w, "gpus": found.gpus, "nodes": nodes}}
+            return JSONResponse({"pool": pool, "start": start, "end": end, "free": found.free, **more})
         free = services.free_capacity(uow, pool, start, end)
     # The hottest read: return the response directly (the model above documents it; no re-validation).
     return JSONResponse({"pool": pool, "start": start, "end": end, "free": free})
