@@ -3,6 +3,7 @@ contract in megawatts holds (colossus-1 at 300 MW)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -114,6 +115,14 @@ def test_a_shallow_cut_caps_spot_work_only_as_far_as_needed() -> None:
     assert actions[ContractKind.ON_DEMAND].what == "untouched"
     assert d.after_kw == D("112.2") - D("12.232")
     assert (d.shortfall_kw, d.credits_usd) == (0, 0)
+
+
+def test_a_contract_at_a_cap_draws_at_its_cap_before_the_cut() -> None:
+    capped = Load(replace(_load(ContractKind.SPOT, 32).contract, cap_w=500), 32, _load(ContractKind.SPOT, 1).power)
+    # 32 x (0.5 + 0.575) x 1.1 x 1.25 = 47.3 kW before; 7.3 kW over a 40 kW limit: ceil(7.3 / 0.044) = 166 W
+    # off its 500 W, to 334 W (47.3 - 7.304 = 39.996 kW).
+    d = drill("p", D("0.08"), D("1.25"), [capped], D("0.5"), 3600, 7200)
+    assert (d.draw_kw, d.actions[0].cap_w, d.after_kw) == (D("47.3"), 334, D("39.996"))
 
 
 def test_when_everything_is_stopped_the_shortfall_remains() -> None:

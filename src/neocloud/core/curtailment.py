@@ -1,7 +1,7 @@
 """A curtailment drill: when a site's power budget shrinks (by `depth`, over [start, end)), whose work is
 capped and whose stopped, in contract order, and what the cut costs in SLA credits.
 
-Before the event every load runs at its GPUs' TDP. The cut needed is what they draw over the shrunk budget;
+Before the event every load runs at its contract's cap (`cap_w`), or at its GPUs' TDP. The cut needed is what they draw over the shrunk budget;
 it is taken, in order,
 
 1. by capping the GPUs of spot, then on-demand, then internal work (each contract's GPUs down to their lowest
@@ -44,6 +44,11 @@ class Load:
     def __post_init__(self) -> None:
         if self.gpus <= 0:
             raise InvalidInput(f"contract {self.contract.id}: a load draws on at least one GPU", field="gpus")
+
+    @property
+    def cap_w(self) -> int:
+        """The cap its GPUs run under before the event: its contract's, else their TDP."""
+        return self.power.tdp_w if self.contract.cap_w is None else self.contract.cap_w
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +108,9 @@ def drill(
         return load.gpus * load.power.it_kw(cap_w) * pue
 
     limit = budget_mw * 1000 * (1 - depth)
-    caps = [x.power.tdp_w for x in loads]
+    caps = [x.cap_w for x in loads]
     stopped: set[int] = set()
-    before = sum((draw(x, x.power.tdp_w) for x in loads), Decimal(0))
+    before = sum((draw(x, x.cap_w) for x in loads), Decimal(0))
     need = before - limit
     for kind in (*ORDER, ContractKind.RESERVED):
         group = sorted((i for i, x in enumerate(loads) if x.contract.kind is kind), key=lambda i: _signed(loads[i]))
@@ -113,7 +118,7 @@ def drill(
             if need <= 0:
                 break
             x = loads[i]
-            watts = min(x.power.tdp_w - x.power.min_cap_w, math.ceil(need / (x.gpus * per_watt)))
+            watts = min(x.cap_w - x.power.min_cap_w, math.ceil(need / (x.gpus * per_watt)))
             caps[i] -= watts
             need -= x.gpus * watts * per_watt
         for i in group:  # then stop
@@ -124,7 +129,7 @@ def drill(
     hours = Decimal(end - start) / 3600
     actions = []
     for i, x in enumerate(loads):
-        was = draw(x, x.power.tdp_w)
+        was = draw(x, x.cap_w)
         after = Decimal(0) if i in stopped else draw(x, caps[i])
         credit = _credit(x.contract, x.gpus, (was - after) / was, hours, start)
         cap = None if i in stopped else caps[i]
