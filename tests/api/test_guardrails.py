@@ -80,7 +80,7 @@ def test_operators_price_at_or_above_the_floor(store: bootstrap.Context) -> None
 
 def _invoice_may(ctx: bootstrap.Context) -> None:
     with ctx.uow() as uow:
-        billing.generate_invoice(uow, "lab", "2030-05", JUNE.start + 1, ctx.new_id)
+        billing.generate_invoice(uow, ctx.catalog, "lab", "2030-05", JUNE.start + 1, ctx.new_id)
 
 
 def test_nothing_changes_inside_an_invoiced_month(store: bootstrap.Context) -> None:

@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from neocloud.adapters.specs import parse_fleet
-from neocloud.app import services
+from neocloud.app import billing, services
 from neocloud.cli.main import app
+from neocloud.core.billing.periods import month
 
 from ..builders import SOON
 
@@ -170,3 +171,40 @@ def test_the_cli_signs_in_megawatts_and_shows_power(tmp_path: Any) -> None:
     # 7,040 x 1.1825 kW = 8,324.8 kW of IT drawn on the feed.
     assert shown["nodes"][0]["steps"][0]["drawn_kw"] == "8324.8"
     assert "MW of IT power" in run("capacity", "power", "colossus-1", "--start", "2031-01-01", "--end", "+30d")
+
+
+def test_energy_passed_through_is_billed_in_kwh_at_the_sites_price_by_hand(api: Any) -> None:
+    may = month("2025-05")
+    signed = {
+        name: api("POST", "/contracts", "operator", 201, json={
+            "tenant": "lab", "kind": "on-demand", "pool": "s1/h100-sxm", "start": may.start, "end": may.end, **terms,
+        })["id"]
+        for name, terms in (
+            ("passed", {"energy": "pass-through"}),
+            ("capped", {"energy": "pass-through", "cap_w": 300}),
+            ("bundled", {}),
+        )
+    }  # fmt: skip
+    assert api("GET", f"/contracts/{signed['passed']}", "lab")["energy"] == "pass-through"
+    with api.ctx.uow() as uow:  # each ran 8 GPUs for 10 hours
+        runs = [billing.run_record(uow, c, f"j-{n}", 8_000, may.start, may.start + 36_000) for n, c in signed.items()]
+        billing.ingest_usage(uow, runs)
+    invoice = api("POST", "/invoices", "operator", 201, json={"tenant": "lab", "period": "2025-05"})
+    energy = {line["contract_id"]: line for line in invoice["lines"] if line["kind"] == "energy"}
+    # An H100 draws its typical 1.031 kW of IT power (catalog); at PUE 1.25 and $80/MWh (the test site's), 80
+    # GPU-hours are 103.1 kWh: $8.248, $8.25. Capped to 300 W it draws at most (0.3 + 0.575) x 1.1 = 0.9625
+    # kW: 96.25 kWh, $7.70. A bundled contract's price includes its energy: no line.
+    assert {c: (e["quantity"], e["unit"], e["unit_price"], e["amount"]) for c, e in energy.items()} == {
+        signed["passed"]: ("103.100", "kWh", "0.08", "8.25"),
+        signed["capped"]: ("96.250", "kWh", "0.08", "7.70"),
+    }
+    assert energy[signed["passed"]]["description"] == "energy passed through: 1.031 kW a GPU x PUE 1.25, at $80/MWh"
+
+
+def test_only_operators_set_the_energy_term_and_it_is_checked(api: Any) -> None:
+    mine = {"pool": "s1/h100-sxm", "start": START, "end": END, "gpus": 8, "energy": "pass-through"}
+    assert api("POST", "/contracts", "lab", 403, json=mine)["error"]["code"] == "terms_not_allowed"
+    for bad in ("free", "", 1, True, "PASS-THROUGH", "bundled\u0000"):
+        refused = api("POST", "/contracts", "operator", 422, json={**mine, "tenant": "lab", "energy": bad})
+        assert "energy" in str(refused["error"]), (bad, refused)
+    assert api("GET", "/contracts", "operator")["items"] == []

@@ -59,7 +59,7 @@ def _last_month(uow: Any, ctx: bootstrap.Context, found: dict[str, str], now: in
         contract = services.sign_contract(uow, request, ctx.catalog, ctx.new_id, now)
         run = billing.run_record(uow, contract.id, f"{name}-job", 8_000, last.start + DAY, last.start + 3 * DAY)
         billing.ingest_usage(uow, [run])
-        found[f"{name} invoice"] = billing.generate_invoice(uow, name, last.key, now, ctx.new_id).id
+        found[f"{name} invoice"] = billing.generate_invoice(uow, ctx.catalog, name, last.key, now, ctx.new_id).id
     this = month_of(now)
     sla = ContractRequest(
         "lab", ContractKind.RESERVED, OTHER_POOL, this.start, this.end, gpus=512, sla_uptime=Decimal("0.99")

@@ -70,12 +70,12 @@ def test_a_tenant_sees_its_running_bill_and_its_invoices_only(
     outside: list[str] = []
     page = signed_in(browser, site, "lab", outside)
     with ctx.reader() as uow:  # the bill accrues by the second: read before and after the page
-        before = billing.bill_to_date(uow, "lab", ctx.now())
+        before = billing.bill_to_date(uow, ctx.catalog, "lab", ctx.now())
     page.click("nav >> text=Billing")
     page.wait_for_url(site["origin"] + "/billing")
     text = page.inner_text("main")
     with ctx.reader() as uow:
-        after = billing.bill_to_date(uow, "lab", ctx.now())
+        after = billing.bill_to_date(uow, ctx.catalog, "lab", ctx.now())
         invoice = uow.billing.get_invoice(site["lab invoice"])
     assert invoice is not None
     shown = Decimal(re.search(r"To date: ([\d,.]+) \$", text).group(1).replace(",", ""))  # type: ignore[union-attr]

@@ -76,7 +76,7 @@ def test_reservations_follow_contracts_and_failed_nodes_heal(
     assert percent, "a few seconds out of 120 is below 99.9 %"
     with ctx.uow() as uow:
         period = month_of(now)
-        invoice = billing.generate_invoice(uow, "lab", period.key, period.end, ctx.new_id)
+        invoice = billing.generate_invoice(uow, ctx.catalog, "lab", period.key, period.end, ctx.new_id)
     credits = [line.amount for line in invoice.lines if line.kind == "sla-credit"]
     expected = (Decimal("1.28") * percent / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
     assert credits == [-expected]

@@ -79,7 +79,7 @@ def test_usage_is_recorded_once_and_invoiced(signed: tuple[bootstrap.Context, st
     refused_without_change(ctx, AlreadyExists, lambda uow: billing.ingest_usage(uow, [usage(reserved, "a", 12, 9, 11)]))
     refused_without_change(ctx, UnknownContract, lambda uow: billing.ingest_usage(uow, [usage("c-nope", "z", 1, 0, 1)]))
     with ctx.uow() as uow:
-        invoice = billing.generate_invoice(uow, "lab", "2025-05", MAY.end + 1, ctx.new_id)
+        invoice = billing.generate_invoice(uow, ctx.catalog, "lab", "2025-05", MAY.end + 1, ctx.new_id)
     # commitment 8 x 744 h x 2.40 = 14,284.80; overage 4 x 10 h x 3.00 = 120.00; on-demand 2 x 3 h x 3.00 = 18.00
     assert sorted((line.kind, line.amount) for line in invoice.lines) == [
         ("commitment", Decimal("14284.80")),
@@ -92,10 +92,14 @@ def test_usage_is_recorded_once_and_invoiced(signed: tuple[bootstrap.Context, st
     # The month is closed: late usage for it, and a second invoice, are refused.
     refused_without_change(ctx, InvalidState, lambda uow: billing.ingest_usage(uow, [usage(od, "late", 1, 20, 21)]))
     refused_without_change(
-        ctx, InvalidState, lambda uow: billing.generate_invoice(uow, "lab", "2025-05", MAY.end + 2, ctx.new_id)
+        ctx,
+        InvalidState,
+        lambda uow: billing.generate_invoice(uow, ctx.catalog, "lab", "2025-05", MAY.end + 2, ctx.new_id),
     )
     refused_without_change(
-        ctx, InvalidState, lambda uow: billing.generate_invoice(uow, "lab", "2025-06", MAY.end + 2, ctx.new_id)
+        ctx,
+        InvalidState,
+        lambda uow: billing.generate_invoice(uow, ctx.catalog, "lab", "2025-06", MAY.end + 2, ctx.new_id),
     )
     with ctx.uow() as uow:
         by_contract = {row.contract_id: row.amount for row in billing.revenue(uow, "2025-05")}
@@ -188,7 +192,7 @@ def test_incidents_and_money_terms_reach_the_invoice(signed: tuple[bootstrap.Con
         [c] = [c for c in uow.contracts.page() if c.id == reserved]
         uow.contracts.save(replace(c, sla_uptime=Decimal("0.99")))
     with ctx.uow() as uow:
-        invoice = billing.generate_invoice(uow, "lab", "2025-05", MAY.end + 1, ctx.new_id)
+        invoice = billing.generate_invoice(uow, ctx.catalog, "lab", "2025-05", MAY.end + 1, ctx.new_id)
         terms_after = uow.billing.get_terms([od])[od]
     lines = {(line.contract_id, line.kind): line.amount for line in invoice.lines}
     # Credit: 10 % of the 14,284.80 commitment. On-demand: no usage, trued up to the $50 minimum, $30 prepaid.

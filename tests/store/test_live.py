@@ -94,7 +94,7 @@ def test_workloads_run_finish_and_are_metered(contracts: tuple[bootstrap.Context
     runs = sorted(((r.contract_id, r.start - t0, r.end - t0, r.preempted) for r in records), key=lambda r: r[1])
     assert runs == [(spot, 0, H, True), (reserved, H, 2 * H, False), (spot, 2 * H, 4 * H, False)]
     with ctx.uow() as uow:
-        invoice = billing.generate_invoice(uow, "research", "2025-05", MAY.end + 1, ctx.new_id)
+        invoice = billing.generate_invoice(uow, ctx.catalog, "research", "2025-05", MAY.end + 1, ctx.new_id)
     # 128 GPUs x (1 h - 30 s + 2 h) = 382.933333 GPU-h x $1.35 = $516.96
     assert invoice.total == Decimal("516.96")
 

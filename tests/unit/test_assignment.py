@@ -127,7 +127,7 @@ def test_a_node_back_before_any_replacement_ends_the_incident_and_the_credit_fol
     assert (incident.start, incident.end, incident.gpus) == (t, t + 15 * H, 8)
     assert incident.description == f"node {failed} out of service 54000 s; back up"
     with memory.uow() as uow:
-        invoice = billing.generate_invoice(uow, "lab", "2025-05", MAY.end + 1, memory.new_id)
+        invoice = billing.generate_invoice(uow, memory.catalog, "lab", "2025-05", MAY.end + 1, memory.new_id)
     # 16 GPUs x 744 h x $2.40 = $28,569.60. Out: 8 GPUs x 15 h = 120 of 11,904 GPU-h: availability 98.99 %,
     # below 99 %: the first tier, 10 % = $2,856.96 back.
     [credit] = [line for line in invoice.lines if line.kind == "sla-credit"]

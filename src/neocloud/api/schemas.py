@@ -14,7 +14,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from neocloud.core import bounds
-from neocloud.core.contracts import ContractKind, TenantKind
+from neocloud.core.contracts import ContractKind, EnergyTerm, TenantKind
 from neocloud.core.errors import InvalidInput
 
 T = TypeVar("T")
@@ -229,6 +229,7 @@ TERMS = frozenset(
         "sla_uptime",
         "overage_per_gpu_hour",
         "preemption_notice_s",
+        "energy",
     }
 )
 
@@ -254,6 +255,9 @@ class ContractIn(_In):
     sla_uptime: Uptime | None = None
     overage_per_gpu_hour: Rate | None = None
     preemption_notice_s: NoticeSeconds | None = None
+    energy: EnergyTerm | None = Field(
+        None, description="bundled (default: the price includes energy) or pass-through (kWh at the site's $/MWh)"
+    )
 
 
 class QuoteOut(BaseModel):
@@ -288,6 +292,7 @@ class ContractOut(BaseModel):
     status: str
     cancelled_at: int | None
     cap_w: int | None = Field(description="The GPUs' power cap; null: their TDP")
+    energy: str = Field(description="bundled in the price, or pass-through: billed in kWh at the site's $/MWh")
 
 
 class AgreementIn(_In):

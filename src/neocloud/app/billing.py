@@ -13,7 +13,7 @@ from neocloud.app.services import NewId, check_open, get_contract, get_pool, get
 from neocloud.core.billing.invoice import BillingTerms, Invoice, build_invoice
 from neocloud.core.billing.metering import Meter, UsageRecord
 from neocloud.core.billing.periods import Period, month, month_of
-from neocloud.core.billing.rating import ContractMeter, Outage, availability
+from neocloud.core.billing.rating import ContractMeter, EnergyRate, Outage, availability
 from neocloud.core.bounds import (
     MAX_GPUS,
     MAX_MILLI_GPUS,
@@ -24,10 +24,12 @@ from neocloud.core.bounds import (
     check_text,
 )
 from neocloud.core.catalog import Catalog
-from neocloud.core.contracts import ContractKind, PriceBook
+from neocloud.core.contracts import Contract, ContractKind, EnergyTerm, PriceBook
 from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract, quoted
+from neocloud.core.fleet import Site
 from neocloud.core.ledger import HoldKind, check_interval
 from neocloud.core.money import to_money
+from neocloud.core.power import gpu_power
 
 
 def run_record(
@@ -77,7 +79,32 @@ def _outages(uow: UnitOfWork, pools: Iterable[str], period: Period) -> list[Outa
     return outages
 
 
-def generate_invoice(uow: UnitOfWork, tenant: str, period_key: str, now: int, new_id: NewId) -> StoredInvoice:
+def energy_rates(
+    uow: UnitOfWork, catalog: Catalog, contracts: Iterable[Contract], period: Period
+) -> dict[str, EnergyRate]:
+    """The energy rate of each contract whose energy is passed through. A GPU draws the catalog's typical IT
+    power, at most what its cap allows (no meter reads real draw), at the PUE of the period's month and the
+    site's price."""
+    rates: dict[str, EnergyRate] = {}
+    sites: dict[str, Site | None] = {}
+    for c in contracts:
+        if c.energy is not EnergyTerm.PASS_THROUGH:
+            continue
+        pool = get_pool(uow, c.pool)
+        if pool.site not in sites:
+            sites[pool.site] = uow.fleet.get_site(pool.site)
+        site = sites[pool.site]
+        assert site is not None, f"pool {pool.name} has no site"
+        model = catalog[pool.gpu_model]
+        kw = model.it_kw_per_gpu if c.cap_w is None else min(model.it_kw_per_gpu, gpu_power(model).it_kw(c.cap_w))
+        pue = site.pue_in(int(month_of(period.start).key[5:]))
+        rates[c.id] = EnergyRate(kw, pue, site.usd_per_mwh)
+    return rates
+
+
+def generate_invoice(
+    uow: UnitOfWork, catalog: Catalog, tenant: str, period_key: str, now: int, new_id: NewId
+) -> StoredInvoice:
     """Rate the tenant's contracts for the period and issue the invoice; the period then closes to usage."""
     tenant_id = get_tenant(uow, tenant).id
     period = month(period_key)
@@ -89,7 +116,8 @@ def generate_invoice(uow: UnitOfWork, tenant: str, period_key: str, now: int, ne
     usage = uow.billing.usage_between(period.start, period.end, tenant_id)
     terms = uow.billing.get_terms(c.id for c in contracts)
     outages = _outages(uow, [c.pool for c in contracts], period)
-    invoice = build_invoice(tenant_id, period, contracts, usage, outages, terms)
+    energy = energy_rates(uow, catalog, contracts, period)
+    invoice = build_invoice(tenant_id, period, contracts, usage, outages, terms, energy)
     stored = StoredInvoice(new_id("inv"), tenant_id, period.key, now, invoice.lines)
     uow.billing.save_invoice(stored)
     for contract_id, left in invoice.prepaid_left.items():
@@ -97,7 +125,7 @@ def generate_invoice(uow: UnitOfWork, tenant: str, period_key: str, now: int, ne
     return stored
 
 
-def bill_to_date(uow: UnitOfWork, tenant: str, now: int) -> Invoice:
+def bill_to_date(uow: UnitOfWork, catalog: Catalog, tenant: str, now: int) -> Invoice:
     """The tenant's running bill: this month rated from its first second up to `now`, as the month's invoice
     will rate it, with the runs still going counted up to now. The minimum-spend true-up is left to the
     invoice (it applies to the whole month); prepaid balances are drawn down as they would be."""
@@ -114,7 +142,10 @@ def bill_to_date(uow: UnitOfWork, tenant: str, now: int) -> Invoice:
         if w.started is not None and w.started < now and w.contract_id in by_id
     )
     terms = {c: replace(t, minimum_per_period=Decimal(0)) for c, t in uow.billing.get_terms(by_id).items()}
-    return build_invoice(tenant_id, period, contracts, usage, _outages(uow, {c.pool for c in contracts}, period), terms)
+    outages = _outages(uow, {c.pool for c in contracts}, period)
+    return build_invoice(
+        tenant_id, period, contracts, usage, outages, terms, energy_rates(uow, catalog, contracts, period)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from neocloud.core.contracts import (
     Contract,
     ContractKind,
     ContractStatus,
+    EnergyTerm,
     PriceAgreement,
     PriceBook,
     Tenant,
@@ -115,6 +116,7 @@ class ContractRequest:
     preemption_notice_s: int | None = None
     cap_w: int | None = None  # the GPUs' power cap; None: their TDP
     mw: Decimal | None = None  # book the GPUs that fit in these facility megawatts at the cap, instead of `gpus`
+    energy: EnergyTerm | None = None  # None: bundled in the price
 
 
 def sign_contract(uow: UnitOfWork, request: ContractRequest, catalog: Catalog, new_id: NewId, now: int) -> Contract:
@@ -218,6 +220,7 @@ def draft_contract(
         end=request.end,
         gpus=gpus,
         cap_w=request.cap_w,
+        energy=_first(request.energy, EnergyTerm.BUNDLED),
         price_per_gpu_hour=book.price(model, request.kind) if price is None else price,
         take_or_pay=_first(request.take_or_pay, agreed.take_or_pay),
         termination_notice_days=_first(request.termination_notice_days, agreed.termination_notice_days),

@@ -89,6 +89,9 @@ def contract_sign(
     sla: Annotated[str | None, typer.Option(help="Monthly uptime commitment, e.g. 0.99.")] = None,
     overage_price: Annotated[str | None, typer.Option(help="Reserved: $/GPU-hour above the commitment.")] = None,
     preemption_notice: Annotated[int | None, typer.Option(help="Spot: preemption notice, seconds.")] = None,
+    energy: Annotated[
+        str | None, typer.Option(help="bundled (in the price, default) or pass-through (kWh at the site's $/MWh).")
+    ] = None,
     json: Json = False,
 ) -> None:
     """Sign a contract. Reserved and internal contracts book their GPUs in the ledger, or are refused.
@@ -115,6 +118,7 @@ def contract_sign(
             sla_uptime=sla,
             overage_per_gpu_hour=overage_price,
             preemption_notice_s=preemption_notice,
+            energy=energy,
         )
 
     answer(ctx, json, sign, shown_as("contract signed"), names=True)

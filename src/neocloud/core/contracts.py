@@ -38,6 +38,11 @@ class ContractKind(StrEnum):
     INTERNAL = "internal"
 
 
+class EnergyTerm(StrEnum):
+    BUNDLED = "bundled"  # the GPU-hour price includes the energy
+    PASS_THROUGH = "pass-through"  # billed apart: the usage's kWh at the site's $/MWh (core/billing/rating.py)
+
+
 class ContractStatus(StrEnum):
     ACTIVE = "active"
     CANCELLED = "cancelled"
@@ -64,6 +69,7 @@ class Contract:
     status: ContractStatus = ContractStatus.ACTIVE
     cancelled_at: int | None = None
     cap_w: int | None = None  # the power cap its GPUs run under (the ledger books their power at it); None: TDP
+    energy: EnergyTerm = EnergyTerm.BUNDLED
 
     @property
     def books_capacity(self) -> bool:

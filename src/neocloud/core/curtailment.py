@@ -1,8 +1,8 @@
 """A curtailment drill: when a site's power budget shrinks (by `depth`, over [start, end)), whose work is
 capped and whose stopped, in contract order, and what the cut costs in SLA credits.
 
-Before the event every load runs at its contract's cap (`cap_w`), or at its GPUs' TDP. The cut needed is what they draw over the shrunk budget;
-it is taken, in order,
+Before the event every load runs at its contract's cap (`cap_w`), or at its GPUs' TDP. The cut needed is what
+they draw over the shrunk budget; it is taken, in order,
 
 1. by capping the GPUs of spot, then on-demand, then internal work (each contract's GPUs down to their lowest
    cap, the last one only as far as needed, in whole watts),

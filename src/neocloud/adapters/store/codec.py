@@ -9,7 +9,7 @@ from typing import Any
 from neocloud.adapters.store.tables import ContractRow, HoldRow, PoolRow, TenantRow, UsageRow
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.rating import Line
-from neocloud.core.contracts import Contract, ContractKind, ContractStatus, Tenant, TenantKind
+from neocloud.core.contracts import Contract, ContractKind, ContractStatus, EnergyTerm, Tenant, TenantKind
 from neocloud.core.fleet import BlockGroup, Hall, NodeSpec, Pool, Site
 from neocloud.core.ledger import Hold, HoldKind
 
@@ -87,13 +87,14 @@ def contract_from_row(row: ContractRow) -> Contract:
         status=ContractStatus(row.status),
         cancelled_at=row.cancelled_at,
         cap_w=row.cap_w,
+        energy=EnergyTerm(row.energy),
     )
 
 
 def contract_values(contract: Contract) -> dict[str, Any]:
     """A contract's columns (shallow: cheap enough for a batch of many)."""
     fields = {f: getattr(contract, f) for f in Contract.__dataclass_fields__}
-    return fields | {"kind": str(contract.kind), "status": str(contract.status)}
+    return fields | {"kind": str(contract.kind), "status": str(contract.status), "energy": str(contract.energy)}
 
 
 def contract_to_row(contract: Contract) -> ContractRow:

@@ -88,6 +88,7 @@ class ContractRow(Base):
     overage_per_gpu_hour: Mapped[Decimal | None] = mapped_column(Numeric(18, 6, asdecimal=True))
     preemption_notice_s: Mapped[int] = mapped_column(Integer)
     cap_w: Mapped[int | None] = mapped_column(Integer)  # its GPUs' power cap; NULL: their TDP
+    energy: Mapped[str] = mapped_column(String(20), default="bundled", server_default="bundled")
     status: Mapped[str] = mapped_column(String(20))
     cancelled_at: Mapped[int | None] = mapped_column(BigInteger)
 

@@ -33,7 +33,7 @@ def billing_page(
     def gather(uow: UnitOfWork, who: Principal, ctx: bootstrap.Context, now: int) -> dict[str, Any]:
         if not who.is_operator:
             assert who.tenant_id is not None
-            bill = billing.bill_to_date(uow, who.tenant_id, now)
+            bill = billing.bill_to_date(uow, ctx.catalog, who.tenant_id, now)
             invoices = uow.billing.list_invoices(who.tenant_id)[-ROWS:][::-1]
             return {"bill": bill, "invoices": invoices}
         key = period or month_of(now).key

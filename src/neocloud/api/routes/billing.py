@@ -67,7 +67,7 @@ def running_bill(ctx: Ctx, who: Who, tenant: TenantParam = None) -> dict[str, An
         scope = tenant_scope(uow, who, tenant)
         if scope is None:
             raise InvalidInput("operators must name the tenant whose bill to show", field="tenant")
-        return bill_view(billing.bill_to_date(uow, scope, ctx.now()))
+        return bill_view(billing.bill_to_date(uow, ctx.catalog, scope, ctx.now()))
 
 
 @router.get("/invoices", response_model=schemas.Page[schemas.InvoiceOut])
@@ -117,7 +117,9 @@ def export_invoice(
 async def issue_invoice(body: schemas.InvoiceIn, ctx: Ctx, once: OperatorOnce) -> Response:
     """Rate an ended month for a tenant and issue its invoice (operator); the month then closes to changes."""
     return await once(
-        lambda uow: invoice_view(billing.generate_invoice(uow, body.tenant, body.period, ctx.now(), ctx.new_id))
+        lambda uow: invoice_view(
+            billing.generate_invoice(uow, ctx.catalog, body.tenant, body.period, ctx.now(), ctx.new_id)
+        )
     )
 
 

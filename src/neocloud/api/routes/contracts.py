@@ -88,6 +88,7 @@ async def sign(
         preemption_notice_s=body.preemption_notice_s,
         cap_w=body.cap_w,
         mw=body.mw,
+        energy=body.energy,
     )
     # Signed in batches with whatever else arrives meanwhile (one pool lock, one commit; app/signing.py).
     fingerprint = await fingerprint_of(request) if idempotency_key is not None else ""

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.periods import Period
-from neocloud.core.billing.rating import Line, Outage, rate_contract
+from neocloud.core.billing.rating import EnergyRate, Line, Outage, rate_contract
 from neocloud.core.contracts import Contract
 from neocloud.core.errors import InvalidInput
 from neocloud.core.money import to_money
@@ -55,9 +55,11 @@ def build_invoice(
     usage: Iterable[UsageRecord],
     outages: Sequence[Outage] = (),
     terms: Mapping[str, BillingTerms] | None = None,
+    energy: Mapping[str, EnergyRate] | None = None,
 ) -> Invoice:
-    """Rate every contract of the tenant active in the period and apply its money terms."""
-    terms = terms or {}
+    """Rate every contract of the tenant active in the period and apply its money terms; `energy`: the rate of
+    each contract whose energy is passed through."""
+    terms, energy = terms or {}, energy or {}
     by_contract: dict[str, list[UsageRecord]] = defaultdict(list)
     for record in usage:
         if record.tenant_id == tenant_id:
@@ -67,11 +69,14 @@ def build_invoice(
     for contract in sorted((c for c in contracts if c.tenant_id == tenant_id), key=lambda c: (c.start, c.id)):
         if not period.overlap(contract.start, contract.end) and not by_contract.get(contract.id):
             continue
-        rated = rate_contract(contract, by_contract.get(contract.id, []), period, outages)
+        rated = rate_contract(
+            contract, by_contract.get(contract.id, []), period, outages, energy=energy.get(contract.id)
+        )
         term = terms.get(contract.id, BillingTerms())
         due = sum((line.amount for line in rated), start=ZERO)
-        if term.minimum_per_period > due and period.overlap(contract.start, contract.end):
-            shortfall = to_money(term.minimum_per_period - due)
+        spent = due - sum((line.amount for line in rated if line.kind == "energy"), start=ZERO)  # energy is passed on
+        if term.minimum_per_period > spent and period.overlap(contract.start, contract.end):
+            shortfall = to_money(term.minimum_per_period - spent)
             rated.append(
                 Line(
                     tenant_id,

@@ -11,6 +11,9 @@ once (half to even, core.money); quantities are shown in GPU-hours to six places
 - internal: usage at the transfer price (showback, or chargeback when invoiced).
 - SLA credits: availability from outages over the committed GPU-time; a credit tier by how far it fell
   short, as a share of the contract's charges for the period, capped at them.
+- energy: a contract whose energy is passed through is billed its usage's kWh (GPU-hours x the IT kW a GPU
+  draws at its cap x the month's PUE) at the site's $/MWh, after and apart from its SLA credit. A bundled
+  contract's price includes its energy: no line.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from neocloud.core.money import to_money
 from neocloud.core.timeutil import human_duration
 
 QUANTITY = Decimal("0.000001")
+KWH = Decimal("0.001")
 USAGE_LABELS = {
     ContractKind.ON_DEMAND: "on-demand usage",
     ContractKind.SPOT: "spot usage",
@@ -46,6 +50,29 @@ class Line:
     unit: str
     unit_price: Decimal
     amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyRate:
+    """What a pass-through contract's energy costs: the IT kW one of its GPUs draws, the month's PUE, the
+    site's price."""
+
+    kw_per_gpu: Decimal
+    pue: Decimal
+    usd_per_mwh: Decimal
+
+    def line(self, contract: Contract, milli_gpu_seconds: int) -> Line:
+        kwh = Decimal(milli_gpu_seconds) * self.kw_per_gpu * self.pue / MILLI_SECONDS_PER_HOUR
+        return Line(
+            contract.tenant_id,
+            contract.id,
+            "energy",
+            f"energy passed through: {self.kw_per_gpu} kW a GPU x PUE {self.pue}, at ${self.usd_per_mwh}/MWh",
+            kwh.quantize(KWH),
+            "kWh",
+            self.usd_per_mwh / 1000,
+            to_money(kwh * self.usd_per_mwh / 1000),  # rounded once, from the exact kWh
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +151,14 @@ class ContractMeter:
         self,
         outages: Sequence[Outage] = (),
         sla_tiers: Sequence[tuple[Decimal, Decimal]] | None = None,
+        energy: EnergyRate | None = None,
     ) -> list[Line]:
+        priced = self._priced(outages, sla_tiers)
+        if energy is None or not self.used:
+            return priced
+        return [*priced, energy.line(self.contract, self.used)]
+
+    def _priced(self, outages: Sequence[Outage], sla_tiers: Sequence[tuple[Decimal, Decimal]] | None) -> list[Line]:
         contract, period = self.contract, self.period
         if not self._reserved:
             if not self.used:
@@ -158,12 +192,13 @@ def rate_contract(
     period: Period,
     outages: Sequence[Outage] = (),
     sla_tiers: Sequence[tuple[Decimal, Decimal]] | None = None,
+    energy: EnergyRate | None = None,
 ) -> list[Line]:
     """The lines one contract earns in one period."""
     meter = ContractMeter(contract, period)
     for record in usage:
         meter.add(record)
-    return meter.lines(outages, sla_tiers)
+    return meter.lines(outages, sla_tiers, energy)
 
 
 def availability(contract: Contract, period: Period, term: int, outages: Sequence[Outage]) -> Decimal:
