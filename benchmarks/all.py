@@ -51,6 +51,22 @@ def ledger_rows(r: dict[str, Any], command: str) -> list[Row]:
     ]  # fmt: skip
 
 
+def power_rows(r: dict[str, Any], command: str) -> list[Row]:
+    """The same ledger keeping 20 sites' power against the GPU ledger alone (issue 18: as fast)."""
+    g, p, ratio = r["gpus"], r["power"], r["ratio_power_to_gpus"]
+    return [
+        Row("ledger with power, 100k holds: bookable p99", _ms(p["free_p99_ms"]),
+            f"GPU ledger {_ms(g['free_p99_ms'])}: {ratio['free_p99_ms']}", "<= 1 ms", p["free_p99_ms"] <= 1, command),
+        Row("ledger with power, 100k holds: earliest p99", _ms(p["earliest_p99_ms"]),
+            f"GPU ledger {_ms(g['earliest_p99_ms'])}: {ratio['earliest_p99_ms']}", "<= 1 ms",
+            p["earliest_p99_ms"] <= 1, command),
+        Row("ledger with power, 100k holds: book + cancel", f"{p['book_cancel_ops_per_s']:,.0f}/CPU-s",
+            f"GPU ledger {g['book_cancel_ops_per_s']:,.0f}: {ratio['book_cancel_ops_per_s']}",
+            ">= 20,000/s, as fast as the GPU ledger", p["book_cancel_ops_per_s"] >= 20_000 and ratio[
+                "book_cancel_ops_per_s"] >= 1, command),
+    ]  # fmt: skip
+
+
 def one_pool_rows(r: dict[str, Any], command: str) -> list[Row]:
     limits = {"book": 1.0, "cancel": 1.0, "earliest": 1.0, "free": 0.1}
     return [
@@ -175,6 +191,7 @@ def cli_rows(r: dict[str, Any], command: str) -> list[Row]:
 BENCHMARKS: dict[str, tuple[list[str], Callable[[dict[str, Any], str], list[Row]]]] = {
     "ledger": (["benchmarks.ledger_bench", "--json"], ledger_rows),
     "ledger-one-pool": (["benchmarks.ledger_bench", "--one-pool", "1000000", "--json"], one_pool_rows),
+    "ledger-power": (["benchmarks.ledger_bench", "--power", "--json"], power_rows),
     "engine": (["benchmarks.engine_bench", "--json"], engine_rows),
     "api": (["benchmarks.api_bench"], api_rows),
     "scenario": (["benchmarks.scenario_bench", "--json"], scenario_rows),

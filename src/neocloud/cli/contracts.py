@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 tenant_app = group(help=help_of("tenant"))
 contract_app = group(help=help_of("contract"))
 KINDS = "reserved | on-demand | spot | internal"
-COLUMNS = ["id", "tenant", "kind", "pool", "GPUs", "start", "end", "$/GPU-h", "status"]
+COLUMNS = ["id", "tenant", "kind", "pool", "GPUs", "cap W", "start", "end", "$/GPU-h", "energy", "status"]
 
 
 @tenant_app.command("add")
@@ -62,9 +62,11 @@ def rows(contracts: list[Any], tenants: dict[str, str]) -> list[tuple[object, ..
             c.kind.value,
             c.pool,
             f"{c.gpus:,}" if c.gpus else "",
+            "" if c.cap_w is None else f"{c.cap_w:,}",
             show_time(c.start),
             show_time(c.end),
             c.price_per_gpu_hour.rstrip("0").rstrip("."),
+            "" if c.energy == "bundled" else c.energy,
             c.status,
         )
         for c in contracts
