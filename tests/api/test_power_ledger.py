@@ -163,7 +163,11 @@ def test_the_cli_signs_in_megawatts_and_shows_power(tmp_path: Any) -> None:
     signed = json.loads(
         run("contract", "sign", "--tenant", "frontier-lab", *pool, "--mw", "10", "--cap", "500", "--json")
     )
-    assert (signed["gpus"], signed["cap_w"], signed["energy"]) == (7_040, 500, "pass-through")  # 10 MW at 500 W: 1.419 kW each, 880 nodes
+    assert (signed["gpus"], signed["cap_w"], signed["energy"]) == (
+        7_040,
+        500,
+        "pass-through",
+    )  # 10 MW at 500 W: 1.419 kW each, 880 nodes
     free = run("capacity", "free", "colossus-1/h100-sxm", "--start", "2031-01-01", "--end", "+1d", "--power")
     assert "with power for" in free
     assert "colossus-1:" in free

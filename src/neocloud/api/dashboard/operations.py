@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+from decimal import Decimal
 from importlib import resources
 from typing import Annotated, Any
 
@@ -34,7 +35,10 @@ from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import ContractKind, ContractStatus
 from neocloud.core.errors import UnknownContract, quoted
 from neocloud.core.fleet import Site
-from neocloud.core.power import site_power
+from neocloud.core.ledger import Ledger
+from neocloud.core.power import MILLIWATTS_PER_KW, feed_node, site_power
+
+MILLIWATTS_PER_MW = MILLIWATTS_PER_KW * 1000
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,7 +95,9 @@ def overview(request: Request) -> Response:
         mine = [] if who.is_operator else uow.contracts.page(who.tenant_id or "-")
         return {
             "capacity": [(p, ledger.profile(p.name, now, now + 1)[0]) for p in pools],
-            "sites": [_site_with_power(s, ctx.catalog) for s in uow.fleet.list_sites()] if who.is_operator else [],
+            "sites": [_site_with_power(s, ctx.catalog, ledger, now) for s in uow.fleet.list_sites()]
+            if who.is_operator
+            else [],
             "states": nodes.summary(nodes.inventory(uow, ctx.catalog)) if who.is_operator else [],
             "contracts": [c for c in mine if c.end > now],
         }
@@ -99,12 +105,21 @@ def overview(request: Request) -> Response:
     return signed_page(request, "overview.html", gather)
 
 
-def _site_with_power(site: Site, catalog: Catalog) -> dict[str, Any]:
-    """A site as the overview shows it: its draw at typical load and at its GPUs' TDP against its budget."""
+def _site_with_power(site: Site, catalog: Catalog, ledger: Ledger, now: int) -> dict[str, Any]:
+    """A site as the overview shows it: its draw at typical load and at its GPUs' TDP against its budget, and
+    the IT power its contracts hold now at their caps against what its feed may sell (the ledger's)."""
     shown = site_power_view(site_power(site, catalog))
     over = sum(n["over"] for n in shown["tree"])
+    feed = feed_node(site)
+    held = sellable = None
+    if ledger.power is not None and feed in ledger.power.limits:
+        [(_, _, drawn)] = ledger.power_profile(feed, now, now + 1)
+        held, sellable = (
+            (Decimal(mw) / MILLIWATTS_PER_MW).quantize(Decimal("0.001")) for mw in (drawn, ledger.power_limit(feed))
+        )
     return site_view(site, catalog) | {
         "tdp_mw": shown["facility_power_mw"], "tdp_headroom_mw": shown["power_headroom_mw"], "tree_over": over,
+        "contracted_it_mw": held, "sellable_it_mw": sellable,
     }  # fmt: skip
 
 
