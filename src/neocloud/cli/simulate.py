@@ -1,7 +1,7 @@
 """`neocloud simulate`: replay a trace through the engine, one policy or several side by side."""
 
 import csv
-from dataclasses import replace
+from dataclasses import asdict, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +15,7 @@ from neocloud.core.errors import InvalidInput, NeocloudError
 
 if TYPE_CHECKING:
     from neocloud.core.engine.config import EngineConfig
+    from neocloud.core.power import Curtailment, PowerBudget
     from neocloud.core.workload import Job
     from neocloud.sim.metrics import SimResult
 
@@ -107,7 +108,9 @@ def _config(policy: str, placement: str, seed: int, queues: str, starvation: flo
     return EngineConfig(policy, placement, seed, tiresias=Tiresias(thresholds(queues), starvation))
 
 
-def _run(jobs: "list[Job]", fleet: str, config: "EngineConfig", quiet: bool) -> "SimResult":
+def _run(
+    jobs: "list[Job]", fleet: str, config: "EngineConfig", quiet: bool, power: "PowerBudget | None" = None
+) -> "SimResult":
     from neocloud.adapters.clusters import load_cluster
     from neocloud.adapters.specs import load_catalog
     from neocloud.sim.simulator import simulate
@@ -117,7 +120,7 @@ def _run(jobs: "list[Job]", fleet: str, config: "EngineConfig", quiet: bool) -> 
 
     with Progress(console=out(), transient=True, disable=quiet or not out().is_terminal) as progress:
         task = progress.add_task(f"{config.ordering}/{config.placement}", total=len(jobs))
-        return simulate(jobs, cluster, config, progress=lambda done: progress.update(task, completed=done))
+        return simulate(jobs, cluster, config, progress=lambda done: progress.update(task, completed=done), power=power)
 
 
 def _write_csv(path: Path, results: "list[SimResult]") -> None:
@@ -184,6 +187,97 @@ Caps = Annotated[
     ),
 ]
 Kind = Annotated[str, typer.Option(help="With --cap: the work's kind, for its speed under the cap.")]
+Curtail = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--curtail",
+        help="DEPTH@START+SECONDS: cut the site's power budget by DEPTH (a share) from START seconds after the"
+        " first submission, for SECONDS (repeat); implies --power.",
+    ),
+]
+PowerFlag = Annotated[
+    bool, typer.Option("--power", help="Keep the fleet's site power budget: never run more GPUs than it feeds.")
+]
+
+
+def _budget(jobs: "list[Job]", fleet: str, caps: list[str], cuts: list[str]) -> "tuple[PowerBudget, dict[str, Any]]":
+    """The fleet's one site's budget over the replay (core/power.py): a GPU draws the most any of its models
+    draws at its cap (or TDP), at the year's highest PUE; each curtailment cut from it while it lasts."""
+    from neocloud.adapters.specs import load_catalog, load_fleet
+    from neocloud.core.power import PowerBudget, gpu_power, parse_caps
+
+    catalog = load_catalog()
+    try:
+        sites = load_fleet(fleet, catalog)
+    except NeocloudError:
+        raise InvalidInput(f"--power needs a fleet with a site's power budget, not {fleet!r}", field="power") from None
+    feed = sites[0].power_mw if len(sites) == 1 else None
+    if feed is None:
+        raise InvalidInput("--power needs a fleet of one site with a power budget (power_mw)", field="power")
+    site, wanted, budget_kw = sites[0], parse_caps(caps), feed * 1000
+    pue = site.worst_pue[0]
+    kw = max(gpu_power(catalog[m]).it_kw(wanted.get(m)) * pue for m in site.gpus_by_model())
+    first = min((j.submit for j in jobs), default=0)
+    parsed = [_curtailment(text, first) for text in cuts]
+    budget = PowerBudget.of(budget_kw, kw, parsed)
+    shown = {
+        "site": site.name,
+        "budget_kw": _kw(budget_kw),
+        "kw_per_gpu": str(kw.quantize(Decimal("0.000001"))),
+        "curtailments": [{"depth": str(c.depth), "start": c.start, "end": c.end} for c in parsed],
+    }
+    return budget, shown
+
+
+def _budget_kept(result: "SimResult", budget: "PowerBudget") -> dict[str, Any]:
+    """What meeting the budget took at each of its changes, and, from the run's timeline, its peak draw and
+    every instant it was exceeded."""
+    from neocloud.sim.metrics import power_over
+
+    peak, over = power_over(result, budget)
+    changes = [{k: _kw(v) if isinstance(v, Decimal) else v for k, v in asdict(c).items()} for c in result.power_changes]
+    return {"changes": changes, "peak_kw": str(peak.quantize(Decimal("0.001"))), "exceeded_at": over}
+
+
+def _kw(kw: Decimal) -> str:
+    return f"{kw.normalize():f}"
+
+
+def _show_budget(shown: dict[str, Any]) -> None:
+    out().print(
+        f"power: site {shown['site']}, {shown['budget_kw']} kW, {shown['kw_per_gpu']} kW a GPU; peak draw"
+        f" {shown['peak_kw']} kW; budget exceeded: {', '.join(map(str, shown['exceeded_at'])) or 'never'}",
+        highlight=False,
+    )
+    table(
+        "the budget's changes",
+        ["at s", "budget kW", "GPUs fed", "GPUs dark", "jobs stopped", "shortfall GPUs"],
+        [
+            (
+                f"{c['at']:,}",
+                c["budget_kw"],
+                f"{c['gpus']:,}",
+                f"{c['dark_gpus']:,}",
+                f"{c['preempted']:,}",
+                f"{c['shortfall_gpus']:,}",
+            )
+            for c in shown["changes"]
+        ],
+    )
+
+
+def _curtailment(text: str, first: int) -> "Curtailment":
+    from neocloud.core.power import Curtailment
+
+    depth, at, rest = text.partition("@")
+    start, plus, seconds = rest.partition("+")
+    if not (at and plus and start.strip().isdigit() and seconds.strip().isdigit()) or len(text) > 60:
+        raise InvalidInput(f"a curtailment is DEPTH@START+SECONDS (whole seconds), got {text[:60]!r}", field="curtail")
+    try:
+        share = Decimal(depth)
+    except ArithmeticError:
+        raise InvalidInput(f"a curtailment's depth is a share in (0, 1], got {depth[:20]!r}", field="curtail") from None
+    return Curtailment(share, first + int(start), first + int(start) + int(seconds))
 
 
 def _capped(jobs: "list[Job]", fleet: str, caps: list[str], kind: str) -> "tuple[list[Job], dict[str, Any]]":
@@ -231,9 +325,12 @@ def simulate_one(
     starvation: Starvation = 0.0,
     cap: Caps = None,
     kind: Kind = "training",
+    keep_power: PowerFlag = False,
+    curtail: Curtail = None,
     json: Json = False,
 ) -> None:
-    """Replay a trace with one ordering and placement policy (and its GPUs under power caps)."""
+    """Replay a trace with one ordering and placement policy (and its GPUs under power caps, within its site's
+    power budget, through curtailments)."""
     if ctx.invoked_subcommand is not None:
         return
     with reported(json):
@@ -248,8 +345,15 @@ def simulate_one(
         if cap:
             jobs, power = _capped(jobs, fleet, cap, kind)
             read["power"] = power
-        result = _run(jobs, fleet, config, json)
+        budget, kept = None, dict[str, Any]()
+        if keep_power or curtail:
+            budget, kept = _budget(jobs, fleet, cap or [], curtail or [])
+        result = _run(jobs, fleet, config, json, budget)
+        if budget is not None:
+            read["budget"] = kept = kept | _budget_kept(result, budget)
         _report([result], json, csv_out, read, timeline)
+        if budget is not None and not json:
+            _show_budget(kept)
         if power and not json:
             said = ", ".join(
                 f"{m} at {w} W runs at {float(power['speed'][m]):.1%} speed, {power['it_kw_per_gpu'][m]} kW IT per GPU"

@@ -389,3 +389,51 @@ def merged(books: Iterable[PowerBook | None]) -> PowerBook | None:
         {node: limit for b in found for node, limit in b.limits.items()},
         {pool: power for b in found for pool, power in b.pools.items()},
     )
+
+
+# A site's power over a replay --------------------------------------------------------------------------------
+
+SHED_ORDER = ("spot", "on-demand", "internal", "reserved")  # whose work a shrinking budget stops first
+
+
+@dataclass(frozen=True, slots=True)
+class Curtailment:
+    """The budget cut by `depth` (a share) over [start, end), in a replay's seconds."""
+
+    depth: Decimal
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not (self.depth.is_finite() and 0 < self.depth <= 1):
+            raise InvalidInput(f"a curtailment's depth is a share in (0, 1], got {self.depth}", field="curtail")
+        if not 0 <= self.start < self.end:
+            raise InvalidInput("a curtailment ends after it starts, at a time >= 0", field="curtail")
+
+
+@dataclass(frozen=True, slots=True)
+class PowerBudget:
+    """A site's power in a replay: what a GPU draws at most (facility kW, the fleet's hungriest model at its
+    cap) and the budget step by step, so the engine never runs more GPUs than the budget feeds."""
+
+    kw_per_gpu: Decimal
+    steps: tuple[tuple[int, Decimal], ...]  # (from, facility kW), ascending from 0
+
+    @classmethod
+    def of(cls, budget_kw: Decimal, kw_per_gpu: Decimal, cuts: Sequence[Curtailment] = ()) -> PowerBudget:
+        """The site's budget, cut by each curtailment while it lasts (overlapping cuts: the deepest)."""
+        times = sorted({0, *(c.start for c in cuts), *(c.end for c in cuts)})
+        steps: list[tuple[int, Decimal]] = []
+        for t in times:
+            depth = max((c.depth for c in cuts if c.start <= t < c.end), default=Decimal(0))
+            kw = budget_kw * (1 - depth)
+            if not steps or steps[-1][1] != kw:
+                steps.append((t, kw))
+        return cls(kw_per_gpu, tuple(steps))
+
+    def gpus(self, kw: Decimal) -> int:
+        """GPUs a budget of `kw` feeds."""
+        return int(kw // self.kw_per_gpu)
+
+    def at(self, t: int) -> Decimal:
+        return next((kw for start, kw in reversed(self.steps) if start <= t), self.steps[0][1])

@@ -8,6 +8,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from neocloud.core.engine.state import JobState
@@ -15,6 +16,7 @@ from neocloud.core.workload import MILLI
 
 if TYPE_CHECKING:
     from neocloud.core.engine.config import EngineConfig
+    from neocloud.core.power import PowerBudget
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -23,6 +25,18 @@ def percentile(values: Sequence[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return float(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)])
+
+
+@dataclass(frozen=True, slots=True)
+class PowerChange:
+    """A power budget's change in a replay, and what meeting it took."""
+
+    at: int
+    budget_kw: Decimal
+    gpus: int  # the most GPUs the budget feeds
+    dark_gpus: int  # GPUs on nodes powered down after it
+    preempted: int  # jobs stopped for it
+    shortfall_gpus: int  # GPUs of work that may not be stopped, still running over the budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +82,7 @@ class SimResult:
     # (time, milli-GPUs busy, free milli-GPUs stranded on partly used nodes) after each change, flat: a long
     # replay changes millions of times, and three machine integers a change keep that small
     allocation_timeline: Sequence[int] = ()
+    power_changes: tuple[PowerChange, ...] = ()  # under a power budget: each of its changes and what it took
 
     def to_dict(self, timeline: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -139,3 +154,19 @@ def summarize(
         per_tenant={t: Stats.of(group) for t, group in tenants.items()},
         allocation_timeline=timeline,
     )
+
+
+def power_over(result: SimResult, budget: PowerBudget) -> tuple[Decimal, list[int]]:
+    """From a replay's timeline: the most its running GPUs drew (facility kW) and every instant their draw
+    exceeded the budget in force then (none, if the engine kept it). Checked where the GPUs running change and
+    where the budget does."""
+    flat = result.allocation_timeline
+    busy_at = dict(zip(flat[::3], flat[1::3], strict=True))
+    peak, over, busy = Decimal(0), [], 0
+    for t in sorted({*busy_at, *(start for start, _ in budget.steps)}):
+        busy = busy_at.get(t, busy)
+        draw = budget.kw_per_gpu * busy / MILLI
+        peak = max(peak, draw)
+        if draw > budget.at(t):
+            over.append(t)
+    return peak, over

@@ -1,8 +1,9 @@
 """The trace-driven simulator: jobs arrive, the engine decides, work runs on a virtual clock.
 
-Time jumps from event to event (arrivals, completions, Tiresias queue demotions); nothing steps one second
-at a time. The engine is the live server's (app/live.py): the same EngineConfig builds the scheduler, and the
-same apply_decisions carries its decisions out; the simulator only keeps the virtual clock and its events.
+Time jumps from event to event (arrivals, completions, Tiresias queue demotions, changes of a power budget);
+nothing steps one second at a time. The engine is the live server's (app/live.py): the same EngineConfig
+builds the scheduler, and the same apply_decisions carries its decisions out; the simulator only keeps the
+virtual clock and its events.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import heapq
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from neocloud.core.engine.cluster import Capacity, Cluster
@@ -20,10 +22,13 @@ from neocloud.core.engine.scheduler import Scheduler, apply_decisions
 from neocloud.core.engine.state import JobState
 from neocloud.core.engine.tiresias import Lines
 from neocloud.core.engine.waiting import ShapeQueue
-from neocloud.core.workload import Job
-from neocloud.sim.metrics import SimResult, summarize
+from neocloud.core.errors import InvalidInput
+from neocloud.core.power import SHED_ORDER, PowerBudget
+from neocloud.core.workload import MILLI, Job
+from neocloud.sim.metrics import PowerChange, SimResult, summarize
 
-COMPLETE, WAKE = 0, 1
+COMPLETE, WAKE, POWER = 0, 1, 2  # at one instant: completions, then wake-ups, then the budget's change
+_BUDGET = JobState.of(Job("power budget", 0, 1))  # what a budget's event carries in the job's place
 
 
 class _Queue:
@@ -64,18 +69,27 @@ def simulate(
     config: EngineConfig,
     progress: Callable[[int], None] | None = None,
     on_run: RunCallback | None = None,
+    power: PowerBudget | None = None,
 ) -> SimResult:
     """Replay `jobs` on `cluster`. Jobs that could never fit (bigger than the cluster, or for a GPU model it
     lacks) are set aside as unschedulable instead of blocking the queue forever. `on_run` hears of every run
-    as it ends (finished or preempted): the events metering turns into usage records."""
-    return _Replay(jobs, cluster, config, on_run).run(progress)
+    as it ends (finished or preempted): the events metering turns into usage records. Under a `power` budget
+    the GPUs running never draw more than it (see `_Replay._feed`)."""
+    return _Replay(jobs, cluster, config, on_run, power).run(progress)
 
 
 class _Replay:
     """One replay's virtual clock: the jobs' states, the events to come, what runs and what waits."""
 
-    def __init__(self, jobs: Sequence[Job], cluster: Capacity, config: EngineConfig, on_run: RunCallback | None):
-        self.cluster, self.config, self.on_run = cluster, config, on_run
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        cluster: Capacity,
+        config: EngineConfig,
+        on_run: RunCallback | None,
+        power: PowerBudget | None = None,
+    ):
+        self.cluster, self.config, self.on_run, self.power = cluster, config, on_run, power
         self.scheduler = config.scheduler(cluster, jobs)
         self.wake = self.scheduler.ordering.wake  # when a job's rank changes between events (Tiresias)
         self.interleave = self.scheduler.ordering.interleave
@@ -86,6 +100,14 @@ class _Replay:
         self.running = RunningLine(self.scheduler.ordering.running)
         self.usage: dict[str, int] = defaultdict(int)
         self.now = self.spot_milli = self.seq = 0
+        self.dark: list[int] = []  # nodes powered down for the budget, in the order they were
+        self.power_changes: list[PowerChange] = []
+        if power is not None:
+            if not isinstance(cluster, Cluster) or self.interleave:
+                raise InvalidInput("a power budget needs a cluster of nodes and an ordering that does not interleave")
+            for t, _ in power.steps:
+                self.seq += 1
+                heapq.heappush(self.events, (t, POWER, self.seq, 0, _BUDGET))
 
     def run(self, progress: Callable[[int], None] | None) -> SimResult:
         states, events, cluster, queue, usage = self.states, self.events, self.cluster, self.queue, self.usage
@@ -101,6 +123,10 @@ class _Replay:
             changed = False  # a job ended or arrived (not only a stale event)
             while events and events[0][0] == now:
                 _, kind, _, epoch, s = heapq.heappop(events)
+                if kind == POWER:
+                    self._feed()
+                    changed = True
+                    continue
                 if s.epoch != epoch:
                     continue  # stale: stopped or restarted since
                 if kind == WAKE:  # only a reason to decide again; a running job may change rank again later
@@ -136,12 +162,80 @@ class _Replay:
                         self._wake_at(self.wake(s, now), s)
                 if decisions.start or decisions.preempt:
                     queue.decided([s for s, _ in decisions.start], decisions.preempt, now, usage)
-            busy = cluster.total_milli - cluster.free_milli
+            # GPUs running: not free, and (under a budget) not dark either. Interleaved jobs share theirs, so
+            # their sum would count them twice; a budget refuses interleaving.
+            busy = self._running_milli() if self.power is not None else cluster.total_milli - cluster.free_milli
             if busy != timeline[-2]:
                 timeline.extend((now, busy, cluster.stranded_milli()))
                 if progress is not None:
                     progress(done)
-        return summarize(states, unschedulable + list(queue.jobs), timeline, cluster.total_milli, self.config)
+        result = summarize(states, unschedulable + list(queue.jobs), timeline, cluster.total_milli, self.config)
+        return result if self.power is None else replace(result, power_changes=tuple(self.power_changes))
+
+    def _running_milli(self) -> int:
+        return self.running.milli + self.running.pinned
+
+    def _feed(self) -> None:
+        """The budget changed: run no more GPUs than it feeds, from now until it changes again.
+
+        Free GPUs plus busy ones must fit the budget: then work that starts takes free GPUs and work that
+        ends gives busy ones back, and the GPUs running can only stay within it. Where they do not, nodes
+        are powered down (withheld: their GPUs no longer free), those with the most free GPUs first; then
+        running work is stopped in contract order (spot, on-demand, internal, and reserved last; within a
+        class the last started first), each on nodes powered down, until they fit. Work that may not be
+        preempted stays: what it still draws over the budget is the change's shortfall. A budget that grows
+        powers nodes back up, the last powered down first, as far as it feeds them."""
+        assert self.power is not None
+        assert isinstance(self.cluster, Cluster)
+        cluster, now = self.cluster, self.now
+        budget = self.power.at(now)
+        allowed = self.power.gpus(budget) * MILLI
+        over = cluster.free_milli + self._running_milli() - allowed
+        preempted = 0
+        while self.dark and over + cluster.free[self.dark[-1]] * MILLI <= 0:
+            node = self.dark.pop()
+            cluster.restore(node)
+            over += cluster.free[node] * MILLI
+        if over > 0:
+            for node in sorted(range(len(cluster.nodes)), key=lambda n: (-cluster.free[n], n)):
+                if over <= 0 or cluster.free[node] == 0:
+                    break
+                if node not in cluster.withheld:
+                    over -= cluster.free[node] * MILLI
+                    self._power_down(node)
+        shed = sorted(
+            (s for s in self.running if s.job.preemptible),
+            key=lambda s: (SHED_ORDER.index(s.job.priority.value), -(s.started or 0), s.job.id),
+        )
+        for s in shed:
+            if over <= 0:
+                break
+            assert s.allocation is not None
+            for node, _ in s.allocation:
+                self._power_down(node)
+            self._preempt(s)
+            over -= s.job.milli
+            preempted += 1
+        gpus_dark = sum(cluster.capacity[n] for n in self.dark)
+        self.power_changes.append(
+            PowerChange(now, budget, allowed // MILLI, gpus_dark, preempted, max(0, over) // MILLI)
+        )
+
+    def _power_down(self, node: int) -> None:
+        if node not in self.cluster.withheld:  # type: ignore[attr-defined]
+            self.cluster.withhold(node)  # type: ignore[attr-defined]
+            self.dark.append(node)
+
+    def _preempt(self, s: JobState) -> None:
+        """Stop a running job for the budget, as the scheduler would preempt it, and let it wait again."""
+        run_start = s.started
+        assert run_start is not None
+        freed = s.stop(self.now, finished=False)
+        if freed is not None:
+            self.cluster.release(freed)
+        self._stopped(s, run_start)
+        self.usage[s.job.tenant] -= s.job.milli
+        self.queue.add(s, self.now, self.usage)
 
     def _stopped(self, s: JobState, run_start: int) -> None:
         """Preempted: the run is metered."""

@@ -137,6 +137,17 @@ class Cluster:
         self._stranded -= self._strands(self.free[node])
         self.withheld.add(node)
 
+    def restore(self, node: int) -> None:
+        """Take work on a withheld node again: its free GPUs are free capacity once more."""
+        if node not in self.withheld:
+            return
+        self.withheld.discard(node)
+        free = self.free[node]
+        self.by_free[self.nodes[node].gpu_model][free].add(node)
+        heapq.heappush(self._heaps[self.nodes[node].gpu_model][free], node)
+        self.free_milli += MILLI * free
+        self._stranded += self._strands(free)
+
     def smallest(self, model: str, free: int) -> int:
         """The smallest index of the nodes of `model` with exactly `free` GPUs free (there must be one)."""
         heap, members = self._heaps[model][free], self.by_free[model][free]

@@ -1,0 +1,155 @@
+"""A trace replayed under a power budget that a curtailment shrinks: the engine never runs more GPUs than the
+budget feeds (checked from the run's timeline), stops work in contract order, and reserved work last."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from neocloud.adapters.traces.loader import load_trace
+from neocloud.cli.main import app
+from neocloud.core.engine.cluster import Cluster
+from neocloud.core.engine.config import EngineConfig
+from neocloud.core.errors import InvalidInput
+from neocloud.core.power import Curtailment, PowerBudget
+from neocloud.core.workload import Job, PriorityClass
+from neocloud.sim.metrics import PowerChange, power_over
+from neocloud.sim.simulator import simulate
+
+D = Decimal
+KW = D("1.4025") * D("1.25")  # an H100 at TDP with its host share and the network, x PUE 1.25: 1.753125 kW
+
+
+def job(name: str, priority: PriorityClass, submit: int = 0, preemptible: bool = True) -> Job:
+    return Job(name, submit, 10_000, gpus_per_task=8, priority=priority, preemptible=preemptible)
+
+
+FOUR = [
+    job("r1", PriorityClass.RESERVED),
+    job("r2", PriorityClass.RESERVED),
+    job("i1", PriorityClass.INTERNAL),
+    job("s1", PriorityClass.SPOT),
+]
+
+
+def test_a_cut_stops_spot_then_internal_work_and_spares_reserved_by_hand() -> None:
+    # 60 kW feed 34 GPUs: all four 8-GPU jobs run (56.1 kW). Cut by half from 1,000 s to 4,600 s: 30 kW feed
+    # 17 GPUs, 15 too many. Spot work stops (7 left), then internal (-1): the reservations run on, 28.05 kW.
+    budget = PowerBudget.of(D(60), KW, [Curtailment(D("0.5"), 1_000, 4_600)])
+    assert budget.steps == ((0, D(60)), (1_000, D(30)), (4_600, D(60)))
+    result = simulate(FOUR, Cluster.uniform(4, 8), EngineConfig("fifo", "bestfit"), power=budget)
+    assert result.power_changes == (
+        PowerChange(0, D(60), 34, 0, 0, 0),
+        PowerChange(1_000, D(30), 17, 16, 2, 0),  # two nodes powered down, two jobs stopped
+        PowerChange(4_600, D(60), 34, 0, 0, 0),  # both back up; the stopped jobs start again there
+    )
+    peak, over = power_over(result, budget)
+    assert over == []
+    assert peak == 32 * KW  # before the cut; 16 x 1.753125 = 28.05 kW during it
+    by_id = {j.id: j for j in FOUR}
+    assert set(by_id) == {"r1", "r2", "i1", "s1"}
+    # The reservations finish at 10,000 s untouched; the stopped jobs lost 3,600 s: done at 13,600 s.
+    assert (result.preemptions, result.makespan) == (2, 13_600)
+    flat = result.allocation_timeline
+    assert list(zip(flat[::3], flat[1::3], strict=True)) == [
+        (0, 0), (0, 32_000), (1_000, 16_000), (4_600, 32_000), (10_000, 16_000), (13_600, 0),
+    ]  # fmt: skip
+
+
+def test_without_the_engines_shedding_the_timeline_shows_the_budget_exceeded() -> None:
+    # The check cannot pass by construction: the same replay without a budget runs 32 GPUs through the cut.
+    budget = PowerBudget.of(D(60), KW, [Curtailment(D("0.5"), 1_000, 4_600)])
+    unbounded = simulate(FOUR, Cluster.uniform(4, 8), EngineConfig("fifo", "bestfit"))
+    assert power_over(unbounded, budget)[1] == [1_000]
+
+
+def test_work_that_may_not_stop_is_the_shortfall_and_a_small_feed_powers_nodes_down_from_the_start() -> None:
+    pinned = [
+        job("p1", PriorityClass.INTERNAL, preemptible=False),
+        job("p2", PriorityClass.INTERNAL, preemptible=False),
+    ]
+    budget = PowerBudget.of(D(20), KW, [Curtailment(D("0.5"), 1_000, 2_000)])  # 11 GPUs, then 5
+    result = simulate(pinned, Cluster.uniform(4, 8), EngineConfig("fifo", "bestfit"), power=budget)
+    # From the start, 11 GPUs are fed: 3 of 4 nodes go dark, so one 8-GPU job runs and the other waits.
+    assert result.power_changes[0] == PowerChange(0, D(20), 11, 24, 0, 0)
+    # The cut feeds 5: the running job may not be stopped, 3 GPUs too many: the shortfall, and the timeline
+    # shows it exceeded.
+    assert result.power_changes[1] == PowerChange(1_000, D(10), 5, 24, 0, 3)
+    assert power_over(result, budget)[1] == [1_000]
+    assert result.finished == 2  # one after the other
+
+
+def test_bad_budgets_are_refused() -> None:
+    with pytest.raises(InvalidInput, match="depth is a share"):
+        Curtailment(D(0), 0, 1)
+    with pytest.raises(InvalidInput, match="depth is a share"):
+        Curtailment(D("NaN"), 0, 1)
+    with pytest.raises(InvalidInput, match="ends after it starts"):
+        Curtailment(D("0.5"), 5, 5)
+    with pytest.raises(InvalidInput, match="interleave"):
+        simulate(FOUR, Cluster.uniform(4, 8), EngineConfig("muri-s", "bestfit"), power=PowerBudget.of(D(60), KW))
+
+
+def test_the_command_replays_a_trace_through_a_curtailment(tmp_path: Path) -> None:
+    trace, fleet = tmp_path / "jobs.csv", tmp_path / "fleet.yaml"
+    trace.write_text("id,submit,duration,gpus\n" + "".join(f"{n},0,10000,8\n" for n in "abcd"))
+    fleet.write_text(
+        "sites:\n  - name: t\n    power_mw: 0.06\n    pue: 1.25\n    blocks:\n"
+        "      - {name: b, racks: 1, nodes_per_rack: 4, node: {gpu_model: h100-sxm, gpus: 8}}\n"
+    )
+    args = ["simulate", "--trace", f"csv:{trace}", "--fleet", str(fleet), "--curtail", "0.5@1000+3600"]
+    done = CliRunner().invoke(app, [*args, "--json"])
+    assert done.exit_code == 0, done.output
+    shown = json.loads(done.stdout)
+    # The cut starts 1,000 s after the first submission and halves the 60 kW: 17 GPUs fed, so two of the four
+    # 8-GPU jobs stop; the timeline never shows more drawn than the budget.
+    assert shown["budget"] == {
+        "site": "t",
+        "budget_kw": "60",
+        "kw_per_gpu": "1.753125",
+        "curtailments": [{"depth": "0.5", "start": 1_000, "end": 4_600}],
+        "changes": [
+            {"at": 0, "budget_kw": "60", "gpus": 34, "dark_gpus": 0, "preempted": 0, "shortfall_gpus": 0},
+            {"at": 1_000, "budget_kw": "30", "gpus": 17, "dark_gpus": 16, "preempted": 2, "shortfall_gpus": 0},
+            {"at": 4_600, "budget_kw": "60", "gpus": 34, "dark_gpus": 0, "preempted": 0, "shortfall_gpus": 0},
+        ],
+        "peak_kw": "56.100",
+        "exceeded_at": [],
+    }
+    assert shown["results"][0]["makespan_s"] == 13_600
+    text = CliRunner().invoke(app, args)
+    assert "budget exceeded: never" in text.output
+    for bad, reason in (
+        (["--curtail", "2@0+10"], "depth is a share"),
+        (["--curtail", "0.5@0"], "DEPTH@START+SECONDS"),
+        (["--curtail", "nan@0+5"], "depth is a share"),
+        (["--curtail", "x@0+5"], "depth is a share"),
+        (["--curtail", "0.5@-1+5"], "DEPTH@START+SECONDS"),
+        (["--curtail", "0.5@0+0"], "ends after it starts"),
+    ):
+        refused = CliRunner().invoke(app, [*args[:5], *bad])
+        assert refused.exit_code != 0
+        assert reason in refused.output, (bad, refused.output)
+    no_budget = CliRunner().invoke(app, ["simulate", "--trace", f"csv:{trace}", "--power"])
+    assert "needs a fleet" in no_budget.output
+
+
+def test_a_real_trace_through_a_curtailment_never_exceeds_its_budget(traces: Path) -> None:
+    # Muri's trace1 (1,494 jobs) on 8 nodes of 8 H100 fed 120 kW (68 GPUs at TDP, PUE 1.25), cut by a quarter
+    # for 3 hours at 2,000,000 s, when the cluster is full: 51 GPUs fed.
+    read = load_trace(f"muri:{traces / 'muri-sigcomm22' / 'trace-data' / 'trace1.csv'}")
+    budget = PowerBudget.of(D(120), KW, [Curtailment(D("0.25"), 2_000_000, 2_010_800)])
+    config = EngineConfig("srtf", "bestfit")
+    kept = simulate(read.jobs, Cluster.uniform(8, 8, "h100-sxm"), config, power=budget)
+    cut = kept.power_changes[1]
+    assert (cut.at, cut.gpus, cut.shortfall_gpus) == (2_000_000, 51, 0)
+    assert cut.preempted > 0  # the cluster was full: work had to stop
+    assert power_over(kept, budget)[1] == []
+    assert kept.finished == len(read.jobs)
+    # Without the budget the same replay runs 64 GPUs (112.2 kW) through the cut (90 kW).
+    free = simulate(read.jobs, Cluster.uniform(8, 8, "h100-sxm"), config)
+    assert 2_000_000 in power_over(free, budget)[1]
