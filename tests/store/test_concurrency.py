@@ -60,3 +60,61 @@ def test_concurrent_signing_never_overbooks(ctx: bootstrap.Context) -> None:
         assert len(holds) == 12 == len(uow.contracts.page())
         ledger = uow.ledger.load([POOL], lock=False)  # rebuilding it re-checks the invariant hold by hold
         assert ledger.free(POOL, T0, T0 + 86_400 * 30) == 8
+
+
+POWER_SITE = """
+sites:
+  - name: p
+    power_mw: 0.1
+    pue: 1.25
+    blocks:
+      - {name: h, count: 1, racks: 1, nodes_per_rack: 4, node: {gpu_model: h100-sxm, gpus: 8}}
+      - {name: g, count: 1, racks: 1, nodes_per_rack: 4, node: {gpu_model: h200-sxm, gpus: 8}}
+"""  # 32 H100 and 32 H200 under one feed of 80 kW of IT power: 57 GPUs at TDP (1.4025 kW each)
+POWER_POOLS = ("p/h100-sxm", "p/h200-sxm")
+
+
+def _power_worker(url: str, pool: str, barrier: Barrier, results: mp.Queue) -> None:  # type: ignore[type-arg]
+    signed = refused = 0
+    try:
+        ctx = bootstrap.build(url)
+        barrier.wait()
+        for i in range(ATTEMPTS):
+            request = ContractRequest("lab", ContractKind.RESERVED, pool, T0 + i, T0 + 86_400 * 30, gpus=GPUS)
+            try:
+                with ctx.uow() as uow:
+                    services.sign_contract(uow, request, ctx.catalog, ctx.new_id, ctx.now())
+                signed += 1
+            except Overbooked:  # GPUs or, as PowerOverbooked, the site's power
+                refused += 1
+    except Exception as exc:
+        results.put(repr(exc))
+        return
+    results.put((signed, refused))
+
+
+def test_concurrent_signing_on_two_pools_never_overdraws_their_sites_power(ctx: bootstrap.Context) -> None:
+    # Each pool alone fits 3 contracts of 10 GPUs; the feed fits 5 of the 6 they hold together (70.1 kW of 80).
+    # Workers sign on both pools at once: the store locks the site's pools together, so exactly 5 are signed.
+    with ctx.uow() as uow:
+        services.add_sites(uow, parse_fleet(POWER_SITE, "p.yaml", ctx.catalog), ctx.catalog)
+        services.add_tenant(uow, "lab", TenantKind.EXTERNAL, ctx.new_id)
+    spawn = mp.get_context("spawn")
+    barrier = spawn.Barrier(WORKERS)
+    results = spawn.Queue()
+    workers = [
+        spawn.Process(target=_power_worker, args=(ctx.url, POWER_POOLS[i % 2], barrier, results))
+        for i in range(WORKERS)
+    ]
+    for w in workers:
+        w.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    assert all(isinstance(o, tuple) for o in outcomes), outcomes
+    for w in workers:
+        w.join(timeout=60)
+        assert w.exitcode == 0
+    assert sum(s for s, _ in outcomes) == 5
+    with ctx.uow() as uow:
+        ledger = uow.ledger.load(list(POWER_POOLS), lock=False)  # reloaded from the stored holds
+        assert ledger.power_free("p", T0 + ATTEMPTS, T0 + 86_400 * 30) == 80_000_000 - 50 * 1_402_500
+        assert sorted(ledger.free(p, T0 + ATTEMPTS, T0 + 86_400 * 30) for p in POWER_POOLS) == [2, 12]
