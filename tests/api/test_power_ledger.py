@@ -175,6 +175,18 @@ def test_the_cli_signs_in_megawatts_and_shows_power(tmp_path: Any) -> None:
     # 7,040 x 1.1825 kW = 8,324.8 kW of IT drawn on the feed.
     assert shown["nodes"][0]["steps"][0]["drawn_kw"] == "8324.8"
     assert "MW of IT power" in run("capacity", "power", "colossus-1", "--start", "2031-01-01", "--end", "+30d")
+    for bad, reason in (
+        (["contract", "sign", "--tenant", "frontier-lab", *pool, "--mw", "nan"], "mw"),
+        (["contract", "sign", "--tenant", "frontier-lab", *pool, "--mw", "1", "--gpus", "8"], "not both"),
+        (["contract", "sign", "--tenant", "frontier-lab", *pool, "--gpus", "8", "--cap", "50"], "200-700 W"),
+        (["contract", "sign", "--tenant", "frontier-lab", *pool, "--gpus", "8", "--energy", "free"], "energy"),
+        (["capacity", "free", "colossus-1/h100-sxm", "--power", "--cap", "50"], "200-700 W"),
+        (["capacity", "power", "nowhere"], "unknown site"),
+        (["capacity", "power", "colossus-1", "--start", "2031-01-01", "--end", "2030-01-01"], "end"),
+    ):
+        refused = runner.invoke(app, ["--db", url, *bad])
+        assert refused.exit_code != 0, bad
+        assert reason in refused.output, (bad, refused.output)
 
 
 def test_energy_passed_through_is_billed_in_kwh_at_the_sites_price_by_hand(api: Any) -> None:
