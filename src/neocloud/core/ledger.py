@@ -312,18 +312,18 @@ class Ledger:
         check_interval(start, end)
         return list(self._draw[node].steps(start, end))
 
-    def _draws(self, hold: Hold) -> list[tuple[str, int]]:
+    def _draws(self, hold: Hold) -> tuple[tuple[str, int], ...]:
         """(node, IT milliwatts) the hold draws at each node above its pool; a cap out of range is refused."""
         if self.power is None:
-            return []
+            return ()
         milliwatts = self.power.draw(hold)
-        return [(node, milliwatts) for node in self.power.nodes_of(hold.pool)] if milliwatts else []
+        return tuple((node, milliwatts) for node in self.power.nodes_of(hold.pool)) if milliwatts else ()
 
     def _room(self, node: str, milliwatts: int) -> int:
         """The most a node may draw before a hold of `milliwatts` is added."""
         return self.power_limit(node) - milliwatts
 
-    def _check_power(self, hold: Hold, draws: list[tuple[str, int]]) -> None:
+    def _check_power(self, hold: Hold, draws: tuple[tuple[str, int], ...]) -> None:
         for node, milliwatts in draws:
             drawn = self._draw[node]
             first = drawn.first_above(hold.start, hold.end, self._room(node, milliwatts))
@@ -341,7 +341,7 @@ class Ledger:
                 limit_kw=kw(self.power_limit(node)),
             )
 
-    def _apply_power(self, hold: Hold, draws: list[tuple[str, int]], sign: int) -> None:
+    def _apply_power(self, hold: Hold, draws: tuple[tuple[str, int], ...], sign: int) -> None:
         for node, milliwatts in draws:
             self._draw[node].add(hold.start, hold.end, sign * milliwatts)
 

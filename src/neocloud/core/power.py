@@ -301,7 +301,7 @@ def capped_jobs(jobs: Sequence[Job], speeds: Mapping[str, Decimal], models: Sequ
 # The power the ledger keeps --------------------------------------------------------------------------------
 
 MILLIWATTS_PER_KW = 1_000_000
-UNPOWERED = (HoldKind.MAINTENANCE, HoldKind.SPARE)  # GPUs off or idle: they draw from no contract's budget
+UNPOWERED = frozenset((HoldKind.MAINTENANCE, HoldKind.SPARE))  # GPUs off or idle: they draw from no budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +334,8 @@ class PowerBook:
     def draw(self, hold: Hold) -> int:
         if hold.kind in UNPOWERED or hold.pool not in self.pools:
             return 0
-        return hold.gpus * self.per_gpu(hold.pool, hold.cap_w)
+        per = self._per_gpu.get((hold.pool, hold.cap_w))  # the hot path: booking asks this of every hold
+        return hold.gpus * (per if per is not None else self.per_gpu(hold.pool, hold.cap_w))
 
 
 def feed_node(site: Site) -> str:
