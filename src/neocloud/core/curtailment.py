@@ -27,10 +27,9 @@ from neocloud.core.billing.rating import sla_credit_percent
 from neocloud.core.contracts import Contract, ContractKind
 from neocloud.core.errors import InvalidInput
 from neocloud.core.money import to_money
-from neocloud.core.power import IT_KW_PER_CAP_WATT, GpuPower
+from neocloud.core.power import IT_KW_PER_CAP_WATT, SHED_ORDER, GpuPower, check_depth
 
-ORDER = (ContractKind.SPOT, ContractKind.ON_DEMAND, ContractKind.INTERNAL)  # then reserved, only if needed
-MAX_DEPTH = Decimal(1)
+ORDER = tuple(ContractKind(kind) for kind in SHED_ORDER)  # reserved last, only if the others are not enough
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +95,7 @@ class Drill:
 def drill(
     site: str, budget_mw: Decimal, pue: Decimal, loads: Sequence[Load], depth: Decimal, start: int, end: int
 ) -> Drill:
-    if not (depth.is_finite() and 0 < depth <= MAX_DEPTH):
-        raise InvalidInput(f"a curtailment's depth is a share in (0, 1], got {depth}", field="depth")
+    check_depth(depth, "depth")
     if not start < end:
         raise InvalidInput("a curtailment ends after it starts", field="end")
     if month_of(start).key != month_of(end - 1).key:
@@ -112,7 +110,7 @@ def drill(
     stopped: set[int] = set()
     before = sum((draw(x, x.cap_w) for x in loads), Decimal(0))
     need = before - limit
-    for kind in (*ORDER, ContractKind.RESERVED):
+    for kind in ORDER:
         group = sorted((i for i, x in enumerate(loads) if x.contract.kind is kind), key=lambda i: _signed(loads[i]))
         for i in group:  # cap first
             if need <= 0:

@@ -394,7 +394,14 @@ def merged(books: Iterable[PowerBook | None]) -> PowerBook | None:
 
 # A site's power over a replay --------------------------------------------------------------------------------
 
-SHED_ORDER = ("spot", "on-demand", "internal", "reserved")  # whose work a shrinking budget stops first
+# Whose work a shrinking budget cuts first, by contract kind: the drill's order and the replay's alike.
+SHED_ORDER = ("spot", "on-demand", "internal", "reserved")
+
+
+def check_depth(depth: Decimal, field: str) -> None:
+    """A curtailment's depth: the share of the budget cut, in (0, 1]."""
+    if not (depth.is_finite() and 0 < depth <= 1):
+        raise InvalidInput(f"a curtailment's depth is a share in (0, 1], got {depth}", field=field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,8 +413,7 @@ class Curtailment:
     end: int
 
     def __post_init__(self) -> None:
-        if not (self.depth.is_finite() and 0 < self.depth <= 1):
-            raise InvalidInput(f"a curtailment's depth is a share in (0, 1], got {self.depth}", field="curtail")
+        check_depth(self.depth, "curtail")
         if not 0 <= self.start < self.end:
             raise InvalidInput("a curtailment ends after it starts, at a time >= 0", field="curtail")
 
