@@ -14,13 +14,9 @@ from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import ContractKind
 from neocloud.core.curtailment import Drill, Load, drill
 from neocloud.core.errors import InvalidInput, NotFound, quoted
-from neocloud.core.ledger import check_interval
-from neocloud.core.power import MILLIWATTS_PER_KW, gpu_power
+from neocloud.core.ledger import check_interval, kw
+from neocloud.core.power import gpu_power
 from neocloud.core.workload import WorkloadStatus
-
-
-def kw(milliwatts: int) -> Decimal:
-    return Decimal(milliwatts) / MILLIWATTS_PER_KW
 
 
 @dataclass(frozen=True, slots=True)

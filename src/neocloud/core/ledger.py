@@ -101,9 +101,9 @@ def check_gpus(gpus: int) -> None:
         raise InvalidInput(f"GPU count must be a whole number from 1 to {MAX_GPUS:,}, got {quoted(gpus)}", gpus=gpus)
 
 
-def kw(milliwatts: int) -> str:
+def kw(milliwatts: int) -> Decimal:
     """Milliwatts as exact kilowatts."""
-    return f"{Decimal(milliwatts).scaleb(-6).normalize():f}"
+    return Decimal(milliwatts) / 1_000_000
 
 
 class PoolLedger:
@@ -264,13 +264,14 @@ class Ledger:
         """The earliest start >= not_before where `gpus` (at `cap_w`) fit the pool and its power for `duration`:
         each calendar's earliest window in turn, from the latest found, until all of them agree."""
         calendar = self.pool(pool)
-        draw = self._draws(Hold("?", pool, gpus, MIN_TIME, MIN_TIME + 1, HoldKind.RESERVED, cap_w=cap_w))
+        power = self.power
+        draw = self._at_nodes(pool, gpus * power.per_gpu(pool, cap_w)) if power and pool in power.pools else ()
         for node, milliwatts in draw:
             if self._room(node, milliwatts) < 0:
                 raise PowerOverbooked(
                     f"{node} carries {self.power_limit(node) / 1e6:,.1f} kW; {gpus:,} GPUs drawing"
                     f" {milliwatts / 1e6:,.1f} kW can never fit",
-                    node=node, requested_kw=kw(milliwatts),
+                    node=node, requested_kw=str(kw(milliwatts)),
                 )  # fmt: skip
         t = not_before
         while True:
@@ -314,10 +315,11 @@ class Ledger:
 
     def _draws(self, hold: Hold) -> tuple[tuple[str, int], ...]:
         """(node, IT milliwatts) the hold draws at each node above its pool; a cap out of range is refused."""
-        if self.power is None:
-            return ()
-        milliwatts = self.power.draw(hold)
-        return tuple((node, milliwatts) for node in self.power.nodes_of(hold.pool)) if milliwatts else ()
+        return () if self.power is None else self._at_nodes(hold.pool, self.power.draw(hold))
+
+    def _at_nodes(self, pool: str, milliwatts: int) -> tuple[tuple[str, int], ...]:
+        assert self.power is not None
+        return tuple((node, milliwatts) for node in self.power.nodes_of(pool)) if milliwatts else ()
 
     def _room(self, node: str, milliwatts: int) -> int:
         """The most a node may draw before a hold of `milliwatts` is added."""
@@ -336,9 +338,9 @@ class Ledger:
                 f" {iso(hold.end)}) and exceed its power by up to {excess / 1e6:,.1f} kW, first at {iso(first[0])}",
                 node=node,
                 at=first[0],
-                excess_kw=kw(excess),
-                requested_kw=kw(milliwatts),
-                limit_kw=kw(self.power_limit(node)),
+                excess_kw=str(kw(excess)),
+                requested_kw=str(kw(milliwatts)),
+                limit_kw=str(kw(self.power_limit(node))),
             )
 
     def _apply_power(self, hold: Hold, draws: tuple[tuple[str, int], ...], sign: int) -> None:

@@ -35,10 +35,8 @@ from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import ContractKind, ContractStatus
 from neocloud.core.errors import UnknownContract, quoted
 from neocloud.core.fleet import Site
-from neocloud.core.ledger import Ledger
-from neocloud.core.power import MILLIWATTS_PER_KW, feed_node, site_power
-
-MILLIWATTS_PER_MW = MILLIWATTS_PER_KW * 1000
+from neocloud.core.ledger import Ledger, kw
+from neocloud.core.power import feed_node, site_power
 
 router = APIRouter(include_in_schema=False)
 
@@ -114,9 +112,7 @@ def _site_with_power(site: Site, catalog: Catalog, ledger: Ledger, now: int) -> 
     held = sellable = None
     if ledger.power is not None and feed in ledger.power.limits:
         [(_, _, drawn)] = ledger.power_profile(feed, now, now + 1)
-        held, sellable = (
-            (Decimal(mw) / MILLIWATTS_PER_MW).quantize(Decimal("0.001")) for mw in (drawn, ledger.power_limit(feed))
-        )
+        held, sellable = ((kw(mw) / 1000).quantize(Decimal("0.001")) for mw in (drawn, ledger.power_limit(feed)))
     return site_view(site, catalog) | {
         "tdp_mw": shown["facility_power_mw"], "tdp_headroom_mw": shown["power_headroom_mw"], "tree_over": over,
         "contracted_it_mw": held, "sellable_it_mw": sellable,
