@@ -26,7 +26,6 @@ from neocloud.core.bounds import (
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, EnergyTerm, PriceBook
 from neocloud.core.errors import InvalidInput, InvalidState, NotFound, UnknownContract, quoted
-from neocloud.core.fleet import Site
 from neocloud.core.ledger import HoldKind, check_interval
 from neocloud.core.money import to_money
 from neocloud.core.power import gpu_power
@@ -85,20 +84,18 @@ def energy_rates(
     """The energy rate of each contract whose energy is passed through. A GPU draws the catalog's typical IT
     power, at most what its cap allows (no meter reads real draw), at the PUE of the period's month and the
     site's price."""
+    passed = [c for c in contracts if c.energy is EnergyTerm.PASS_THROUGH]
+    pools = {name: get_pool(uow, name) for name in {c.pool for c in passed}}
+    sites = {name: uow.fleet.get_site(name) for name in {p.site for p in pools.values()}}
+    month_of_year = int(month_of(period.start).key[5:])
     rates: dict[str, EnergyRate] = {}
-    sites: dict[str, Site | None] = {}
-    for c in contracts:
-        if c.energy is not EnergyTerm.PASS_THROUGH:
-            continue
-        pool = get_pool(uow, c.pool)
-        if pool.site not in sites:
-            sites[pool.site] = uow.fleet.get_site(pool.site)
+    for c in passed:
+        pool = pools[c.pool]
         site = sites[pool.site]
         assert site is not None, f"pool {pool.name} has no site"
         model = catalog[pool.gpu_model]
         kw = model.it_kw_per_gpu if c.cap_w is None else min(model.it_kw_per_gpu, gpu_power(model).it_kw(c.cap_w))
-        pue = site.pue_in(int(month_of(period.start).key[5:]))
-        rates[c.id] = EnergyRate(kw, pue, site.usd_per_mwh)
+        rates[c.id] = EnergyRate(kw, site.pue_in(month_of_year), site.usd_per_mwh)
     return rates
 
 
