@@ -111,3 +111,19 @@ def sign_args(
         term,
         *more,
     ]
+
+
+def cli_on(url: str) -> Callable[..., str]:
+    """The CLI on the store at `url`, in this process: each call's output, the call asserted to succeed."""
+    from typer.testing import CliRunner
+
+    from neocloud.cli.main import app
+
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(app, ["--db", url, *args])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    return run

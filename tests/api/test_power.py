@@ -18,6 +18,8 @@ from neocloud.core.contracts import ContractKind
 from neocloud.core.errors import NeocloudError
 from neocloud.core.workload import Job, WorkloadStatus
 
+from ..builders import cli_on
+
 
 def test_a_sites_power_under_a_cap_by_hand(api: Any) -> None:
     shown = api("GET", "/sites/s1/power", "lab", params={"cap": "h100-sxm=400", "mw": "1"})
@@ -256,13 +258,7 @@ def test_drills_are_for_operators_on_sites_with_a_budget(api: Any) -> None:
 
 def test_the_drill_command_on_colossus_1(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'drill.db'}"
-    runner = CliRunner()
-
-    def run(*args: str) -> Any:
-        done = runner.invoke(app, ["--db", url, *args])
-        assert done.exit_code == 0, done.output
-        return done.output
-
+    run = cli_on(url)
     run("init")
     run("tenant", "add", "frontier-lab")
     run("tenant", "add", "research", "--internal")

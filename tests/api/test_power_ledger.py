@@ -15,7 +15,7 @@ from neocloud.app import billing, services
 from neocloud.cli.main import app
 from neocloud.core.billing.periods import month
 
-from ..builders import SOON
+from ..builders import SOON, cli_on
 
 SITE = """
 sites:
@@ -150,13 +150,7 @@ def test_bad_power_profiles_are_refused(site: Any) -> None:
 
 def test_the_cli_signs_in_megawatts_and_shows_power(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'power.db'}"
-    runner = CliRunner()
-
-    def run(*args: str) -> Any:
-        done = runner.invoke(app, ["--db", url, *args])
-        assert done.exit_code == 0, done.output
-        return done.output
-
+    run, runner = cli_on(url), CliRunner()
     run("init")  # colossus-1, sold up to 1.3 x its feed
     run("tenant", "add", "frontier-lab")
     pool = ["--pool", "colossus-1/h100-sxm", "--start", "2031-01-01", "--term", "30d", "--energy", "pass-through"]

@@ -19,18 +19,19 @@ ATTEMPTS = 8
 GPUS = 10  # 128 GPUs fit 12 contracts of 10; 32 are attempted
 
 
-def _worker(url: str, barrier: Barrier, results: mp.Queue) -> None:  # type: ignore[type-arg]
+def _worker(url: str, pool: str, barrier: Barrier, results: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Sign ATTEMPTS contracts of GPUS GPUs on `pool`; report (signed, refused) or the error."""
     signed = refused = 0
     try:
         ctx = bootstrap.build(url)
         barrier.wait()
         for i in range(ATTEMPTS):
-            request = ContractRequest("lab", ContractKind.RESERVED, POOL, T0 + i, T0 + 86_400 * 30, gpus=GPUS)
+            request = ContractRequest("lab", ContractKind.RESERVED, pool, T0 + i, T0 + 86_400 * 30, gpus=GPUS)
             try:
                 with ctx.uow() as uow:
                     services.sign_contract(uow, request, ctx.catalog, ctx.new_id, ctx.now())
                 signed += 1
-            except Overbooked:
+            except Overbooked:  # the pool's GPUs or, as PowerOverbooked, its site's power
                 refused += 1
     except Exception as exc:  # report, so the test fails with the cause instead of waiting
         results.put(repr(exc))
@@ -45,7 +46,7 @@ def test_concurrent_signing_never_overbooks(ctx: bootstrap.Context) -> None:
     spawn = mp.get_context("spawn")
     barrier = spawn.Barrier(WORKERS)
     results = spawn.Queue()
-    workers = [spawn.Process(target=_worker, args=(ctx.url, barrier, results)) for _ in range(WORKERS)]
+    workers = [spawn.Process(target=_worker, args=(ctx.url, POOL, barrier, results)) for _ in range(WORKERS)]
     for w in workers:
         w.start()
     outcomes = [results.get(timeout=120) for _ in workers]
@@ -74,25 +75,6 @@ sites:
 POWER_POOLS = ("p/h100-sxm", "p/h200-sxm")
 
 
-def _power_worker(url: str, pool: str, barrier: Barrier, results: mp.Queue) -> None:  # type: ignore[type-arg]
-    signed = refused = 0
-    try:
-        ctx = bootstrap.build(url)
-        barrier.wait()
-        for i in range(ATTEMPTS):
-            request = ContractRequest("lab", ContractKind.RESERVED, pool, T0 + i, T0 + 86_400 * 30, gpus=GPUS)
-            try:
-                with ctx.uow() as uow:
-                    services.sign_contract(uow, request, ctx.catalog, ctx.new_id, ctx.now())
-                signed += 1
-            except Overbooked:  # GPUs or, as PowerOverbooked, the site's power
-                refused += 1
-    except Exception as exc:
-        results.put(repr(exc))
-        return
-    results.put((signed, refused))
-
-
 def test_concurrent_signing_on_two_pools_never_overdraws_their_sites_power(ctx: bootstrap.Context) -> None:
     # Each pool alone fits 3 contracts of 10 GPUs; the feed fits 5 of the 6 they hold together (70.1 kW of 80).
     # Workers sign on both pools at once: the store locks the site's pools together, so exactly 5 are signed.
@@ -103,8 +85,7 @@ def test_concurrent_signing_on_two_pools_never_overdraws_their_sites_power(ctx: 
     barrier = spawn.Barrier(WORKERS)
     results = spawn.Queue()
     workers = [
-        spawn.Process(target=_power_worker, args=(ctx.url, POWER_POOLS[i % 2], barrier, results))
-        for i in range(WORKERS)
+        spawn.Process(target=_worker, args=(ctx.url, POWER_POOLS[i % 2], barrier, results)) for i in range(WORKERS)
     ]
     for w in workers:
         w.start()
