@@ -4,6 +4,7 @@ refusal changed nothing. Used with the real store (bootstrap.Context) and the in
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,10 +13,12 @@ from sqlalchemy import text
 from neocloud.adapters.specs import parse_fleet
 from neocloud.adapters.store.tables import Base
 from neocloud.app import services
+from neocloud.app.records import StoredWorkload
 from neocloud.app.services import ContractRequest
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import ContractKind, TenantKind
 from neocloud.core.errors import NeocloudError
+from neocloud.core.workload import Job, WorkloadStatus
 
 from .memory_store import MemoryStore
 
@@ -114,16 +117,48 @@ def sign_args(
 
 
 def cli_on(url: str) -> Callable[..., str]:
-    """The CLI on the store at `url`, in this process: each call's output, the call asserted to succeed."""
+    """The CLI on the store at `url`, in this process: each call's output, the call asserted to succeed (or,
+    with `expect_failure`, to fail)."""
     from typer.testing import CliRunner
 
     from neocloud.cli.main import app
 
     runner = CliRunner()
 
-    def run(*args: str) -> str:
+    def run(*args: str, expect_failure: bool = False) -> str:
         done = runner.invoke(app, ["--db", url, *args])
-        assert done.exit_code == 0, done.output
+        assert (done.exit_code != 0) == expect_failure, done.output
         return done.output
 
     return run
+
+
+# A site whose feed is tight: the power tests' curtailments -------------------------------------------------
+
+TIGHT = """
+sites:
+  - name: p
+    power_mw: 0.2
+    blocks:
+      - {name: b, racks: 2, nodes_per_rack: 8, node: {gpu_model: h100-sxm, gpus: 8}}
+"""  # 128 H100 at PUE 1.25: 165 kW at typical draw, 224.4 kW at TDP; the feed carries 160 kW of IT power
+JUNE = 1_906_502_400  # 2030-06-01, 720 h; the drills: the 10th, 12:00-15:00
+
+
+def tight_site(ctx: Any, running_spot: bool = True) -> dict[str, str]:
+    """Site p: reserved A (48 GPUs, SLA 99.99 %, June at $2.40) and B (48, 99 %, from an hour later), and a spot
+    contract, all the lab's; with `running_spot`, 32 GPUs of its spot work running (as a drill finds it)."""
+    ids = {}
+    with ctx.uow() as uow:
+        services.add_sites(uow, parse_fleet(TIGHT, "tight.yaml", ctx.catalog), ctx.catalog)
+        for name, sla, late in (("a", Decimal("0.9999"), 0), ("b", Decimal("0.99"), 3600)):
+            request = ContractRequest(
+                "lab", ContractKind.RESERVED, "p/h100-sxm", JUNE + late, JUNE + 720 * 3600, 48, sla_uptime=sla
+            )
+            ids[name] = services.sign_contract(uow, request, ctx.catalog, ctx.new_id, JUNE - DAY).id
+        spot = ContractRequest("lab", ContractKind.SPOT, "p/h100-sxm", JUNE, JUNE + 720 * 3600)
+        ids["spot"] = services.sign_contract(uow, spot, ctx.catalog, ctx.new_id, JUNE - DAY).id
+        if running_spot:
+            job = Job("w-spot", JUNE, DAY, 8, 4, tenant="t-lab")
+            uow.workloads.save(StoredWorkload(job, ids["spot"], WorkloadStatus.RUNNING, DAY, started=JUNE))
+    return ids

@@ -20,6 +20,7 @@ from neocloud.app.records import (
     Analysis,
     AnalysisStatus,
     ApiKey,
+    CurtailmentEvent,
     Incident,
     StoredInvoice,
     StoredResponse,
@@ -48,6 +49,7 @@ def page(items: Iterable[T], key: Callable[[T], Key], after: Key | None, limit: 
 @dataclass
 class Data:
     sites: dict[str, Site] = field(default_factory=dict)
+    curtailments: dict[str, CurtailmentEvent] = field(default_factory=dict)
     pools: dict[str, Pool] = field(default_factory=dict)
     holds: dict[str, Hold] = field(default_factory=dict)
     tenants: dict[str, Tenant] = field(default_factory=dict)
@@ -91,6 +93,16 @@ class MemoryFleet:
 
     def list_pools(self) -> list[Pool]:
         return page(self._uow.data.pools.values(), lambda p: (p.name,), None, None)
+
+    def add_curtailment(self, event: CurtailmentEvent) -> None:
+        self._uow.data.curtailments[event.id] = event
+
+    def curtailments(self, site: str | None, start: int, end: int) -> list[CurtailmentEvent]:
+        found = (
+            e for e in self._uow.data.curtailments.values()
+            if (site is None or e.site == site) and e.start < end and e.end > start
+        )  # fmt: skip
+        return sorted(found, key=lambda e: (e.site, e.start, e.id))
 
 
 class MemoryLedger:

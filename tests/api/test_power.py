@@ -11,14 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from neocloud.adapters.specs import default_catalog, parse_fleet
-from neocloud.app import services
-from neocloud.app.records import StoredWorkload
+from neocloud.app import billing, services
 from neocloud.cli.main import app
-from neocloud.core.contracts import ContractKind
 from neocloud.core.errors import NeocloudError
-from neocloud.core.workload import Job, WorkloadStatus
 
-from ..builders import cli_on
+from ..builders import JUNE, TIGHT, cli_on, snapshot, tight_site
 
 
 def test_a_sites_power_under_a_cap_by_hand(api: Any) -> None:
@@ -173,39 +170,9 @@ def test_bad_power_trees_are_refused(change: tuple[str, str], message: str) -> N
 
 # --- curtailment ------------------------------------------------------------------------------------------
 
-TIGHT = """
-sites:
-  - name: p
-    power_mw: 0.2
-    blocks:
-      - {name: b, racks: 2, nodes_per_rack: 8, node: {gpu_model: h100-sxm, gpus: 8}}
-"""  # 128 H100 at PUE 1.25: 165 kW at typical draw, 224.4 kW at TDP
-JUNE = 1_906_502_400  # 2030-06-01, 720 h; the drill: the 10th, 12:00-15:00
-
-
-def _tight(api: Any) -> dict[str, str]:
-    """Reserved A (48 GPUs, SLA 99.99 %, June at $2.40) and B (48, 99 %, from an hour later); 32 GPUs of spot
-    work running."""
-    ids = {}
-    with api.ctx.uow() as uow:
-        services.add_sites(uow, parse_fleet(TIGHT, "tight.yaml", api.ctx.catalog), api.ctx.catalog)
-        for name, sla, late in (("a", Decimal("0.9999"), 0), ("b", Decimal("0.99"), 3600)):
-            request = services.ContractRequest(
-                "lab", ContractKind.RESERVED, "p/h100-sxm", JUNE + late, JUNE + 720 * 3600, 48, sla_uptime=sla
-            )
-            ids[name] = services.sign_contract(uow, request, api.ctx.catalog, api.ctx.new_id, JUNE - 86_400).id
-        spot = services.sign_contract(
-            uow, services.ContractRequest("lab", ContractKind.SPOT, "p/h100-sxm", JUNE, JUNE + 720 * 3600),
-            api.ctx.catalog, api.ctx.new_id, JUNE - 86_400,
-        )  # fmt: skip
-        ids["spot"] = spot.id
-        job = Job("w-spot", JUNE, 86_400, 8, 4, tenant="t-lab")
-        uow.workloads.save(StoredWorkload(job, spot.id, WorkloadStatus.RUNNING, 86_400, started=JUNE))
-    return ids
-
 
 def test_a_curtailment_of_25_percent_for_3_hours_by_hand(api: Any) -> None:
-    ids = _tight(api)
+    ids = tight_site(api.ctx)
     start = JUNE + 9 * 86_400 + 12 * 3600
     d = api(
         "GET", "/sites/p/curtailment", "operator", params={"depth": "0.25", "start": start, "end": start + 3 * 3600}
@@ -239,7 +206,7 @@ def test_a_curtailment_of_25_percent_for_3_hours_by_hand(api: Any) -> None:
     ],
 )
 def test_bad_drills_are_refused(api: Any, params: dict[str, Any], status: int, reason: str) -> None:
-    _tight(api)
+    tight_site(api.ctx)
     assert reason in str(api("GET", "/sites/p/curtailment", "operator", status, params=params)["error"])
 
 
@@ -275,3 +242,117 @@ def test_the_drill_command_on_colossus_1(tmp_path: Any) -> None:
     text = run(*drill, "--depth", "0.5")
     assert "capped to 561 W" in text  # half the feed: the internal work stopped, the lease capped
     assert "research" in text  # tenants by name
+
+
+# --- a curtailment applied ---------------------------------------------------------------------------------
+
+CUT = JUNE + 9 * 86_400 + 12 * 3600  # June 10th, 12:00 to 15:00
+
+
+def test_an_applied_curtailment_is_recorded_and_its_incident_credits_what_the_drill_said(api: Any) -> None:
+    ids = tight_site(api.ctx)
+    window = {"depth": "0.25", "start": CUT, "end": CUT + 3 * 3600}
+    drilled = api("GET", "/sites/p/curtailment", "operator", params=window)
+    applied = api("POST", "/sites/p/curtailments", "operator", 201, json={**window, "description": "grid notice"})
+    assert applied["drill"] == drilled  # what the drill showed is what was applied
+    event = applied["curtailment"]
+    assert (event["site"], event["depth"], event["start"], event["end"]) == ("p", "0.25", CUT, CUT + 3 * 3600)
+    assert event["description"] == "grid notice"
+    # Reserved A lost 18.348 of its 84.15 kW for 3 hours: the GPUs that power stands for, ceil(48 x 0.218) =
+    # 11, are out of service over the event. B was untouched: one incident.
+    [incident_id] = applied["incidents"]
+    listed = api("GET", "/incidents", "operator", params={"period": "2030-06"})["items"]
+    [incident] = [i for i in listed if i["id"] == incident_id]
+    assert (incident["contract_id"], incident["gpus"], incident["start"], incident["end"]) == (
+        ids["a"], 11, CUT, CUT + 3 * 3600
+    )  # fmt: skip
+    assert event["id"] in incident["description"]
+    shown = api("GET", "/sites/p/curtailments", "lab", params={"start": JUNE, "end": JUNE + 30 * 86_400})
+    assert [e["id"] for e in shown] == [event["id"]]
+    # The invoice measures availability from the incident: 1 - 11 x 3 h / (48 x 720 h) = 99.905 %, below A's
+    # 99.99 %: 10 % of its month, $82,944, credited: $8,294.40, as the drill said.
+    with api.ctx.uow() as uow:
+        invoice = billing.generate_invoice(uow, api.ctx.catalog, "lab", "2030-06", JUNE + 31 * 86_400, api.ctx.new_id)
+    credits = [line for line in invoice.lines if line.kind == "sla-credit"]
+    assert [(c.contract_id, c.amount) for c in credits] == [(ids["a"], Decimal("-8294.40"))]
+    assert drilled["credits_usd"] == "8294.40"
+
+
+def test_curtailments_that_clash_or_are_over_or_fall_in_an_invoiced_month_are_refused(api: Any) -> None:
+    tight_site(api.ctx)
+    window = {"depth": "0.25", "start": CUT, "end": CUT + 3 * 3600}
+    first = api("POST", "/sites/p/curtailments", "operator", 201, json=window)["curtailment"]
+    before = snapshot(api.ctx)
+    clash = api("POST", "/sites/p/curtailments", "operator", 409, json={**window, "start": CUT + 3599})["error"]
+    assert (clash["code"], clash["details"]["curtailment"]) == ("curtailment_overlaps", first["id"])
+    over = {"depth": "0.5", "start": 1_700_000_000, "end": 1_700_003_600}  # 2023: long over
+    assert "has not ended yet" in api("POST", "/sites/p/curtailments", "operator", 422, json=over)["error"]["message"]
+    api("POST", "/sites/p/curtailments", "lab", 403, json={**window, "start": CUT + 4 * 3600})
+    assert api("POST", "/sites/nowhere/curtailments", "operator", 404, json=window)["error"]["code"] == "not_found"
+    assert snapshot(api.ctx) == before
+    # Back to back is no clash.
+    api(
+        "POST",
+        "/sites/p/curtailments",
+        "operator",
+        201,
+        json={**window, "start": CUT + 3 * 3600, "end": CUT + 4 * 3600},
+    )
+    with api.ctx.uow() as uow:  # once June is invoiced, its incidents can no longer change
+        billing.generate_invoice(uow, api.ctx.catalog, "lab", "2030-06", JUNE + 31 * 86_400, api.ctx.new_id)
+    closed = api(
+        "POST",
+        "/sites/p/curtailments",
+        "operator",
+        409,
+        json={**window, "start": CUT + 86_400, "end": CUT + 86_400 + 3600},
+    )
+    assert (closed["error"]["code"], closed["error"]["details"]["period"]) == ("invalid_state", "2030-06")
+    assert "already invoiced" in closed["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"depth": "nan"}, "depth"),
+        ({"depth": "Infinity"}, "depth"),
+        ({"depth": "1e400"}, "depth"),
+        ({"depth": "0"}, "depth"),
+        ({"depth": "-0.25"}, "depth"),
+        ({"depth": "1.0000001"}, "depth"),
+        ({"depth": True}, "depth"),
+        ({"depth": ["0.25"]}, "depth"),
+        ({"depth": "0.25\x00"}, "depth"),
+        ({"start": "soon"}, "start"),
+        ({"start": 1.5}, "start"),
+        ({"end": 10**30}, "end"),
+        ({"end": CUT}, "ends after it starts"),
+        ({"end": CUT + 40 * 86_400}, "within one month"),
+        ({"description": "a\x07b"}, "description"),
+        ({"description": "x" * 100_000}, "description"),
+        ({"why": "grid"}, "why"),
+    ],
+)  # fmt: skip
+def test_bad_curtailments_are_refused_and_nothing_is_written(api: Any, change: dict[str, Any], reason: str) -> None:
+    tight_site(api.ctx)
+    before = snapshot(api.ctx)
+    body = {"depth": "0.25", "start": CUT, "end": CUT + 3 * 3600, **change}
+    refused = api("POST", "/sites/p/curtailments", "operator", 422, json=body)
+    assert reason in json.dumps(refused["error"])
+    assert snapshot(api.ctx) == before
+
+
+def test_the_curtail_command_applies_and_lists(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'apply.db'}"
+    run = cli_on(url)
+    run("init")
+    run("tenant", "add", "frontier-lab")
+    sign = ["contract", "sign", "--start", "2027-01-01", "--term", "365d", "--tenant", "frontier-lab"]
+    run(*sign, "--pool", "colossus-1/h100-sxm", "--gpus", "100000", "--sla", "0.999")
+    cut = ["power", "curtail", "--site", "colossus-1", "--start", "2027-07-15T14:00", "--end", "+3h", "--depth", "0.5"]
+    text = run(*cut, "--apply", "--description", "grid operator notice")
+    assert "applied as cur" in text
+    shown = json.loads(run("power", "curtailments", "colossus-1", "--start", "2027-07-01", "--end", "+30d", "--json"))
+    assert [(e["depth"], e["description"]) for e in shown] == [("0.5", "grid operator notice")]
+    refused = run(*cut, "--apply", expect_failure=True)
+    assert "already curtailed" in refused

@@ -97,8 +97,12 @@ def test_workloads_run_locally_one_engine_step_at_a_time(cli: Any) -> None:
         cli("workload", "submit", "--contract", contract["id"], "--duration", "2h", "--tasks", "2", "--json")
     )
     assert (work["status"], work["gpus"]) == ("pending", 2)
-    stepped = {"finished": 0, "started": 1, "preempted": 0, "assigned": 8, "healed": 0}  # 64 GPUs: 8 nodes of its own
-    assert as_json(cli("workload", "step", "--json")) == stepped
+    stepped = as_json(cli("workload", "step", "--json"))
+    # 64 GPUs: 8 nodes of its own. colossus-1 is sold at 1.3 times its feed: not all of its idle nodes may be
+    # powered at once, so some are down; the reservation's own are powered first.
+    powered_down = stepped.pop("powered_down")
+    assert stepped == {"finished": 0, "started": 1, "preempted": 0, "assigned": 8, "healed": 0}
+    assert powered_down > 0
     spans = as_json(cli("contract", "nodes", contract["id"], "--json"))
     mine = as_json(cli("node", "list", "--tenant", "lab", "--json"))["items"]
     assert sorted(n["name"] for n in mine) == sorted(s["node"] for s in spans)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+from collections.abc import Callable
+from decimal import Decimal
 from multiprocessing.synchronize import Barrier
+from typing import Any
 
 from neocloud import bootstrap
 from neocloud.adapters.specs import parse_fleet
 from neocloud.app import services
+from neocloud.app.power import apply_curtailment
 from neocloud.app.services import ContractRequest
 from neocloud.core.contracts import ContractKind, TenantKind
-from neocloud.core.errors import Overbooked
+from neocloud.core.errors import CurtailmentOverlaps, Overbooked
 
-from ..builders import FLEET, POOL, T0
+from ..builders import FLEET, JUNE, POOL, T0, tight_site
 
 WORKERS = 4
 ATTEMPTS = 8
@@ -39,14 +43,13 @@ def _worker(url: str, pool: str, barrier: Barrier, results: mp.Queue) -> None:  
     results.put((signed, refused))
 
 
-def test_concurrent_signing_never_overbooks(ctx: bootstrap.Context) -> None:
-    with ctx.uow() as uow:
-        services.add_sites(uow, parse_fleet(FLEET, "fleet.yaml", ctx.catalog), ctx.catalog)
-        services.add_tenant(uow, "lab", TenantKind.EXTERNAL, ctx.new_id)
+def _race(target: Callable[..., None], args: list[tuple[Any, ...]]) -> list[tuple[int, int]]:
+    """One process per item of `args`, each running `target(*item, barrier, results)` from the same instant;
+    their outcomes (done, refused), once every one has exited cleanly."""
     spawn = mp.get_context("spawn")
-    barrier = spawn.Barrier(WORKERS)
+    barrier = spawn.Barrier(len(args))
     results = spawn.Queue()
-    workers = [spawn.Process(target=_worker, args=(ctx.url, POOL, barrier, results)) for _ in range(WORKERS)]
+    workers = [spawn.Process(target=target, args=(*a, barrier, results)) for a in args]
     for w in workers:
         w.start()
     outcomes = [results.get(timeout=120) for _ in workers]
@@ -54,6 +57,14 @@ def test_concurrent_signing_never_overbooks(ctx: bootstrap.Context) -> None:
     for w in workers:
         w.join(timeout=60)
         assert w.exitcode == 0
+    return outcomes
+
+
+def test_concurrent_signing_never_overbooks(ctx: bootstrap.Context) -> None:
+    with ctx.uow() as uow:
+        services.add_sites(uow, parse_fleet(FLEET, "fleet.yaml", ctx.catalog), ctx.catalog)
+        services.add_tenant(uow, "lab", TenantKind.EXTERNAL, ctx.new_id)
+    outcomes = _race(_worker, [(ctx.url, POOL)] * WORKERS)
     assert sum(s for s, _ in outcomes) == 12
     assert sum(r for _, r in outcomes) == WORKERS * ATTEMPTS - 12
     with ctx.uow() as uow:
@@ -81,21 +92,42 @@ def test_concurrent_signing_on_two_pools_never_overdraws_their_sites_power(ctx: 
     with ctx.uow() as uow:
         services.add_sites(uow, parse_fleet(POWER_SITE, "p.yaml", ctx.catalog), ctx.catalog)
         services.add_tenant(uow, "lab", TenantKind.EXTERNAL, ctx.new_id)
-    spawn = mp.get_context("spawn")
-    barrier = spawn.Barrier(WORKERS)
-    results = spawn.Queue()
-    workers = [
-        spawn.Process(target=_worker, args=(ctx.url, POWER_POOLS[i % 2], barrier, results)) for i in range(WORKERS)
-    ]
-    for w in workers:
-        w.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    assert all(isinstance(o, tuple) for o in outcomes), outcomes
-    for w in workers:
-        w.join(timeout=60)
-        assert w.exitcode == 0
+    outcomes = _race(_worker, [(ctx.url, POWER_POOLS[i % 2]) for i in range(WORKERS)])
     assert sum(s for s, _ in outcomes) == 5
     with ctx.uow() as uow:
         ledger = uow.ledger.load(list(POWER_POOLS), lock=False)  # reloaded from the stored holds
         assert ledger.power_free("p", T0 + ATTEMPTS, T0 + 86_400 * 30) == 80_000_000 - 50 * 1_402_500
         assert sorted(ledger.free(p, T0 + ATTEMPTS, T0 + 86_400 * 30) for p in POWER_POOLS) == [2, 12]
+
+
+def _curtailer(url: str, barrier: Barrier, results: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Apply a curtailment at site p for each of ATTEMPTS hours; report (applied, refused) or the error."""
+    applied = refused = 0
+    try:
+        ctx = bootstrap.build(url)
+        barrier.wait()
+        for i in range(ATTEMPTS):
+            start = JUNE + 9 * 86_400 + i * 3600
+            try:
+                with ctx.uow() as uow:
+                    apply_curtailment(
+                        uow, ctx.catalog, "p", Decimal("0.25"), start, start + 3600, ctx.now(), ctx.new_id
+                    )
+                applied += 1
+            except CurtailmentOverlaps:
+                refused += 1
+    except Exception as exc:
+        results.put(repr(exc))
+        return
+    results.put((applied, refused))
+
+
+def test_concurrent_curtailments_of_one_site_never_overlap(store: bootstrap.Context) -> None:
+    tight_site(store)  # its reserved contract A is cut by each: an incident each, too
+    outcomes = _race(_curtailer, [(store.url,)] * WORKERS)
+    assert sum(a for a, _ in outcomes) == ATTEMPTS  # one per hour
+    with store.uow() as uow:
+        events = uow.fleet.curtailments("p", JUNE, JUNE + 30 * 86_400)
+        incidents = uow.billing.incidents_between(["p/h100-sxm"], JUNE, JUNE + 30 * 86_400)
+    assert sorted(e.start for e in events) == [JUNE + 9 * 86_400 + i * 3600 for i in range(ATTEMPTS)]
+    assert len(incidents) == ATTEMPTS

@@ -49,7 +49,14 @@ def pooled(ctx: bootstrap.Context, **kw: Any) -> live.LiveEngine:
 
 
 def counts(finished: int, started: int, preempted: int) -> dict[str, int]:
-    return {"finished": finished, "started": started, "preempted": preempted, "assigned": 0, "healed": 0}
+    return {
+        "finished": finished,
+        "started": started,
+        "preempted": preempted,
+        "assigned": 0,
+        "healed": 0,
+        "powered_down": 0,
+    }
 
 
 def test_workloads_run_finish_and_are_metered(contracts: tuple[bootstrap.Context, str, str]) -> None:
@@ -69,6 +76,7 @@ def test_workloads_run_finish_and_are_metered(contracts: tuple[bootstrap.Context
             "preempted": 1,
             "assigned": 0,
             "healed": 0,
+            "powered_down": 0,
         }
     with ctx.uow() as uow:
         assert pooled(ctx).reconcile(uow, t0 + 2 * H) == {
@@ -77,6 +85,7 @@ def test_workloads_run_finish_and_are_metered(contracts: tuple[bootstrap.Context
             "preempted": 0,
             "assigned": 0,
             "healed": 0,
+            "powered_down": 0,
         }
         assert uow.workloads.get(urgent.job.id).status == "finished"  # type: ignore[union-attr]
     with ctx.uow() as uow:  # spot resumed at t0 + 2 h with 2 h left
@@ -86,6 +95,7 @@ def test_workloads_run_finish_and_are_metered(contracts: tuple[bootstrap.Context
             "preempted": 0,
             "assigned": 0,
             "healed": 0,
+            "powered_down": 0,
         }
         done = uow.workloads.get(big.job.id)
         records = uow.billing.usage_between(MAY.start, MAY.end)
@@ -172,7 +182,14 @@ def test_work_runs_in_its_contracts_pool_only(ctx: bootstrap.Context) -> None:
         first = live.submit_workload(uow, west.id, 8, 2, H, t0 - 60, ctx.new_id)
         second = live.submit_workload(uow, west.id, 8, 1, H, t0, ctx.new_id)
         # 16 GPUs of east stand idle: the second workload waits for west's, where its contract is.
-        counts = {"finished": 0, "started": 1, "preempted": 0, "assigned": 2, "healed": 0}  # west's 2 nodes are lab's
+        counts = {
+            "finished": 0,
+            "started": 1,
+            "preempted": 0,
+            "assigned": 2,
+            "healed": 0,
+            "powered_down": 0,
+        }  # west's 2 nodes are lab's
         assert live.LiveEngine(ctx.catalog).reconcile(uow, t0) == counts
         ran = uow.workloads.get(first.job.id)
         assert ran is not None

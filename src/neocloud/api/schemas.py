@@ -63,6 +63,7 @@ CapWatts = Annotated[
     int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_CAP_W, description="Power cap per GPU, in watts", examples=[500])
 ]
 Uptime = Annotated[Decimal, *_decimal("sla_uptime", Decimal(1), bounds.PLACES, "0.99")]
+Depth = Annotated[Decimal, *_decimal("depth", Decimal(1), bounds.PLACES, "0.25")]
 Name = Annotated[str, Field(min_length=1, max_length=bounds.MAX_NAME, pattern=bounds.NAME, examples=["frontier-lab"])]
 Id = Annotated[str, Field(min_length=1, max_length=bounds.MAX_ID, pattern=bounds.ID)]
 PoolName = Annotated[str, Field(min_length=1, max_length=200, pattern=bounds.ID, examples=["colossus-1/h100-sxm"])]
@@ -219,6 +220,29 @@ class DrillOut(BaseModel):
     shortfall_kw: str = Field(description="What still exceeds the budget with every load stopped.")
     credits_usd: str
     actions: list[CurtailActionOut]
+
+
+class CurtailmentIn(_In):
+    depth: Depth = Field(description="The share of the site's budget cut, in (0, 1].")
+    start: Time
+    end: Time
+    description: Text = ""
+
+
+class CurtailmentOut(BaseModel):
+    id: str
+    site: str
+    depth: str
+    start: int
+    end: int
+    recorded_at: int
+    description: str
+
+
+class AppliedOut(BaseModel):
+    curtailment: CurtailmentOut
+    drill: DrillOut = Field(description="What the cut does to the contracts in force when it begins.")
+    incidents: list[str] = Field(description="Incidents recorded for reserved power cut below contract.")
 
 
 TERMS = frozenset(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from neocloud.app.ports import UnitOfWork
-from neocloud.app.records import StoredInvoice
+from neocloud.app.records import Incident, StoredInvoice
 from neocloud.app.services import NewId, check_open, get_contract, get_pool, get_tenant
 from neocloud.core.billing.invoice import BillingTerms, Invoice, build_invoice
 from neocloud.core.billing.metering import Meter, UsageRecord
@@ -192,7 +192,7 @@ def record_incident(
     gpus: int | None = None,
     contract_id: str | None = None,
     description: str = "",
-) -> Outage:
+) -> Incident:
     """GPUs of a pool (or of one contract) out of service by failure, for SLA availability."""
     check_interval(start, end)
     check_text(description, "description")
@@ -202,9 +202,9 @@ def record_incident(
     check_open(uow.billing.invoiced_periods_on_pool(pool), start, end, "the incident")
     if contract_id is not None and get_contract(uow, contract_id).pool != pool:
         raise InvalidInput(f"contract {contract_id} is not in pool {pool}", contract=contract_id, pool=pool)
-    outage = Outage(pool, start, end, gpus, contract_id)
-    uow.billing.add_incident(new_id("inc"), outage, description)
-    return outage
+    incident = Incident(new_id("inc"), pool, start, end, gpus, contract_id, description)
+    uow.billing.add_incident(incident.id, Outage(pool, start, end, gpus, contract_id), description)
+    return incident
 
 
 def set_billing_terms(uow: UnitOfWork, contract_id: str, minimum_per_period: Decimal, prepaid: Decimal) -> BillingTerms:

@@ -1,7 +1,8 @@
 """The live engine: the scheduling engine of the simulator, run on the real clock against the store.
 
 Each reconcile step, in one transaction: finish the work the executor reports done (metering its run),
-rebuild the cluster's free GPUs from what is running, let the engine decide, stop and start work through
+rebuild the cluster's free GPUs from what is running, keep each site's work within its power budget now
+(stopping work in contract order, powering nodes down), let the engine decide, stop and start work through
 the executor (metering every run that stops), and save every workload's progress. The state lives in the
 store, so a restarted server picks up where the last one stopped.
 """
@@ -14,6 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from neocloud.app.assignment import Healed, Report, assign, assignable, owners
 from neocloud.app.billing import ingest_usage
@@ -24,14 +26,18 @@ from neocloud.app.records import Command, StoredWorkload
 from neocloud.app.services import NewId, get_contract
 from neocloud.core.billing.invoice import ZERO
 from neocloud.core.billing.metering import UsageRecord
+from neocloud.core.billing.periods import month_of
 from neocloud.core.bounds import MAX_DURATION, MAX_GPUS_PER_TASK, MAX_TASKS, check_command, check_count
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus
+from neocloud.core.engine.budget import Draw, dark_nodes, fit, site_feeds
 from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, nodes_by_pool
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.scheduler import Decisions, apply_decisions
 from neocloud.core.engine.state import JobState
 from neocloud.core.errors import InvalidInput, InvalidState, NeocloudError, NotFound, UnknownContract, quoted
+from neocloud.core.fleet import Site
+from neocloud.core.power import gpu_power
 from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
 
 log = logging.getLogger("neocloud.live")
@@ -200,6 +206,7 @@ class LiveEngine:
     new_id: NewId = field(default=lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}")  # incidents' ids
     on_heal: Callable[[Healed], None] | None = None  # told of each failed node replaced (time to heal)
     _pools: dict[str, list[NodeSpec]] | None = None
+    _sites: list[Site] | None = None  # those with a power node (a feed, a hall)
 
     def __post_init__(self) -> None:
         self.engine.check()
@@ -225,6 +232,7 @@ class LiveEngine:
             "preempted": 0,
             "assigned": report.assigned,
             "healed": len(report.healed),
+            "powered_down": 0,
         }
         active = uow.workloads.active(lock=True)
         if not active:
@@ -261,6 +269,9 @@ class LiveEngine:
         withheld = unavailable(uow)  # draining, down or in maintenance: no new work there
         spans = uow.assignments.current()
         owner = owners(spans, now)
+        dark = self._fit_power(uow, by_pool, contracts, withheld, set(owner), now, executor, counts)
+        counts["powered_down"] = len(dark)
+        withheld |= dark
         assigned = set(owner.values())
         handing_over = {r.node for r in spans if r.since > now}  # to a reservation once spot work's notice ends
         for pool, workloads in sorted(by_pool.items()):
@@ -289,6 +300,66 @@ class LiveEngine:
                     counts["started"] += started
                     counts["preempted"] += preempted
         return counts
+
+    def _fit_power(
+        self,
+        uow: UnitOfWork,
+        by_pool: dict[str, list[StoredWorkload]],
+        contracts: dict[str, Contract],
+        withheld: set[str],
+        owned: set[str],
+        now: int,
+        executor: Executor,
+        counts: dict[str, int],
+    ) -> set[str]:
+        """Keep each site's work within its power now (core/engine/budget.py): the feed at this month's PUE,
+        less a curtailment in force, and each hall. Running work is stopped in contract order while it draws
+        more than a node carries (it waits again, as preempted work does); then nodes are powered down until
+        the free GPUs left, at their TDP, fit what remains, a reservation's own nodes last. Returns the nodes
+        powered down: no work starts there this step."""
+        assert self._pools is not None
+        if self._sites is None:
+            self._sites = [s for s in uow.fleet.list_sites() if s.power_mw is not None or s.halls]
+        cuts = {c.site: c.depth for c in uow.fleet.curtailments(None, now, now + 1)}
+        month = int(month_of(now).key[5:])
+        dark: set[str] = set()
+        for site in self._sites:
+            limits, feeds = site_feeds(site, self.catalog, site.pue_in(month), cuts.get(site.name, Decimal(0)))
+            pools = [p for p in feeds if p in self._pools]
+            used: dict[str, int] = defaultdict(int)  # GPUs running on each node
+            running: dict[str, tuple[str, StoredWorkload]] = {}
+            draws = []
+            for pool in pools:
+                power = gpu_power(self.catalog[self._pools[pool][0].gpu_model])
+                for w in by_pool.get(pool, ()):
+                    if w.status is not WorkloadStatus.RUNNING:
+                        continue
+                    for node, gpus in w.allocation or ():
+                        used[node] += gpus
+                    c = contracts[w.contract_id]
+                    running[w.job.id] = (pool, w)
+                    draw = w.job.gpus * power.it_kw(c.cap_w)
+                    draws.append(
+                        Draw(w.job.id, pool, w.job.gpus, draw, c.kind.value, w.started or now, w.job.preemptible)
+                    )
+            free = {
+                pool: sum(n.gpus - used[n.name] for n in self._pools[pool] if n.name not in withheld) for pool in pools
+            }
+            found = fit(limits, feeds, free, draws)
+            for key in found.stop:
+                pool, w = running[key]
+                if not _halted(executor, w, now):
+                    continue  # still running: tried again next step
+                by_pool[pool] = [_requeued(uow, executor, w, now) if x is w else x for x in by_pool[pool]]
+                for node, gpus in w.allocation or ():
+                    used[node] -= gpus
+                counts["preempted"] += 1
+            for pool in pools:
+                nodes = [n for n in self._pools[pool] if n.name not in withheld]
+                kept = {i for i, n in enumerate(nodes) if n.name in owned}
+                off = dark_nodes([n.gpus - used[n.name] for n in nodes], found.powered[pool], kept)
+                dark.update(nodes[i].name for i in off)
+        return dark
 
 
 def _evict(

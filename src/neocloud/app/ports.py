@@ -13,7 +13,15 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from neocloud.app.records import Analysis, ApiKey, Incident, StoredInvoice, StoredResponse, StoredWorkload
+from neocloud.app.records import (
+    Analysis,
+    ApiKey,
+    CurtailmentEvent,
+    Incident,
+    StoredInvoice,
+    StoredResponse,
+    StoredWorkload,
+)
 from neocloud.core.assignment import Assignment
 from neocloud.core.billing.invoice import BillingTerms
 from neocloud.core.billing.metering import UsageRecord
@@ -119,6 +127,8 @@ class FleetRepository(Protocol):
     def list_sites(self) -> list[Site]: ...  # (name,)
     def get_pool(self, name: str) -> Pool | None: ...
     def list_pools(self) -> list[Pool]: ...  # (name,)
+    def add_curtailment(self, event: CurtailmentEvent) -> None: ...
+    def curtailments(self, site: str | None, start: int, end: int) -> list[CurtailmentEvent]: ...  # overlapping
 
 
 class LedgerRepository(Protocol):

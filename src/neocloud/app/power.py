@@ -1,5 +1,6 @@
 """Power use cases: the power a pool's site has free, each power node's draw over time (the ledger's power,
-core/ledger.py), and a curtailment drill on a site's contracts and running work (core/curtailment.py)."""
+core/ledger.py), a curtailment drill on a site's contracts and running work (core/curtailment.py), and a
+curtailment applied: recorded for the live engine (app/live.py), with incidents where reserved power is cut."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
+from neocloud.app.billing import record_incident
 from neocloud.app.ports import UnitOfWork
-from neocloud.app.services import get_pool, snapshot
+from neocloud.app.records import CurtailmentEvent
+from neocloud.app.services import NewId, get_pool, snapshot
 from neocloud.core.billing.periods import month_of
+from neocloud.core.bounds import check_text
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import ContractKind
 from neocloud.core.curtailment import Drill, Load, drill
-from neocloud.core.errors import InvalidInput, NotFound, quoted
+from neocloud.core.errors import CurtailmentOverlaps, InvalidInput, NotFound, quoted
 from neocloud.core.ledger import check_interval, kw
 from neocloud.core.power import gpu_power
 from neocloud.core.workload import WorkloadStatus
@@ -99,3 +103,67 @@ def curtailment_drill(uow: UnitOfWork, catalog: Catalog, site_name: str, depth: 
             loads.append(Load(c, gpus, gpu_power(catalog[models[c.pool]])))
     pue = site.pue_in(int(month_of(start).key[5:]))
     return drill(site.name, site.power_mw, pue, loads, depth, start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    event: CurtailmentEvent
+    drill: Drill  # what the cut does to the contracts in force when it begins
+    incidents: tuple[str, ...]  # one per reserved contract whose power it cuts
+
+
+def apply_curtailment(
+    uow: UnitOfWork,
+    catalog: Catalog,
+    site_name: str,
+    depth: Decimal,
+    start: int,
+    end: int,
+    now: int,
+    new_id: NewId,
+    description: str = "",
+) -> Applied:
+    """Cut a site's budget by `depth` over [start, end): the live engine keeps what runs there within what is
+    left from `start` (stopping work in contract order), and each reserved contract whose power the drill
+    cuts gets an incident for the GPUs that power stands for, so the month's invoice credits it by its SLA.
+    Refused when it is already over, overlaps another of the site's curtailments, or falls in an invoiced
+    month."""
+    check_text(description, "description")
+    site = uow.fleet.get_site(site_name)
+    if site is None:
+        raise NotFound(f"unknown site {quoted(site_name)}", site=site_name)
+    uow.ledger.load([p.name for p in site.pools()], lock=True)  # one change to a site's power at a time
+    found = curtailment_drill(uow, catalog, site_name, depth, start, end)
+    if end <= now:
+        raise InvalidInput("a curtailment to apply has not ended yet: its end is after now", field="end")
+    clash = uow.fleet.curtailments(site_name, start, end)
+    if clash:
+        c = clash[0]
+        raise CurtailmentOverlaps(
+            f"site {site_name} is already curtailed by {c.id} over [{c.start}, {c.end})", curtailment=c.id
+        )
+    event = CurtailmentEvent(new_id("cur"), site_name, depth.normalize(), start, end, now, description)
+    uow.fleet.add_curtailment(event)
+    incidents = []
+    for action in found.actions:
+        if action.outage is None:
+            continue
+        o = action.outage
+        why = f"curtailment {event.id}: power cut from {kw_text(action.draw_kw)} to {kw_text(action.after_kw)} kW"
+        incident = record_incident(
+            uow, o.pool, o.start, o.end, new_id, gpus=o.gpus, contract_id=o.contract_id, description=why
+        )
+        incidents.append(incident.id)
+    return Applied(event, found, tuple(incidents))
+
+
+def kw_text(value: Decimal) -> str:
+    return f"{value:,.1f}"
+
+
+def curtailments(uow: UnitOfWork, site_name: str, start: int, end: int) -> list[CurtailmentEvent]:
+    """A site's curtailments overlapping [start, end)."""
+    check_interval(start, end)
+    if uow.fleet.get_site(site_name) is None:
+        raise NotFound(f"unknown site {quoted(site_name)}", site=site_name)
+    return uow.fleet.curtailments(site_name, start, end)

@@ -26,6 +26,20 @@ class StoredInvoice:
 
 
 @dataclass(frozen=True, slots=True)
+class CurtailmentEvent:
+    """A site's power budget cut by `depth` (a share) over [start, end), as applied: the live engine keeps its
+    work within what is left, and reserved power cut below contract was recorded as incidents."""
+
+    id: str
+    site: str
+    depth: Decimal
+    start: int
+    end: int
+    recorded_at: int
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Incident:
     """GPUs out of service by failure, as recorded (an Outage for rating, with its id and description)."""
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from neocloud.core.money import to_money
 
 if TYPE_CHECKING:
+    from neocloud.app.power import Applied
     from neocloud.core.curtailment import Drill
     from neocloud.core.power import SitePower
 
@@ -132,6 +133,11 @@ def site_power_view(p: SitePower) -> dict[str, Any]:
             for n in p.tree
         ],
     }
+
+
+def applied_view(a: Applied) -> dict[str, Any]:
+    """A curtailment applied: the event, its drill, the incidents it recorded."""
+    return {"curtailment": plain(a.event), "drill": drill_view(a.drill), "incidents": list(a.incidents)}
 
 
 def drill_view(d: Drill) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import typer
 from neocloud.cli.answers import answer
 from neocloud.cli.args import Json, group
 from neocloud.cli.output import out, table
-from neocloud.cli.timefmt import parse_end, parse_time
+from neocloud.cli.timefmt import parse_end, parse_time, show_time
 from neocloud.cli.tree import help_of
 
 if TYPE_CHECKING:
@@ -26,29 +26,31 @@ def power_curtail(
     start: Annotated[str, typer.Option(help="When the cut begins.")],
     end: Annotated[str, typer.Option(help="When it ends (a time, or +3h).")],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run/--apply", help="Show what the cut would do (applying it is not built yet).")
+        bool,
+        typer.Option(
+            "--dry-run/--apply",
+            help="Show what the cut would do (the default), or apply it: the live engine keeps the site's work"
+            " within what is left, and reserved power cut below contract is recorded as incidents.",
+        ),
     ] = True,
+    description: Annotated[str, typer.Option(help="Why (with --apply): the grid operator's notice, a fault.")] = "",
     json: Json = False,
 ) -> None:
     """Whose work a curtailment would cap, then stop, in contract order (spot, on-demand, internal; reserved
-    only if that is not enough), and the SLA credits it would cost (operator; writes nothing)."""
+    only if that is not enough), and the SLA credits it would cost (operator). --apply records it."""
 
     def drill(api: Client) -> Any:
         from neocloud.bootstrap import wall_clock
-        from neocloud.core.errors import InvalidInput
 
-        if not dry_run:
-            raise InvalidInput(
-                "applying a curtailment is not built yet: --dry-run shows what it would do", field="dry_run"
-            )
         now = wall_clock()
         begins = parse_time(start, now)
-        return api.fleet.curtailment(site, depth, begins, parse_end(end, begins, now))
+        ends = parse_end(end, begins, now)
+        if dry_run:
+            return api.fleet.curtailment(site, depth, begins, ends)
+        return api.fleet.curtail(site, depth, begins, ends, description)
 
-    def kw(text: str) -> str:
-        return f"{float(text):,.1f}"
-
-    def render(d: Any, names: dict[str, str]) -> None:
+    def render(found: Any, names: dict[str, str]) -> None:
+        d = found if dry_run else found.drill
         over = f", {kw(d.shortfall_kw)} kW still over" if float(d.shortfall_kw) else ""
         out().print(
             f"[bold]{d.site}[/]: a cut of {float(d.depth):.0%} leaves {kw(d.limit_kw)} kW; its work draws "
@@ -61,5 +63,36 @@ def power_curtail(
         ]  # fmt: skip
         columns = ["contract", "tenant", "kind", "GPUs", "kW before", "kW after", "action", "credit $"]
         table("by contract", columns, rows)
+        if not dry_run:
+            incidents = ", ".join(found.incidents) or "none"
+            out().print(f"applied as [bold]{found.curtailment.id}[/]; incidents for reserved power cut: {incidents}")
 
     answer(ctx, json, drill, render, names=True)
+
+
+@power_app.command("curtailments")
+def power_curtailments(
+    ctx: typer.Context,
+    site: Annotated[str, typer.Argument(help="The site.")],
+    start: Annotated[str, typer.Option(help="From (default: now).")] = "now",
+    end: Annotated[str, typer.Option(help="Until (a time, or +30d).")] = "+30d",
+    json: Json = False,
+) -> None:
+    """The curtailments applied to a site over a window."""
+
+    def listed(api: Client) -> Any:
+        from neocloud.bootstrap import wall_clock
+
+        now = wall_clock()
+        begins = parse_time(start, now)
+        return api.fleet.curtailments(site, begins, parse_end(end, begins, now))
+
+    def render(found: Any, names: dict[str, str]) -> None:
+        rows = [[e.id, f"{float(e.depth):.0%}", show_time(e.start), show_time(e.end), e.description] for e in found]
+        table(f"curtailments of {site}", ["id", "depth", "start", "end", "why"], rows)
+
+    answer(ctx, json, listed, render)
+
+
+def kw(text: str) -> str:
+    return f"{float(text):,.1f}"

@@ -43,7 +43,7 @@ GROUPS = {
     ),
     "agreement": ("neocloud.cli.commercial", "Terms agreed with a tenant for a pool and kind of contract."),
     "limit": ("neocloud.cli.commercial", "Quotas and credit limits per tenant."),
-    "power": ("neocloud.cli.power", "Power as capacity: curtailment drills."),
+    "power": ("neocloud.cli.power", "Power as capacity: curtailments, drilled and applied."),
 }
 # Commands of the root defined elsewhere: name -> (module, short help); the function has the command's name.
 COMMANDS = {

@@ -159,6 +159,18 @@ class Fleet(_Resource):
         path = f"/sites/{url_quote(site, safe='')}/curtailment"
         return self.c.get(s.DrillOut, path, depth=depth, start=start, end=end)
 
+    def curtail(self, site: str, depth: str, start: int, end: int, description: str = "") -> s.AppliedOut:
+        """Apply a curtailment (operator): the live engine keeps the site's work within the budget left, and
+        reserved power cut below contract is recorded as incidents (SLA credits follow on the invoice)."""
+        body = {"depth": depth, "start": start, "end": end, "description": description}
+        return self.c.post(s.AppliedOut, f"/sites/{url_quote(site, safe='')}/curtailments", body)
+
+    def curtailments(self, site: str, start: int, end: int) -> builtins.list[s.CurtailmentOut]:
+        """The site's curtailments overlapping [start, end)."""
+        path = f"/sites/{url_quote(site, safe='')}/curtailments"
+        found = self.c.send("GET", path, params={"start": start, "end": end}).json()
+        return [s.CurtailmentOut.model_validate(e) for e in found]
+
 
 class Capacity(_Resource):
     def free(self, pool: str, start: int, end: int, power: bool = False, cap_w: int | None = None) -> s.FreeOut:
@@ -358,9 +370,9 @@ class Invoices(_Resource):
 
 
 class Incidents(_Resource):
-    def add(self, **fields: Any) -> s.OutageOut:
+    def add(self, **fields: Any) -> s.IncidentOut:
         """Fields of IncidentIn: pool, start, end, and gpus, contract_id, description."""
-        return self.c.post(s.OutageOut, "/incidents", fields)
+        return self.c.post(s.IncidentOut, "/incidents", fields)
 
     def list(
         self, period: str, pools: list[str] | None = None, cursor: str | None = None, limit: int | None = None

@@ -8,9 +8,9 @@ they draw over the shrunk budget; it is taken, in order,
    cap, the last one only as far as needed, in whole watts),
 2. by stopping that work in the same order (its nodes powered down: all of its draw is saved),
 3. and only if that is not enough, from reserved contracts, capped then stopped in the order they start (then
-   by id): power below
-   what they contracted is an incident, credited on the month's commitment by the rating code's SLA ladder,
-   the power cut standing for GPU-time lost (cut kW / contracted kW x the event's hours).
+   by id). Power below what they contracted is an outage of the GPUs it stands for (the share of their power
+   cut, in whole GPUs up) over the event: applied, it is recorded as an incident, so the invoice's SLA credit
+   follows; the drill credits it on the month's commitment by the same availability and ladder.
 
 Reserved and internal contracts draw on all their held GPUs; on-demand and spot on the GPUs their work runs on.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from neocloud.core.billing.periods import month_of
-from neocloud.core.billing.rating import sla_credit_percent
+from neocloud.core.billing.rating import Outage, availability, sla_credit_percent
 from neocloud.core.contracts import Contract, ContractKind
 from neocloud.core.errors import InvalidInput
 from neocloud.core.money import to_money
@@ -60,6 +60,7 @@ class Action:
     after_kw: Decimal
     cap_w: int | None  # the cap its GPUs run under during the event; None: stopped
     credit_usd: Decimal = Decimal(0)
+    outage: Outage | None = None  # reserved power cut: the GPUs it stands for, out of service over the event
 
     @property
     def what(self) -> str:
@@ -124,14 +125,15 @@ def drill(
                 break
             stopped.add(i)
             need -= draw(loads[i], caps[i])
-    hours = Decimal(end - start) / 3600
     actions = []
     for i, x in enumerate(loads):
         was = draw(x, x.cap_w)
         after = Decimal(0) if i in stopped else draw(x, caps[i])
-        credit = _credit(x.contract, x.gpus, (was - after) / was, hours, start)
+        outage = _outage(x, (was - after) / was, start, end)
+        credit = Decimal(0) if outage is None else _credit(x.contract, outage)
         cap = None if i in stopped else caps[i]
-        actions.append(Action(x.contract.id, x.contract.tenant_id, x.contract.kind, x.gpus, was, after, cap, credit))
+        c = x.contract
+        actions.append(Action(c.id, c.tenant_id, c.kind, x.gpus, was, after, cap, credit, outage))
     return Drill(site, start, end, depth, limit, before, tuple(actions))
 
 
@@ -140,13 +142,19 @@ def _signed(load: Load) -> tuple[int, str]:
     return load.contract.start, load.contract.id
 
 
-def _credit(c: Contract, gpus: int, share_cut: Decimal, hours: Decimal, at: int) -> Decimal:
-    """A reserved contract's credit for power cut below what it contracted: availability over the month is 1
-    less the share cut x the event's hours over its hours in the month; credited on its month's commitment."""
-    if c.kind is not ContractKind.RESERVED or c.sla_uptime is None or share_cut <= 0:
+def _outage(load: Load, share_cut: Decimal, start: int, end: int) -> Outage | None:
+    """Reserved power cut below the contract's: the GPUs that power stands for, in whole GPUs up."""
+    c = load.contract
+    if c.kind is not ContractKind.RESERVED or share_cut <= 0:
+        return None
+    return Outage(c.pool, start, end, min(load.gpus, math.ceil(load.gpus * share_cut)), c.id)
+
+
+def _credit(c: Contract, outage: Outage) -> Decimal:
+    """The SLA credit for the outage on its month's commitment: the availability the invoice will measure."""
+    if c.sla_uptime is None:
         return Decimal(0)
-    period = month_of(at)
-    term_hours = Decimal(period.overlap(c.start, c.end)) / 3600
-    availability = 1 - share_cut * hours / term_hours
-    percent = sla_credit_percent(availability, c.sla_uptime)
-    return to_money(gpus * term_hours * c.price_per_gpu_hour * min(percent, Decimal(100)) / 100)
+    period = month_of(outage.start)
+    term = period.overlap(c.start, c.end)
+    percent = sla_credit_percent(availability(c, period, term, [outage]), c.sla_uptime)
+    return to_money(c.gpus * Decimal(term) / 3600 * c.price_per_gpu_hour * min(percent, Decimal(100)) / 100)

@@ -105,6 +105,12 @@ class PowerBudgetExceeded(Conflict):
     code = "power_budget_exceeded"
 
 
+class CurtailmentOverlaps(Conflict):
+    """A site's curtailments do not overlap: one event, one depth, at any instant."""
+
+    code = "curtailment_overlaps"
+
+
 class AlreadyExists(Conflict):
     code = "already_exists"
 

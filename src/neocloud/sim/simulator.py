@@ -9,12 +9,14 @@ virtual clock and its events.
 from __future__ import annotations
 
 import heapq
+import math
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from neocloud.core.engine.budget import Draw, Feed, dark_nodes, fit
 from neocloud.core.engine.cluster import Capacity, Cluster
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.running import RunningLine
@@ -23,7 +25,7 @@ from neocloud.core.engine.state import JobState
 from neocloud.core.engine.tiresias import Lines
 from neocloud.core.engine.waiting import ShapeQueue
 from neocloud.core.errors import InvalidInput
-from neocloud.core.power import SHED_ORDER, PowerBudget
+from neocloud.core.power import PowerBudget
 from neocloud.core.workload import MILLI, Job
 from neocloud.sim.metrics import PowerChange, SimResult, summarize
 
@@ -100,7 +102,7 @@ class _Replay:
         self.running = RunningLine(self.scheduler.ordering.running)
         self.usage: dict[str, int] = defaultdict(int)
         self.now = self.spot_milli = self.seq = 0
-        self.dark: list[int] = []  # nodes powered down for the budget, in the order they were
+        self.dark: list[int] = []  # nodes powered down for the budget
         self.power_changes: list[PowerChange] = []
         if power is not None:
             if not isinstance(cluster, Cluster) or self.interleave:
@@ -178,53 +180,36 @@ class _Replay:
     def _feed(self) -> None:
         """The budget changed: run no more GPUs than it feeds, from now until it changes again.
 
-        Free GPUs plus busy ones must fit the budget: then work that starts takes free GPUs and work that
-        ends gives busy ones back, and the GPUs running can only stay within it. Where they do not, nodes
-        are powered down (withheld: their GPUs no longer free), those with the most free GPUs first; then
-        running work is stopped in contract order (spot, on-demand, internal, and reserved last; within a
-        class the last started first), each on nodes powered down, until they fit. Work that may not be
-        preempted stays: what it still draws over the budget is the change's shortfall. A budget that grows
-        powers nodes back up, the last powered down first, as far as it feeds them."""
+        The engine's rule for either clock (core/engine/budget.py): running work stops in contract order
+        while it alone draws more than the budget, then whole nodes are powered down, those with the most free
+        GPUs first, until free GPUs plus running ones fit. Every change starts again from every node powered
+        up, so a budget that grows back powers them up again. Work that may not be preempted stays: what it
+        still draws over the budget is the change's shortfall."""
         assert self.power is not None
-        assert isinstance(self.cluster, Cluster)
-        cluster, now = self.cluster, self.now
-        budget = self.power.at(now)
-        allowed = self.power.gpus(budget) * MILLI
-        over = cluster.free_milli + self._running_milli() - allowed
-        preempted = 0
-        while self.dark and over + cluster.free[self.dark[-1]] * MILLI <= 0:
-            node = self.dark.pop()
+        cluster = self.cluster
+        assert isinstance(cluster, Cluster)
+        now, per_gpu = self.now, self.power.kw_per_gpu
+        for node in self.dark:
             cluster.restore(node)
-            over += cluster.free[node] * MILLI
-        if over > 0:
-            for node in sorted(range(len(cluster.nodes)), key=lambda n: (-cluster.free[n], n)):
-                if over <= 0 or cluster.free[node] == 0:
-                    break
-                if node not in cluster.withheld:
-                    over -= cluster.free[node] * MILLI
-                    self._power_down(node)
-        shed = sorted(
-            (s for s in self.running if s.job.preemptible),
-            key=lambda s: (SHED_ORDER.index(s.job.priority.value), -(s.started or 0), s.job.id),
-        )
-        for s in shed:
-            if over <= 0:
-                break
-            assert s.allocation is not None
-            for node, _ in s.allocation:
-                self._power_down(node)
-            self._preempt(s)
-            over -= s.job.milli
-            preempted += 1
+        budget = self.power.at(now)
+        running = {s.job.id: s for s in self.running}
+        draws = [
+            Draw(
+                s.job.id, "", s.job.gpus, s.job.gpus * per_gpu, s.job.priority.value, s.started or 0, s.job.preemptible
+            )
+            for s in running.values()
+        ]
+        found = fit({"feed": budget}, {"": Feed(("feed",), per_gpu)}, {"": cluster.free_milli // MILLI}, draws)
+        for key in found.stop:
+            self._preempt(running[key])
+        self.dark = dark_nodes(cluster.free, found.powered[""])
+        for node in self.dark:
+            cluster.withhold(node)
         gpus_dark = sum(cluster.capacity[n] for n in self.dark)
+        shortfall = math.ceil(found.over_kw.get("feed", 0) / per_gpu)
         self.power_changes.append(
-            PowerChange(now, budget, allowed // MILLI, gpus_dark, preempted, max(0, over) // MILLI)
+            PowerChange(now, budget, self.power.gpus(budget), gpus_dark, len(found.stop), shortfall)
         )
-
-    def _power_down(self, node: int) -> None:
-        if node not in self.cluster.withheld:  # type: ignore[attr-defined]
-            self.cluster.withhold(node)  # type: ignore[attr-defined]
-            self.dark.append(node)
 
     def _preempt(self, s: JobState) -> None:
         """Stop a running job for the budget, as the scheduler would preempt it, and let it wait again."""

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from neocloud.adapters.store import codec
 from neocloud.adapters.store.session import Transaction
-from neocloud.adapters.store.tables import PoolRow, SiteRow
+from neocloud.adapters.store.tables import CurtailmentRow, PoolRow, SiteRow
+from neocloud.app.records import CurtailmentEvent
 from neocloud.core.fleet import Pool, Site
 
 
@@ -39,3 +40,21 @@ class SqlFleet:
 
     def list_pools(self) -> list[Pool]:
         return [codec.pool_from_row(r) for r in self._tx.session.scalars(select(PoolRow).order_by(PoolRow.name))]
+
+    def add_curtailment(self, event: CurtailmentEvent) -> None:
+        e = event
+        self._tx.session.add(
+            CurtailmentRow(id=e.id, site=e.site, depth=e.depth, start=e.start, end=e.end,
+                           recorded_at=e.recorded_at, description=e.description)
+        )  # fmt: skip
+        self._tx.session.flush()
+
+    def curtailments(self, site: str | None, start: int, end: int) -> list[CurtailmentEvent]:
+        c = CurtailmentRow
+        query = select(c).where(c.start < end, c.end > start).order_by(c.site, c.start, c.id)
+        if site is not None:
+            query = query.where(c.site == site)
+        return [
+            CurtailmentEvent(r.id, r.site, r.depth.normalize(), r.start, r.end, r.recorded_at, r.description)
+            for r in self._tx.session.scalars(query)
+        ]

@@ -39,6 +39,19 @@ class SiteRow(Base):
     spec: Mapped[dict[str, object]] = mapped_column(JSON)
 
 
+class CurtailmentRow(Base):
+    """A site's power budget cut over a window (app/records.CurtailmentEvent)."""
+
+    __tablename__ = "curtailments"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    site: Mapped[str] = mapped_column(ForeignKey("sites.name"), index=True)
+    depth: Mapped[Decimal] = mapped_column(Numeric(7, 6, asdecimal=True))
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(String(500))
+
+
 class PoolRow(Base):
     __tablename__ = "pools"
     name: Mapped[str] = mapped_column(String(400), primary_key=True)

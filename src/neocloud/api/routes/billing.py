@@ -123,7 +123,7 @@ async def issue_invoice(body: schemas.InvoiceIn, ctx: Ctx, once: OperatorOnce) -
     )
 
 
-@router.post("/incidents", status_code=201, response_model=schemas.OutageOut)
+@router.post("/incidents", status_code=201, response_model=schemas.IncidentOut)
 async def add_incident(body: schemas.IncidentIn, ctx: Ctx, once: OperatorOnce) -> Response:
     """Record GPUs out of service by failure: they count against SLA availability."""
     return await once(

@@ -12,7 +12,7 @@ from neocloud.api import schemas
 from neocloud.api.deps import Ctx, Cursor, Limit, Operator, OperatorOnce, PoolQuery, TimeQuery, Who, paged
 from neocloud.app import listings, services
 from neocloud.app import power as power_cases
-from neocloud.app.views import drill_view, node_power_view, plain, site_power_view, site_view
+from neocloud.app.views import applied_view, drill_view, node_power_view, plain, site_power_view, site_view
 from neocloud.core import bounds, power
 from neocloud.core.errors import NotFound, quoted
 
@@ -58,6 +58,31 @@ def curtailment_drill(
     if the site's budget shrank by `depth` over [start, end), and the SLA credits it would cost."""
     with ctx.reader() as uow:
         return drill_view(power_cases.curtailment_drill(uow, ctx.catalog, site, depth, start, end))
+
+
+@router.post("/sites/{site}/curtailments", status_code=201, response_model=schemas.AppliedOut, tags=["fleet"])
+async def apply_curtailment(
+    ctx: Ctx, once: OperatorOnce, site: Annotated[str, Path(min_length=1, max_length=200)], body: schemas.CurtailmentIn
+) -> Response:
+    """Apply a curtailment (operator): the site's budget is cut by `depth` over [start, end). The live engine
+    keeps the site's running work within what is left, stopping work in contract order; each reserved
+    contract whose power the cut takes below contract gets an incident, so its invoice's SLA credit follows."""
+    return await once(
+        lambda uow: applied_view(
+            power_cases.apply_curtailment(
+                uow, ctx.catalog, site, body.depth, body.start, body.end, ctx.now(), ctx.new_id, body.description
+            )
+        )
+    )
+
+
+@router.get("/sites/{site}/curtailments", response_model=list[schemas.CurtailmentOut], tags=["fleet"])
+def list_curtailments(
+    ctx: Ctx, who: Who, site: Annotated[str, Path(min_length=1, max_length=200)], start: TimeQuery, end: TimeQuery
+) -> list[dict[str, Any]]:
+    """The site's curtailments overlapping [start, end)."""
+    with ctx.reader() as uow:
+        return [plain(e) for e in power_cases.curtailments(uow, site, start, end)]
 
 
 @router.get("/pools", response_model=schemas.Page[schemas.PoolOut], tags=["fleet"])

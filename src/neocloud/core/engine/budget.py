@@ -1,0 +1,132 @@
+"""The engine under a power budget, on either clock: which running work stops and how many free GPUs stay
+powered, so that what runs never draws more than a node of the power tree may carry.
+
+The simulator asks when a replay's budget changes (sim/simulator.py), the live engine at every step
+(app/live.py); both then stop the work named, and power down whole nodes until no more free GPUs remain
+than the budget feeds. Free GPUs plus running ones within the budget is what keeps it between decisions:
+work that starts takes a free GPU, work that ends gives one back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from neocloud.core.catalog import Catalog
+from neocloud.core.fleet import Site
+from neocloud.core.power import SHED_ORDER, feed_node, gpu_power, hall_node
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """What a pool's GPUs draw on: the power nodes above it, and what one of its free GPUs would draw once
+    work starts there (at most its TDP's share of IT power, or a replay's kW per GPU)."""
+
+    nodes: tuple[str, ...]
+    kw_per_gpu: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """One running job: what it draws now, and where it stands in the order work is stopped."""
+
+    key: str
+    pool: str
+    gpus: int
+    kw: Decimal
+    priority: str  # its contract's kind: spot, on-demand, internal or reserved (SHED_ORDER)
+    started: int
+    preemptible: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    stop: tuple[str, ...]  # keys of the running work to stop, in the order chosen
+    powered: Mapping[str, int]  # free GPUs each pool keeps powered (pools under no node: all of them)
+    over_kw: Mapping[str, Decimal]  # what work that may not stop still draws over a node's limit
+
+
+def fit(
+    limits: Mapping[str, Decimal],
+    feeds: Mapping[str, Feed],
+    free: Mapping[str, int],
+    running: Sequence[Draw],
+) -> Fit:
+    """Fit running work and free GPUs under every node's limit (kW).
+
+    Running work is stopped in contract order (spot, on-demand, internal, reserved last; within a kind the
+    last started first), each only while a node above it is over its limit. Then the headroom left at each
+    node is shared among the free GPUs of the pools under it in proportion to what they would draw, each
+    pool keeping the share its tightest node allows, in whole GPUs down."""
+    drawn = dict.fromkeys(limits, Decimal(0))
+    for d in running:
+        for node in feeds[d.pool].nodes:
+            drawn[node] += d.kw
+    freed: dict[str, int] = dict(free)
+    stop: list[str] = []
+    order = sorted(
+        (d for d in running if d.preemptible),
+        key=lambda d: (SHED_ORDER.index(d.priority), -d.started, d.key),
+    )
+    for d in order:
+        if all(drawn[n] <= limits[n] for n in drawn):
+            break
+        nodes = feeds[d.pool].nodes
+        if not any(drawn[n] > limits[n] for n in nodes):
+            continue
+        stop.append(d.key)
+        for node in nodes:
+            drawn[node] -= d.kw
+        freed[d.pool] = freed.get(d.pool, 0) + d.gpus
+    over = {n: drawn[n] - limits[n] for n in drawn if drawn[n] > limits[n]}
+    wanted = dict.fromkeys(limits, Decimal(0))
+    for pool, gpus in freed.items():
+        for node in feeds[pool].nodes if pool in feeds else ():
+            wanted[node] += gpus * feeds[pool].kw_per_gpu
+    share = {n: Decimal(1) if wanted[n] <= limits[n] - drawn[n] else max(Decimal(0), limits[n] - drawn[n]) / wanted[n]
+             for n in limits}  # fmt: skip
+    powered = {
+        pool: gpus if pool not in feeds or not feeds[pool].nodes
+        else math.floor(gpus * min(share[n] for n in feeds[pool].nodes))
+        for pool, gpus in freed.items()
+    }  # fmt: skip
+    return Fit(tuple(stop), powered, over)
+
+
+def dark_nodes(free: Sequence[int], powered: int, kept: Collection[int] = ()) -> list[int]:
+    """Nodes to power down so that at most `powered` of the free GPUs (`free`, by node) stay powered: those
+    with the most free GPUs first (the fewest nodes), ties by index; nodes in `kept` (a reservation's own)
+    only when the others are not enough."""
+    left = sum(free)
+    dark = []
+    for node in sorted(range(len(free)), key=lambda n: (n in kept, -free[n], n)):
+        if left <= powered:
+            break
+        if free[node]:
+            dark.append(node)
+        left -= free[node]
+    return dark
+
+
+def site_feeds(
+    site: Site, catalog: Catalog, pue: Decimal, depth: Decimal
+) -> tuple[dict[str, Decimal], dict[str, Feed]]:
+    """A site's power nodes as the machines meet them now, in IT kW: the feed (its facility MW at this month's
+    PUE, cut by a curtailment's `depth`) and each hall (its IT MW); and each pool's feed, a free GPU counted at
+    its TDP. What the ledger sells may be oversubscribed (core/power.power_book); what runs may not."""
+    limits: dict[str, Decimal] = {}
+    above: dict[str | None, tuple[str, ...]] = {None: ()}
+    if site.power_mw is not None:
+        limits[feed_node(site)] = site.power_mw * 1000 / pue * (1 - depth)
+        above[None] = (feed_node(site),)
+    for hall in site.halls:
+        limits[hall_node(site, hall.name)] = hall.mw * 1000
+        above[hall.name] = (*above[None], hall_node(site, hall.name))
+    feeds = {}
+    for pool in site.pools():
+        fed_by = site.hall_of(pool)
+        nodes = above[None if fed_by is None else fed_by.name]
+        feeds[pool.name] = Feed(nodes, gpu_power(catalog[pool.gpu_model]).it_kw(None))
+    return limits, feeds

@@ -1,0 +1,68 @@
+"""The live engine under a site's power budget, on both stores: what runs never draws more than the feed
+carries now (at this month's PUE, less a curtailment in force), spot work stops first, reserved work displaces
+spot work within the cut, and work comes back when the cut ends. By hand on site p (128 H100, 0.2 MW at PUE
+1.25: 160 kW of IT power, 114 GPUs at TDP's 1.4025 kW)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from neocloud import bootstrap
+from neocloud.app import live
+from neocloud.app.power import apply_curtailment
+from neocloud.core.workload import WorkloadStatus
+
+from ..builders import JUNE, tight_site
+
+H = 3600
+KW_PER_GPU = Decimal("1.4025")  # (700 W + the host's 575 W) x 1.1 for the network
+T0 = JUNE + 9 * 86_400 + 11 * H  # June 10th, 11:00; the cut: 12:00 to 15:00
+CUT = T0 + H
+
+
+def _running(ctx: bootstrap.Context, contract: str | None = None) -> list[int]:
+    with ctx.uow() as uow:
+        return [
+            w.job.gpus for w in uow.workloads.active(lock=False)
+            if w.status is WorkloadStatus.RUNNING and contract in (None, w.contract_id)
+        ]  # fmt: skip
+
+
+def test_the_live_engine_keeps_a_site_within_its_power_through_a_curtailment(store: bootstrap.Context) -> None:
+    ids = tight_site(store, running_spot=False)
+    engine = live.LiveEngine(store.catalog, policy=live.Policy(dedicated_nodes=False))
+    with store.uow() as uow:
+        live.submit_workload(uow, ids["a"], 8, 6, 10 * H, T0, store.new_id)  # reserved A: 48 GPUs
+        for _ in range(8):
+            live.submit_workload(uow, ids["spot"], 8, 1, 10 * H, T0, store.new_id)  # 8 spot jobs of 8 GPUs
+        step = engine.reconcile(uow, T0)
+    # 114 GPUs fit 160 kW: of 16 idle nodes, 2 stay down (112 free GPUs powered), and everything starts:
+    # 112 GPUs, 157.08 kW.
+    assert (step["started"], step["powered_down"]) == (9, 2)
+    assert sum(_running(store)) == 112
+
+    with store.uow() as uow:
+        applied = apply_curtailment(uow, store.catalog, "p", Decimal("0.25"), CUT, CUT + 3 * H, T0, store.new_id)
+    assert applied.event.id.startswith("cur")
+    with store.uow() as uow:
+        assert engine.reconcile(uow, CUT - 1)["preempted"] == 0  # not yet
+        step = engine.reconcile(uow, CUT)
+    # A quarter cut leaves 120 kW: 37.08 kW too much. Spot work stops until it fits: 4 jobs (44.88 kW), 80 GPUs
+    # left at 112.2 kW. The 7.8 kW left powers no node: all 6 idle nodes go down.
+    assert (step["preempted"], step["started"], step["powered_down"]) == (4, 0, 6)
+    assert sum(_running(store)) == 80
+    assert sum(_running(store, ids["a"])) == 48  # the reservation runs on
+    assert sum(_running(store)) * KW_PER_GPU <= 120
+
+    with store.uow() as uow:  # reserved B's work arrives during the cut: it displaces spot work, not the budget
+        live.submit_workload(uow, ids["b"], 8, 4, 2 * H, CUT + 60, store.new_id)
+        step = engine.reconcile(uow, CUT + 60)
+    assert (step["started"], step["preempted"]) == (1, 4)
+    assert sorted(_running(store)) == [32, 48]
+    assert sum(_running(store)) * KW_PER_GPU <= 120
+
+    with store.uow() as uow:  # the cut ends: 160 kW again. B's 2 hours are done; A's 67.32 kW leave 92.68 kW,
+        step = engine.reconcile(uow, CUT + 3 * H)  # 66 GPUs at TDP: the 8 spot jobs start again
+    assert (step["finished"], step["started"], step["powered_down"]) == (1, 8, 2)
+    assert sum(_running(store)) == 112
+    assert sum(_running(store)) * KW_PER_GPU <= 160
