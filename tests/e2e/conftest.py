@@ -14,6 +14,7 @@ import pytest
 from neocloud import bootstrap
 from neocloud.adapters.specs import load_fleet
 from neocloud.app import auth, billing, services
+from neocloud.app.power import apply_curtailment
 from neocloud.app.services import ContractRequest
 from neocloud.core.billing.periods import month_of
 from neocloud.core.contracts import ContractKind, TenantKind
@@ -41,6 +42,9 @@ def site(ctx: bootstrap.Context, tmp_path: Path) -> Iterator[dict[str, str]]:
         on_demand = ContractRequest("lab", ContractKind.ON_DEMAND, POOL, now, now + 30 * 86_400)
         found["lab on-demand"] = services.sign_contract(uow, on_demand, ctx.catalog, ctx.new_id, now).id
         _last_month(uow, ctx, found, now)
+        cut = month_of(now).end + 86_400 + 14 * 3600  # the 2nd of next month, 14:00 to 17:00
+        apply_curtailment(uow, ctx.catalog, "colossus-1", Decimal("0.25"), cut, cut + 3 * 3600, now, ctx.new_id)
+        found["curtailment"] = str(cut)
     env = {**os.environ, "NEOCLOUD_DB_URL": ctx.url, "NEOCLOUD_TICK": "0"}
     process, base = serve(env, log=tmp_path / "server.log")
     try:

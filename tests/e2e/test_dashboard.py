@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,12 @@ def test_the_operator_sees_the_fleet_power_capacity_and_every_contract(browser: 
     # Then the IT power its contracts hold now at their caps, against what its feed may sell: 300 MW x its
     # oversubscription policy 1.3 / PUE 1.2 = 325 MW. Lab's reservation of OTHER_POOL holds 512 H200 this month,
     # at 1.4025 kW each: 0.718 MW (the others start next hour).
+    # Last, the curtailment applied next month (the fixture's): a quarter of its feed for three hours.
+    cut = datetime.fromtimestamp(int(site["curtailment"]), UTC)
     assert re.search(
-        r"colossus-1\s+220,208\s+30,028\s+300\s+287\.718\s+12\.282\s+380\.958\s+-80\.958\s+1\s+0\.718\s+325\.000", text
+        r"colossus-1\s+220,208\s+30,028\s+300\s+287\.718\s+12\.282\s+380\.958\s+-80\.958\s+1\s+0\.718\s+325\.000"
+        rf"\s+25 % from {cut:%Y-%m-%d} 14:00 UTC to {cut:%Y-%m-%d} 17:00 UTC",
+        text,
     )
     assert re.search(rf"{POOL}\s+h100-sxm\s+150,016\s+0\s+0\s+150,016", text)  # held from next hour only
     assert "Nodes by state" in text

@@ -96,7 +96,7 @@ class Site:
     halls: tuple[Hall, ...] = ()
     pue_by_month: tuple[tuple[int, Decimal], ...] = ()  # (month of the year, PUE) where it differs from `pue`
     # How far contracts may draw beyond each limit of the power tree at their caps (1: not at all): the
-    # operator's explicit policy of selling more than the feed, enforced by capping (docs/power.md).
+    # operator's explicit policy of selling more than the feed; what runs is held to the feed (docs/power.md).
     oversubscription: Decimal = Decimal(1)
 
     def pue_in(self, month_of_year: int) -> Decimal:

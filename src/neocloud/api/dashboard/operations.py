@@ -29,6 +29,7 @@ from neocloud.api.dashboard.common import (
 from neocloud.app import live, nodes, services, sessions
 from neocloud.app.auth import Principal, Unauthenticated
 from neocloud.app.ports import CONTRACT_ORDERS, ContractFilter, UnitOfWork
+from neocloud.app.records import CurtailmentEvent
 from neocloud.app.views import site_power_view, site_view
 from neocloud.core import bounds
 from neocloud.core.catalog import Catalog
@@ -91,9 +92,12 @@ def overview(request: Request) -> Response:
         pools = uow.fleet.list_pools()
         ledger = uow.ledger.load([p.name for p in pools], lock=False)
         mine = [] if who.is_operator else uow.contracts.page(who.tenant_id or "-")
+        cuts: dict[str, CurtailmentEvent] = {}
+        for event in uow.fleet.curtailments(None, now, bounds.MAX_TIME) if who.is_operator else ():
+            cuts.setdefault(event.site, event)  # in force now, or the next
         return {
             "capacity": [(p, ledger.profile(p.name, now, now + 1)[0]) for p in pools],
-            "sites": [_site_with_power(s, ctx.catalog, ledger, now) for s in uow.fleet.list_sites()]
+            "sites": [_site_with_power(s, ctx.catalog, ledger, now, cuts.get(s.name)) for s in uow.fleet.list_sites()]
             if who.is_operator
             else [],
             "states": nodes.summary(nodes.inventory(uow, ctx.catalog)) if who.is_operator else [],
@@ -103,9 +107,12 @@ def overview(request: Request) -> Response:
     return signed_page(request, "overview.html", gather)
 
 
-def _site_with_power(site: Site, catalog: Catalog, ledger: Ledger, now: int) -> dict[str, Any]:
-    """A site as the overview shows it: its draw at typical load and at its GPUs' TDP against its budget, and
-    the IT power its contracts hold now at their caps against what its feed may sell (the ledger's)."""
+def _site_with_power(
+    site: Site, catalog: Catalog, ledger: Ledger, now: int, cut: CurtailmentEvent | None
+) -> dict[str, Any]:
+    """A site as the overview shows it: its draw at typical load and at its GPUs' TDP against its budget, the
+    IT power its contracts hold now at their caps against what its feed may sell (the ledger's), and the
+    curtailment in force now or the next one."""
     shown = site_power_view(site_power(site, catalog))
     over = sum(n["over"] for n in shown["tree"])
     feed = feed_node(site)
@@ -115,7 +122,7 @@ def _site_with_power(site: Site, catalog: Catalog, ledger: Ledger, now: int) -> 
         held, sellable = ((kw(mw) / 1000).quantize(Decimal("0.001")) for mw in (drawn, ledger.power_limit(feed)))
     return site_view(site, catalog) | {
         "tdp_mw": shown["facility_power_mw"], "tdp_headroom_mw": shown["power_headroom_mw"], "tree_over": over,
-        "contracted_it_mw": held, "sellable_it_mw": sellable,
+        "contracted_it_mw": held, "sellable_it_mw": sellable, "curtailment": cut,
     }  # fmt: skip
 
 
