@@ -145,12 +145,12 @@ sites:
 JUNE = 1_906_502_400  # 2030-06-01, 720 h; the drills: the 10th, 12:00-15:00
 
 
-def tight_site(ctx: Any, running_spot: bool = True) -> dict[str, str]:
+def tight_site(ctx: Any, running_spot: bool = True, fleet: str = TIGHT) -> dict[str, str]:
     """Site p: reserved A (48 GPUs, SLA 99.99 %, June at $2.40) and B (48, 99 %, from an hour later), and a spot
     contract, all the lab's; with `running_spot`, 32 GPUs of its spot work running (as a drill finds it)."""
     ids = {}
     with ctx.uow() as uow:
-        services.add_sites(uow, parse_fleet(TIGHT, "tight.yaml", ctx.catalog), ctx.catalog)
+        services.add_sites(uow, parse_fleet(fleet, "tight.yaml", ctx.catalog), ctx.catalog)
         for name, sla, late in (("a", Decimal("0.9999"), 0), ("b", Decimal("0.99"), 3600)):
             request = ContractRequest(
                 "lab", ContractKind.RESERVED, "p/h100-sxm", JUNE + late, JUNE + 720 * 3600, 48, sla_uptime=sla

@@ -161,6 +161,11 @@ HALL = "halls: [{name: hall-a, mw: 0.2, blocks: [h]}]"
         (("rack_pdu_kw: 50", "rack_pdu_kw: 0"), "rack_pdu_kw: Input should be greater than 0"),
         (("rack_pdu_kw: 50", "rack_pdu_kw: .nan"), "rack_pdu_kw: Input should be a finite number"),
         (("mw: 0.2", "mw: -1"), "mw: Input should be greater than 0"),
+        (("pue: 1.2", "pue: 1.2\n    ramp_mw_per_s: 0"), "ramp_mw_per_s: Input should be greater than 0"),
+        (("pue: 1.2", "pue: 1.2\n    ramp_mw_per_s: -5"), "ramp_mw_per_s: Input should be greater than 0"),
+        (("pue: 1.2", "pue: 1.2\n    ramp_mw_per_s: .nan"), "ramp_mw_per_s: Input should be a finite number"),
+        (("pue: 1.2", "pue: 1.2\n    ramp_mw_per_s: 1e9"), "ramp_mw_per_s: Input should be less than or equal"),
+        (("pue: 1.2", "pue: 1.2\n    ramp_mw_per_s: fast"), "ramp_mw_per_s"),
     ],
 )  # fmt: skip
 def test_bad_power_trees_are_refused(change: tuple[str, str], message: str) -> None:

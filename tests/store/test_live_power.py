@@ -12,7 +12,7 @@ from neocloud.app import live
 from neocloud.app.power import apply_curtailment
 from neocloud.core.workload import WorkloadStatus
 
-from ..builders import JUNE, tight_site
+from ..builders import JUNE, TIGHT, tight_site
 
 H = 3600
 KW_PER_GPU = Decimal("1.4025")  # (700 W + the host's 575 W) x 1.1 for the network
@@ -66,3 +66,19 @@ def test_the_live_engine_keeps_a_site_within_its_power_through_a_curtailment(sto
     assert (step["finished"], step["started"], step["powered_down"]) == (1, 8, 2)
     assert sum(_running(store)) == 112
     assert sum(_running(store)) * KW_PER_GPU <= 160
+
+
+def test_the_live_engine_starts_no_work_while_started_work_is_still_coming_up(store: bootstrap.Context) -> None:
+    ramped = TIGHT.replace("    power_mw: 0.2\n", "    power_mw: 0.2\n    ramp_mw_per_s: 0.01\n")  # 10 kW a second
+    ids = tight_site(store, running_spot=False, fleet=ramped)
+    with store.uow() as uow:  # stored and read back with its limit
+        assert getattr(uow.fleet.get_site("p"), "ramp_mw_per_s", None) == Decimal("0.01")
+    engine = live.LiveEngine(store.catalog, policy=live.Policy(dedicated_nodes=False))
+    with store.uow() as uow:
+        live.submit_workload(uow, ids["a"], 8, 6, 10 * H, T0, store.new_id)  # 48 GPUs: 84.15 kW at PUE 1.25
+        assert engine.reconcile(uow, T0)["started"] == 1
+        live.submit_workload(uow, ids["spot"], 8, 1, 10 * H, T0 + 5, store.new_id)
+        # A's draw comes up over 8.415 s: the spot job waits while it rises, and starts once it is up.
+        assert engine.reconcile(uow, T0 + 5)["started"] == 0
+        assert engine.reconcile(uow, T0 + 8)["started"] == 0
+        assert engine.reconcile(uow, T0 + 9)["started"] == 1

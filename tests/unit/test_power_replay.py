@@ -4,6 +4,7 @@ budget feeds (checked from the run's timeline), stops work in contract order, an
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -119,6 +120,8 @@ def test_the_command_replays_a_trace_through_a_curtailment(tmp_path: Path) -> No
         ],
         "peak_kw": "56.100",
         "exceeded_at": [],
+        "ramp_mw_per_s": None,
+        "ramp_waits": 0,
     }
     assert shown["results"][0]["makespan_s"] == 13_600
     text = CliRunner().invoke(app, args)
@@ -136,6 +139,62 @@ def test_the_command_replays_a_trace_through_a_curtailment(tmp_path: Path) -> No
         assert reason in refused.output, (bad, refused.output)
     no_budget = CliRunner().invoke(app, ["simulate", "--trace", f"csv:{trace}", "--power"])
     assert "needs a fleet" in no_budget.output
+    # Under a ramp of 5 kW a second the four jobs (14.025 kW each), all submitted at 0, start at once when the
+    # ramp is idle: there is no second decision to space.
+    ramped = json.loads(CliRunner().invoke(app, [*args[:5], "--ramp", "0.005", "--json"]).stdout)
+    assert (ramped["budget"]["ramp_mw_per_s"], ramped["budget"]["ramp_waits"]) == ("0.005", 0)
+    for bad, reason in (
+        (["--ramp", "0"], "above 0"),
+        (["--ramp", "-1"], "ramp"),
+        (["--ramp", "NaN"], "ramp"),
+        (["--ramp", "1e9"], "ramp"),
+        (["--ramp", "fast"], "ramp"),
+    ):
+        refused = CliRunner().invoke(app, [*args[:5], *bad])
+        assert refused.exit_code != 0
+        assert reason in refused.output, (bad, refused.output)
+
+
+STAGGERED = [
+    Job("j1", 0, 10_000, gpus_per_task=8),
+    Job("j2", 1, 10_000, gpus_per_task=8),
+    Job("j3", 2, 10_000, gpus_per_task=8),
+]
+
+
+def _starts(jobs: list[Job], budget: PowerBudget) -> tuple[dict[str, int], int]:
+    runs: dict[str, int] = {}
+    result = simulate(
+        jobs, Cluster.uniform(4, 8), EngineConfig("fifo", "bestfit"), power=budget,
+        on_run=lambda job, start, end, preempted: runs.setdefault(job.id, start),
+    )  # fmt: skip
+    return runs, result.ramp_waits
+
+
+def test_a_ramp_limit_spaces_the_starts_by_hand() -> None:
+    # Each 8-GPU job draws 14.025 kW. At 5 kW a second, j1's draw is up 2.805 s after it starts at 0; j2 (at
+    # 1 s) and j3 (at 2 s) wait, and start together at 3 s, the first whole second after.
+    assert _starts(STAGGERED, PowerBudget.of(D(60), KW, ramp_kw_per_s=D(5))) == ({"j1": 0, "j2": 3, "j3": 3}, 2)
+    # Without the limit they start as they arrive.
+    assert _starts(STAGGERED, PowerBudget.of(D(60), KW)) == ({"j1": 0, "j2": 1, "j3": 2}, 0)
+
+
+def test_under_a_ramp_limit_a_real_traces_starts_never_rise_faster_than_the_rate(traces: Path) -> None:
+    read = load_trace(f"muri:{traces / 'muri-sigcomm22' / 'trace-data' / 'trace1.csv'}")
+    rate = D(2)  # kW a second: a 14 kW start takes 7 s to come up
+    starts: dict[int, int] = defaultdict(int)  # when -> GPUs started then
+    result = simulate(
+        read.jobs, Cluster.uniform(8, 8, "h100-sxm"), EngineConfig("srtf", "bestfit"),
+        power=PowerBudget.of(D(120), KW, ramp_kw_per_s=rate),
+        on_run=lambda job, start, end, preempted: starts.__setitem__(start, starts[start] + job.gpus),
+    )  # fmt: skip
+    assert result.finished == len(read.jobs)
+    assert result.ramp_waits > 0
+    # Each instant's starts come up one after another at the rate; the next starts only once they are up.
+    up = D("-Infinity")
+    for when in sorted(starts):
+        assert when >= up, (when, up)
+        up = max(up, D(when)) + starts[when] * KW / rate
 
 
 def test_a_real_trace_through_a_curtailment_never_exceeds_its_budget(traces: Path) -> None:

@@ -15,7 +15,16 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from neocloud.core.bounds import MAX_GPUS, MAX_GPUS_PER_TASK, MAX_MONEY, MAX_NAME, MAX_RATE, MAX_TEXT, NAME
+from neocloud.core.bounds import (
+    MAX_GPUS,
+    MAX_GPUS_PER_TASK,
+    MAX_MONEY,
+    MAX_NAME,
+    MAX_RAMP_MW_PER_S,
+    MAX_RATE,
+    MAX_TEXT,
+    NAME,
+)
 from neocloud.core.catalog import Catalog, GpuModel
 from neocloud.core.errors import InvalidSpec, NeocloudError
 from neocloud.core.fleet import BlockGroup, Hall, NodeSpec, Site, validate_site
@@ -107,6 +116,7 @@ class SiteIn(Strict):
     )
     halls: list[HallIn] = Field(default_factory=list, max_length=100)
     oversubscription: Decimal = Field(default=Decimal(1), ge=1, le=3)  # power sold over the tree's limits
+    ramp_mw_per_s: Decimal | None = Field(default=None, gt=0, le=MAX_RAMP_MW_PER_S)  # the draw's fastest rise
     usd_per_mwh: Decimal = Field(default=Decimal("80"), ge=0)
     pool_by_block: bool = False
     blocks: list[BlockGroupIn] = Field(min_length=1, max_length=1_000)
@@ -140,6 +150,7 @@ class SiteIn(Strict):
             halls=tuple(Hall(h.name, h.mw, tuple(h.blocks)) for h in self.halls),
             pue_by_month=tuple(sorted(self.pue_by_month.items())),
             oversubscription=self.oversubscription,
+            ramp_mw_per_s=self.ramp_mw_per_s,
         )
 
 

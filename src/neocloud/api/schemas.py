@@ -156,6 +156,8 @@ class SiteOut(BaseModel):
     pue: str
     facility_power_mw: str = Field(description="IT power x PUE, MW.")
     power_headroom_mw: str | None
+    oversubscription: str = Field(description="How far contracts may draw beyond the power tree's limits (1: not).")
+    ramp_mw_per_s: str | None = Field(description="The fastest the site's draw may rise, MW a second; none: any.")
     gpus_by_model: dict[str, int]
     block_groups: list[BlockGroupOut]
     pools: list[PoolOut]

@@ -30,7 +30,7 @@ from neocloud.core.billing.periods import month_of
 from neocloud.core.bounds import MAX_DURATION, MAX_GPUS_PER_TASK, MAX_TASKS, check_command, check_count
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus
-from neocloud.core.engine.budget import Draw, dark_nodes, fit, site_feeds
+from neocloud.core.engine.budget import Draw, Ramp, dark_nodes, fit, site_feeds
 from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, nodes_by_pool
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.scheduler import Decisions, apply_decisions
@@ -206,7 +206,7 @@ class LiveEngine:
     new_id: NewId = field(default=lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}")  # incidents' ids
     on_heal: Callable[[Healed], None] | None = None  # told of each failed node replaced (time to heal)
     _pools: dict[str, list[NodeSpec]] | None = None
-    _sites: list[Site] | None = None  # those with a power node (a feed, a hall)
+    _sites: list[Site] | None = None  # those with a power node (a feed, a hall) or a ramp limit
 
     def __post_init__(self) -> None:
         self.engine.check()
@@ -269,7 +269,7 @@ class LiveEngine:
         withheld = unavailable(uow)  # draining, down or in maintenance: no new work there
         spans = uow.assignments.current()
         owner = owners(spans, now)
-        dark = self._fit_power(uow, by_pool, contracts, withheld, set(owner), now, executor, counts)
+        dark, rising = self._fit_power(uow, by_pool, contracts, withheld, set(owner), now, executor, counts)
         counts["powered_down"] = len(dark)
         withheld |= dark
         assigned = set(owner.values())
@@ -293,7 +293,7 @@ class LiveEngine:
             for contract_id, group in sorted(mine.items()):
                 nodes = members[contract_id]
                 group = _evict(uow, group, {n.name for n in nodes}, now, executor, counts)
-                if nodes and group:
+                if nodes and group and pool not in rising:
                     # Own nodes bound a reservation's work by themselves: no quota there.
                     closed, rules = (withheld, self.engine) if contract_id else (withheld | handing_over, config)
                     started, preempted = _step_pool(uow, Cluster(nodes), group, rules, now, executor, closed)
@@ -311,20 +311,25 @@ class LiveEngine:
         now: int,
         executor: Executor,
         counts: dict[str, int],
-    ) -> set[str]:
+    ) -> tuple[set[str], set[str]]:
         """Keep each site's work within its power now (core/engine/budget.py): the feed at this month's PUE,
         less a curtailment in force, and each hall. Running work is stopped in contract order while it draws
         more than a node carries (it waits again, as preempted work does); then nodes are powered down until
         the free GPUs left, at their TDP, fit what remains, a reservation's own nodes last. Returns the nodes
-        powered down: no work starts there this step."""
+        powered down, and the pools of sites whose ramp limit holds starts back (the draw of work started
+        earlier is still rising): no work starts on either this step."""
         assert self._pools is not None
         if self._sites is None:
-            self._sites = [s for s in uow.fleet.list_sites() if s.power_mw is not None or s.halls]
+            self._sites = [
+                s for s in uow.fleet.list_sites() if s.power_mw is not None or s.halls or s.ramp_mw_per_s is not None
+            ]
         cuts = {c.site: c.depth for c in uow.fleet.curtailments(None, now, now + 1)}
         month = int(month_of(now).key[5:])
         dark: set[str] = set()
+        rising: set[str] = set()
         for site in self._sites:
-            limits, feeds = site_feeds(site, self.catalog, site.pue_in(month), cuts.get(site.name, Decimal(0)))
+            pue = site.pue_in(month)
+            limits, feeds = site_feeds(site, self.catalog, pue, cuts.get(site.name, Decimal(0)))
             pools = [p for p in feeds if p in self._pools]
             used: dict[str, int] = defaultdict(int)  # GPUs running on each node
             running: dict[str, tuple[str, StoredWorkload]] = {}
@@ -353,13 +358,19 @@ class LiveEngine:
                 by_pool[pool] = [_requeued(uow, executor, w, now) if x is w else x for x in by_pool[pool]]
                 for node, gpus in w.allocation or ():
                     used[node] -= gpus
+                running.pop(key)
                 counts["preempted"] += 1
+            if site.ramp_mw_per_s is not None:  # the work running rose one start after another, at the rate
+                up = [(running[d.key][1].started or now, d.kw * pue) for d in draws if d.key in running]
+                if Ramp.of(site.ramp_mw_per_s * 1000, up).busy(now):
+                    log.info("site %s: started work is still coming up to power; starts wait", site.name)
+                    rising.update(pools)
             for pool in pools:
                 nodes = [n for n in self._pools[pool] if n.name not in withheld]
                 kept = {i for i, n in enumerate(nodes) if n.name in owned}
                 off = dark_nodes([n.gpus - used[n.name] for n in nodes], found.powered[pool], kept)
                 dark.update(nodes[i].name for i in off)
-        return dark
+        return dark, rising
 
 
 def _evict(

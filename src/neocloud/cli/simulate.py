@@ -198,12 +198,23 @@ Curtail = Annotated[
 PowerFlag = Annotated[
     bool, typer.Option("--power", help="Keep the fleet's site power budget: never run more GPUs than it feeds.")
 ]
+RampOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ramp",
+        help="MW a second: the fastest the site's draw may rise (default: the fleet's ramp_mw_per_s); implies --power.",
+    ),
+]
 
 
-def _budget(jobs: "list[Job]", fleet: str, caps: list[str], cuts: list[str]) -> "tuple[PowerBudget, dict[str, Any]]":
+def _budget(
+    jobs: "list[Job]", fleet: str, caps: list[str], cuts: list[str], ramp: str | None
+) -> "tuple[PowerBudget, dict[str, Any]]":
     """The fleet's one site's budget over the replay (core/power.py): a GPU draws the most any of its models
-    draws at its cap (or TDP), at the year's highest PUE; each curtailment cut from it while it lasts."""
+    draws at its cap (or TDP), at the year's highest PUE; each curtailment cut from it while it lasts; its
+    draw rising no faster than `ramp` MW a second (else the site's own limit)."""
     from neocloud.adapters.specs import load_catalog, load_fleet
+    from neocloud.core.bounds import MAX_RAMP_MW_PER_S, parse_decimal
     from neocloud.core.power import PowerBudget, gpu_power, parse_caps
 
     catalog = load_catalog()
@@ -219,12 +230,16 @@ def _budget(jobs: "list[Job]", fleet: str, caps: list[str], cuts: list[str]) -> 
     kw = max(gpu_power(catalog[m]).it_kw(wanted.get(m)) * pue for m in site.gpus_by_model())
     first = min((j.submit for j in jobs), default=0)
     parsed = [_curtailment(text, first) for text in cuts]
-    budget = PowerBudget.of(budget_kw, kw, parsed)
+    mw_per_s = site.ramp_mw_per_s if ramp is None else parse_decimal(ramp, "ramp", high=MAX_RAMP_MW_PER_S, places=6)
+    if mw_per_s is not None and mw_per_s <= 0:
+        raise InvalidInput("--ramp is above 0 MW a second", field="ramp")
+    budget = PowerBudget.of(budget_kw, kw, parsed, None if mw_per_s is None else mw_per_s * 1000)
     shown = {
         "site": site.name,
         "budget_kw": _kw(budget_kw),
         "kw_per_gpu": str(kw.quantize(Decimal("0.000001"))),
         "curtailments": [{"depth": str(c.depth), "start": c.start, "end": c.end} for c in parsed],
+        "ramp_mw_per_s": None if mw_per_s is None else _kw(mw_per_s),
     }
     return budget, shown
 
@@ -236,7 +251,8 @@ def _budget_kept(result: "SimResult", budget: "PowerBudget") -> dict[str, Any]:
 
     peak, over = power_over(result, budget)
     changes = [{k: _kw(v) if isinstance(v, Decimal) else v for k, v in asdict(c).items()} for c in result.power_changes]
-    return {"changes": changes, "peak_kw": str(peak.quantize(Decimal("0.001"))), "exceeded_at": over}
+    kept = {"changes": changes, "peak_kw": str(peak.quantize(Decimal("0.001"))), "exceeded_at": over}
+    return kept | {"ramp_waits": result.ramp_waits}
 
 
 def _kw(kw: Decimal) -> str:
@@ -249,6 +265,12 @@ def _show_budget(shown: dict[str, Any]) -> None:
         f" {shown['peak_kw']} kW; budget exceeded: {', '.join(map(str, shown['exceeded_at'])) or 'never'}",
         highlight=False,
     )
+    if shown["ramp_mw_per_s"] is not None:
+        out().print(
+            f"ramp: the draw rises at most {shown['ramp_mw_per_s']} MW a second; {shown['ramp_waits']:,} decisions"
+            " waited for started work to come up",
+            highlight=False,
+        )
     table(
         "the budget's changes",
         ["at s", "budget kW", "GPUs fed", "GPUs dark", "jobs stopped", "shortfall GPUs"],
@@ -327,10 +349,11 @@ def simulate_one(
     kind: Kind = "training",
     keep_power: PowerFlag = False,
     curtail: Curtail = None,
+    ramp: RampOption = None,
     json: Json = False,
 ) -> None:
     """Replay a trace with one ordering and placement policy (and its GPUs under power caps, within its site's
-    power budget, through curtailments)."""
+    power budget, through curtailments, under its ramp limit)."""
     if ctx.invoked_subcommand is not None:
         return
     with reported(json):
@@ -346,8 +369,8 @@ def simulate_one(
             jobs, power = _capped(jobs, fleet, cap, kind)
             read["power"] = power
         budget, kept = None, dict[str, Any]()
-        if keep_power or curtail:
-            budget, kept = _budget(jobs, fleet, cap or [], curtail or [])
+        if keep_power or curtail or ramp is not None:
+            budget, kept = _budget(jobs, fleet, cap or [], curtail or [], ramp)
         result = _run(jobs, fleet, config, json, budget)
         if budget is not None:
             read["budget"] = kept = kept | _budget_kept(result, budget)

@@ -25,6 +25,7 @@ MAX_NOTICE_DAYS = 3_660  # ten years
 MAX_PREEMPTION_NOTICE = 7 * 86_400  # seconds
 MAX_CAP_W = 10_000  # watts: above any GPU's TDP (each model refuses caps outside its own range)
 MAX_MW = Decimal(100_000)  # megawatts: above any site's feed
+MAX_RAMP_MW_PER_S = MAX_MW  # a site's whole feed in a second
 PLACES = 6  # decimal places of prices and rates; amounts of money keep two
 MAX_RATE = Decimal(1_000_000)  # USD per GPU-hour
 MAX_MONEY = Decimal(10) ** 15  # USD: fits the store's NUMERIC(20, 2)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from neocloud.core.bounds import MAX_RAMP_MW_PER_S
 from neocloud.core.catalog import Catalog
 from neocloud.core.errors import InvalidSpec, PowerBudgetExceeded
 
@@ -98,6 +99,8 @@ class Site:
     # How far contracts may draw beyond each limit of the power tree at their caps (1: not at all): the
     # operator's explicit policy of selling more than the feed; what runs is held to the feed (docs/power.md).
     oversubscription: Decimal = Decimal(1)
+    # The fastest its draw may rise, facility MW per second (a utility's ramp-rate limit); None: no limit.
+    ramp_mw_per_s: Decimal | None = None
 
     def pue_in(self, month_of_year: int) -> Decimal:
         return dict(self.pue_by_month).get(month_of_year, self.pue)
@@ -292,6 +295,8 @@ def _validate_power_tree(site: Site) -> None:
             )
     if not 1 <= site.oversubscription <= 3:
         raise refuse("oversubscription is from 1 (none) to 3")
+    if site.ramp_mw_per_s is not None and not 0 < site.ramp_mw_per_s <= MAX_RAMP_MW_PER_S:
+        raise refuse(f"ramp_mw_per_s is above 0 and at most {MAX_RAMP_MW_PER_S:,}")
     months = [m for m, _ in site.pue_by_month]
     if len(set(months)) != len(months) or any(not 1 <= m <= 12 for m in months):
         raise refuse("pue_by_month names months 1-12, each once")

@@ -425,9 +425,16 @@ class PowerBudget:
 
     kw_per_gpu: Decimal
     steps: tuple[tuple[int, Decimal], ...]  # (from, facility kW), ascending from 0
+    ramp_kw_per_s: Decimal | None = None  # the fastest the draw may rise (core/engine/budget.Ramp); None: any
 
     @classmethod
-    def of(cls, budget_kw: Decimal, kw_per_gpu: Decimal, cuts: Sequence[Curtailment] = ()) -> PowerBudget:
+    def of(
+        cls,
+        budget_kw: Decimal,
+        kw_per_gpu: Decimal,
+        cuts: Sequence[Curtailment] = (),
+        ramp_kw_per_s: Decimal | None = None,
+    ) -> PowerBudget:
         """The site's budget, cut by each curtailment while it lasts (overlapping cuts: the deepest)."""
         times = sorted({0, *(c.start for c in cuts), *(c.end for c in cuts)})
         steps: list[tuple[int, Decimal]] = []
@@ -436,7 +443,7 @@ class PowerBudget:
             kw = budget_kw * (1 - depth)
             if not steps or steps[-1][1] != kw:
                 steps.append((t, kw))
-        return cls(kw_per_gpu, tuple(steps))
+        return cls(kw_per_gpu, tuple(steps), ramp_kw_per_s)
 
     def gpus(self, kw: Decimal) -> int:
         """GPUs a budget of `kw` feeds."""

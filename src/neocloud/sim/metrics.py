@@ -83,6 +83,7 @@ class SimResult:
     # replay changes millions of times, and three machine integers a change keep that small
     allocation_timeline: Sequence[int] = ()
     power_changes: tuple[PowerChange, ...] = ()  # under a power budget: each of its changes and what it took
+    ramp_waits: int = 0  # under a ramp limit: decisions put off while started work's draw was still rising
 
     def to_dict(self, timeline: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {

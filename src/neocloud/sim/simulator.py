@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from neocloud.core.engine.budget import Draw, Feed, dark_nodes, fit
+from neocloud.core.engine.budget import Draw, Feed, Ramp, dark_nodes, fit
 from neocloud.core.engine.cluster import Capacity, Cluster
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.running import RunningLine
@@ -29,8 +29,8 @@ from neocloud.core.power import PowerBudget
 from neocloud.core.workload import MILLI, Job
 from neocloud.sim.metrics import PowerChange, SimResult, summarize
 
-COMPLETE, WAKE, POWER = 0, 1, 2  # at one instant: completions, then wake-ups, then the budget's change
-_BUDGET = JobState.of(Job("power budget", 0, 1))  # what a budget's event carries in the job's place
+COMPLETE, WAKE, POWER, RAMP = 0, 1, 2, 3  # at one instant: completions, wake-ups, the budget's change, the ramp
+_BUDGET = JobState.of(Job("power budget", 0, 1))  # what a budget's (or ramp's) event carries in the job's place
 
 
 class _Queue:
@@ -76,7 +76,8 @@ def simulate(
     """Replay `jobs` on `cluster`. Jobs that could never fit (bigger than the cluster, or for a GPU model it
     lacks) are set aside as unschedulable instead of blocking the queue forever. `on_run` hears of every run
     as it ends (finished or preempted): the events metering turns into usage records. Under a `power` budget
-    the GPUs running never draw more than it (see `_Replay._feed`)."""
+    the GPUs running never draw more than it (see `_Replay._feed`), and under its ramp limit their draw rises no
+    faster than the rate (core/engine/budget.Ramp)."""
     return _Replay(jobs, cluster, config, on_run, power).run(progress)
 
 
@@ -104,6 +105,9 @@ class _Replay:
         self.now = self.spot_milli = self.seq = 0
         self.dark: list[int] = []  # nodes powered down for the budget
         self.power_changes: list[PowerChange] = []
+        self.ramp = None if power is None or power.ramp_kw_per_s is None else Ramp(power.ramp_kw_per_s)
+        self.ramp_waits = 0
+        self.ramp_wake: int | None = None  # the RAMP event pending, if any
         if power is not None:
             if not isinstance(cluster, Cluster) or self.interleave:
                 raise InvalidInput("a power budget needs a cluster of nodes and an ordering that does not interleave")
@@ -128,6 +132,9 @@ class _Replay:
                 if kind == POWER:
                     self._feed()
                     changed = True
+                    continue
+                if kind == RAMP:  # started work is up: starts may follow
+                    self.ramp_wake = None
                     continue
                 if s.epoch != epoch:
                     continue  # stale: stopped or restarted since
@@ -156,8 +163,10 @@ class _Replay:
             # With no one waiting there is nothing to start, and no reason to preempt. Interleaving plans every
             # job afresh when one ends or arrives (a group that lost a job runs on at another pace, or splits),
             # and only then: its restarts leave stale events behind, and deciding at those would churn.
-            if changed if self.interleave else bool(queue.jobs):
+            if (changed if self.interleave else bool(queue.jobs)) and not self._ramping():
                 decisions = self.scheduler.decide(now, cluster, queue.jobs, self.running, usage, self.spot_milli)
+                if self.ramp is not None and self.power is not None:
+                    self.ramp.rise(now, sum(s.job.gpus for s, _ in decisions.start) * self.power.kw_per_gpu)
                 apply_decisions(decisions, now, self._stopped, self._started)
                 if self.wake is not None:  # a preempted job may be promoted after waiting long enough
                     for s in decisions.preempt:
@@ -172,7 +181,21 @@ class _Replay:
                 if progress is not None:
                     progress(done)
         result = summarize(states, unschedulable + list(queue.jobs), timeline, cluster.total_milli, self.config)
-        return result if self.power is None else replace(result, power_changes=tuple(self.power_changes))
+        if self.power is None:
+            return result
+        return replace(result, power_changes=tuple(self.power_changes), ramp_waits=self.ramp_waits)
+
+    def _ramping(self) -> bool:
+        """Started work's draw is still rising: no decision now, one when it is up."""
+        if self.ramp is None or not self.ramp.busy(self.now):
+            return False
+        self.ramp_waits += 1
+        wake = self.ramp.free_at()
+        if self.ramp_wake != wake:
+            self.ramp_wake = wake
+            self.seq += 1
+            heapq.heappush(self.events, (wake, RAMP, self.seq, 0, _BUDGET))
+        return True
 
     def _running_milli(self) -> int:
         return self.running.milli + self.running.pinned

@@ -4,13 +4,14 @@ powered, so that what runs never draws more than a node of the power tree may ca
 The simulator asks when a replay's budget changes (sim/simulator.py), the live engine at every step
 (app/live.py); both then stop the work named, and power down whole nodes until no more free GPUs remain
 than the budget feeds. Free GPUs plus running ones within the budget is what keeps it between decisions:
-work that starts takes a free GPU, work that ends gives one back.
+work that starts takes a free GPU, work that ends gives one back. A site's ramp limit (`Ramp`) spaces the
+engine's starts so that its draw rises no faster than the rate.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -130,3 +131,33 @@ def site_feeds(
         nodes = above[None if fed_by is None else fed_by.name]
         feeds[pool.name] = Feed(nodes, gpu_power(catalog[pool.gpu_model]).it_kw(None))
     return limits, feeds
+
+
+@dataclass(slots=True)
+class Ramp:
+    """A site's draw may rise at most `kw_per_s` (facility kW a second). A decision's starts rise one after
+    another, each over its draw / the rate; while they rise no other work starts, and the engine decides
+    again once they are up. A decision that starts more than a second's rise is let through when the ramp is
+    idle (a large gang staggers its own start); the next waits for all of it."""
+
+    kw_per_s: Decimal
+    done_at: Decimal = Decimal("-Infinity")  # when what has started so far is all up
+
+    @classmethod
+    def of(cls, kw_per_s: Decimal, starts: Iterable[tuple[int, Decimal]]) -> Ramp:
+        """The ramp after `starts` (when, facility kW), as a clock that keeps no state rebuilds it."""
+        ramp = cls(kw_per_s)
+        for when, kw in sorted(starts):
+            ramp.rise(when, kw)
+        return ramp
+
+    def busy(self, now: int) -> bool:
+        return self.done_at > now
+
+    def free_at(self) -> int:
+        """The first whole second the engine may start work again."""
+        return math.ceil(self.done_at)
+
+    def rise(self, now: int, kw: Decimal) -> None:
+        if kw > 0:
+            self.done_at = max(self.done_at, Decimal(now)) + kw / self.kw_per_s
