@@ -8,8 +8,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from neocloud import bootstrap
-from neocloud.app import live
+from neocloud.app import live, services
 from neocloud.app.power import apply_curtailment
+from neocloud.app.services import ContractRequest
+from neocloud.core.contracts import ContractKind
 from neocloud.core.workload import WorkloadStatus
 
 from ..builders import JUNE, TIGHT, tight_site
@@ -82,3 +84,19 @@ def test_the_live_engine_starts_no_work_while_started_work_is_still_coming_up(st
         assert engine.reconcile(uow, T0 + 5)["started"] == 0
         assert engine.reconcile(uow, T0 + 8)["started"] == 0
         assert engine.reconcile(uow, T0 + 9)["started"] == 1
+
+
+def test_work_under_a_capped_contract_runs_slower(store: bootstrap.Context) -> None:
+    tight_site(store, running_spot=False)
+    with store.uow() as uow:
+        request = ContractRequest("lab", ContractKind.RESERVED, "p/h100-sxm", JUNE, JUNE + 720 * H, 8, cap_w=500)
+        capped = services.sign_contract(uow, request, store.catalog, store.new_id, JUNE - 86_400)
+        work = live.submit_workload(uow, capped.id, 8, 1, H, T0, store.new_id, catalog=store.catalog)
+    # At 500 of 700 W training runs at 0.30 + (5/7 - 5/14) x 0.575 / (6/7 - 5/14) = 0.710714 of its speed
+    # (core/power.py CURVES): the hour of work at TDP takes ceil(3,600 / 0.710714) = 5,066 s.
+    assert (work.job.duration, work.remaining) == (5_066, 5_066)
+    engine = live.LiveEngine(store.catalog, policy=live.Policy(dedicated_nodes=False))
+    with store.uow() as uow:
+        assert engine.reconcile(uow, T0)["started"] == 1
+        assert engine.reconcile(uow, T0 + 5_065)["finished"] == 0
+        assert engine.reconcile(uow, T0 + 5_066)["finished"] == 1

@@ -37,7 +37,7 @@ from neocloud.core.engine.scheduler import Decisions, apply_decisions
 from neocloud.core.engine.state import JobState
 from neocloud.core.errors import InvalidInput, InvalidState, NeocloudError, NotFound, UnknownContract, quoted
 from neocloud.core.fleet import Site
-from neocloud.core.power import gpu_power
+from neocloud.core.power import gpu_power, slowed
 from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
 
 log = logging.getLogger("neocloud.live")
@@ -81,7 +81,8 @@ def submit_workload(
     catalog: Catalog | None = None,
     command: Command | None = None,
 ) -> StoredWorkload:
-    """Queue a job under a contract (it is metered and billed against it). With `tenant_id`, the contract must
+    """Queue a job under a contract (it is metered and billed against it); under a contract's power cap its
+    `duration` (at TDP) takes as much longer as the cap slows training work. With `tenant_id`, the contract must
     be that tenant's. Refused when it needs more GPUs than the tenant's reservations in the pool and its quota
     there allow, and while the tenant's exposure is at its credit limit; with `catalog`, also when it is
     larger than the nodes of its own that the contract has (it would wait for ever)."""
@@ -110,6 +111,8 @@ def submit_workload(
     )
     if job.gpus > pool.gpus:
         raise InvalidInput(f"{job.gpus} GPUs can never fit pool {pool.name} of {pool.gpus}", gpus=job.gpus)
+    if contract.cap_w is not None and catalog is not None:  # under the contract's cap its GPUs run slower
+        job = slowed(job, gpu_power(catalog[pool.gpu_model]).throughput(contract.cap_w))
     site = uow.fleet.get_site(pool.site)
     per_node = max((g.node.gpus for g in site.blocks if g.node.gpu_model == pool.gpu_model), default=0) if site else 0
     if gpus_per_task > per_node:
@@ -129,7 +132,7 @@ def submit_workload(
     check_quota(limits, held, pool.name, job.gpus, policy)
     if limits.credit_limit is not None:
         check_credit(limits, exposure(uow, contract.tenant_id, now), ZERO, f"workload of {job.gpus:,} GPUs")
-    workload = StoredWorkload(job, contract.id, WorkloadStatus.PENDING, duration, command=command)
+    workload = StoredWorkload(job, contract.id, WorkloadStatus.PENDING, job.duration, command=command)
     uow.workloads.save(workload)
     return workload
 

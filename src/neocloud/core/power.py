@@ -288,14 +288,18 @@ def capped_jobs(jobs: Sequence[Job], speeds: Mapping[str, Decimal], models: Sequ
                 " in the trace, or cap those models alike",
                 field="cap", job=job.id,
             )  # fmt: skip
-        speed = found.pop() if found else Decimal(1)
-        if speed == 1:
-            out.append(job)
-            continue
-        slower = math.ceil(Decimal(job.duration) / speed)
-        estimate = None if job.estimate is None else math.ceil(Decimal(job.estimate) / speed)
-        out.append(replace(job, duration=slower, estimate=estimate))
+        out.append(slowed(job, found.pop() if found else Decimal(1)))
     return out
+
+
+def slowed(job: Job, speed: Decimal) -> Job:
+    """The job on GPUs running at `speed` (a share of their speed at TDP): its work, and its estimate, take that
+    much longer, in whole seconds up. The simulator's static caps and the live engine's capped contracts."""
+    if speed == 1:
+        return job
+    slower = math.ceil(Decimal(job.duration) / speed)
+    estimate = None if job.estimate is None else math.ceil(Decimal(job.estimate) / speed)
+    return replace(job, duration=slower, estimate=estimate)
 
 
 # The power the ledger keeps --------------------------------------------------------------------------------
