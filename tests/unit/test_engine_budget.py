@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neocloud.core.engine.budget import Draw, Feed, dark_nodes, fit
+from neocloud.core.engine.budget import Cap, Draw, Feed, dark_nodes, fit
 
 D = Decimal
 # Pool a in the hall (2 kW a GPU), pool b straight off the feed (1 kW a GPU).
@@ -51,6 +51,26 @@ def test_work_that_may_not_stop_is_what_stays_over() -> None:
     assert dict(found.powered) == {"a": 0, "b": 0}
 
 
+CAPPABLE = [  # the same work, but for the reservation its GPUs may be capped from 700 W to 200 W (1.1 W each)
+    Draw("sa", "a", 8, D(16), "spot", started=10, cap=Cap(700, 200, D("0.0088"))),
+    Draw("sb", "b", 20, D(20), "spot", started=20, cap=Cap(700, 200, D("0.022"))),
+    Draw("oa", "a", 16, D(32), "on-demand", started=5, cap=Cap(700, 200, D("0.0176"))),
+    Draw("rb", "b", 40, D(40), "reserved", started=0),
+]
+
+
+def test_work_is_capped_before_it_is_stopped_by_hand() -> None:
+    # 8 kW over the feed: the spot job started last (sb, 22 W a watt) is capped by ceil(8 / 0.022) = 364 W, to
+    # 336 W, saving 8.008 kW; nothing stops, and the 0.008 kW left powers no free GPU.
+    found = fit({"feed": D(100), "hall": D(60)}, FEEDS, {"a": 8, "b": 10}, CAPPABLE)
+    assert (found.stop, dict(found.caps), dict(found.powered)) == ((), {"sb": 336}, {"a": 0, "b": 0})
+    # 28 kW over: both spot jobs capped to 200 W save 11 + 4.4 kW; 12.6 kW still over, so spot work stops, the
+    # last started first: sb (9 kW left) and then sa (11.6 kW). On-demand work is untouched; 72 kW drawn.
+    found = fit({"feed": D(80), "hall": D(60)}, FEEDS, {"a": 8, "b": 10}, CAPPABLE)
+    assert (found.stop, dict(found.caps)) == (("sb", "sa"), {})
+    assert found.over_kw == {}
+
+
 def test_pools_under_no_node_keep_every_free_gpu() -> None:
     found = fit({}, {"x": Feed((), D(1))}, {"x": 64}, [Draw("j", "x", 8, D(8), "spot", 0)])
     assert (found.stop, dict(found.powered)) == ((), {"x": 64})
@@ -79,8 +99,9 @@ def trees(draw: st.DrawFn) -> tuple[dict[str, Decimal], dict[str, Feed], dict[st
         pool = draw(st.sampled_from(sorted(feeds)))
         gpus = draw(st.integers(1, 16))
         kind = draw(st.sampled_from(["spot", "on-demand", "internal", "reserved"]))
+        cap = Cap(700, 200, gpus * D("0.0011")) if draw(st.booleans()) else None  # 500 W to give: 0.55 kW a GPU
         running.append(Draw(f"j{i}", pool, gpus, gpus * feeds[pool].kw_per_gpu, kind, draw(st.integers(0, 5)),
-                            draw(st.booleans())))  # fmt: skip
+                            draw(st.booleans()), cap))  # fmt: skip
     free = {pool: draw(st.integers(0, 64)) for pool in feeds}
     return limits, feeds, free, running
 
@@ -95,8 +116,16 @@ def test_what_runs_and_what_stays_powered_fit_every_node(
     assert len(stopped) == len(found.stop)
     assert all(d.preemptible for d in running if d.key in stopped)
     kept = [d for d in running if d.key not in stopped]
+    for key, watts in found.caps.items():  # capped within its range, and never also stopped
+        capped = next(d for d in kept if d.key == key)
+        assert capped.cap is not None
+        assert capped.cap.min_w <= watts < capped.cap.cap_w
+
+    def now_kw(d: Draw) -> Decimal:
+        return d.kw if d.cap is None else d.kw - (d.cap.cap_w - found.caps.get(d.key, d.cap.cap_w)) * d.cap.kw_per_watt
+
     for node, limit in limits.items():
-        drawn = sum((d.kw for d in kept if node in feeds[d.pool].nodes), D(0))
+        drawn = sum((now_kw(d) for d in kept if node in feeds[d.pool].nodes), D(0))
         over = found.over_kw.get(node, D(0))
         assert drawn - limit == over if over else drawn <= limit
         powered = sum((found.powered[p] * f.kw_per_gpu for p, f in feeds.items() if node in f.nodes), D(0))
@@ -105,7 +134,7 @@ def test_what_runs_and_what_stays_powered_fit_every_node(
         assert 0 <= gpus <= free[pool] + sum(d.gpus for d in running if d.pool == pool and d.key in stopped)
     # Whatever stopped was needed: keeping the last one stopped would leave a node over (or it was
     # stopped while some node above it was over, so that stopping less in that order would not do).
-    if found.stop:
+    if found.stop and not found.caps:
         last = next(d for d in running if d.key == found.stop[-1])
         back = [*kept, last]
         assert any(

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from neocloud.adapters.specs import default_catalog
 from neocloud.adapters.traces.loader import load_trace
 from neocloud.cli.main import app
 from neocloud.core.engine.cluster import Cluster
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.errors import InvalidInput
-from neocloud.core.power import Curtailment, PowerBudget
+from neocloud.core.power import Capping, Curtailment, PowerBudget, gpu_power
 from neocloud.core.workload import Job, PriorityClass
 from neocloud.sim.metrics import PowerChange, power_over
 from neocloud.sim.simulator import simulate
@@ -106,24 +107,51 @@ def test_the_command_replays_a_trace_through_a_curtailment(tmp_path: Path) -> No
     done = CliRunner().invoke(app, [*args, "--json"])
     assert done.exit_code == 0, done.output
     shown = json.loads(done.stdout)
-    # The cut starts 1,000 s after the first submission and halves the 60 kW: 17 GPUs fed, so two of the four
-    # 8-GPU jobs stop; the timeline never shows more drawn than the budget.
+    # The cut starts 1,000 s after the first submission and halves the 60 kW: 26.1 kW to shed from the four
+    # 8-GPU jobs (on-demand, 14.025 kW each). Each capped from 700 W to 200 W saves 8 x 500 x 1.1 x 1.25 / 1000
+    # = 5.5 kW: all four save 22 kW, 4.1 kW short, so one stops (a, first in line: 8.525 kW at 200 W). The
+    # other three run on at 200 W, 0.30 x (2/7) / (5/14) = 0.24 of their speed; the 4.425 kW left powers 2 of
+    # the 8 GPUs a freed, so its node goes dark. The timeline never shows more drawn than the budget.
     assert shown["budget"] == {
         "site": "t",
         "budget_kw": "60",
         "kw_per_gpu": "1.753125",
         "curtailments": [{"depth": "0.5", "start": 1_000, "end": 4_600}],
         "changes": [
-            {"at": 0, "budget_kw": "60", "gpus": 34, "dark_gpus": 0, "preempted": 0, "shortfall_gpus": 0},
-            {"at": 1_000, "budget_kw": "30", "gpus": 17, "dark_gpus": 16, "preempted": 2, "shortfall_gpus": 0},
-            {"at": 4_600, "budget_kw": "60", "gpus": 34, "dark_gpus": 0, "preempted": 0, "shortfall_gpus": 0},
+            {"at": 0, "budget_kw": "60", "gpus": 34, "dark_gpus": 0, "preempted": 0, "shortfall_gpus": 0, "capped": 0},
+            {
+                "at": 1_000,
+                "budget_kw": "30",
+                "gpus": 17,
+                "dark_gpus": 8,
+                "preempted": 1,
+                "shortfall_gpus": 0,
+                "capped": 3,
+            },
+            {
+                "at": 4_600,
+                "budget_kw": "60",
+                "gpus": 34,
+                "dark_gpus": 0,
+                "preempted": 0,
+                "shortfall_gpus": 0,
+                "capped": 0,
+            },
         ],
         "peak_kw": "56.100",
         "exceeded_at": [],
         "ramp_mw_per_s": None,
         "ramp_waits": 0,
+        "capping": True,
     }
+    # a restarts at 4,600 s with 9,000 s of work left: done at 13,600 s. The capped three did 863 s of work in
+    # the cut's 3,600 s (0.24 of it, in whole seconds down) and end at 4,600 + 9,000 - 863 = 12,737 s.
     assert shown["results"][0]["makespan_s"] == 13_600
+    assert shown["results"][0]["avg_jct"] == (13_600 + 3 * 12_737) / 4
+    # Stopping work only, two of the four stop (17 GPUs fed) and lose the cut's hour: both done at 13,600 s.
+    stopping = json.loads(CliRunner().invoke(app, [*args, "--no-capping", "--json"]).stdout)
+    assert [(c["capped"], c["preempted"]) for c in stopping["budget"]["changes"]] == [(0, 0), (0, 2), (0, 0)]
+    assert stopping["results"][0]["avg_jct"] == (2 * 10_000 + 2 * 13_600) / 4
     text = CliRunner().invoke(app, args)
     assert "budget exceeded: never" in text.output
     for bad, reason in (
@@ -212,3 +240,25 @@ def test_a_real_trace_through_a_curtailment_never_exceeds_its_budget(traces: Pat
     # Without the budget the same replay runs 64 GPUs (112.2 kW) through the cut (90 kW).
     free = simulate(read.jobs, Cluster.uniform(8, 8, "h100-sxm"), config)
     assert 2_000_000 in power_over(free, budget)[1]
+
+
+def test_a_shallow_cut_caps_spot_work_and_never_reserved_work_by_hand() -> None:
+    # 56.1 kW run on a 60 kW feed; a tenth cut leaves 54: 2.1 kW to shed. The spot job's 8 GPUs are capped by
+    # ceil(2.1 / (8 x 1.1 x 1.25 / 1000)) = 191 W, to 509 W (2.101 kW saved): nothing stops. At 509 of 700 W
+    # training runs at 0.30 + (509/700 - 5/14) x 1.15 = 0.7255 of its speed.
+    h100 = gpu_power(default_catalog()["h100-sxm"])
+    capping = Capping(h100, 700, D("1.25"))
+    budget = PowerBudget.of(D(60), KW, [Curtailment(D("0.1"), 1_000, 4_600)], capping=capping)
+    ends: dict[str, int] = {}
+    result = simulate(
+        FOUR, Cluster.uniform(4, 8), EngineConfig("fifo", "bestfit"), power=budget,
+        on_run=lambda job, start, end, preempted: ends.__setitem__(job.id, end),
+    )  # fmt: skip
+    assert result.power_changes[1] == PowerChange(1_000, D(54), 30, 0, 0, 0, 1)
+    assert result.capped_kw == ((1_000, 191 * 8 * capping.kw_per_watt), (4_600, D(0)))
+    assert power_over(result, budget)[1] == []  # the caps' saving counted: 56.1 - 2.101 = 53.999 kW
+    # Reserved and internal work untouched: done at 10,000 s. Spot work did int(3,600 x 0.7255) = 2,611 s of
+    # work in the cut (whole seconds down): 989 s later.
+    assert (ends["r1"], ends["r2"], ends["i1"]) == (10_000, 10_000, 10_000)
+    assert ends["s1"] == 10_000 + 3_600 - int(3_600 * (D("0.30") + (D(509) / 700 - D(5) / 14) * D("1.15")))
+    assert capping.pace(509) == float(1 / (D("0.30") + (D(509) / 700 - D(5) / 14) * D("1.15")))

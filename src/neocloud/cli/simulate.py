@@ -198,6 +198,14 @@ Curtail = Annotated[
 PowerFlag = Annotated[
     bool, typer.Option("--power", help="Keep the fleet's site power budget: never run more GPUs than it feeds.")
 ]
+CapsFlag = Annotated[
+    bool,
+    typer.Option(
+        "--capping/--no-capping",
+        help="Meet a shrinking budget by capping running GPUs before stopping work (the default), or by stopping"
+        " work only.",
+    ),
+]
 RampOption = Annotated[
     str | None,
     typer.Option(
@@ -208,14 +216,15 @@ RampOption = Annotated[
 
 
 def _budget(
-    jobs: "list[Job]", fleet: str, caps: list[str], cuts: list[str], ramp: str | None
+    jobs: "list[Job]", fleet: str, caps: list[str], cuts: list[str], ramp: str | None, kind: str, capping_on: bool
 ) -> "tuple[PowerBudget, dict[str, Any]]":
     """The fleet's one site's budget over the replay (core/power.py): a GPU draws the most any of its models
-    draws at its cap (or TDP), at the year's highest PUE; each curtailment cut from it while it lasts; its
-    draw rising no faster than `ramp` MW a second (else the site's own limit)."""
+    draws at its cap (or TDP), at the year's highest PUE, and may be capped as that model may; each
+    curtailment cut from it while it lasts; its draw rising no faster than `ramp` MW a second (else the site's
+    own limit)."""
     from neocloud.adapters.specs import load_catalog, load_fleet
     from neocloud.core.bounds import MAX_RAMP_MW_PER_S, parse_decimal
-    from neocloud.core.power import PowerBudget, gpu_power, parse_caps
+    from neocloud.core.power import Capping, PowerBudget, gpu_power, parse_caps
 
     catalog = load_catalog()
     try:
@@ -227,19 +236,23 @@ def _budget(
         raise InvalidInput("--power needs a fleet of one site with a power budget (power_mw)", field="power")
     site, wanted, budget_kw = sites[0], parse_caps(caps), feed * 1000
     pue = site.worst_pue[0]
-    kw = max(gpu_power(catalog[m]).it_kw(wanted.get(m)) * pue for m in site.gpus_by_model())
+    power = max((gpu_power(catalog[m]) for m in site.gpus_by_model()), key=lambda p: p.it_kw(wanted.get(p.model)))
+    capping = Capping(power, wanted.get(power.model, power.tdp_w), pue, kind)
+    kw = power.it_kw(capping.cap_w) * pue
     first = min((j.submit for j in jobs), default=0)
     parsed = [_curtailment(text, first) for text in cuts]
     mw_per_s = site.ramp_mw_per_s if ramp is None else parse_decimal(ramp, "ramp", high=MAX_RAMP_MW_PER_S, places=6)
     if mw_per_s is not None and mw_per_s <= 0:
         raise InvalidInput("--ramp is above 0 MW a second", field="ramp")
-    budget = PowerBudget.of(budget_kw, kw, parsed, None if mw_per_s is None else mw_per_s * 1000)
+    rate = None if mw_per_s is None else mw_per_s * 1000
+    budget = PowerBudget.of(budget_kw, kw, parsed, rate, capping if capping_on else None)
     shown = {
         "site": site.name,
         "budget_kw": _kw(budget_kw),
         "kw_per_gpu": str(kw.quantize(Decimal("0.000001"))),
         "curtailments": [{"depth": str(c.depth), "start": c.start, "end": c.end} for c in parsed],
         "ramp_mw_per_s": None if mw_per_s is None else _kw(mw_per_s),
+        "capping": capping_on,
     }
     return budget, shown
 
@@ -273,13 +286,14 @@ def _show_budget(shown: dict[str, Any]) -> None:
         )
     table(
         "the budget's changes",
-        ["at s", "budget kW", "GPUs fed", "GPUs dark", "jobs stopped", "shortfall GPUs"],
+        ["at s", "budget kW", "GPUs fed", "GPUs dark", "jobs capped", "jobs stopped", "shortfall GPUs"],
         [
             (
                 f"{c['at']:,}",
                 c["budget_kw"],
                 f"{c['gpus']:,}",
                 f"{c['dark_gpus']:,}",
+                f"{c['capped']:,}",
                 f"{c['preempted']:,}",
                 f"{c['shortfall_gpus']:,}",
             )
@@ -350,6 +364,7 @@ def simulate_one(
     keep_power: PowerFlag = False,
     curtail: Curtail = None,
     ramp: RampOption = None,
+    capping: CapsFlag = True,
     json: Json = False,
 ) -> None:
     """Replay a trace with one ordering and placement policy (and its GPUs under power caps, within its site's
@@ -370,7 +385,7 @@ def simulate_one(
             read["power"] = power
         budget, kept = None, dict[str, Any]()
         if keep_power or curtail or ramp is not None:
-            budget, kept = _budget(jobs, fleet, cap or [], curtail or [], ramp)
+            budget, kept = _budget(jobs, fleet, cap or [], curtail or [], ramp, kind, capping)
         result = _run(jobs, fleet, config, json, budget)
         if budget is not None:
             read["budget"] = kept = kept | _budget_kept(result, budget)

@@ -423,6 +423,26 @@ class Curtailment:
 
 
 @dataclass(frozen=True, slots=True)
+class Capping:
+    """How a replay's running GPUs may be capped when its budget shrinks: their model's power (the fleet's
+    hungriest), the cap they run under otherwise (a static cap, or the TDP), the site's PUE, the kind of work."""
+
+    power: GpuPower
+    cap_w: int
+    pue: Decimal
+    kind: str = "training"
+
+    @property
+    def kw_per_watt(self) -> Decimal:
+        """Facility kW one GPU's cap saves per watt."""
+        return IT_KW_PER_CAP_WATT * self.pue
+
+    def pace(self, cap_w: int) -> float:
+        """Wall seconds per second of work at `cap_w`, against its pace at the usual cap."""
+        return float(self.power.throughput(self.cap_w, self.kind) / self.power.throughput(cap_w, self.kind))
+
+
+@dataclass(frozen=True, slots=True)
 class PowerBudget:
     """A site's power in a replay: what a GPU draws at most (facility kW, the fleet's hungriest model at its
     cap) and the budget step by step, so the engine never runs more GPUs than the budget feeds."""
@@ -430,6 +450,7 @@ class PowerBudget:
     kw_per_gpu: Decimal
     steps: tuple[tuple[int, Decimal], ...]  # (from, facility kW), ascending from 0
     ramp_kw_per_s: Decimal | None = None  # the fastest the draw may rise (core/engine/budget.Ramp); None: any
+    capping: Capping | None = None  # None: a shrinking budget stops work, and caps none
 
     @classmethod
     def of(
@@ -438,6 +459,7 @@ class PowerBudget:
         kw_per_gpu: Decimal,
         cuts: Sequence[Curtailment] = (),
         ramp_kw_per_s: Decimal | None = None,
+        capping: Capping | None = None,
     ) -> PowerBudget:
         """The site's budget, cut by each curtailment while it lasts (overlapping cuts: the deepest)."""
         times = sorted({0, *(c.start for c in cuts), *(c.end for c in cuts)})
@@ -447,7 +469,7 @@ class PowerBudget:
             kw = budget_kw * (1 - depth)
             if not steps or steps[-1][1] != kw:
                 steps.append((t, kw))
-        return cls(kw_per_gpu, tuple(steps), ramp_kw_per_s)
+        return cls(kw_per_gpu, tuple(steps), ramp_kw_per_s, capping)
 
     def gpus(self, kw: Decimal) -> int:
         """GPUs a budget of `kw` feeds."""

@@ -37,6 +37,7 @@ class PowerChange:
     dark_gpus: int  # GPUs on nodes powered down after it
     preempted: int  # jobs stopped for it
     shortfall_gpus: int  # GPUs of work that may not be stopped, still running over the budget
+    capped: int = 0  # jobs whose GPUs it capped (they run slower until the budget changes again)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class SimResult:
     allocation_timeline: Sequence[int] = ()
     power_changes: tuple[PowerChange, ...] = ()  # under a power budget: each of its changes and what it took
     ramp_waits: int = 0  # under a ramp limit: decisions put off while started work's draw was still rising
+    capped_kw: tuple[tuple[int, Decimal], ...] = ()  # under a budget that caps: (from, kW all the caps save)
 
     def to_dict(self, timeline: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -158,15 +160,16 @@ def summarize(
 
 
 def power_over(result: SimResult, budget: PowerBudget) -> tuple[Decimal, list[int]]:
-    """From a replay's timeline: the most its running GPUs drew (facility kW) and every instant their draw
-    exceeded the budget in force then (none, if the engine kept it). Checked where the GPUs running change and
-    where the budget does."""
+    """From a replay's timeline: the most its running GPUs drew (facility kW, less what caps saved) and every
+    instant their draw exceeded the budget in force then (none, if the engine kept it). Checked where the GPUs
+    running, the caps or the budget change."""
     flat = result.allocation_timeline
     busy_at = dict(zip(flat[::3], flat[1::3], strict=True))
-    peak, over, busy = Decimal(0), [], 0
-    for t in sorted({*busy_at, *(start for start, _ in budget.steps)}):
-        busy = busy_at.get(t, busy)
-        draw = budget.kw_per_gpu * busy / MILLI
+    saved_at = dict(result.capped_kw)
+    peak, over, busy, saved = Decimal(0), [], 0, Decimal(0)
+    for t in sorted({*busy_at, *saved_at, *(start for start, _ in budget.steps)}):
+        busy, saved = busy_at.get(t, busy), saved_at.get(t, saved)
+        draw = budget.kw_per_gpu * busy / MILLI - saved
         peak = max(peak, draw)
         if draw > budget.at(t):
             over.append(t)

@@ -14,9 +14,10 @@ from array import array
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
-from neocloud.core.engine.budget import Draw, Feed, Ramp, dark_nodes, fit
+from neocloud.core.engine.budget import Cap, Draw, Feed, Ramp, dark_nodes, fit
 from neocloud.core.engine.cluster import Capacity, Cluster
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.running import RunningLine
@@ -26,7 +27,7 @@ from neocloud.core.engine.tiresias import Lines
 from neocloud.core.engine.waiting import ShapeQueue
 from neocloud.core.errors import InvalidInput
 from neocloud.core.power import PowerBudget
-from neocloud.core.workload import MILLI, Job
+from neocloud.core.workload import MILLI, Job, PriorityClass
 from neocloud.sim.metrics import PowerChange, SimResult, summarize
 
 COMPLETE, WAKE, POWER, RAMP = 0, 1, 2, 3  # at one instant: completions, wake-ups, the budget's change, the ramp
@@ -108,6 +109,9 @@ class _Replay:
         self.ramp = None if power is None or power.ramp_kw_per_s is None else Ramp(power.ramp_kw_per_s)
         self.ramp_waits = 0
         self.ramp_wake: int | None = None  # the RAMP event pending, if any
+        self.capped: dict[str, tuple[JobState, Decimal]] = {}  # running work capped for the budget: kW it saves
+        self.saved = Decimal(0)  # kW all the caps save now
+        self.saved_steps: list[tuple[int, Decimal]] = []  # (from, kW saved), as the caps change
         if power is not None:
             if not isinstance(cluster, Cluster) or self.interleave:
                 raise InvalidInput("a power budget needs a cluster of nodes and an ordering that does not interleave")
@@ -147,6 +151,7 @@ class _Replay:
                     self.on_run(s.job, s.started, now, False)
                 if (freed := s.stop(now, finished=True)) is not None:  # a group's GPUs go back with its last job
                     cluster.release(freed)
+                self._uncapped(s)
                 self.running.remove(s)
                 usage[s.job.tenant] -= s.job.milli
                 self.spot_milli -= s.job.milli if s.spot else 0
@@ -176,6 +181,8 @@ class _Replay:
             # GPUs running: not free, and (under a budget) not dark either. Interleaved jobs share theirs, so
             # their sum would count them twice; a budget refuses interleaving.
             busy = self._running_milli() if self.power is not None else cluster.total_milli - cluster.free_milli
+            if self.power is not None and (self.saved_steps[-1][1] if self.saved_steps else 0) != self.saved:
+                self.saved_steps.append((now, self.saved))
             if busy != timeline[-2]:
                 timeline.extend((now, busy, cluster.stranded_milli()))
                 if progress is not None:
@@ -183,7 +190,12 @@ class _Replay:
         result = summarize(states, unschedulable + list(queue.jobs), timeline, cluster.total_milli, self.config)
         if self.power is None:
             return result
-        return replace(result, power_changes=tuple(self.power_changes), ramp_waits=self.ramp_waits)
+        return replace(
+            result,
+            power_changes=tuple(self.power_changes),
+            ramp_waits=self.ramp_waits,
+            capped_kw=tuple(self.saved_steps),
+        )
 
     def _ramping(self) -> bool:
         """Started work's draw is still rising: no decision now, one when it is up."""
@@ -203,36 +215,65 @@ class _Replay:
     def _feed(self) -> None:
         """The budget changed: run no more GPUs than it feeds, from now until it changes again.
 
-        The engine's rule for either clock (core/engine/budget.py): running work stops in contract order
-        while it alone draws more than the budget, then whole nodes are powered down, those with the most free
-        GPUs first, until free GPUs plus running ones fit. Every change starts again from every node powered
-        up, so a budget that grows back powers them up again. Work that may not be preempted stays: what it
-        still draws over the budget is the change's shortfall."""
+        The engine's rule for either clock (core/engine/budget.py): contract kind by contract kind, running
+        work is capped (with the budget's capping: never reserved work), then stopped, while it alone draws
+        more than the budget; then whole nodes are powered down, those with the most free GPUs first, until
+        free GPUs plus running ones fit. Every change starts again from every node powered up and no work
+        capped, so a budget that grows back powers nodes up and lifts the caps. Work that may not be
+        preempted stays: what it still draws over the budget is the change's shortfall."""
         assert self.power is not None
         cluster = self.cluster
         assert isinstance(cluster, Cluster)
-        now, per_gpu = self.now, self.power.kw_per_gpu
+        now, per_gpu, capping = self.now, self.power.kw_per_gpu, self.power.capping
         for node in self.dark:
             cluster.restore(node)
+        for s, _ in list(self.capped.values()):
+            self._uncapped(s)
+            self._repaced(s, 1.0)
         budget = self.power.at(now)
         running = {s.job.id: s for s in self.running}
-        draws = [
-            Draw(
-                s.job.id, "", s.job.gpus, s.job.gpus * per_gpu, s.job.priority.value, s.started or 0, s.job.preemptible
-            )
-            for s in running.values()
-        ]
+
+        def draw(s: JobState) -> Draw:
+            cap = None
+            if capping is not None and s.job.priority is not PriorityClass.RESERVED:
+                cap = Cap(capping.cap_w, capping.power.min_cap_w, s.job.gpus * capping.kw_per_watt)
+            kw = s.job.gpus * per_gpu
+            return Draw(s.job.id, "", s.job.gpus, kw, s.job.priority.value, s.started or 0, s.job.preemptible, cap)
+
+        draws = [draw(s) for s in running.values()]
         found = fit({"feed": budget}, {"": Feed(("feed",), per_gpu)}, {"": cluster.free_milli // MILLI}, draws)
         for key in found.stop:
             self._preempt(running[key])
+        for key, watts in found.caps.items():
+            assert capping is not None
+            s = running[key]
+            saves = (capping.cap_w - watts) * s.job.gpus * capping.kw_per_watt
+            self.capped[key] = (s, saves)
+            self.saved += saves
+            self._repaced(s, capping.pace(watts))
         self.dark = dark_nodes(cluster.free, found.powered[""])
         for node in self.dark:
             cluster.withhold(node)
         gpus_dark = sum(cluster.capacity[n] for n in self.dark)
         shortfall = math.ceil(found.over_kw.get("feed", 0) / per_gpu)
         self.power_changes.append(
-            PowerChange(now, budget, self.power.gpus(budget), gpus_dark, len(found.stop), shortfall)
+            PowerChange(now, budget, self.power.gpus(budget), gpus_dark, len(found.stop), shortfall, len(found.caps))
         )
+
+    def _repaced(self, s: JobState, pace: float) -> None:
+        """A running job's GPUs capped (or no longer): it runs on at `pace`, so its end (and rank) moves."""
+        s.repace(self.now, pace)
+        self.running.rekey(s, self.now)
+        self.seq += 1
+        heapq.heappush(self.events, (s.ends_at(), COMPLETE, self.seq, s.epoch, s))
+        if self.wake is not None:
+            self._wake_at(self.wake(s, self.now), s)
+
+    def _uncapped(self, s: JobState) -> None:
+        """The job's cap no longer saves power (it ended, stopped, or the budget changed)."""
+        found = self.capped.pop(s.job.id, None)
+        if found is not None:
+            self.saved -= found[1]
 
     def _preempt(self, s: JobState) -> None:
         """Stop a running job for the budget, as the scheduler would preempt it, and let it wait again."""
@@ -247,6 +288,7 @@ class _Replay:
 
     def _stopped(self, s: JobState, run_start: int) -> None:
         """Preempted: the run is metered."""
+        self._uncapped(s)
         if self.on_run is not None and self.now > run_start:
             self.on_run(s.job, run_start, self.now, True)
         self.running.remove(s)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from neocloud.core.catalog import Catalog
@@ -30,8 +30,18 @@ class Feed:
 
 
 @dataclass(frozen=True, slots=True)
+class Cap:
+    """How far a running job's GPUs may be capped: from `cap_w` (where they run now) down to `min_w`, each watt
+    saving `kw_per_watt` over all of its GPUs."""
+
+    cap_w: int
+    min_w: int
+    kw_per_watt: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Draw:
-    """One running job: what it draws now, and where it stands in the order work is stopped."""
+    """One running job: what it draws now, and where it stands in the order work is capped and stopped."""
 
     key: str
     pool: str
@@ -40,6 +50,7 @@ class Draw:
     priority: str  # its contract's kind: spot, on-demand, internal or reserved (SHED_ORDER)
     started: int
     preemptible: bool = True
+    cap: Cap | None = None  # None: it may not be capped (reserved work runs at its contracted power)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +58,7 @@ class Fit:
     stop: tuple[str, ...]  # keys of the running work to stop, in the order chosen
     powered: Mapping[str, int]  # free GPUs each pool keeps powered (pools under no node: all of them)
     over_kw: Mapping[str, Decimal]  # what work that may not stop still draws over a node's limit
+    caps: Mapping[str, int] = field(default_factory=dict)  # running work capped: its GPUs' new cap, in watts
 
 
 def fit(
@@ -57,43 +69,59 @@ def fit(
 ) -> Fit:
     """Fit running work and free GPUs under every node's limit (kW).
 
-    Running work is stopped in contract order (spot, on-demand, internal, reserved last; within a kind the
-    last started first), each only while a node above it is over its limit. Then the headroom left at each
-    node is shared among the free GPUs of the pools under it in proportion to what they would draw, each
-    pool keeping the share its tightest node allows, in whole GPUs down."""
+    Contract kind by contract kind (spot, on-demand, internal, reserved last; within a kind the last started
+    first), running work under a node over its limit is first capped (each job only as far as that node
+    needs, in whole watts, at most to its lowest cap), then stopped, until no node is over. Then the headroom
+    left at each node is shared among the free GPUs of the pools under it in proportion to what they would
+    draw, each pool keeping the share its tightest node allows, in whole GPUs down."""
     drawn = dict.fromkeys(limits, Decimal(0))
     for d in running:
         for node in feeds[d.pool].nodes:
             drawn[node] += d.kw
+
+    def excess(d: Draw) -> Decimal:
+        return max((drawn[n] - limits[n] for n in feeds[d.pool].nodes), default=Decimal(0))
+
+    def ease(d: Draw, kw: Decimal) -> None:
+        for node in feeds[d.pool].nodes:
+            drawn[node] -= kw
+
+    kw_now = {d.key: d.kw for d in running}
     freed: dict[str, int] = dict(free)
     stop: list[str] = []
-    order = sorted(
-        (d for d in running if d.preemptible),
-        key=lambda d: (SHED_ORDER.index(d.priority), -d.started, d.key),
-    )
-    for d in order:
-        if all(drawn[n] <= limits[n] for n in drawn):
-            break
-        nodes = feeds[d.pool].nodes
-        if not any(drawn[n] > limits[n] for n in nodes):
-            continue
-        stop.append(d.key)
-        for node in nodes:
-            drawn[node] -= d.kw
-        freed[d.pool] = freed.get(d.pool, 0) + d.gpus
+    caps: dict[str, int] = {}
+    order = sorted(running, key=lambda d: (SHED_ORDER.index(d.priority), -d.started, d.key))
+    for kind in SHED_ORDER:
+        group = [d for d in order if d.priority == kind]
+        for d in group:  # cap first
+            if d.cap is None or (short := excess(d)) <= 0:
+                continue
+            watts = min(d.cap.cap_w - d.cap.min_w, math.ceil(short / d.cap.kw_per_watt))
+            if watts > 0:
+                caps[d.key] = d.cap.cap_w - watts
+                kw_now[d.key] -= watts * d.cap.kw_per_watt
+                ease(d, watts * d.cap.kw_per_watt)
+        for d in group:  # then stop
+            if not d.preemptible or excess(d) <= 0:
+                continue
+            stop.append(d.key)
+            caps.pop(d.key, None)
+            ease(d, kw_now[d.key])
+            freed[d.pool] = freed.get(d.pool, 0) + d.gpus
     over = {n: drawn[n] - limits[n] for n in drawn if drawn[n] > limits[n]}
     wanted = dict.fromkeys(limits, Decimal(0))
     for pool, gpus in freed.items():
         for node in feeds[pool].nodes if pool in feeds else ():
             wanted[node] += gpus * feeds[pool].kw_per_gpu
-    share = {n: Decimal(1) if wanted[n] <= limits[n] - drawn[n] else max(Decimal(0), limits[n] - drawn[n]) / wanted[n]
-             for n in limits}  # fmt: skip
+    headroom = {n: max(Decimal(0), limits[n] - drawn[n]) for n in limits}
+    # of the free GPUs' draw below each node, the share its headroom powers
+    share = {n: Decimal(1) if wanted[n] <= headroom[n] else headroom[n] / wanted[n] for n in limits}
     powered = {
         pool: gpus if pool not in feeds or not feeds[pool].nodes
         else math.floor(gpus * min(share[n] for n in feeds[pool].nodes))
         for pool, gpus in freed.items()
     }  # fmt: skip
-    return Fit(tuple(stop), powered, over)
+    return Fit(tuple(stop), powered, over, caps)
 
 
 def dark_nodes(free: Sequence[int], powered: int, kept: Collection[int] = ()) -> list[int]:

@@ -27,6 +27,7 @@ class JobState:
     # cluster once), and its pace: wall seconds per second of its work while they share (1.0 alone).
     group: tuple[JobState, ...] = ()
     pace: float = 1.0
+    paced_at: int | None = None  # when its pace last changed mid-run (its GPUs capped); None: at its start
     spot: bool = field(init=False)  # the job's class is fixed; read at every decision
 
     def __post_init__(self) -> None:
@@ -43,14 +44,24 @@ class JobState:
     def remaining_at(self, now: int) -> int:
         if self.started is None:
             return self.remaining
+        since = self.started if self.paced_at is None else self.paced_at
         if self.pace == 1.0:
-            return self.remaining - (now - self.started)
-        return self.remaining - int((now - self.started) / self.pace)
+            return self.remaining - (now - since)
+        return self.remaining - int((now - since) / self.pace)
 
     def ends_at(self) -> int:
         """When the current run finishes if nothing stops it."""
         assert self.started is not None
-        return self.started + (self.remaining if self.pace == 1.0 else math.ceil(self.remaining * self.pace))
+        since = self.started if self.paced_at is None else self.paced_at
+        return since + (self.remaining if self.pace == 1.0 else math.ceil(self.remaining * self.pace))
+
+    def repace(self, now: int, pace: float) -> None:
+        """Run on at another pace from `now` (its GPUs capped, or no longer): the work done so far is kept, and
+        the run goes on (its start, its GPUs)."""
+        self.remaining = self.remaining_at(now)
+        self.paced_at = now
+        self.pace = pace
+        self.epoch += 1
 
     @property
     def group_intact(self) -> bool:
@@ -78,7 +89,7 @@ class JobState:
         self.attained = self.attained_at(now)
         self.allocation = None
         self.started = None
-        self.group, self.pace = (), 1.0
+        self.group, self.pace, self.paced_at = (), 1.0, None
         self.epoch += 1
         if finished:
             self.finish = now
