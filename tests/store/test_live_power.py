@@ -49,25 +49,45 @@ def test_the_live_engine_keeps_a_site_within_its_power_through_a_curtailment(sto
     with store.uow() as uow:
         assert engine.reconcile(uow, CUT - 1)["preempted"] == 0  # not yet
         step = engine.reconcile(uow, CUT)
-    # A quarter cut leaves 120 kW: 37.08 kW too much. Spot work stops until it fits: 4 jobs (44.88 kW), 80 GPUs
-    # left at 112.2 kW. The 7.8 kW left powers no node: all 6 idle nodes go down.
-    assert (step["preempted"], step["started"], step["powered_down"]) == (4, 0, 6)
-    assert sum(_running(store)) == 80
-    assert sum(_running(store, ids["a"])) == 48  # the reservation runs on
-    assert sum(_running(store)) * KW_PER_GPU <= 120
+    # A quarter cut leaves 120 kW: 37.08 kW too much. Spot work is capped first: each job's 8 GPUs from 700 W
+    # to 200 W save 8 x 500 x 1.1 / 1000 = 4.4 kW, all eight 35.2 kW; 1.88 kW short, so one stops (6.82 kW at
+    # 200 W). That frees 4.94 kW beyond the need, given back to the last capped: one whole (4.4 kW), the next
+    # floor(0.54 / 0.0088) = 61 W, to 261 W. 104 GPUs draw 119.9968 kW; no GPU more is powered: the 3 idle
+    # nodes go down.
+    assert (step["preempted"], step["started"], step["powered_down"]) == (1, 0, 3)
+    assert sorted(_caps(store)) == [0, 0, 200, 200, 200, 200, 200, 261]  # A and one spot job uncapped (0)
+    assert sum(_running(store, ids["a"])) == 48  # the reservation runs on, uncapped
+    assert _drawn(store) == Decimal("119.9968")
 
     with store.uow() as uow:  # reserved B's work arrives during the cut: it displaces spot work, not the budget
         live.submit_workload(uow, ids["b"], 8, 4, 2 * H, CUT + 60, store.new_id)
         step = engine.reconcile(uow, CUT + 60)
-    assert (step["started"], step["preempted"]) == (1, 4)
-    assert sorted(_running(store)) == [32, 48]
-    assert sum(_running(store)) * KW_PER_GPU <= 120
+    # B's 32 GPUs start in the place of 4 spot jobs, at full power; the engine then fits the budget again:
+    # A's 67.32 + B's 44.88 + 3 spot jobs' 33.66 kW are 25.86 over 120. Capping the 3 saves 13.2; two of them
+    # stop, and the 0.98 kW they freed beyond the need gives the third floor(0.98 / 0.0088) = 111 W back.
+    assert (step["started"], step["preempted"]) == (1, 6)
+    assert sorted(_running(store)) == [8, 32, 48]
+    assert sorted(_caps(store)) == [0, 0, 311]
+    assert _drawn(store) == Decimal("119.9968")
 
-    with store.uow() as uow:  # the cut ends: 160 kW again. B's 2 hours are done; A's 67.32 kW leave 92.68 kW,
-        step = engine.reconcile(uow, CUT + 3 * H)  # 66 GPUs at TDP: the 8 spot jobs start again
-    assert (step["finished"], step["started"], step["powered_down"]) == (1, 8, 2)
+    with store.uow() as uow:  # the cut ends: 160 kW again. B's 2 hours are done; A and the spot job left, at
+        step = engine.reconcile(uow, CUT + 3 * H)  # full power again, leave 81.46 kW: 58 GPUs, 7 spot jobs
+    assert (step["finished"], step["started"], step["powered_down"]) == (1, 7, 2)
+    assert sorted(_caps(store)) == [0] * 9
     assert sum(_running(store)) == 112
-    assert sum(_running(store)) * KW_PER_GPU <= 160
+    assert _drawn(store) == 112 * KW_PER_GPU <= 160
+
+
+def _caps(ctx: bootstrap.Context) -> list[int]:
+    with ctx.uow() as uow:
+        return [w.cap_w or 0 for w in uow.workloads.active(lock=False) if w.status is WorkloadStatus.RUNNING]
+
+
+def _drawn(ctx: bootstrap.Context) -> Decimal:
+    """IT kW the running work draws: each GPU (its cap, or 700 W, + the host's 575 W) x 1.1 for the network."""
+    with ctx.uow() as uow:
+        running = [w for w in uow.workloads.active(lock=False) if w.status is WorkloadStatus.RUNNING]
+    return sum((w.job.gpus * (Decimal(w.cap_w or 700) + 575) * Decimal("1.1") / 1000 for w in running), Decimal(0))
 
 
 def test_the_live_engine_starts_no_work_while_started_work_is_still_coming_up(store: bootstrap.Context) -> None:

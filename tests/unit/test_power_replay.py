@@ -109,9 +109,11 @@ def test_the_command_replays_a_trace_through_a_curtailment(tmp_path: Path) -> No
     shown = json.loads(done.stdout)
     # The cut starts 1,000 s after the first submission and halves the 60 kW: 26.1 kW to shed from the four
     # 8-GPU jobs (on-demand, 14.025 kW each). Each capped from 700 W to 200 W saves 8 x 500 x 1.1 x 1.25 / 1000
-    # = 5.5 kW: all four save 22 kW, 4.1 kW short, so one stops (a, first in line: 8.525 kW at 200 W). The
-    # other three run on at 200 W, 0.30 x (2/7) / (5/14) = 0.24 of their speed; the 4.425 kW left powers 2 of
-    # the 8 GPUs a freed, so its node goes dark. The timeline never shows more drawn than the budget.
+    # = 5.5 kW: all four save 22 kW, 4.1 kW short, so one stops (a, first in line: 8.525 kW at 200 W). That
+    # frees 4.425 kW more than needed: the last capped (d) gets floor(4.425 / 0.011) = 402 W back, to 602 W.
+    # b and c run on at 200 W, 0.30 x (2/7) / (5/14) = 0.24 of their speed, d at 0.875 + (602/700 - 6/7) x
+    # 0.875 = 0.8775; 0.003 kW powers no GPU, so a's node goes dark. The timeline never shows more drawn than
+    # the budget.
     assert shown["budget"] == {
         "site": "t",
         "budget_kw": "60",
@@ -144,10 +146,11 @@ def test_the_command_replays_a_trace_through_a_curtailment(tmp_path: Path) -> No
         "ramp_waits": 0,
         "capping": True,
     }
-    # a restarts at 4,600 s with 9,000 s of work left: done at 13,600 s. The capped three did 863 s of work in
-    # the cut's 3,600 s (0.24 of it, in whole seconds down) and end at 4,600 + 9,000 - 863 = 12,737 s.
+    # a restarts at 4,600 s with 9,000 s of work left: done at 13,600 s. b and c did 863 s of work in the
+    # cut's 3,600 s (0.24 of it, in whole seconds down) and end at 4,600 + 9,000 - 863 = 12,737 s; d did
+    # 3,159 s and ends at 10,441 s.
     assert shown["results"][0]["makespan_s"] == 13_600
-    assert shown["results"][0]["avg_jct"] == (13_600 + 3 * 12_737) / 4
+    assert shown["results"][0]["avg_jct"] == (13_600 + 2 * 12_737 + 10_441) / 4
     # Stopping work only, two of the four stop (17 GPUs fed) and lose the cut's hour: both done at 13,600 s.
     stopping = json.loads(CliRunner().invoke(app, [*args, "--no-capping", "--json"]).stdout)
     assert [(c["capped"], c["preempted"]) for c in stopping["budget"]["changes"]] == [(0, 0), (0, 2), (0, 0)]

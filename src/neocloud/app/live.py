@@ -30,14 +30,14 @@ from neocloud.core.billing.periods import month_of
 from neocloud.core.bounds import MAX_DURATION, MAX_GPUS_PER_TASK, MAX_TASKS, check_command, check_count
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus
-from neocloud.core.engine.budget import Draw, Ramp, dark_nodes, fit, site_feeds
+from neocloud.core.engine.budget import Cap, Draw, Ramp, dark_nodes, fit, site_feeds
 from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, nodes_by_pool
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.scheduler import Decisions, apply_decisions
 from neocloud.core.engine.state import JobState
 from neocloud.core.errors import InvalidInput, InvalidState, NeocloudError, NotFound, UnknownContract, quoted
 from neocloud.core.fleet import Site
-from neocloud.core.power import gpu_power, slowed
+from neocloud.core.power import IT_KW_PER_CAP_WATT, Capping, gpu_power, slowed
 from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
 
 log = logging.getLogger("neocloud.live")
@@ -55,6 +55,7 @@ class TimedExecutor:
     runs are metered by the engine, from its own clock."""
 
     meters_itself = False  # the engine meters what this executor runs
+    caps_power = True  # a cap slows the work it stands for (nothing real runs)
 
     def launch(self, workload: StoredWorkload, allocation: tuple[tuple[str, int], ...], now: int) -> None:
         return None
@@ -64,8 +65,16 @@ class TimedExecutor:
 
     def finished_by(self, workload: StoredWorkload, now: int) -> tuple[int, RunEnd] | None:
         assert workload.started is not None
-        end = workload.started + workload.remaining
+        end = _progress(workload).ends_at()
         return (end, RunEnd.SUCCEEDED) if end <= now else None
+
+
+def _progress(w: StoredWorkload) -> JobState:
+    """A running workload's progress as the engine keeps it (its pace included, when capped)."""
+    return JobState(
+        w.job, w.remaining, w.attained, (), w.started, w.first_start,
+        preemptions=w.preemptions, pace=w.pace, paced_at=w.paced_at,
+    )  # fmt: skip
 
 
 def submit_workload(
@@ -155,7 +164,10 @@ def cancel_workload(
         finished=now,
         allocation=None,
         started=None,
-        remaining=workload.remaining - (now - workload.started if workload.started else 0),
+        remaining=_progress(workload).remaining_at(now) if workload.started else workload.remaining,
+        cap_w=None,
+        pace=1.0,
+        paced_at=None,
     )
     uow.workloads.save(cancelled)
     return cancelled
@@ -272,7 +284,8 @@ class LiveEngine:
         withheld = unavailable(uow)  # draining, down or in maintenance: no new work there
         spans = uow.assignments.current()
         owner = owners(spans, now)
-        dark, rising = self._fit_power(uow, by_pool, contracts, withheld, set(owner), now, executor, counts)
+        down = set(withheld)
+        dark, rising, capped = self._fit_power(uow, by_pool, contracts, down, set(owner), now, executor, counts)
         counts["powered_down"] = len(dark)
         withheld |= dark
         assigned = set(owner.values())
@@ -302,6 +315,11 @@ class LiveEngine:
                     started, preempted = _step_pool(uow, Cluster(nodes), group, rules, now, executor, closed)
                     counts["started"] += started
                     counts["preempted"] += preempted
+        if capped:  # a start may have displaced capped work at full power: fit the budget again
+            again: dict[str, list[StoredWorkload]] = defaultdict(list)
+            for w in uow.workloads.active(lock=False):
+                again[contracts[w.contract_id].pool].append(w)
+            self._fit_power(uow, again, contracts, down, set(owner), now, executor, counts)
         return counts
 
     def _fit_power(
@@ -314,14 +332,16 @@ class LiveEngine:
         now: int,
         executor: Executor,
         counts: dict[str, int],
-    ) -> tuple[set[str], set[str]]:
+    ) -> tuple[set[str], set[str], bool]:
         """Keep each site's work within its power now (core/engine/budget.py): the feed at this month's PUE,
-        less a curtailment in force, and each hall. Running work is stopped in contract order while it draws
-        more than a node carries (it waits again, as preempted work does); then nodes are powered down until
+        less a curtailment in force, and each hall. Running work is capped, then stopped, in contract order
+        while it draws more than a node carries (reserved work is never capped; stopped work waits again, as
+        preempted work does; capping needs an executor that can: the timed one); then nodes are powered down until
         the free GPUs left, at their TDP, fit what remains, a reservation's own nodes last. Returns the nodes
         powered down, and the pools of sites whose ramp limit holds starts back (the draw of work started
-        earlier is still rising): no work starts on either this step."""
+        earlier is still rising): no work starts on either this step; and whether any work runs capped."""
         assert self._pools is not None
+        can_cap = executor.caps_power
         if self._sites is None:
             self._sites = [
                 s for s in uow.fleet.list_sites() if s.power_mw is not None or s.halls or s.ramp_mw_per_s is not None
@@ -330,6 +350,7 @@ class LiveEngine:
         month = int(month_of(now).key[5:])
         dark: set[str] = set()
         rising: set[str] = set()
+        capped = False
         for site in self._sites:
             pue = site.pue_in(month)
             limits, feeds = site_feeds(site, self.catalog, pue, cuts.get(site.name, Decimal(0)))
@@ -337,8 +358,9 @@ class LiveEngine:
             used: dict[str, int] = defaultdict(int)  # GPUs running on each node
             running: dict[str, tuple[str, StoredWorkload]] = {}
             draws = []
+            powers = {pool: gpu_power(self.catalog[self._pools[pool][0].gpu_model]) for pool in pools}
             for pool in pools:
-                power = gpu_power(self.catalog[self._pools[pool][0].gpu_model])
+                power = powers[pool]
                 for w in by_pool.get(pool, ()):
                     if w.status is not WorkloadStatus.RUNNING:
                         continue
@@ -346,9 +368,12 @@ class LiveEngine:
                         used[node] += gpus
                     c = contracts[w.contract_id]
                     running[w.job.id] = (pool, w)
-                    draw = w.job.gpus * power.it_kw(c.cap_w)
+                    cap = None  # reserved work runs at its contracted power; an executor may not cap at all
+                    if can_cap and c.kind is not ContractKind.RESERVED:
+                        cap = Cap(c.cap_w or power.tdp_w, power.min_cap_w, w.job.gpus * IT_KW_PER_CAP_WATT)
+                    draw = w.job.gpus * power.it_kw(c.cap_w)  # at its contract's cap: as if it were not capped
                     draws.append(
-                        Draw(w.job.id, pool, w.job.gpus, draw, c.kind.value, w.started or now, w.job.preemptible)
+                        Draw(w.job.id, pool, w.job.gpus, draw, c.kind.value, w.started or now, w.job.preemptible, cap)
                     )
             free = {
                 pool: sum(n.gpus - used[n.name] for n in self._pools[pool] if n.name not in withheld) for pool in pools
@@ -363,6 +388,13 @@ class LiveEngine:
                     used[node] -= gpus
                 running.pop(key)
                 counts["preempted"] += 1
+            for key, (pool, w) in running.items():  # capped as the fit says, or no longer
+                want = found.caps.get(key)
+                if want != w.cap_w:
+                    capping = Capping(powers[pool], contracts[w.contract_id].cap_w or powers[pool].tdp_w, Decimal(1))
+                    running[key] = (pool, _recapped(uow, w, want, 1.0 if want is None else capping.pace(want), now))
+                    by_pool[pool] = [running[key][1] if x is w else x for x in by_pool[pool]]
+                capped = capped or want is not None
             if site.ramp_mw_per_s is not None:  # the work running rose one start after another, at the rate
                 up = [(running[d.key][1].started or now, d.kw * pue) for d in draws if d.key in running]
                 if Ramp.of(site.ramp_mw_per_s * 1000, up).busy(now):
@@ -373,7 +405,18 @@ class LiveEngine:
                 kept = {i for i, n in enumerate(nodes) if n.name in owned}
                 off = dark_nodes([n.gpus - used[n.name] for n in nodes], found.powered[pool], kept)
                 dark.update(nodes[i].name for i in off)
-        return dark, rising
+        return dark, rising, capped
+
+
+def _recapped(uow: UnitOfWork, w: StoredWorkload, cap_w: int | None, pace: float, now: int) -> StoredWorkload:
+    """A running workload capped to `cap_w` (None: back to its contract's power) from `now`: it runs on at
+    `pace`, the work it has done kept."""
+    state = _progress(w)
+    state.repace(now, pace)
+    log.info("workload %s: capped to %s W for its site's power", w.job.id, cap_w)
+    capped = replace(w, remaining=state.remaining, cap_w=cap_w, pace=pace, paced_at=now)
+    uow.workloads.save(capped)
+    return capped
 
 
 def _evict(
@@ -401,7 +444,7 @@ def _requeued(uow: UnitOfWork, executor: Executor, w: StoredWorkload, end: int) 
     """Running work stopped at `end` before it finished: metered as preempted, and waiting again with what
     the engine charges a preempted job (its restart overhead)."""
     _meter(uow, executor, w, end, preempted=True)
-    state = JobState(w.job, w.remaining, w.attained, (), w.started, w.first_start, preemptions=w.preemptions)
+    state = _progress(w)
     state.stop(end, finished=False)
     w = replace(
         w,
@@ -411,6 +454,9 @@ def _requeued(uow: UnitOfWork, executor: Executor, w: StoredWorkload, end: int) 
         remaining=state.remaining,
         attained=state.attained,
         preemptions=state.preemptions,
+        cap_w=None,
+        pace=1.0,
+        paced_at=None,
     )
     uow.workloads.save(w)
     return w
@@ -442,7 +488,10 @@ def _step_pool(
     stored: dict[str, StoredWorkload] = {}
     states: list[JobState] = []
     for w in workloads:
-        state = JobState(w.job, w.remaining, w.attained, first_start=w.first_start, preemptions=w.preemptions)
+        state = JobState(
+            w.job, w.remaining, w.attained, first_start=w.first_start, preemptions=w.preemptions,
+            pace=w.pace, paced_at=w.paced_at,
+        )  # fmt: skip
         if w.status is WorkloadStatus.RUNNING and w.allocation is not None:
             allocation: Allocation = tuple((index[n], g) for n, g in w.allocation)
             cluster.take(allocation)
@@ -466,7 +515,9 @@ def _step_pool(
     def stopped(s: JobState, run_start: int) -> None:
         w = stored[s.job.id]
         _meter(uow, executor, w, now, preempted=True)
-        pending = replace(w, status=WorkloadStatus.PENDING, started=None, allocation=None)
+        pending = replace(
+            w, status=WorkloadStatus.PENDING, started=None, allocation=None, cap_w=None, pace=1.0, paced_at=None
+        )
         uow.workloads.save(replace(pending, remaining=s.remaining, attained=s.attained, preemptions=s.preemptions))
 
     refused = 0

@@ -99,6 +99,11 @@ class StoredWorkload:
     preemptions: int = 0
     allocation: tuple[tuple[str, int], ...] | None = None  # (node name, GPUs)
     command: Command | None = None  # None: the executor's stand-in (the timed one waits; Slurm sleeps)
+    # A running workload capped below its contract's power for a site's budget: its GPUs' cap, its pace (wall
+    # seconds per second of work) and since when (`remaining` is then as of that instant).
+    cap_w: int | None = None
+    pace: float = 1.0
+    paced_at: int | None = None
 
 
 class AnalysisStatus(StrEnum):

@@ -112,6 +112,7 @@ class _Replay:
         self.capped: dict[str, tuple[JobState, Decimal]] = {}  # running work capped for the budget: kW it saves
         self.saved = Decimal(0)  # kW all the caps save now
         self.saved_steps: list[tuple[int, Decimal]] = []  # (from, kW saved), as the caps change
+        self.refit = False  # capped work ended or was preempted: fit the budget again (its GPUs drew less)
         if power is not None:
             if not isinstance(cluster, Cluster) or self.interleave:
                 raise InvalidInput("a power budget needs a cluster of nodes and an ordering that does not interleave")
@@ -181,6 +182,8 @@ class _Replay:
             # GPUs running: not free, and (under a budget) not dark either. Interleaved jobs share theirs, so
             # their sum would count them twice; a budget refuses interleaving.
             busy = self._running_milli() if self.power is not None else cluster.total_milli - cluster.free_milli
+            if self.refit:  # its GPUs, free again or running other work, may draw more than the cap let them
+                self._feed(change=False)
             if self.power is not None and (self.saved_steps[-1][1] if self.saved_steps else 0) != self.saved:
                 self.saved_steps.append((now, self.saved))
             if busy != timeline[-2]:
@@ -212,8 +215,9 @@ class _Replay:
     def _running_milli(self) -> int:
         return self.running.milli + self.running.pinned
 
-    def _feed(self) -> None:
-        """The budget changed: run no more GPUs than it feeds, from now until it changes again.
+    def _feed(self, change: bool = True) -> None:
+        """The budget changed (or, `change` False, capped work ended): run no more than it feeds, from now until
+        it changes again.
 
         The engine's rule for either clock (core/engine/budget.py): contract kind by contract kind, running
         work is capped (with the budget's capping: never reserved work), then stopped, while it alone draws
@@ -254,6 +258,9 @@ class _Replay:
         self.dark = dark_nodes(cluster.free, found.powered[""])
         for node in self.dark:
             cluster.withhold(node)
+        self.refit = False
+        if not change:
+            return
         gpus_dark = sum(cluster.capacity[n] for n in self.dark)
         shortfall = math.ceil(found.over_kw.get("feed", 0) / per_gpu)
         self.power_changes.append(
@@ -274,6 +281,7 @@ class _Replay:
         found = self.capped.pop(s.job.id, None)
         if found is not None:
             self.saved -= found[1]
+            self.refit = True
 
     def _preempt(self, s: JobState) -> None:
         """Stop a running job for the budget, as the scheduler would preempt it, and let it wait again."""

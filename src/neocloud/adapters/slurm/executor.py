@@ -37,6 +37,7 @@ LOOK_BACK = 86_400  # how far back accounting is read for the ends of work that 
 class SlurmExecutor:
     slurm: SlurmCli
     meters_itself: bool = True  # usage comes from sacct
+    caps_power: bool = False  # it sets no GPU's power limit: under a shrinking budget its work is stopped
     _seen: int | None = None  # the `now` the snapshot below was taken at
     _active: dict[str, dict[str, Any]] = field(default_factory=dict)
     _reservations: set[str] = field(default_factory=set)

@@ -8,6 +8,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -212,6 +213,9 @@ class WorkloadRow(Base):
     preemptions: Mapped[int] = mapped_column(Integer)
     allocation: Mapped[list[list[object]] | None] = mapped_column(JSON)  # [[node name, GPUs], ...]
     command: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)  # run, env, workdir, output
+    cap_w: Mapped[int | None] = mapped_column(Integer, nullable=True)  # capped for a site's power budget
+    pace: Mapped[float] = mapped_column(Float, server_default="1")
+    paced_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (
         Index("ix_workloads_status", "status"),

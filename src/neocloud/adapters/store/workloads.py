@@ -39,6 +39,9 @@ class SqlWorkloads:
                 preemptions=workload.preemptions,
                 allocation=None if workload.allocation is None else [list(a) for a in workload.allocation],
                 command=None if workload.command is None else _command_row(workload.command),
+                cap_w=workload.cap_w,
+                pace=workload.pace,
+                paced_at=workload.paced_at,
             )
         )
         session.flush()
@@ -107,6 +110,9 @@ def _workload(row: WorkloadRow) -> StoredWorkload:
         row.preemptions,
         allocation,
         None if row.command is None else _command(row.command),
+        row.cap_w,
+        row.pace,
+        row.paced_at,
     )
 
 

@@ -71,7 +71,8 @@ def fit(
 
     Contract kind by contract kind (spot, on-demand, internal, reserved last; within a kind the last started
     first), running work under a node over its limit is first capped (each job only as far as that node
-    needs, in whole watts, at most to its lowest cap), then stopped, until no node is over. Then the headroom
+    needs, in whole watts, at most to its lowest cap), then stopped, until no node is over; what a stop freed
+    beyond the need goes back to the kind's capped work, the last capped first. Then the headroom
     left at each node is shared among the free GPUs of the pools under it in proportion to what they would
     draw, each pool keeping the share its tightest node allows, in whole GPUs down."""
     drawn = dict.fromkeys(limits, Decimal(0))
@@ -108,6 +109,17 @@ def fit(
             caps.pop(d.key, None)
             ease(d, kw_now[d.key])
             freed[d.pool] = freed.get(d.pool, 0) + d.gpus
+        for d in reversed(group):  # a stop may have freed more than was short: caps given back, last first
+            if d.key not in caps or d.cap is None:
+                continue
+            room = min((limits[n] - drawn[n] for n in feeds[d.pool].nodes), default=Decimal(0))
+            watts = min(d.cap.cap_w - caps[d.key], math.floor(room / d.cap.kw_per_watt))
+            if watts > 0:
+                caps[d.key] += watts
+                kw_now[d.key] += watts * d.cap.kw_per_watt
+                ease(d, -watts * d.cap.kw_per_watt)
+                if caps[d.key] == d.cap.cap_w:
+                    del caps[d.key]
     over = {n: drawn[n] - limits[n] for n in drawn if drawn[n] > limits[n]}
     wanted = dict.fromkeys(limits, Decimal(0))
     for pool, gpus in freed.items():
