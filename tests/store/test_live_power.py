@@ -11,6 +11,7 @@ from neocloud import bootstrap
 from neocloud.app import live, services
 from neocloud.app.power import apply_curtailment
 from neocloud.app.services import ContractRequest
+from neocloud.app.views import workload_view
 from neocloud.core.contracts import ContractKind
 from neocloud.core.workload import WorkloadStatus
 
@@ -56,6 +57,9 @@ def test_the_live_engine_keeps_a_site_within_its_power_through_a_curtailment(sto
     # nodes go down.
     assert (step["preempted"], step["started"], step["powered_down"]) == (1, 0, 3)
     assert sorted(_caps(store)) == [0, 0, 200, 200, 200, 200, 200, 261]  # A and one spot job uncapped (0)
+    with store.uow() as uow:  # as the API and `workload list` show them
+        shown = sorted(workload_view(w)["cap_w"] or 0 for w in uow.workloads.active(lock=False))
+    assert shown == [0, 0, 0, 200, 200, 200, 200, 200, 261]  # the stopped one waits, at full power
     assert sum(_running(store, ids["a"])) == 48  # the reservation runs on, uncapped
     assert _drawn(store) == Decimal("119.9968")
 

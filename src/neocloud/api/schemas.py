@@ -504,6 +504,7 @@ class WorkloadOut(BaseModel):
     preemptions: int
     allocation: list[tuple[str, int]] | None
     command: dict[str, Any] | None = None
+    cap_w: int | None = Field(None, description="Capped for its site's power budget now: its GPUs' cap, W.")
 
 
 class ExtendIn(_In):

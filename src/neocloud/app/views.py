@@ -68,6 +68,7 @@ def workload_view(w: Any) -> dict[str, Any]:
         "preemptions": w.preemptions,
         "allocation": None if w.allocation is None else [list(a) for a in w.allocation],
         "command": None if w.command is None else {**plain(w.command), "env": dict(w.command.env)},
+        "cap_w": w.cap_w,
     }
 
 

@@ -15,7 +15,10 @@ from neocloud.cli.timefmt import parse_duration, show_time
 from neocloud.cli.tree import help_of
 
 workload_app = group(help=help_of("workload"))
-COLUMNS = ["id", "tenant", "contract", "GPUs", "duration", "status", "submitted", "started", "finished", "preemptions"]
+COLUMNS = [
+    "id", "tenant", "contract", "GPUs", "duration", "status", "submitted", "started", "finished", "preemptions",
+    "capped to W",
+]  # fmt: skip
 
 
 def _rows(workloads: list[Any], tenants: dict[str, str]) -> list[tuple[object, ...]]:
@@ -31,6 +34,7 @@ def _rows(workloads: list[Any], tenants: dict[str, str]) -> list[tuple[object, .
             show_time(w.first_start) if w.first_start is not None else "",
             show_time(w.finished) if w.finished is not None else "",
             w.preemptions,
+            "" if w.cap_w is None else w.cap_w,
         )
         for w in workloads
     ]
