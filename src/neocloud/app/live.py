@@ -222,6 +222,8 @@ class LiveEngine:
     on_heal: Callable[[Healed], None] | None = None  # told of each failed node replaced (time to heal)
     _pools: dict[str, list[NodeSpec]] | None = None
     _sites: list[Site] | None = None  # those with a power node (a feed, a hall) or a ramp limit
+    _gpus: dict[str, int] = field(default_factory=dict)  # each pool's GPUs
+    _names: dict[str, dict[str, int]] = field(default_factory=dict)  # each pool's nodes and their GPUs
 
     def __post_init__(self) -> None:
         self.engine.check()
@@ -375,10 +377,7 @@ class LiveEngine:
                     draws.append(
                         Draw(w.job.id, pool, w.job.gpus, draw, c.kind.value, w.started or now, w.job.preemptible, cap)
                     )
-            free = {
-                pool: sum(n.gpus - used[n.name] for n in self._pools[pool] if n.name not in withheld) for pool in pools
-            }
-            found = fit(limits, feeds, free, draws)
+            found = fit(limits, feeds, {pool: self._free(pool, used, withheld) for pool in pools}, draws)
             for key in found.stop:
                 pool, w = running[key]
                 if not _halted(executor, w, now):
@@ -401,11 +400,25 @@ class LiveEngine:
                     log.info("site %s: started work is still coming up to power; starts wait", site.name)
                     rising.update(pools)
             for pool in pools:
+                if found.powered[pool] >= self._free(pool, used, withheld):
+                    continue  # every free GPU of the pool stays powered
                 nodes = [n for n in self._pools[pool] if n.name not in withheld]
                 kept = {i for i, n in enumerate(nodes) if n.name in owned}
                 off = dark_nodes([n.gpus - used[n.name] for n in nodes], found.powered[pool], kept)
                 dark.update(nodes[i].name for i in off)
         return dark, rising, capped
+
+    def _free(self, pool: str, used: dict[str, int], withheld: set[str]) -> int:
+        """The pool's GPUs neither running work nor on a node withheld, from the work running (few) and the
+        nodes withheld (few) rather than from every node."""
+        assert self._pools is not None
+        if pool not in self._gpus:
+            self._gpus[pool] = sum(n.gpus for n in self._pools[pool])
+            self._names[pool] = {n.name: n.gpus for n in self._pools[pool]}
+        names = self._names[pool]
+        busy = sum(gpus for node, gpus in used.items() if node in names)
+        closed = sum(names[node] - used.get(node, 0) for node in withheld if node in names)
+        return self._gpus[pool] - busy - closed
 
 
 def _recapped(uow: UnitOfWork, w: StoredWorkload, cap_w: int | None, pace: float, now: int) -> StoredWorkload:

@@ -141,13 +141,20 @@ def dark_nodes(free: Sequence[int], powered: int, kept: Collection[int] = ()) ->
     with the most free GPUs first (the fewest nodes), ties by index; nodes in `kept` (a reservation's own)
     only when the others are not enough."""
     left = sum(free)
-    dark = []
-    for node in sorted(range(len(free)), key=lambda n: (n in kept, -free[n], n)):
-        if left <= powered:
-            break
-        if free[node]:
+    if left <= powered:
+        return []
+    top = max(free)
+    buckets: list[list[int]] = [[] for _ in range(2 * (top + 1))]  # by (kept, free GPUs), each in index order
+    for node, gpus in enumerate(free):
+        if gpus:
+            buckets[(node in kept) * (top + 1) + top - gpus].append(node)
+    dark: list[int] = []
+    for bucket in buckets:
+        for node in bucket:
+            if left <= powered:
+                return dark
             dark.append(node)
-        left -= free[node]
+            left -= free[node]
     return dark
 
 
