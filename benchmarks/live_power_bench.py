@@ -1,0 +1,94 @@
+"""The live engine's step under a site's power (app/live.py `_fit_power`) on colossus-1 (30,028 nodes, sold
+at 1.3 times its feed, so every step powers idle nodes down): `--workloads` on-demand jobs of 8 to 32 GPUs
+submitted and started, then steps with nothing to change, against the same fleet without its feed (no power
+step). The two stores are built and stepped in turn, `--rounds` times; CPU time (time.process_time) of each
+step; medians.
+
+    python -m benchmarks.live_power_bench [--workloads 300] [--steps 9] [--rounds 3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from benchmarks.machine import describe
+from neocloud import bootstrap
+from neocloud.adapters.specs import load_fleet
+from neocloud.app import live, services
+from neocloud.app.commercial import set_quota
+from neocloud.app.services import ContractRequest
+from neocloud.core.contracts import ContractKind, TenantKind
+
+POOL = "colossus-1/h100-sxm"
+
+
+def steps(folder: Path, powered: bool, workloads: int, count: int) -> tuple[list[float], int]:
+    """CPU seconds of `count` steps with nothing to change, and how many nodes each powers down."""
+    ctx = bootstrap.build(f"sqlite:///{folder / ('power' if powered else 'plain')}.db")
+    now = ctx.now()
+    rng = random.Random(1)
+    with ctx.uow() as uow:
+        [site] = load_fleet("colossus-1", ctx.catalog)
+        services.add_sites(uow, [site if powered else replace(site, power_mw=None)], ctx.catalog)
+        services.add_tenant(uow, "lab", TenantKind.EXTERNAL, ctx.new_id)
+        set_quota(uow, "lab", POOL, 100_000)  # every workload may run at once
+        request = ContractRequest("lab", ContractKind.ON_DEMAND, POOL, now, now + 30 * 86_400)
+        contract = services.sign_contract(uow, request, ctx.catalog, ctx.new_id, now)
+        for _ in range(workloads):
+            live.submit_workload(uow, contract.id, 8, rng.choice([1, 2, 4]), 86_400, now, ctx.new_id)
+    engine = live.LiveEngine(ctx.catalog)
+    with ctx.uow() as uow:
+        engine.reconcile(uow, now)
+    times, dark = [], 0
+    for i in range(count):
+        started = time.process_time()
+        with ctx.uow() as uow:
+            dark = engine.reconcile(uow, now + 1 + i)["powered_down"]
+        times.append(time.process_time() - started)
+    ctx.engine.dispose()
+    return times, dark
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workloads", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with_power: list[float] = []
+    without: list[float] = []
+    dark = 0
+    with tempfile.TemporaryDirectory() as folder:
+        for r in range(args.rounds):  # in turn, so that the machine's noise falls on both
+            round_folder = Path(folder) / str(r)
+            round_folder.mkdir()
+            times, dark = steps(round_folder, True, args.workloads, args.steps)
+            with_power.extend(times)
+            without.extend(steps(round_folder, False, args.workloads, args.steps)[0])
+    power_ms, plain_ms = 1000 * statistics.median(with_power), 1000 * statistics.median(without)
+    result: dict[str, Any] = {
+        "machine": describe(),
+        "workloads": args.workloads,
+        "nodes powered down a step": dark,
+        "step with the site's power (CPU ms, median)": round(power_ms, 1),
+        "step without a feed (CPU ms, median)": round(plain_ms, 1),
+        "ratio": round(power_ms / plain_ms, 2),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    for name, value in result.items():
+        print(f"{name}: {value:,}" if isinstance(value, int | float) else f"{name}: {value}")
+
+
+if __name__ == "__main__":
+    main()
