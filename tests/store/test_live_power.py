@@ -124,3 +124,39 @@ def test_work_under_a_capped_contract_runs_slower(store: bootstrap.Context) -> N
         assert engine.reconcile(uow, T0)["started"] == 1
         assert engine.reconcile(uow, T0 + 5_065)["finished"] == 0
         assert engine.reconcile(uow, T0 + 5_066)["finished"] == 1
+
+
+def test_work_is_told_of_a_coming_curtailment_as_its_contracts_notice_falls_due(store: bootstrap.Context) -> None:
+    ids = tight_site(store, running_spot=False)
+    with store.uow() as uow:  # spot work owed 10 minutes' notice
+        request = ContractRequest("lab", ContractKind.SPOT, "p/h100-sxm", JUNE, JUNE + 720 * H, preemption_notice_s=600)
+        spot = services.sign_contract(uow, request, store.catalog, store.new_id, JUNE - 86_400).id
+        live.submit_workload(uow, ids["a"], 8, 6, 10 * H, T0, store.new_id)
+        for _ in range(8):
+            live.submit_workload(uow, spot, 8, 1, 10 * H, T0, store.new_id)
+    engine = live.LiveEngine(store.catalog, policy=live.Policy(dedicated_nodes=False))
+    with store.uow() as uow:
+        engine.reconcile(uow, T0)
+        # Applied an hour ahead: the drill owes each spot contract its 600 s, and the lead time gives them.
+        applied = apply_curtailment(uow, store.catalog, "p", Decimal("0.25"), CUT, CUT + 3 * H, T0, store.new_id)
+        late = apply_curtailment(uow, store.catalog, "p", Decimal("0.25"), CUT + 4 * H, CUT + 5 * H, CUT + 4 * H - 300,
+                                 store.new_id)  # fmt: skip
+    cut = {a.contract_id: a for a in applied.drill.actions}
+    assert (cut[spot].notice_s, cut[spot].notice_short_s, cut[ids["a"]].notice_s) == (600, 0, 0)
+    assert {a.contract_id: a.notice_short_s for a in late.drill.actions}[spot] == 300  # 5 minutes ahead only
+    with store.uow() as uow:
+        engine.reconcile(uow, CUT - 601)
+    assert _told(store) == []  # not yet due
+    with store.uow() as uow:
+        engine.reconcile(uow, CUT - 600)
+    # The cut at noon will cap six spot jobs and stop one (the eighth gets its power back, as above): each of
+    # the seven is told now, 600 s ahead; A and the eighth are not.
+    assert _told(store) == [CUT] * 7
+    with store.uow() as uow:
+        step = engine.reconcile(uow, CUT)
+    assert step["preempted"] == 1
+
+
+def _told(ctx: bootstrap.Context) -> list[int]:
+    with ctx.uow() as uow:
+        return [w.stops_at for w in uow.workloads.active(lock=False) if w.stops_at is not None]

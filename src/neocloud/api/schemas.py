@@ -209,6 +209,8 @@ class CurtailActionOut(BaseModel):
     cap_w: int | None = Field(description="The cap its GPUs run under during the event; none: stopped.")
     action: str = Field(examples=["capped to 450 W", "stopped", "untouched"])
     credit_usd: str = Field(description="SLA credit owed for reserved power cut below its contract.")
+    notice_s: int = Field(0, description="The preemption notice its contract is owed before it is capped or stopped.")
+    notice_short_s: int = Field(0, description="How much of that notice the event's lead time cannot give.")
 
 
 class DrillOut(BaseModel):
@@ -505,6 +507,7 @@ class WorkloadOut(BaseModel):
     allocation: list[tuple[str, int]] | None
     command: dict[str, Any] | None = None
     cap_w: int | None = Field(None, description="Capped for its site's power budget now: its GPUs' cap, W.")
+    stops_at: int | None = Field(None, description="Given notice: a curtailment caps or stops it then.")
 
 
 class ExtendIn(_In):

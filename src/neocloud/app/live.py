@@ -22,15 +22,22 @@ from neocloud.app.billing import ingest_usage
 from neocloud.app.credit import Policy, check_credit, check_quota, exposure, held_now
 from neocloud.app.nodes import unavailable, units_by_pool
 from neocloud.app.ports import Executor, RunEnd, UnitOfWork
-from neocloud.app.records import Command, StoredWorkload
+from neocloud.app.records import Command, CurtailmentEvent, StoredWorkload
 from neocloud.app.services import NewId, get_contract
 from neocloud.core.billing.invoice import ZERO
 from neocloud.core.billing.metering import UsageRecord
 from neocloud.core.billing.periods import month_of
-from neocloud.core.bounds import MAX_DURATION, MAX_GPUS_PER_TASK, MAX_TASKS, check_command, check_count
+from neocloud.core.bounds import (
+    MAX_DURATION,
+    MAX_GPUS_PER_TASK,
+    MAX_PREEMPTION_NOTICE,
+    MAX_TASKS,
+    check_command,
+    check_count,
+)
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import Contract, ContractKind, ContractStatus
-from neocloud.core.engine.budget import Cap, Draw, Ramp, dark_nodes, fit, site_feeds
+from neocloud.core.engine.budget import Cap, Draw, Feed, Ramp, dark_nodes, fit, site_feeds
 from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, nodes_by_pool
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.scheduler import Decisions, apply_decisions
@@ -168,6 +175,7 @@ def cancel_workload(
         cap_w=None,
         pace=1.0,
         paced_at=None,
+        stops_at=None,
     )
     uow.workloads.save(cancelled)
     return cancelled
@@ -349,6 +357,10 @@ class LiveEngine:
                 s for s in uow.fleet.list_sites() if s.power_mw is not None or s.halls or s.ramp_mw_per_s is not None
             ]
         cuts = {c.site: c.depth for c in uow.fleet.curtailments(None, now, now + 1)}
+        coming: dict[str, CurtailmentEvent] = {}  # each site's next cut within the longest notice owed
+        for event in uow.fleet.curtailments(None, now + 1, now + 1 + MAX_PREEMPTION_NOTICE):
+            if event.start > now:
+                coming.setdefault(event.site, event)
         month = int(month_of(now).key[5:])
         dark: set[str] = set()
         rising: set[str] = set()
@@ -394,6 +406,8 @@ class LiveEngine:
                     running[key] = (pool, _recapped(uow, w, want, 1.0 if want is None else capping.pace(want), now))
                     by_pool[pool] = [running[key][1] if x is w else x for x in by_pool[pool]]
                 capped = capped or want is not None
+            if site.name in coming:
+                _give_notice(uow, site, self.catalog, coming[site.name], feeds, draws, running, contracts, now)
             if site.ramp_mw_per_s is not None:  # the work running rose one start after another, at the rate
                 up = [(running[d.key][1].started or now, d.kw * pue) for d in draws if d.key in running]
                 if Ramp.of(site.ramp_mw_per_s * 1000, up).busy(now):
@@ -419,6 +433,29 @@ class LiveEngine:
         busy = sum(gpus for node, gpus in used.items() if node in names)
         closed = sum(names[node] - used.get(node, 0) for node in withheld if node in names)
         return self._gpus[pool] - busy - closed
+
+
+def _give_notice(
+    uow: UnitOfWork,
+    site: Site,
+    catalog: Catalog,
+    cut: CurtailmentEvent,
+    feeds: dict[str, Feed],
+    draws: list[Draw],
+    running: dict[str, tuple[str, StoredWorkload]],
+    contracts: dict[str, Contract],
+    now: int,
+) -> None:
+    """Tell the work a coming curtailment will cap or stop, as its contract's notice falls due: the budget at
+    the cut's start fitted to the work running now (the same rule). Each is told once (`stops_at`)."""
+    limits, _ = site_feeds(site, catalog, site.pue_in(int(month_of(cut.start).key[5:])), cut.depth)
+    then = fit(limits, feeds, {}, [d for d in draws if d.key in running])
+    for key in (*then.stop, *then.caps):
+        pool, w = running[key]
+        if w.stops_at != cut.start and contracts[w.contract_id].preemption_notice_s >= cut.start - now:
+            log.info("workload %s: notice of curtailment %s at %d", key, cut.id, cut.start)
+            uow.workloads.save(replace(w, stops_at=cut.start))
+            running[key] = (pool, replace(w, stops_at=cut.start))
 
 
 def _recapped(uow: UnitOfWork, w: StoredWorkload, cap_w: int | None, pace: float, now: int) -> StoredWorkload:
@@ -470,6 +507,7 @@ def _requeued(uow: UnitOfWork, executor: Executor, w: StoredWorkload, end: int) 
         cap_w=None,
         pace=1.0,
         paced_at=None,
+        stops_at=None,
     )
     uow.workloads.save(w)
     return w
@@ -529,7 +567,14 @@ def _step_pool(
         w = stored[s.job.id]
         _meter(uow, executor, w, now, preempted=True)
         pending = replace(
-            w, status=WorkloadStatus.PENDING, started=None, allocation=None, cap_w=None, pace=1.0, paced_at=None
+            w,
+            status=WorkloadStatus.PENDING,
+            started=None,
+            allocation=None,
+            cap_w=None,
+            pace=1.0,
+            paced_at=None,
+            stops_at=None,
         )
         uow.workloads.save(replace(pending, remaining=s.remaining, attained=s.attained, preemptions=s.preemptions))
 

@@ -79,10 +79,12 @@ def power_profile(uow: UnitOfWork, site_name: str, start: int, end: int, limit: 
     return nodes
 
 
-def curtailment_drill(uow: UnitOfWork, catalog: Catalog, site_name: str, depth: Decimal, start: int, end: int) -> Drill:
+def curtailment_drill(
+    uow: UnitOfWork, catalog: Catalog, site_name: str, depth: Decimal, start: int, end: int, now: int | None = None
+) -> Drill:
     """Whose work a curtailment of `depth` over [start, end) would cap or stop at `site_name`, and the credits
     it would cost; writes nothing. Reserved and internal contracts draw on the GPUs they hold at `start`;
-    on-demand and spot on the GPUs their work runs on now."""
+    on-demand and spot on the GPUs their work runs on now. With `now`, each contract's notice short."""
     site = uow.fleet.get_site(site_name)
     if site is None:
         raise NotFound(f"unknown site {quoted(site_name)}", site=site_name)
@@ -102,7 +104,7 @@ def curtailment_drill(uow: UnitOfWork, catalog: Catalog, site_name: str, depth: 
         if c is not None and c.pool in models and c.kind in (ContractKind.ON_DEMAND, ContractKind.SPOT):
             loads.append(Load(c, gpus, gpu_power(catalog[models[c.pool]])))
     pue = site.pue_in(int(month_of(start).key[5:]))
-    return drill(site.name, site.power_mw, pue, loads, depth, start, end)
+    return drill(site.name, site.power_mw, pue, loads, depth, start, end, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,7 @@ def apply_curtailment(
     if site is None:
         raise NotFound(f"unknown site {quoted(site_name)}", site=site_name)
     uow.ledger.load([p.name for p in site.pools()], lock=True)  # one change to a site's power at a time
-    found = curtailment_drill(uow, catalog, site_name, depth, start, end)
+    found = curtailment_drill(uow, catalog, site_name, depth, start, end, now)
     if end <= now:
         raise InvalidInput("a curtailment to apply has not ended yet: its end is after now", field="end")
     clash = uow.fleet.curtailments(site_name, start, end)

@@ -104,6 +104,7 @@ class StoredWorkload:
     cap_w: int | None = None
     pace: float = 1.0
     paced_at: int | None = None
+    stops_at: int | None = None  # told, with its contract's notice, that it is capped or stopped then (power)
 
 
 class AnalysisStatus(StrEnum):

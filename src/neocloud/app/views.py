@@ -69,6 +69,7 @@ def workload_view(w: Any) -> dict[str, Any]:
         "allocation": None if w.allocation is None else [list(a) for a in w.allocation],
         "command": None if w.command is None else {**plain(w.command), "env": dict(w.command.env)},
         "cap_w": w.cap_w,
+        "stops_at": w.stops_at,
     }
 
 
@@ -165,6 +166,8 @@ def drill_view(d: Drill) -> dict[str, Any]:
                 "cap_w": a.cap_w,
                 "action": a.what,
                 "credit_usd": str(to_money(a.credit_usd)),
+                "notice_s": a.notice_s,
+                "notice_short_s": a.notice_short_s,
             }
             for a in d.actions
         ],

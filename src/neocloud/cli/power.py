@@ -58,10 +58,10 @@ def power_curtail(
         )
         rows = [
             [a.contract_id, names.get(a.tenant_id, a.tenant_id), a.kind, f"{a.gpus:,}", kw(a.draw_kw), kw(a.after_kw),
-             a.action, f"{float(a.credit_usd):,.2f}"]
+             a.action, f"{float(a.credit_usd):,.2f}", _notice(a.notice_s, a.notice_short_s)]
             for a in d.actions
         ]  # fmt: skip
-        columns = ["contract", "tenant", "kind", "GPUs", "kW before", "kW after", "action", "credit $"]
+        columns = ["contract", "tenant", "kind", "GPUs", "kW before", "kW after", "action", "credit $", "notice s"]
         table("by contract", columns, rows)
         if not dry_run:
             incidents = ", ".join(found.incidents) or "none"
@@ -92,6 +92,13 @@ def power_curtailments(
         table(f"curtailments of {site}", ["id", "depth", "start", "end", "why"], rows)
 
     answer(ctx, json, listed, render)
+
+
+def _notice(owed: int, short: int) -> str:
+    """The notice a contract is owed, and how much of it the event's lead time cannot give."""
+    if not owed:
+        return ""
+    return f"{owed:,}" + (f" ({short:,} short)" if short else "")
 
 
 def kw(text: str) -> str:

@@ -13,6 +13,8 @@ they draw over the shrunk budget; it is taken, in order,
    follows; the drill credits it on the month's commitment by the same availability and ladder.
 
 Reserved and internal contracts draw on all their held GPUs; on-demand and spot on the GPUs their work runs on.
+Work capped or stopped is owed its contract's preemption notice; with the time now, the drill says how much
+of it the event's lead time cannot give.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class Action:
     cap_w: int | None  # the cap its GPUs run under during the event; None: stopped
     credit_usd: Decimal = Decimal(0)
     outage: Outage | None = None  # reserved power cut: the GPUs it stands for, out of service over the event
+    notice_s: int = 0  # the notice its contract is owed before its work is capped or stopped (spot)
+    notice_short_s: int = 0  # how much of it the event's lead time cannot give
 
     @property
     def what(self) -> str:
@@ -94,7 +98,14 @@ class Drill:
 
 
 def drill(
-    site: str, budget_mw: Decimal, pue: Decimal, loads: Sequence[Load], depth: Decimal, start: int, end: int
+    site: str,
+    budget_mw: Decimal,
+    pue: Decimal,
+    loads: Sequence[Load],
+    depth: Decimal,
+    start: int,
+    end: int,
+    now: int | None = None,
 ) -> Drill:
     check_depth(depth, "depth")
     if not start < end:
@@ -133,7 +144,9 @@ def drill(
         credit = Decimal(0) if outage is None else _credit(x.contract, outage)
         cap = None if i in stopped else caps[i]
         c = x.contract
-        actions.append(Action(c.id, c.tenant_id, c.kind, x.gpus, was, after, cap, credit, outage))
+        owed = c.preemption_notice_s if after < was and c.kind is not ContractKind.RESERVED else 0
+        short = 0 if now is None else max(0, owed - (start - now))
+        actions.append(Action(c.id, c.tenant_id, c.kind, x.gpus, was, after, cap, credit, outage, owed, short))
     return Drill(site, start, end, depth, limit, before, tuple(actions))
 
 

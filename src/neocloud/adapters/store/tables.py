@@ -216,6 +216,7 @@ class WorkloadRow(Base):
     cap_w: Mapped[int | None] = mapped_column(Integer, nullable=True)  # capped for a site's power budget
     pace: Mapped[float] = mapped_column(Float, server_default="1")
     paced_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    stops_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # notice of a curtailment
 
     __table_args__ = (
         Index("ix_workloads_status", "status"),

@@ -42,6 +42,7 @@ class SqlWorkloads:
                 cap_w=workload.cap_w,
                 pace=workload.pace,
                 paced_at=workload.paced_at,
+                stops_at=workload.stops_at,
             )
         )
         session.flush()
@@ -113,6 +114,7 @@ def _workload(row: WorkloadRow) -> StoredWorkload:
         row.cap_w,
         row.pace,
         row.paced_at,
+        row.stops_at,
     )
 
 

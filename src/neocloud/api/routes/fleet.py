@@ -57,7 +57,7 @@ def curtailment_drill(
     """A curtailment drill (operator; writes nothing): whose work would be capped or stopped, in contract order,
     if the site's budget shrank by `depth` over [start, end), and the SLA credits it would cost."""
     with ctx.reader() as uow:
-        return drill_view(power_cases.curtailment_drill(uow, ctx.catalog, site, depth, start, end))
+        return drill_view(power_cases.curtailment_drill(uow, ctx.catalog, site, depth, start, end, ctx.now()))
 
 
 @router.post("/sites/{site}/curtailments", status_code=201, response_model=schemas.AppliedOut, tags=["fleet"])
