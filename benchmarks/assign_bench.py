@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import random
 import statistics
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import tenants_with_keys
-from benchmarks.machine import describe
+from benchmarks.machine import describe, show
 from neocloud import bootstrap
 from neocloud.app import live, services
 from neocloud.app.nodes import set_state
@@ -78,11 +77,7 @@ def main() -> None:
             "a step healing one failed node (CPU ms)": round(1000 * heal, 1),
             "healed": healed["healed"],
         }
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return
-    for name, value in result.items():
-        print(f"{name}: {value:,}" if isinstance(value, int | float) else f"{name}: {value}")
+    show(result, args.json)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ step; medians.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import tempfile
@@ -19,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.machine import describe
+from benchmarks.machine import describe, show
 from neocloud import bootstrap
 from neocloud.adapters.specs import load_fleet
 from neocloud.app import live, services
@@ -83,11 +82,7 @@ def main() -> None:
         "step without a feed (CPU ms, median)": round(plain_ms, 1),
         "ratio": round(power_ms / plain_ms, 2),
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return
-    for name, value in result.items():
-        print(f"{name}: {value:,}" if isinstance(value, int | float) else f"{name}: {value}")
+    show(result, args.json)
 
 
 if __name__ == "__main__":
