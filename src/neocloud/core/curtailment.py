@@ -145,7 +145,7 @@ def drill(
         cap = None if i in stopped else caps[i]
         c = x.contract
         owed = c.preemption_notice_s if after < was and c.kind is not ContractKind.RESERVED else 0
-        short = 0 if now is None else max(0, owed - (start - now))
+        short = 0 if now is None else min(owed, max(0, owed - (start - now)))  # begun already: all of it
         actions.append(Action(c.id, c.tenant_id, c.kind, x.gpus, was, after, cap, credit, outage, owed, short))
     return Drill(site, start, end, depth, limit, before, tuple(actions))
 
