@@ -144,6 +144,10 @@ def test_work_is_told_of_a_coming_curtailment_as_its_contracts_notice_falls_due(
     cut = {a.contract_id: a for a in applied.drill.actions}
     assert (cut[spot].notice_s, cut[spot].notice_short_s, cut[ids["a"]].notice_s) == (600, 0, 0)
     assert {a.contract_id: a.notice_short_s for a in late.drill.actions}[spot] == 300  # 5 minutes ahead only
+    with store.uow() as uow:  # recorded 100 s after it began: all of the notice is short, and no more
+        begun = apply_curtailment(uow, store.catalog, "p", Decimal("0.25"), CUT + 6 * H, CUT + 7 * H,
+                                  CUT + 6 * H + 100, store.new_id)  # fmt: skip
+    assert {a.contract_id: a.notice_short_s for a in begun.drill.actions}[spot] == 600
     with store.uow() as uow:
         engine.reconcile(uow, CUT - 601)
     assert _told(store) == []  # not yet due
