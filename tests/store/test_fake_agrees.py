@@ -13,7 +13,14 @@ from typing import Any
 from neocloud import bootstrap
 from neocloud.app import services
 from neocloud.app.ports import ContractFilter
-from neocloud.app.records import Analysis, ApiKey, StoredInvoice, StoredResponse, StoredWorkload
+from neocloud.app.records import (
+    Analysis,
+    ApiKey,
+    CurtailmentEvent,
+    StoredInvoice,
+    StoredResponse,
+    StoredWorkload,
+)
 from neocloud.app.services import ContractRequest
 from neocloud.core.assignment import Assignment
 from neocloud.core.billing.invoice import BillingTerms
@@ -75,6 +82,16 @@ def write_everything(ctx: Any) -> None:
         for i, status in enumerate(WorkloadStatus):
             job = Job(f"w{i}", T0 + 10 - i, 3600, 1, 2, "t-lab", PriorityClass.RESERVED)
             uow.workloads.save(StoredWorkload(job, first.id, status, 3600))
+        capped = Job("w-capped", T0, 3600, 8, 1, "t-lab", PriorityClass.SPOT)  # held to a site's power budget
+        uow.workloads.save(
+            StoredWorkload(capped, signed[4].id, WorkloadStatus.RUNNING, 3000, started=T0, first_start=T0,
+                           allocation=(("n1", 8),), cap_w=300, pace=2.5, paced_at=T0 + 60, stops_at=T0 + 600)
+        )  # fmt: skip
+        for event in (
+            CurtailmentEvent("cur-2", "s1", Decimal("0.5"), T0 + 100, T0 + 200, T0, "cooling fault"),
+            CurtailmentEvent("cur-1", "s1", Decimal("0.25"), T0 + 10, T0 + 50, T0, "grid notice"),
+        ):
+            uow.fleet.add_curtailment(event)
         for node, state, at in [("n1", NodeState.DRAINING, T0), ("n2", NodeState.DOWN, T0), ("n1", NodeState.DOWN, T0)]:
             uow.nodes.add(NodeEvent(node, state, at, f"{node} {state}"))
         spans = [Assignment(signed[i].id, POOL, f"n{k}", T0 + k) for i, k in [(1, 4), (0, 2), (0, 1), (1, 3)]]
@@ -108,6 +125,9 @@ def every_read(ctx: Any) -> dict[str, Any]:
             "pools": uow.fleet.list_pools(),
             "pool": uow.fleet.get_pool(POOL),
             "no pool": uow.fleet.get_pool("s1/none"),
+            "curtailments": uow.fleet.curtailments(None, T0, T0 + DAY),
+            "curtailments of s1 at T0 + 150": uow.fleet.curtailments("s1", T0 + 150, T0 + 151),
+            "curtailments of nowhere": uow.fleet.curtailments("s9", T0, T0 + DAY),
             "holds": sorted(ledger.holds(POOL), key=lambda h: h.id),
             "tenants": uow.tenants.page(),
             "tenant by name": uow.tenants.get("lab"),
