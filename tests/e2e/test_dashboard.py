@@ -191,3 +191,43 @@ def test_pages_count_against_their_keys_limits_and_strangers_against_their_addre
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_the_operator_drills_and_applies_a_curtailment_from_the_browser(browser: Any, site: dict[str, str]) -> None:
+    outside: list[str] = []
+    page = signed_in(browser, site, "operator", outside)
+    page.click("text=Power")
+    page.wait_for_url(site["origin"] + "/power")
+    fixture = datetime.fromtimestamp(int(site["curtailment"]), UTC)
+    assert re.search(rf"colossus-1\s+25 %\s+{fixture:%Y-%m-%d} 14:00 UTC", page.inner_text("main"))
+    day = fixture.replace(day=3)  # the 3rd of next month, 14:00 to 17:00
+    page.select_option("#site", "colossus-1")
+    page.fill("#depth", "lots")
+    page.fill("#start", f"{day:%Y-%m-%d}T14:00")
+    page.fill("#end", f"{day:%Y-%m-%d}T17:00")
+    page.click("form[method=get] button")
+    assert "depth is a share" in page.inner_text("[role=alert]")
+    page.fill("#depth", "50 %")
+    page.click("form[method=get] button")
+    # Half of 300 MW: the reservations of 1,024 H100 (1.683 kW each at PUE 1.2) are far within it.
+    drilled = page.inner_text("main")
+    assert "a cut of 50 % leaves 150,000.0 kW" in drilled
+    assert "capped to" not in drilled
+    assert "stopped" not in drilled
+    page.fill("#description", "grid operator notice")
+    page.click("text=Apply this curtailment")
+    page.wait_for_url(site["origin"] + "/power")
+    listed = page.inner_text("main")
+    assert re.search(
+        rf"colossus-1\s+50 %\s+{day:%Y-%m-%d} 14:00 UTC\s+{day:%Y-%m-%d} 17:00 UTC\s+grid operator", listed
+    )
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-power.png"), full_page=True)
+    # Applying the same window again overlaps: refused, said on the page, nothing written.
+    page.goto(site["origin"] + f"/power?site=colossus-1&depth=0.5&start={day:%Y-%m-%d}T14:00&end={day:%Y-%m-%d}T17:00")
+    page.click("text=Apply this curtailment")
+    assert "already curtailed" in page.inner_text("[role=alert]")
+    tenant = signed_in(browser, site, "lab", outside)
+    assert "Power" not in tenant.inner_text("nav")
+    tenant.goto(site["origin"] + "/power")
+    assert "Power is for operator keys" in tenant.inner_text("main")
+    assert outside == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from neocloud.api.dashboard import analyses, billing, booking, operations
+from neocloud.api.dashboard import analyses, billing, booking, operations, power
 from neocloud.api.dashboard.common import SESSION, refused_page
 
 __all__ = ["SESSION", "is_page", "refused_page", "router"]
@@ -24,13 +24,15 @@ PAGES = frozenset(  # past the API's door: each page checks its session
         "/billing",
         "/book",
         "/analyses",
+        "/power",
+        "/power/curtail",
         "/static/dashboard.css",
     }
 )
 PREFIXES = ("/billing/invoices/", "/contracts/", "/analyses/")  # pages named by what they show
 
 router = APIRouter(include_in_schema=False)
-for part in (operations, billing, booking, analyses):
+for part in (operations, billing, booking, analyses, power):
     router.include_router(part.router)
 
 
