@@ -1,9 +1,9 @@
-"""The engine under a power budget, on either clock: which running work stops and how many free GPUs stay
-powered, so that what runs never draws more than a node of the power tree may carry.
+"""The engine under a power budget, on either clock: which running work is capped and which stops, and how
+many free GPUs stay powered, so that what runs never draws more than a node of the power tree may carry.
 
 The simulator asks when a replay's budget changes (sim/simulator.py), the live engine at every step
-(app/live.py); both then stop the work named, and power down whole nodes until no more free GPUs remain
-than the budget feeds. Free GPUs plus running ones within the budget is what keeps it between decisions:
+(app/live.py); both then cap and stop the work named, and power down whole nodes until no more free GPUs
+remain than the budget feeds. Free GPUs plus running ones within the budget is what keeps it between decisions:
 work that starts takes a free GPU, work that ends gives one back. A site's ramp limit (`Ramp`) spaces the
 engine's starts so that its draw rises no faster than the rate.
 """
