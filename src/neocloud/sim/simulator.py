@@ -109,7 +109,8 @@ class _Replay:
         self.ramp = None if power is None or power.ramp_kw_per_s is None else Ramp(power.ramp_kw_per_s)
         self.ramp_waits = 0
         self.ramp_wake: int | None = None  # the RAMP event pending, if any
-        self.capped: dict[str, tuple[JobState, Decimal]] = {}  # running work capped for the budget: kW it saves
+        # running work capped for the budget: its cap (W) and the kW that saves
+        self.capped: dict[str, tuple[JobState, int, Decimal]] = {}
         self.saved = Decimal(0)  # kW all the caps save now
         self.saved_steps: list[tuple[int, Decimal]] = []  # (from, kW saved), as the caps change
         self.refit = False  # capped work ended or was preempted: fit the budget again (its GPUs drew less)
@@ -181,9 +182,9 @@ class _Replay:
                     queue.decided([s for s, _ in decisions.start], decisions.preempt, now, usage)
             # GPUs running: not free, and (under a budget) not dark either. Interleaved jobs share theirs, so
             # their sum would count them twice; a budget refuses interleaving.
-            busy = self._running_milli() if self.power is not None else cluster.total_milli - cluster.free_milli
             if self.refit:  # its GPUs, free again or running other work, may draw more than the cap let them
                 self._feed(change=False)
+            busy = self._running_milli() if self.power is not None else cluster.total_milli - cluster.free_milli
             if self.power is not None and (self.saved_steps[-1][1] if self.saved_steps else 0) != self.saved:
                 self.saved_steps.append((now, self.saved))
             if busy != timeline[-2]:
@@ -222,18 +223,16 @@ class _Replay:
         The engine's rule for either clock (core/engine/budget.py): contract kind by contract kind, running
         work is capped (with the budget's capping: never reserved work), then stopped, while it alone draws
         more than the budget; then whole nodes are powered down, those with the most free GPUs first, until
-        free GPUs plus running ones fit. Every change starts again from every node powered up and no work
-        capped, so a budget that grows back powers nodes up and lifts the caps. Work that may not be
-        preempted stays: what it still draws over the budget is the change's shortfall."""
+        free GPUs plus running ones fit. Every change starts again from every node powered up and fits the
+        work as if none were capped; a job whose cap the fit changes runs on at its new pace, so a budget that grows back powers
+        nodes up and lifts the caps. Work that may not be preempted stays: what it still draws over the budget
+        is the change's shortfall."""
         assert self.power is not None
         cluster = self.cluster
         assert isinstance(cluster, Cluster)
         now, per_gpu, capping = self.now, self.power.kw_per_gpu, self.power.capping
         for node in self.dark:
             cluster.restore(node)
-        for s, _ in list(self.capped.values()):
-            self._uncapped(s)
-            self._repaced(s, 1.0)
         budget = self.power.at(now)
         running = {s.job.id: s for s in self.running}
 
@@ -248,13 +247,19 @@ class _Replay:
         found = fit({"feed": budget}, {"": Feed(("feed",), per_gpu)}, {"": cluster.free_milli // MILLI}, draws)
         for key in found.stop:
             self._preempt(running[key])
-        for key, watts in found.caps.items():
+        for key, s in running.items():
+            want, had = found.caps.get(key), self.capped.get(key)
+            if key in found.stop or want == (had[1] if had else None):
+                continue
+            self._uncapped(s)
+            if want is None:
+                self._repaced(s, 1.0)
+                continue
             assert capping is not None
-            s = running[key]
-            saves = (capping.cap_w - watts) * s.job.gpus * capping.kw_per_watt
-            self.capped[key] = (s, saves)
+            saves = (capping.cap_w - want) * s.job.gpus * capping.kw_per_watt
+            self.capped[key] = (s, want, saves)
             self.saved += saves
-            self._repaced(s, capping.pace(watts))
+            self._repaced(s, capping.pace(want))
         self.dark = dark_nodes(cluster.free, found.powered[""])
         for node in self.dark:
             cluster.withhold(node)
@@ -280,7 +285,7 @@ class _Replay:
         """The job's cap no longer saves power (it ended, stopped, or the budget changed)."""
         found = self.capped.pop(s.job.id, None)
         if found is not None:
-            self.saved -= found[1]
+            self.saved -= found[2]
             self.refit = True
 
     def _preempt(self, s: JobState) -> None:
