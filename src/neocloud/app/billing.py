@@ -87,7 +87,6 @@ def energy_rates(
     passed = [c for c in contracts if c.energy is EnergyTerm.PASS_THROUGH]
     pools = {name: get_pool(uow, name) for name in {c.pool for c in passed}}
     sites = {name: uow.fleet.get_site(name) for name in {p.site for p in pools.values()}}
-    month_of_year = int(month_of(period.start).key[5:])
     rates: dict[str, EnergyRate] = {}
     for c in passed:
         pool = pools[c.pool]
@@ -95,7 +94,7 @@ def energy_rates(
         assert site is not None, f"pool {pool.name} has no site"
         model = catalog[pool.gpu_model]
         kw = model.it_kw_per_gpu if c.cap_w is None else min(model.it_kw_per_gpu, gpu_power(model).it_kw(c.cap_w))
-        rates[c.id] = EnergyRate(kw, site.pue_in(month_of_year), site.usd_per_mwh)
+        rates[c.id] = EnergyRate(kw, site.pue_at(period.start), site.usd_per_mwh)
     return rates
 
 

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from neocloud.app.assignment import Healed, Report, assign, assignable, owners
 from neocloud.app.billing import ingest_usage
@@ -26,7 +27,6 @@ from neocloud.app.records import Command, CurtailmentEvent, StoredWorkload
 from neocloud.app.services import NewId, get_contract
 from neocloud.core.billing.invoice import ZERO
 from neocloud.core.billing.metering import UsageRecord
-from neocloud.core.billing.periods import month_of
 from neocloud.core.bounds import (
     MAX_DURATION,
     MAX_GPUS_PER_TASK,
@@ -82,6 +82,12 @@ def _progress(w: StoredWorkload) -> JobState:
         w.job, w.remaining, w.attained, (), w.started, w.first_start,
         preemptions=w.preemptions, pace=w.pace, paced_at=w.paced_at,
     )  # fmt: skip
+
+
+def _at_rest(w: StoredWorkload, **changes: Any) -> StoredWorkload:
+    """A workload whose run ended (stopped, or cancelled): on no GPUs, at its contract's power again, with no
+    notice pending."""
+    return replace(w, started=None, allocation=None, cap_w=None, pace=1.0, paced_at=None, stops_at=None, **changes)
 
 
 def submit_workload(
@@ -165,17 +171,11 @@ def cancel_workload(
         executor = executor or TimedExecutor()
         executor.halt(workload, now)
         _meter(uow, executor, workload, now, preempted=False)
-    cancelled = replace(
+    cancelled = _at_rest(
         workload,
         status=WorkloadStatus.CANCELLED,
         finished=now,
-        allocation=None,
-        started=None,
         remaining=_progress(workload).remaining_at(now) if workload.started else workload.remaining,
-        cap_w=None,
-        pace=1.0,
-        paced_at=None,
-        stops_at=None,
     )
     uow.workloads.save(cancelled)
     return cancelled
@@ -361,12 +361,11 @@ class LiveEngine:
         for event in uow.fleet.curtailments(None, now + 1, now + 1 + MAX_PREEMPTION_NOTICE):
             if event.start > now:
                 coming.setdefault(event.site, event)
-        month = int(month_of(now).key[5:])
         dark: set[str] = set()
         rising: set[str] = set()
         capped = False
         for site in self._sites:
-            pue = site.pue_in(month)
+            pue = site.pue_at(now)
             limits, feeds = site_feeds(site, self.catalog, pue, cuts.get(site.name, Decimal(0)))
             pools = [p for p in feeds if p in self._pools]
             used: dict[str, int] = defaultdict(int)  # GPUs running on each node
@@ -448,7 +447,7 @@ def _give_notice(
 ) -> None:
     """Tell the work a coming curtailment will cap or stop, as its contract's notice falls due: the budget at
     the cut's start fitted to the work running now (the same rule). Each is told once (`stops_at`)."""
-    limits, _ = site_feeds(site, catalog, site.pue_in(int(month_of(cut.start).key[5:])), cut.depth)
+    limits, _ = site_feeds(site, catalog, site.pue_at(cut.start), cut.depth)
     then = fit(limits, feeds, {}, [d for d in draws if d.key in running])
     for key in (*then.stop, *then.caps):
         pool, w = running[key]
@@ -496,18 +495,12 @@ def _requeued(uow: UnitOfWork, executor: Executor, w: StoredWorkload, end: int) 
     _meter(uow, executor, w, end, preempted=True)
     state = _progress(w)
     state.stop(end, finished=False)
-    w = replace(
+    w = _at_rest(
         w,
         status=WorkloadStatus.PENDING,
-        started=None,
-        allocation=None,
         remaining=state.remaining,
         attained=state.attained,
         preemptions=state.preemptions,
-        cap_w=None,
-        pace=1.0,
-        paced_at=None,
-        stops_at=None,
     )
     uow.workloads.save(w)
     return w
@@ -566,17 +559,10 @@ def _step_pool(
     def stopped(s: JobState, run_start: int) -> None:
         w = stored[s.job.id]
         _meter(uow, executor, w, now, preempted=True)
-        pending = replace(
-            w,
-            status=WorkloadStatus.PENDING,
-            started=None,
-            allocation=None,
-            cap_w=None,
-            pace=1.0,
-            paced_at=None,
-            stops_at=None,
+        pending = _at_rest(
+            w, status=WorkloadStatus.PENDING, remaining=s.remaining, attained=s.attained, preemptions=s.preemptions
         )
-        uow.workloads.save(replace(pending, remaining=s.remaining, attained=s.attained, preemptions=s.preemptions))
+        uow.workloads.save(pending)
 
     refused = 0
 

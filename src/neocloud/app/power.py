@@ -12,7 +12,6 @@ from neocloud.app.billing import record_incident
 from neocloud.app.ports import UnitOfWork
 from neocloud.app.records import CurtailmentEvent
 from neocloud.app.services import NewId, get_pool, snapshot
-from neocloud.core.billing.periods import month_of
 from neocloud.core.bounds import check_text
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import ContractKind
@@ -103,7 +102,7 @@ def curtailment_drill(
         c = rated.get(contract_id)
         if c is not None and c.pool in models and c.kind in (ContractKind.ON_DEMAND, ContractKind.SPOT):
             loads.append(Load(c, gpus, gpu_power(catalog[models[c.pool]])))
-    pue = site.pue_in(int(month_of(start).key[5:]))
+    pue = site.pue_at(start)
     return drill(site.name, site.power_mw, pue, loads, depth, start, end, now)
 
 

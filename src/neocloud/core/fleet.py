@@ -15,6 +15,7 @@ from decimal import Decimal
 from neocloud.core.bounds import MAX_RAMP_MW_PER_S
 from neocloud.core.catalog import Catalog
 from neocloud.core.errors import InvalidSpec, PowerBudgetExceeded
+from neocloud.core.timeutil import DAY, civil_from_days
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,10 @@ class Site:
 
     def pue_in(self, month_of_year: int) -> Decimal:
         return dict(self.pue_by_month).get(month_of_year, self.pue)
+
+    def pue_at(self, t: int) -> Decimal:
+        """The PUE of the month `t` (Unix seconds, UTC) falls in."""
+        return self.pue_in(civil_from_days(t // DAY)[1])
 
     @property
     def worst_pue(self) -> tuple[Decimal, int | None]:
