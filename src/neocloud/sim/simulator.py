@@ -224,9 +224,9 @@ class _Replay:
         work is capped (with the budget's capping: never reserved work), then stopped, while it alone draws
         more than the budget; then whole nodes are powered down, those with the most free GPUs first, until
         free GPUs plus running ones fit. Every change starts again from every node powered up and fits the
-        work as if none were capped; a job whose cap the fit changes runs on at its new pace, so a budget that grows back powers
-        nodes up and lifts the caps. Work that may not be preempted stays: what it still draws over the budget
-        is the change's shortfall."""
+        work as if none were capped; a job whose cap the fit changes runs on at its new pace, so a budget that
+        grows back powers nodes up and lifts the caps. Work that may not be preempted stays: what it still
+        draws over the budget is the change's shortfall."""
         assert self.power is not None
         cluster = self.cluster
         assert isinstance(cluster, Cluster)
