@@ -356,10 +356,12 @@ class LiveEngine:
             self._sites = [
                 s for s in uow.fleet.list_sites() if s.power_mw is not None or s.halls or s.ramp_mw_per_s is not None
             ]
-        cuts = {c.site: c.depth for c in uow.fleet.curtailments(None, now, now + 1)}
+        cuts: dict[str, Decimal] = {}  # each site's cut in force
         coming: dict[str, CurtailmentEvent] = {}  # each site's next cut within the longest notice owed
-        for event in uow.fleet.curtailments(None, now + 1, now + 1 + MAX_PREEMPTION_NOTICE):
-            if event.start > now:
+        for event in uow.fleet.curtailments(None, now, now + 1 + MAX_PREEMPTION_NOTICE):  # by site, then start
+            if event.start <= now:
+                cuts[event.site] = event.depth
+            else:
                 coming.setdefault(event.site, event)
         dark: set[str] = set()
         rising: set[str] = set()
