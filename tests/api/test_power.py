@@ -166,6 +166,9 @@ HALL = "halls: [{name: hall-a, mw: 0.2, blocks: [h]}]"
         (("pue: 1.2", "pue: 1.2\n    ramp_mw_per_s: .nan"), "ramp_mw_per_s: Input should be a finite number"),
         (("pue: 1.2", "pue: 1.2\n    ramp_mw_per_s: 1e9"), "ramp_mw_per_s: Input should be less than or equal"),
         (("pue: 1.2", "pue: 1.2\n    ramp_mw_per_s: fast"), "ramp_mw_per_s"),
+        (("pue: 1.2", "pue: 1.2\n    fall_mw_per_s: 0"), "fall_mw_per_s: Input should be greater than 0"),
+        (("pue: 1.2", "pue: 1.2\n    fall_mw_per_s: .inf"), "fall_mw_per_s: Input should be a finite number"),
+        (("pue: 1.2", "pue: 1.2\n    fall_mw_per_s: [1]"), "fall_mw_per_s"),
     ],
 )  # fmt: skip
 def test_bad_power_trees_are_refused(change: tuple[str, str], message: str) -> None:

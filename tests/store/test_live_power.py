@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from neocloud import bootstrap
 from neocloud.app import live, services
 from neocloud.app.power import apply_curtailment
@@ -108,6 +110,28 @@ def test_the_live_engine_starts_no_work_while_started_work_is_still_coming_up(st
         assert engine.reconcile(uow, T0 + 5)["started"] == 0
         assert engine.reconcile(uow, T0 + 8)["started"] == 0
         assert engine.reconcile(uow, T0 + 9)["started"] == 1
+
+
+# Rising at 10 kW a second and falling at 1: A's 48 GPUs (84.15 kW) end after an hour, and the floors hold
+# their draw, falling to 74.15 kW by 10 s later. A spot job (8 GPUs, 14.025 kW) starting then takes its draw
+# from the floors, so nothing rises, and a second spot job a second later need not wait. Falling as fast as it
+# likes (1 MW a second: A's draw is gone in 0.08 s), the first spot job rises by all of its 14.025 kW, up 1.4 s
+# after it starts: the second waits.
+@pytest.mark.parametrize(("fall", "waits"), [("0.001", False), ("1", True)])
+def test_under_a_fall_limit_new_work_takes_over_the_draw_of_work_that_ended(
+    store: bootstrap.Context, fall: str, waits: bool
+) -> None:
+    limits = f"    power_mw: 0.2\n    ramp_mw_per_s: 0.01\n    fall_mw_per_s: {fall}\n"
+    ids = tight_site(store, running_spot=False, fleet=TIGHT.replace("    power_mw: 0.2\n", limits))
+    engine = live.LiveEngine(store.catalog, policy=live.Policy(dedicated_nodes=False))
+    with store.uow() as uow:
+        live.submit_workload(uow, ids["a"], 8, 6, H, T0, store.new_id)
+        assert engine.reconcile(uow, T0)["started"] == 1
+        assert engine.reconcile(uow, T0 + H)["finished"] == 1
+        live.submit_workload(uow, ids["spot"], 8, 1, H, T0 + H + 10, store.new_id)
+        assert engine.reconcile(uow, T0 + H + 10)["started"] == 1
+        live.submit_workload(uow, ids["spot"], 8, 1, H, T0 + H + 11, store.new_id)
+        assert engine.reconcile(uow, T0 + H + 11)["started"] == (0 if waits else 1)
 
 
 def test_work_under_a_capped_contract_runs_slower(store: bootstrap.Context) -> None:

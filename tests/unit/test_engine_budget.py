@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neocloud.core.engine.budget import Cap, Draw, Feed, dark_nodes, fit
+from neocloud.core.engine.budget import Cap, Draw, Feed, Ramp, dark_nodes, fit
 
 D = Decimal
 # Pool a in the hall (2 kW a GPU), pool b straight off the feed (1 kW a GPU).
@@ -141,3 +141,36 @@ def test_what_runs_and_what_stays_powered_fit_every_node(
             sum((d.kw for d in back if node in feeds[d.pool].nodes), D(0)) > limits[node]
             for node in feeds[last.pool].nodes
         )
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 30), st.integers(-80, 80)), max_size=40),  # an instant's change, netted
+    st.sampled_from([None, Decimal(2), Decimal("0.5")]),
+    st.sampled_from([Decimal(1), Decimal(7)]),
+)
+def test_the_draw_never_falls_faster_than_the_rate_and_starts_take_the_floors_first(
+    steps: list[tuple[int, int]], rise: Decimal | None, fall: Decimal
+) -> None:
+    """Random instants of work starting and stopping (net kW, never below nothing running): what runs plus
+    what the floors hold never falls faster than the rate, never exceeds the most that ran since the floors
+    last emptied, and a rise is only what the floors could not cover. Rebuilt from the same changes, the
+    ramp is the same."""
+    ramp, now, running, total = Ramp(rise, fall), 0, Decimal(0), Decimal(0)
+    changes = []
+    for gap, kw in steps:
+        now += gap
+        change = max(Decimal(kw), -running)
+        held, done_at = ramp.floor(now), ramp.done_at
+        ramp.change(now, change)
+        changes.append((now, change))
+        running += change
+        after = running + ramp.floor(now)
+        assert ramp.floor_kw >= 0
+        assert after >= total - gap * fall  # the fall limit
+        assert after <= max(total, running)  # the floors hold no more than ran
+        if change > 0 and rise is not None:  # only what the floors could not cover rises
+            risen = max(Decimal(0), change - held)
+            assert ramp.done_at == (done_at if not risen else max(done_at, Decimal(now)) + risen / rise)
+        total = after
+    rebuilt = Ramp.of(rise, changes, fall)
+    assert (rebuilt.floor(now), rebuilt.done_at) == (ramp.floor(now), ramp.done_at)

@@ -19,7 +19,7 @@ from neocloud.core.engine.config import EngineConfig
 from neocloud.core.errors import InvalidInput
 from neocloud.core.power import Capping, Curtailment, PowerBudget, gpu_power
 from neocloud.core.workload import Job, PriorityClass
-from neocloud.sim.metrics import PowerChange, power_over
+from neocloud.sim.metrics import PowerChange, SimResult, power_over
 from neocloud.sim.simulator import simulate
 
 D = Decimal
@@ -143,6 +143,7 @@ def test_the_command_replays_a_trace_through_a_curtailment(tmp_path: Path) -> No
         "peak_kw": "56.100",
         "exceeded_at": [],
         "ramp_mw_per_s": None,
+        "fall_mw_per_s": None,
         "ramp_waits": 0,
         "capping": True,
     }
@@ -174,12 +175,27 @@ def test_the_command_replays_a_trace_through_a_curtailment(tmp_path: Path) -> No
     # ramp is idle: there is no second decision to space.
     ramped = json.loads(CliRunner().invoke(app, [*args[:5], "--ramp", "0.005", "--json"]).stdout)
     assert (ramped["budget"]["ramp_mw_per_s"], ramped["budget"]["ramp_waits"]) == ("0.005", 0)
+    # Falling at 1 kW a second: what the cut takes at 1,000 s (a stopped, the others capped) drops at once (the
+    # grid asked for it). What ends is held and falls: d's 14.025 kW at 10,441 s, b's and c's 28.05 together at
+    # 12,737 s, a's 14.025 at 13,600 s.
+    fallen = json.loads(CliRunner().invoke(app, [*args, "--fall", "0.001", "--json"]).stdout)
+    assert fallen["budget"]["fall_mw_per_s"] == "0.001"
+    burned = (2 * D("14.025") ** 2 / 2 + D("28.05") ** 2 / 2) / 3600
+    assert fallen["budget"]["floor_kwh"] == str(burned.quantize(D("0.001")))
+    assert fallen["results"][0]["avg_jct"] == (13_600 + 2 * 12_737 + 10_441) / 4  # floors cost energy, not time
+    text = CliRunner().invoke(app, [*args, "--fall", "0.001"])
+    assert "falls at most 0.001 MW a second" in text.output
     for bad, reason in (
         (["--ramp", "0"], "above 0"),
         (["--ramp", "-1"], "ramp"),
         (["--ramp", "NaN"], "ramp"),
         (["--ramp", "1e9"], "ramp"),
         (["--ramp", "fast"], "ramp"),
+        (["--fall", "0"], "--fall is above 0"),
+        (["--fall", "-0.5"], "fall"),
+        (["--fall", "inf"], "fall"),
+        (["--fall", "1e400"], "fall"),
+        (["--fall", "0.1\x00"], "fall"),
     ):
         refused = CliRunner().invoke(app, [*args[:5], *bad])
         assert refused.exit_code != 0
@@ -193,12 +209,18 @@ STAGGERED = [
 ]
 
 
-def _starts(jobs: list[Job], budget: PowerBudget) -> tuple[dict[str, int], int]:
+def _replayed(jobs: list[Job], budget: PowerBudget) -> tuple[dict[str, int], SimResult]:
+    """Each job's first start, and the replay, on 4 nodes of 8 GPUs in FIFO order."""
     runs: dict[str, int] = {}
     result = simulate(
         jobs, Cluster.uniform(4, 8), EngineConfig("fifo", "bestfit"), power=budget,
         on_run=lambda job, start, end, preempted: runs.setdefault(job.id, start),
     )  # fmt: skip
+    return runs, result
+
+
+def _starts(jobs: list[Job], budget: PowerBudget) -> tuple[dict[str, int], int]:
+    runs, result = _replayed(jobs, budget)
     return runs, result.ramp_waits
 
 
@@ -213,19 +235,28 @@ def test_a_ramp_limit_spaces_the_starts_by_hand() -> None:
 def test_under_a_ramp_limit_a_real_traces_starts_never_rise_faster_than_the_rate(traces: Path) -> None:
     read = load_trace(f"muri:{traces / 'muri-sigcomm22' / 'trace-data' / 'trace1.csv'}")
     rate = D(2)  # kW a second: a 14 kW start takes 7 s to come up
-    starts: dict[int, int] = defaultdict(int)  # when -> GPUs started then
+    net: dict[int, int] = defaultdict(int)  # when -> GPUs started less GPUs stopped then
+    started: set[int] = set()
+
+    def ran(job: Job, start: int, end: int, preempted: bool) -> None:
+        net[start] += job.gpus
+        net[end] -= job.gpus
+        started.add(start)
+
     result = simulate(
         read.jobs, Cluster.uniform(8, 8, "h100-sxm"), EngineConfig("srtf", "bestfit"),
-        power=PowerBudget.of(D(120), KW, ramp_kw_per_s=rate),
-        on_run=lambda job, start, end, preempted: starts.__setitem__(start, starts[start] + job.gpus),
+        power=PowerBudget.of(D(120), KW, ramp_kw_per_s=rate), on_run=ran,
     )  # fmt: skip
     assert result.finished == len(read.jobs)
     assert result.ramp_waits > 0
-    # Each instant's starts come up one after another at the rate; the next starts only once they are up.
+    # Each instant's net rise comes up at the rate (work that stops as other work starts is no rise); no work
+    # starts until what rose before is up.
     up = D("-Infinity")
-    for when in sorted(starts):
-        assert when >= up, (when, up)
-        up = max(up, D(when)) + starts[when] * KW / rate
+    for when in sorted(net):
+        if when in started:
+            assert when >= up, (when, up)
+        if net[when] > 0:
+            up = max(up, D(when)) + net[when] * KW / rate
 
 
 def test_a_real_trace_through_a_curtailment_never_exceeds_its_budget(traces: Path) -> None:
@@ -265,3 +296,38 @@ def test_a_shallow_cut_caps_spot_work_and_never_reserved_work_by_hand() -> None:
     assert (ends["r1"], ends["r2"], ends["i1"]) == (10_000, 10_000, 10_000)
     assert ends["s1"] == 10_000 + 3_600 - int(3_600 * (D("0.30") + (D(509) / 700 - D(5) / 14) * D("1.15")))
     assert capping.pace(509) == float(1 / (D("0.30") + (D(509) / 700 - D(5) / 14) * D("1.15")))
+
+
+def test_a_fall_limit_holds_what_ends_on_the_floors_and_new_work_takes_it_over_by_hand() -> None:
+    # a (8 GPUs, 14.025 kW) ends at 1,000 s. At 1 kW a second its draw is held and falls to 0 by 1,014.025 s:
+    # 14.025^2 / 2 kW-s burned.
+    alone = [Job("a", 0, 1_000, gpus_per_task=8)]
+    _, result = _replayed(alone, PowerBudget.of(D(60), KW, fall_kw_per_s=D(1)))
+    assert result.floor_kw == ((1_000, D("14.025")),)
+    assert result.floor_kwh == D("98.3503125") / 3600
+    # b arrives at 1,005 s, when 9.025 kW are still held: it takes them over, and only 5 kW rise. Under a rise
+    # limit of 5 kW a second that is up at 1,006 s, so c (at 1,005.5, whole seconds: 1,006) need not wait longer.
+    both = [*alone, Job("b", 1_005, 1_000, gpus_per_task=8), Job("c", 1_006, 1_000, gpus_per_task=8)]
+    starts, result = _replayed(both, PowerBudget.of(D(60), KW, ramp_kw_per_s=D(5), fall_kw_per_s=D(1)))
+    assert result.floor_kw[:2] == ((1_000, D("14.025")), (1_005, D(0)))
+    assert (starts["b"], starts["c"]) == (1_005, 1_006)
+    # Without the fall limit b rises by all of its 14.025 kW, up at 1,007.805 s: c waits until 1,008.
+    starts, result = _replayed(both, PowerBudget.of(D(60), KW, ramp_kw_per_s=D(5)))
+    assert (starts["b"], starts["c"], result.floor_kw, result.floor_kwh) == (1_005, 1_008, (), D(0))
+
+
+def test_a_curtailment_lets_the_floors_fall_at_once_as_far_as_it_must_by_hand() -> None:
+    # a, c and d run (42.075 kW of 60). a ends at 1,000 s: 14.025 kW held, 42.075 drawn in all. At 1,002 s the
+    # feed is halved to 30 kW: c and d draw 28.05, so the floors keep 1.95 of the 12.025 kW they held.
+    jobs = [
+        Job("a", 0, 1_000, gpus_per_task=8),
+        Job("c", 0, 10_000, gpus_per_task=8),
+        Job("d", 0, 10_000, gpus_per_task=8),
+    ]
+    budget = PowerBudget.of(D(60), KW, [Curtailment(D("0.5"), 1_002, 2_000)], fall_kw_per_s=D(1))
+    _, result = _replayed(jobs, budget)
+    # c and d end at 10,000 s, and their 28.05 kW are held and fall too.
+    assert result.floor_kw == ((1_000, D("14.025")), (1_002, D("1.95")), (10_000, D("28.05")))
+    assert result.floor_kwh == D("26.05") / 3600 + D("1.90125") / 3600 + D("393.40125") / 3600
+    peak, over = power_over(result, budget)
+    assert (peak, over) == (3 * D("14.025"), [])  # the floors counted: all three's draw until 1,000 s, then held

@@ -117,6 +117,7 @@ class SiteIn(Strict):
     halls: list[HallIn] = Field(default_factory=list, max_length=100)
     oversubscription: Decimal = Field(default=Decimal(1), ge=1, le=3)  # power sold over the tree's limits
     ramp_mw_per_s: Decimal | None = Field(default=None, gt=0, le=MAX_RAMP_MW_PER_S)  # the draw's fastest rise
+    fall_mw_per_s: Decimal | None = Field(default=None, gt=0, le=MAX_RAMP_MW_PER_S)  # and fall (power floors)
     usd_per_mwh: Decimal = Field(default=Decimal("80"), ge=0)
     pool_by_block: bool = False
     blocks: list[BlockGroupIn] = Field(min_length=1, max_length=1_000)
@@ -151,6 +152,7 @@ class SiteIn(Strict):
             pue_by_month=tuple(sorted(self.pue_by_month.items())),
             oversubscription=self.oversubscription,
             ramp_mw_per_s=self.ramp_mw_per_s,
+            fall_mw_per_s=self.fall_mw_per_s,
         )
 
 

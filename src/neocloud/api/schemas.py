@@ -158,6 +158,9 @@ class SiteOut(BaseModel):
     power_headroom_mw: str | None
     oversubscription: str = Field(description="How far contracts may draw beyond the power tree's limits (1: not).")
     ramp_mw_per_s: str | None = Field(description="The fastest the site's draw may rise, MW a second; none: any.")
+    fall_mw_per_s: str | None = Field(
+        description="The fastest the site's draw may fall (the GPUs' power floors hold it), MW a second; none: any."
+    )
     gpus_by_model: dict[str, int]
     block_groups: list[BlockGroupOut]
     pools: list[PoolOut]

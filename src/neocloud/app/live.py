@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -354,7 +355,9 @@ class LiveEngine:
         can_cap = executor.caps_power
         if self._sites is None:
             self._sites = [
-                s for s in uow.fleet.list_sites() if s.power_mw is not None or s.halls or s.ramp_mw_per_s is not None
+                s
+                for s in uow.fleet.list_sites()
+                if s.power_mw is not None or s.halls or s.ramp_mw_per_s is not None or s.fall_mw_per_s is not None
             ]
         cuts: dict[str, Decimal] = {}  # each site's cut in force
         coming: dict[str, CurtailmentEvent] = {}  # each site's next cut within the longest notice owed
@@ -409,11 +412,14 @@ class LiveEngine:
                 capped = capped or want is not None
             if site.name in coming:
                 _give_notice(uow, site, self.catalog, coming[site.name], feeds, draws, running, contracts, now)
-            if site.ramp_mw_per_s is not None:  # the work running rose one start after another, at the rate
+            if site.ramp_mw_per_s is not None or site.fall_mw_per_s is not None:
                 up = [(running[d.key][1].started or now, d.kw * pue) for d in draws if d.key in running]
-                if Ramp.of(site.ramp_mw_per_s * 1000, up).busy(now):
+                ramp = _ramp(uow, site, self.catalog, set(pools), up, contracts, pue, now)
+                if ramp.busy(now):
                     log.info("site %s: started work is still coming up to power; starts wait", site.name)
                     rising.update(pools)
+                if ramp.floor(now):
+                    log.info("site %s: the GPUs' power floors hold %s kW of work that ended", site.name, ramp.floor_kw)
             for pool in pools:
                 if found.powered[pool] >= self._free(pool, used, withheld):
                     continue  # every free GPU of the pool stays powered
@@ -457,6 +463,33 @@ def _give_notice(
             log.info("workload %s: notice of curtailment %s at %d", key, cut.id, cut.start)
             uow.workloads.save(replace(w, stops_at=cut.start))
             running[key] = (pool, replace(w, stops_at=cut.start))
+
+
+def _ramp(
+    uow: UnitOfWork,
+    site: Site,
+    catalog: Catalog,
+    pools: set[str],
+    running: list[tuple[int, Decimal]],
+    contracts: dict[str, Contract],
+    pue: Decimal,
+    now: int,
+) -> Ramp:
+    """The site's ramp as the starts and ends of its work leave it now, rebuilt (this clock keeps no state):
+    the work running rose from its start (`running`: when, facility kW); under a fall limit, so did the runs
+    that ended while the GPUs' floors may still hold their draw (metered usage, at their contract's cap)."""
+    rise = None if site.ramp_mw_per_s is None else site.ramp_mw_per_s * 1000
+    if site.fall_mw_per_s is None:
+        return Ramp.of(rise, running)
+    fall = site.fall_mw_per_s * 1000
+    held_s = math.ceil(site.it_power_kw(catalog) * site.worst_pue[0] / fall)  # the longest the floors hold a draw
+    ended = [r for r in uow.billing.usage_between(now - held_s, now + 1) if r.pool in pools]
+    caps = {**contracts, **uow.contracts.get_many({r.contract_id for r in ended} - contracts.keys())}
+    changes = list(running)
+    for r in ended:
+        kw = Decimal(r.milli_gpus) / 1000 * gpu_power(catalog[r.gpu_model]).it_kw(caps[r.contract_id].cap_w) * pue
+        changes += [(r.start, kw), (r.end, -kw)]
+    return Ramp.of(rise, changes, fall)
 
 
 def _recapped(uow: UnitOfWork, w: StoredWorkload, cap_w: int | None, pace: float, now: int) -> StoredWorkload:

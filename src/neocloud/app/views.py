@@ -191,6 +191,7 @@ def site_view(site: Any, catalog: Any) -> dict[str, Any]:
         "power_headroom_mw": None if site.power_mw is None else str((site.power_mw - demand).quantize(mw)),
         "oversubscription": str(site.oversubscription),
         "ramp_mw_per_s": plain(site.ramp_mw_per_s),
+        "fall_mw_per_s": plain(site.fall_mw_per_s),
         "gpus_by_model": site.gpus_by_model(),
         "block_groups": [
             {

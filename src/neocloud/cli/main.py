@@ -99,6 +99,7 @@ def fleet_show(
         headroom = "" if s.power_headroom_mw is None else f" (headroom {s.power_headroom_mw} MW)"
         policy = "" if s.oversubscription == "1" else f"; sold up to {s.oversubscription} x its limits"
         ramp = "" if s.ramp_mw_per_s is None else f"; its draw rises at most {s.ramp_mw_per_s} MW a second"
+        ramp += "" if s.fall_mw_per_s is None else f"; falls at most {s.fall_mw_per_s} MW a second"
         out().print(
             f"[bold]{s.name}[/] {s.location}  {s.gpus:,} GPUs in {s.nodes:,} nodes, {s.blocks} blocks\n"
             f"  power: IT {s.it_power_mw} MW x PUE {s.pue} = {s.facility_power_mw} MW of {budget}{headroom}"

@@ -213,15 +213,29 @@ RampOption = Annotated[
         help="MW a second: the fastest the site's draw may rise (default: the fleet's ramp_mw_per_s); implies --power.",
     ),
 ]
+FallOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fall",
+        help="MW a second: the fastest the site's draw may fall, the GPUs' power floors holding what ends (default:"
+        " the fleet's fall_mw_per_s); implies --power.",
+    ),
+]
 
 
 def _budget(
-    jobs: "list[Job]", fleet: str, caps: list[str], cuts: list[str], ramp: str | None, kind: str, capping_on: bool
+    jobs: "list[Job]",
+    fleet: str,
+    caps: list[str],
+    cuts: list[str],
+    rates: tuple[str | None, str | None],
+    kind: str,
+    capping_on: bool,
 ) -> "tuple[PowerBudget, dict[str, Any]]":
     """The fleet's one site's budget over the replay (core/power.py): a GPU draws the most any of its models
     draws at its cap (or TDP), at the year's highest PUE, and may be capped as that model may; each
-    curtailment cut from it while it lasts; its draw rising no faster than `ramp` MW a second (else the site's
-    own limit)."""
+    curtailment cut from it while it lasts; its draw rising and falling no faster than `rates` (MW a second,
+    else the site's own limits)."""
     from neocloud.adapters.specs import load_catalog, load_fleet
     from neocloud.core.bounds import MAX_RAMP_MW_PER_S, parse_decimal
     from neocloud.core.power import Capping, PowerBudget, gpu_power, parse_caps
@@ -241,17 +255,21 @@ def _budget(
     kw = power.it_kw(capping.cap_w) * pue
     first = min((j.submit for j in jobs), default=0)
     parsed = [_curtailment(text, first) for text in cuts]
-    mw_per_s = site.ramp_mw_per_s if ramp is None else parse_decimal(ramp, "ramp", high=MAX_RAMP_MW_PER_S, places=6)
-    if mw_per_s is not None and mw_per_s <= 0:
-        raise InvalidInput("--ramp is above 0 MW a second", field="ramp")
-    rate = None if mw_per_s is None else mw_per_s * 1000
-    budget = PowerBudget.of(budget_kw, kw, parsed, rate, capping if capping_on else None)
+    limits = []
+    for name, given, own in (("ramp", rates[0], site.ramp_mw_per_s), ("fall", rates[1], site.fall_mw_per_s)):
+        mw_per_s = own if given is None else parse_decimal(given, name, high=MAX_RAMP_MW_PER_S, places=6)
+        if mw_per_s is not None and mw_per_s <= 0:
+            raise InvalidInput(f"--{name} is above 0 MW a second", field=name)
+        limits.append(mw_per_s)
+    rise, fall = (None if mw is None else mw * 1000 for mw in limits)
+    budget = PowerBudget.of(budget_kw, kw, parsed, rise, capping if capping_on else None, fall)
     shown = {
         "site": site.name,
         "budget_kw": _kw(budget_kw),
         "kw_per_gpu": str(kw.quantize(Decimal("0.000001"))),
         "curtailments": [{"depth": str(c.depth), "start": c.start, "end": c.end} for c in parsed],
-        "ramp_mw_per_s": None if mw_per_s is None else _kw(mw_per_s),
+        "ramp_mw_per_s": None if limits[0] is None else _kw(limits[0]),
+        "fall_mw_per_s": None if limits[1] is None else _kw(limits[1]),
         "capping": capping_on,
     }
     return budget, shown
@@ -265,7 +283,8 @@ def _budget_kept(result: "SimResult", budget: "PowerBudget") -> dict[str, Any]:
     peak, over = power_over(result, budget)
     changes = [{k: _kw(v) if isinstance(v, Decimal) else v for k, v in asdict(c).items()} for c in result.power_changes]
     kept = {"changes": changes, "peak_kw": str(peak.quantize(Decimal("0.001"))), "exceeded_at": over}
-    return kept | {"ramp_waits": result.ramp_waits}
+    floors = {"floor_kwh": str(result.floor_kwh.quantize(Decimal("0.001")))} if budget.fall_kw_per_s else {}
+    return kept | {"ramp_waits": result.ramp_waits} | floors
 
 
 def _kw(kw: Decimal) -> str:
@@ -282,6 +301,12 @@ def _show_budget(shown: dict[str, Any]) -> None:
         out().print(
             f"ramp: the draw rises at most {shown['ramp_mw_per_s']} MW a second; {shown['ramp_waits']:,} decisions"
             " waited for started work to come up",
+            highlight=False,
+        )
+    if shown["fall_mw_per_s"] is not None:
+        out().print(
+            f"fall: the draw falls at most {shown['fall_mw_per_s']} MW a second; the GPUs' power floors burned"
+            f" {shown['floor_kwh']} kWh holding what ended",
             highlight=False,
         )
     table(
@@ -364,11 +389,12 @@ def simulate_one(
     keep_power: PowerFlag = False,
     curtail: Curtail = None,
     ramp: RampOption = None,
+    fall: FallOption = None,
     capping: CapsFlag = True,
     json: Json = False,
 ) -> None:
     """Replay a trace with one ordering and placement policy (and its GPUs under power caps, within its site's
-    power budget, through curtailments, under its ramp limit)."""
+    power budget, through curtailments, under its ramp limits)."""
     if ctx.invoked_subcommand is not None:
         return
     with reported(json):
@@ -384,8 +410,8 @@ def simulate_one(
             jobs, power = _capped(jobs, fleet, cap, kind)
             read["power"] = power
         budget, kept = None, dict[str, Any]()
-        if keep_power or curtail or ramp is not None:
-            budget, kept = _budget(jobs, fleet, cap or [], curtail or [], ramp, kind, capping)
+        if keep_power or curtail or ramp is not None or fall is not None:
+            budget, kept = _budget(jobs, fleet, cap or [], curtail or [], (ramp, fall), kind, capping)
         result = _run(jobs, fleet, config, json, budget)
         if budget is not None:
             read["budget"] = kept = kept | _budget_kept(result, budget)

@@ -102,6 +102,9 @@ class Site:
     oversubscription: Decimal = Decimal(1)
     # The fastest its draw may rise, facility MW per second (a utility's ramp-rate limit); None: no limit.
     ramp_mw_per_s: Decimal | None = None
+    # The fastest its draw may fall, facility MW per second: the GPUs' power floors hold what work stops
+    # drawing and bring it down at this rate (core/engine/budget.Ramp); None: no limit.
+    fall_mw_per_s: Decimal | None = None
 
     def pue_in(self, month_of_year: int) -> Decimal:
         return dict(self.pue_by_month).get(month_of_year, self.pue)
@@ -300,8 +303,9 @@ def _validate_power_tree(site: Site) -> None:
             )
     if not 1 <= site.oversubscription <= 3:
         raise refuse("oversubscription is from 1 (none) to 3")
-    if site.ramp_mw_per_s is not None and not 0 < site.ramp_mw_per_s <= MAX_RAMP_MW_PER_S:
-        raise refuse(f"ramp_mw_per_s is above 0 and at most {MAX_RAMP_MW_PER_S:,}")
+    for name, rate in (("ramp_mw_per_s", site.ramp_mw_per_s), ("fall_mw_per_s", site.fall_mw_per_s)):
+        if rate is not None and not 0 < rate <= MAX_RAMP_MW_PER_S:
+            raise refuse(f"{name} is above 0 and at most {MAX_RAMP_MW_PER_S:,}")
     months = [m for m, _ in site.pue_by_month]
     if len(set(months)) != len(months) or any(not 1 <= m <= 12 for m in months):
         raise refuse("pue_by_month names months 1-12, each once")

@@ -451,6 +451,7 @@ class PowerBudget:
     steps: tuple[tuple[int, Decimal], ...]  # (from, facility kW), ascending from 0
     ramp_kw_per_s: Decimal | None = None  # the fastest the draw may rise (core/engine/budget.Ramp); None: any
     capping: Capping | None = None  # None: a shrinking budget stops work, and caps none
+    fall_kw_per_s: Decimal | None = None  # the fastest the draw may fall (the GPUs' floors hold it); None: any
 
     @classmethod
     def of(
@@ -460,6 +461,7 @@ class PowerBudget:
         cuts: Sequence[Curtailment] = (),
         ramp_kw_per_s: Decimal | None = None,
         capping: Capping | None = None,
+        fall_kw_per_s: Decimal | None = None,
     ) -> PowerBudget:
         """The site's budget, cut by each curtailment while it lasts (overlapping cuts: the deepest)."""
         times = sorted({0, *(c.start for c in cuts), *(c.end for c in cuts)})
@@ -469,7 +471,7 @@ class PowerBudget:
             kw = budget_kw * (1 - depth)
             if not steps or steps[-1][1] != kw:
                 steps.append((t, kw))
-        return cls(kw_per_gpu, tuple(steps), ramp_kw_per_s, capping)
+        return cls(kw_per_gpu, tuple(steps), ramp_kw_per_s, capping, fall_kw_per_s)
 
     def gpus(self, kw: Decimal) -> int:
         """GPUs a budget of `kw` feeds."""

@@ -86,6 +86,9 @@ class SimResult:
     power_changes: tuple[PowerChange, ...] = ()  # under a power budget: each of its changes and what it took
     ramp_waits: int = 0  # under a ramp limit: decisions put off while started work's draw was still rising
     capped_kw: tuple[tuple[int, Decimal], ...] = ()  # under a budget that caps: (from, kW all the caps save)
+    # under a fall limit: (at, kW the GPUs' floors hold after it, falling at the rate), and the kWh they burned
+    floor_kw: tuple[tuple[int, Decimal], ...] = ()
+    floor_kwh: Decimal = Decimal(0)
 
     def to_dict(self, timeline: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -160,16 +163,19 @@ def summarize(
 
 
 def power_over(result: SimResult, budget: PowerBudget) -> tuple[Decimal, list[int]]:
-    """From a replay's timeline: the most its running GPUs drew (facility kW, less what caps saved) and every
-    instant their draw exceeded the budget in force then (none, if the engine kept it). Checked where the GPUs
-    running, the caps or the budget change."""
+    """From a replay's timeline: the most its running GPUs drew (facility kW, less what caps saved, with what
+    the GPUs' floors held) and every instant their draw exceeded the budget in force then (none, if the engine
+    kept it). Checked where the GPUs running, the caps, the floors or the budget change: between those the
+    floors only fall."""
     flat = result.allocation_timeline
     busy_at = dict(zip(flat[::3], flat[1::3], strict=True))
-    saved_at = dict(result.capped_kw)
-    peak, over, busy, saved = Decimal(0), [], 0, Decimal(0)
-    for t in sorted({*busy_at, *saved_at, *(start for start, _ in budget.steps)}):
+    saved_at, floor_at = dict(result.capped_kw), dict(result.floor_kw)
+    peak, over, busy, saved, floor = Decimal(0), [], 0, Decimal(0), (0, Decimal(0))
+    for t in sorted({*busy_at, *saved_at, *floor_at, *(start for start, _ in budget.steps)}):
         busy, saved = busy_at.get(t, busy), saved_at.get(t, saved)
-        draw = budget.kw_per_gpu * busy / MILLI - saved
+        floor = (t, floor_at[t]) if t in floor_at else floor
+        held = floor[1] - (t - floor[0]) * (budget.fall_kw_per_s or 0)
+        draw = budget.kw_per_gpu * busy / MILLI - saved + max(Decimal(0), held)
         peak = max(peak, draw)
         if draw > budget.at(t):
             over.append(t)

@@ -106,7 +106,10 @@ class _Replay:
         self.now = self.spot_milli = self.seq = 0
         self.dark: list[int] = []  # nodes powered down for the budget
         self.power_changes: list[PowerChange] = []
-        self.ramp = None if power is None or power.ramp_kw_per_s is None else Ramp(power.ramp_kw_per_s)
+        limited = power is not None and (power.ramp_kw_per_s is not None or power.fall_kw_per_s is not None)
+        self.ramp = Ramp(power.ramp_kw_per_s, power.fall_kw_per_s) if power is not None and limited else None
+        self.drawn = Decimal(0)  # facility kW the running work drew when the ramp last heard of it
+        self.floor_steps: list[tuple[int, Decimal]] = []  # under a fall limit: (at, kW the floors hold then)
         self.ramp_waits = 0
         self.ramp_wake: int | None = None  # the RAMP event pending, if any
         # running work capped for the budget: its cap (W) and the kW that saves
@@ -172,8 +175,6 @@ class _Replay:
             # and only then: its restarts leave stale events behind, and deciding at those would churn.
             if (changed if self.interleave else bool(queue.jobs)) and not self._ramping():
                 decisions = self.scheduler.decide(now, cluster, queue.jobs, self.running, usage, self.spot_milli)
-                if self.ramp is not None and self.power is not None:
-                    self.ramp.rise(now, sum(s.job.gpus for s, _ in decisions.start) * self.power.kw_per_gpu)
                 apply_decisions(decisions, now, self._stopped, self._started)
                 if self.wake is not None:  # a preempted job may be promoted after waiting long enough
                     for s in decisions.preempt:
@@ -184,6 +185,8 @@ class _Replay:
             # their sum would count them twice; a budget refuses interleaving.
             if self.refit:  # its GPUs, free again or running other work, may draw more than the cap let them
                 self._feed(change=False)
+            if self.ramp is not None:
+                self._swing()
             busy = self._running_milli() if self.power is not None else cluster.total_milli - cluster.free_milli
             if self.power is not None and (self.saved_steps[-1][1] if self.saved_steps else 0) != self.saved:
                 self.saved_steps.append((now, self.saved))
@@ -199,6 +202,8 @@ class _Replay:
             power_changes=tuple(self.power_changes),
             ramp_waits=self.ramp_waits,
             capped_kw=tuple(self.saved_steps),
+            floor_kw=tuple(self.floor_steps),
+            floor_kwh=Decimal(0) if self.ramp is None else self.ramp.burned_kwh(),
         )
 
     def _ramping(self) -> bool:
@@ -215,6 +220,32 @@ class _Replay:
 
     def _running_milli(self) -> int:
         return self.running.milli + self.running.pinned
+
+    def _drawing(self) -> Decimal:
+        """Facility kW the running work draws now, less what its caps save."""
+        assert self.power is not None
+        return self.power.kw_per_gpu * self._running_milli() / MILLI - self.saved
+
+    def _swing(self) -> None:
+        """The ramp hears of the instant's net change in what running work draws."""
+        assert self.ramp is not None
+        drawn = self._drawing()
+        if drawn != self.drawn:
+            self.ramp.change(self.now, drawn - self.drawn)
+            self.drawn = drawn
+            self._floor_step()
+
+    def _floor_step(self) -> None:
+        """Record the floors' draw where it moved other than by falling at the rate."""
+        assert self.ramp is not None
+        rate, held = self.ramp.fall_kw_per_s, self.ramp.floor(self.now)
+        if rate is None:
+            return
+        if self.floor_steps and self.floor_steps[-1][0] == self.now:
+            self.floor_steps.pop()
+        at, was = self.floor_steps[-1] if self.floor_steps else (0, Decimal(0))
+        if held != max(Decimal(0), was - (self.now - at) * rate):
+            self.floor_steps.append((self.now, held))
 
     def _feed(self, change: bool = True) -> None:
         """The budget changed (or, `change` False, capped work ended): run no more than it feeds, from now until
@@ -234,6 +265,8 @@ class _Replay:
         for node in self.dark:
             cluster.restore(node)
         budget = self.power.at(now)
+        if self.ramp is not None:
+            self._swing()  # what ended this instant, before the budget's own change
         running = {s.job.id: s for s in self.running}
 
         def draw(s: JobState) -> Draw:
@@ -264,6 +297,13 @@ class _Replay:
         for node in self.dark:
             cluster.withhold(node)
         self.refit = False
+        if self.ramp is not None and change:  # what the budget took falls at once, floors included
+            drawn = self._drawing()
+            if drawn < self.drawn:
+                self.drawn = drawn
+            self._swing()  # caps lifted as the budget grew rise at the rate
+            self.ramp.clip(now, budget - self.drawn)
+            self._floor_step()
         if not change:
             return
         gpus_dark = sum(cluster.capacity[n] for n in self.dark)

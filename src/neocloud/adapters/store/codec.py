@@ -23,7 +23,8 @@ def site_to_json(site: Site) -> dict[str, Any]:
     doc["halls"] = [{**h, "mw": str(h["mw"])} for h in doc["halls"]]
     doc["pue_by_month"] = [[m, str(p)] for m, p in site.pue_by_month]
     doc["oversubscription"] = str(site.oversubscription)
-    doc["ramp_mw_per_s"] = None if site.ramp_mw_per_s is None else str(site.ramp_mw_per_s)
+    for key in ("ramp_mw_per_s", "fall_mw_per_s"):
+        doc[key] = None if doc[key] is None else str(doc[key])
     return doc
 
 
@@ -51,6 +52,7 @@ def site_from_json(doc: dict[str, Any]) -> Site:
         pue_by_month=tuple((int(m), Decimal(p)) for m, p in doc.get("pue_by_month", ())),
         oversubscription=Decimal(doc.get("oversubscription", 1)),  # sites stored before it: none allowed
         ramp_mw_per_s=None if doc.get("ramp_mw_per_s") is None else Decimal(doc["ramp_mw_per_s"]),
+        fall_mw_per_s=None if doc.get("fall_mw_per_s") is None else Decimal(doc["fall_mw_per_s"]),
     )
 
 

@@ -128,6 +128,7 @@ class UsageRow(Base):
     __table_args__ = (
         Index("ix_usage_contract_start", "contract_id", "start"),
         Index("ix_usage_tenant_start", "tenant_id", "start"),
+        Index("ix_usage_end", "end"),
     )
 
 

@@ -4,13 +4,15 @@ many free GPUs stay powered, so that what runs never draws more than a node of t
 The simulator asks when a replay's budget changes (sim/simulator.py), the live engine at every step
 (app/live.py); both then cap and stop the work named, and power down whole nodes until no more free GPUs
 remain than the budget feeds. Free GPUs plus running ones within the budget is what keeps it between decisions:
-work that starts takes a free GPU, work that ends gives one back. A site's ramp limit (`Ramp`) spaces the
-engine's starts so that its draw rises no faster than the rate.
+work that starts takes a free GPU, work that ends gives one back. A site's ramp limits (`Ramp`) space the
+engine's starts so that its draw rises no faster than the rate, and hold what ends on the GPUs' power floors so
+that it falls no faster than the rate.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -182,20 +184,37 @@ def site_feeds(
 
 @dataclass(slots=True)
 class Ramp:
-    """A site's draw may rise at most `kw_per_s` (facility kW a second). A decision's starts rise one after
-    another, each over its draw / the rate; while they rise no other work starts, and the engine decides
-    again once they are up. A decision that starts more than a second's rise is let through when the ramp is
-    idle (a large gang staggers its own start); the next waits for all of it."""
+    """How fast a site's draw may change (facility kW a second), as the engine sees it at each instant's net
+    change in what its running work draws.
 
-    kw_per_s: Decimal
+    Rising (`kw_per_s`): a decision's starts rise one after another, each over its draw / the rate; while they
+    rise no other work starts, and the engine decides again once they are up. A decision that starts more than
+    a second's rise is let through when the ramp is idle (a large gang staggers its own start); the next waits
+    for all of it.
+
+    Falling (`fall_kw_per_s`): what running work stops drawing (it ended, or the scheduler stopped it) is held
+    by the GPUs' power floors and brought down at the rate; work that starts meanwhile takes that draw over
+    before it rises. The held draw costs energy (`floor_kwh`), never capacity: the work it replaced drew as
+    much. A budget that shrinks (a curtailment) lets the floor fall at once as far as it must."""
+
+    kw_per_s: Decimal | None
+    fall_kw_per_s: Decimal | None = None
     done_at: Decimal = Decimal("-Infinity")  # when what has started so far is all up
+    floor_kw: Decimal = Decimal(0)  # held by the floors at `floor_at`, falling since at fall_kw_per_s
+    floor_at: int = 0
+    floor_kwh: Decimal = Decimal(0)  # what the floors have burned
 
     @classmethod
-    def of(cls, kw_per_s: Decimal, starts: Iterable[tuple[int, Decimal]]) -> Ramp:
-        """The ramp after `starts` (when, facility kW), as a clock that keeps no state rebuilds it."""
-        ramp = cls(kw_per_s)
-        for when, kw in sorted(starts):
-            ramp.rise(when, kw)
+    def of(
+        cls, kw_per_s: Decimal | None, changes: Iterable[tuple[int, Decimal]], fall_kw_per_s: Decimal | None = None
+    ) -> Ramp:
+        """The ramp after `changes` (when, facility kW: + a start, - an end), as a clock that keeps no state
+        rebuilds it: each instant's changes netted."""
+        ramp, net = cls(kw_per_s, fall_kw_per_s), defaultdict[int, Decimal](Decimal)
+        for when, kw in changes:
+            net[when] += kw
+        for when in sorted(net):
+            ramp.change(when, net[when])
         return ramp
 
     def busy(self, now: int) -> bool:
@@ -205,6 +224,37 @@ class Ramp:
         """The first whole second the engine may start work again."""
         return math.ceil(self.done_at)
 
-    def rise(self, now: int, kw: Decimal) -> None:
-        if kw > 0:
-            self.done_at = max(self.done_at, Decimal(now)) + kw / self.kw_per_s
+    def floor(self, now: int) -> Decimal:
+        """The draw the floors hold at `now`."""
+        self._fall_to(now)
+        return self.floor_kw
+
+    def burned_kwh(self) -> Decimal:
+        """What the floors burn in all, once what they hold now has fallen."""
+        left = self.floor_kw / self.fall_kw_per_s if self.fall_kw_per_s else Decimal(0)
+        return self.floor_kwh + self.floor_kw / 2 * left / 3600
+
+    def change(self, now: int, kw: Decimal) -> None:
+        """Running work's draw changed by `kw` at `now` (all of an instant's starts and stops, netted)."""
+        self._fall_to(now)
+        if kw < 0:
+            if self.fall_kw_per_s is not None:
+                self.floor_kw -= kw
+            return
+        taken = min(self.floor_kw, kw)
+        self.floor_kw -= taken
+        if self.kw_per_s is not None and kw > taken:
+            self.done_at = max(self.done_at, Decimal(now)) + (kw - taken) / self.kw_per_s
+
+    def clip(self, now: int, kw: Decimal) -> None:
+        """The budget leaves the floors `kw` at most: they fall that far at once."""
+        self._fall_to(now)
+        self.floor_kw = min(self.floor_kw, max(Decimal(0), kw))
+
+    def _fall_to(self, now: int) -> None:
+        if self.floor_kw and self.fall_kw_per_s is not None and now > self.floor_at:
+            seconds, left = Decimal(now - self.floor_at), self.floor_kw / self.fall_kw_per_s
+            after = Decimal(0) if seconds >= left else self.floor_kw - seconds * self.fall_kw_per_s
+            self.floor_kwh += (self.floor_kw + after) / 2 * min(seconds, left) / 3600
+            self.floor_kw = after
+        self.floor_at = max(self.floor_at, now)
