@@ -77,10 +77,12 @@ class TimedExecutor:
         return (end, RunEnd.SUCCEEDED) if end <= now else None
 
 
-def _progress(w: StoredWorkload) -> JobState:
-    """A running workload's progress as the engine keeps it (its pace included, when capped)."""
+def _progress(w: StoredWorkload, allocation: Allocation | None = ()) -> JobState:
+    """A workload's progress as the engine keeps it (its pace included, when capped): running since its start
+    on `allocation` (by default on GPUs the engine need not know), or at rest with None."""
+    started = None if allocation is None else w.started
     return JobState(
-        w.job, w.remaining, w.attained, (), w.started, w.first_start,
+        w.job, w.remaining, w.attained, allocation, started, w.first_start,
         preemptions=w.preemptions, pace=w.pace, paced_at=w.paced_at,
     )  # fmt: skip
 
@@ -567,16 +569,12 @@ def _step_pool(
     stored: dict[str, StoredWorkload] = {}
     states: list[JobState] = []
     for w in workloads:
-        state = JobState(
-            w.job, w.remaining, w.attained, first_start=w.first_start, preemptions=w.preemptions,
-            pace=w.pace, paced_at=w.paced_at,
-        )  # fmt: skip
+        allocation: Allocation | None = None
         if w.status is WorkloadStatus.RUNNING and w.allocation is not None:
-            allocation: Allocation = tuple((index[n], g) for n, g in w.allocation)
+            allocation = tuple((index[n], g) for n, g in w.allocation)
             cluster.take(allocation)
-            state.allocation, state.started = allocation, w.started
         stored[w.job.id] = w
-        states.append(state)
+        states.append(_progress(w, allocation))
     scheduler = config.scheduler(cluster, [w.job for w in workloads])
     running = [s for s in states if s.running]
     waiting = scheduler.rank([s for s in states if not s.running], now, {})

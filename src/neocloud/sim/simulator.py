@@ -106,8 +106,8 @@ class _Replay:
         self.now = self.spot_milli = self.seq = 0
         self.dark: list[int] = []  # nodes powered down for the budget
         self.power_changes: list[PowerChange] = []
-        limited = power is not None and (power.ramp_kw_per_s is not None or power.fall_kw_per_s is not None)
-        self.ramp = Ramp(power.ramp_kw_per_s, power.fall_kw_per_s) if power is not None and limited else None
+        rates = (None, None) if power is None else (power.ramp_kw_per_s, power.fall_kw_per_s)
+        self.ramp = None if rates == (None, None) else Ramp(*rates)
         self.drawn = Decimal(0)  # facility kW the running work drew when the ramp last heard of it
         self.floor_steps: list[tuple[int, Decimal]] = []  # under a fall limit: (at, kW the floors hold then)
         self.ramp_waits = 0
@@ -298,9 +298,7 @@ class _Replay:
             cluster.withhold(node)
         self.refit = False
         if self.ramp is not None and change:  # what the budget took falls at once, floors included
-            drawn = self._drawing()
-            if drawn < self.drawn:
-                self.drawn = drawn
+            self.drawn = min(self.drawn, self._drawing())
             self._swing()  # caps lifted as the budget grew rise at the rate
             self.ramp.clip(now, budget - self.drawn)
             self._floor_step()
