@@ -198,6 +198,8 @@ def test_the_operator_drills_and_applies_a_curtailment_from_the_browser(browser:
     page = signed_in(browser, site, "operator", outside)
     page.click("text=Power")
     page.wait_for_url(site["origin"] + "/power")
+    # Each site's power: colossus-1's 300 MW feed at PUE 1.2, sold up to 1.3 x, with no ramp limits.
+    assert re.search(r"colossus-1\s+300\s+1.2\s+1.3 x\s+any\s+any", page.inner_text("section[aria-labelledby=limits]"))
     fixture = datetime.fromtimestamp(int(site["curtailment"]), UTC)
     assert re.search(rf"colossus-1\s+25 %\s+{fixture:%Y-%m-%d} 14:00 UTC", page.inner_text("main"))
     day = fixture.replace(day=3)  # the 3rd of next month, 14:00 to 17:00

@@ -60,7 +60,8 @@ def _page(request: Request, form: dict[str, str], error: str | None = None, stat
             drill = power_cases.curtailment_drill(
                 uow, ctx.catalog, form["site"], _depth(form["depth"]), start, end, now
             )
-        return {"sites": sites, "curtailments": cuts, "drill": drill, "form": form, "error": error}
+        pues = {s.name: s.pue_at(now) for s in sites}
+        return {"sites": sites, "pues": pues, "curtailments": cuts, "drill": drill, "form": form, "error": error}
 
     return signed_page(request, "power.html", gather, status)
 
