@@ -4,18 +4,25 @@ one is refused with its reason and nothing is written), run by the worker (here 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from neocloud import bootstrap
 from neocloud.adapters.analysis_runs import work
+from neocloud.api import schemas
 from neocloud.api.app import create_app
 from neocloud.app import analyses, auth
 from neocloud.app.records import AnalysisStatus
+from neocloud.cli.main import app
+from neocloud.client import ApiError, Client
+from neocloud.client.local import InProcess
 
 from ..builders import snapshot
 from ..e2e.test_scenario import TINY
@@ -122,6 +129,55 @@ def test_a_comparison_replays_an_operators_own_slurm_history(store: bootstrap.Co
         assert says in lab("POST", "/analyses/comparison", "operator", 422, json=bad)["error"]["message"]
 
 
+POWERED = {"trace": "synthetic:300,seed=2,gpus=64,load=0.9", "fleet": "colossus-1", "policies": ["fifo"]}
+CUT = {"depth": "0.9999", "start": 3_600, "seconds": 7_200}
+
+
+def test_a_comparison_keeps_the_fleets_power_through_a_curtailment(lab: Any) -> None:
+    # colossus-1's 300 MW feed cut by 99.99 % for two hours an hour in: 30 kW, which feeds few GPUs of its
+    # hungriest model at the year's highest PUE. The run keeps it (checked from its timeline), as the CLI's
+    # replay of the same trace does.
+    body = {**POWERED, "power": {"curtailments": [CUT], "fall_mw_per_s": "0.001", "capping": False}}
+    queued = lab("POST", "/analyses/comparison", "operator", 202, json=body)
+    assert queued["request"]["power"]["curtailments"] == [["0.9999", 3_600, 7_200]]
+    ctx = lab.ctx
+    assert work(ctx.uow, ctx.now, Path(ctx.settings.traces), ctx.catalog) == 1
+    done = lab("GET", f"/analyses/{queued['id']}", "operator", 200)
+    assert (done["status"], done["error"]) == ("done", None)
+    budget = done["result"]["results"][0]["budget"]
+    kw_per_gpu = Decimal(budget["kw_per_gpu"])
+    cut = budget["changes"][1]
+    assert (cut["budget_kw"], budget["budget_kw"], budget["fall_mw_per_s"]) == ("30", "300000", "0.001")
+    assert cut["gpus"] == int(Decimal(30) / kw_per_gpu)
+    assert (cut["preempted"] > 0, cut["capped"]) == (True, 0)  # stopping only: capping is off
+    assert budget["exceeded_at"] == []
+    cli = CliRunner().invoke(
+        app,
+        ["simulate", "--trace", POWERED["trace"], "--fleet", "colossus-1", "--policy", "fifo",
+         "--curtail", "0.9999@3600+7200", "--fall", "0.001", "--no-capping", "--json"],
+    )  # fmt: skip
+    replayed = json.loads(cli.stdout)
+    assert replayed["budget"] == budget
+    assert replayed["results"][0]["avg_jct"] == done["result"]["results"][0]["avg_jct"]
+
+
+def test_the_client_asks_for_a_replays_power_as_a_model_or_a_mapping(lab: Any) -> None:
+    ctx = lab.ctx
+    with ctx.uow() as uow:
+        key = auth.create_key(uow, 0, ctx.new_id)[1]
+    asked = schemas.ReplayPowerIn(curtailments=[schemas.ReplayCutIn(**CUT)], ramp_mw_per_s="0.5")
+    with Client("http://sdk", key, transport=InProcess(create_app(ctx))) as client:
+        typed = client.analyses.compare(POWERED["trace"], "colossus-1", ["fifo"], power=asked)
+        mapped = client.analyses.compare(POWERED["trace"], "colossus-1", ["fifo"], power={"fall_mw_per_s": "2"})
+        with pytest.raises(ApiError) as refused:
+            client.analyses.compare(POWERED["trace"], "uniform:4x8", ["fifo"], power={})
+    assert typed.request["power"] == {
+        "curtailments": [["0.9999", 3_600, 7_200]], "ramp_mw_per_s": "0.5", "fall_mw_per_s": None, "capping": True
+    }  # fmt: skip
+    assert (mapped.request["power"]["fall_mw_per_s"], mapped.request["power"]["curtailments"]) == ("2", [])
+    assert (refused.value.status, refused.value.code) == (422, "invalid_input")
+
+
 def test_a_scenario_runs_to_its_report(lab: Any) -> None:
     queued = lab("POST", "/analyses/scenario", "operator", 202, json={"scenario": TINY, "title": "tiny"})
     ctx = lab.ctx
@@ -168,6 +224,25 @@ def test_a_scenario_with_possible_futures_reports_their_odds(lab: Any) -> None:
         ("comparison", {"trace": "synthetic:300", "tiresias_starvation": -1}, 422, "tiresias_starvation"),
         ("comparison", {"trace": "synthetic:300", "tiresias_starvation": 1e300}, 422, "tiresias_starvation"),
         ("comparison", {"trace": "sacct:s.txt,tenant=boss"}, 422, "tenant is one of"),
+        ("comparison", {"trace": "synthetic:30", "power": {}}, 422, "needs a fleet with a site's power budget"),
+        ("comparison", {**POWERED, "power": {"curtailments": [{**CUT, "depth": "0"}]}}, 422, "depth is a share"),
+        ("comparison", {**POWERED, "power": {"curtailments": [{**CUT, "depth": "NaN"}]}}, 422, "depth"),
+        ("comparison", {**POWERED, "power": {"curtailments": [{**CUT, "depth": "1.5"}]}}, 422, "depth"),
+        ("comparison", {**POWERED, "power": {"curtailments": [{**CUT, "depth": "0.5\u0000"}]}}, 422, "depth"),
+        ("comparison", {**POWERED, "power": {"curtailments": [{**CUT, "depth": True}]}}, 422, "depth"),
+        ("comparison", {**POWERED, "power": {"curtailments": [{**CUT, "start": -1}]}}, 422, "start"),
+        ("comparison", {**POWERED, "power": {"curtailments": [{**CUT, "start": 1e30}]}}, 422, "start"),
+        ("comparison", {**POWERED, "power": {"curtailments": [{**CUT, "seconds": 0}]}}, 422, "seconds"),
+        ("comparison", {**POWERED, "power": {"curtailments": [{**CUT, "seconds": "60"}]}}, 422, "seconds"),
+        ("comparison", {**POWERED, "power": {"curtailments": [CUT] * 21}}, 422, "curtailments"),
+        ("comparison", {**POWERED, "power": {"curtailments": [{**CUT, "why": "x"}]}}, 422, "why"),
+        ("comparison", {**POWERED, "power": {"ramp_mw_per_s": "0"}}, 422, "ramp_mw_per_s is above 0"),
+        ("comparison", {**POWERED, "power": {"ramp_mw_per_s": "Infinity"}}, 422, "ramp_mw_per_s"),
+        ("comparison", {**POWERED, "power": {"fall_mw_per_s": "1e400"}}, 422, "fall_mw_per_s"),
+        ("comparison", {**POWERED, "power": {"fall_mw_per_s": "-2"}}, 422, "fall_mw_per_s"),
+        ("comparison", {**POWERED, "power": {"capping": "yes"}}, 422, "capping"),
+        ("comparison", {**POWERED, "power": []}, 422, "power"),
+        ("comparison", {**POWERED, "policies": ["muri-s"], "power": {}}, 422, "they share GPUs"),
         ("scenario", {"scenario": "demand: [unclosed"}, 422, "malformed YAML"),
         ("scenario", {"scenario": "horizon: {start: 2027-13}"}, 422, "horizon"),
         ("scenario", {"scenario": "demand: {trace: 'philly:/etc/passwd', load: 1}"}, 422, "outside the traces"),

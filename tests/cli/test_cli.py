@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -439,6 +440,19 @@ def test_quotes_running_bills_availability_and_analyses_from_the_command_line(
     assert queued["id"] in cli("analysis", "list").stdout
     bad = cli("analysis", "compare", "--trace", "philly:/etc/passwd", ok=False)
     assert "error[invalid_spec]" in bad.output
+    # Within colossus-1's power, cut to 30 kW for two hours an hour in: stopping work only, never exceeded.
+    powered = ("analysis", "compare", "--trace", "synthetic:200,seed=1", "--fleet", "colossus-1", "--policies", "fifo")
+    queued = as_json(cli(*powered, "--curtail", "0.9999@3600+7200", "--no-capping", "--json"))
+    assert queued["request"]["power"]["capping"] is False
+    assert as_json(cli("analysis", "work", "--json")) == {"ran": 1}
+    (run,) = as_json(cli("analysis", "show", queued["id"], "--json"))["result"]["results"]
+    stopped = sum(c["preempted"] for c in run["budget"]["changes"])
+    assert (run["finished"], run["budget"]["exceeded_at"], stopped > 0) == (200, [], True)
+    shown = cli("analysis", "show", queued["id"]).stdout
+    assert re.search(rf"│ 0\s+│ {stopped}\s+│ {run['budget']['peak_kw']}\s+│ never", shown), shown
+    for refusal, says in ((["--curtail", "2@0+10"], "depth must be within 0 and 1"), (["--ramp", "0"], "above 0"),
+                          (["--fall", "fast"], "fall_mw_per_s")):  # fmt: skip
+        assert says in cli(*powered, *refusal, ok=False).output
     missing = cli("analysis", "scenario", "/no/such.yaml", ok=False)
     assert "cannot read" in missing.output
 

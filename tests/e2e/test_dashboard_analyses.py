@@ -67,9 +67,36 @@ def test_an_analyst_compares_policies_and_sees_them_side_by_side(browser: Any, s
     assert [r.split("\t")[:3] for r in rows] == [[p, "bestfit", "600"] for p in ("fifo", "sjf", "tiresias")]
     assert page.locator("svg.chart").count() == 4  # average and p99 JCT, wait, utilization
     assert page.locator("svg.chart rect title", has_text="sjf/bestfit").count() == 4
+    assert "The site's power, kept" not in text
     page.screenshot(path=str(SCREENSHOTS / "dashboard-comparison.png"), full_page=True)
     page.click("text=all analyses")
     assert re.search(r"an-[0-9a-f]{12}\s+comparison\s+fifo, sjf, tiresias on synthetic:600", page.inner_text("main"))
+    # The same trace within colossus-1's power, cut to 30 kW for two hours an hour in, stopping work only.
+    page.fill("#trace", "synthetic:300,seed=2,gpus=64,load=0.9")
+    page.fill("#fleet", "colossus-1")
+    for curtail, fall, said in (
+        ("0.25@soon+60", "", "DEPTH@START+SECONDS"),
+        ("2@0+60", "", "depth is a share"),
+        ("0.9999@3600+7200", "0", "fall is above 0"),
+        ("0.9999@3600+7200", "-1", "fall must be within 0 and"),
+        ("0.9999@3600+7200", "NaN", "fall"),
+    ):
+        page.fill("#curtail", curtail)
+        page.fill("#fall", fall)
+        page.click("text=Compare")
+        assert said in page.inner_text("[role=alert]")
+        assert page.input_value("#curtail") == curtail
+    page.fill("#fall", "")
+    page.check("#stop-only")
+    page.click("text=Compare")
+    page.wait_for_url(re.compile(r"/analyses/an-[0-9a-f]{12}$"))
+    kept = _finished(page, page.url)
+    assert "colossus-1: 300,000 kW" in kept
+    assert "cut by 99.99 % from" in kept
+    rows = page.locator("section[aria-labelledby=power-kept] tbody tr").all_inner_texts()
+    assert [r.split("\t")[0] for r in rows] == ["fifo", "sjf", "srtf"]
+    assert all(r.split("\t")[2] == "0" and int(r.split("\t")[3]) > 0 and "never" in r for r in rows), rows
+    page.locator("section[aria-labelledby=power-kept]").screenshot(path=str(SCREENSHOTS / "dashboard-power-kept.png"))
     assert outside == []
 
 

@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from neocloud.adapters.replay_power import ReplayPower, budget_kept, replay_budget
 from neocloud.adapters.traces.loader import FORMATS, OPTIONS, trace_options, trace_path
 from neocloud.app import analyses
 from neocloud.app.ports import UnitOfWork
@@ -73,8 +75,12 @@ def check_comparison(
     title: str,
     traces: Path,
     tiresias: tuple[list[int], float] = ([3250, 7200], 0.0),
+    power: ReplayPower | None = None,
+    catalog: Catalog | None = None,
 ) -> Checked:
-    """Policies side by side on one trace and cluster: every name known, the trace readable, the work bounded."""
+    """Policies side by side on one trace and cluster: every name known, the trace readable, the work bounded;
+    with `power`, the fleet's site power kept in every run (a packaged fleet with a budget, and orderings that
+    do not share GPUs)."""
     from neocloud.core.engine.ordering import ORDERINGS
     from neocloud.core.engine.placement import PLACEMENTS
     from neocloud.core.engine.pooled import POOLED
@@ -108,7 +114,43 @@ def check_comparison(
     Tiresias(tuple(queues), starvation)  # refused here, not in the worker
     request = {"trace": trace, "fleet": fleet, "policies": policies, "placements": placements, "seed": seed}
     request["tiresias"] = {"queues": list(queues), "starvation": starvation}
+    if power is not None:
+        _check_power(power, fleet, policies, catalog)
+        request["power"] = power_request(power)
     return Checked("comparison", name[:200], request, len(policies) * len(placements))
+
+
+def _check_power(power: ReplayPower, fleet: str, policies: list[str], catalog: Catalog | None) -> None:
+    """Refused here, not in the worker: rates at or below 0, a bad curtailment, a fleet with no budget, an
+    ordering that shares GPUs (a budget counts each GPU once)."""
+    from neocloud.adapters.specs import load_catalog
+    from neocloud.core.engine.ordering import ORDERINGS
+
+    for name, rate in (("ramp_mw_per_s", power.ramp_mw_per_s), ("fall_mw_per_s", power.fall_mw_per_s)):
+        if rate is not None and rate <= 0:
+            raise InvalidInput(f"power.{name} is above 0 MW a second", field=name)
+    sharing = [p for p in policies if ORDERINGS[p].interleave]
+    if sharing:
+        raise InvalidInput(f"a power budget cannot be kept by {', '.join(sharing)}: they share GPUs", field="power")
+    replay_budget([], fleet, catalog or load_catalog(), power)  # the fleet's budget and every curtailment
+
+
+def power_request(power: ReplayPower) -> dict[str, Any]:
+    """A replay's power as a stored request keeps it (JSON), and as `replay_power` reads it back."""
+    return {
+        "curtailments": [[str(d), start, seconds] for d, start, seconds in power.curtailments],
+        "ramp_mw_per_s": None if power.ramp_mw_per_s is None else str(power.ramp_mw_per_s),
+        "fall_mw_per_s": None if power.fall_mw_per_s is None else str(power.fall_mw_per_s),
+        "capping": power.capping,
+    }
+
+
+def replay_power(stored: dict[str, Any]) -> ReplayPower:
+    def rate(key: str) -> Decimal | None:
+        return None if stored[key] is None else Decimal(stored[key])
+
+    cuts = tuple((Decimal(d), int(start), int(seconds)) for d, start, seconds in stored["curtailments"])
+    return ReplayPower(cuts, rate("ramp_mw_per_s"), rate("fall_mw_per_s"), bool(stored["capping"]))
 
 
 def _file_and_options(kind: str, where: str) -> tuple[str, str]:
@@ -239,7 +281,14 @@ def _comparison(request: dict[str, Any], traces: Path, catalog: Catalog, beat: _
         config = EngineConfig(
             ordering, placement, request["seed"], tiresias=Tiresias(tuple(tiresias["queues"]), tiresias["starvation"])
         )
-        results.append(simulate(jobs, cluster, config, progress=each).to_dict())
+        budget = None
+        if request.get("power") is not None:
+            budget, shown = replay_budget(jobs, request["fleet"], catalog, replay_power(request["power"]))
+        result = simulate(jobs, cluster, config, progress=each, power=budget)
+        found = result.to_dict()
+        if budget is not None:
+            found["budget"] = shown | budget_kept(result, budget)
+        results.append(found)
     return {"trace": request["trace"], "fleet": request["fleet"], "jobs": len(jobs), "results": results}
 
 

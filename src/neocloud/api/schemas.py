@@ -64,6 +64,7 @@ CapWatts = Annotated[
 ]
 Uptime = Annotated[Decimal, *_decimal("sla_uptime", Decimal(1), bounds.PLACES, "0.99")]
 Depth = Annotated[Decimal, *_decimal("depth", Decimal(1), bounds.PLACES, "0.25")]
+MwPerSecond = Annotated[Decimal, *_decimal("mw_per_s", bounds.MAX_RAMP_MW_PER_S, bounds.PLACES, "0.5")]
 Name = Annotated[str, Field(min_length=1, max_length=bounds.MAX_NAME, pattern=bounds.NAME, examples=["frontier-lab"])]
 Id = Annotated[str, Field(min_length=1, max_length=bounds.MAX_ID, pattern=bounds.ID)]
 PoolName = Annotated[str, Field(min_length=1, max_length=200, pattern=bounds.ID, examples=["colossus-1/h100-sxm"])]
@@ -687,6 +688,23 @@ class ScenarioRunIn(_In):
 PolicyName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")]
 
 
+class ReplayCutIn(_In):
+    depth: Depth = Field(description="The share of the site's budget cut, in (0, 1].")
+    start: Annotated[int, WHOLE, Field(strict=True, ge=0, le=bounds.MAX_DURATION)] = Field(
+        description="Seconds after the trace's first submission."
+    )
+    seconds: Seconds = Field(description="How long it lasts.")
+
+
+class ReplayPowerIn(_In):
+    """The fleet's site power kept in the replay (a packaged fleet with a power budget, e.g. colossus-1)."""
+
+    curtailments: list[ReplayCutIn] = Field([], max_length=20)
+    ramp_mw_per_s: MwPerSecond | None = Field(None, description="The fastest the draw may rise; none: the site's.")
+    fall_mw_per_s: MwPerSecond | None = Field(None, description="The fastest the draw may fall; none: the site's.")
+    capping: Flag = Field(True, description="Cap running GPUs before stopping work when the budget shrinks.")
+
+
 class ComparisonIn(_In):
     trace: str = Field(
         max_length=300,
@@ -706,6 +724,7 @@ class ComparisonIn(_In):
     tiresias_starvation: float = Field(
         0.0, ge=0, le=1e6, allow_inf_nan=False, description="Tiresias: promote after waiting K x the run; 0 never"
     )
+    power: ReplayPowerIn | None = Field(None, description="Keep the fleet's site power budget in every run.")
 
 
 class AnalysisOut(BaseModel):

@@ -40,11 +40,23 @@ def _show(a: Any, _: dict[str, str] | None = None) -> None:
                 f"{r['p99_jct'] / 3600:.2f}",
                 f"{r['avg_queueing'] / 3600:.2f}",
                 f"{r['utilization']:.1%}",
+                *(_kept(r["budget"]) if "budget" in r else ()),
             )
             for r in a.result["results"]
         ]
         columns = ["policy", "placement", "finished", "avg JCT h", "p99 JCT h", "avg wait h", "util"]
+        if any("budget" in r for r in a.result["results"]):
+            columns += ["jobs capped", "jobs stopped", "peak kW", "budget exceeded"]
         table(f"{a.result['trace']} on {a.result['fleet']}", columns, rows)
+
+
+def _kept(budget: dict[str, Any]) -> tuple[str, ...]:
+    """What keeping a run's power budget took: jobs capped and stopped over its changes, its peak draw, and
+    whether it was ever exceeded."""
+    changes = budget["changes"]
+    exceeded = ", ".join(map(str, budget["exceeded_at"][:3])) or "never"
+    capped, stopped = (sum(c[key] for c in changes) for key in ("capped", "preempted"))
+    return f"{capped:,}", f"{stopped:,}", budget["peak_kw"], exceeded
 
 
 def _queued(ctx: typer.Context, json: bool, wait: bool, ask: Any) -> None:
@@ -95,17 +107,42 @@ def analysis_compare(
         str, typer.Option(help="Tiresias's queue thresholds, GPU-seconds, comma-separated.")
     ] = "3250,7200",
     starvation: Annotated[float, typer.Option(help="Tiresias's promotion factor; 0 never.")] = 0.0,
+    power: Annotated[
+        bool, typer.Option("--power", help="Keep the fleet's site power budget (a packaged fleet with one).")
+    ] = False,
+    curtail: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="DEPTH@START+SECONDS: cut the budget by DEPTH from START s after the first submission (repeat)."
+        ),
+    ] = None,
+    ramp: Annotated[str | None, typer.Option(help="MW a second: the fastest the draw may rise.")] = None,
+    fall: Annotated[str | None, typer.Option(help="MW a second: the fastest the draw may fall (power floors).")] = None,
+    capping: Annotated[
+        bool, typer.Option("--capping/--no-capping", help="Cap running GPUs before stopping work (default).")
+    ] = True,
     wait: Wait = False,
     json: Json = False,
 ) -> None:
-    """Policies side by side on one trace and cluster, as an analysis (at most 12 simulations)."""
+    """Policies side by side on one trace and cluster, as an analysis (at most 12 simulations); with --power,
+    --curtail, --ramp or --fall, each within the fleet's site power budget."""
     names = [p.strip() for p in policies.split(",") if p.strip()]
     places = [p.strip() for p in placements.split(",") if p.strip()]
 
     def ask(api: Any) -> Any:
+        from neocloud.adapters.replay_power import parse_curtailment
         from neocloud.core.engine.tiresias import thresholds
 
-        return api.analyses.compare(trace, fleet, names, places, seed, title, thresholds(queues), starvation)
+        kept = None
+        if power or curtail or ramp is not None or fall is not None:
+            cuts = [parse_curtailment(text) for text in curtail or []]
+            kept = {
+                "curtailments": [{"depth": str(d), "start": start, "seconds": s} for d, start, s in cuts],
+                "ramp_mw_per_s": ramp,
+                "fall_mw_per_s": fall,
+                "capping": capping,
+            }
+        return api.analyses.compare(trace, fleet, names, places, seed, title, thresholds(queues), starvation, kept)
 
     _queued(ctx, json, wait, ask)
 

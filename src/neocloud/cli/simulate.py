@@ -1,7 +1,7 @@
 """`neocloud simulate`: replay a trace through the engine, one policy or several side by side."""
 
 import csv
-from dataclasses import asdict, replace
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,7 +15,7 @@ from neocloud.core.errors import InvalidInput, NeocloudError
 
 if TYPE_CHECKING:
     from neocloud.core.engine.config import EngineConfig
-    from neocloud.core.power import Curtailment, PowerBudget
+    from neocloud.core.power import PowerBudget
     from neocloud.core.workload import Job
     from neocloud.sim.metrics import SimResult
 
@@ -232,63 +232,22 @@ def _budget(
     kind: str,
     capping_on: bool,
 ) -> "tuple[PowerBudget, dict[str, Any]]":
-    """The fleet's one site's budget over the replay (core/power.py): a GPU draws the most any of its models
-    draws at its cap (or TDP), at the year's highest PUE, and may be capped as that model may; each
-    curtailment cut from it while it lasts; its draw rising and falling no faster than `rates` (MW a second,
-    else the site's own limits)."""
-    from neocloud.adapters.specs import load_catalog, load_fleet
-    from neocloud.core.bounds import MAX_RAMP_MW_PER_S, parse_decimal
-    from neocloud.core.power import Capping, PowerBudget, gpu_power, parse_caps
+    """The fleet's one site's budget over the replay (adapters/replay_power.py), from the options: each
+    curtailment as DEPTH@START+SECONDS, its draw rising and falling no faster than `rates` (MW a second, else
+    the site's own limits)."""
+    from neocloud.adapters.replay_power import ReplayPower, parse_curtailment, parse_rate, replay_budget
+    from neocloud.adapters.specs import load_catalog
+    from neocloud.core.power import parse_caps
 
-    catalog = load_catalog()
-    try:
-        sites = load_fleet(fleet, catalog)
-    except NeocloudError:
-        raise InvalidInput(f"--power needs a fleet with a site's power budget, not {fleet!r}", field="power") from None
-    feed = sites[0].power_mw if len(sites) == 1 else None
-    if feed is None:
-        raise InvalidInput("--power needs a fleet of one site with a power budget (power_mw)", field="power")
-    site, wanted, budget_kw = sites[0], parse_caps(caps), feed * 1000
-    pue = site.worst_pue[0]
-    power = max((gpu_power(catalog[m]) for m in site.gpus_by_model()), key=lambda p: p.it_kw(wanted.get(p.model)))
-    capping = Capping(power, wanted.get(power.model, power.tdp_w), pue, kind)
-    kw = power.it_kw(capping.cap_w) * pue
-    first = min((j.submit for j in jobs), default=0)
-    parsed = [_curtailment(text, first) for text in cuts]
-    limits = []
-    for name, given, own in (("ramp", rates[0], site.ramp_mw_per_s), ("fall", rates[1], site.fall_mw_per_s)):
-        mw_per_s = own if given is None else parse_decimal(given, name, high=MAX_RAMP_MW_PER_S, places=6)
-        if mw_per_s is not None and mw_per_s <= 0:
-            raise InvalidInput(f"--{name} is above 0 MW a second", field=name)
-        limits.append(mw_per_s)
-    rise, fall = (None if mw is None else mw * 1000 for mw in limits)
-    budget = PowerBudget.of(budget_kw, kw, parsed, rise, capping if capping_on else None, fall)
-    shown = {
-        "site": site.name,
-        "budget_kw": _kw(budget_kw),
-        "kw_per_gpu": str(kw.quantize(Decimal("0.000001"))),
-        "curtailments": [{"depth": str(c.depth), "start": c.start, "end": c.end} for c in parsed],
-        "ramp_mw_per_s": None if limits[0] is None else _kw(limits[0]),
-        "fall_mw_per_s": None if limits[1] is None else _kw(limits[1]),
-        "capping": capping_on,
-    }
-    return budget, shown
-
-
-def _budget_kept(result: "SimResult", budget: "PowerBudget") -> dict[str, Any]:
-    """What meeting the budget took at each of its changes, and, from the run's timeline, its peak draw and
-    every instant it was exceeded."""
-    from neocloud.sim.metrics import power_over
-
-    peak, over = power_over(result, budget)
-    changes = [{k: _kw(v) if isinstance(v, Decimal) else v for k, v in asdict(c).items()} for c in result.power_changes]
-    kept = {"changes": changes, "peak_kw": str(peak.quantize(Decimal("0.001"))), "exceeded_at": over}
-    floors = {"floor_kwh": str(result.floor_kwh.quantize(Decimal("0.001")))} if budget.fall_kw_per_s else {}
-    return kept | {"ramp_waits": result.ramp_waits} | floors
-
-
-def _kw(kw: Decimal) -> str:
-    return f"{kw.normalize():f}"
+    asked = ReplayPower(
+        tuple(parse_curtailment(text) for text in cuts),
+        ramp_mw_per_s=parse_rate(rates[0], "--ramp"),
+        fall_mw_per_s=parse_rate(rates[1], "--fall"),
+        capping=capping_on,
+        caps=parse_caps(caps),
+        kind=kind,
+    )
+    return replay_budget(jobs, fleet, load_catalog(), asked)
 
 
 def _show_budget(shown: dict[str, Any]) -> None:
@@ -325,20 +284,6 @@ def _show_budget(shown: dict[str, Any]) -> None:
             for c in shown["changes"]
         ],
     )
-
-
-def _curtailment(text: str, first: int) -> "Curtailment":
-    from neocloud.core.power import Curtailment
-
-    depth, at, rest = text.partition("@")
-    start, plus, seconds = rest.partition("+")
-    if not (at and plus and start.strip().isdigit() and seconds.strip().isdigit()) or len(text) > 60:
-        raise InvalidInput(f"a curtailment is DEPTH@START+SECONDS (whole seconds), got {text[:60]!r}", field="curtail")
-    try:
-        share = Decimal(depth)
-    except ArithmeticError:
-        raise InvalidInput(f"a curtailment's depth is a share in (0, 1], got {depth[:20]!r}", field="curtail") from None
-    return Curtailment(share, first + int(start), first + int(start) + int(seconds))
 
 
 def _capped(jobs: "list[Job]", fleet: str, caps: list[str], kind: str) -> "tuple[list[Job], dict[str, Any]]":
@@ -414,7 +359,9 @@ def simulate_one(
             budget, kept = _budget(jobs, fleet, cap or [], curtail or [], (ramp, fall), kind, capping)
         result = _run(jobs, fleet, config, json, budget)
         if budget is not None:
-            read["budget"] = kept = kept | _budget_kept(result, budget)
+            from neocloud.adapters.replay_power import budget_kept
+
+            read["budget"] = kept = kept | budget_kept(result, budget)
         _report([result], json, csv_out, read, timeline)
         if budget is not None and not json:
             _show_budget(kept)

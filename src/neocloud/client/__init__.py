@@ -18,7 +18,7 @@ stable code, message and details. Lists return one Page; `pages` walks them all.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -412,10 +412,19 @@ class Analyses(_Resource):
         title: str = "",
         tiresias_queues: Sequence[int] = (3250, 7200),
         tiresias_starvation: float = 0.0,
+        power: s.ReplayPowerIn | Mapping[str, Any] | None = None,
     ) -> s.AnalysisOut:
-        """Queue policies side by side; `tiresias_*` set Tiresias's queues (GPU-seconds) and promotion factor."""
-        body = {"trace": trace, "fleet": fleet, "policies": list(policies), "placements": list(placements)}
+        """Queue policies side by side; `tiresias_*` set Tiresias's queues (GPU-seconds) and promotion factor;
+        `power` keeps the fleet's site power in every run (curtailments, ramp limits, capping)."""
+        body: dict[str, Any] = {
+            "trace": trace,
+            "fleet": fleet,
+            "policies": list(policies),
+            "placements": list(placements),
+        }
         tiresias = {"tiresias_queues": list(tiresias_queues), "tiresias_starvation": tiresias_starvation}
+        if power is not None:
+            body["power"] = power.model_dump(mode="json") if isinstance(power, s.ReplayPowerIn) else dict(power)
         return self.c.post(s.AnalysisOut, "/analyses/comparison", {**body, "seed": seed, "title": title, **tiresias})
 
     def list(self, limit: int | None = None) -> s.AnalysesOut:

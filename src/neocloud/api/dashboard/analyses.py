@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from neocloud import bootstrap
 from neocloud.adapters import analysis_runs
+from neocloud.adapters.replay_power import ReplayPower, parse_curtailment, parse_rate
 from neocloud.api import charts
 from neocloud.api.dashboard.common import ctx_of, page, poster, signed_in, signed_page, to_sign_in
 from neocloud.api.errors import status_of
@@ -67,6 +68,7 @@ def _list(
                 "seed": "0",
                 "tiresias_queues": "3250,7200",
                 "tiresias_starvation": "0",
+                **{"power": False, "stop_only": False, "curtail": "", "ramp": "", "fall": ""},
                 **shown,
             },
             "orderings": list(ORDERINGS),
@@ -133,9 +135,24 @@ async def run_comparison(
     title: Annotated[str, Form(max_length=200)] = "",
     tiresias_queues: Annotated[str, Form(max_length=100)] = "3250,7200",
     tiresias_starvation: Annotated[str, Form(max_length=20)] = "0",
+    power: Annotated[bool, Form()] = False,
+    curtail: Annotated[str, Form(max_length=600)] = "",
+    ramp: Annotated[str, Form(max_length=20)] = "",
+    fall: Annotated[str, Form(max_length=20)] = "",
+    stop_only: Annotated[bool, Form()] = False,
 ) -> Response:
-    form = {"trace": trace, "fleet": fleet, "policies": policies or [], "placements": placements or [], "seed": seed}
-    form |= {"tiresias_queues": tiresias_queues, "tiresias_starvation": tiresias_starvation}
+    form: dict[str, Any] = {"trace": trace, "fleet": fleet, "policies": policies or [], "placements": placements or []}
+    form |= {"seed": seed, "tiresias_queues": tiresias_queues, "tiresias_starvation": tiresias_starvation}
+    form |= {"power": power, "curtail": curtail, "ramp": ramp, "fall": fall, "stop_only": stop_only}
+    catalog = ctx_of(request).catalog
+
+    def kept() -> ReplayPower | None:
+        """The site power asked for: any of its fields names it."""
+        if not (power or curtail.strip() or ramp.strip() or fall.strip()):
+            return None
+        cuts = tuple(parse_curtailment(part.strip()) for part in curtail.split(",") if part.strip())
+        rise, down = (parse_rate(text.strip() or None, name) for text, name in ((ramp, "ramp"), (fall, "fall")))
+        return ReplayPower(cuts, rise, down, not stop_only)
 
     def check(traces: FilePath) -> analysis_runs.Checked:
         if not (seed.isascii() and seed.isdigit()) or int(seed) >= 2**31:
@@ -153,6 +170,8 @@ async def run_comparison(
             title,
             traces,
             (list(thresholds(tiresias_queues)), starvation),
+            kept(),
+            catalog,
         )
 
     return await _queue(request, csrf, check, form)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from neocloud.adapters import analysis_runs
+from neocloud.adapters.replay_power import ReplayPower
 from neocloud.api import schemas
 from neocloud.api.deps import Ctx, Operator, OperatorOnce
 from neocloud.app import analyses
@@ -66,8 +67,15 @@ async def run_comparison(body: schemas.ComparisonIn, request: Request, ctx: Ctx,
         body.title,
         FilePath(ctx.settings.traces),
         (body.tiresias_queues, body.tiresias_starvation),
+        None if body.power is None else _power(body.power),
+        ctx.catalog,
     )
     return await _queue(request, once, checked)
+
+
+def _power(body: schemas.ReplayPowerIn) -> ReplayPower:
+    cuts = tuple((c.depth, c.start, c.seconds) for c in body.curtailments)
+    return ReplayPower(cuts, body.ramp_mw_per_s, body.fall_mw_per_s, body.capping)
 
 
 @router.get("/analyses", response_model=schemas.AnalysesOut)
