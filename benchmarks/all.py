@@ -78,6 +78,15 @@ def live_power_rows(r: dict[str, Any], command: str) -> list[Row]:
     ]  # fmt: skip
 
 
+def live_limits_rows(r: dict[str, Any], command: str) -> list[Row]:
+    """The same step with the site's ramp limits, rebuilding its ramp and floors from the metered runs."""
+    ms = r["step with ramp limits (CPU ms, median)"]
+    return [
+        Row(f"live step, colossus-1, ramp and fall limits, {r['metered runs stored']:,} runs metered", _ms(ms),
+            f"no limits {_ms(r['step without (CPU ms, median)'])}: {r['ratio']}", "<= 100 ms", ms <= 100, command),
+    ]  # fmt: skip
+
+
 def one_pool_rows(r: dict[str, Any], command: str) -> list[Row]:
     limits = {"book": 1.0, "cancel": 1.0, "earliest": 1.0, "free": 0.1}
     return [
@@ -204,6 +213,7 @@ BENCHMARKS: dict[str, tuple[list[str], Callable[[dict[str, Any], str], list[Row]
     "ledger-one-pool": (["benchmarks.ledger_bench", "--one-pool", "1000000", "--json"], one_pool_rows),
     "ledger-power": (["benchmarks.ledger_bench", "--power", "--json"], power_rows),
     "live-power": (["benchmarks.live_power_bench", "--json"], live_power_rows),
+    "live-limits": (["benchmarks.live_power_bench", "--limits", "--json"], live_limits_rows),
     "engine": (["benchmarks.engine_bench", "--json"], engine_rows),
     "api": (["benchmarks.api_bench"], api_rows),
     "scenario": (["benchmarks.scenario_bench", "--json"], scenario_rows),
