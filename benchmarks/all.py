@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.engine_bench import BACKLOG, STANDING
+from benchmarks.engine_bench import BACKLOG, INTERLEAVE_BACKLOG, STANDING
 from benchmarks.machine import describe
 
 
@@ -129,6 +129,13 @@ def engine_rows(r: dict[str, Any], command: str) -> list[Row]:
                         f"at 0.9x: {st[f'{policy} 0.9']['jobs_per_s']:,}: {st[f'{policy} ratio']}x",
                         "within 2x of no backlog, >= 100,000 waiting",
                         st[f"{policy} ratio"] <= 2 and deep["peak_waiting"] >= 100_000, command))  # fmt: skip
+    ib = r["interleave-backlog"]
+    for policy in ("muri-s", "muri-l"):
+        small, deep = (ib[f"{policy} {count}"] for count in INTERLEAVE_BACKLOG)
+        rows.append(Row(f"interleaving backlog: {INTERLEAVE_BACKLOG[1]:,} jobs waiting at once, 512 GPUs, {policy}",
+                        f"{deep['ms_per_job']} CPU-ms/job", f"{INTERLEAVE_BACKLOG[0]:,} waiting: {small['ms_per_job']}:"
+                        f" {ib[f'{policy} ratio']}x", "per-job cost <= 2x as the backlog triples",
+                        ib[f"{policy} ratio"] <= 2, command))  # fmt: skip
     for trace, runs in r["muri"].items():
         for policy, tolerance in (("srtf", 0.05), ("srsf", 0.05), ("tiresias", 0.10)):
             m = runs[policy]

@@ -13,11 +13,14 @@
   (benchmarks/bare_sim.py, run in its own process) and <= 0.5 KiB per job of memory the simulation adds.
 - Deep backlogs (issue 15): all of Philly in the PAI 2020 simulator's input format, arriving 1,000 a minute,
   on a pool of 6,500 GPUs: SJF and greedy FIFO, CPU seconds for 20,000 jobs and for all.
+- Interleaving with a backlog (issue 15): Muri-S and Muri-L with 4,000 and then 12,000 jobs waiting at once on
+  512 GPUs; CPU per job within 2x as the queue triples.
 
 Each case runs in its own process so its peak memory is its own; times are CPU seconds of that process
 (time.process_time), steadier than wall time on a shared machine.
 
-    python -m benchmarks.engine_bench [--only philly|muri|interleave|sharing|synthetic|bare|backlog|standing]
+    python -m benchmarks.engine_bench [--only philly|muri|interleave|sharing|synthetic|bare|backlog|standing|
+                                             interleave-backlog]
         [--synthetic-jobs N] [--muri-traces short|all] [--json]
 """
 
@@ -269,6 +272,33 @@ def standing(_: Path, count: int) -> dict[str, Any]:
     return out
 
 
+# Interleaving with a backlog: jobs all waiting at once on 512 GPUs, a shallow and a three times deeper queue
+INTERLEAVE_BACKLOG = (4_000, 12_000)
+
+
+def interleave_backlog(_: Path, __: int) -> dict[str, Any]:
+    """Muri-S and Muri-L with every job waiting at t = 0 (synthetic jobs, no stage times: each plan still
+    walks, matches and admits its candidates) on 64 nodes of 8 GPUs, 4,000 jobs and 12,000. A decision costs
+    what runs and what fits, not the queue, so CPU per job should stay within 2x as the queue triples."""
+    out: dict[str, Any] = {"gpus": 512}
+    for policy in ("muri-s", "muri-l"):
+        for count in INTERLEAVE_BACKLOG:
+            jobs = [replace(j, submit=0) for j in synthetic(count, seed=1, gpus=512)]
+            started = time.process_time()
+            r = simulate(jobs, Cluster.uniform(64, 8), EngineConfig(policy))
+            seconds = time.process_time() - started
+            out[f"{policy} {count}"] = {
+                "seconds": round(seconds, 1),
+                "ms_per_job": round(1000 * seconds / count, 2),
+                "avg_jct_s": round(r.overall.avg_jct),
+                "preemptions": r.preemptions,
+                "finished": r.finished,
+            }
+        small, deep = (out[f"{policy} {count}"]["ms_per_job"] for count in INTERLEAVE_BACKLOG)
+        out[f"{policy} ratio"] = round(deep / small, 2)
+    return out
+
+
 CASES: dict[str, Callable[[Path, int], dict[str, Any]]] = {
     "philly": philly,
     "muri": muri,
@@ -278,6 +308,7 @@ CASES: dict[str, Callable[[Path, int], dict[str, Any]]] = {
     "bare": bare_case,
     "backlog": backlog,
     "standing": standing,
+    "interleave-backlog": interleave_backlog,
 }
 
 

@@ -22,9 +22,11 @@ from hypothesis import strategies as st
 from neocloud.adapters.traces.jobs import read_muri
 from neocloud.core.engine.cluster import Cluster
 from neocloud.core.engine.config import EngineConfig
-from neocloud.core.engine.interleave import STRETCH, cycle, paces, plan, utilisation
+from neocloud.core.engine.interleave import STRETCH, Ranking, cycle, paces, plan, utilisation
 from neocloud.core.engine.pooled import PooledCluster
+from neocloud.core.engine.scheduler import Scheduler
 from neocloud.core.engine.state import JobState
+from neocloud.core.engine.waiting import ShapeQueue
 from neocloud.core.errors import InvalidInput, InvalidSpec
 from neocloud.core.workload import Job
 from neocloud.sim.simulator import simulate
@@ -36,6 +38,9 @@ def a(name: str, duration: int = 600, submit: int = 0) -> Job:
 
 def b(name: str, duration: int = 600, submit: int = 0) -> Job:
     return Job(name, submit, duration, tenant=name, iteration=6.0, stages=(1.0, 1.0, 4.0))
+
+
+A, B, C = (4.0, 1.0, 1.0), (1.0, 1.0, 4.0), (2.0, 2.0, 2.0)  # stage times: A's, B's, and even ones
 
 
 def test_a_pair_cycles_in_its_best_order() -> None:
@@ -220,3 +225,93 @@ def test_a_replay_is_the_same_every_time() -> None:
     runs = [json.dumps(simulate(jobs, PooledCluster(4), EngineConfig("muri-s", "pooled")).to_dict()) for _ in range(2)]
     assert runs[0] == runs[1]
     assert json.loads(runs[0])["preemptions"] > 0  # groups did form and change
+
+
+def test_shapes_merge_in_the_order_of_their_best_ranked_jobs() -> None:
+    """Tenant t may hold 1 GPU; 8 GPUs. j00 (2 GPUs, t) is refused by the quota, yet the 2-GPU shape's
+    candidates begin with it (j00, j05, j08), after the 3-GPU ones (j04, j06, j07) were taken: 15 GPUs needed.
+    Merging goes shape by shape from the shape of the best-ranked job, the 2-GPU one: a pair in each shape
+    (10 needed), then the 2-GPU pair takes j08 (8: enough), so j04 + j07 and j06 stay as they are. Every group holds
+    a job of t and none fits its quota: nothing runs. Merging the 3-GPU shape first would leave j05 alone to
+    run. The plan over a queue must take the shapes in the same order."""
+    spec = [("j00", 2, "t", A), ("j04", 3, "u", C), ("j05", 2, "u", B), ("j06", 3, "t", B), ("j07", 3, "t", A)]
+    ranked = [
+        JobState.of(Job(i, 0, 600, tasks=n, tenant=t, iteration=6.0, stages=k))
+        for i, n, t, k in [*spec, ("j08", 2, "t", B)]
+    ]
+    assert plan(ranked, 8000, None)  # without the quota, groups run
+    queue = ShapeQueue(lambda s, now, usage: (s.job.id,))
+    for s in ranked:
+        queue.add(s)
+    assert plan(ranked, 8000, {"t": 1}) == plan(Ranking([], queue), 8000, {"t": 1}) == []
+
+
+PLANNED = st.lists(
+    st.tuples(
+        st.sampled_from([1, 2, 3]),  # GPUs: three shapes
+        st.sampled_from([*KINDS, ()]),  # stage times, or none (runs alone)
+        st.sampled_from(["t", "u"]),
+        st.booleans(),  # running now (ranked at the decision) or waiting in the queue
+    ),
+    min_size=1,
+    max_size=24,
+)
+
+
+@given(PLANNED, st.integers(1, 12), st.sampled_from([None, {"t": 1}, {"t": 2}, {"t": 3, "u": 1}]), st.randoms())
+@settings(max_examples=300, deadline=None)
+def test_a_plan_over_the_queue_is_the_plan_over_every_job_ranked(
+    specs: list[tuple[int, tuple[float, ...], str, bool]], gpus: int, quotas: dict[str, int] | None, rng: object
+) -> None:
+    """The simulator's plan reads running jobs ranked and waiting ones from their queue only as far as it needs,
+    passing over shapes too large for what is left; it must choose the groups a plan over every job does."""
+    jobs = [
+        Job(f"j{i:02d}", 0, 600, tasks=n, tenant=tenant, iteration=sum(kind) or 1.0, stages=kind)
+        for i, (n, kind, tenant, _) in enumerate(specs)
+    ]
+    ranked = [JobState.of(j) for j in jobs]
+    rng.shuffle(ranked)  # type: ignore[attr-defined]
+    key = {id(s): (place, s.job.id) for place, s in enumerate(ranked)}
+    queue = ShapeQueue(lambda s, now, usage: key[id(s)])
+    runs = {f"j{i:02d}": running for i, (*_, running) in enumerate(specs)}
+    running = []
+    for s in ranked:
+        if runs[s.job.id]:
+            running.append((key[id(s)], s))
+        else:
+            queue.add(s)
+    lazily = plan(Ranking(running, queue), gpus * 1000, quotas)
+    afresh = plan(ranked, gpus * 1000, quotas)
+    assert [[s.job.id for s in g] for g in lazily] == [[s.job.id for s in g] for g in afresh]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 200), st.integers(1, 300), st.sampled_from([1, 2]), st.sampled_from([*KINDS, ()])),
+        min_size=1,
+        max_size=14,
+    ),
+    st.integers(1, 4),
+    st.sampled_from(["muri-s", "muri-l"]),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_replay_over_the_queue_is_the_replay_ranked_afresh(
+    specs: list[tuple[int, int, int, tuple[float, ...]]], gpus: int, ordering: str
+) -> None:
+    """Waiting jobs in a queue (the simulator) and in a list ranked at every decision (the live engine's way):
+    every run of every job the same."""
+    jobs = [
+        Job(f"j{i}", submit, duration, tasks=n, restart_overhead=2, iteration=sum(kind) or 1.0, stages=kind)
+        for i, (submit, duration, n, kind) in enumerate(specs)
+    ]
+
+    def runs() -> list[tuple[str, int, int, bool]]:
+        found: list[tuple[str, int, int, bool]] = []
+        config = EngineConfig(ordering, "pooled")
+        simulate(jobs, PooledCluster(gpus), config, on_run=lambda j, s, e, p: found.append((j.id, s, e, p)))
+        return sorted(found)
+
+    queued = runs()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Scheduler, "waiting_line", lambda self: None)
+        assert runs() == queued

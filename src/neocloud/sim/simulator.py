@@ -54,8 +54,10 @@ class _Queue:
         if isinstance(self.jobs, Lines):
             return
         if isinstance(self.jobs, ShapeQueue):
+            restarted = {id(s) for s in preempted}  # interleaving stops and restarts jobs in one decision
             for s in started:
-                self.jobs.remove(s)
+                if id(s) not in restarted:
+                    self.jobs.remove(s)
         elif started:
             self.jobs = [s for s in self.jobs if not s.running]
         for s in preempted:

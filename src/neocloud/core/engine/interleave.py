@@ -22,14 +22,16 @@ planned, and stops and restarts the others.
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from itertools import permutations
+from itertools import islice, permutations
 
 import networkx as nx
 
 from neocloud.core.engine.state import JobState
+from neocloud.core.engine.waiting import Key, ShapeQueue, Walk
 from neocloud.core.workload import MILLI, Job
 
 MAX_GROUP = 4  # jobs sharing one set of GPUs (the artifact's packing_num)
@@ -103,9 +105,50 @@ def paces(group: Sequence[JobState]) -> list[float]:
 
 
 Group = tuple[JobState, ...]
+Shape = tuple[object, ...]
+Keyed = tuple[Key, JobState]
 
 
-def plan(ranked: Sequence[JobState], budget: int, quotas: Mapping[str, int] | None = None) -> list[Group]:
+class Ranking:
+    """Every job that may run, best first, as (rank key, job), read only as far as a plan needs: running jobs
+    ranked at the decision, merged with the waiting ones, which stand in a ShapeQueue (their keys stand still
+    while they wait) or in a list ranked with them. A plan reads each shape's jobs from its front too, and
+    passes over the rest of a shape too large for what is left, so with a queue it costs what fits, not the
+    backlog."""
+
+    def __init__(self, running: list[Keyed], waiting: ShapeQueue | None = None, now: int = 0) -> None:
+        self._waiting, self._now = waiting, now
+        self._walk: Walk | None = None
+        self._running: dict[Shape, list[Keyed]] = {}
+        for keyed in running:
+            self._running.setdefault(keyed[1].job.resources, []).append(keyed)
+        self._ranked = running
+
+    @classmethod
+    def of(cls, states: Iterable[JobState]) -> Ranking:
+        """Jobs already in rank order, each keyed by its place."""
+        return cls([((place,), s) for place, s in enumerate(states)])
+
+    def __iter__(self) -> Iterator[Keyed]:
+        if self._waiting is None:
+            return iter(self._ranked)
+        self._walk = self._waiting.walk(self._now)
+        return heapq.merge(self._ranked, self._walk.keyed())
+
+    def skip(self, shape: Shape) -> None:
+        """Pass over the rest of a shape's waiting jobs."""
+        if self._walk is not None:
+            self._walk.skip(shape)
+
+    def of_shape(self, shape: Shape) -> Iterator[Keyed]:
+        """One shape's jobs, best first."""
+        running = self._running.get(shape, [])
+        if self._waiting is None:
+            return iter(running)
+        return heapq.merge(running, self._waiting.of_shape(shape, self._now).keyed())
+
+
+def plan(ranking: Ranking | Sequence[JobState], budget: int, quotas: Mapping[str, int] | None = None) -> list[Group]:
     """The groups to run, in the order to place them (most GPUs first, then best ranked), given every job
     that may run ranked best first and the milli-GPUs they may hold. The artifact's rules:
 
@@ -118,34 +161,42 @@ def plan(ranked: Sequence[JobState], budget: int, quotas: Mapping[str, int] | No
     4. Groups in order of their best-ranked member take GPUs while they fit the budget (and their tenants'
        quotas, which count every job's GPUs, shared or not).
     """
-    rank = {id(s): i for i, s in enumerate(ranked)}
-    by_shape: dict[tuple[object, ...], list[JobState]] = {}
-    place: dict[int, int] = {}  # a job's place among its shape's
-    for s in ranked:
-        shaped = by_shape.setdefault(s.job.resources, [])
-        place[id(s)] = len(shaped)
-        shaped.append(s)
-    taken = dict.fromkeys(by_shape, 0)  # candidates so far of each shape: a prefix of its jobs in rank order
+    if not isinstance(ranking, Ranking):
+        ranking = Ranking.of(ranking)
+    # Each shape's candidates: a prefix of its jobs in rank order, read from the front of the shape
+    taken: dict[Shape, list[Keyed]] = {}
+    fronts: dict[Shape, Iterator[Keyed]] = {}
+    rank: dict[int, Key] = {}  # each candidate's rank key
     left, granted = budget, dict[str, int]()
-    for s in ranked:
-        shape = s.job.resources
-        if place[id(s)] < taken[shape]:
+    for _, s in ranking:
+        if left <= 0:
+            break  # nothing more fits (every job needs some GPU)
+        if id(s) in rank:
             continue  # already a candidate
-        milli, tenant = s.job.milli, s.job.tenant
+        milli, tenant, shape = s.job.milli, s.job.tenant, s.job.resources
+        if milli > left:
+            ranking.skip(shape)  # no job of its shape fits what is left, which only shrinks
+            continue
         cap = quotas.get(tenant) if quotas else None
-        if milli > left or (cap is not None and granted.get(tenant, 0) + milli > cap * MILLI):
+        if cap is not None and granted.get(tenant, 0) + milli > cap * MILLI:
             continue
         left -= milli
         granted[tenant] = granted.get(tenant, 0) + milli
-        taken[shape] = min(taken[shape] + MAX_GROUP, len(by_shape[shape]))
-    groups: dict[tuple[object, ...], list[Group]] = {
-        shape: [(s,) for s in jobs[: taken[shape]]] for shape, jobs in by_shape.items() if taken[shape]
+        front = fronts.get(shape) or fronts.setdefault(shape, ranking.of_shape(shape))
+        for key, candidate in islice(front, MAX_GROUP):
+            taken.setdefault(shape, []).append((key, candidate))
+            rank[id(candidate)] = key
+    # Shapes in the order of their best-ranked jobs (the first of each prefix): merging goes shape by shape
+    groups: dict[Shape, list[Group]] = {
+        shape: [(s,) for _, s in taken[shape]] for shape in sorted(taken, key=lambda shape: taken[shape][0][0])
     }
     needed = sum(g[0].job.milli for shaped in groups.values() for g in shaped)
     for _ in range(MAX_GROUP):
         if needed <= budget:
             break
         paired = {shape: _matched(shaped) for shape, shaped in groups.items()}
+        if all(len(pairs) == len(groups[shape]) for shape, pairs in paired.items()):
+            break  # nothing paired (no two groups can share): every later round would find the same
         groups = {}
         for shape, pairs in paired.items():
             groups[shape] = []

@@ -7,8 +7,8 @@ Each policy is a sort key over job states at a time `now`, lowest first, ending 
   better-ranked jobs (SRTF, SRSF, Tiresias);
 - strict: a job that cannot start blocks the ones behind it (FIFO), unless the policy backfills (EASY);
 - otherwise greedy: every job that fits starts, in order (SJF, fair share, greedy FIFO);
-- interleaving: every job is planned afresh at each decision into groups that share GPUs (Muri; see
-  interleave.py).
+- interleaving: the jobs are planned at each decision into groups that share GPUs (Muri; see
+  interleave.py); a waiting job's key stands still, so they wait in a queue as static orderings' do.
 """
 
 from __future__ import annotations
@@ -123,7 +123,6 @@ ORDERINGS: dict[str, Ordering] = {
             "muri-s",
             srsf_key,
             preemptive=True,
-            static=False,
             interleave=True,
             doc="Muri-S: shortest remaining service first, interleaving jobs whose bottlenecks differ on shared GPUs",
         ),
@@ -131,7 +130,6 @@ ORDERINGS: dict[str, Ordering] = {
             "muri-l",
             least_attained_key,
             preemptive=True,
-            static=False,
             interleave=True,
             doc="Muri-L: least attained GPU-seconds first (needs no durations), interleaving on shared GPUs",
         ),

@@ -131,6 +131,10 @@ class Scheduler(Generic[C]):
         in a `waiting` list that are already running or finished are skipped, so callers may remove them
         lazily."""
         r = _Round(now, cluster, usage, spot_milli)
+        if self.ordering.interleave:
+            assert not isinstance(waiting, Lines)
+            self._interleave(r, waiting, running)
+            return r.decisions
         if isinstance(waiting, Lines):
             lines = waiting
             waiting = self._preempt_lined(r, lines, running)
@@ -140,9 +144,6 @@ class Scheduler(Generic[C]):
             return r.decisions
         if not self.ordering.static and not isinstance(waiting, ShapeQueue):
             waiting = [s for s in waiting if not s.running and s.finish is None]
-            if self.ordering.interleave:
-                self._interleave(r, waiting, running)
-                return r.decisions
             if self.ordering.preemptive:
                 waiting = self._preempt_ranked(r, waiting, running)
             else:
@@ -217,16 +218,21 @@ class Scheduler(Generic[C]):
         key = self.ordering.key  # sort_key, inline: ranking is most of a preemptive policy's decision
         return sorted([((s.spot, *key(s, now, usage), s.job.id), s) for s in states])
 
-    def _interleave(self, r: _Round[C], waiting: list[JobState], running: Iterable[JobState]) -> None:
-        """Plan every job afresh into groups on shared GPUs (interleave.plan). A group running as planned keeps
-        its GPUs; every other running job stops (its group's GPUs go back once) and planned groups not running
-        start, most GPUs first, where the placement finds room. Jobs that cannot be preempted run alone
-        and keep running."""
+    def _interleave(self, r: _Round[C], waiting: list[JobState] | ShapeQueue, running: Iterable[JobState]) -> None:
+        """Plan the jobs into groups on shared GPUs (interleave.plan), over the running ones ranked and the
+        waiting ones in their queue (a list is ranked with them). A group running as planned keeps its GPUs;
+        every other running job stops (its group's GPUs go back once) and planned groups not running start,
+        most GPUs first, where the placement finds room. Jobs that cannot be preempted run alone and keep
+        running."""
         running = list(running)
         movable = [s for s in running if s.job.preemptible]
         pinned = sum(s.job.milli for s in running if not s.job.preemptible)
-        ranked = self.rank([*movable, *waiting], r.now, r.usage)
-        groups = interleave.plan(ranked, r.cluster.total_milli - pinned, self.quotas)
+        if isinstance(waiting, ShapeQueue):
+            ranking = interleave.Ranking(self._keyed(movable, r.now, r.usage), waiting, r.now)
+        else:
+            waiting = [s for s in waiting if not s.running and s.finish is None]
+            ranking = interleave.Ranking(self._keyed([*movable, *waiting], r.now, r.usage))
+        groups = interleave.plan(ranking, r.cluster.total_milli - pinned, self.quotas)
         kept = {id(s) for g in groups if _running_as(g) for s in g}
         released: set[int] = set()
         for s in movable:

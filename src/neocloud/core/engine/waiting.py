@@ -80,6 +80,12 @@ class ShapeQueue:
         heads = {line: self._head(line, now, usage or {}) for line, _ in lists}
         return Walk(lists, self._width, heads)
 
+    def of_shape(self, shape: tuple[object, ...], now: int = 0, usage: Mapping[str, int] | None = None) -> Walk:
+        """The jobs of one shape in rank order at `now`."""
+        lists = {where: jobs for where, jobs in self._lists.items() if where[1] == shape}
+        heads = {line: self._head(line, now, usage or {}) for line, _ in lists} if self._head else {}
+        return Walk(lists, self._width, heads)
+
 
 class Walk:
     """The jobs in rank order, except that `skip(shape)` passes over the rest of a shape. `keyed()` gives each
