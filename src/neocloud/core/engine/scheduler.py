@@ -175,6 +175,8 @@ class Scheduler(Generic[C]):
         if unranked:
             waiting = list(heapq.merge(waiting, unranked, key=self._key_at(r)))
         r.decisions.requeue = self.ordering.requeued(waiting, r.now)
+        if self.ordering.promoted is not None:
+            r.decisions.requeue += self.ordering.promoted([s for s, _ in r.decisions.start], r.now)
 
     def _key_at(self, r: _Round[C]) -> Callable[[JobState], tuple[object, ...]]:
         return lambda s: self.sort_key(s, r.now, r.usage)

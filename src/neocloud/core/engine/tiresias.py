@@ -102,14 +102,28 @@ class Tiresias:
             if s.allocation is not None:  # preempted now
                 out.append((s, (self.queue(self._served(s, now)), now, REQUEUED, index), s.promoted))
                 continue
-            due = self._promotion(s, now) if self.starvation else None
-            if due is not None and due <= now:
-                waited = self._waited(s, now) + (s.promoted[1] if s.promoted else 0)
-                out.append((s, (0, now, REQUEUED, index), (s.attained, waited)))
+            promotion = self.promotion(s, now)
+            if promotion is not None:
+                out.append((s, (0, now, REQUEUED, index), promotion[1]))
                 continue
             queue = s.lane[0] if s.lane is not None else self.queue(self._served(s, now))
             out.append((s, (queue, now, REQUEUED, index), s.promoted))
         return out
+
+    def promotion(self, s: JobState, now: int) -> tuple[Lane, tuple[int, int]] | None:
+        """A waiting job due for promotion by `now`: its lane in the top queue, and its service and waiting as
+        of its promotion (both count afresh from there); None if it is not due."""
+        due = self._promotion(s, now) if self.starvation else None
+        if due is None or due > now:
+            return None
+        return (0, due, MOVED, 0), (s.attained, self._waited(s, now) + (s.promoted[1] if s.promoted else 0))
+
+    def started(self, started: list[JobState], now: int) -> list[tuple[JobState, Lane, tuple[int, int] | None]]:
+        """Jobs a decision at `now` starts that were due for promotion: promoted as they start, so they run in
+        the top queue with their service counted afresh (the published simulator promotes a job whether or not
+        it then starts)."""
+        promoted = ((s, self.promotion(s, now)) for s in started) if self.starvation else ()
+        return [(s, *found) for s, found in promoted if found is not None]
 
     def wake(self, s: JobState, now: int) -> int | None:
         """When this job's lane next changes by itself: a running job's fall to the next queue, a waiting job's
@@ -198,12 +212,17 @@ class Lines:
         promoted = {id(s) for _, s in self.promoted}
         lanes: list[tuple[JobState, Lane, tuple[int, int] | None]] = []
         for s in started:
-            if id(s) not in fresh:  # it runs in the lane it waited in (promoted or not, as published)
+            if id(s) in promoted:
+                continue  # out of line already, and promoted as it starts (below)
+            if id(s) not in fresh:  # it runs in the lane it waited in
                 _, queue, position, _ = s.queue_key
                 lanes.append((s, (queue, self.then, REQUEUED, position), s.promoted))  # type: ignore[arg-type]
-                if id(s) not in promoted:
-                    self.lined.remove(s)
+                self.lined.remove(s)
                 s.queue_key = ()  # out of line: a due time still in the heap no longer applies
+        lanes += self.policy.started([s for s in started if id(s) in promoted], now)
+        for s in started:
+            if id(s) in promoted:
+                s.queue_key = ()
         self.newcomers, self.promoted = [], []
         front: dict[tuple[object, ...], list[JobState]] = defaultdict(list)
         back: dict[tuple[object, ...], list[JobState]] = defaultdict(list)
