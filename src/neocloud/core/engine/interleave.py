@@ -116,13 +116,13 @@ class Ranking:
     passes over the rest of a shape too large for what is left, so with a queue it costs what fits, not the
     backlog."""
 
-    def __init__(self, running: list[Keyed], waiting: ShapeQueue | None = None, now: int = 0) -> None:
-        self._waiting, self._now = waiting, now
+    def __init__(self, ranked: list[Keyed], waiting: ShapeQueue | None = None, now: int = 0) -> None:
+        """`ranked`: (rank key, job) best first, the running jobs (and, without a queue, the waiting ones too)."""
+        self._ranked, self._waiting, self._now = ranked, waiting, now
         self._walk: Walk | None = None
-        self._running: dict[Shape, list[Keyed]] = {}
-        for keyed in running:
-            self._running.setdefault(keyed[1].job.resources, []).append(keyed)
-        self._ranked = running
+        self._shaped: dict[Shape, list[Keyed]] = {}
+        for keyed in ranked:
+            self._shaped.setdefault(keyed[1].job.resources, []).append(keyed)
 
     @classmethod
     def of(cls, states: Iterable[JobState]) -> Ranking:
@@ -142,10 +142,10 @@ class Ranking:
 
     def of_shape(self, shape: Shape) -> Iterator[Keyed]:
         """One shape's jobs, best first."""
-        running = self._running.get(shape, [])
+        ranked = self._shaped.get(shape, [])
         if self._waiting is None:
-            return iter(running)
-        return heapq.merge(running, self._waiting.of_shape(shape, self._now).keyed())
+            return iter(ranked)
+        return heapq.merge(ranked, self._waiting.of_shape(shape, self._now).keyed())
 
 
 def plan(ranking: Ranking | Sequence[JobState], budget: int, quotas: Mapping[str, int] | None = None) -> list[Group]:
@@ -182,8 +182,9 @@ def plan(ranking: Ranking | Sequence[JobState], budget: int, quotas: Mapping[str
             continue
         left -= milli
         granted[tenant] = granted.get(tenant, 0) + milli
-        front = fronts.get(shape) or fronts.setdefault(shape, ranking.of_shape(shape))
-        for key, candidate in islice(front, MAX_GROUP):
+        if shape not in fronts:
+            fronts[shape] = ranking.of_shape(shape)
+        for key, candidate in islice(fronts[shape], MAX_GROUP):
             taken.setdefault(shape, []).append((key, candidate))
             rank[id(candidate)] = key
     # Shapes in the order of their best-ranked jobs (the first of each prefix): merging goes shape by shape

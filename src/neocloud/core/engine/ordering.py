@@ -23,9 +23,9 @@ from neocloud.core.engine.waiting import ShapeQueue
 
 SortKey = tuple[float, ...]
 KeyFn = Callable[[JobState, int, Mapping[str, int]], SortKey]
-# (jobs still waiting after a decision, in rank order; now) -> each with its lane and promotion; see tiresias.py
+# (jobs a decision leaves waiting, in rank order, or starts; now) -> those that move, each with its lane and
+# promotion; see tiresias.py
 RequeueFn = Callable[[list[JobState], int], list[tuple[JobState, tuple[int, ...], tuple[int, int] | None]]]
-PromotedFn = Callable[[list[JobState], int], list[tuple[JobState, tuple[int, ...], tuple[int, int] | None]]]
 WakeFn = Callable[[JobState, int], int | None]  # (job, now) -> when its key next changes by itself, if ever
 
 
@@ -39,7 +39,7 @@ class Ordering:
     static: bool = True  # a waiting job's key never changes (a running one's may): queues can stay sorted
     doc: str = ""
     requeued: RequeueFn | None = None  # jobs that wait on after a decision move in line (Tiresias)
-    promoted: PromotedFn | None = None  # jobs a decision starts that move up as they start (Tiresias)
+    promoted: RequeueFn | None = None  # jobs a decision starts that move up as they start (Tiresias)
     wake: WakeFn | None = None  # decide again when a job's key changes between events (Tiresias)
     interleave: bool = False  # groups jobs of one shape onto the same GPUs (Muri; core/engine/interleave.py)
     # A dynamic ordering whose waiting jobs stand in lines they never reorder within (fair share, Tiresias): the

@@ -122,7 +122,9 @@ class Tiresias:
         """Jobs a decision at `now` starts that were due for promotion: promoted as they start, so they run in
         the top queue with their service counted afresh (the published simulator promotes a job whether or not
         it then starts)."""
-        promoted = ((s, self.promotion(s, now)) for s in started) if self.starvation else ()
+        if not self.starvation:
+            return []
+        promoted = ((s, self.promotion(s, now)) for s in started)
         return [(s, *found) for s, found in promoted if found is not None]
 
     def wake(self, s: JobState, now: int) -> int | None:
@@ -211,18 +213,18 @@ class Lines:
         fresh = {id(s) for s in self.newcomers}
         promoted = {id(s) for _, s in self.promoted}
         lanes: list[tuple[JobState, Lane, tuple[int, int] | None]] = []
+        due: list[JobState] = []  # started as they were promoted: out of line already
         for s in started:
+            if id(s) in fresh:
+                continue
             if id(s) in promoted:
-                continue  # out of line already, and promoted as it starts (below)
-            if id(s) not in fresh:  # it runs in the lane it waited in
+                due.append(s)
+            else:  # it runs in the lane it waited in
                 _, queue, position, _ = s.queue_key
                 lanes.append((s, (queue, self.then, REQUEUED, position), s.promoted))  # type: ignore[arg-type]
                 self.lined.remove(s)
-                s.queue_key = ()  # out of line: a due time still in the heap no longer applies
-        lanes += self.policy.started([s for s in started if id(s) in promoted], now)
-        for s in started:
-            if id(s) in promoted:
-                s.queue_key = ()
+            s.queue_key = ()  # out of line: a due time still in the heap no longer applies
+        lanes += self.policy.started(due, now)  # they run promoted
         self.newcomers, self.promoted = [], []
         front: dict[tuple[object, ...], list[JobState]] = defaultdict(list)
         back: dict[tuple[object, ...], list[JobState]] = defaultdict(list)

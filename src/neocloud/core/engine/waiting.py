@@ -75,16 +75,18 @@ class ShapeQueue:
         lists = self._lists
         if room is not None:
             lists = {where: jobs for where, jobs in lists.items() if jobs[0].job.milli <= room}
-        if self._head is None:
-            return Walk(lists, 0, {})
-        heads = {line: self._head(line, now, usage or {}) for line, _ in lists}
-        return Walk(lists, self._width, heads)
+        return self._walk(lists, now, usage)
 
     def of_shape(self, shape: tuple[object, ...], now: int = 0, usage: Mapping[str, int] | None = None) -> Walk:
         """The jobs of one shape in rank order at `now`."""
-        lists = {where: jobs for where, jobs in self._lists.items() if where[1] == shape}
-        heads = {line: self._head(line, now, usage or {}) for line, _ in lists} if self._head else {}
-        return Walk(lists, self._width, heads)
+        return self._walk({where: jobs for where, jobs in self._lists.items() if where[1] == shape}, now, usage)
+
+    def _walk(
+        self, lists: dict[tuple[Key, tuple[object, ...]], SortedKeyList], now: int, usage: Mapping[str, int] | None
+    ) -> Walk:
+        if self._head is None:
+            return Walk(lists, 0, {})
+        return Walk(lists, self._width, {line: self._head(line, now, usage or {}) for line, _ in lists})
 
 
 class Walk:
