@@ -98,10 +98,11 @@ class Settings:
             self.engine.check()
         except InvalidInput as exc:
             raise InvalidInput(f"NEOCLOUD_ENGINE_ORDERING / NEOCLOUD_ENGINE_PLACEMENT: {exc.message}") from None
-        if ORDERINGS[self.engine_ordering].interleave:
+        if ORDERINGS[self.engine_ordering].interleave and self.executor == "slurm":
             raise InvalidInput(
-                f"NEOCLOUD_ENGINE_ORDERING: {self.engine_ordering} interleaves jobs on shared GPUs, which the live "
-                "executors do not do (each workload gets its GPUs to itself); it is for the simulator"
+                f"NEOCLOUD_ENGINE_ORDERING: {self.engine_ordering} interleaves work on shared GPUs, which the slurm "
+                "executor cannot run (Slurm gives each job its GPUs to itself); use it with the timed executor or "
+                "in the simulator"
             )
         if self.executor not in ("timed", "slurm"):
             raise InvalidInput(f"NEOCLOUD_EXECUTOR must be timed or slurm, got {self.executor[:40]!r}")

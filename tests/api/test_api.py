@@ -251,3 +251,34 @@ def test_workload_commands_are_bounded(api: Any, command: Any, code: str) -> Non
     good = {**work, "command": {"run": "python train.py", "env": {"STEPS": "10"}, "workdir": "/work", "output": "/w/o"}}
     shown = api("POST", "/workloads", "lab", json=good, status=201)
     assert shown["command"] == good["command"]
+
+
+@pytest.mark.parametrize(
+    ("times", "code"),
+    [
+        ({"stages": []}, "invalid_request"),
+        ({"stages": [0.1] * 9}, "invalid_request"),
+        ({"stages": [-0.1, 1.0]}, "invalid_request"),
+        ({"stages": [1e300]}, "invalid_request"),
+        ({"stages": ["0.2"]}, "invalid_request"),
+        ({"stages": [True, 1.0]}, "invalid_request"),
+        ({"stages": 0.5}, "invalid_request"),
+        ({"stages": [0.0, 0.0, 0.0]}, "invalid_input"),  # no stage takes any time
+        ({"stages": [0.2, 0.6], "iteration": 0}, "invalid_request"),
+        ({"stages": [0.2, 0.6], "iteration": "1"}, "invalid_request"),
+        ({"iteration": 1.0}, "invalid_input"),  # an iteration time without the stages it is made of
+    ],
+)
+def test_workload_stage_times_are_bounded(api: Any, times: dict[str, Any], code: str) -> None:
+    import time as clock
+
+    now = int(clock.time())
+    body = {"pool": POOL, "start": now - 60, "end": now + 86_400, "kind": "on-demand"}
+    contract = api("POST", "/contracts", "lab", json=body, status=201)
+    work = {"contract_id": contract["id"], "duration": 60, "gpus_per_task": 8}
+    assert api("POST", "/workloads", "lab", json=work | times, status=422)["error"]["code"] == code
+    assert items(api("GET", "/workloads", "lab")) == []
+    shown = api("POST", "/workloads", "lab", json=work | {"stages": [0.2, 0.6, 1]}, status=201)
+    assert (shown["stages"], shown["iteration"], shown["group"], shown["pace"]) == ([0.2, 0.6, 1.0], 1.8, [], 1.0)
+    plain = api("POST", "/workloads", "lab", json=work, status=201)
+    assert (plain["stages"], plain["iteration"]) == (None, None)

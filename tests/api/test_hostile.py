@@ -212,6 +212,17 @@ CASES: list[tuple[str, str, str, str, dict[str, Any], int, str]] = [
     ),
     ("a 0 s workload", "lab", "POST", "/workloads", {"json": {"contract_id": "c-x", "duration": 0}}, 422, ""),
     ('tasks "2"', "lab", "POST", "/workloads", {"json": {"contract_id": "c-x", "tasks": "2", "duration": 60}}, 422, ""),
+    ("NaN stage", "lab", "POST", "/workloads", raw('{"contract_id":"c-x","duration":60,"stages":[NaN]}'), 422, ""),
+    ("1e400 stage", "lab", "POST", "/workloads", raw('{"contract_id":"c-x","duration":60,"stages":[1e400]}'), 422, ""),
+    (
+        "Infinity iteration",
+        "lab",
+        "POST",
+        "/workloads",
+        raw('{"contract_id":"c-x","duration":60,"stages":[1],"iteration":Infinity}'),
+        422,
+        "",
+    ),
     (
         "NUL in a description",
         "operator",
@@ -374,6 +385,18 @@ CLI_CASES = [
     (["contract", "list", "--limit", "5000"], "invalid_request"),
     (["limit", "credit", "--tenant", "lab", "--usd", "1e9"], "invalid_input"),
     (["key", "create", "--tenant", "lab", "--expires", "1970-01-02"], "invalid_input"),
+    (["workload", "submit", "--contract", "c-x", "--duration", "1h", "--stages", "NaN"], "invalid_input"),
+    (["workload", "submit", "--contract", "c-x", "--duration", "1h", "--stages", "0.2,inf"], "invalid_input"),
+    (["workload", "submit", "--contract", "c-x", "--duration", "1h", "--stages", "0.2,x"], "invalid_input"),
+    (["workload", "submit", "--contract", "c-x", "--duration", "1h", "--stages", ",".join("1" * 9)], "invalid_input"),
+    (
+        ["workload", "submit", "--contract", "c-x", "--duration", "1h", "--stages", "1", "--iteration", "nan"],
+        "invalid_input",
+    ),
+    (
+        ["workload", "submit", "--contract", "c-x", "--duration", "1h", "--stages", "1", "--iteration", "0"],
+        "invalid_request",
+    ),
 ]
 
 

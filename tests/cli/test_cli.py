@@ -124,6 +124,29 @@ def test_workloads_run_locally_one_engine_step_at_a_time(cli: Any) -> None:
         assert as_json(refused)["error"]["code"] == code, bad
 
 
+def test_interleaved_workloads_share_gpus_through_the_cli(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEOCLOUD_ENGINE_ORDERING", "muri-s")
+    cli("init")
+    cli("tenant", "add", "lab")
+    args = ["--tenant", "lab", "--pool", "colossus-1/h100-sxm", "--gpus", "64", "--start", "now", "--term", "30d"]
+    contract = as_json(cli("contract", "sign", *args, "--json"))
+    submitted = []
+    for i in range(9):  # 72 GPUs of work on the reservation's 64: storage-bound and GPU-bound in turn
+        stages = "1,0,0" if i % 2 == 0 else "0,0,1"
+        more = ["--gpus-per-task", "8", "--stages", stages, "--json"]
+        submitted.append(as_json(cli("workload", "submit", "--contract", contract["id"], "--duration", "2h", *more)))
+    assert (submitted[0]["stages"], submitted[0]["iteration"]) == ([1.0, 0.0, 0.0], 1.0)
+    assert as_json(cli("workload", "step", "--json"))["started"] == 9  # all of it: one pair shares 8 GPUs
+    shown = [as_json(cli("workload", "show", w["id"], "--json")) for w in submitted]
+    pair = [w for w in shown if w["group"]]
+    assert len(pair) == 2
+    assert pair[0]["allocation"] == pair[1]["allocation"]
+    assert pair[0]["group"] == pair[1]["group"]
+    assert sorted(pair[0]["group"]) == sorted(w["id"] for w in pair)
+    assert {w["pace"] for w in pair} == {1.33 / 1.015}  # one loads data while the other computes
+    assert cli("workload", "list").stdout.count(" 2 (1.31) ") == 2  # two share, at pace 1.31
+
+
 @pytest.mark.parametrize(
     ("command", "code"),
     [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ from typing import Any
 import httpx2 as httpx
 
 from neocloud import bootstrap
-from neocloud.app import auth, services
+from neocloud.app import auth, live, services
 from neocloud.core.contracts import TenantKind
+from neocloud.core.workload import WorkloadStatus
 
 from ..browser import SCREENSHOTS, offline_page
 from ..servers import serve
@@ -133,7 +135,9 @@ def test_a_pools_timeline_is_drawn_from_the_ledger(browser: Any, site: dict[str,
     assert outside == []
 
 
-def test_a_tenant_submits_and_cancels_work_from_the_browser(browser: Any, site: dict[str, str]) -> None:
+def test_a_tenant_submits_and_cancels_work_from_the_browser(
+    browser: Any, site: dict[str, str], ctx: bootstrap.Context
+) -> None:
     outside: list[str] = []
     page = signed_in(browser, site, "lab", outside)
     page.click("text=Workloads")
@@ -145,6 +149,11 @@ def test_a_tenant_submits_and_cancels_work_from_the_browser(browser: Any, site: 
         assert said in page.inner_text("[role=alert]")
     page.fill("#gpus_per_task", "8")
     page.fill("#tasks", "2")
+    page.fill("#stages", "0.2,NaN")
+    page.click("form.submit button")
+    assert "bad stage seconds nan" in page.inner_text("[role=alert]")
+    assert page.input_value("#stages") == "0.2,NaN"  # the form keeps what was given
+    page.fill("#stages", "0.2,0.6,1.4")
     page.click("form.submit button")
     page.wait_for_url(site["origin"] + "/workloads")
     row = page.locator("tbody tr").first
@@ -161,6 +170,25 @@ def test_a_tenant_submits_and_cancels_work_from_the_browser(browser: Any, site: 
     page.wait_for_url(site["origin"] + "/workloads")
     assert "cancelled" in page.locator("tbody tr", has_text=workload).inner_text()
     assert page.locator(f"button[aria-label='Cancel {workload}']").count() == 0
+    with ctx.uow() as uow:
+        stages = live.submit_workload(uow, site["lab on-demand"], 8, 1, 3600, ctx.now(), ctx.new_id).job.stages
+        assert stages == ()  # without stage times
+        ran = uow.workloads.get(workload)
+        assert ran is not None
+        assert ran.job.stages == (0.2, 0.6, 1.4)
+        assert ran.job.iteration == 0.2 + 0.6 + 1.4
+        pair = [
+            live.submit_workload(uow, site["lab on-demand"], 8, 1, 3600, ctx.now(), ctx.new_id, stages=times)
+            for times in ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+        ]
+        ids = tuple(w.job.id for w in pair)
+        for w in pair:  # as the live engine leaves a pair it interleaves (tests/store/test_live_interleave.py)
+            running = {"status": WorkloadStatus.RUNNING, "started": ctx.now(), "allocation": (("n1", 8),)}
+            uow.workloads.save(replace(w, **running, group=ids, pace=1.33 / 1.015))  # type: ignore[arg-type]
+    page.reload()
+    rows = {text.split()[0]: text for text in page.locator("tbody tr").all_inner_texts()}
+    assert f"{ids[1]} (pace 1.31)" in rows[ids[0]]  # each shows whom it shares its GPUs with
+    assert f"{ids[0]} (pace 1.31)" in rows[ids[1]]
     assert outside == []
 
 

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neocloud.adapters.traces.jobs import read_muri
+from neocloud.core.catalog import Catalog
 from neocloud.core.engine.cluster import Cluster
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.engine.interleave import STRETCH, Ranking, cycle, paces, plan, utilisation
@@ -144,11 +145,21 @@ def test_bad_stage_times_are_refused(stages: tuple[float, ...], iteration: float
         Job("j", 0, 10, iteration=iteration, stages=stages)
 
 
-def test_the_live_engine_refuses_interleaving() -> None:
+def test_the_live_engine_interleaves_only_where_its_executor_can_share_gpus(catalog: Catalog) -> None:
+    from neocloud.app.live import LiveEngine, TimedExecutor
     from neocloud.bootstrap import Settings
 
-    with pytest.raises(InvalidInput, match="interleav"):
-        Settings.from_env({"NEOCLOUD_ENGINE_ORDERING": "muri-s"})
+    assert Settings.from_env({"NEOCLOUD_ENGINE_ORDERING": "muri-s"}).engine.ordering == "muri-s"
+    with pytest.raises(InvalidInput, match="muri-l interleaves work on shared GPUs, which the slurm executor"):
+        Settings.from_env({"NEOCLOUD_ENGINE_ORDERING": "muri-l", "NEOCLOUD_EXECUTOR": "slurm"})
+
+    class Exclusive(TimedExecutor):
+        shares_gpus = False
+
+    LiveEngine(catalog, EngineConfig("muri-s"), TimedExecutor())
+    LiveEngine(catalog, EngineConfig("srsf"), Exclusive())
+    with pytest.raises(InvalidInput, match="ordering muri-s interleaves work on shared GPUs, which this executor"):
+        LiveEngine(catalog, EngineConfig("muri-s"), Exclusive())
 
 
 KINDS = [(4.0, 1.0, 1.0), (1.0, 1.0, 4.0), (2.0, 2.0, 2.0), (0.0, 0.0, 5.0)]

@@ -2,8 +2,8 @@
 clock the test moves) and through the simulator make the same decisions: every run of every job starts and
 ends at the same second and is preempted or finishes alike. The live engine is stepped at the simulator's
 event times: arrivals, and the end of every run as it started (the simulator decides then even when the run
-was preempted since, and a preemptive ordering may act on it). Tiresias, which also wakes at queue
-demotions, is left out."""
+was preempted since, and a preemptive ordering may act on it; interleaving orderings decide only when work
+arrives or ends, on either clock). Tiresias, which also wakes at queue demotions, is left out."""
 
 from __future__ import annotations
 
@@ -42,7 +42,18 @@ def workloads(seed: int) -> list[tuple[int, str, int, int, int]]:
     return sorted(wanted)
 
 
-def run_live(memory: MemoryStore, ordering: str, seed: int) -> tuple[list[Any], list[Job]]:
+PROFILES = [(0.1, 0.2, 1.2), (0.9, 0.3, 0.2), (0.2, 1.0, 0.3), (0.3, 0.3, 0.3), (0.05, 0.1, 2.0)]
+
+
+def stages(seed: int, count: int) -> list[tuple[float, ...]]:
+    """Each workload's stage times (storage, CPU, GPU seconds per iteration), of a few kinds, as the Muri traces
+    have: interleaving orderings pair work whose bottlenecks differ; the others never read them."""
+    rng = random.Random(seed + 1000)
+    return [rng.choice(PROFILES) for _ in range(count)]
+
+
+def run_live(memory: MemoryStore, ordering: str, seed: int) -> tuple[list[Any], list[Job], int]:
+    """Every run (job, start, end, preempted), every job, and how many runs shared their GPUs."""
     memory.clock = T0 - H
     # The simulator models reservations as a pooled entitlement, not as the tenant's own nodes.
     policy = live.Policy(default_quota_gpus=QUOTA, dedicated_nodes=False)
@@ -61,6 +72,7 @@ def run_live(memory: MemoryStore, ordering: str, seed: int) -> tuple[list[Any], 
         }
     engine = live.LiveEngine(memory.catalog, EngineConfig(ordering), policy=policy)
     arriving = workloads(seed)
+    times = iter(stages(seed, len(arriving)))
     names = iter(f"w{i:03d}" for i in range(len(arriving)))
     now, ends = T0, set()  # every run's end as it started: the simulator decides at each, even if it was preempted
     while True:
@@ -69,18 +81,22 @@ def run_live(memory: MemoryStore, ordering: str, seed: int) -> tuple[list[Any], 
                 _, kind, per_task, tasks, duration = arriving.pop(0)
                 tenant = "t-research" if kind == "spot" else "t-lab"
                 submit = live.submit_workload
-                submit(uow, contracts[kind], per_task, tasks, duration, now, lambda _: next(names), tenant, policy)
+                made = lambda _: next(names)  # noqa: E731
+                submit(uow, contracts[kind], per_task, tasks, duration, now, made, tenant, policy, stages=next(times))
             engine.reconcile(uow, now)
-            ends |= {w.started + w.remaining for w in uow.workloads.active(lock=False) if w.started is not None}
+            running = [w for w in uow.workloads.active(lock=False) if w.started is not None]
+            ends |= {live._progress(w).ends_at() for w in running}  # at its pace when it shares GPUs
         upcoming = [t for t in ends if t > now] + ([arriving[0][0]] if arriving else [])
         if not upcoming:
             break
         now = min(upcoming)
     with memory.uow() as uow:
-        runs = sorted((r.job_id, r.start, r.end, r.preempted) for r in uow.billing.usage_between(0, 1 << 40))
+        records = uow.billing.usage_between(0, 1 << 40)
+        runs = sorted((r.job_id, r.start, r.end, r.preempted) for r in records)
         jobs = [w.job for w in uow.workloads.page()]
         assert not uow.workloads.active(lock=False), "every workload finished"
-    return runs, jobs
+    gpus = {j.id: j.gpus for j in jobs}
+    return runs, jobs, sum(r.milli_gpus < gpus[r.job_id] * 1000 for r in records)  # metered at a share
 
 
 def run_simulated(memory: MemoryStore, ordering: str, jobs: list[Job]) -> list[Any]:
@@ -94,10 +110,11 @@ def run_simulated(memory: MemoryStore, ordering: str, jobs: list[Job]) -> list[A
     return sorted(runs)
 
 
-@pytest.mark.parametrize("ordering", ["fifo", "fifo-greedy", "sjf", "srtf", "srsf", "fair", "easy"])
+@pytest.mark.parametrize("ordering", ["fifo", "fifo-greedy", "sjf", "srtf", "srsf", "fair", "easy", "muri-s", "muri-l"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_live_and_simulated_runs_decide_alike(memory: MemoryStore, ordering: str, seed: int) -> None:
-    live_runs, jobs = run_live(memory, ordering, seed)
+    live_runs, jobs, shared = run_live(memory, ordering, seed)
     assert len(jobs) == 60
     assert any(preempted for *_, preempted in live_runs), "work was preempted at least once"
+    assert (shared > 0) == ordering.startswith("muri"), "only interleaving orderings share GPUs"
     assert live_runs == run_simulated(memory, ordering, jobs)

@@ -56,6 +56,7 @@ Tasks = Annotated[int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_TASKS, exam
 Seconds = Annotated[int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_DURATION, examples=[3600])]
 MilliGpus = Annotated[int, WHOLE, Field(strict=True, ge=1, le=bounds.MAX_MILLI_GPUS, examples=[8000])]
 Flag = Annotated[bool, Field(strict=True)]
+StageSeconds = Annotated[float, Field(strict=True, ge=0, le=bounds.MAX_DURATION, allow_inf_nan=False)]
 Rate = Annotated[Decimal, *_decimal("rate", bounds.MAX_RATE, bounds.PLACES, "2.40")]
 Money = Annotated[Decimal, *_decimal("amount", bounds.MAX_MONEY, 2, "100000.00")]
 Megawatts = Annotated[Decimal, *_decimal("mw", bounds.MAX_MW, 3, "10")]
@@ -494,6 +495,17 @@ class WorkloadIn(_In):
     tasks: Tasks = 1
     duration: Seconds = Field(description="Seconds the work takes (the stand-in executor runs it that long).")
     command: CommandIn | None = Field(None, description="What it runs on a real executor (Slurm); none: a stand-in.")
+    stages: list[StageSeconds] | None = Field(
+        None,
+        min_length=1,
+        max_length=8,
+        description="Seconds each stage of one training iteration takes alone (storage, CPU, GPU): an interleaving"
+        " ordering (muri-s, muri-l) may share its GPUs with work whose bottleneck differs.",
+        examples=[[0.2, 0.6, 1.4]],
+    )
+    iteration: StageSeconds | None = Field(
+        None, gt=0, description="Seconds one iteration takes alone, with stages (by default their sum)."
+    )
 
 
 class WorkloadOut(BaseModel):
@@ -512,6 +524,10 @@ class WorkloadOut(BaseModel):
     command: dict[str, Any] | None = None
     cap_w: int | None = Field(None, description="Capped for its site's power budget now: its GPUs' cap, W.")
     stops_at: int | None = Field(None, description="Given notice: a curtailment caps or stops it then.")
+    stages: list[float] | None = Field(None, description="Seconds of each stage of one iteration alone.")
+    iteration: float | None = Field(None, description="Seconds of one iteration alone.")
+    group: list[str] = Field([], description="Running interleaved: the workloads on its GPUs, itself included.")
+    pace: float = Field(1.0, description="Wall seconds per second of its work now (above 1: shared or capped).")
 
 
 class ExtendIn(_In):

@@ -41,12 +41,13 @@ from neocloud.core.contracts import Contract, ContractKind, ContractStatus
 from neocloud.core.engine.budget import Cap, Draw, Feed, Ramp, dark_nodes, fit, site_feeds
 from neocloud.core.engine.cluster import Allocation, Cluster, NodeSpec, nodes_by_pool
 from neocloud.core.engine.config import EngineConfig
+from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.scheduler import Decisions, apply_decisions
 from neocloud.core.engine.state import JobState
 from neocloud.core.errors import InvalidInput, InvalidState, NeocloudError, NotFound, UnknownContract, quoted
 from neocloud.core.fleet import Site
 from neocloud.core.power import IT_KW_PER_CAP_WATT, Capping, gpu_power, slowed
-from neocloud.core.workload import Job, PriorityClass, WorkloadStatus
+from neocloud.core.workload import MILLI, Job, PriorityClass, WorkloadStatus
 
 log = logging.getLogger("neocloud.live")
 DEFAULT_POLICY = Policy()
@@ -64,6 +65,7 @@ class TimedExecutor:
 
     meters_itself = False  # the engine meters what this executor runs
     caps_power = True  # a cap slows the work it stands for (nothing real runs)
+    shares_gpus = True  # work may share GPUs (interleaving): nothing real contends for them
 
     def launch(self, workload: StoredWorkload, allocation: tuple[tuple[str, int], ...], now: int) -> None:
         return None
@@ -89,8 +91,10 @@ def _progress(w: StoredWorkload, allocation: Allocation | None = ()) -> JobState
 
 def _at_rest(w: StoredWorkload, **changes: Any) -> StoredWorkload:
     """A workload whose run ended (stopped, or cancelled): on no GPUs, at its contract's power again, with no
-    notice pending."""
-    return replace(w, started=None, allocation=None, cap_w=None, pace=1.0, paced_at=None, stops_at=None, **changes)
+    notice pending, in no group."""
+    return replace(
+        w, started=None, allocation=None, cap_w=None, pace=1.0, paced_at=None, stops_at=None, group=(), **changes
+    )
 
 
 def submit_workload(
@@ -105,17 +109,23 @@ def submit_workload(
     policy: Policy = DEFAULT_POLICY,
     catalog: Catalog | None = None,
     command: Command | None = None,
+    stages: tuple[float, ...] = (),
+    iteration: float | None = None,
 ) -> StoredWorkload:
     """Queue a job under a contract (it is metered and billed against it); under a contract's power cap its
-    `duration` (at TDP) takes as much longer as the cap slows training work. With `tenant_id`, the contract must
-    be that tenant's. Refused when it needs more GPUs than the tenant's reservations in the pool and its quota
-    there allow, and while the tenant's exposure is at its credit limit; with `catalog`, also when it is
-    larger than the nodes of its own that the contract has (it would wait for ever)."""
+    `duration` (at TDP) takes as much longer as the cap slows training work. `stages`: seconds each stage of one
+    training iteration takes alone (storage, CPU, GPU), and `iteration` the whole (by default their sum): an
+    interleaving ordering (Muri) may then share its GPUs with work whose bottleneck differs. With `tenant_id`,
+    the contract must be that tenant's. Refused when it needs more GPUs than the tenant's reservations in the
+    pool and its quota there allow, and while the tenant's exposure is at its credit limit; with `catalog`,
+    also when it is larger than the nodes of its own that the contract has (it would wait for ever)."""
     check_count(gpus_per_task, "gpus_per_task", 1, MAX_GPUS_PER_TASK)
     check_count(tasks, "tasks", 1, MAX_TASKS)
     check_count(duration, "duration", 1, MAX_DURATION)
     if command is not None:
         check_command(command.run, command.env, command.workdir, command.output)
+    if iteration is not None and not stages:
+        raise InvalidInput("an iteration time needs the stage times it is made of", iteration=iteration)
     contract = get_contract(uow, contract_id)
     if tenant_id is not None and contract.tenant_id != tenant_id:
         raise UnknownContract(f"unknown contract {quoted(contract_id)}", contract=contract_id)
@@ -133,6 +143,8 @@ def submit_workload(
         contract.tenant_id,
         PRIORITY[contract.kind],
         gpu_model=pool.gpu_model,
+        iteration=sum(stages) if iteration is None else iteration,
+        stages=stages,
     )
     if job.gpus > pool.gpus:
         raise InvalidInput(f"{job.gpus} GPUs can never fit pool {pool.name} of {pool.gpus}", gpus=job.gpus)
@@ -195,12 +207,23 @@ def _meter(uow: UnitOfWork, executor: Executor, workload: StoredWorkload, end: i
         get_contract(uow, workload.contract_id),
         job.gpu_model or "",
         job.id,
-        job.gpus * 1000,
+        _metered_milli(workload),
         workload.started,
         end,
         preempted,
     )
     ingest_usage(uow, [record])
+
+
+def _metered_milli(w: StoredWorkload) -> int:
+    """The milli-GPUs a run is metered at: its GPUs, or, while it shares them with an interleaved group, its
+    equal share of them (the members' shares add up to the GPUs exactly; the first members take the
+    remainder), so that the GPUs' hours are billed once."""
+    whole = w.job.gpus * MILLI
+    if len(w.group) < 2:
+        return whole
+    share, extra = divmod(whole, len(w.group))
+    return share + (w.group.index(w.job.id) < extra)
 
 
 def _entitlements(contracts: Iterable[Contract], now: int) -> dict[str, int]:
@@ -235,9 +258,21 @@ class LiveEngine:
     _sites: list[Site] | None = None  # those with a power node (a feed, a hall) or a ramp limit
     _gpus: dict[str, int] = field(default_factory=dict)  # each pool's GPUs
     _names: dict[str, dict[str, int]] = field(default_factory=dict)  # each pool's nodes and their GPUs
+    # Under an interleaving ordering, what each pool's last plan was made of (see _inputs), by (pool, contract
+    # of its own nodes or ""): the simulator plans again only when work arrives, ends or stops, and so does this.
+    _planned: dict[tuple[str, str], tuple[object, ...] | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.engine.check()
+        if self._interleaves and not (self.executor or TimedExecutor()).shares_gpus:
+            raise InvalidInput(
+                f"ordering {self.engine.ordering} interleaves work on shared GPUs, which this executor cannot run"
+                " (it gives each workload its GPUs to itself)"
+            )
+
+    @property
+    def _interleaves(self) -> bool:
+        return ORDERINGS[self.engine.ordering].interleave
 
     def reconcile(self, uow: UnitOfWork, now: int) -> dict[str, int]:
         """One step: reservations' nodes first (app/assignment.py), then the work. Returns what changed."""
@@ -289,6 +324,7 @@ class LiveEngine:
                     remaining=0,
                     allocation=None,
                     attained=attained,
+                    group=(),
                 )
             )
             counts["finished"] += 1
@@ -325,7 +361,11 @@ class LiveEngine:
                 if nodes and group and pool not in rising:
                     # Own nodes bound a reservation's work by themselves: no quota there.
                     closed, rules = (withheld, self.engine) if contract_id else (withheld | handing_over, config)
-                    started, preempted = _step_pool(uow, Cluster(nodes), group, rules, now, executor, closed)
+                    since, names = (pool, contract_id), {n.name for n in nodes}
+                    if self._interleaves and self._planned.get(since) == _inputs(_seen(group), names & closed, rules):
+                        continue  # interleaving plans when work arrives, ends or stops, and only then
+                    started, preempted, after = _step_pool(uow, Cluster(nodes), group, rules, now, executor, closed)
+                    self._planned[since] = None if after is None else _inputs(after, names & closed, rules)
                     counts["started"] += started
                     counts["preempted"] += preempted
         if capped:  # a start may have displaced capped work at full power: fit the budget again
@@ -377,6 +417,9 @@ class LiveEngine:
             pools = [p for p in feeds if p in self._pools]
             used: dict[str, int] = defaultdict(int)  # GPUs running on each node
             running: dict[str, tuple[str, StoredWorkload]] = {}
+            # An interleaved group draws as its first member: its GPUs' power once, stopped (never capped) whole
+            sharing: dict[tuple[str, ...], str] = {}
+            others: dict[str, list[StoredWorkload]] = defaultdict(list)
             draws = []
             powers = {pool: gpu_power(self.catalog[self._pools[pool][0].gpu_model]) for pool in pools}
             for pool in pools:
@@ -384,12 +427,16 @@ class LiveEngine:
                 for w in by_pool.get(pool, ()):
                     if w.status is not WorkloadStatus.RUNNING:
                         continue
+                    if w.group and w.group in sharing:
+                        others[sharing[w.group]].append(w)
+                        continue
+                    sharing[w.group] = w.job.id
                     for node, gpus in w.allocation or ():
                         used[node] += gpus
                     c = contracts[w.contract_id]
                     running[w.job.id] = (pool, w)
                     cap = None  # reserved work runs at its contracted power; an executor may not cap at all
-                    if can_cap and c.kind is not ContractKind.RESERVED:
+                    if can_cap and c.kind is not ContractKind.RESERVED and not w.group:
                         cap = Cap(c.cap_w or power.tdp_w, power.min_cap_w, w.job.gpus * IT_KW_PER_CAP_WATT)
                     draw = w.job.gpus * power.it_kw(c.cap_w)  # at its contract's cap: as if it were not capped
                     draws.append(
@@ -398,13 +445,15 @@ class LiveEngine:
             found = fit(limits, feeds, {pool: self._free(pool, used, withheld) for pool in pools}, draws)
             for key in found.stop:
                 pool, w = running[key]
-                if not _halted(executor, w, now):
-                    continue  # still running: tried again next step
-                by_pool[pool] = [_requeued(uow, executor, w, now) if x is w else x for x in by_pool[pool]]
+                halted = [m for m in (w, *others[key]) if _halted(executor, m, now)]
+                stopped = {id(m): _requeued(uow, executor, m, now) for m in halted}
+                by_pool[pool] = [stopped.get(id(x), x) for x in by_pool[pool]]
+                counts["preempted"] += len(halted)
+                if len(halted) <= len(others[key]):
+                    continue  # some of it still runs (the executor refused): tried again next step
                 for node, gpus in w.allocation or ():
                     used[node] -= gpus
                 running.pop(key)
-                counts["preempted"] += 1
             for key, (pool, w) in running.items():  # capped as the fit says, or no longer
                 want = found.caps.get(key)
                 if want != w.cap_w:
@@ -413,7 +462,10 @@ class LiveEngine:
                     by_pool[pool] = [running[key][1] if x is w else x for x in by_pool[pool]]
                 capped = capped or want is not None
             if site.name in coming:
-                _give_notice(uow, site, self.catalog, coming[site.name], feeds, draws, running, contracts, now)
+                told = _give_notice(uow, site, self.catalog, coming[site.name], feeds, draws, running, contracts, now)
+                for key in told:  # and the rest of its group
+                    for m in others[key]:
+                        uow.workloads.save(replace(m, stops_at=coming[site.name].start))
             if site.ramp_mw_per_s is not None or site.fall_mw_per_s is not None:
                 up = [(running[d.key][1].started or now, d.kw * pue) for d in draws if d.key in running]
                 ramp = _ramp(uow, site, self.catalog, set(pools), up, contracts, pue, now)
@@ -454,17 +506,21 @@ def _give_notice(
     running: dict[str, tuple[str, StoredWorkload]],
     contracts: dict[str, Contract],
     now: int,
-) -> None:
+) -> list[str]:
     """Tell the work a coming curtailment will cap or stop, as its contract's notice falls due: the budget at
-    the cut's start fitted to the work running now (the same rule). Each is told once (`stops_at`)."""
+    the cut's start fitted to the work running now (the same rule). Each is told once (`stops_at`). Returns
+    those told now."""
     limits, _ = site_feeds(site, catalog, site.pue_at(cut.start), cut.depth)
     then = fit(limits, feeds, {}, [d for d in draws if d.key in running])
+    told = []
     for key in (*then.stop, *then.caps):
         pool, w = running[key]
         if w.stops_at != cut.start and contracts[w.contract_id].preemption_notice_s >= cut.start - now:
             log.info("workload %s: notice of curtailment %s at %d", key, cut.id, cut.start)
             uow.workloads.save(replace(w, stops_at=cut.start))
             running[key] = (pool, replace(w, stops_at=cut.start))
+            told.append(key)
+    return told
 
 
 def _ramp(
@@ -553,6 +609,17 @@ def _halted(executor: Executor, workload: StoredWorkload, now: int) -> bool:
     return True
 
 
+def _seen(workloads: list[StoredWorkload]) -> frozenset[tuple[str, bool]]:
+    """Which work there is, and which of it runs."""
+    return frozenset((w.job.id, w.status is WorkloadStatus.RUNNING) for w in workloads)
+
+
+def _inputs(work: frozenset[tuple[str, bool]], closed: set[str], rules: EngineConfig) -> tuple[object, ...]:
+    """What a plan depends on besides the clock: the work and which of it runs, the nodes closed to new work,
+    and the tenants' quotas and holds (a node back up, or a reservation starting, is a reason to plan again)."""
+    return work, frozenset(closed), sorted((rules.quotas or {}).items()), sorted((rules.entitlements or {}).items())
+
+
 def _step_pool(
     uow: UnitOfWork,
     cluster: Cluster,
@@ -561,20 +628,27 @@ def _step_pool(
     now: int,
     executor: Executor,
     withheld: set[str],
-) -> tuple[int, int]:
-    """One engine decision for one pool's workloads; returns (started, preempted)."""
+) -> tuple[int, int, frozenset[tuple[str, bool]] | None]:
+    """One engine decision for one pool's workloads; returns (started, preempted, which work runs after it:
+    None when the executor refused a launch, so that the next step decides again)."""
     index = {n.name: i for i, n in enumerate(cluster.nodes)}
     for name in withheld & index.keys():
         cluster.withhold(index[name])
     stored: dict[str, StoredWorkload] = {}
     states: list[JobState] = []
+    shared: dict[tuple[str, ...], Allocation] = {}  # an interleaved group's GPUs: taken once, one for all
     for w in workloads:
         allocation: Allocation | None = None
         if w.status is WorkloadStatus.RUNNING and w.allocation is not None:
-            allocation = tuple((index[n], g) for n, g in w.allocation)
-            cluster.take(allocation)
+            allocation = shared.get(w.group) if w.group else None
+            if allocation is None:
+                allocation = tuple((index[n], g) for n, g in w.allocation)
+                cluster.take(allocation)
+                if w.group:
+                    shared[w.group] = allocation
         stored[w.job.id] = w
         states.append(_progress(w, allocation))
+    _regroup(uow, states, stored, now)
     scheduler = config.scheduler(cluster, [w.job for w in workloads])
     running = [s for s in states if s.running]
     waiting = scheduler.rank([s for s in states if not s.running], now, {})
@@ -596,6 +670,7 @@ def _step_pool(
             w, status=WorkloadStatus.PENDING, remaining=s.remaining, attained=s.attained, preemptions=s.preemptions
         )
         uow.workloads.save(pending)
+        stored[s.job.id] = pending  # it may start again at once (in another interleaved group)
 
     refused = 0
 
@@ -611,9 +686,36 @@ def _step_pool(
             refused += 1
             return
         saved = replace(
-            w, status=WorkloadStatus.RUNNING, started=s.started, first_start=s.first_start, allocation=named
+            w,
+            status=WorkloadStatus.RUNNING,
+            started=s.started,
+            first_start=s.first_start,
+            allocation=named,
+            pace=s.pace,  # its pace in an interleaved group (1.0 alone)
+            group=tuple(m.job.id for m in s.group) if len(s.group) > 1 else (),
         )
         uow.workloads.save(saved)
 
     apply_decisions(decisions, now, stopped, started)
-    return len(decisions.start) - refused, len(decisions.preempt)
+    after = {s.job.id: s.running for s in states}
+    return len(decisions.start) - refused, len(decisions.preempt), None if refused else frozenset(after.items())
+
+
+def _regroup(uow: UnitOfWork, states: list[JobState], stored: dict[str, StoredWorkload], now: int) -> None:
+    """Interleaved groups as they were launched: each running member knows the others, so a group running as
+    planned keeps its GPUs. A member that has ended since, or was stopped, leaves the group broken (the engine
+    then plans its members afresh, as the simulator does when a member ends)."""
+    by_id = {s.job.id: s for s in states}
+    for s in states:
+        members = stored[s.job.id].group
+        if not s.running or not members:
+            continue
+        group = []
+        for member in members:
+            if member not in by_id:  # ended (finished, failed or cancelled) since the group started
+                gone = uow.workloads.get(member)
+                ended = JobState(s.job, 0) if gone is None else _progress(gone, None)
+                ended.finish = now if gone is None or gone.finished is None else gone.finished
+                by_id[member] = ended
+            group.append(by_id[member])
+        s.group = tuple(group)

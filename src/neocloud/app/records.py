@@ -105,6 +105,9 @@ class StoredWorkload:
     pace: float = 1.0
     paced_at: int | None = None
     stops_at: int | None = None  # told, with its contract's notice, that it is capped or stopped then (power)
+    # Interleaving (Muri): the workloads running on its GPUs with it, itself included, while it runs in a group
+    # (its `pace` is then its pace in the group); () when it runs alone or waits.
+    group: tuple[str, ...] = ()
 
 
 class AnalysisStatus(StrEnum):

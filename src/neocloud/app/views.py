@@ -70,6 +70,10 @@ def workload_view(w: Any) -> dict[str, Any]:
         "command": None if w.command is None else {**plain(w.command), "env": dict(w.command.env)},
         "cap_w": w.cap_w,
         "stops_at": w.stops_at,
+        "stages": list(w.job.stages) or None,
+        "iteration": w.job.iteration or None,
+        "group": list(w.group),
+        "pace": w.pace,
     }
 
 

@@ -13,11 +13,12 @@ from neocloud.cli.context import store
 from neocloud.cli.output import emit_json, out, span, table
 from neocloud.cli.timefmt import parse_duration, show_time
 from neocloud.cli.tree import help_of
+from neocloud.core.bounds import finite_seconds, parse_seconds_list
 
 workload_app = group(help=help_of("workload"))
 COLUMNS = [
     "id", "tenant", "contract", "GPUs", "duration", "status", "submitted", "started", "finished", "preemptions",
-    "capped to W",
+    "capped to W", "sharing (pace)",
 ]  # fmt: skip
 
 
@@ -35,6 +36,7 @@ def _rows(workloads: list[Any], tenants: dict[str, str]) -> list[tuple[object, .
             show_time(w.finished) if w.finished is not None else "",
             w.preemptions,
             "" if w.cap_w is None else w.cap_w,
+            f"{len(w.group)} ({w.pace:.2f})" if w.group else "",
         )
         for w in workloads
     ]
@@ -51,6 +53,16 @@ def workload_submit(
     env: Annotated[list[str] | None, typer.Option(help="NAME=VALUE for its environment (repeatable).")] = None,
     workdir: Annotated[str, typer.Option(help="Its working directory (absolute).")] = "",
     output: Annotated[str, typer.Option(help="File for its output (absolute).")] = "",
+    stages: Annotated[
+        str | None,
+        typer.Option(
+            help="Seconds each stage of one training iteration takes alone, e.g. 0.2,0.6,1.4 (storage, CPU, GPU):"
+            " an interleaving ordering (muri-s, muri-l) may share its GPUs with work whose bottleneck differs."
+        ),
+    ] = None,
+    iteration: Annotated[
+        float | None, typer.Option(help="Seconds one iteration takes alone, with --stages (default: their sum).")
+    ] = None,
     json: Json = False,
 ) -> None:
     """Queue work under a contract."""
@@ -59,7 +71,15 @@ def workload_submit(
     answer(
         ctx,
         json,
-        lambda api: api.workloads.submit(contract, parse_duration(duration), gpus_per_task, tasks, run),
+        lambda api: api.workloads.submit(
+            contract,
+            parse_duration(duration),
+            gpus_per_task,
+            tasks,
+            run,
+            None if stages is None else parse_seconds_list(stages, "stage times"),
+            None if iteration is None else finite_seconds(iteration, "iteration time"),
+        ),
         _shown,
         names=True,
     )

@@ -321,10 +321,22 @@ class Workloads(_Resource):
         gpus_per_task: int = 1,
         tasks: int = 1,
         command: dict[str, Any] | None = None,
+        stages: Sequence[float] | None = None,
+        iteration: float | None = None,
     ) -> s.WorkloadOut:
-        """`command`: CommandIn's fields (run, env, workdir, output), for a real executor."""
-        body = {"contract_id": contract_id, "gpus_per_task": gpus_per_task, "tasks": tasks, "duration": duration}
-        return self.c.post(s.WorkloadOut, "/workloads", body | ({"command": command} if command else {}))
+        """`command`: CommandIn's fields (run, env, workdir, output), for a real executor. `stages`: seconds of
+        each stage of one training iteration alone, and `iteration` the whole (default: their sum), for
+        interleaving orderings (Muri)."""
+        body: dict[str, Any] = {
+            "contract_id": contract_id, "gpus_per_task": gpus_per_task, "tasks": tasks, "duration": duration
+        }  # fmt: skip
+        if command:
+            body["command"] = command
+        if stages is not None:
+            body["stages"] = list(stages)
+        if iteration is not None:
+            body["iteration"] = iteration
+        return self.c.post(s.WorkloadOut, "/workloads", body)
 
     def list(
         self, tenant: str | None = None, cursor: str | None = None, limit: int | None = None

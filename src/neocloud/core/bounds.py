@@ -138,3 +138,21 @@ def check_command(run: object, env: object, workdir: object, output: object) -> 
         if path != "" and (not isinstance(path, str) or not path.startswith("/") or len(path) > MAX_PATH):
             raise InvalidInput(f"{field} must be an absolute path of at most {MAX_PATH} characters", field=field)
         check_text(path, field, MAX_PATH)
+
+
+def finite_seconds(value: float, what: str) -> float:
+    """Seconds within 0 and ten years (NaN and infinities parse as floats, but are no time)."""
+    if not 0 <= value <= MAX_DURATION:  # NaN and infinities fail the comparison too
+        raise InvalidInput(f"bad {what} {value}: seconds must be within 0 and {MAX_DURATION:,}", value=str(value))
+    return value
+
+
+def parse_seconds_list(text: str, what: str) -> list[float]:
+    """Comma-separated seconds (`0.2,0.6,1.4`), at most 8, each as `finite_seconds` takes it."""
+    parts, shown = text.split(","), text[:100]
+    if len(parts) > 8:
+        raise InvalidInput(f"bad {what}: at most 8, got {len(parts)}", value=shown)
+    try:
+        return [finite_seconds(float(part), what) for part in parts]
+    except ValueError:
+        raise InvalidInput(f"bad {what} {quoted(shown)}: use seconds such as 0.2,0.6,1.4", value=shown) from None

@@ -38,6 +38,7 @@ class SlurmExecutor:
     slurm: SlurmCli
     meters_itself: bool = True  # usage comes from sacct
     caps_power: bool = False  # it sets no GPU's power limit: under a shrinking budget its work is stopped
+    shares_gpus: bool = False  # Slurm gives each job's GPUs to it alone (gres/gpu): no interleaving
     _seen: int | None = None  # the `now` the snapshot below was taken at
     _active: dict[str, dict[str, Any]] = field(default_factory=dict)
     _reservations: set[str] = field(default_factory=set)

@@ -218,6 +218,9 @@ class WorkloadRow(Base):
     pace: Mapped[float] = mapped_column(Float, server_default="1")
     paced_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     stops_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # notice of a curtailment
+    iteration: Mapped[float] = mapped_column(Float, server_default="0")  # seconds per iteration alone (interleaving)
+    stages: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)  # seconds of each stage of one
+    group_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # the workloads sharing its GPUs
 
     __table_args__ = (
         Index("ix_workloads_status", "status"),

@@ -43,6 +43,9 @@ class SqlWorkloads:
                 pace=workload.pace,
                 paced_at=workload.paced_at,
                 stops_at=workload.stops_at,
+                iteration=job.iteration,
+                stages=list(job.stages) or None,
+                group_ids=list(workload.group) or None,
             )
         )
         session.flush()
@@ -97,6 +100,8 @@ def _workload(row: WorkloadRow) -> StoredWorkload:
         row.tenant_id,
         PriorityClass(row.priority),
         gpu_model=row.gpu_model or None,
+        iteration=row.iteration,
+        stages=tuple(float(x) for x in row.stages or ()),
     )
     allocation = None if row.allocation is None else tuple((str(n), int(str(g))) for n, g in row.allocation)
     return StoredWorkload(
@@ -115,6 +120,7 @@ def _workload(row: WorkloadRow) -> StoredWorkload:
         row.pace,
         row.paced_at,
         row.stops_at,
+        tuple(str(x) for x in row.group_ids or ()),
     )
 
 

@@ -211,7 +211,7 @@ def _workloads_page(request: Request, error: str | None, status: int, form: dict
             rows, total = uow.workloads.latest(who.tenant_id or "-", ROWS)
             usable = uow.contracts.in_force(now, now + 1, tenant_id=who.tenant_id or "-")
         pools = {c.id: c.pool for c in uow.contracts.get_many({w.contract_id for w in rows}).values()}
-        given = {"contract": "", "gpus_per_task": "8", "tasks": "1", "minutes": "60", **(form or {})}
+        given = {"contract": "", "gpus_per_task": "8", "tasks": "1", "minutes": "60", "stages": "", **(form or {})}
         return {"workloads": rows, "total": total, "pools": pools, "usable": usable, "error": error, "form": given}
 
     return signed_page(request, "workloads.html", gather, status)
@@ -225,8 +225,9 @@ def submit_workload(
     tasks: Annotated[str, Form(max_length=20)],
     minutes: Annotated[str, Form(max_length=20)],
     csrf: Annotated[str, Form(max_length=100)],
+    stages: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    given = {"contract": contract, "gpus_per_task": gpus_per_task, "tasks": tasks, "minutes": minutes}
+    given = {"contract": contract, "gpus_per_task": gpus_per_task, "tasks": tasks, "minutes": minutes, "stages": stages}
     return act(
         request,
         csrf,
@@ -241,6 +242,7 @@ def submit_workload(
             tenant_id=None if who.is_operator else who.tenant_id,
             policy=ctx.settings.policy,
             catalog=ctx.catalog,
+            stages=tuple(bounds.parse_seconds_list(stages, "stage seconds")) if stages.strip() else (),
         ),
         lambda again, message, status: _workloads_page(again, message, status, given),
         "/workloads",

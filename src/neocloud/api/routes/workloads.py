@@ -48,6 +48,8 @@ async def submit(body: schemas.WorkloadIn, ctx: Ctx, once: Once) -> Response:
                 policy=ctx.settings.policy,
                 catalog=ctx.catalog,
                 command=None if body.command is None else _command(body.command),
+                stages=tuple(body.stages or ()),
+                iteration=body.iteration,
             )
         ),
     )
