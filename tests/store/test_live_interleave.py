@@ -4,17 +4,20 @@ runs at its pace in the group, survives a restart of the engine as a group, and 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pytest
 
 from neocloud import bootstrap
 from neocloud.adapters.specs import parse_fleet
 from neocloud.app import live, nodes, services
+from neocloud.app.power import apply_curtailment
 from neocloud.app.services import ContractRequest
 from neocloud.core.billing.periods import month
 from neocloud.core.contracts import ContractKind, TenantKind
 from neocloud.core.engine.config import EngineConfig
 from neocloud.core.nodes import NodeState
+from neocloud.core.power import gpu_power
 
 MAY = month("2025-05")
 H = 3600
@@ -113,3 +116,30 @@ def test_work_waiting_on_a_closed_node_starts_when_the_node_is_back(ctx: bootstr
         nodes.set_state(uow, ctx.catalog, NODE, NodeState.UP, "", t0 + 100)
         assert engine.reconcile(uow, t0 + 120)["started"] == 1
         assert uow.workloads.get(work.job.id).status == "running"  # type: ignore[union-attr]
+
+
+def test_a_group_draws_its_gpus_power_once_and_a_cut_stops_it_whole(ctx: bootstrap.Context, solo: str) -> None:
+    t0 = MAY.start + H
+    engine = live.LiveEngine(ctx.catalog, EngineConfig("muri-s"), policy=live.Policy(dedicated_nodes=False))
+    with ctx.uow() as uow:
+        pair = [live.submit_workload(uow, solo, 8, 1, H, t0, ctx.new_id, stages=s) for s in (GPU_BOUND, STORAGE_BOUND)]
+        assert engine.reconcile(uow, t0)["started"] == 2
+        site = uow.fleet.get_site("solo")
+        assert site is not None
+        pue = site.pue_at(t0)
+        node_kw = 8 * gpu_power(ctx.catalog["h100-sxm"]).it_kw(None)  # the node's 8 GPUs at full power, IT kW
+
+        def cut_to(share: Decimal, start: int) -> None:
+            """Curtail the 1 MW feed until `share` of the node's draw is left (in IT kW, at the site's PUE)."""
+            depth = (1 - share * node_kw * pue / 1000).quantize(Decimal("0.000001"))
+            apply_curtailment(uow, ctx.catalog, "solo", depth, start, start + 600, start, ctx.new_id)
+
+        # 1.5 nodes' draw is left: the pair on one node fits (two members counted apart would not).
+        cut_to(Decimal("1.5"), t0 + 60)
+        assert engine.reconcile(uow, t0 + 60)["preempted"] == 0
+        # 0.8 of a node's, which capping its GPUs could reach; but a group is not capped (a cap would change
+        # every member's pace), so both stop.
+        cut_to(Decimal("0.8"), t0 + 700)
+        assert engine.reconcile(uow, t0 + 700)["preempted"] == 2
+        stopped = [uow.workloads.get(w.job.id) for w in pair]
+        assert [(w.status, w.group, w.cap_w) for w in stopped if w is not None] == [("pending", (), None)] * 2
