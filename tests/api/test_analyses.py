@@ -161,6 +161,42 @@ def test_a_comparison_keeps_the_fleets_power_through_a_curtailment(lab: Any) -> 
     assert replayed["results"][0]["avg_jct"] == done["result"]["results"][0]["avg_jct"]
 
 
+# colossus-1's models capped to 90 % of their TDP alike (630 of 700 W, 1,080 of 1,200 W): a job that may run on
+# any of them runs at one speed, 0.875 + (0.9 - 6/7) / (1 - 6/7) x 0.125 = 91.25 % for training work.
+ALIKE = {"h100-sxm": 630, "h200-sxm": 630, "gb200-nvl72": 1080}
+
+
+def test_a_comparison_runs_its_fleets_gpus_capped_as_the_cli_does(lab: Any) -> None:
+    body = {**POWERED, "caps": ALIKE, "power": {"curtailments": [CUT]}}
+    queued = lab("POST", "/analyses/comparison", "operator", 202, json=body)
+    assert queued["request"]["caps"] == {"caps_w": ALIKE, "kind": "training"}
+    plain = lab("POST", "/analyses/comparison", "operator", 202, json=POWERED)
+    uncapped = lab("POST", "/analyses/comparison", "operator", 202, json={**body, "caps": {}})
+    ctx = lab.ctx
+    assert work(ctx.uow, ctx.now, Path(ctx.settings.traces), ctx.catalog) == 3
+    done = lab("GET", f"/analyses/{queued['id']}", "operator", 200)
+    assert (done["status"], done["error"]) == ("done", None)
+    assert done["result"]["caps"]["speed"] == dict.fromkeys(ALIKE, "0.9125")
+    (capped,) = done["result"]["results"]
+    (full,) = lab("GET", f"/analyses/{plain['id']}", "operator", 200)["result"]["results"]
+    # Every job's work takes 1 / 0.9125 as long, in whole seconds up.
+    assert full["gpu_hours"] / 0.9125 <= capped["gpu_hours"] <= full["gpu_hours"] / 0.9125 + 300 * 64 / 3600
+    # The budget counts a GPU at its cap (the hungriest model's, gb200 at 1,080 of 1,200 W), so more fit a cut.
+    (full_power,) = lab("GET", f"/analyses/{uncapped['id']}", "operator", 200)["result"]["results"]
+    assert Decimal(capped["budget"]["kw_per_gpu"]) < Decimal(full_power["budget"]["kw_per_gpu"])
+    assert capped["budget"]["changes"][1]["gpus"] > full_power["budget"]["changes"][1]["gpus"]
+    caps = [arg for model, watts in ALIKE.items() for arg in ("--cap", f"{model}={watts}")]
+    cli = CliRunner().invoke(
+        app,
+        ["simulate", "--trace", POWERED["trace"], "--fleet", "colossus-1", "--policy", "fifo", *caps,
+         "--curtail", "0.9999@3600+7200", "--json"],
+    )  # fmt: skip
+    replayed = json.loads(cli.stdout)
+    assert replayed["power"] == done["result"]["caps"]
+    assert replayed["budget"] == capped["budget"]
+    assert replayed["results"][0]["avg_jct"] == capped["avg_jct"]
+
+
 def test_the_client_asks_for_a_replays_power_as_a_model_or_a_mapping(lab: Any) -> None:
     ctx = lab.ctx
     with ctx.uow() as uow:
@@ -243,6 +279,15 @@ def test_a_scenario_with_possible_futures_reports_their_odds(lab: Any) -> None:
         ("comparison", {**POWERED, "power": {"capping": "yes"}}, 422, "capping"),
         ("comparison", {**POWERED, "power": []}, 422, "power"),
         ("comparison", {**POWERED, "policies": ["muri-s"], "power": {}}, 422, "they share GPUs"),
+        ("comparison", {**POWERED, "caps": {"h100-sxm": 50}}, 422, "200-700 W"),
+        ("comparison", {**POWERED, "caps": {"a100-80gb-sxm": 300}}, 422, "not a GPU model of the fleet"),
+        ("comparison", {"trace": "synthetic:30", "caps": {"h100-sxm": 600}}, 422, "caps need a fleet with GPU"),
+        ("comparison", {**POWERED, "caps": {"h100-sxm": "600"}}, 422, "caps"),
+        ("comparison", {**POWERED, "caps": {"h100-sxm": 6e300}}, 422, "caps"),
+        ("comparison", {**POWERED, "caps": {"h100-sxm": True}}, 422, "caps"),
+        ("comparison", {**POWERED, "caps": {f"m{i}": 500 for i in range(17)}}, 422, "caps"),
+        ("comparison", {**POWERED, "caps": {"../x": 500}}, 422, "caps"),
+        ("comparison", {**POWERED, "caps": {"h100-sxm": 600}, "work_kind": "gaming"}, 422, "work_kind"),
         ("scenario", {"scenario": "demand: [unclosed"}, 422, "malformed YAML"),
         ("scenario", {"scenario": "horizon: {start: 2027-13}"}, 422, "horizon"),
         ("scenario", {"scenario": "demand: {trace: 'philly:/etc/passwd', load: 1}"}, 422, "outside the traces"),

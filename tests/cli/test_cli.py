@@ -478,6 +478,16 @@ def test_quotes_running_bills_availability_and_analyses_from_the_command_line(
         assert says in cli(*powered, *refusal, ok=False).output
     missing = cli("analysis", "scenario", "/no/such.yaml", ok=False)
     assert "cannot read" in missing.output
+    # Its GPUs capped to 90 % of their TDP, every model alike (tests/api/test_analyses.py works the speed).
+    alike = ("--cap", "h100-sxm=630", "--cap", "h200-sxm=630", "--cap", "gb200-nvl72=1080")
+    queued = as_json(cli(*powered, *alike, "--json"))
+    assert queued["request"]["caps"]["caps_w"] == {"h100-sxm": 630, "h200-sxm": 630, "gb200-nvl72": 1080}
+    assert as_json(cli("analysis", "work", "--json")) == {"ran": 1}
+    assert (
+        "under caps (training work): h100-sxm at 630 W runs at 91.2% speed"
+        in cli("analysis", "show", queued["id"]).stdout
+    )
+    assert "a cap is MODEL=WATTS" in cli(*powered, "--cap", "h100-sxm", ok=False).output
 
 
 def test_simulate_under_a_power_cap_by_hand(tmp_path: Path) -> None:

@@ -88,9 +88,17 @@ def test_an_analyst_compares_policies_and_sees_them_side_by_side(browser: Any, s
         assert page.input_value("#curtail") == curtail
     page.fill("#fall", "")
     page.check("#stop-only")
+    for caps, said in (("h100-sxm=50", "200-700 W"), ("h100-sxm", "a cap is MODEL=WATTS"), ("x=1", "not a GPU model")):
+        page.fill("#caps", caps)
+        page.click("text=Compare")
+        assert said in page.inner_text("[role=alert]")
+        assert page.input_value("#caps") == caps
+    # Every model at 90 % of its TDP (tests/api/test_analyses.py works the speed out).
+    page.fill("#caps", "h100-sxm=630, h200-sxm=630, gb200-nvl72=1080")
     page.click("text=Compare")
     page.wait_for_url(re.compile(r"/analyses/an-[0-9a-f]{12}$"))
     kept = _finished(page, page.url)
+    assert "Under power caps (training work): h100-sxm at 630 W runs at 91.2 % speed" in kept
     assert "colossus-1: 300,000 kW" in kept
     assert "cut by 99.99 % from" in kept
     rows = page.locator("section[aria-labelledby=power-kept] tbody tr").all_inner_texts()

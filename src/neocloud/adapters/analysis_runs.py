@@ -11,14 +11,14 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from neocloud.adapters.replay_power import ReplayPower, budget_kept, replay_budget
+from neocloud.adapters.replay_power import ReplayPower, budget_kept, capped, replay_budget
 from neocloud.adapters.traces.loader import FORMATS, OPTIONS, trace_options, trace_path
 from neocloud.app import analyses
 from neocloud.app.ports import UnitOfWork
@@ -77,10 +77,12 @@ def check_comparison(
     tiresias: tuple[list[int], float] = ([3250, 7200], 0.0),
     power: ReplayPower | None = None,
     catalog: Catalog | None = None,
+    caps: tuple[Mapping[str, int], str] = ({}, "training"),
 ) -> Checked:
     """Policies side by side on one trace and cluster: every name known, the trace readable, the work bounded;
     with `power`, the fleet's site power kept in every run (a packaged fleet with a budget, and orderings that
-    do not share GPUs)."""
+    do not share GPUs); with `caps` (watts by GPU model, and the kind of work they slow), the fleet's GPUs
+    capped in every run (a fleet with GPU models, each cap within its model's range)."""
     from neocloud.core.engine.ordering import ORDERINGS
     from neocloud.core.engine.placement import PLACEMENTS
     from neocloud.core.engine.pooled import POOLED
@@ -114,7 +116,14 @@ def check_comparison(
     Tiresias(tuple(queues), starvation)  # refused here, not in the worker
     request = {"trace": trace, "fleet": fleet, "policies": policies, "placements": placements, "seed": seed}
     request["tiresias"] = {"queues": list(queues), "starvation": starvation}
+    wanted, work = caps
+    if wanted:
+        from neocloud.adapters.specs import load_catalog
+
+        capped([], fleet, catalog or load_catalog(), wanted, work)  # refused here, not in the worker
+        request["caps"] = {"caps_w": dict(wanted), "kind": work}
     if power is not None:
+        power = replace(power, caps=dict(wanted), kind=work)
         _check_power(power, fleet, policies, catalog)
         request["power"] = power_request(power)
     return Checked("comparison", name[:200], request, len(policies) * len(placements))
@@ -145,12 +154,15 @@ def power_request(power: ReplayPower) -> dict[str, Any]:
     }
 
 
-def replay_power(stored: dict[str, Any]) -> ReplayPower:
+def replay_power(stored: dict[str, Any], caps: dict[str, Any] | None = None) -> ReplayPower:
+    """The stored power back, with the request's static caps (`caps`: watts by model and the kind of work)."""
+
     def rate(key: str) -> Decimal | None:
         return None if stored[key] is None else Decimal(stored[key])
 
     cuts = tuple((Decimal(d), int(start), int(seconds)) for d, start, seconds in stored["curtailments"])
-    return ReplayPower(cuts, rate("ramp_mw_per_s"), rate("fall_mw_per_s"), bool(stored["capping"]))
+    asked = ReplayPower(cuts, rate("ramp_mw_per_s"), rate("fall_mw_per_s"), bool(stored["capping"]))
+    return asked if caps is None else replace(asked, caps=caps["caps_w"], kind=caps["kind"])
 
 
 def _file_and_options(kind: str, where: str) -> tuple[str, str]:
@@ -267,6 +279,9 @@ def _comparison(request: dict[str, Any], traces: Path, catalog: Catalog, beat: _
     spec += f",{options}" if options else ""
     beat("reading the trace", 0)
     jobs = load_trace(spec).jobs
+    caps = request.get("caps")
+    if caps is not None:  # the same caps in every run
+        jobs, caps = capped(jobs, request["fleet"], catalog, caps["caps_w"], caps["kind"])
     runs = [(o, p) for o in request["policies"] for p in request["placements"]]
     results = []
     for i, (ordering, placement) in enumerate(runs):
@@ -283,13 +298,15 @@ def _comparison(request: dict[str, Any], traces: Path, catalog: Catalog, beat: _
         )
         budget = None
         if request.get("power") is not None:
-            budget, shown = replay_budget(jobs, request["fleet"], catalog, replay_power(request["power"]))
+            asked = replay_power(request["power"], caps)
+            budget, shown = replay_budget(jobs, request["fleet"], catalog, asked)
         result = simulate(jobs, cluster, config, progress=each, power=budget)
         found = result.to_dict()
         if budget is not None:
             found["budget"] = shown | budget_kept(result, budget)
         results.append(found)
-    return {"trace": request["trace"], "fleet": request["fleet"], "jobs": len(jobs), "results": results}
+    found = {"trace": request["trace"], "fleet": request["fleet"], "jobs": len(jobs), "results": results}
+    return found if caps is None else found | {"caps": caps}
 
 
 # Starting workers ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 from neocloud.core.catalog import Catalog
 from neocloud.core.errors import InvalidInput, NeocloudError
-from neocloud.core.power import Capping, Curtailment, PowerBudget, gpu_power
+from neocloud.core.power import Capping, Curtailment, PowerBudget, capped_jobs, gpu_power
 from neocloud.core.workload import Job
 from neocloud.sim.metrics import SimResult, power_over
 
@@ -27,6 +27,36 @@ class ReplayPower:
     capping: bool = True  # a shrinking budget caps running GPUs before it stops work
     caps: Mapping[str, int] = field(default_factory=dict)  # static caps by GPU model (simulate --cap)
     kind: str = "training"  # the work the caps slow
+
+
+def capped(
+    jobs: Sequence[Job], fleet: str, catalog: Catalog, caps: Mapping[str, int], kind: str
+) -> tuple[list[Job], dict[str, Any]]:
+    """The jobs slowed by static caps on the fleet's GPU models (core/power.py), and what the caps mean: the
+    speed and IT draw of a GPU of each capped model. Refused for a fleet without GPU models (a synthetic
+    one), a model the fleet does not have, a cap out of the model's range or an unknown kind of work."""
+    from neocloud.adapters.specs import load_fleet
+
+    try:
+        sites = load_fleet(fleet, catalog)
+    except NeocloudError:
+        raise InvalidInput(
+            f"caps need a fleet with GPU models (a packaged name such as colossus-1, or a fleet YAML), not {fleet!r}",
+            field="cap",
+        ) from None
+    models = sorted({m for site in sites for m in site.gpus_by_model()})
+    unknown = sorted(set(caps) - set(models))
+    if unknown:
+        raise InvalidInput(f"not a GPU model of the fleet: {', '.join(unknown)}", field="cap")
+    powers = {m: gpu_power(catalog[m]) for m in caps}
+    speeds = {m: p.throughput(caps[m], kind) for m, p in powers.items()}
+    shown = {
+        "caps_w": dict(caps),
+        "kind": kind,
+        "speed": {m: str(v.quantize(Decimal("0.0001"))) for m, v in speeds.items()},
+        "it_kw_per_gpu": {m: str(p.it_kw(caps[m]).quantize(Decimal("0.0001"))) for m, p in powers.items()},
+    }
+    return capped_jobs(jobs, speeds, models), shown
 
 
 def replay_budget(

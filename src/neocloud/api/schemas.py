@@ -741,6 +741,16 @@ class ComparisonIn(_In):
         0.0, ge=0, le=1e6, allow_inf_nan=False, description="Tiresias: promote after waiting K x the run; 0 never"
     )
     power: ReplayPowerIn | None = Field(None, description="Keep the fleet's site power budget in every run.")
+    caps: dict[Annotated[str, Field(max_length=40, pattern=bounds.ID)], CapWatts] = Field(
+        {},
+        max_length=16,
+        description="Static power caps by GPU model (W): the work runs that much slower, and a power budget counts"
+        " each GPU at its cap; needs a fleet with GPU models (e.g. colossus-1).",
+        examples=[{"h100-sxm": 500}],
+    )
+    work_kind: Literal["training", "inference"] = Field(
+        "training", description="The work the caps slow: how its speed follows the cap."
+    )
 
 
 class AnalysisOut(BaseModel):

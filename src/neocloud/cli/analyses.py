@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import typer
 
 from neocloud.cli.answers import answer
-from neocloud.cli.args import Json, group
+from neocloud.cli.args import Caps, Json, Kind, group
 from neocloud.cli.context import connect, store
-from neocloud.cli.output import emit_json, out, table
+from neocloud.cli.output import caps_said, emit_json, out, table
 from neocloud.cli.timefmt import show_time
 from neocloud.cli.tree import help_of
 from neocloud.core.errors import InvalidSpec
@@ -48,6 +48,8 @@ def _show(a: Any, _: dict[str, str] | None = None) -> None:
         if any("budget" in r for r in a.result["results"]):
             columns += ["jobs capped", "jobs stopped", "peak kW", "budget exceeded"]
         table(f"{a.result['trace']} on {a.result['fleet']}", columns, rows)
+        if "caps" in a.result:
+            out().print(caps_said(a.result["caps"]), highlight=False)
 
 
 def _kept(budget: dict[str, Any]) -> tuple[str, ...]:
@@ -121,17 +123,20 @@ def analysis_compare(
     capping: Annotated[
         bool, typer.Option("--capping/--no-capping", help="Cap running GPUs before stopping work (default).")
     ] = True,
+    cap: Caps = None,
+    kind: Kind = "training",
     wait: Wait = False,
     json: Json = False,
 ) -> None:
     """Policies side by side on one trace and cluster, as an analysis (at most 12 simulations); with --power,
-    --curtail, --ramp or --fall, each within the fleet's site power budget."""
+    --curtail, --ramp or --fall, each within the fleet's site power budget; with --cap, its GPUs capped."""
     names = [p.strip() for p in policies.split(",") if p.strip()]
     places = [p.strip() for p in placements.split(",") if p.strip()]
 
     def ask(api: Any) -> Any:
         from neocloud.adapters.replay_power import parse_curtailment
         from neocloud.core.engine.tiresias import thresholds
+        from neocloud.core.power import parse_caps
 
         kept = None
         if power or curtail or ramp is not None or fall is not None:
@@ -142,7 +147,9 @@ def analysis_compare(
                 "fall_mw_per_s": fall,
                 "capping": capping,
             }
-        return api.analyses.compare(trace, fleet, names, places, seed, title, thresholds(queues), starvation, kept)
+        caps = parse_caps(cap or [])
+        tiresias = thresholds(queues), starvation
+        return api.analyses.compare(trace, fleet, names, places, seed, title, *tiresias, kept, caps, kind)
 
     _queued(ctx, json, wait, ask)
 

@@ -15,6 +15,13 @@ OnlyTenant = Annotated[str | None, typer.Option("--tenant", help="Only this tena
 Limit = Annotated[int, typer.Option(help="Items per page (1 to 1000).")]
 Cursor = Annotated[str | None, typer.Option(help="Carry on after this cursor (a page's next_cursor).")]
 Every = Annotated[bool, typer.Option("--all", help="Every page, not only one.")]
+Caps = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cap", help="MODEL=WATTS: run that GPU model under a power cap (repeat); needs a fleet with models."
+    ),
+]
+Kind = Annotated[str, typer.Option(help="With --cap: the work's kind, for its speed under the cap.")]
 PAGE = 100
 
 

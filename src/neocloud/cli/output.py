@@ -62,6 +62,15 @@ def span(seconds: int) -> str:
     return " ".join(p for p in parts if not p.startswith("0") or len(parts) == 1)
 
 
+def caps_said(caps: dict[str, Any]) -> str:
+    """Static power caps as a replay ran them (adapters/replay_power.capped): each model's cap, speed and draw."""
+    said = ", ".join(
+        f"{m} at {w} W runs at {float(caps['speed'][m]):.1%} speed, {caps['it_kw_per_gpu'][m]} kW IT per GPU"
+        for m, w in caps["caps_w"].items()
+    )
+    return f"under caps ({caps['kind']} work): {said}"
+
+
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     from rich.table import Table
 

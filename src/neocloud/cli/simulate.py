@@ -2,16 +2,15 @@
 
 import csv
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from neocloud.cli.args import Json, group, parse_names
-from neocloud.cli.output import emit_json, err, out, reported, table
+from neocloud.cli.args import Caps, Json, Kind, group, parse_names
+from neocloud.cli.output import caps_said, emit_json, err, out, reported, table
 from neocloud.cli.tree import help_of
-from neocloud.core.errors import InvalidInput, NeocloudError
+from neocloud.core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from neocloud.core.engine.config import EngineConfig
@@ -180,13 +179,6 @@ def _report(
         )
 
 
-Caps = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--cap", help="MODEL=WATTS: run that GPU model under a power cap (repeat); needs a fleet with models."
-    ),
-]
-Kind = Annotated[str, typer.Option(help="With --cap: the work's kind, for its speed under the cap.")]
 Curtail = Annotated[
     list[str] | None,
     typer.Option(
@@ -287,32 +279,12 @@ def _show_budget(shown: dict[str, Any]) -> None:
 
 
 def _capped(jobs: "list[Job]", fleet: str, caps: list[str], kind: str) -> "tuple[list[Job], dict[str, Any]]":
-    """The jobs slowed by the caps (core/power.py), and what the caps mean: speed and draw per capped model."""
-    from neocloud.adapters.specs import load_catalog, load_fleet
-    from neocloud.core.power import capped_jobs, gpu_power, parse_caps
+    """The jobs slowed by the caps, and what the caps mean (adapters/replay_power.py)."""
+    from neocloud.adapters.replay_power import capped
+    from neocloud.adapters.specs import load_catalog
+    from neocloud.core.power import parse_caps
 
-    catalog = load_catalog()
-    try:
-        sites = load_fleet(fleet, catalog)
-    except NeocloudError:
-        raise InvalidInput(
-            f"--cap needs a fleet with GPU models (a packaged name such as colossus-1, or a fleet YAML), not {fleet!r}",
-            field="cap",
-        ) from None
-    models = sorted({m for site in sites for m in site.gpus_by_model()})
-    wanted = parse_caps(caps)
-    unknown = sorted(set(wanted) - set(models))
-    if unknown:
-        raise InvalidInput(f"not a GPU model of the fleet: {', '.join(unknown)}", field="cap")
-    powers = {m: gpu_power(catalog[m]) for m in wanted}
-    speeds = {m: p.throughput(wanted[m], kind) for m, p in powers.items()}
-    shown = {
-        "caps_w": wanted,
-        "kind": kind,
-        "speed": {m: str(v.quantize(Decimal("0.0001"))) for m, v in speeds.items()},
-        "it_kw_per_gpu": {m: str(p.it_kw(wanted[m]).quantize(Decimal("0.0001"))) for m, p in powers.items()},
-    }
-    return capped_jobs(jobs, speeds, models), shown
+    return capped(jobs, fleet, load_catalog(), parse_caps(caps), kind)
 
 
 @simulate_app.callback(invoke_without_command=True)
@@ -366,11 +338,7 @@ def simulate_one(
         if budget is not None and not json:
             _show_budget(kept)
         if power and not json:
-            said = ", ".join(
-                f"{m} at {w} W runs at {float(power['speed'][m]):.1%} speed, {power['it_kw_per_gpu'][m]} kW IT per GPU"
-                for m, w in power["caps_w"].items()
-            )
-            out().print(f"under caps ({kind} work): {said}", highlight=False)
+            out().print(caps_said(power), highlight=False)
 
 
 @simulate_app.command("compare")

@@ -425,9 +425,12 @@ class Analyses(_Resource):
         tiresias_queues: Sequence[int] = (3250, 7200),
         tiresias_starvation: float = 0.0,
         power: s.ReplayPowerIn | Mapping[str, Any] | None = None,
+        caps: Mapping[str, int] | None = None,
+        work_kind: str = "training",
     ) -> s.AnalysisOut:
         """Queue policies side by side; `tiresias_*` set Tiresias's queues (GPU-seconds) and promotion factor;
-        `power` keeps the fleet's site power in every run (curtailments, ramp limits, capping)."""
+        `power` keeps the fleet's site power in every run (curtailments, ramp limits, capping); `caps` (watts
+        by GPU model) run the fleet's GPUs capped, slowing `work_kind` work."""
         body: dict[str, Any] = {
             "trace": trace,
             "fleet": fleet,
@@ -437,6 +440,8 @@ class Analyses(_Resource):
         tiresias = {"tiresias_queues": list(tiresias_queues), "tiresias_starvation": tiresias_starvation}
         if power is not None:
             body["power"] = power.model_dump(mode="json") if isinstance(power, s.ReplayPowerIn) else dict(power)
+        if caps:
+            body |= {"caps": dict(caps), "work_kind": work_kind}
         return self.c.post(s.AnalysisOut, "/analyses/comparison", {**body, "seed": seed, "title": title, **tiresias})
 
     def list(self, limit: int | None = None) -> s.AnalysesOut:

@@ -29,6 +29,7 @@ from neocloud.core.engine.ordering import ORDERINGS
 from neocloud.core.engine.placement import PLACEMENTS
 from neocloud.core.engine.tiresias import thresholds
 from neocloud.core.errors import InvalidInput, NeocloudError
+from neocloud.core.power import parse_caps
 
 router = APIRouter(include_in_schema=False)
 AnalysisId = Annotated[str, Path(max_length=bounds.MAX_ID, pattern=bounds.ID)]
@@ -69,6 +70,7 @@ def _list(
                 "tiresias_queues": "3250,7200",
                 "tiresias_starvation": "0",
                 **{"power": False, "stop_only": False, "curtail": "", "ramp": "", "fall": ""},
+                **{"caps": "", "work_kind": "training"},
                 **shown,
             },
             "orderings": list(ORDERINGS),
@@ -140,10 +142,13 @@ async def run_comparison(
     ramp: Annotated[str, Form(max_length=20)] = "",
     fall: Annotated[str, Form(max_length=20)] = "",
     stop_only: Annotated[bool, Form()] = False,
+    caps: Annotated[str, Form(max_length=600)] = "",
+    work_kind: Annotated[str, Form(max_length=20)] = "training",
 ) -> Response:
     form: dict[str, Any] = {"trace": trace, "fleet": fleet, "policies": policies or [], "placements": placements or []}
     form |= {"seed": seed, "tiresias_queues": tiresias_queues, "tiresias_starvation": tiresias_starvation}
     form |= {"power": power, "curtail": curtail, "ramp": ramp, "fall": fall, "stop_only": stop_only}
+    form |= {"caps": caps, "work_kind": work_kind}
     catalog = ctx_of(request).catalog
 
     def kept() -> ReplayPower | None:
@@ -172,6 +177,7 @@ async def run_comparison(
             (list(thresholds(tiresias_queues)), starvation),
             kept(),
             catalog,
+            (parse_caps([part.strip() for part in caps.split(",") if part.strip()]), work_kind),
         )
 
     return await _queue(request, csrf, check, form)

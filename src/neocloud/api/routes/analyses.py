@@ -69,6 +69,7 @@ async def run_comparison(body: schemas.ComparisonIn, request: Request, ctx: Ctx,
         (body.tiresias_queues, body.tiresias_starvation),
         None if body.power is None else _power(body.power),
         ctx.catalog,
+        (body.caps, body.work_kind),
     )
     return await _queue(request, once, checked)
 
