@@ -94,8 +94,14 @@ class MemoryFleet:
     def list_pools(self) -> list[Pool]:
         return page(self._uow.data.pools.values(), lambda p: (p.name,), None, None)
 
-    def add_curtailment(self, event: CurtailmentEvent) -> None:
+    def save_curtailment(self, event: CurtailmentEvent) -> None:
         self._uow.data.curtailments[event.id] = event
+
+    def get_curtailment(self, curtailment_id: str) -> CurtailmentEvent | None:
+        return self._uow.data.curtailments.get(curtailment_id)
+
+    def remove_curtailment(self, curtailment_id: str) -> None:
+        self._uow.data.curtailments.pop(curtailment_id, None)
 
     def curtailments(self, site: str | None, start: int, end: int) -> list[CurtailmentEvent]:
         found = (
@@ -318,6 +324,18 @@ class MemoryBilling:
 
     def incidents_between(self, pools: Iterable[str], start: int, end: int) -> list[Outage]:
         return [Outage(i.pool, i.start, i.end, i.gpus, i.contract_id) for i in self.list_incidents(pools, start, end)]
+
+    def get_incidents(self, incident_ids: Iterable[str]) -> list[Incident]:
+        found = self._uow.data.incidents
+        return [found[i] for i in sorted(set(incident_ids)) if i in found]
+
+    def end_incident(self, incident_id: str, end: int) -> None:
+        found = self._uow.data.incidents
+        if incident_id in found:
+            found[incident_id] = replace(found[incident_id], end=end)
+
+    def remove_incident(self, incident_id: str) -> None:
+        self._uow.data.incidents.pop(incident_id, None)
 
     def list_incidents(
         self, pools: Iterable[str], start: int, end: int, *, after: Key | None = None, limit: int | None = None

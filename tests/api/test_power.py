@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from neocloud.adapters.specs import default_catalog, parse_fleet
 from neocloud.app import billing, services
+from neocloud.app import power as power_cases
 from neocloud.cli.main import app
-from neocloud.core.errors import NeocloudError
+from neocloud.core.errors import InvalidState, NeocloudError
 
 from ..builders import JUNE, TIGHT, cli_on, snapshot, tight_site
 
@@ -319,6 +320,104 @@ def test_curtailments_that_clash_or_are_over_or_fall_in_an_invoiced_month_are_re
     assert "already invoiced" in closed["error"]["message"]
 
 
+def _invoiced_credits(api: Any) -> list[tuple[str | None, Decimal]]:
+    """June's SLA credits on the lab's invoice."""
+    with api.ctx.uow() as uow:
+        invoice = billing.generate_invoice(uow, api.ctx.catalog, "lab", "2030-06", JUNE + 31 * 86_400, api.ctx.new_id)
+    return [(line.contract_id, line.amount) for line in invoice.lines if line.kind == "sla-credit"]
+
+
+def _june_incidents(api: Any) -> list[tuple[str, int, int]]:
+    return [
+        (i["id"], i["start"], i["end"])
+        for i in api("GET", "/incidents", "operator", params={"period": "2030-06"})["items"]
+    ]
+
+
+def test_a_curtailment_lifted_early_shortens_its_incident_and_takes_its_credit_back(api: Any) -> None:
+    tight_site(api.ctx)
+    window = {"depth": "0.25", "start": CUT, "end": CUT + 3 * 3600}
+    applied = api("POST", "/sites/p/curtailments", "operator", 201, json=window)
+    event, [incident] = applied["curtailment"], applied["incidents"]
+    assert event["incidents"] == [incident]
+    # The grid operator lifts it 1,000 s in: A's 11 GPUs were out for 1,000 s, not 3 hours.
+    lifted = api("POST", f"/sites/p/curtailments/{event['id']}/lift", "operator", 200, json={"end": CUT + 1000})
+    assert (lifted["withdrawn"], lifted["curtailment"]["end"], lifted["curtailment"]["incidents"]) == (
+        False, CUT + 1000, [incident]
+    )  # fmt: skip
+    assert _june_incidents(api) == [(incident, CUT, CUT + 1000)]
+    shown = api("GET", "/sites/p/curtailments", "operator", params={"start": JUNE, "end": JUNE + 30 * 86_400})
+    assert [(e["id"], e["end"]) for e in shown] == [(event["id"], CUT + 1000)]
+    # Availability 1 - 11 x 1,000 s / (48 GPUs x 720 h) = 99.9912 %: A's 99.99 % holds, so its $8,294.40 credit
+    # (3 hours: 99.905 %) is gone.
+    assert _invoiced_credits(api) == []
+
+
+def test_a_curtailment_lifted_before_it_begins_is_withdrawn_with_its_incidents(api: Any) -> None:
+    tight_site(api.ctx)
+    applied = api(
+        "POST", "/sites/p/curtailments", "operator", 201, json={"depth": "0.25", "start": CUT, "end": CUT + 3 * 3600}
+    )
+    event = applied["curtailment"]
+    assert len(_june_incidents(api)) == 1
+    lifted = api("POST", f"/sites/p/curtailments/{event['id']}/lift", "operator", 200, json={})  # now: before June 2030
+    assert (lifted["withdrawn"], lifted["curtailment"]["id"], lifted["curtailment"]["end"]) == (
+        True,
+        event["id"],
+        CUT + 3 * 3600,
+    )
+    assert api("GET", "/sites/p/curtailments", "operator", params={"start": JUNE, "end": JUNE + 30 * 86_400}) == []
+    assert _june_incidents(api) == []  # so June's invoice credits nothing for it
+    # The same window may be applied again.
+    api("POST", "/sites/p/curtailments", "operator", 201, json={"depth": "0.5", "start": CUT, "end": CUT + 3600})
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "body", "status", "reason"),
+    [
+        ("lab", "p/curtailments/{id}", {}, 403, "forbidden"),
+        ("operator", "p/curtailments/cur-nope", {}, 404, "unknown curtailment"),
+        ("operator", "s1/curtailments/{id}", {}, 404, "unknown curtailment"),
+        ("operator", "nowhere/curtailments/{id}", {}, 404, "unknown curtailment"),
+        ("operator", "p/curtailments/{id}", {"end": 1_700_000_000}, 422, "between now"),
+        ("operator", "p/curtailments/{id}", {"end": CUT + 3 * 3600}, 422, "between now"),
+        ("operator", "p/curtailments/{id}", {"end": CUT + 10**9}, 422, "between now"),
+        ("operator", "p/curtailments/{id}", {"end": 10**30}, 422, "end"),
+        ("operator", "p/curtailments/{id}", {"end": "soon"}, 422, "end"),
+        ("operator", "p/curtailments/{id}", {"end": 1.5}, 422, "end"),
+        ("operator", "p/curtailments/{id}", {"end": True}, 422, "end"),
+        ("operator", "p/curtailments/{id}", {"why": "grid"}, 422, "why"),
+        ("operator", "p/curtailments/a%00b", {}, 422, "curtailment_id"),
+    ],
+)  # fmt: skip
+def test_bad_lifts_are_refused_and_nothing_is_written(
+    api: Any, who: str, path: str, body: dict[str, Any], status: int, reason: str
+) -> None:
+    tight_site(api.ctx)
+    event = api(
+        "POST", "/sites/p/curtailments", "operator", 201, json={"depth": "0.25", "start": CUT, "end": CUT + 3 * 3600}
+    )
+    before = snapshot(api.ctx)
+    refused = api("POST", f"/sites/{path.format(id=event['curtailment']['id'])}/lift", who, status, json=body)
+    assert reason in json.dumps(refused["error"])
+    assert snapshot(api.ctx) == before
+
+
+def test_a_curtailment_over_or_in_an_invoiced_month_cannot_be_lifted(api: Any) -> None:
+    tight_site(api.ctx)
+    event = api(
+        "POST", "/sites/p/curtailments", "operator", 201, json={"depth": "0.25", "start": CUT, "end": CUT + 3 * 3600}
+    )
+    cut_id = event["curtailment"]["id"]
+    _invoiced_credits(api)  # June invoiced: its incidents can no longer change
+    before = snapshot(api.ctx)
+    closed = api("POST", f"/sites/p/curtailments/{cut_id}/lift", "operator", 409, json={"end": CUT + 60})["error"]
+    assert (closed["code"], closed["details"]["period"]) == ("invalid_state", "2030-06")
+    with pytest.raises(InvalidState, match="is over"), api.ctx.uow() as uow:  # the clock past its end
+        power_cases.lift_curtailment(uow, "p", cut_id, None, CUT + 3 * 3600)
+    assert snapshot(api.ctx) == before
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
@@ -364,3 +463,12 @@ def test_the_curtail_command_applies_and_lists(tmp_path: Any) -> None:
     assert [(e["depth"], e["description"]) for e in shown] == [("0.5", "grid operator notice")]
     refused = run(*cut, "--apply", expect_failure=True)
     assert "already curtailed" in refused
+    early = run("power", "lift", shown[0]["id"], "--site", "colossus-1", "--at", "2020-01-01", expect_failure=True)
+    assert "between now" in early
+    lifted = run("power", "lift", shown[0]["id"], "--site", "colossus-1")
+    assert f"{shown[0]['id']} withdrawn before it began" in lifted
+    assert (
+        json.loads(run("power", "curtailments", "colossus-1", "--start", "2027-07-01", "--end", "+30d", "--json")) == []
+    )
+    again = json.loads(run("power", "lift", shown[0]["id"], "--site", "colossus-1", "--json", expect_failure=True))
+    assert again["error"]["code"] == "not_found"

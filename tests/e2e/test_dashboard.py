@@ -256,6 +256,14 @@ def test_the_operator_drills_and_applies_a_curtailment_from_the_browser(browser:
     page.goto(site["origin"] + f"/power?site=colossus-1&depth=0.5&start={day:%Y-%m-%d}T14:00&end={day:%Y-%m-%d}T17:00")
     page.click("text=Apply this curtailment")
     assert "already curtailed" in page.inner_text("[role=alert]")
+    # The grid operator calls it off before it begins: withdrawn, and gone from the list.
+    page.goto(site["origin"] + "/power")
+    row = page.locator("tbody tr", has_text="grid operator notice")
+    cut_id = row.inner_text().split()[0]
+    page.click(f"button[aria-label='Withdraw {cut_id}']")
+    page.wait_for_url(site["origin"] + "/power")
+    assert cut_id not in page.inner_text("main")
+    assert page.locator("tbody tr", has_text="25 %").count() == 1  # the fixture's own cut stays
     tenant = signed_in(browser, site, "lab", outside)
     assert "Power" not in tenant.inner_text("nav")
     tenant.goto(site["origin"] + "/power")

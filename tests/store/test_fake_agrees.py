@@ -87,11 +87,20 @@ def write_everything(ctx: Any) -> None:
             StoredWorkload(capped, signed[4].id, WorkloadStatus.RUNNING, 3000, started=T0, first_start=T0,
                            allocation=(("n1", 8),), cap_w=300, pace=2.5, paced_at=T0 + 60, stops_at=T0 + 600)
         )  # fmt: skip
+        uow.billing.add_incident("inc-3", Outage(POOL, T0 + 100, T0 + 200, 4, first.id), "curtailment cur-2")
+        uow.billing.add_incident("inc-4", Outage(POOL, T0 + 300, T0 + 400, 4, first.id), "curtailment cur-3")
         for event in (
-            CurtailmentEvent("cur-2", "s1", Decimal("0.5"), T0 + 100, T0 + 200, T0, "cooling fault"),
+            CurtailmentEvent("cur-2", "s1", Decimal("0.5"), T0 + 100, T0 + 200, T0, "cooling fault", ("inc-3",)),
             CurtailmentEvent("cur-1", "s1", Decimal("0.25"), T0 + 10, T0 + 50, T0, "grid notice"),
+            CurtailmentEvent("cur-3", "s1", Decimal("0.1"), T0 + 300, T0 + 400, T0, "withdrawn", ("inc-4",)),
         ):
-            uow.fleet.add_curtailment(event)
+            uow.fleet.save_curtailment(event)
+        uow.fleet.save_curtailment(  # lifted early, with its incident
+            CurtailmentEvent("cur-2", "s1", Decimal("0.5"), T0 + 100, T0 + 150, T0, "cooling fault", ("inc-3",))
+        )
+        uow.billing.end_incident("inc-3", T0 + 150)
+        uow.fleet.remove_curtailment("cur-3")  # withdrawn, with its incident
+        uow.billing.remove_incident("inc-4")
         for node, state, at in [("n1", NodeState.DRAINING, T0), ("n2", NodeState.DOWN, T0), ("n1", NodeState.DOWN, T0)]:
             uow.nodes.add(NodeEvent(node, state, at, f"{node} {state}"))
         spans = [Assignment(signed[i].id, POOL, f"n{k}", T0 + k) for i, k in [(1, 4), (0, 2), (0, 1), (1, 3)]]
@@ -128,6 +137,9 @@ def every_read(ctx: Any) -> dict[str, Any]:
             "curtailments": uow.fleet.curtailments(None, T0, T0 + DAY),
             "curtailments of s1 at T0 + 150": uow.fleet.curtailments("s1", T0 + 150, T0 + 151),
             "curtailments of nowhere": uow.fleet.curtailments("s9", T0, T0 + DAY),
+            "curtailment": uow.fleet.get_curtailment("cur-2"),
+            "withdrawn curtailment": uow.fleet.get_curtailment("cur-3"),
+            "incidents by id": uow.billing.get_incidents(["inc-4", "inc-3", "inc-1", "inc-x"]),
             "holds": sorted(ledger.holds(POOL), key=lambda h: h.id),
             "tenants": uow.tenants.page(),
             "tenant by name": uow.tenants.get("lab"),

@@ -11,7 +11,7 @@ import pytest
 
 from neocloud import bootstrap
 from neocloud.app import live, services
-from neocloud.app.power import apply_curtailment
+from neocloud.app.power import apply_curtailment, lift_curtailment
 from neocloud.app.services import ContractRequest
 from neocloud.app.views import workload_view
 from neocloud.core.contracts import ContractKind
@@ -150,7 +150,10 @@ def test_work_under_a_capped_contract_runs_slower(store: bootstrap.Context) -> N
         assert engine.reconcile(uow, T0 + 5_066)["finished"] == 1
 
 
-def test_work_is_told_of_a_coming_curtailment_as_its_contracts_notice_falls_due(store: bootstrap.Context) -> None:
+@pytest.mark.parametrize("withdrawn", [False, True])
+def test_work_is_told_of_a_coming_curtailment_as_its_contracts_notice_falls_due(
+    store: bootstrap.Context, withdrawn: bool
+) -> None:
     ids = tight_site(store, running_spot=False)
     with store.uow() as uow:  # spot work owed 10 minutes' notice
         request = ContractRequest("lab", ContractKind.SPOT, "p/h100-sxm", JUNE, JUNE + 720 * H, preemption_notice_s=600)
@@ -180,11 +183,38 @@ def test_work_is_told_of_a_coming_curtailment_as_its_contracts_notice_falls_due(
     # The cut at noon will cap six spot jobs and stop one (the eighth gets its power back, as above): each of
     # the seven is told now, 600 s ahead; A and the eighth are not.
     assert _told(store) == [CUT] * 7
+    if withdrawn:  # the grid operator calls it off: the notices are taken back, and nothing is capped at noon
+        with store.uow() as uow:
+            assert lift_curtailment(uow, "p", applied.event.id, None, CUT - 300)[1] is True
+        assert _told(store) == []
     with store.uow() as uow:
         step = engine.reconcile(uow, CUT)
-    assert step["preempted"] == 1
+    assert step["preempted"] == (0 if withdrawn else 1)
+    assert sorted(_caps(store)) == ([0] * 9 if withdrawn else [0, 0, 200, 200, 200, 200, 200, 261])
 
 
 def _told(ctx: bootstrap.Context) -> list[int]:
     with ctx.uow() as uow:
         return [w.stops_at for w in uow.workloads.active(lock=False) if w.stops_at is not None]
+
+
+def test_a_curtailment_lifted_early_gives_the_site_its_whole_feed_back(store: bootstrap.Context) -> None:
+    ids = tight_site(store, running_spot=False)
+    engine = live.LiveEngine(store.catalog, policy=live.Policy(dedicated_nodes=False))
+    with store.uow() as uow:
+        live.submit_workload(uow, ids["a"], 8, 6, 10 * H, T0, store.new_id)
+        for _ in range(8):
+            live.submit_workload(uow, ids["spot"], 8, 1, 10 * H, T0, store.new_id)
+        engine.reconcile(uow, T0)
+        applied = apply_curtailment(uow, store.catalog, "p", Decimal("0.25"), CUT, CUT + 3 * H, T0, store.new_id)
+    with store.uow() as uow:
+        assert engine.reconcile(uow, CUT)["preempted"] == 1  # as above: seven spot jobs capped, one stopped
+    assert sorted(_caps(store)) == [0, 0, 200, 200, 200, 200, 200, 261]
+    with store.uow() as uow:  # the grid operator lifts it ten minutes in
+        lifted, withdrawn = lift_curtailment(uow, "p", applied.event.id, None, CUT + 600)
+        assert (lifted.end, withdrawn) == (CUT + 600, False)
+        step = engine.reconcile(uow, CUT + 600)
+    # 160 kW again: the caps are lifted and the stopped job starts again, as when the cut ends by itself.
+    assert (step["started"], step["preempted"]) == (1, 0)
+    assert sorted(_caps(store)) == [0] * 9
+    assert sum(_running(store)) == 112

@@ -246,6 +246,16 @@ class CurtailmentOut(BaseModel):
     end: int
     recorded_at: int
     description: str
+    incidents: list[str] = Field([], description="Incidents it recorded for reserved power cut below contract.")
+
+
+class LiftIn(_In):
+    end: Time | None = Field(None, description="When the cut ends instead (Unix seconds, before its end); none: now.")
+
+
+class LiftedOut(BaseModel):
+    curtailment: CurtailmentOut = Field(description="As it now stands (as it stood, when withdrawn).")
+    withdrawn: bool = Field(description="It had not begun: removed, with its incidents.")
 
 
 class AppliedOut(BaseModel):

@@ -133,7 +133,9 @@ class FleetRepository(Protocol):
     def list_sites(self) -> list[Site]: ...  # (name,)
     def get_pool(self, name: str) -> Pool | None: ...
     def list_pools(self) -> list[Pool]: ...  # (name,)
-    def add_curtailment(self, event: CurtailmentEvent) -> None: ...
+    def save_curtailment(self, event: CurtailmentEvent) -> None: ...  # a new one, or one changed (lifted early)
+    def get_curtailment(self, curtailment_id: str) -> CurtailmentEvent | None: ...
+    def remove_curtailment(self, curtailment_id: str) -> None: ...  # withdrawn before it began
     def curtailments(self, site: str | None, start: int, end: int) -> list[CurtailmentEvent]: ...  # overlapping
 
 
@@ -211,6 +213,9 @@ class BillingRepository(Protocol):
     def invoiced_totals(self) -> list[tuple[str, str, Decimal]]: ...  # (period, tenant id, total), in that order
     def add_incident(self, incident_id: str, outage: Outage, description: str) -> None: ...
     def incidents_between(self, pools: Iterable[str], start: int, end: int) -> list[Outage]: ...
+    def get_incidents(self, incident_ids: Iterable[str]) -> list[Incident]: ...  # (id)
+    def end_incident(self, incident_id: str, end: int) -> None: ...  # shortened: what caused it ended sooner
+    def remove_incident(self, incident_id: str) -> None: ...  # withdrawn: what caused it never happened
     def list_incidents(
         self, pools: Iterable[str], start: int, end: int, *, after: Key | None = None, limit: int | None = None
     ) -> list[Incident]: ...  # (start, id)

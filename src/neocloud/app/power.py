@@ -5,18 +5,18 @@ curtailment applied: recorded for the live engine (app/live.py), with incidents 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from neocloud.app.billing import record_incident
 from neocloud.app.ports import UnitOfWork
 from neocloud.app.records import CurtailmentEvent
-from neocloud.app.services import NewId, get_pool, snapshot
-from neocloud.core.bounds import check_text
+from neocloud.app.services import NewId, check_open, get_pool, snapshot
+from neocloud.core.bounds import check_text, check_time
 from neocloud.core.catalog import Catalog
 from neocloud.core.contracts import ContractKind
 from neocloud.core.curtailment import Drill, Load, drill
-from neocloud.core.errors import CurtailmentOverlaps, InvalidInput, NotFound, quoted
+from neocloud.core.errors import CurtailmentOverlaps, InvalidInput, InvalidState, NotFound, quoted
 from neocloud.core.ledger import check_interval, kw
 from neocloud.core.power import gpu_power
 from neocloud.core.workload import WorkloadStatus
@@ -144,7 +144,6 @@ def apply_curtailment(
             f"site {site_name} is already curtailed by {c.id} over [{c.start}, {c.end})", curtailment=c.id
         )
     event = CurtailmentEvent(new_id("cur"), site_name, depth.normalize(), start, end, now, description)
-    uow.fleet.add_curtailment(event)
     incidents = []
     for action in found.actions:
         if action.outage is None:
@@ -155,7 +154,55 @@ def apply_curtailment(
             uow, o.pool, o.start, o.end, new_id, gpus=o.gpus, contract_id=o.contract_id, description=why
         )
         incidents.append(incident.id)
+    event = replace(event, incidents=tuple(incidents))
+    uow.fleet.save_curtailment(event)
     return Applied(event, found, tuple(incidents))
+
+
+def lift_curtailment(
+    uow: UnitOfWork, site_name: str, curtailment_id: str, end: int | None, now: int
+) -> tuple[CurtailmentEvent, bool]:
+    """Lift a site's curtailment early, at `end` (default now), as a grid operator may: the live engine lets
+    the site's work draw its whole feed again from then, and the incidents the cut recorded end then too (so
+    do their SLA credits). A cut that has not begun by `end` is withdrawn: removed with its incidents. Notices
+    given of it are taken back. Returns it as it now stands (as it stood, when withdrawn), and whether it was
+    withdrawn. Refused when it is over, when `end` is before now or not before its end, or when an incident
+    it changes lies in an invoiced month."""
+    event = uow.fleet.get_curtailment(curtailment_id)
+    site = uow.fleet.get_site(site_name)
+    if event is None or site is None or event.site != site_name:
+        raise NotFound(
+            f"unknown curtailment {quoted(curtailment_id)} of site {quoted(site_name)}", curtailment=curtailment_id
+        )
+    pools = [p.name for p in site.pools()]
+    uow.ledger.load(pools, lock=True)  # one change to a site's power at a time
+    if event.end <= now:
+        raise InvalidState(f"curtailment {event.id} is over: it ended at {event.end}", curtailment=event.id)
+    end = now if end is None else check_time(end, "end")
+    if not now <= end < event.end:
+        raise InvalidInput(
+            f"lift curtailment {event.id} between now ({now}) and its end ({event.end}), not at {end}", field="end"
+        )
+    withdrawn = end <= event.start
+    incidents = uow.billing.get_incidents(event.incidents)
+    for i in incidents:
+        check_open(uow.billing.invoiced_periods_on_pool(i.pool), max(i.start, end), i.end, "the incident")
+    for i in incidents:
+        if withdrawn:
+            uow.billing.remove_incident(i.id)
+        elif end < i.end:
+            uow.billing.end_incident(i.id, end)
+    told = [w for w in uow.workloads.active(lock=True) if w.stops_at == event.start]
+    contracts = uow.contracts.get_many({w.contract_id for w in told})
+    for w in told:  # notice of it, taken back
+        if contracts[w.contract_id].pool in pools:
+            uow.workloads.save(replace(w, stops_at=None))
+    if withdrawn:
+        uow.fleet.remove_curtailment(event.id)
+        return event, True
+    lifted = replace(event, end=end)
+    uow.fleet.save_curtailment(lifted)
+    return lifted, False
 
 
 def kw_text(value: Decimal) -> str:

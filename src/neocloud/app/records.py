@@ -37,6 +37,7 @@ class CurtailmentEvent:
     end: int
     recorded_at: int
     description: str = ""
+    incidents: tuple[str, ...] = ()  # recorded for reserved power it cut below contract
 
 
 @dataclass(frozen=True, slots=True)

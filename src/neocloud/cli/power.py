@@ -88,10 +88,41 @@ def power_curtailments(
         return api.fleet.curtailments(site, begins, parse_end(end, begins, now))
 
     def render(found: Any, names: dict[str, str]) -> None:
-        rows = [[e.id, f"{float(e.depth):.0%}", show_time(e.start), show_time(e.end), e.description] for e in found]
-        table(f"curtailments of {site}", ["id", "depth", "start", "end", "why"], rows)
+        rows = [
+            [e.id, f"{float(e.depth):.0%}", show_time(e.start), show_time(e.end), e.description, len(e.incidents)]
+            for e in found
+        ]
+        table(f"curtailments of {site}", ["id", "depth", "start", "end", "why", "incidents"], rows)
 
     answer(ctx, json, listed, render)
+
+
+@power_app.command("lift")
+def power_lift(
+    ctx: typer.Context,
+    curtailment: Annotated[str, typer.Argument(help="The curtailment's id (power curtailments lists them).")],
+    site: Annotated[str, typer.Option(help="Its site.")],
+    at: Annotated[str, typer.Option(help="When it ends instead (a time, or +1h; default now).")] = "now",
+    json: Json = False,
+) -> None:
+    """Lift a curtailment early (operator): the site's work may draw its whole feed again from then, and the
+    incidents it recorded end then too; one that has not begun by then is withdrawn, with its incidents."""
+
+    def lift(api: Client) -> Any:
+        from neocloud.bootstrap import wall_clock
+
+        now = wall_clock()
+        return api.fleet.lift(site, curtailment, None if at == "now" else parse_time(at, now))
+
+    def render(found: Any, names: dict[str, str]) -> None:
+        e = found.curtailment
+        incidents = ", ".join(e.incidents) or "none"
+        if found.withdrawn:
+            out().print(f"[bold]{e.id}[/] withdrawn before it began; incidents removed: {incidents}")
+        else:
+            out().print(f"[bold]{e.id}[/] now ends {show_time(e.end)}; its incidents end then too: {incidents}")
+
+    answer(ctx, json, lift, render)
 
 
 def _notice(owed: int, short: int) -> str:

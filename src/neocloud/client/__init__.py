@@ -165,6 +165,12 @@ class Fleet(_Resource):
         body = {"depth": depth, "start": start, "end": end, "description": description}
         return self.c.post(s.AppliedOut, f"/sites/{url_quote(site, safe='')}/curtailments", body)
 
+    def lift(self, site: str, curtailment_id: str, end: int | None = None) -> s.LiftedOut:
+        """Lift a curtailment early (operator), at `end` (default now): the site's work may draw its whole feed
+        again, and its incidents end then too; one that has not begun is withdrawn, with its incidents."""
+        path = f"/sites/{url_quote(site, safe='')}/curtailments/{url_quote(curtailment_id, safe='')}/lift"
+        return self.c.post(s.LiftedOut, path, {"end": end})
+
     def curtailments(self, site: str, start: int, end: int) -> builtins.list[s.CurtailmentOut]:
         """The site's curtailments overlapping [start, end)."""
         path = f"/sites/{url_quote(site, safe='')}/curtailments"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from neocloud.adapters.store import codec
@@ -114,15 +114,22 @@ class SqlBilling:
     def incidents_between(self, pools: Iterable[str], start: int, end: int) -> list[Outage]:
         return [Outage(i.pool, i.start, i.end, i.gpus, i.contract_id) for i in self.list_incidents(pools, start, end)]
 
+    def get_incidents(self, incident_ids: Iterable[str]) -> list[Incident]:
+        query = select(IncidentRow).where(IncidentRow.id.in_(sorted(set(incident_ids)))).order_by(IncidentRow.id)
+        return [_incident(r) for r in self.session.scalars(query)]
+
+    def end_incident(self, incident_id: str, end: int) -> None:
+        self.session.execute(update(IncidentRow).where(IncidentRow.id == incident_id).values(end=end))
+
+    def remove_incident(self, incident_id: str) -> None:
+        self.session.execute(delete(IncidentRow).where(IncidentRow.id == incident_id))
+
     def list_incidents(
         self, pools: Iterable[str], start: int, end: int, *, after: Key | None = None, limit: int | None = None
     ) -> list[Incident]:
         i = IncidentRow
         query = select(i).where(i.pool.in_(sorted(set(pools))), i.start < end, i.end > start)
-        return [
-            Incident(r.id, r.pool, r.start, r.end, r.gpus, r.contract_id, r.description)
-            for r in self.session.scalars(page(query, (i.start, i.id), after, limit))
-        ]
+        return [_incident(r) for r in self.session.scalars(page(query, (i.start, i.id), after, limit))]
 
     def get_terms(self, contract_ids: Iterable[str]) -> dict[str, BillingTerms]:
         query = select(BillingTermsRow).where(BillingTermsRow.contract_id.in_(sorted(set(contract_ids))))
@@ -146,3 +153,7 @@ def _invoice(row: InvoiceRow) -> StoredInvoice:
     return StoredInvoice(
         row.id, row.tenant_id, row.period, row.issued_at, tuple(codec.line_from_json(line) for line in row.lines)
     )
+
+
+def _incident(r: IncidentRow) -> Incident:
+    return Incident(r.id, r.pool, r.start, r.end, r.gpus, r.contract_id, r.description)

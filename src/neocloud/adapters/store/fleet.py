@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from neocloud.adapters.store import codec
 from neocloud.adapters.store.session import Transaction
@@ -41,20 +41,29 @@ class SqlFleet:
     def list_pools(self) -> list[Pool]:
         return [codec.pool_from_row(r) for r in self._tx.session.scalars(select(PoolRow).order_by(PoolRow.name))]
 
-    def add_curtailment(self, event: CurtailmentEvent) -> None:
+    def save_curtailment(self, event: CurtailmentEvent) -> None:
         e = event
-        self._tx.session.add(
+        self._tx.session.merge(
             CurtailmentRow(id=e.id, site=e.site, depth=e.depth, start=e.start, end=e.end,
-                           recorded_at=e.recorded_at, description=e.description)
+                           recorded_at=e.recorded_at, description=e.description, incident_ids=list(e.incidents))
         )  # fmt: skip
         self._tx.session.flush()
+
+    def get_curtailment(self, curtailment_id: str) -> CurtailmentEvent | None:
+        row = self._tx.session.get(CurtailmentRow, curtailment_id)
+        return None if row is None else _curtailment(row)
+
+    def remove_curtailment(self, curtailment_id: str) -> None:
+        self._tx.session.execute(delete(CurtailmentRow).where(CurtailmentRow.id == curtailment_id))
 
     def curtailments(self, site: str | None, start: int, end: int) -> list[CurtailmentEvent]:
         c = CurtailmentRow
         query = select(c).where(c.start < end, c.end > start).order_by(c.site, c.start, c.id)
         if site is not None:
             query = query.where(c.site == site)
-        return [
-            CurtailmentEvent(r.id, r.site, r.depth.normalize(), r.start, r.end, r.recorded_at, r.description)
-            for r in self._tx.session.scalars(query)
-        ]
+        return [_curtailment(r) for r in self._tx.session.scalars(query)]
+
+
+def _curtailment(r: CurtailmentRow) -> CurtailmentEvent:
+    incidents = tuple(str(i) for i in r.incident_ids or ())
+    return CurtailmentEvent(r.id, r.site, r.depth.normalize(), r.start, r.end, r.recorded_at, r.description, incidents)

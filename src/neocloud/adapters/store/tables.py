@@ -51,6 +51,7 @@ class CurtailmentRow(Base):
     end: Mapped[int] = mapped_column(BigInteger)
     recorded_at: Mapped[int] = mapped_column(BigInteger)
     description: Mapped[str] = mapped_column(String(500))
+    incident_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # the incidents it recorded
 
 
 class PoolRow(Base):

@@ -26,6 +26,7 @@ PAGES = frozenset(  # past the API's door: each page checks its session
         "/analyses",
         "/power",
         "/power/curtail",
+        "/power/lift",
         "/static/dashboard.css",
     }
 )

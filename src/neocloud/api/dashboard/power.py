@@ -61,7 +61,8 @@ def _page(request: Request, form: dict[str, str], error: str | None = None, stat
                 uow, ctx.catalog, form["site"], _depth(form["depth"]), start, end, now
             )
         pues = {s.name: s.pue_at(now) for s in sites}
-        return {"sites": sites, "pues": pues, "curtailments": cuts, "drill": drill, "form": form, "error": error}
+        found = {"sites": sites, "pues": pues, "curtailments": cuts, "drill": drill, "form": form, "error": error}
+        return found | {"now_s": now}
 
     return signed_page(request, "power.html", gather, status)
 
@@ -77,6 +78,23 @@ def power(request: Request, site: Text = "", depth: Text = "0.25", start: Text =
         except InvalidInput as refused:
             return _page(request, form, refused.message, 422)
     return _page(request, form)
+
+
+@router.post("/power/lift")
+def lift(
+    request: Request,
+    site: FormText,
+    curtailment: Annotated[str, Form(max_length=100)],
+    csrf: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """Lift a curtailment now (withdraw it, if it has not begun): its incidents end now too, or go."""
+
+    def lifted(uow: UnitOfWork, who: Principal, ctx: bootstrap.Context) -> object:
+        _operator(who)
+        return power_cases.lift_curtailment(uow, site, curtailment, None, ctx.now())
+
+    form = {"site": "", "depth": "0.25", "start": "", "end": "", "description": ""}
+    return act(request, csrf, lifted, lambda again, message, status: _page(again, form, message, status), "/power")
 
 
 @router.post("/power/curtail")

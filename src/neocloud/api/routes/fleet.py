@@ -12,6 +12,7 @@ from neocloud.api import schemas
 from neocloud.api.deps import Ctx, Cursor, Limit, Operator, OperatorOnce, PoolQuery, TimeQuery, Who, paged
 from neocloud.app import listings, services
 from neocloud.app import power as power_cases
+from neocloud.app.ports import UnitOfWork
 from neocloud.app.views import applied_view, drill_view, node_power_view, plain, site_power_view, site_view
 from neocloud.core import bounds, power
 from neocloud.core.errors import NotFound, quoted
@@ -74,6 +75,25 @@ async def apply_curtailment(
             )
         )
     )
+
+
+@router.post("/sites/{site}/curtailments/{curtailment_id}/lift", response_model=schemas.LiftedOut, tags=["fleet"])
+async def lift_curtailment(
+    ctx: Ctx,
+    once: OperatorOnce,
+    site: Annotated[str, Path(min_length=1, max_length=200)],
+    curtailment_id: Annotated[str, Path(max_length=bounds.MAX_ID, pattern=bounds.ID)],
+    body: schemas.LiftIn,
+) -> Response:
+    """Lift a curtailment early (operator), at `end` (default now): the site's work may draw its whole feed
+    again from then, and the incidents it recorded end then too, with their SLA credits. One that has not
+    begun by then is withdrawn, with its incidents."""
+
+    def lift(uow: UnitOfWork) -> dict[str, Any]:
+        event, withdrawn = power_cases.lift_curtailment(uow, site, curtailment_id, body.end, ctx.now())
+        return {"curtailment": plain(event), "withdrawn": withdrawn}
+
+    return await once(lift, status=200)
 
 
 @router.get("/sites/{site}/curtailments", response_model=list[schemas.CurtailmentOut], tags=["fleet"])
