@@ -81,8 +81,8 @@ def run_live(memory: MemoryStore, ordering: str, seed: int) -> tuple[list[Any], 
                 _, kind, per_task, tasks, duration = arriving.pop(0)
                 tenant = "t-research" if kind == "spot" else "t-lab"
                 submit = live.submit_workload
-                made = lambda _: next(names)  # noqa: E731
-                submit(uow, contracts[kind], per_task, tasks, duration, now, made, tenant, policy, stages=next(times))
+                work = (contracts[kind], per_task, tasks, duration, now, lambda _: next(names), tenant, policy)
+                submit(uow, *work, stages=next(times))
             engine.reconcile(uow, now)
             running = [w for w in uow.workloads.active(lock=False) if w.started is not None]
             ends |= {live._progress(w).ends_at() for w in running}  # at its pace when it shares GPUs

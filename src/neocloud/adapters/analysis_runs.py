@@ -279,9 +279,10 @@ def _comparison(request: dict[str, Any], traces: Path, catalog: Catalog, beat: _
     spec += f",{options}" if options else ""
     beat("reading the trace", 0)
     jobs = load_trace(spec).jobs
-    caps = request.get("caps")
-    if caps is not None:  # the same caps in every run
-        jobs, caps = capped(jobs, request["fleet"], catalog, caps["caps_w"], caps["kind"])
+    caps = request.get("caps")  # watts by model and the kind of work: the same in every run
+    shown = None
+    if caps is not None:
+        jobs, shown = capped(jobs, request["fleet"], catalog, caps["caps_w"], caps["kind"])
     runs = [(o, p) for o in request["policies"] for p in request["placements"]]
     results = []
     for i, (ordering, placement) in enumerate(runs):
@@ -299,14 +300,14 @@ def _comparison(request: dict[str, Any], traces: Path, catalog: Catalog, beat: _
         budget = None
         if request.get("power") is not None:
             asked = replay_power(request["power"], caps)
-            budget, shown = replay_budget(jobs, request["fleet"], catalog, asked)
+            budget, kept = replay_budget(jobs, request["fleet"], catalog, asked)
         result = simulate(jobs, cluster, config, progress=each, power=budget)
         found = result.to_dict()
         if budget is not None:
-            found["budget"] = shown | budget_kept(result, budget)
+            found["budget"] = kept | budget_kept(result, budget)
         results.append(found)
     found = {"trace": request["trace"], "fleet": request["fleet"], "jobs": len(jobs), "results": results}
-    return found if caps is None else found | {"caps": caps}
+    return found if shown is None else found | {"caps": shown}
 
 
 # Starting workers ---------------------------------------------------------------------------------------

@@ -430,7 +430,8 @@ class LiveEngine:
                     if w.group and w.group in sharing:
                         others[sharing[w.group]].append(w)
                         continue
-                    sharing[w.group] = w.job.id
+                    if w.group:
+                        sharing[w.group] = w.job.id
                     for node, gpus in w.allocation or ():
                         used[node] += gpus
                     c = contracts[w.contract_id]
@@ -648,7 +649,7 @@ def _step_pool(
                     shared[w.group] = allocation
         stored[w.job.id] = w
         states.append(_progress(w, allocation))
-    _regroup(uow, states, stored, now)
+    _regroup(states, stored, now)
     scheduler = config.scheduler(cluster, [w.job for w in workloads])
     running = [s for s in states if s.running]
     waiting = scheduler.rank([s for s in states if not s.running], now, {})
@@ -697,25 +698,17 @@ def _step_pool(
         uow.workloads.save(saved)
 
     apply_decisions(decisions, now, stopped, started)
-    after = {s.job.id: s.running for s in states}
-    return len(decisions.start) - refused, len(decisions.preempt), None if refused else frozenset(after.items())
+    after = None if refused else frozenset((s.job.id, s.running) for s in states)
+    return len(decisions.start) - refused, len(decisions.preempt), after
 
 
-def _regroup(uow: UnitOfWork, states: list[JobState], stored: dict[str, StoredWorkload], now: int) -> None:
+def _regroup(states: list[JobState], stored: dict[str, StoredWorkload], now: int) -> None:
     """Interleaved groups as they were launched: each running member knows the others, so a group running as
     planned keeps its GPUs. A member that has ended since, or was stopped, leaves the group broken (the engine
     then plans its members afresh, as the simulator does when a member ends)."""
     by_id = {s.job.id: s for s in states}
     for s in states:
         members = stored[s.job.id].group
-        if not s.running or not members:
-            continue
-        group = []
-        for member in members:
-            if member not in by_id:  # ended (finished, failed or cancelled) since the group started
-                gone = uow.workloads.get(member)
-                ended = JobState(s.job, 0) if gone is None else _progress(gone, None)
-                ended.finish = now if gone is None or gone.finished is None else gone.finished
-                by_id[member] = ended
-            group.append(by_id[member])
-        s.group = tuple(group)
+        if s.running and members:
+            # A member no longer active (finished, failed or cancelled) stands in as a job that has ended.
+            s.group = tuple(by_id.get(m) or JobState(Job(m, now, 1), 0, finish=now) for m in members)
