@@ -63,6 +63,7 @@ def test_a_committed_booking_leaves_the_next_ledger_without_a_reload(store: boot
     with store.uow() as uow:
         after = uow.ledger.load([POOL], lock=False)
     assert after is not kept
+    assert after.waiting == 0  # kept with every change merged: its readers, on any thread, write nothing
     assert after.free(POOL, T0, T0 + DAY) == 100
     assert kept.free(POOL, T0, T0 + DAY) == 108  # the older snapshot was never changed under its readers
 

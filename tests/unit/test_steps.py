@@ -1,7 +1,8 @@
 """The step function (core/steps.py) against brute force: a Hypothesis state machine adds intervals to two
 functions, one a copy of the other (copy on write: neither sees the other's changes), with chunks of two
-breakpoints so that chunks split, empty and the tree is rebuilt all the time; every query agrees with the
-value computed instant by instant."""
+breakpoints so that chunks split, empty and the tree is rebuilt all the time, and at most three changes
+pending; every query agrees with the value computed instant by instant, and a booking's check (first_above)
+agrees with changes still pending."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ SPAN = range(-2, 84)  # every instant a query can tell apart: changes are within
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of two to four breakpoints: splits, empty chunks and rebuilt trees at every few changes."""
+    """Chunks of two to four breakpoints: splits, empty chunks and rebuilt trees at every few changes; changes
+    merged at every third."""
     monkeypatch.setattr(steps, "CHUNK", 2)
+    monkeypatch.setattr(steps, "PENDING", 3)
 
 
 class Brute:
@@ -47,11 +50,22 @@ class Calendars(RuleBasedStateMachine):
         self.functions = [StepFunction()]
         self.models = [Brute()]
 
-    @rule(which=st.integers(0, 1), start=times, length=st.integers(1, 20), delta=st.integers(-5, 5))
-    def add(self, which: int, start: int, length: int, delta: int) -> None:
+    @rule(
+        which=st.integers(0, 1),
+        changes=st.lists(st.tuples(times, st.integers(1, 20), st.integers(-5, 5)), min_size=1, max_size=5),
+        limit=st.integers(-3, 12),
+    )
+    def add(self, which: int, changes: list[tuple[int, int, int]], limit: int) -> None:
+        """Several changes in a row, each checked first as a booking is (the check sees those pending)."""
         which %= len(self.functions)
-        self.functions[which].add(start, start + length, delta)
-        self.models[which].intervals.append((start, start + length, delta))
+        f, m = self.functions[which], self.models[which]
+        for start, length, delta in changes:
+            end = start + length
+            assert f.first_above(start, end, limit) == next(
+                ((t, m.at(t)) for t in range(start, end) if m.at(t) > limit), None
+            )
+            f.add(start, end, delta)
+            m.intervals.append((start, end, delta))
 
     @precondition(lambda self: len(self.functions) == 1)
     @rule()
@@ -73,7 +87,7 @@ class Calendars(RuleBasedStateMachine):
 
     @invariant()
     def values_breakpoints_and_peak(self) -> None:
-        assert steps.CHUNK == 2  # the small chunks are in force here too
+        assert (steps.CHUNK, steps.PENDING) == (2, 3)  # in force here too
         for f, m in zip(self.functions, self.models, strict=True):
             assert [f.value_at(t) for t in SPAN] == [m.at(t) for t in SPAN]
             changes = [t for t in SPAN if m.at(t) != m.at(t - 1)]

@@ -119,6 +119,10 @@ class PoolLedger:
         self._held = StepFunction()  # every hold, maintenance included: the invariant's left side
         self._maintenance = StepFunction()
 
+    @property
+    def calendars(self) -> tuple[StepFunction, StepFunction]:
+        return self._held, self._maintenance
+
     def copy(self) -> PoolLedger:
         made = PoolLedger(self.name, self.installed)
         made._held, made._maintenance = self._held.copy(), self._maintenance.copy()
@@ -227,6 +231,22 @@ class Ledger:
         made._draw = {node: drawn.copy() for node, drawn in self._draw.items()}
         return made
 
+    def settle(self) -> None:
+        """Merge every calendar's pending changes (core/steps.py): before the ledger is shared between threads,
+        which then only read it."""
+        for calendar in self._calendars():
+            calendar.settle()
+
+    @property
+    def waiting(self) -> int:
+        """Changes waiting to be merged, over every calendar: a query would merge them (and so write)."""
+        return sum(calendar.waiting for calendar in self._calendars())
+
+    def _calendars(self) -> Iterator[StepFunction]:
+        for pool in self._pools.values():
+            yield from pool.calendars
+        yield from self._draw.values()
+
     def add_pool(self, name: str, installed: int) -> None:
         if name in self._pools:
             raise AlreadyExists(f"pool {name} already exists", pool=name)
@@ -319,11 +339,12 @@ class Ledger:
 
     def _at_nodes(self, pool: str, milliwatts: int) -> tuple[tuple[str, int], ...]:
         assert self.power is not None
-        return tuple((node, milliwatts) for node in self.power.nodes_of(pool)) if milliwatts else ()
+        return tuple([(node, milliwatts) for node in self.power.nodes_of(pool)]) if milliwatts else ()
 
     def _room(self, node: str, milliwatts: int) -> int:
-        """The most a node may draw before a hold of `milliwatts` is added."""
-        return self.power_limit(node) - milliwatts
+        """The most a node of this ledger's power tree may draw before a hold of `milliwatts` is added."""
+        assert self.power is not None
+        return self.power.limits[node] - milliwatts
 
     def _check_power(self, hold: Hold, draws: tuple[tuple[str, int], ...]) -> None:
         for node, milliwatts in draws:

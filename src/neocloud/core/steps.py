@@ -1,4 +1,4 @@
-"""A step function over integer time, O(log n) per change and per query.
+"""A step function over integer time, O(log n) per query and (amortised) per change.
 
 It is kept as its changes: at each breakpoint `t`, how much the value rises (or falls) there. The value at
 `t` is the sum of the changes up to `t`, and adding `delta` on `[start, end)` is two changes, however many
@@ -9,16 +9,27 @@ and the highest and lowest running sum within it, and a segment tree over the su
 at an instant, the largest value over a window and the first instant the value crosses a level from
 O(log n) tree nodes and at most two chunks, scanned with C-speed builtins. A copy shares its chunks until
 either side changes one (copy on write): copying a calendar costs O(n / CHUNK), not O(n).
+
+Changes wait in a small table and are merged in batches, sorted, each chunk summed once and each tree node
+above them refreshed once: a batch costs a fraction of its changes merged one by one. A query merges what
+waits first, except the check a booking makes (`first_above`), which answers without merging where the
+waiting changes could not reach the limit: the sum of their rises bounds what they add anywhere.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 INFINITY = 2**62  # a time later than any real one; intervals are integer seconds
 CHUNK = 32
+# Changes are held back and merged in batches of about PER_CHUNK for each chunk (one summary per chunk and one
+# pass up the tree serve them all), at least PENDING and at most MOST_PENDING (a query that merges them waits
+# for no more).
+PER_CHUNK = 8
+PENDING = 64
+MOST_PENDING = 1024
 
 Summary = tuple[int, int, int]  # (sum of the changes, highest running sum, lowest running sum)
 NOTHING: Summary = (0, -INFINITY, INFINITY)
@@ -47,7 +58,7 @@ def _falls_to(limit: int) -> Holds:
 
 
 class StepFunction:
-    __slots__ = ("_changes", "_firsts", "_owned", "_times", "_tree", "_width")
+    __slots__ = ("_changes", "_firsts", "_owned", "_pending", "_rise", "_times", "_tree", "_width")
 
     def __init__(self) -> None:
         self._times: list[list[int]] = []  # per chunk, its breakpoints, ascending
@@ -56,6 +67,8 @@ class StepFunction:
         self._firsts: list[int] = []  # per chunk, its first breakpoint
         self._width = 1  # the tree's leaves: a power of two, at least one per chunk
         self._tree: list[Summary] = [NOTHING, NOTHING]  # node k's children are 2k and 2k + 1; leaves from _width
+        self._pending: dict[int, int] = {}  # changes not merged yet: breakpoint -> change (never 0)
+        self._rise = 0  # the sum of the positive pending changes: the most they can raise any value
 
     @classmethod
     def of(cls, intervals: Iterable[tuple[int, int, int]]) -> StepFunction:
@@ -74,6 +87,7 @@ class StepFunction:
         return built
 
     def copy(self) -> StepFunction:
+        self._settle()
         made = StepFunction()
         made._times, made._changes, made._firsts = self._times.copy(), self._changes.copy(), self._firsts.copy()
         made._width, made._tree = self._width, self._tree.copy()
@@ -84,87 +98,172 @@ class StepFunction:
     # Changes ------------------------------------------------------------------------------------------
 
     def add(self, start: int, end: int, delta: int) -> None:
-        """Add `delta` on [start, end)."""
-        if delta and start < end:
-            self._change(start, delta)
-            self._change(end, -delta)
-
-    def _change(self, t: int, delta: int) -> None:
-        times, changes = self._times, self._changes
-        if not times:
-            times.append([t])
-            changes.append([delta])
-            self._owned.append(True)
-            self._reindex([_summary(changes[0])])
+        """Add `delta` on [start, end): two pending changes, merged with the others when there are enough of
+        them or a query needs them (first_above answers without them where they cannot matter)."""
+        if not delta or start >= end:
             return
-        c = max(0, bisect_right(self._firsts, t) - 1)
-        if not self._owned[c]:  # shared with a copy: this side gets its own
-            times[c], changes[c] = times[c].copy(), changes[c].copy()
-            self._owned[c] = True
-        chunk, deltas = times[c], changes[c]
-        i = bisect_left(chunk, t)
-        if i < len(chunk) and chunk[i] == t:
-            deltas[i] += delta
-            if not deltas[i]:
-                del chunk[i], deltas[i]
-        else:
-            chunk.insert(i, t)
-            deltas.insert(i, delta)
-        if not chunk:
-            leaves = self._leaves()
-            del times[c], changes[c], self._owned[c], leaves[c]
-            self._reindex(leaves)
-        elif len(chunk) > 2 * CHUNK:  # split in halves
-            leaves = self._leaves()
-            times.insert(c + 1, chunk[CHUNK:])
-            changes.insert(c + 1, deltas[CHUNK:])
-            self._owned.insert(c + 1, True)
-            del chunk[CHUNK:], deltas[CHUNK:]
-            leaves[c : c + 1] = [_summary(deltas), _summary(changes[c + 1])]
-            self._reindex(leaves)
-        else:
-            self._firsts[c] = chunk[0]
-            self._refresh(c)
+        pending = self._pending
+        for t, d in ((start, delta), (end, -delta)):
+            old = pending.get(t, 0)
+            new = old + d
+            self._rise += (new if new > 0 else 0) - (old if old > 0 else 0)
+            if new:
+                pending[t] = new
+            else:
+                del pending[t]
+        if len(pending) >= min(max(PENDING, PER_CHUNK * len(self._times)), MOST_PENDING):
+            self._settle()
 
-    def _leaves(self) -> list[Summary]:
-        """The chunks' summaries, as the tree has them."""
-        return self._tree[self._width : self._width + len(self._times)]
+    @property
+    def waiting(self) -> int:
+        """How many changes wait to be merged."""
+        return len(self._pending)
+
+    def settle(self) -> None:
+        """Merge the pending changes now. Queries do so first, so a function read by several threads at once
+        must be settled before it is shared (a read of a settled function writes nothing)."""
+        self._settle()
+
+    def _settle(self) -> None:
+        """Merge the pending changes into the chunks, a chunk's share at a time, then refresh the tree above the
+        leaves they rewrote, each node once: a batch costs far less than its changes one by one (each chunk is
+        summed once, and the paths up the tree join)."""
+        if not self._pending:
+            return
+        changes = sorted(self._pending.items())
+        self._pending, self._rise = {}, 0
+        if not self._times:  # an empty chunk to merge into
+            self._times.append([])
+            self._changes.append([])
+            self._owned.append(True)
+            self._firsts.append(changes[0][0])
+        touched, moved = set(), self._width  # leaves rewritten in place; every leaf from `moved` on moved
+        firsts, i = self._firsts, 0
+        while i < len(changes):  # in order: a leaf before the first that moved never moves
+            c = max(0, bisect_right(firsts, changes[i][0]) - 1)
+            j = len(changes) if c + 1 == len(firsts) else bisect_left(changes, (firsts[c + 1],), i + 1)
+            c, shifted = self._merge(c, changes[i:j])
+            if shifted:
+                moved = min(moved, c)
+            else:
+                touched.add(c)
+            firsts, i = self._firsts, j
+        if moved == self._width and len(touched) <= 2:  # one booking's two changes: two paths up
+            self._climb(min(touched), max(touched))
+        else:
+            self._refresh(touched, moved)
+
+    def _merge(self, c: int, changes: list[tuple[int, int]]) -> tuple[int, bool]:
+        """Merge `changes` (in order, all before the next chunk) into chunk `c`, rewriting its leaf's summary but
+        not its ancestors'. Returns (c, False) where the chunk changed within itself, (c, True) where it split
+        or emptied and every leaf after it moved, and (0, True) where the tree was rebuilt wider."""
+        times, deltas_of, tree, width = self._times, self._changes, self._tree, self._width
+        if not self._owned[c]:  # shared with a copy: this side gets its own
+            times[c], deltas_of[c] = times[c].copy(), deltas_of[c].copy()
+            self._owned[c] = True
+        chunk, deltas = times[c], deltas_of[c]
+        i = 0
+        for t, delta in changes:
+            i = bisect_left(chunk, t, i)
+            if i < len(chunk) and chunk[i] == t:
+                deltas[i] += delta
+                if not deltas[i]:
+                    del chunk[i], deltas[i]
+            else:
+                chunk.insert(i, t)
+                deltas.insert(i, delta)
+        n = len(times)
+        if not chunk:  # the leaves after it move left by one
+            del times[c], deltas_of[c], self._owned[c], self._firsts[c]
+            tree[width + c : width + n] = [*tree[width + c + 1 : width + n], NOTHING]
+            return c, True
+        if len(chunk) <= 2 * CHUNK:
+            self._firsts[c] = chunk[0]
+            tree[width + c] = _summary(deltas)
+            return c, False
+        # Split into chunks of CHUNK to 2 * CHUNK; the leaves after it move right.
+        count = len(chunk) // CHUNK
+        bounds = [len(chunk) * k // count for k in range(count + 1)]
+        pieces = list(pairwise(bounds))
+        times[c : c + 1] = [chunk[a:b] for a, b in pieces]
+        deltas_of[c : c + 1] = [deltas[a:b] for a, b in pieces]
+        self._owned[c : c + 1] = [True] * len(pieces)
+        self._firsts[c : c + 1] = [times[k][0] for k in range(c, c + len(pieces))]
+        made = [_summary(deltas_of[k]) for k in range(c, c + len(pieces))]
+        grown = n + len(pieces) - 1
+        if grown > width:  # no room for the leaves: a tree twice as wide, or more
+            self._reindex([*tree[width : width + c], *made, *tree[width + c + 1 : width + n]])
+            return 0, True
+        tree[width + c : width + grown] = [*made, *tree[width + c + 1 : width + n]]
+        return c, True
 
     def _reindex(self, leaves: list[Summary]) -> None:
-        """The chunks' first breakpoints and the tree above their summaries `leaves`, after chunks came or
-        went: O(chunks), once in CHUNK changes at most."""
+        """The chunks' first breakpoints and the whole tree above their summaries `leaves`: O(chunks)."""
         self._firsts = [chunk[0] for chunk in self._times]
         width = 1
         while width < len(leaves):
             width *= 2
-        tree = [NOTHING] * width + leaves + [NOTHING] * (width - len(leaves))
-        for node in range(width - 1, 0, -1):
-            tree[node] = _joined(tree[2 * node], tree[2 * node + 1])
-        self._width, self._tree = width, tree
+        self._width = width
+        self._tree = [NOTHING] * width + leaves + [NOTHING] * (width - len(leaves))
+        self._refresh(set(), 0)
 
-    def _refresh(self, c: int) -> None:
-        """Chunk `c` changed within itself: its summary and its ancestors'."""
-        tree, node = self._tree, self._width + c
-        tree[node] = _summary(self._changes[c])
-        node //= 2
-        while node:  # _joined, inlined: this loop is most of a change's cost
-            (total, high, low), (more, right_high, right_low) = tree[2 * node], tree[2 * node + 1]
-            right_high += total
-            right_low += total
-            tree[node] = (
-                total + more,
-                high if high > right_high else right_high,
-                low if low < right_low else right_low,
-            )
-            node //= 2
+    def _refresh(self, touched: set[int], moved: int) -> None:
+        """The ancestors of the leaves in `touched` and of every leaf from `moved` on, a level at a time: those
+        above `moved` as one slice, built by a list comprehension; the others one by one, each once."""
+        tree, width = self._tree, self._width
+        nodes = {width + c for c in touched if c < moved}
+        lo, hi = width + moved, 2 * width  # the slice; empty (and staying so: powers of two) if moved == width
+        for _ in range(width.bit_length() - 1):
+            lo, hi = lo // 2, (hi + 1) // 2
+            if lo < hi:
+                tree[lo:hi] = [
+                    (total + more, max(high, total + right_high), min(low, total + right_low))
+                    for (total, high, low), (more, right_high, right_low) in zip(
+                        tree[2 * lo : 2 * hi : 2], tree[2 * lo + 1 : 2 * hi : 2], strict=True
+                    )
+                ]
+            nodes = {node // 2 for node in nodes if not lo <= node // 2 < hi}
+            for node in nodes:  # _joined, inlined: most of a change's cost
+                (total, high, low), (more, right_high, right_low) = tree[2 * node], tree[2 * node + 1]
+                right_high += total
+                right_low += total
+                tree[node] = (
+                    total + more,
+                    high if high > right_high else right_high,
+                    low if low < right_low else right_low,
+                )
+
+    def _climb(self, first: int, second: int) -> None:
+        """_refresh for the leaves `first` <= `second` alone, without its sets: the two paths up, each node once
+        (they join below the root)."""
+        tree, width = self._tree, self._width
+        a, b = (width + first) // 2, (width + second) // 2
+        while a:
+            node = a
+            while True:  # _joined, inlined
+                (total, high, low), (more, right_high, right_low) = tree[2 * node], tree[2 * node + 1]
+                right_high += total
+                right_low += total
+                tree[node] = (
+                    total + more,
+                    high if high > right_high else right_high,
+                    low if low < right_low else right_low,
+                )
+                if node == b:
+                    break
+                node = b
+            a //= 2
+            b //= 2
 
     # Queries ------------------------------------------------------------------------------------------
 
     def is_zero(self) -> bool:
+        self._settle()
         return not self._times
 
     def __len__(self) -> int:
         """How many breakpoints."""
+        self._settle()
         return sum(map(len, self._times))
 
     def value_at(self, t: int) -> int:
@@ -172,7 +271,12 @@ class StepFunction:
 
     def max_over(self, start: int, end: int) -> int:
         """The largest value on [start, end)."""
-        c, i, value = self._at(start)
+        self._settle()
+        return self._settled_max(start, end)
+
+    def _settled_max(self, start: int, end: int) -> int:
+        """The largest value on [start, end) of the chunks alone, pending changes aside."""
+        c, i, value = self._locate(start)
         if c >= len(self._times):
             return value
         times, changes, best = self._times, self._changes, value
@@ -192,6 +296,11 @@ class StepFunction:
 
     def first_above(self, start: int, end: int, limit: int) -> tuple[int, int] | None:
         """(instant, value) of the first step on [start, end) whose value exceeds `limit`, else None."""
+        rise = self._rise  # pending changes raise no value by more
+        if max(self._tree[1][1], 0) + rise <= limit:
+            return None  # no value anywhere exceeds it: O(1)
+        if rise and self._settled_max(start, end) + rise <= limit:
+            return None  # none in the window does: the pending changes can wait
         c, i, value = self._at(start)
         if value > limit:
             return start, value
@@ -219,6 +328,7 @@ class StepFunction:
     def peak(self) -> tuple[int, int] | None:
         """(the highest value it takes from a breakpoint on, and the first such breakpoint), or None where the
         function is zero everywhere."""
+        self._settle()
         if not self._times:
             return None
         found = self._first(0, 0, 0, INFINITY, _rises_above(self._tree[1][1] - 1))
@@ -243,6 +353,11 @@ class StepFunction:
 
     def _at(self, t: int) -> tuple[int, int, int]:
         """(chunk, index in it of the first breakpoint after t, value at t)."""
+        self._settle()
+        return self._locate(t)
+
+    def _locate(self, t: int) -> tuple[int, int, int]:
+        """_at, over the chunks alone."""
         c = bisect_right(self._firsts, t) - 1
         if c < 0:
             return 0, 0, 0

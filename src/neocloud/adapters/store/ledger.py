@@ -49,6 +49,7 @@ class LedgerSnapshots:
         return None if kept is None else (kept[0], kept[2])
 
     def keep(self, group: Group, versions: Versions, ledger: Ledger) -> None:
+        ledger.settle()  # readers share it: none of them may have changes left to merge
         self._kept[group] = (versions, time.monotonic(), ledger)
 
     def drop(self, pool: str) -> None:
