@@ -87,7 +87,7 @@ class StepFunction:
         return built
 
     def copy(self) -> StepFunction:
-        self._settle()
+        self.settle()
         made = StepFunction()
         made._times, made._changes, made._firsts = self._times.copy(), self._changes.copy(), self._firsts.copy()
         made._width, made._tree = self._width, self._tree.copy()
@@ -112,7 +112,7 @@ class StepFunction:
             else:
                 del pending[t]
         if len(pending) >= min(max(PENDING, PER_CHUNK * len(self._times)), MOST_PENDING):
-            self._settle()
+            self.settle()
 
     @property
     def waiting(self) -> int:
@@ -120,14 +120,10 @@ class StepFunction:
         return len(self._pending)
 
     def settle(self) -> None:
-        """Merge the pending changes now. Queries do so first, so a function read by several threads at once
-        must be settled before it is shared (a read of a settled function writes nothing)."""
-        self._settle()
-
-    def _settle(self) -> None:
         """Merge the pending changes into the chunks, a chunk's share at a time, then refresh the tree above the
         leaves they rewrote, each node once: a batch costs far less than its changes one by one (each chunk is
-        summed once, and the paths up the tree join)."""
+        summed once, and the paths up the tree join). Queries do so first, so a function read by several
+        threads at once must be settled before it is shared (a read of a settled function writes nothing)."""
         if not self._pending:
             return
         changes = sorted(self._pending.items())
@@ -223,47 +219,43 @@ class StepFunction:
                     )
                 ]
             nodes = {node // 2 for node in nodes if not lo <= node // 2 < hi}
-            for node in nodes:  # _joined, inlined: most of a change's cost
-                (total, high, low), (more, right_high, right_low) = tree[2 * node], tree[2 * node + 1]
-                right_high += total
-                right_low += total
-                tree[node] = (
-                    total + more,
-                    high if high > right_high else right_high,
-                    low if low < right_low else right_low,
-                )
+            self._rejoin(nodes)
 
     def _climb(self, first: int, second: int) -> None:
         """_refresh for the leaves `first` <= `second` alone, without its sets: the two paths up, each node once
         (they join below the root)."""
-        tree, width = self._tree, self._width
-        a, b = (width + first) // 2, (width + second) // 2
+        a, b = (self._width + first) // 2, (self._width + second) // 2
+        path = []
         while a:
-            node = a
-            while True:  # _joined, inlined
-                (total, high, low), (more, right_high, right_low) = tree[2 * node], tree[2 * node + 1]
-                right_high += total
-                right_low += total
-                tree[node] = (
-                    total + more,
-                    high if high > right_high else right_high,
-                    low if low < right_low else right_low,
-                )
-                if node == b:
-                    break
-                node = b
+            path.append(a)
+            if b != a:
+                path.append(b)
             a //= 2
             b //= 2
+        self._rejoin(path)
+
+    def _rejoin(self, nodes: Iterable[int]) -> None:
+        """Each node's summary from its children's, in the order given (no node before its children)."""
+        tree = self._tree
+        for node in nodes:  # _joined, inlined: most of a change's cost
+            (total, high, low), (more, right_high, right_low) = tree[2 * node], tree[2 * node + 1]
+            right_high += total
+            right_low += total
+            tree[node] = (
+                total + more,
+                high if high > right_high else right_high,
+                low if low < right_low else right_low,
+            )
 
     # Queries ------------------------------------------------------------------------------------------
 
     def is_zero(self) -> bool:
-        self._settle()
+        self.settle()
         return not self._times
 
     def __len__(self) -> int:
         """How many breakpoints."""
-        self._settle()
+        self.settle()
         return sum(map(len, self._times))
 
     def value_at(self, t: int) -> int:
@@ -271,7 +263,7 @@ class StepFunction:
 
     def max_over(self, start: int, end: int) -> int:
         """The largest value on [start, end)."""
-        self._settle()
+        self.settle()
         return self._settled_max(start, end)
 
     def _settled_max(self, start: int, end: int) -> int:
@@ -328,7 +320,7 @@ class StepFunction:
     def peak(self) -> tuple[int, int] | None:
         """(the highest value it takes from a breakpoint on, and the first such breakpoint), or None where the
         function is zero everywhere."""
-        self._settle()
+        self.settle()
         if not self._times:
             return None
         found = self._first(0, 0, 0, INFINITY, _rises_above(self._tree[1][1] - 1))
@@ -353,7 +345,7 @@ class StepFunction:
 
     def _at(self, t: int) -> tuple[int, int, int]:
         """(chunk, index in it of the first breakpoint after t, value at t)."""
-        self._settle()
+        self.settle()
         return self._locate(t)
 
     def _locate(self, t: int) -> tuple[int, int, int]:
